@@ -1,0 +1,72 @@
+"""Domain exceptions, translated at each boundary (CALLERROR in ``server``, problem JSON in ``api``).
+
+::
+
+    DomainError
+     ├── UnknownStation          no such station is registered
+     ├── StationNotConnected     the station has no live OCPP session (commands are never queued)
+     ├── StationBusy             too many commands already wait for this station
+     ├── CommandNotAllowed       the registration state forbids this command (1.6 §4.2; B03)
+     ├── InvalidPayload          the payload is not valid for the station's OCPP version
+     ├── CallTimeout             the station did not answer in time
+     ├── CallOutcomeUnknown      the connection dropped while the command was on the wire
+     ├── CallFailed              the station answered with a CALLERROR
+     └── StorageError            persistence failed; nothing was acknowledged
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """Base of the domain exception tree."""
+
+
+class UnknownStation(DomainError):
+    """No station with this identity is registered."""
+
+
+class StationNotConnected(DomainError):
+    """The station is not connected; OCPP has no command queue for offline stations (2.0.1 Part 4
+    §6.3), so the command is refused at once rather than replayed later."""
+
+
+class StationBusy(DomainError):
+    """The station's bounded queue of CSMS-initiated CALLs is full."""
+
+
+class CommandNotAllowed(DomainError):
+    """The station's registration state forbids this command (e.g. RemoteStart while Pending)."""
+
+
+class InvalidPayload(DomainError):
+    """A payload failed validation against the official schema of the station's version."""
+
+    def __init__(self, description: str, *, code: str = "", path: str = "") -> None:
+        super().__init__(description)
+        self.description = description
+        self.code = code
+        self.path = path
+
+
+class CallTimeout(DomainError):
+    """The station did not answer the CALL within the response timeout."""
+
+
+class CallOutcomeUnknown(DomainError):
+    """The connection dropped while the CALL was on the wire: it may or may not have been applied."""
+
+
+class CallFailed(DomainError):
+    """The station answered with a CALLERROR."""
+
+    def __init__(self, code: str, description: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(f"{code}: {description}" if description else code)
+        self.code = code
+        self.description = description
+        self.details = details or {}
+
+
+class StorageError(DomainError):
+    """The database could not persist a change; the caller must not acknowledge it."""

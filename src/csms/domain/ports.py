@@ -1,0 +1,113 @@
+"""Ports: what the blocks, the server and the API need from storage and from the station gateway.
+
+``storage`` implements the repositories and ``server`` implements :class:`StationGateway`; the
+composition root (``csms.container``) wires them. Nothing above storage sees a database session.
+
+Durability rule (ocpp-rules.md §3.3): every ``record_*`` coroutine returns only after the change is
+committed, so a handler that awaits it may acknowledge the message. :meth:`StationRepository.touch`
+is the exception: last-seen times are coalesced and flushed in the background, because a Heartbeat
+acknowledges nothing durable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from csms.domain.model import (
+    BootInfo,
+    ConnectorState,
+    MeterValuesReport,
+    RegistrationStatus,
+    Station,
+    StatusReport,
+    TransactionEventReport,
+)
+
+
+class StationRepository(Protocol):
+    """Stations, their connection state and connector status."""
+
+    async def get(self, station_id: str) -> Station | None:
+        """Return the station, or None if it is not registered."""
+        ...
+
+    async def list(self, *, limit: int = 100, offset: int = 0) -> Sequence[Station]:
+        """Return stations ordered by id."""
+        ...
+
+    async def add(self, station: Station) -> None:
+        """Register a station (committed on return); an existing id raises StorageError."""
+        ...
+
+    async def set_registration(self, station_id: str, status: RegistrationStatus) -> None:
+        """Set the registration status an operator chose (Accepted/Pending/Rejected)."""
+        ...
+
+    async def set_password_hash(self, station_id: str, password_hash: str | None) -> None:
+        """Store a new salted password hash (never the password)."""
+        ...
+
+    async def record_boot(
+        self, station_id: str, boot: BootInfo, status: RegistrationStatus, now: datetime
+    ) -> None:
+        """Store what a BootNotification said and the answer given to it."""
+        ...
+
+    async def record_connection(
+        self, station_id: str, *, online: bool, ocpp_version: str | None, now: datetime
+    ) -> None:
+        """Store that the station connected (with its negotiated version) or disconnected."""
+        ...
+
+    def touch(self, station_id: str, now: datetime) -> None:
+        """Note that the station was seen; flushed in the background, not awaited."""
+        ...
+
+    async def record_status(self, report: StatusReport) -> None:
+        """Store a StatusNotification: the connector's current state and a history row."""
+        ...
+
+    async def connector_states(self, station_id: str) -> Sequence[ConnectorState]:
+        """Return the current status of each EVSE/connector of the station."""
+        ...
+
+    async def status_history(self, station_id: str, *, limit: int = 100) -> Sequence[StatusReport]:
+        """Return the station's most recent status reports, newest first."""
+        ...
+
+
+class TransactionRepository(Protocol):
+    """Meter values and transaction events."""
+
+    async def record_meter_values(self, report: MeterValuesReport) -> None:
+        """Store sampled values (committed on return)."""
+        ...
+
+    async def record_transaction_event(self, report: TransactionEventReport) -> bool:
+        """Store a 2.x TransactionEvent once; return False if (station, tx, seqNo) was seen before."""
+        ...
+
+
+class StationGateway(Protocol):
+    """Sends CSMS-initiated CALLs to connected stations (implemented by ``csms.server``)."""
+
+    def is_connected(self, station_id: str) -> bool:
+        """True while the station has a live OCPP session."""
+        ...
+
+    def ocpp_version(self, station_id: str) -> str | None:
+        """The negotiated OCPP version of the live session, or None."""
+        ...
+
+    async def call(
+        self, station_id: str, action: str, payload: dict[str, Any], *, timeout: float | None = None
+    ) -> dict[str, Any]:
+        """Send a CALL and return the CALLRESULT payload.
+
+        Raises:
+            StationNotConnected, StationBusy, CommandNotAllowed, InvalidPayload, CallTimeout,
+            CallOutcomeUnknown, CallFailed (all from csms.domain.errors).
+        """
+        ...
