@@ -14,6 +14,7 @@ enforces the minimum length so that this reasoning holds.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
@@ -69,10 +70,8 @@ def password_candidates(password: bytes) -> list[bytes]:
     """
     candidates = [password]
     if 32 <= len(password) <= 40 and len(password) % 2 == 0:
-        try:
+        with contextlib.suppress(ValueError):
             candidates.append(bytes.fromhex(password.decode("ascii")))
-        except ValueError:
-            pass
     if 16 <= len(password) <= 20:
         candidates.append(password.hex().encode("ascii"))
         candidates.append(password.hex().upper().encode("ascii"))

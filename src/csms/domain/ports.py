@@ -49,6 +49,10 @@ class StationRepository(Protocol):
         """Store a new salted password hash (never the password)."""
         ...
 
+    async def set_lenient(self, station_id: str, lenient: bool) -> None:
+        """Choose whether the station's schema violations are logged instead of refused."""
+        ...
+
     async def record_boot(
         self, station_id: str, boot: BootInfo, status: RegistrationStatus, now: datetime
     ) -> None:

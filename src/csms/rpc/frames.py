@@ -84,6 +84,7 @@ class BadFrameKind(enum.Enum):
     """Why a frame could not be read as an RPC message."""
 
     NOT_JSON = "not valid JSON"
+    BINARY = "a binary frame; OCPP-J uses text frames"
     NOT_ARRAY = "not a non-empty JSON array"
     BAD_TYPE = "MessageTypeId is not an integer"
     UNKNOWN_TYPE = "unknown MessageTypeId"
@@ -136,7 +137,7 @@ def parse_frame(data: str | bytes) -> Frame | BadFrame:
     message_id = raw[1] if n > 1 else None
     if not isinstance(message_id, str) or not 0 < len(message_id) <= MAX_MESSAGE_ID_LENGTH:
         return BadFrame(BadFrameKind.BAD_ID, mtype, _reply_id(raw))
-    if mtype == 2 or mtype == 6:
+    if mtype in (2, 6):
         if n != 4:
             return BadFrame(BadFrameKind.BAD_LENGTH, mtype, message_id, f"{n} elements, expected 4")
         action, payload = raw[2], raw[3]

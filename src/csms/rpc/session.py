@@ -50,6 +50,7 @@ from csms.rpc.ids import MessageIdFactory, random_ids
 from csms.rpc.versions import OcppVersion
 
 _NO_EVENTS: list[Event] = []
+_ONLY_21_TYPES = (MessageType.CALL_RESULT_ERROR, MessageType.SEND)
 
 
 class RpcSession:
@@ -107,6 +108,12 @@ class RpcSession:
         frame = frames.parse_frame(data)
         if type(frame) is BadFrame:
             return self._bad_frame(frame)
+        if self.version is not OcppVersion.V21 and (
+            type(frame) is frames.Send or type(frame) is frames.CallResultError
+        ):
+            # SEND and CALLRESULTERROR exist only in 2.1; elsewhere they are unknown types.
+            mtype = 6 if type(frame) is frames.Send else 5
+            return self._bad_frame(BadFrame(BadFrameKind.UNKNOWN_TYPE, mtype, frame.message_id))
         self._bad_streak = 0
         if type(frame) is frames.Call:
             return self._receive_call(frame)
@@ -114,10 +121,6 @@ class RpcSession:
             return self._receive_reply(frame.message_id, frame, now)
         if type(frame) is frames.CallError:
             return self._receive_reply(frame.message_id, frame, now)
-        if self.version is not OcppVersion.V21:
-            # SEND and CALLRESULTERROR exist only in 2.1; elsewhere they are unknown types.
-            mtype = 6 if type(frame) is frames.Send else 5
-            return self._unknown_type(mtype, frame.message_id)
         if type(frame) is frames.Send:
             return [SendReceived(frame.message_id, frame.action, frame.payload)]
         assert type(frame) is frames.CallResultError
@@ -127,6 +130,15 @@ class RpcSession:
                 f"{frame.error_code} {frame.description!r}"
             )
         ]
+
+    def receive_binary(self) -> list[Event]:
+        """Process a binary WebSocket message: OCPP-J uses text frames only (1.6 §4.1.2).
+
+        It is answered like any unreadable frame, with a CALLERROR carrying id "-1".
+        """
+        if self._closed:
+            return _NO_EVENTS
+        return self._bad_frame(BadFrame(BadFrameKind.BINARY, None, frames.UNREADABLE_ID))
 
     def _receive_call(self, frame: frames.Call) -> list[Event]:
         mid = frame.message_id
@@ -174,9 +186,12 @@ class RpcSession:
     def _bad_frame(self, frame: BadFrame) -> list[Event]:
         self._bad_streak += 1
         fatal = self._bad_streak >= self.max_bad_frames
-        if frame.kind is BadFrameKind.UNKNOWN_TYPE:
-            events = self._unknown_type(frame.message_type or 0, frame.reply_id)
-            return [ProtocolViolation(events[0].description, fatal)] if events else events
+        if frame.kind is BadFrameKind.UNKNOWN_TYPE or (
+            # A malformed SEND or CALLRESULTERROR is still an unknown type before 2.1.
+            frame.message_type in _ONLY_21_TYPES and self.version is not OcppVersion.V21
+        ):
+            self._unknown_type(frame.message_type or 0, frame.reply_id)
+            return [ProtocolViolation(f"unknown MessageTypeId {frame.message_type} ignored", fatal)]
         description = f"bad frame: {frame.kind.value}"
         if frame.detail:
             description += f" ({frame.detail})"

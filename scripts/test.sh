@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Set everything up and run every check: ruff, mypy --strict, import contracts and the whole test
+# suite (unit and integration; SQLite always, PostgreSQL started by the tests, installed with
+# apt-get when missing). Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh dev
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy
+.venv/bin/lint-imports
+.venv/bin/python -m pytest "$@"

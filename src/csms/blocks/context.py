@@ -1,0 +1,33 @@
+"""Per-connection state the handlers of a station's CALLs share."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from csms.domain.model import RegistrationStatus
+from csms.rpc import OcppVersion
+
+
+@dataclass(slots=True)
+class CallContext:
+    """What a handler knows about the station whose CALL it handles.
+
+    ``registration`` is the answer to the last BootNotification of this connection, or the stored
+    state of a station that reconnected without one (1.6 §5.4: it need not boot again). Only an
+    Accepted station may send anything but BootNotification (errata 3.8; OCTT TC_B_30_CSMS).
+    """
+
+    station_id: str
+    version: OcppVersion
+    registration: RegistrationStatus | None = None
+    lenient: bool = False
+    log: logging.LoggerAdapter[logging.Logger] = field(
+        default_factory=lambda: logging.LoggerAdapter(logging.getLogger("csms.station"))
+    )
+    schema_violations: int = 0
+
+    @property
+    def accepted(self) -> bool:
+        """True once the station may send CALLs other than BootNotification."""
+        return self.registration is RegistrationStatus.ACCEPTED

@@ -1,0 +1,85 @@
+"""MeterValues (all versions) and TransactionEvent (2.x).
+
+Transaction messages are never answered with a CALLERROR for a business reason: a station retries
+and then discards them (1.6 §3.7.1; 2.0.1 E13), so data would be lost (ocpp-rules.md §3). Duplicate
+TransactionEvents (same transactionId and seqNo, whatever the message id) are acknowledged and
+stored once (ocpp-rules.md §6 test 57).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from csms.blocks.context import CallContext
+from csms.blocks.routing import handles
+from csms.blocks.timefmt import parse_datetime
+from csms.blocks.transactions.sampled import samples_v2, samples_v16
+from csms.domain.model import MeterValuesReport, TransactionEventReport
+from csms.domain.ports import TransactionRepository
+from csms.rpc import OcppVersion
+
+Payload = dict[str, Any]
+V2 = (OcppVersion.V201, OcppVersion.V21)
+
+
+class TransactionsBlock:
+    """Handlers of the transactions and meter-values blocks."""
+
+    def __init__(self, transactions: TransactionRepository) -> None:
+        self._transactions = transactions
+
+    @handles(OcppVersion.V16, "MeterValues")
+    async def meter_values_v16(self, ctx: CallContext, payload: Payload) -> Payload:
+        """1.6 §6.30 MeterValues.req; ``transactionId`` links the samples to a transaction."""
+        tx = payload.get("transactionId")
+        report = MeterValuesReport(
+            station_id=ctx.station_id,
+            evse_id=int(payload["connectorId"]),
+            transaction_id=None if tx is None else str(tx),
+            samples=samples_v16(payload["meterValue"]),
+        )
+        await self._transactions.record_meter_values(report)
+        return {}
+
+    @handles(V2, "MeterValues")
+    async def meter_values_v2(self, ctx: CallContext, payload: Payload) -> Payload:
+        """2.x MeterValuesRequest: values outside a transaction (2.0.1 J01)."""
+        report = MeterValuesReport(
+            station_id=ctx.station_id,
+            evse_id=int(payload["evseId"]),
+            transaction_id=None,
+            samples=samples_v2(payload["meterValue"]),
+        )
+        await self._transactions.record_meter_values(report)
+        return {}
+
+    @handles(V2, "TransactionEvent")
+    async def transaction_event(self, ctx: CallContext, payload: Payload) -> Payload:
+        """2.x TransactionEventRequest, stored once per (transactionId, seqNo)."""
+        info = payload["transactionInfo"]
+        evse = payload.get("evse") or {}
+        token = payload.get("idToken")
+        report = TransactionEventReport(
+            station_id=ctx.station_id,
+            transaction_id=info["transactionId"],
+            event_type=payload["eventType"],
+            seq_no=int(payload["seqNo"]),
+            timestamp=parse_datetime(payload["timestamp"]),
+            trigger_reason=payload["triggerReason"],
+            evse_id=evse.get("id"),
+            connector_id=evse.get("connectorId"),
+            charging_state=info.get("chargingState"),
+            stopped_reason=info.get("stoppedReason"),
+            id_token=token.get("idToken") if token else None,
+            offline=bool(payload.get("offline", False)),
+            samples=samples_v2(payload.get("meterValue", ())),
+            raw=payload,
+        )
+        fresh = await self._transactions.record_transaction_event(report)
+        if not fresh:
+            ctx.log.info(
+                "duplicate TransactionEvent %s seqNo %d acknowledged again",
+                report.transaction_id,
+                report.seq_no,
+            )
+        return {}

@@ -1,0 +1,79 @@
+"""Normalise sampled meter values of every version into :class:`MeterSample` rows.
+
+1.6 SampledValue (§7.45): ``value`` is a string; defaults are measurand
+Energy.Active.Import.Register, unit Wh, context Sample.Periodic, location Outlet; ``format`` SignedData
+means the value is a signed blob, kept verbatim. 2.x SampledValueType: ``value`` is a number,
+``unitOfMeasure`` {unit (default Wh), multiplier (default 0)}, optional ``signedMeterValue`` kept as
+raw JSON text. Defaults are stored explicitly so queries need not know which version reported a value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+
+from csms.blocks.timefmt import parse_datetime
+from csms.domain.model import MeterSample
+
+_DEFAULT_MEASURAND = "Energy.Active.Import.Register"
+_DEFAULT_CONTEXT = "Sample.Periodic"
+_DEFAULT_LOCATION = "Outlet"
+_DEFAULT_UNIT = "Wh"
+
+
+def samples_v16(meter_values: Iterable[dict[str, Any]]) -> tuple[MeterSample, ...]:
+    """Flatten 1.6 ``meterValue`` entries into samples."""
+    out: list[MeterSample] = []
+    for entry in meter_values:
+        stamp = parse_datetime(entry["timestamp"])
+        for sv in entry["sampledValue"]:
+            raw = sv["value"]
+            signed = sv.get("format") == "SignedData"
+            value: float | None = None
+            if not signed:
+                try:
+                    value = float(raw)
+                except ValueError:
+                    value = None
+            out.append(
+                MeterSample(
+                    timestamp=stamp,
+                    value=value,
+                    raw_value=raw,
+                    measurand=sv.get("measurand", _DEFAULT_MEASURAND),
+                    phase=sv.get("phase"),
+                    unit=sv.get("unit", _DEFAULT_UNIT),
+                    context=sv.get("context", _DEFAULT_CONTEXT),
+                    location=sv.get("location", _DEFAULT_LOCATION),
+                    signed_data=raw if signed else None,
+                )
+            )
+    return tuple(out)
+
+
+def samples_v2(meter_values: Iterable[dict[str, Any]]) -> tuple[MeterSample, ...]:
+    """Flatten 2.x ``meterValue`` entries into samples (value × 10^multiplier)."""
+    out: list[MeterSample] = []
+    for entry in meter_values:
+        stamp = parse_datetime(entry["timestamp"])
+        for sv in entry["sampledValue"]:
+            raw = sv["value"]
+            unit = sv.get("unitOfMeasure", {})
+            multiplier = unit.get("multiplier", 0)
+            signed = sv.get("signedMeterValue")
+            out.append(
+                MeterSample(
+                    timestamp=stamp,
+                    value=float(raw) * (10.0**multiplier),
+                    raw_value=repr(raw) if isinstance(raw, float) else str(raw),
+                    measurand=sv.get("measurand", _DEFAULT_MEASURAND),
+                    phase=sv.get("phase"),
+                    unit=unit.get("unit", _DEFAULT_UNIT),
+                    context=sv.get("context", _DEFAULT_CONTEXT),
+                    location=sv.get("location", _DEFAULT_LOCATION),
+                    signed_data=orjson.dumps(signed).decode() if signed else None,
+                )
+            )
+    return tuple(out)

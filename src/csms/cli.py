@@ -1,0 +1,272 @@
+"""The ``csms`` command: ``serve``, ``db upgrade`` and ``station add|list``.
+
+Settings come from ``CSMS_*`` environment variables (see :mod:`csms.config`); flags override them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import os
+import secrets
+import signal
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+from csms import __version__
+from csms.config import Settings, SettingsError, load_settings, validate
+from csms.container import Csms, utc_now
+from csms.domain.credentials import WeakPassword, check_password_strength, hash_password
+from csms.domain.errors import StorageError
+from csms.domain.model import RegistrationStatus, Station, UnknownStationPolicy
+from csms.log import configure_logging
+from csms.server.identity import is_valid_identity
+from csms.storage import open_store, upgrade
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text + "\n")
+
+
+def _run(main: Callable[[], Coroutine[Any, Any, int]]) -> int:
+    """Run ``main`` on uvloop when available (faster sockets and TLS), else on asyncio."""
+    try:
+        import uvloop  # noqa: PLC0415 - optional accelerator
+
+        factory: Callable[[], asyncio.AbstractEventLoop] | None = uvloop.new_event_loop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux/macOS
+        factory = None
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(main())
+
+
+# ---------------------------------------------------------------------------- serve
+
+
+def _apply_serve_flags(settings: Settings, args: argparse.Namespace) -> Settings:
+    server = settings.server
+    changes: dict[str, Any] = {}
+    for flag, name in (
+        ("host", "host"),
+        ("port", "port"),
+        ("security_profile", "security_profile"),
+        ("tls_cert", "tls_cert"),
+        ("tls_key", "tls_key"),
+        ("heartbeat_interval", "heartbeat_interval"),
+        ("call_timeout", "call_timeout"),
+        ("ping_interval", "ping_interval"),
+    ):
+        value = getattr(args, flag)
+        if value is not None:
+            changes[name] = value
+    if args.unknown_stations is not None:
+        changes["unknown_stations"] = UnknownStationPolicy(args.unknown_stations)
+    if args.no_compression:
+        changes["compression"] = False
+    api_changes: dict[str, Any] = {}
+    if args.api_host is not None:
+        api_changes["host"] = args.api_host
+    if args.api_port is not None:
+        api_changes["port"] = args.api_port
+    if args.no_api:
+        api_changes["enabled"] = False
+    log_changes: dict[str, Any] = {}
+    if args.log_level is not None:
+        log_changes["level"] = args.log_level
+    if args.log_json:
+        log_changes["json"] = True
+    if args.log_frames:
+        log_changes["frames"] = True
+    db = settings.database
+    if args.database_url is not None:
+        db = dataclasses.replace(db, url=args.database_url)
+    result = Settings(
+        server=dataclasses.replace(server, **changes),
+        database=db,
+        api=dataclasses.replace(settings.api, **api_changes),
+        log=dataclasses.replace(settings.log, **log_changes),
+    )
+    validate(result)
+    return result
+
+
+async def _serve(settings: Settings) -> int:
+    csms = Csms(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await csms.start()
+        await stop.wait()
+    finally:
+        await csms.close()
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    settings = _apply_serve_flags(settings, args)
+    configure_logging(settings.log)
+    return _run(lambda: _serve(settings))
+
+
+# ---------------------------------------------------------------------------- db / station
+
+
+def _database_url(args: argparse.Namespace, settings: Settings) -> str:
+    return str(args.database_url or settings.database.url)
+
+
+def _cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    url = _database_url(args, settings)
+
+    async def main() -> int:
+        await upgrade(url)
+        return 0
+
+    code = _run(main)
+    _out("database is at the latest schema")
+    return code
+
+
+def _cmd_station_add(args: argparse.Namespace, settings: Settings) -> int:
+    if not is_valid_identity(args.station_id):
+        sys.stderr.write("error: a station id is 1 to 48 printable characters without ':' or '/'\n")
+        return 2
+    password: bytes | None = None
+    if args.password_stdin:
+        password = sys.stdin.buffer.readline().rstrip(b"\r\n")
+    elif args.generate_password:
+        password = secrets.token_urlsafe(18).encode()
+    if password is not None:
+        try:
+            check_password_strength(password)
+        except WeakPassword as exc:
+            sys.stderr.write(f"error: {exc}\n")
+            return 2
+    station = Station(
+        id=args.station_id,
+        registration_status=RegistrationStatus(args.status.capitalize()),
+        password_hash=hash_password(password) if password is not None else None,
+        created_at=utc_now(),
+    )
+    url = _database_url(args, settings)
+
+    async def main() -> int:
+        store = await open_store(url)
+        try:
+            await store.stations.add(station)
+        except StorageError:
+            sys.stderr.write(f"error: station {station.id!r} already exists\n")
+            return 1
+        finally:
+            await store.aclose()
+        return 0
+
+    code = _run(main)
+    if code == 0:
+        _out(f"station {station.id} added ({station.registration_status.value})")
+        if args.generate_password and password is not None:
+            _out(f"password: {password.decode()}")
+    return code
+
+
+def _cmd_station_list(args: argparse.Namespace, settings: Settings) -> int:
+    url = _database_url(args, settings)
+
+    async def main() -> int:
+        store = await open_store(url)
+        try:
+            for s in await store.stations.list(limit=10_000):
+                seen = s.last_seen_at.isoformat() if s.last_seen_at else "-"
+                _out(
+                    f"{s.id}\t{s.registration_status.value}\t{s.ocpp_version or '-'}\t"
+                    f"{'online' if s.online else 'offline'}\t{seen}"
+                )
+        finally:
+            await store.aclose()
+        return 0
+
+    return _run(main)
+
+
+# ---------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``csms`` command."""
+    parser = argparse.ArgumentParser(prog="csms", description="OCPP 1.6J / 2.0.1 / 2.1 CSMS")
+    parser.add_argument("--version", action="version", version=f"csms {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the OCPP endpoint and the HTTP API")
+    serve.add_argument("--host", help="OCPP bind address (CSMS_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="OCPP port (CSMS_PORT, default 9000)")
+    serve.add_argument("--api-host", help="API bind address (CSMS_API_HOST, default 127.0.0.1)")
+    serve.add_argument("--api-port", type=int, help="API port (CSMS_API_PORT, default 8080)")
+    serve.add_argument("--no-api", action="store_true", help="do not start the HTTP API")
+    serve.add_argument("--database-url", help="SQLAlchemy URL (CSMS_DATABASE_URL)")
+    serve.add_argument(
+        "--unknown-stations",
+        choices=[p.value for p in UnknownStationPolicy],
+        help="unknown identities: reject (404, default), pending or accept",
+    )
+    serve.add_argument(
+        "--security-profile",
+        type=int,
+        choices=(0, 1, 2),
+        help="0 none (trusted networks only), 1 Basic auth (default), 2 TLS + Basic auth",
+    )
+    serve.add_argument("--tls-cert", help="PEM certificate chain for wss:// (profile 2)")
+    serve.add_argument("--tls-key", help="PEM private key for wss://")
+    serve.add_argument("--heartbeat-interval", type=int, help="seconds (default 300)")
+    serve.add_argument("--call-timeout", type=float, help="seconds to wait for a station's reply")
+    serve.add_argument("--ping-interval", type=float, help="seconds between server pings")
+    serve.add_argument("--no-compression", action="store_true", help="do not offer deflate")
+    serve.add_argument("--log-level", help="DEBUG, INFO (default), WARNING, ERROR")
+    serve.add_argument("--log-json", action="store_true", help="log JSON lines")
+    serve.add_argument("--log-frames", action="store_true", help="log every frame at DEBUG")
+    serve.set_defaults(func=_cmd_serve)
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    up = db_sub.add_parser("upgrade", help="apply all migrations")
+    up.add_argument("--database-url")
+    up.set_defaults(func=_cmd_db_upgrade)
+
+    station = sub.add_parser("station", help="manage registered stations")
+    st_sub = station.add_subparsers(dest="station_command", required=True)
+    add = st_sub.add_parser("add", help="register a station")
+    add.add_argument("station_id")
+    add.add_argument("--status", choices=("accepted", "pending", "rejected"), default="accepted")
+    secret = add.add_mutually_exclusive_group()
+    secret.add_argument("--password-stdin", action="store_true", help="read the password")
+    secret.add_argument("--generate-password", action="store_true", help="generate and print one")
+    add.add_argument("--database-url")
+    add.set_defaults(func=_cmd_station_add)
+    ls = st_sub.add_parser("list", help="list stations")
+    ls.add_argument("--database-url")
+    ls.set_defaults(func=_cmd_station_list)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``csms`` command."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(os.environ)
+        return int(args.func(args, settings))
+    except SettingsError as exc:
+        parser.error(str(exc))
+    except KeyboardInterrupt:
+        return 130
+    return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

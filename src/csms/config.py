@@ -1,0 +1,165 @@
+"""Settings: one tree of frozen dataclasses, read once from the environment and the command line.
+
+Nothing reads ``os.environ`` at import time; :func:`load_settings` takes the environment as a mapping
+and the CLI overrides fields from its flags. Every field has a ``CSMS_*`` environment name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from csms.domain.model import UnknownStationPolicy
+
+
+class SettingsError(ValueError):
+    """A setting has a value csms cannot use; the message names the setting."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    """The OCPP WebSocket endpoint (station gateway)."""
+
+    host: str = "127.0.0.1"  # CSMS_HOST
+    port: int = 9000  # CSMS_PORT
+    # Security profile (1.6 security whitepaper §2; 2.0.1 A00): 0 = no station authentication (labs and
+    # trusted networks only), 1 = HTTP Basic auth, 2 = TLS + Basic auth.
+    security_profile: int = 1  # CSMS_SECURITY_PROFILE
+    tls_cert: str | None = None  # CSMS_TLS_CERT
+    tls_key: str | None = None  # CSMS_TLS_KEY
+    unknown_stations: UnknownStationPolicy = UnknownStationPolicy.REJECT  # CSMS_UNKNOWN_STATIONS
+    # Largest accepted message, after decompression; bigger ones close the connection with 1009.
+    max_message_size: int = 1024 * 1024  # CSMS_MAX_MESSAGE_SIZE
+    # Offer permessage-deflate (2.0.1 Part 4 §3.3 requires the CSMS to support it).
+    compression: bool = True  # CSMS_COMPRESSION
+    # Server pings detect dead peers (OCPP-J 1.6 §7; errata 3.9). None disables them.
+    ping_interval: float | None = 60.0  # CSMS_PING_INTERVAL
+    ping_timeout: float | None = 30.0  # CSMS_PING_TIMEOUT
+    # Time a client has to complete the opening handshake (slowloris protection).
+    open_timeout: float = 10.0  # CSMS_OPEN_TIMEOUT
+    # Seconds to wait for a station's reply to a CSMS-initiated CALL (OCPP-J 1.6 §4.1.1).
+    call_timeout: float = 30.0  # CSMS_CALL_TIMEOUT
+    # CSMS-initiated CALLs that may wait behind the outstanding one, per station.
+    max_queued_calls: int = 16  # CSMS_MAX_QUEUED_CALLS
+    # A second connection for a connected identity: the live one is pinged and, if it answers
+    # within this many seconds, the newcomer is refused; otherwise the newcomer replaces it.
+    duplicate_probe_timeout: float = 5.0  # CSMS_DUPLICATE_PROBE_TIMEOUT
+    # Failed handshakes allowed per source address (and per address+identity) in the window.
+    auth_failures_per_address: int = 20  # CSMS_AUTH_FAILURES_PER_ADDRESS
+    auth_failures_per_identity: int = 5  # CSMS_AUTH_FAILURES_PER_IDENTITY
+    auth_failure_window: float = 60.0  # CSMS_AUTH_FAILURE_WINDOW
+    # BootNotification interval for accepted stations (Heartbeat interval) and for Pending/Rejected
+    # (minimum wait before the next BootNotification; 1.6 §4.2).
+    heartbeat_interval: int = 300  # CSMS_HEARTBEAT_INTERVAL
+    boot_retry_interval: int = 60  # CSMS_BOOT_RETRY_INTERVAL
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseSettings:
+    """Where csms stores its state."""
+
+    url: str = "sqlite+aiosqlite:///./var/csms.db"  # CSMS_DATABASE_URL
+    migrate: bool = True  # CSMS_DATABASE_MIGRATE: run Alembic migrations at startup
+
+
+@dataclass(frozen=True, slots=True)
+class ApiSettings:
+    """The operator HTTP API (its own port)."""
+
+    enabled: bool = True  # CSMS_API_ENABLED
+    host: str = "127.0.0.1"  # CSMS_API_HOST
+    port: int = 8080  # CSMS_API_PORT
+    token: str | None = None  # CSMS_API_TOKEN: bearer token required on /api/v1 when set
+
+
+@dataclass(frozen=True, slots=True)
+class LogSettings:
+    """Logging."""
+
+    level: str = "INFO"  # CSMS_LOG_LEVEL
+    json: bool = False  # CSMS_LOG_JSON
+    # Log every OCPP frame at DEBUG (credentials never appear in frames csms logs).
+    frames: bool = False  # CSMS_LOG_FRAMES
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """All of csms's settings."""
+
+    server: ServerSettings = field(default_factory=ServerSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    api: ApiSettings = field(default_factory=ApiSettings)
+    log: LogSettings = field(default_factory=LogSettings)
+
+
+_SECTIONS = {"server": "", "database": "DATABASE_", "api": "API_", "log": "LOG_"}
+
+
+def _convert(name: str, raw: str, current: object, optional: bool) -> object:
+    target = type(current)
+    if optional and raw.strip().lower() in {"", "none", "off"}:
+        return None
+    if isinstance(current, bool):
+        lowered = raw.strip().lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off"}:
+            return False
+        raise SettingsError(f"{name}: expected true or false, got {raw!r}")
+    if isinstance(current, UnknownStationPolicy):
+        try:
+            return UnknownStationPolicy(raw.strip().lower())
+        except ValueError:
+            choices = ", ".join(p.value for p in UnknownStationPolicy)
+            raise SettingsError(f"{name}: expected one of {choices}, got {raw!r}") from None
+    if current is None or isinstance(current, str):
+        return raw
+    try:
+        if target is int:
+            return int(raw)
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}: expected a number, got {raw!r}") from None
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Build settings from ``CSMS_*`` variables in ``environ``; unknown fields are left at defaults."""
+    settings = Settings()
+    sections = {}
+    for section, prefix in _SECTIONS.items():
+        value = getattr(settings, section)
+        changes = {}
+        for f in dataclasses.fields(value):
+            env_name = "CSMS_" + prefix + f.name.upper()
+            if prefix and f.name.upper().startswith(prefix.rstrip("_")):
+                env_name = "CSMS_" + f.name.upper()
+            if env_name in environ:
+                changes[f.name] = _convert(
+                    env_name, environ[env_name], getattr(value, f.name), "None" in str(f.type)
+                )
+        sections[section] = dataclasses.replace(value, **changes)
+    result = Settings(**sections)
+    validate(result)
+    return result
+
+
+def validate(settings: Settings) -> None:
+    """Raise :class:`SettingsError` for combinations csms cannot serve."""
+    server = settings.server
+    if server.security_profile not in (0, 1, 2):
+        raise SettingsError("CSMS_SECURITY_PROFILE: expected 0, 1 or 2 (3 is not supported yet)")
+    if (server.tls_cert is None) != (server.tls_key is None):
+        raise SettingsError("CSMS_TLS_CERT and CSMS_TLS_KEY must be given together")
+    if server.security_profile == 2 and server.tls_cert is None:
+        raise SettingsError("security profile 2 needs CSMS_TLS_CERT and CSMS_TLS_KEY")
+    for name in ("port",):
+        port = getattr(server, name)
+        if not 0 <= port <= 65535:
+            raise SettingsError(f"CSMS_{name.upper()}: {port} is not a TCP port")
+    if not 0 <= settings.api.port <= 65535:
+        raise SettingsError(f"CSMS_API_PORT: {settings.api.port} is not a TCP port")
+    if server.max_message_size < 64 * 1024:
+        raise SettingsError("CSMS_MAX_MESSAGE_SIZE: at least 65536 bytes (certificates need 10 kB)")
+    if server.call_timeout <= 0 or server.heartbeat_interval <= 0:
+        raise SettingsError("CSMS_CALL_TIMEOUT and CSMS_HEARTBEAT_INTERVAL must be positive")

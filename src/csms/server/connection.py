@@ -1,0 +1,331 @@
+"""One station's live OCPP session: pumps the sans-I/O :class:`RpcSession` over a websockets connection.
+
+Tasks and ordering:
+
+* the reader (``run``) feeds every message to the session and handles what comes back at once:
+  replies to our CALLs resolve their waiters immediately, whatever the station's CALLs are doing;
+* the station's CALLs are handled one after another, in arrival order, by a drain task created on
+  demand (no idle task per connection), so transaction messages keep their order and a handler that
+  sends a CALL to the same station never deadlocks (OCPP-J 1.6 §4.1.1 NOTE; mobilityhouse/ocpp#130);
+* one writer at a time flushes the session's outgoing frames, in order;
+* a timer, armed at the session's next deadline, times out our outstanding CALL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import MutableMapping
+from typing import Any
+
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from csms.blocks.context import CallContext
+from csms.blocks.dispatch import Dispatcher
+from csms.domain.errors import (
+    CallFailed,
+    CallOutcomeUnknown,
+    CallTimeout,
+    DomainError,
+    StationBusy,
+    StationNotConnected,
+    StorageError,
+)
+from csms.rpc import (
+    CallAborted,
+    CallErrorReply,
+    CallReceived,
+    CallTimedOut,
+    ErrorCode,
+    ErrorReceived,
+    Event,
+    LocalProtocolError,
+    OcppVersion,
+    OutboundQueueFull,
+    ProtocolViolation,
+    ResultReceived,
+    RpcSession,
+    SendReceived,
+)
+
+logger = logging.getLogger(__name__)
+
+# Close codes (RFC 6455 §7.4.1).
+CLOSE_PROTOCOL_ERROR = 1002
+CLOSE_GOING_AWAY = 1001
+CLOSE_POLICY_VIOLATION = 1008
+
+
+class StationLog(logging.LoggerAdapter[logging.Logger]):
+    """Prefixes every line with the station identity; never logs credentials."""
+
+    def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, Any]:
+        """Add ``[station]`` in front of the message and the ids as ``extra`` fields."""
+        extra = self.extra or {}
+        kwargs["extra"] = {**extra, **kwargs.get("extra", {})}
+        return f"[{extra.get('station_id')}] {msg}", kwargs
+
+
+class StationConnection:
+    """The live session of one station."""
+
+    def __init__(
+        self,
+        ws: ServerConnection,
+        ctx: CallContext,
+        dispatcher: Dispatcher,
+        *,
+        call_timeout: float,
+        max_queued_calls: int,
+        log_frames: bool = False,
+    ) -> None:
+        self.ws = ws
+        self.ctx = ctx
+        self.station_id = ctx.station_id
+        self.version: OcppVersion = ctx.version
+        self._dispatcher = dispatcher
+        self._session = RpcSession(
+            ctx.version, call_timeout=call_timeout, max_queued_calls=max_queued_calls
+        )
+        self._call_timeout = call_timeout
+        self._loop = asyncio.get_running_loop()
+        self._waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._inbound: deque[CallReceived | SendReceived] = deque()
+        self._drain_task: asyncio.Task[None] | None = None
+        self._flush_task: asyncio.Task[None] | None = None
+        self._flushing = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+        self._log_frames = log_frames
+        self.log = ctx.log
+
+    # ------------------------------------------------------------------ reading
+
+    async def run(self) -> None:
+        """Read until the connection closes, then abort whatever is still pending."""
+        session = self._session
+        loop = self._loop
+        try:
+            async for message in self.ws:
+                if self._log_frames:
+                    self.log.debug("<- %s", message)
+                if isinstance(message, str):
+                    events = session.receive(message, loop.time())
+                else:
+                    events = session.receive_binary()
+                self._handle_events(events)
+                if session.closed:
+                    break
+                await self._flush()
+        except ConnectionClosed:
+            pass
+        finally:
+            await self._teardown()
+
+    def _handle_events(self, events: list[Event]) -> None:
+        for event in events:
+            if type(event) is CallReceived or type(event) is SendReceived:
+                self._inbound.append(event)
+                if self._drain_task is None:
+                    self._drain_task = asyncio.create_task(self._drain())
+            elif type(event) is ResultReceived:
+                self._resolve_result(event)
+            elif type(event) is ErrorReceived:
+                self._fail(
+                    event.message_id,
+                    CallFailed(event.raw_code, event.description, event.details),
+                )
+            elif type(event) is CallTimedOut:
+                self._fail(event.message_id, CallTimeout(f"no reply to {event.action} in time"))
+            elif type(event) is CallAborted:
+                error: DomainError = (
+                    CallOutcomeUnknown(f"connection closed while {event.action} was on the wire")
+                    if event.sent
+                    else StationNotConnected(f"connection closed before {event.action} was sent")
+                )
+                self._fail(event.message_id, error)
+            elif type(event) is ProtocolViolation:
+                self.log.warning("protocol violation: %s", event.description)
+                if event.fatal:
+                    self.log.warning("too many bad frames; closing the connection")
+                    self._session.close()
+                    self._spawn_close(CLOSE_PROTOCOL_ERROR, "too many invalid frames")
+        self._arm_timer()
+
+    def _resolve_result(self, event: ResultReceived) -> None:
+        waiter = self._waiters.get(event.message_id)
+        try:
+            self._dispatcher.check_result(self.ctx, event.action, event.payload)
+        except CallErrorReply as exc:
+            self.log.warning("invalid %s result: %s", event.action, exc.description)
+            if self.version is OcppVersion.V21:
+                self._session.send_result_error(event.message_id, exc.code, exc.description)
+            if waiter is not None and not waiter.done():
+                waiter.set_exception(
+                    CallFailed(
+                        exc.code.wire(self.version),
+                        f"the station's response is invalid: {exc.description}",
+                        exc.details,
+                    )
+                )
+            return
+        if waiter is None:
+            self.log.info("reply to %s arrived after its caller gave up", event.action)
+        elif not waiter.done():
+            waiter.set_result(event.payload)
+
+    def _fail(self, message_id: str, error: DomainError) -> None:
+        waiter = self._waiters.get(message_id)
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(error)
+
+    # ------------------------------------------------------------------ the station's CALLs
+
+    async def _drain(self) -> None:
+        try:
+            while self._inbound:
+                event = self._inbound.popleft()
+                if type(event) is SendReceived:
+                    await self._dispatcher.handle_send(self.ctx, event.action, event.payload)
+                    continue
+                assert type(event) is CallReceived
+                await self._answer(event)
+                await self._flush()
+        finally:
+            self._drain_task = None
+
+    async def _answer(self, event: CallReceived) -> None:
+        session = self._session
+        try:
+            result = await self._dispatcher.handle_call(self.ctx, event.action, event.payload)
+        except CallErrorReply as exc:
+            self._reply_error(event.message_id, exc.code, exc.description, exc.details)
+        except StorageError:
+            self.log.exception("could not persist %s; answering InternalError", event.action)
+            self._reply_error(event.message_id, ErrorCode.INTERNAL_ERROR, "storage unavailable")
+        except Exception:
+            self.log.exception("handler of %s failed", event.action)
+            self._reply_error(event.message_id, ErrorCode.INTERNAL_ERROR, "internal error")
+        else:
+            try:
+                session.send_result(event.message_id, result)
+            except LocalProtocolError:
+                self.log.info("connection closed before %s could be answered", event.action)
+
+    def _reply_error(
+        self,
+        message_id: str,
+        code: ErrorCode,
+        description: str,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        try:
+            self._session.send_error(message_id, code, description, details)
+        except LocalProtocolError:
+            self.log.info("connection closed before a CALLERROR could be sent")
+
+    # ------------------------------------------------------------------ our CALLs
+
+    async def call(
+        self, action: str, payload: dict[str, Any], *, timeout: float | None = None
+    ) -> dict[str, Any]:
+        """Send a CALL to the station and return its CALLRESULT payload.
+
+        ``timeout`` bounds the whole wait, queueing included; the session's own response timeout
+        (counted from when the CALL goes on the wire) still frees the station's slot.
+        """
+        self._dispatcher.check_outbound(self.ctx, action, payload)
+        try:
+            mid = self._session.send_call(action, payload, self._loop.time())
+        except OutboundQueueFull as exc:
+            raise StationBusy(str(exc)) from exc
+        except LocalProtocolError as exc:
+            raise StationNotConnected("the connection is closing") from exc
+        waiter: asyncio.Future[dict[str, Any]] = self._loop.create_future()
+        self._waiters[mid] = waiter
+        self._arm_timer()
+        try:
+            await self._flush()
+            async with asyncio.timeout(timeout if timeout is not None else self._call_timeout):
+                return await waiter
+        except TimeoutError:
+            queued = self._session.cancel_call(mid)
+            raise CallTimeout(
+                f"{action} still waiting in the queue"
+                if queued
+                else f"no reply to {action} in time"
+            ) from None
+        finally:
+            self._waiters.pop(mid, None)
+
+    def send_message(self, action: str, payload: dict[str, Any]) -> None:
+        """2.1: send an unconfirmed SEND."""
+        self._session.send_message(action, payload)
+        self._spawn_flush()
+
+    # ------------------------------------------------------------------ writing and time
+
+    async def _flush(self) -> None:
+        if self._flushing:
+            return
+        self._flushing = True
+        try:
+            while out := self._session.data_to_send():
+                for data in out:
+                    if self._log_frames:
+                        self.log.debug("-> %s", data)
+                    await self.ws.send(data, text=True)
+        except ConnectionClosed:
+            pass
+        finally:
+            self._flushing = False
+
+    def _spawn_flush(self) -> None:
+        if self._flush_task is None or self._flush_task.done():
+            self._flush_task = asyncio.create_task(self._flush())
+
+    def _arm_timer(self) -> None:
+        deadline = self._session.next_deadline()
+        if deadline == self._timer_at:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._timer_at = deadline
+        if deadline is not None:
+            self._timer = self._loop.call_at(deadline, self._on_deadline)
+
+    def _on_deadline(self) -> None:
+        self._timer = None
+        self._timer_at = None
+        self._handle_events(self._session.expire(self._loop.time()))
+        self._spawn_flush()
+
+    def _spawn_close(self, code: int, reason: str) -> None:
+        self._flush_task = asyncio.create_task(self._close_after_flush(code, reason))
+
+    async def _close_after_flush(self, code: int, reason: str) -> None:
+        await self._flush()
+        await self.ws.close(code, reason)
+
+    async def close(self, code: int = CLOSE_GOING_AWAY, reason: str = "") -> None:
+        """Close the connection; ``run`` then tears the session down."""
+        await self.ws.close(code, reason)
+
+    async def _teardown(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._handle_events(self._session.close())
+        # CALLs not yet started were never acknowledged: drop them, the station will send them again.
+        self._inbound.clear()
+        if self._drain_task is not None:
+            # Let the CALL being handled finish: its data is committed even if the answer is lost.
+            try:
+                await asyncio.wait_for(asyncio.shield(self._drain_task), timeout=10)
+            except TimeoutError:
+                self.log.warning("a handler was still running 10 s after the connection closed")
+        if self._flush_task is not None and not self._flush_task.done():
+            self._flush_task.cancel()

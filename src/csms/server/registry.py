@@ -1,0 +1,78 @@
+"""Live sessions by station identity; implements :class:`csms.domain.ports.StationGateway`.
+
+There is never more than one live session per identity: :meth:`ConnectionRegistry.register` closes
+a previous session before the new one takes its place, so a command can only reach the newest one
+and never a stale socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from csms.domain.errors import StationNotConnected
+from csms.server.connection import CLOSE_POLICY_VIOLATION, StationConnection
+
+logger = logging.getLogger(__name__)
+
+
+class ConnectionRegistry:
+    """Maps station identities to their live :class:`StationConnection`."""
+
+    def __init__(self) -> None:
+        self._live: dict[str, StationConnection] = {}
+        self._closing: set[asyncio.Task[None]] = set()
+
+    def __len__(self) -> int:
+        return len(self._live)
+
+    def get(self, station_id: str) -> StationConnection | None:
+        """Return the live session of ``station_id``, if any."""
+        return self._live.get(station_id)
+
+    def register(self, conn: StationConnection) -> None:
+        """Make ``conn`` the live session of its station, closing any previous one."""
+        old = self._live.get(conn.station_id)
+        self._live[conn.station_id] = conn
+        if old is not None and old is not conn:
+            logger.warning(
+                "[%s] security: a new authenticated session replaces the previous one",
+                conn.station_id,
+            )
+            task = asyncio.create_task(
+                old.close(CLOSE_POLICY_VIOLATION, "replaced by a new session")
+            )
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
+    def unregister(self, conn: StationConnection) -> bool:
+        """Forget ``conn`` if it is still the live session; return whether it was."""
+        if self._live.get(conn.station_id) is conn:
+            del self._live[conn.station_id]
+            return True
+        return False
+
+    def connections(self) -> list[StationConnection]:
+        """Every live session."""
+        return list(self._live.values())
+
+    # ---------------------------------------------------------------- StationGateway
+
+    def is_connected(self, station_id: str) -> bool:
+        """True while the station has a live session."""
+        return station_id in self._live
+
+    def ocpp_version(self, station_id: str) -> str | None:
+        """The negotiated version of the live session."""
+        conn = self._live.get(station_id)
+        return None if conn is None else conn.version.value
+
+    async def call(
+        self, station_id: str, action: str, payload: dict[str, Any], *, timeout: float | None = None
+    ) -> dict[str, Any]:
+        """Send a CALL to a connected station (see :meth:`StationConnection.call`)."""
+        conn = self._live.get(station_id)
+        if conn is None:
+            raise StationNotConnected(f"station {station_id!r} is not connected")
+        return await conn.call(action, payload, timeout=timeout)
