@@ -18,8 +18,6 @@ import orjson
 
 MAX_MESSAGE_ID_LENGTH = 36
 UNREADABLE_ID = "-1"
-# A string id longer than this is not echoed back, to keep error replies small.
-_MAX_ECHOED_ID = 128
 # 2.x: errorDescription is string[255] (2.0.1 Part 4 Table 7).
 MAX_ERROR_DESCRIPTION = 255
 
@@ -113,9 +111,14 @@ Frame = Call | CallResult | CallError | CallResultError | Send
 
 
 def _reply_id(raw: list[Any]) -> str:
+    """The id an error reply carries: the frame's own if it is valid, else "-1".
+
+    An invalid id (not a string, empty, or over 36 characters) is never echoed: the reply would
+    break the MessageId string[36] rule itself (2.0.1 Part 4 Table 7).
+    """
     if len(raw) > 1:
         candidate = raw[1]
-        if isinstance(candidate, str) and 0 < len(candidate) <= _MAX_ECHOED_ID:
+        if isinstance(candidate, str) and 0 < len(candidate) <= MAX_MESSAGE_ID_LENGTH:
             return candidate
     return UNREADABLE_ID
 
@@ -141,6 +144,9 @@ def parse_frame(data: str | bytes) -> Frame | BadFrame:
         if n != 4:
             return BadFrame(BadFrameKind.BAD_LENGTH, mtype, message_id, f"{n} elements, expected 4")
         action, payload = raw[2], raw[3]
+        if payload is None:
+            # 1.6 §4.2.1: an empty payload may be written null; {} is only the preferred notation.
+            payload = {}
         if not isinstance(action, str):
             return BadFrame(BadFrameKind.BAD_ACTION, mtype, message_id)
         if not isinstance(payload, dict):
@@ -151,7 +157,7 @@ def parse_frame(data: str | bytes) -> Frame | BadFrame:
     if mtype == 3:
         if n != 3:
             return BadFrame(BadFrameKind.BAD_LENGTH, mtype, message_id, f"{n} elements, expected 3")
-        payload = raw[2]
+        payload = {} if raw[2] is None else raw[2]
         if not isinstance(payload, dict):
             return BadFrame(BadFrameKind.BAD_PAYLOAD, mtype, message_id)
         return CallResult(message_id, payload)

@@ -49,7 +49,6 @@ from csms.rpc.frames import BadFrame, BadFrameKind, MessageType
 from csms.rpc.ids import MessageIdFactory, random_ids
 from csms.rpc.versions import OcppVersion
 
-_NO_EVENTS: list[Event] = []
 _ONLY_21_TYPES = (MessageType.CALL_RESULT_ERROR, MessageType.SEND)
 
 
@@ -104,7 +103,7 @@ class RpcSession:
     def receive(self, data: str | bytes, now: float) -> list[Event]:
         """Process one received WebSocket message and return what happened."""
         if self._closed:
-            return _NO_EVENTS
+            return []
         frame = frames.parse_frame(data)
         if type(frame) is BadFrame:
             return self._bad_frame(frame)
@@ -137,7 +136,7 @@ class RpcSession:
         It is answered like any unreadable frame, with a CALLERROR carrying id "-1".
         """
         if self._closed:
-            return _NO_EVENTS
+            return []
         return self._bad_frame(BadFrame(BadFrameKind.BINARY, None, frames.UNREADABLE_ID))
 
     def _receive_call(self, frame: frames.Call) -> list[Event]:
@@ -335,7 +334,7 @@ class RpcSession:
         """Time out the outstanding CALL if its deadline has passed, and send the next one."""
         outstanding = self._outstanding
         if outstanding is None or now < outstanding[2]:
-            return _NO_EVENTS
+            return []
         mid, action, _ = outstanding
         if self._expired is None:
             self._expired = deque(maxlen=16)
@@ -347,15 +346,16 @@ class RpcSession:
     def data_to_send(self) -> list[bytes]:
         """Return and forget the frames to write, in order."""
         out = self._out
-        if not out:
-            return out
-        self._out = []
+        if out:
+            self._out = []
+        else:
+            out = []
         return out
 
     def close(self) -> list[Event]:
         """Mark the session closed and abort every CSMS-initiated CALL (outcome unknown if sent)."""
         if self._closed:
-            return _NO_EVENTS
+            return []
         self._closed = True
         events: list[Event] = []
         if self._outstanding is not None:
