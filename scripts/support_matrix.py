@@ -4,11 +4,12 @@ Usage::
 
     python scripts/support_matrix.py           # print the Markdown to stdout
     python scripts/support_matrix.py --write   # rewrite docs/support-matrix.md
+    python scripts/support_matrix.py --hook csms.container:handled_actions
 
-Actions and directions come from :mod:`csms.messages.catalog`. The "handled" column comes from the
-hook ``csms.blocks.routing.handled_actions()`` when that function exists. It must return the
-``(OcppVersion, action)`` pairs csms has a handler for, either as an iterable of pairs or as a
-mapping ``{(version, action): bool}``. Without the hook the column shows "—".
+Actions and directions come from :mod:`csms.messages.catalog`. The "handled" column comes from a
+hook, by default ``csms.container:handled_actions``, called without arguments when it exists.
+It must return the ``(OcppVersion, action)`` pairs csms has a handler for, either as an iterable of
+pairs or as a mapping ``{(version, action): bool}``. Without the hook the column shows "—".
 """
 
 from __future__ import annotations
@@ -24,8 +25,7 @@ from csms.rpc.versions import OcppVersion
 
 Handled = Mapping[tuple[OcppVersion, str], bool]
 
-HOOK_MODULE = "csms.blocks.routing"
-HOOK_FUNCTION = "handled_actions"
+DEFAULT_HOOK = "csms.container:handled_actions"
 DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "support-matrix.md"
 VERSIONS = (OcppVersion.V16, OcppVersion.V201, OcppVersion.V21)
 NONE = "—"
@@ -45,18 +45,19 @@ csms answers it; "CSMS→CS" means csms sends it; "both" means either side may.
 """
 
 
-def discover_handled() -> Handled | None:
-    """Ask the routing hook which (version, action) pairs are handled; None if there is no hook."""
+def discover_handled(hook: str = DEFAULT_HOOK) -> Handled | None:
+    """Call ``hook`` ("module:function") for the handled pairs; None if it does not exist."""
+    module_name, _, function_name = hook.partition(":")
     try:
-        module = importlib.import_module(HOOK_MODULE)
+        module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        if exc.name is not None and HOOK_MODULE.startswith(exc.name):
+        if exc.name is not None and module_name.startswith(exc.name):
             return None
         raise
-    hook = getattr(module, HOOK_FUNCTION, None)
-    if hook is None:
+    function = getattr(module, function_name, None)
+    if function is None:
         return None
-    return as_mapping(hook())
+    return as_mapping(function())
 
 
 def as_mapping(
@@ -118,8 +119,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Print the matrix, or write it to docs/support-matrix.md with ``--write``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help=f"write {DOC_PATH}")
+    parser.add_argument("--hook", default=DEFAULT_HOOK, help="module:function of handled pairs")
     args = parser.parse_args(argv)
-    text = render(discover_handled())
+    text = render(discover_handled(args.hook))
     if args.write:
         DOC_PATH.write_text(text, encoding="utf-8")
         sys.stderr.write(f"wrote {DOC_PATH}\n")

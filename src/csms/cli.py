@@ -262,10 +262,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(os.environ)
         return int(args.func(args, settings))
     except SettingsError as exc:
-        parser.error(str(exc))
+        parser.error(str(exc))  # exits with status 2
     except KeyboardInterrupt:
         return 130
-    return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

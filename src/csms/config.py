@@ -36,6 +36,9 @@ class ServerSettings:
     # Server pings detect dead peers (OCPP-J 1.6 §7; errata 3.9). None disables them.
     ping_interval: float | None = 60.0  # CSMS_PING_INTERVAL
     ping_timeout: float | None = 30.0  # CSMS_PING_TIMEOUT
+    # Time a peer has to answer our close frame; a dead peer is dropped after ping_interval +
+    # ping_timeout + close_timeout.
+    close_timeout: float = 5.0  # CSMS_CLOSE_TIMEOUT
     # Time a client has to complete the opening handshake (slowloris protection).
     open_timeout: float = 10.0  # CSMS_OPEN_TIMEOUT
     # Seconds to wait for a station's reply to a CSMS-initiated CALL (OCPP-J 1.6 §4.1.1).

@@ -18,12 +18,12 @@ from csms.api.app import create_app
 from csms.blocks.availability import AvailabilityBlock
 from csms.blocks.dispatch import Dispatcher
 from csms.blocks.provisioning import ProvisioningBlock
-from csms.blocks.routing import Router
+from csms.blocks.routing import Router, tagged_actions
 from csms.blocks.transactions import TransactionsBlock
 from csms.config import Settings
 from csms.domain.ports import StationRepository, TransactionRepository
 from csms.messages import MessageValidator
-from csms.rpc import ALL_VERSIONS
+from csms.rpc import ALL_VERSIONS, OcppVersion
 from csms.server.listener import StationListener
 from csms.server.registry import ConnectionRegistry
 from csms.storage import Store, open_store
@@ -54,6 +54,14 @@ def build_router(
         AvailabilityBlock(stations, clock=clock),
         TransactionsBlock(transactions),
     )
+
+
+BLOCKS = (ProvisioningBlock, AvailabilityBlock, TransactionsBlock)
+
+
+def handled_actions() -> frozenset[tuple[OcppVersion, str]]:
+    """Every (version, action) csms handles, for docs/support-matrix.md."""
+    return tagged_actions(*BLOCKS)
 
 
 def build_dispatcher(router: Router) -> Dispatcher:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -203,11 +204,13 @@ async def test_second_connection_replaces_a_dead_one(tmp_path: Path) -> None:
             assert (await call(ws, "1", "BootNotification", BOOT_16))[2]["status"] == "Accepted"
             assert server.csms.registry.get("HALF") is not old
         writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
 
 
 async def test_dead_peer_is_detected_and_marked_offline(tmp_path: Path) -> None:
     """1.6 errata 3.9: server pings; a peer that stops answering is closed and marked offline."""
-    settings = settings_for(tmp_path, ping_interval=0.3, ping_timeout=0.3)
+    settings = settings_for(tmp_path, ping_interval=0.3, ping_timeout=0.3, close_timeout=1.0)
     async with running_csms(settings) as server:
         await server.add_station("DEAD")
         auth = basic_auth("DEAD", PASSWORD)["Authorization"]
@@ -221,15 +224,19 @@ async def test_dead_peer_is_detected_and_marked_offline(tmp_path: Path) -> None:
         assert head.startswith(b"HTTP/1.1 101")
         await asyncio.sleep(0.1)
         assert server.csms.registry.is_connected("DEAD")
-        for _ in range(50):
-            await asyncio.sleep(0.1)
-            if not server.csms.registry.is_connected("DEAD"):
-                break
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        while server.csms.registry.is_connected("DEAD") and loop.time() - start < 15:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        # ping interval + ping timeout + close timeout (the dead peer never returns a close frame)
+        assert loop.time() - start < 0.3 + 0.3 + 1 + 1
         assert not server.csms.registry.is_connected("DEAD")
         assert server.csms.store is not None
         station = await server.csms.store.stations.get("DEAD")
         assert station is not None and station.online is False
         writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
 
 
 async def test_oversized_frame_closes_with_1009(tmp_path: Path) -> None:
@@ -384,7 +391,14 @@ async def test_send_is_processed_without_reply(server: RunningCsms) -> None:
     await server.add_station("SND")
     ws = await booted(server, "SND", V21)
     try:
-        await ws.send(orjson.dumps([6, "s1", "Heartbeat", {}]).decode())
+        stream = {
+            "id": 1,
+            "pending": 0,
+            "basetime": "2026-01-01T00:00:00Z",
+            "data": [{"t": 0, "v": "1"}],
+        }
+        await ws.send(orjson.dumps([6, "s1", "NotifyPeriodicEventStream", stream]).decode())
+        await ws.send(orjson.dumps([6, "s2", "Heartbeat", {}]).decode())  # not a SEND message
         reply = await call(ws, "h1", "Heartbeat", {})
         assert reply[:2] == [3, "h1"]
     finally:

@@ -62,7 +62,8 @@ class Dispatcher:
         """
         validator = self._validators[ctx.version]
         handler = self._router.handler(ctx.version, action)
-        if handler is None or not _station_may_send(validator.direction(action)):
+        info = validator.info(action)
+        if handler is None or info is None or info.unconfirmed or not info.direction.from_station:
             if not validator.knows(action):
                 raise CallErrorReply(
                     ErrorCode.NOT_IMPLEMENTED, f"{action!r} is not an OCPP {ctx.version} action"
@@ -87,11 +88,29 @@ class Dispatcher:
         return response
 
     async def handle_send(self, ctx: CallContext, action: str, payload: Payload) -> None:
-        """Handle a 2.1 SEND: like a CALL, but nothing is ever answered (2.1 Part 4 §4.2.4)."""
+        """Handle a 2.1 SEND: validated and handled like a CALL, but never answered.
+
+        Only actions the catalog marks unconfirmed travel as SEND (2.1 Part 4 §4.2.4); anything
+        else, or anything invalid, is logged and dropped, since there is no reply to carry an error.
+        """
+        validator = self._validators[ctx.version]
+        info = validator.info(action)
+        handler = self._router.handler(ctx.version, action)
+        if info is None or not info.unconfirmed or not info.direction.from_station:
+            ctx.log.warning("SEND %s dropped: not an unconfirmed station message", action)
+            return
+        if not ctx.accepted:
+            ctx.log.warning("SEND %s dropped: the station is not Accepted", action)
+            return
         try:
-            await self.handle_call(ctx, action, payload)
+            self._check_request(ctx, validator, action, payload)
         except CallErrorReply as exc:
             ctx.log.warning("SEND %s dropped: %s %s", action, exc.code.value, exc.description)
+            return
+        if handler is None:
+            ctx.log.info("SEND %s received; csms does not process it yet", action)
+            return
+        await handler(ctx, payload)
 
     def _check_request(
         self, ctx: CallContext, validator: MessageValidator, action: str, payload: Payload
@@ -163,10 +182,6 @@ class Dispatcher:
 def _path(exc: CallErrorReply) -> str:
     path = exc.details.get("path", "")
     return path if isinstance(path, str) else str(path)
-
-
-def _station_may_send(direction: Direction | None) -> bool:
-    return direction is not None and direction.from_station
 
 
 def _csms_may_send(direction: Direction | None) -> bool:

@@ -32,6 +32,15 @@ def handles(versions: OcppVersion | Iterable[OcppVersion], action: str) -> Calla
     return tag
 
 
+def tagged_actions(*block_types: type) -> frozenset[tuple[OcppVersion, str]]:
+    """The (version, action) pairs the methods of ``block_types`` are tagged with."""
+    pairs: set[tuple[OcppVersion, str]] = set()
+    for block_type in block_types:
+        for name in dir(block_type):
+            pairs.update(getattr(getattr(block_type, name), _ROUTES_ATTR, ()))
+    return frozenset(pairs)
+
+
 class Router:
     """Maps (version, action) to a handler coroutine."""
 

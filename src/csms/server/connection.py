@@ -99,6 +99,7 @@ class StationConnection:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._log_frames = log_frames
+        self._close_request: tuple[int, str] | None = None
         self.log = ctx.log
 
     # ------------------------------------------------------------------ reading
@@ -116,9 +117,10 @@ class StationConnection:
                 else:
                     events = session.receive_binary()
                 self._handle_events(events)
-                if session.closed:
-                    break
                 await self._flush()
+                if self._close_request is not None:
+                    await self.ws.close(*self._close_request)
+                    break
         except ConnectionClosed:
             pass
         finally:
@@ -150,8 +152,7 @@ class StationConnection:
                 self.log.warning("protocol violation: %s", event.description)
                 if event.fatal:
                     self.log.warning("too many bad frames; closing the connection")
-                    self._session.close()
-                    self._spawn_close(CLOSE_PROTOCOL_ERROR, "too many invalid frames")
+                    self._close_request = (CLOSE_PROTOCOL_ERROR, "too many invalid frames")
         self._arm_timer()
 
     def _resolve_result(self, event: ResultReceived) -> None:
@@ -302,13 +303,6 @@ class StationConnection:
         self._timer_at = None
         self._handle_events(self._session.expire(self._loop.time()))
         self._spawn_flush()
-
-    def _spawn_close(self, code: int, reason: str) -> None:
-        self._flush_task = asyncio.create_task(self._close_after_flush(code, reason))
-
-    async def _close_after_flush(self, code: int, reason: str) -> None:
-        await self._flush()
-        await self.ws.close(code, reason)
 
     async def close(self, code: int = CLOSE_GOING_AWAY, reason: str = "") -> None:
         """Close the connection; ``run`` then tears the session down."""

@@ -122,7 +122,7 @@ class StationListener:
             ping_interval=s.ping_interval,
             ping_timeout=s.ping_timeout,
             open_timeout=s.open_timeout,
-            close_timeout=5,
+            close_timeout=s.close_timeout,
             server_header="csms",
         )
         logger.info(

@@ -1,0 +1,42 @@
+"""The per-app context that routes receive as a dependency.
+
+The context lives on ``app.state`` rather than in module globals, so two apps (two tests, or two
+servers in one process) never share ports or settings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
+
+from csms.domain.ports import StationGateway, StationRepository
+
+_STATE_KEY = "csms_api_context"
+
+
+@dataclass(frozen=True, slots=True)
+class ApiContext:
+    """What the routes of one app work with."""
+
+    stations: StationRepository
+    gateway: StationGateway
+    call_timeout: float
+    version: str
+
+
+def attach_context(app: FastAPI, context: ApiContext) -> None:
+    """Store ``context`` on the app's ``state``, where :func:`get_context` finds it."""
+    setattr(app.state, _STATE_KEY, context)
+
+
+def get_context(request: Request) -> ApiContext:
+    """Return the context of the app serving ``request``."""
+    context = getattr(request.app.state, _STATE_KEY, None)
+    if not isinstance(context, ApiContext):
+        raise RuntimeError("the app was not built by csms.api.create_app")
+    return context
+
+
+Context = Annotated[ApiContext, Depends(get_context)]

@@ -1,0 +1,1 @@
+"""Route modules; each exposes a ``*_router()`` factory so no router outlives its app."""

@@ -1,0 +1,230 @@
+"""Station registry: list, inspect, register and update stations.
+
+``online`` and the OCPP version are read from the gateway, the live truth: the stored flag lags
+behind (and stays True after a crash) until the server records the disconnect.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Path, Query, Response
+
+from csms.api.deps import ApiContext, Context
+from csms.api.errors import STATION_EXISTS, WEAK_PASSWORD, ApiProblem
+from csms.api.schemas import (
+    ConnectorOut,
+    Problem,
+    StationCreate,
+    StationDetail,
+    StationSummary,
+    StationUpdate,
+    StatusReportOut,
+    ValidationProblem,
+)
+from csms.domain.credentials import WeakPassword, check_password_strength, hash_password
+from csms.domain.errors import StorageError, UnknownStation
+from csms.domain.model import Station
+
+logger = logging.getLogger(__name__)
+
+StationIdPath = Annotated[str, Path(description="Charging station identity")]
+
+
+async def require_station(context: ApiContext, station_id: str) -> Station:
+    """Return the station or raise :class:`UnknownStation` (404)."""
+    station = await context.stations.get(station_id)
+    if station is None:
+        raise UnknownStation(f"no station {station_id!r} is registered")
+    return station
+
+
+def _summary_fields(context: ApiContext, station: Station) -> dict[str, Any]:
+    online = context.gateway.is_connected(station.id)
+    live_version = context.gateway.ocpp_version(station.id) if online else None
+    return {
+        "id": station.id,
+        "registration_status": station.registration_status,
+        "ocpp_version": live_version or station.ocpp_version,
+        "vendor_name": station.vendor_name,
+        "model": station.model,
+        "serial_number": station.serial_number,
+        "firmware_version": station.firmware_version,
+        "online": online,
+        "last_seen_at": station.last_seen_at,
+        "last_boot_at": station.last_boot_at,
+        "connected_at": station.connected_at,
+    }
+
+
+async def _detail(context: ApiContext, station: Station) -> StationDetail:
+    connectors = await context.stations.connector_states(station.id)
+    return StationDetail(
+        **_summary_fields(context, station),
+        lenient=station.lenient,
+        has_password=station.password_hash is not None,
+        iccid=station.iccid,
+        imsi=station.imsi,
+        meter_type=station.meter_type,
+        meter_serial_number=station.meter_serial_number,
+        created_at=station.created_at,
+        disconnected_at=station.disconnected_at,
+        connectors=[ConnectorOut.of(state) for state in connectors],
+    )
+
+
+def _already_registered(station_id: str) -> ApiProblem:
+    return ApiProblem(STATION_EXISTS, f"a station {station_id!r} is already registered")
+
+
+def _hash_new_password(password: str) -> str:
+    """Hash a password set through the API; the spec's length policy is enforced first."""
+    raw = password.encode("utf-8")
+    try:
+        check_password_strength(raw)
+    except WeakPassword as exc:
+        raise ApiProblem(WEAK_PASSWORD, str(exc)) from None
+    return hash_password(raw)
+
+
+async def list_stations(
+    context: Context,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[StationSummary]:
+    """List registered stations ordered by id."""
+    stations = await context.stations.list(limit=limit, offset=offset)
+    return [StationSummary(**_summary_fields(context, station)) for station in stations]
+
+
+async def get_station(context: Context, station_id: StationIdPath) -> StationDetail:
+    """Return one station with the current status of its connectors."""
+    return await _detail(context, await require_station(context, station_id))
+
+
+async def status_history(
+    context: Context,
+    station_id: StationIdPath,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[StatusReportOut]:
+    """Return the station's most recent StatusNotifications, newest first."""
+    await require_station(context, station_id)
+    reports = await context.stations.status_history(station_id, limit=limit)
+    return [StatusReportOut.of_report(report) for report in reports]
+
+
+async def register_station(
+    context: Context, body: StationCreate, response: Response
+) -> StationDetail:
+    """Register a station so it may connect; the password, if any, is stored only as a hash."""
+    password_hash = (
+        _hash_new_password(body.password.get_secret_value()) if body.password is not None else None
+    )
+    if await context.stations.get(body.id) is not None:
+        raise _already_registered(body.id)
+    station = Station(
+        id=body.id,
+        registration_status=body.registration_status,
+        password_hash=password_hash,
+        lenient=body.lenient,
+        created_at=datetime.now(UTC),
+    )
+    try:
+        await context.stations.add(station)
+    except StorageError:
+        # A concurrent registration of the same id won the race; anything else is a real failure.
+        if await context.stations.get(body.id) is not None:
+            raise _already_registered(body.id) from None
+        raise
+    logger.info(
+        "registered station %r via the API (%s, password %s)",
+        body.id,
+        body.registration_status.value,
+        "set" if password_hash else "not set",
+    )
+    response.headers["Location"] = f"/api/v1/stations/{quote(body.id, safe='')}"
+    stored = await context.stations.get(body.id)
+    return await _detail(context, stored or station)
+
+
+async def update_station(
+    context: Context, station_id: StationIdPath, body: StationUpdate
+) -> StationDetail:
+    """Change a station's registration status, password or leniency (e.g. accept a Pending one)."""
+    await require_station(context, station_id)
+    # Validate everything before writing anything, so a weak password leaves no partial update.
+    change_password = "password" in body.model_fields_set
+    new_hash = (
+        _hash_new_password(body.password.get_secret_value())
+        if change_password and body.password is not None
+        else None
+    )
+    if body.registration_status is not None:
+        await context.stations.set_registration(station_id, body.registration_status)
+    if change_password:
+        await context.stations.set_password_hash(station_id, new_hash)
+    if body.lenient is not None:
+        await context.stations.set_lenient(station_id, body.lenient)
+    logger.info(
+        "updated station %r via the API (%s)", station_id, ", ".join(sorted(body.model_fields_set))
+    )
+    return await _detail(context, await require_station(context, station_id))
+
+
+def stations_router() -> APIRouter:
+    """Build the ``/stations`` routes (a new router per app: routers are mutable)."""
+    router = APIRouter(prefix="/stations", tags=["stations"])
+    unknown: dict[int | str, dict[str, Any]] = {
+        404: {"model": Problem, "description": "Unknown station"}
+    }
+    invalid: dict[int | str, dict[str, Any]] = {
+        422: {"model": ValidationProblem, "description": "Invalid request"}
+    }
+    router.add_api_route(
+        "",
+        list_stations,
+        methods=["GET"],
+        operation_id="listStations",
+        summary="List stations",
+        responses=invalid,
+    )
+    router.add_api_route(
+        "",
+        register_station,
+        methods=["POST"],
+        status_code=201,
+        operation_id="registerStation",
+        summary="Register a station",
+        responses={
+            409: {"model": Problem, "description": "Already registered"},
+            **invalid,
+        },
+    )
+    router.add_api_route(
+        "/{station_id}",
+        get_station,
+        methods=["GET"],
+        operation_id="getStation",
+        summary="Get a station",
+        responses={**unknown, **invalid},
+    )
+    router.add_api_route(
+        "/{station_id}",
+        update_station,
+        methods=["PATCH"],
+        operation_id="updateStation",
+        summary="Update a station",
+        responses={**unknown, **invalid},
+    )
+    router.add_api_route(
+        "/{station_id}/status-history",
+        status_history,
+        methods=["GET"],
+        operation_id="getStatusHistory",
+        summary="Recent status notifications",
+        responses={**unknown, **invalid},
+    )
+    return router

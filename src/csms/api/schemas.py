@@ -1,0 +1,188 @@
+"""Request and response DTOs of the HTTP API.
+
+These are the published contract (they generate ``/openapi.json``), kept apart from the domain
+dataclasses so the domain can change without breaking clients, and so that nothing secret — the
+password hash above all — can be serialised by accident.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from csms.domain.model import ConnectorState, RegistrationStatus, StatusReport
+
+STATION_ID_MAX_LENGTH = 48
+
+
+def check_station_id(value: str) -> str:
+    """Validate a station identity as OCPP 2.0.1 Part 4 §3.1.1 constrains it.
+
+    At most 48 characters and no ':' (it separates user and password in HTTP Basic auth, where the
+    identity is the user). '/' and control characters are refused too: the identity is the last
+    path segment of the WebSocket URL and of this API's URLs, and it is written to logs.
+    """
+    if not 1 <= len(value) <= STATION_ID_MAX_LENGTH:
+        raise ValueError(f"a station id must be 1 to {STATION_ID_MAX_LENGTH} characters long")
+    if ":" in value:
+        raise ValueError("a station id must not contain ':' (OCPP 2.0.1 Part 4 §3.1.1)")
+    if "/" in value or not value.isprintable():
+        raise ValueError("a station id must not contain '/' or control characters")
+    return value
+
+
+StationId = Annotated[str, AfterValidator(check_station_id)]
+
+
+class _Strict(BaseModel):
+    """Request bodies refuse unknown members, so a misspelt field is an error, not a no-op."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class StationCreate(_Strict):
+    """Register a station. The password is hashed at once and never stored or echoed."""
+
+    id: StationId = Field(
+        description="Charging station identity (1..48 characters, no ':')",
+        examples=["CS-0001"],
+    )
+    password: SecretStr | None = Field(
+        default=None,
+        description="Basic auth password for security profiles 1/2 (16..40 bytes as UTF-8)",
+    )
+    registration_status: RegistrationStatus = RegistrationStatus.ACCEPTED
+    lenient: bool = Field(
+        default=False, description="Log schema violations of this station instead of refusing them"
+    )
+
+
+class StationUpdate(_Strict):
+    """Change what an operator controls. Absent members are left unchanged; ``password: null``
+    removes the password."""
+
+    registration_status: RegistrationStatus | None = None
+    password: SecretStr | None = None
+    lenient: bool | None = None
+
+    @field_validator("registration_status", "lenient", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("must not be null; omit the member to leave it unchanged")
+        return value
+
+
+class ConnectorOut(BaseModel):
+    """The current status of one EVSE/connector; ids 0 mean the station or EVSE as a whole."""
+
+    evse_id: int
+    connector_id: int
+    status: str = Field(description="As the station reported it (1.6 and 2.x vocabularies differ)")
+    timestamp: datetime
+    error_code: str | None = None
+    info: str | None = None
+
+    @classmethod
+    def of(cls, state: ConnectorState) -> ConnectorOut:
+        return cls(
+            evse_id=state.evse_id,
+            connector_id=state.connector_id,
+            status=state.status,
+            timestamp=state.timestamp,
+            error_code=state.error_code,
+            info=state.info,
+        )
+
+
+class StatusReportOut(ConnectorOut):
+    """One StatusNotification as received."""
+
+    vendor_id: str | None = None
+    vendor_error_code: str | None = None
+
+    @classmethod
+    def of_report(cls, report: StatusReport) -> StatusReportOut:
+        return cls(
+            evse_id=report.evse_id,
+            connector_id=report.connector_id,
+            status=report.status,
+            timestamp=report.timestamp,
+            error_code=report.error_code,
+            info=report.info,
+            vendor_id=report.vendor_id,
+            vendor_error_code=report.vendor_error_code,
+        )
+
+
+class StationSummary(BaseModel):
+    """A station as listed. ``online`` and ``ocpp_version`` come from the live session if any."""
+
+    id: str
+    registration_status: RegistrationStatus
+    ocpp_version: str | None
+    vendor_name: str | None
+    model: str | None
+    serial_number: str | None
+    firmware_version: str | None
+    online: bool = Field(description="True while the station has a live OCPP session")
+    last_seen_at: datetime | None
+    last_boot_at: datetime | None
+    connected_at: datetime | None
+
+
+class StationDetail(StationSummary):
+    """One station with its connectors and operator settings (never the password hash)."""
+
+    lenient: bool
+    has_password: bool = Field(description="Whether a Basic auth password is set")
+    iccid: str | None
+    imsi: str | None
+    meter_type: str | None
+    meter_serial_number: str | None
+    created_at: datetime | None
+    disconnected_at: datetime | None
+    connectors: list[ConnectorOut]
+
+
+class Health(BaseModel):
+    """Liveness of the API process."""
+
+    status: Literal["ok"] = "ok"
+    version: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details; some types add members (see ``CallFailedProblem`` and others)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(default="about:blank", examples=["urn:csms:problem:unknown-station"])
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+
+
+class ValidationProblem(Problem):
+    """``urn:csms:problem:validation-error``: where the request is malformed."""
+
+    errors: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class InvalidPayloadProblem(Problem):
+    """``urn:csms:problem:invalid-payload``: the OCPP payload breaks the official schema."""
+
+    code: str | None = None
+    path: str | None = None
+
+
+class CallFailedProblem(Problem):
+    """``urn:csms:problem:call-failed`` (CALLERROR) or ``...:call-outcome-unknown`` (no
+    ``error_*`` members: the connection dropped while the command was on the wire)."""
+
+    error_code: str | None = None
+    error_description: str | None = None
+    error_details: dict[str, Any] | None = None

@@ -1,0 +1,72 @@
+"""scripts/support_matrix.py renders every catalog action and keeps docs/support-matrix.md fresh."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from csms.messages import actions
+from csms.rpc import OcppVersion
+
+SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "support_matrix.py"
+
+
+@pytest.fixture(scope="module")
+def matrix() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("support_matrix", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _row(text: str, action: str) -> str:
+    return next(line for line in text.splitlines() if line.startswith(f"| {action} |"))
+
+
+def test_every_action_has_a_row(matrix: ModuleType) -> None:
+    text = matrix.render()
+    names = {name for version in OcppVersion for name in actions(version)}
+    for name in names:
+        assert _row(text, name)
+    assert _row(text, "Heartbeat") == "| Heartbeat | CS→CSMS | CS→CSMS | CS→CSMS | — |"
+    assert _row(text, "SignCertificate").startswith("| SignCertificate | CS→CSMS (sec) |")
+    assert "| NotifyPeriodicEventStream | — | — | CS→CSMS (SEND) |" in text
+    assert _row(text, "DataTransfer").startswith("| DataTransfer | both | both | both |")
+
+
+def test_handled_column_comes_from_the_mapping(matrix: ModuleType) -> None:
+    handled = matrix.as_mapping(
+        [(OcppVersion.V16, "Heartbeat"), (OcppVersion.V201, "Heartbeat"), ("2.1", "Reset")]
+    )
+    text = matrix.render(handled)
+    assert _row(text, "Heartbeat").endswith("| 1.6, 2.0.1 |")
+    assert _row(text, "Reset").endswith("| 2.1 |")
+    assert _row(text, "BootNotification").endswith("| no |")
+    assert "| 1.6 | 39 | 13 | 25 | 1 | 1 |" in text
+    as_dict = matrix.as_mapping({(OcppVersion.V16, "Heartbeat"): True, ("1.6", "Reset"): False})
+    assert as_dict == {(OcppVersion.V16, "Heartbeat"): True, (OcppVersion.V16, "Reset"): False}
+
+
+def test_missing_hook_gives_none(matrix: ModuleType) -> None:
+    assert matrix.discover_handled("csms_no_such_module:handled_actions") is None
+    assert matrix.discover_handled("csms.messages:no_such_function") is None
+
+
+def test_hook_is_called(matrix: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = ModuleType("fake_routing_hook")
+    fake.handled_actions = lambda: [(OcppVersion.V21, "Heartbeat")]  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "fake_routing_hook", fake)
+    handled = matrix.discover_handled("fake_routing_hook:handled_actions")
+    assert handled == {(OcppVersion.V21, "Heartbeat"): True}
+
+
+def test_generated_doc_is_up_to_date(matrix: ModuleType) -> None:
+    expected = matrix.render(matrix.discover_handled())
+    assert matrix.DOC_PATH.read_text(encoding="utf-8") == expected, (
+        "run: python scripts/support_matrix.py --write"
+    )
