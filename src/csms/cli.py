@@ -21,9 +21,9 @@ from csms.config import Settings, SettingsError, load_settings, validate
 from csms.container import Csms, utc_now
 from csms.domain.credentials import WeakPassword, check_password_strength, hash_password
 from csms.domain.errors import StorageError
+from csms.domain.identity import is_valid_identity
 from csms.domain.model import RegistrationStatus, Station, UnknownStationPolicy
 from csms.log import configure_logging
-from csms.server.identity import is_valid_identity
 from csms.storage import open_store, upgrade
 
 

@@ -12,25 +12,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from csms.domain.identity import check_identity
 from csms.domain.model import ConnectorState, RegistrationStatus, StatusReport
-
-STATION_ID_MAX_LENGTH = 48
 
 
 def check_station_id(value: str) -> str:
-    """Validate a station identity as OCPP 2.0.1 Part 4 §3.1.1 constrains it.
-
-    At most 48 characters and no ':' (it separates user and password in HTTP Basic auth, where the
-    identity is the user). '/' and control characters are refused too: the identity is the last
-    path segment of the WebSocket URL and of this API's URLs, and it is written to logs.
-    """
-    if not 1 <= len(value) <= STATION_ID_MAX_LENGTH:
-        raise ValueError(f"a station id must be 1 to {STATION_ID_MAX_LENGTH} characters long")
-    if ":" in value:
-        raise ValueError("a station id must not contain ':' (OCPP 2.0.1 Part 4 §3.1.1)")
-    if "/" in value or not value.isprintable():
-        raise ValueError("a station id must not contain '/' or control characters")
-    return value
+    """Validate a station identity (see :mod:`csms.domain.identity`)."""
+    return check_identity(value)
 
 
 StationId = Annotated[str, AfterValidator(check_station_id)]

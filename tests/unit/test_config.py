@@ -1,0 +1,59 @@
+"""Settings from the environment: conversions and refusals."""
+
+from __future__ import annotations
+
+import pytest
+
+from csms.config import SettingsError, load_settings
+from csms.domain.model import UnknownStationPolicy
+
+
+def test_defaults_are_secure() -> None:
+    """Profile 1 and unknown stations rejected unless an operator says otherwise."""
+    settings = load_settings({})
+    assert settings.server.security_profile == 1
+    assert settings.server.unknown_stations is UnknownStationPolicy.REJECT
+    assert settings.server.host == "127.0.0.1"
+    assert settings.database.url.startswith("sqlite+aiosqlite:///")
+
+
+def test_environment_overrides() -> None:
+    settings = load_settings(
+        {
+            "CSMS_PORT": "9100",
+            "CSMS_PING_INTERVAL": "none",
+            "CSMS_COMPRESSION": "off",
+            "CSMS_UNKNOWN_STATIONS": "Pending",
+            "CSMS_DATABASE_URL": "postgresql+asyncpg://u@h/db",
+            "CSMS_API_PORT": "8181",
+            "CSMS_API_TOKEN": "t0ken",
+            "CSMS_LOG_LEVEL": "DEBUG",
+        }
+    )
+    assert settings.server.port == 9100
+    assert settings.server.ping_interval is None
+    assert settings.server.compression is False
+    assert settings.server.unknown_stations is UnknownStationPolicy.PENDING
+    assert settings.database.url == "postgresql+asyncpg://u@h/db"
+    assert settings.api.port == 8181 and settings.api.token == "t0ken"
+    assert settings.log.level == "DEBUG"
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"CSMS_PORT": "abc"}, "CSMS_PORT"),
+        ({"CSMS_PORT": "70000"}, "CSMS_PORT"),
+        ({"CSMS_COMPRESSION": "maybe"}, "CSMS_COMPRESSION"),
+        ({"CSMS_UNKNOWN_STATIONS": "sometimes"}, "CSMS_UNKNOWN_STATIONS"),
+        ({"CSMS_SECURITY_PROFILE": "3"}, "CSMS_SECURITY_PROFILE"),
+        ({"CSMS_SECURITY_PROFILE": "2"}, "profile 2"),
+        ({"CSMS_TLS_CERT": "/x.pem"}, "together"),
+        ({"CSMS_MAX_MESSAGE_SIZE": "1000"}, "CSMS_MAX_MESSAGE_SIZE"),
+    ],
+)
+def test_bad_values_are_refused_with_the_setting_named(
+    environ: dict[str, str], message: str
+) -> None:
+    with pytest.raises(SettingsError, match=message):
+        load_settings(environ)
