@@ -71,6 +71,27 @@ class StationLog(logging.LoggerAdapter[logging.Logger]):
 class StationConnection:
     """The live session of one station."""
 
+    __slots__ = (
+        "_call_timeout",
+        "_close_request",
+        "_dispatcher",
+        "_drain_task",
+        "_flush_task",
+        "_flushing",
+        "_inbound",
+        "_log_frames",
+        "_loop",
+        "_session",
+        "_timer",
+        "_timer_at",
+        "_waiters",
+        "ctx",
+        "log",
+        "station_id",
+        "version",
+        "ws",
+    )
+
     def __init__(
         self,
         ws: ServerConnection,
@@ -91,8 +112,9 @@ class StationConnection:
         )
         self._call_timeout = call_timeout
         self._loop = asyncio.get_running_loop()
-        self._waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
-        self._inbound: deque[CallReceived | SendReceived] = deque()
+        # Created on first use: most connections are idle most of the time (memory per connection).
+        self._waiters: dict[str, asyncio.Future[dict[str, Any]]] | None = None
+        self._inbound: deque[CallReceived | SendReceived] | None = None
         self._drain_task: asyncio.Task[None] | None = None
         self._flush_task: asyncio.Task[None] | None = None
         self._flushing = False
@@ -129,6 +151,8 @@ class StationConnection:
     def _handle_events(self, events: list[Event]) -> None:
         for event in events:
             if type(event) is CallReceived or type(event) is SendReceived:
+                if self._inbound is None:
+                    self._inbound = deque()
                 self._inbound.append(event)
                 if self._drain_task is None:
                     self._drain_task = asyncio.create_task(self._drain())
@@ -156,7 +180,7 @@ class StationConnection:
         self._arm_timer()
 
     def _resolve_result(self, event: ResultReceived) -> None:
-        waiter = self._waiters.get(event.message_id)
+        waiter = self._waiters.get(event.message_id) if self._waiters else None
         try:
             self._dispatcher.check_result(self.ctx, event.action, event.payload)
         except CallErrorReply as exc:
@@ -178,16 +202,17 @@ class StationConnection:
             waiter.set_result(event.payload)
 
     def _fail(self, message_id: str, error: DomainError) -> None:
-        waiter = self._waiters.get(message_id)
+        waiter = self._waiters.get(message_id) if self._waiters else None
         if waiter is not None and not waiter.done():
             waiter.set_exception(error)
 
     # ------------------------------------------------------------------ the station's CALLs
 
     async def _drain(self) -> None:
+        inbound = self._inbound
         try:
-            while self._inbound:
-                event = self._inbound.popleft()
+            while inbound:
+                event = inbound.popleft()
                 if type(event) is SendReceived:
                     await self._dispatcher.handle_send(self.ctx, event.action, event.payload)
                     continue
@@ -245,6 +270,8 @@ class StationConnection:
         except LocalProtocolError as exc:
             raise StationNotConnected("the connection is closing") from exc
         waiter: asyncio.Future[dict[str, Any]] = self._loop.create_future()
+        if self._waiters is None:
+            self._waiters = {}
         self._waiters[mid] = waiter
         self._arm_timer()
         try:
@@ -260,6 +287,8 @@ class StationConnection:
             ) from None
         finally:
             self._waiters.pop(mid, None)
+            if not self._waiters:
+                self._waiters = None
 
     def send_message(self, action: str, payload: dict[str, Any]) -> None:
         """2.1: send an unconfirmed SEND."""
@@ -314,7 +343,8 @@ class StationConnection:
             self._timer = None
         self._handle_events(self._session.close())
         # CALLs not yet started were never acknowledged: drop them, the station will send them again.
-        self._inbound.clear()
+        if self._inbound is not None:
+            self._inbound.clear()
         if self._drain_task is not None:
             # Let the CALL being handled finish: its data is committed even if the answer is lost.
             try:
