@@ -6,6 +6,7 @@ import asyncio
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 from csms.domain.model import RegistrationStatus
 from csms.storage import open_store
@@ -53,6 +54,8 @@ async def test_data_survives_closing_and_reopening(database_url: str) -> None:
         await reopened.aclose()
 
 
+_ROOT = Path(__file__).resolve().parents[3]
+
 # The child acknowledges each write on stdout once it returns, and dies abruptly (no close, no
 # flush) while other writes are still queued: the "kill -9 between commit and reply" of §6 test 61.
 _CHILD = textwrap.dedent(
@@ -95,6 +98,7 @@ async def test_acknowledged_writes_survive_a_crash(database_url: str) -> None:
         text=True,
         timeout=60,
         check=False,
+        cwd=_ROOT,  # the child imports the builders from tests/
     )
     assert child.returncode == 0, child.stderr
     acked = {int(line) for line in child.stdout.split()}

@@ -1,0 +1,23 @@
+"""Persistence: SQLAlchemy 2 async over SQLite (default) or PostgreSQL, behind the domain ports.
+
+Nothing above this package sees a connection: the container calls :func:`open_store` and hands
+``store.stations`` / ``store.transactions`` to the blocks. Writes are group-committed (see
+:mod:`csms.storage.committer`); the schema is managed by the Alembic migrations shipped here.
+"""
+
+from csms.storage.committer import GroupCommitter
+from csms.storage.engine import SqliteSynchronous, create_engine
+from csms.storage.migrate import upgrade
+from csms.storage.repositories import SqlStationRepository, SqlTransactionRepository
+from csms.storage.store import Store, open_store
+
+__all__ = [
+    "GroupCommitter",
+    "SqlStationRepository",
+    "SqlTransactionRepository",
+    "SqliteSynchronous",
+    "Store",
+    "create_engine",
+    "open_store",
+    "upgrade",
+]

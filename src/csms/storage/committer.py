@@ -1,0 +1,264 @@
+"""Group commit: many writers, one transaction per batch, each writer answered after the commit.
+
+A handler may acknowledge a station's message only once its change is committed (ocpp-rules §3.3),
+and committing each message on its own costs one fsync (SQLite) or one round trip plus WAL flush
+(PostgreSQL) per message. So writers :meth:`GroupCommitter.submit` a :class:`~csms.storage.writes.
+Write` and await it; one background task takes everything submitted since its last batch (at most
+``max_batch`` writes), applies it in one transaction (:func:`~csms.storage.writes.apply_batch`),
+commits once, then resolves every writer's future. There is no linger timer: while a batch
+commits, the next one fills up, so batches grow with load and latency stays one commit at low load.
+
+Rules:
+
+* A batch that a write failed is retried one write per transaction, so one bad write (e.g. a
+  foreign-key violation) never fails the others; each write that still fails gets a chained
+  :class:`~csms.domain.errors.StorageError` and is not acknowledged. When the database itself
+  fails (locked, unreachable), the batch is retried once as a whole, then every write in it fails
+  fast: the stations retry later (ocpp-rules §3.1, §6 test 62) instead of waiting on us.
+* :meth:`GroupCommitter.touch` (last seen) is never awaited: times are coalesced per station and
+  written with the next batch, or after ``touch_interval`` seconds; losing them is harmless.
+* At most ``max_pending`` writes wait at once; further writers wait for room (backpressure), so
+  memory stays bounded when the database is slower than the stations.
+* :meth:`GroupCommitter.aclose` stops taking writes and returns once everything pending is
+  committed (or has failed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar, cast
+
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from csms.domain.errors import StorageError
+from csms.storage.engine import write_transaction
+from csms.storage.writes import Write, apply_batch
+
+__all__ = ["GroupCommitter"]
+
+logger = logging.getLogger(__name__)
+
+R = TypeVar("R")
+
+
+@dataclass(slots=True)
+class _Pending:
+    write: Write[object]
+    future: asyncio.Future[object]
+    settled: bool = False
+
+
+class GroupCommitter:
+    """Serialise writes into batched transactions; see the module docstring."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        max_batch: int = 1000,
+        max_pending: int = 10_000,
+        touch_interval: float = 1.0,
+    ) -> None:
+        if max_batch < 1 or max_pending < max_batch:
+            raise ValueError("need 1 <= max_batch <= max_pending")
+        self._engine = engine
+        self._max_batch = max_batch
+        self._touch_interval = touch_interval
+        self._slots = asyncio.Semaphore(max_pending)
+        self._queue: collections.deque[_Pending] = collections.deque()
+        self._inflight: list[_Pending] = []
+        self._touches: dict[str, datetime] = {}
+        self._touch_deadline: float | None = None
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+
+    @property
+    def running(self) -> bool:
+        """True between :meth:`start` and :meth:`aclose` (and while the task is alive)."""
+        return self._task is not None and not self._task.done() and not self._closing
+
+    @property
+    def pending(self) -> int:
+        """Writes queued or being committed (at most ``max_pending``): the storage backlog."""
+        return len(self._queue) + len(self._inflight)
+
+    async def start(self) -> None:
+        """Start the background task (idempotent)."""
+        if self._closing:
+            raise RuntimeError("a closed GroupCommitter cannot be restarted")
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="csms-storage-group-commit")
+
+    async def aclose(self) -> None:
+        """Refuse new writes, commit everything pending (touches too), and stop."""
+        self._closing = True
+        self._wakeup.set()
+        if self._task is not None:
+            await self._task
+
+    async def submit(self, write: Write[R]) -> R:
+        """Queue ``write`` and return its result once it is committed.
+
+        Raises:
+            StorageError: the write could not be committed, or the committer is not running.
+        """
+        self._check_running()
+        await self._slots.acquire()
+        try:
+            self._check_running()  # it may have closed while we waited for room
+        except StorageError:
+            self._slots.release()
+            raise
+        future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Pending(write, future))
+        self._wakeup.set()
+        return cast(R, await future)
+
+    def _check_running(self) -> None:
+        if not self.running:
+            raise StorageError("storage is not running")
+
+    def touch(self, station_id: str, now: datetime) -> None:
+        """Note that ``station_id`` was seen at ``now``; written later, never awaited."""
+        if self._closing:
+            return
+        previous = self._touches.get(station_id)
+        if previous is None or now > previous:
+            self._touches[station_id] = now
+        if self._touch_deadline is None and self._task is not None:
+            self._touch_deadline = asyncio.get_running_loop().time() + self._touch_interval
+            self._wakeup.set()
+
+    async def _run(self) -> None:
+        try:
+            while self._queue or self._touches or not self._closing:
+                if not self._queue and not self._touches_due():
+                    await self._sleep()
+                    continue
+                count = min(len(self._queue), self._max_batch)
+                self._inflight = [self._queue.popleft() for _ in range(count)]
+                touches, self._touches, self._touch_deadline = self._touches, {}, None
+                await self._commit(self._inflight, touches)
+                self._inflight = []
+        except Exception:
+            logger.exception("the group committer stopped on a bug; writes now fail")
+            raise
+        finally:
+            # Only reached with work left if the task was cancelled: the outcome is unknown.
+            for pending in [*self._inflight, *self._queue]:
+                self._settle(pending, error=StorageError("storage stopped; outcome unknown"))
+            self._queue.clear()
+
+    def _touches_due(self) -> bool:
+        if not self._touches:
+            return False
+        deadline = self._touch_deadline
+        return self._closing or deadline is None or asyncio.get_running_loop().time() >= deadline
+
+    async def _sleep(self) -> None:
+        self._wakeup.clear()
+        if self._queue or self._closing:
+            return
+        timeout = None
+        if self._touch_deadline is not None:
+            timeout = max(0.0, self._touch_deadline - asyncio.get_running_loop().time())
+        try:
+            async with asyncio.timeout(timeout):
+                await self._wakeup.wait()
+        except TimeoutError:
+            pass
+
+    async def _commit(self, batch: list[_Pending], touches: dict[str, datetime]) -> None:
+        writes = [p.write for p in batch]
+        for attempt in (1, 2):
+            try:
+                results = await self._transaction(writes, touches)
+            except Exception as exc:
+                if not _unavailable(exc):
+                    await self._retry_each(batch, touches, exc)
+                    return
+                if attempt == 2:
+                    logger.error("database unavailable; %d writes not stored: %r", len(batch), exc)
+                    self._fail_all(batch, touches, exc)
+                    return
+                logger.warning("database unavailable; retrying a batch of %d: %r", len(batch), exc)
+            else:
+                for pending, result in zip(batch, results, strict=True):
+                    self._settle(pending, result)
+                return
+
+    async def _retry_each(
+        self, batch: list[_Pending], touches: dict[str, datetime], cause: Exception
+    ) -> None:
+        """Isolate the write(s) that failed the batch: one transaction per write."""
+        if len(batch) + bool(touches) > 1:
+            logger.warning("batch of %d writes failed, retrying one by one: %r", len(batch), cause)
+        for i, pending in enumerate(batch):
+            try:
+                [result] = await self._transaction([pending.write], {})
+            except Exception as exc:
+                logger.error("could not store %s: %r", type(pending.write).__name__, exc)
+                self._settle(pending, error=_storage_error(pending.write, exc))
+                if _unavailable(exc):  # the database went away: do not wait on it once per write
+                    self._fail_all(batch[i + 1 :], touches, exc)
+                    return
+            else:
+                self._settle(pending, result)
+        if touches:
+            try:
+                await self._transaction([], touches)
+            except Exception as exc:
+                logger.warning("dropped %d last-seen times: %r", len(touches), exc)
+
+    def _fail_all(
+        self, batch: list[_Pending], touches: dict[str, datetime], cause: Exception
+    ) -> None:
+        for pending in batch:
+            self._settle(pending, error=_storage_error(pending.write, cause))
+        if touches:
+            logger.warning("dropped %d last-seen times: %r", len(touches), cause)
+
+    async def _transaction(
+        self, writes: list[Write[object]], touches: dict[str, datetime]
+    ) -> list[object]:
+        async with write_transaction(self._engine) as conn:
+            results = await apply_batch(conn, writes, touches)
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("committed %d writes and %d touches", len(writes), len(touches))
+        return results
+
+    def _settle(
+        self, pending: _Pending, result: object = None, *, error: StorageError | None = None
+    ) -> None:
+        if pending.settled:
+            return
+        pending.settled = True
+        self._slots.release()
+        if pending.future.done():  # the writer was cancelled; the write stands
+            return
+        if error is None:
+            pending.future.set_result(result)
+        else:
+            pending.future.set_exception(error)
+
+
+def _unavailable(exc: Exception) -> bool:
+    """Tell whether ``exc`` is the database failing (locked, unreachable, connection lost) rather
+    than one write being refused (constraint, bad value): retrying writes one by one only helps
+    with the latter."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OperationalError | InterfaceError | OSError)
+
+
+def _storage_error(write: Write[object], cause: Exception) -> StorageError:
+    # The cause's text may hold SQL; it stays on __cause__ (parameters are hidden by the engine).
+    error = StorageError(f"could not store {type(write).__name__}")
+    error.__cause__ = cause
+    return error

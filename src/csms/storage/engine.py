@@ -1,0 +1,98 @@
+"""Create the async engine: SQLite (aiosqlite) by default, PostgreSQL (asyncpg) in production.
+
+SQLite is set up for durability first: "nothing acknowledged to a station is ever lost"
+(ocpp-rules §3.3), so every commit is fsynced (``synchronous=FULL``) and the write-ahead log lets
+readers run while the committer writes. pysqlite's own transaction handling is switched off so
+that SQLAlchemy emits ``BEGIN`` itself (transactional DDL, repeatable reads; see SQLAlchemy's
+"Transactions with SQLite" docs); write transactions start with ``BEGIN IMMEDIATE`` so they take
+the write lock up front instead of failing to upgrade a read lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import Pool
+
+__all__ = ["WRITE", "SqliteSynchronous", "create_engine", "is_sqlite", "write_transaction"]
+
+# Execution option marking a connection that will write (SQLite: BEGIN IMMEDIATE).
+WRITE = "csms_write"
+
+
+class SqliteSynchronous(enum.StrEnum):
+    """SQLite ``PRAGMA synchronous`` levels that are safe with WAL."""
+
+    FULL = "FULL"  # fsync on every commit: survives power loss
+    NORMAL = "NORMAL"  # survives a process crash; a power loss may drop the last commits
+
+
+def is_sqlite(url: str | URL) -> bool:
+    """Tell whether ``url`` names a SQLite database."""
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def create_engine(
+    url: str | URL,
+    *,
+    sqlite_synchronous: SqliteSynchronous = SqliteSynchronous.FULL,
+    sqlite_busy_timeout_ms: int = 5000,
+    poolclass: type[Pool] | None = None,
+    echo: bool = False,
+) -> AsyncEngine:
+    """Create an :class:`AsyncEngine` for ``url`` (``sqlite+aiosqlite://`` or
+    ``postgresql+asyncpg://``).
+
+    For a SQLite file the parent directory is created. ``poolclass`` overrides SQLAlchemy's
+    default pool (migrations use ``NullPool``).
+    """
+    url = make_url(url)
+    # hide_parameters: errors and logs must not carry station data or password hashes.
+    options: dict[str, Any] = {"echo": echo, "hide_parameters": True}
+    if poolclass is not None:
+        options["poolclass"] = poolclass
+    if not is_sqlite(url):
+        # A connection the server dropped (restart, failover) is replaced before a batch uses it.
+        return create_async_engine(url, pool_pre_ping=True, **options)
+    if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
+        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url, **options)
+    pragmas = (
+        "PRAGMA journal_mode=WAL",
+        f"PRAGMA synchronous={SqliteSynchronous(sqlite_synchronous).value}",
+        "PRAGMA foreign_keys=ON",
+        f"PRAGMA busy_timeout={int(sqlite_busy_timeout_ms)}",
+    )
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN, not pysqlite
+        cursor = dbapi_connection.cursor()
+        try:
+            for pragma in pragmas:
+                cursor.execute(pragma)
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get(WRITE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+@contextlib.asynccontextmanager
+async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """Yield a connection inside a write transaction; commit on normal exit, else roll back."""
+    async with engine.connect() as conn:
+        writer = await conn.execution_options(**{WRITE: True})
+        async with writer.begin():
+            yield writer

@@ -1,0 +1,151 @@
+"""SQL implementations of the domain repositories (``csms.domain.ports``).
+
+Reads go straight to the engine; every change goes through the group committer, so each ``add`` /
+``set_*`` / ``record_*`` coroutine returns only once its change is committed (ocpp-rules §3.3).
+Database failures surface as :class:`~csms.domain.errors.StorageError`, chained to the cause.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from csms.domain.errors import StorageError, UnknownStation
+from csms.domain.model import (
+    BootInfo,
+    ConnectorState,
+    MeterValuesReport,
+    RegistrationStatus,
+    Station,
+    StatusReport,
+    TransactionEventReport,
+)
+from csms.storage import rows
+from csms.storage.committer import GroupCommitter
+from csms.storage.tables import connector_status, stations, status_history
+from csms.storage.writes import (
+    AddStation,
+    RecordBoot,
+    RecordConnection,
+    RecordMeterValues,
+    RecordStatus,
+    RecordTransactionEvent,
+    UpdateStation,
+)
+
+__all__ = ["Clock", "SqlStationRepository", "SqlTransactionRepository", "utc_now"]
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """Return the current time as an aware UTC datetime (the default clock)."""
+    return datetime.now(UTC)
+
+
+@contextlib.asynccontextmanager
+async def _reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    try:
+        async with engine.connect() as conn:
+            yield conn
+    except (SQLAlchemyError, OSError) as exc:
+        raise StorageError("could not read from the database") from exc
+
+
+class SqlStationRepository:
+    """Implements :class:`csms.domain.ports.StationRepository`."""
+
+    def __init__(
+        self, engine: AsyncEngine, committer: GroupCommitter, *, clock: Clock = utc_now
+    ) -> None:
+        self._engine = engine
+        self._committer = committer
+        self._clock = clock
+
+    async def get(self, station_id: str) -> Station | None:
+        async with _reading(self._engine) as conn:
+            result = await conn.execute(select(stations).where(stations.c.id == station_id))
+            row = result.mappings().first()
+        return None if row is None else rows.station(row)
+
+    async def list(self, *, limit: int = 100, offset: int = 0) -> Sequence[Station]:
+        stmt = select(stations).order_by(stations.c.id).limit(limit).offset(offset)
+        async with _reading(self._engine) as conn:
+            result = await conn.execute(stmt)
+            return [rows.station(row) for row in result.mappings()]
+
+    async def add(self, station: Station) -> None:
+        if station.created_at is None:
+            station = dataclasses.replace(station, created_at=self._clock())
+        await self._committer.submit(AddStation(station))
+
+    async def set_registration(self, station_id: str, status: RegistrationStatus) -> None:
+        await self._update(station_id, registration_status=status.value)
+
+    async def set_password_hash(self, station_id: str, password_hash: str | None) -> None:
+        await self._update(station_id, password_hash=password_hash)
+
+    async def set_lenient(self, station_id: str, lenient: bool) -> None:
+        await self._update(station_id, lenient=lenient)
+
+    async def _update(self, station_id: str, **values: object) -> None:
+        """Apply an operator's change; raise UnknownStation if there is no such station."""
+        if not await self._committer.submit(UpdateStation(station_id, values)):
+            raise UnknownStation(station_id)
+
+    async def record_boot(
+        self, station_id: str, boot: BootInfo, status: RegistrationStatus, now: datetime
+    ) -> None:
+        await self._committer.submit(RecordBoot(station_id, boot, status, now))
+
+    async def record_connection(
+        self, station_id: str, *, online: bool, ocpp_version: str | None, now: datetime
+    ) -> None:
+        await self._committer.submit(RecordConnection(station_id, online, ocpp_version, now))
+
+    def touch(self, station_id: str, now: datetime) -> None:
+        self._committer.touch(station_id, now)
+
+    async def record_status(self, report: StatusReport) -> None:
+        await self._committer.submit(RecordStatus(report, self._clock()))
+
+    async def connector_states(self, station_id: str) -> Sequence[ConnectorState]:
+        stmt = (
+            select(connector_status)
+            .where(connector_status.c.station_id == station_id)
+            .order_by(connector_status.c.evse_id, connector_status.c.connector_id)
+        )
+        async with _reading(self._engine) as conn:
+            result = await conn.execute(stmt)
+            return [rows.connector_state(row) for row in result.mappings()]
+
+    async def status_history(self, station_id: str, *, limit: int = 100) -> Sequence[StatusReport]:
+        stmt = (
+            select(status_history)
+            .where(status_history.c.station_id == station_id)
+            .order_by(status_history.c.id.desc())
+            .limit(limit)
+        )
+        async with _reading(self._engine) as conn:
+            result = await conn.execute(stmt)
+            return [rows.status_report(row) for row in result.mappings()]
+
+
+class SqlTransactionRepository:
+    """Implements :class:`csms.domain.ports.TransactionRepository`."""
+
+    def __init__(self, committer: GroupCommitter, *, clock: Clock = utc_now) -> None:
+        self._committer = committer
+        self._clock = clock
+
+    async def record_meter_values(self, report: MeterValuesReport) -> None:
+        await self._committer.submit(RecordMeterValues(report, self._clock()))
+
+    async def record_transaction_event(self, report: TransactionEventReport) -> bool:
+        return await self._committer.submit(RecordTransactionEvent(report, self._clock()))

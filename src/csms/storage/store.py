@@ -1,0 +1,94 @@
+"""The storage composition: engine, group committer and repositories, started and closed together."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from csms.domain.ports import StationRepository, TransactionRepository
+from csms.storage.committer import GroupCommitter
+from csms.storage.engine import SqliteSynchronous, create_engine
+from csms.storage.migrate import upgrade
+from csms.storage.repositories import (
+    Clock,
+    SqlStationRepository,
+    SqlTransactionRepository,
+    utc_now,
+)
+
+__all__ = ["Store", "open_store"]
+
+
+class Store:
+    """The repositories over one database; call :meth:`start` before use, :meth:`aclose` after."""
+
+    stations: StationRepository
+    transactions: TransactionRepository
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        clock: Clock = utc_now,
+        max_batch: int = 1000,
+        max_pending: int = 10_000,
+        touch_interval: float = 1.0,
+    ) -> None:
+        self._engine = engine
+        self._committer = GroupCommitter(
+            engine, max_batch=max_batch, max_pending=max_pending, touch_interval=touch_interval
+        )
+        self.stations = SqlStationRepository(engine, self._committer, clock=clock)
+        self.transactions = SqlTransactionRepository(self._committer, clock=clock)
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The engine (for health checks, tests and read-only reporting queries)."""
+        return self._engine
+
+    async def start(self) -> None:
+        """Start the group committer (idempotent)."""
+        await self._committer.start()
+
+    async def aclose(self) -> None:
+        """Commit everything pending, then close the database connections."""
+        try:
+            await self._committer.aclose()
+        finally:
+            await self._engine.dispose()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+async def open_store(
+    database_url: str,
+    *,
+    migrate: bool = True,
+    sqlite_synchronous: SqliteSynchronous = SqliteSynchronous.FULL,
+    clock: Clock = utc_now,
+    max_batch: int = 1000,
+    max_pending: int = 10_000,
+) -> Store:
+    """Migrate the database (unless ``migrate`` is False) and return a started :class:`Store`.
+
+    ``database_url`` is ``sqlite+aiosqlite:///path/to/csms.db`` or
+    ``postgresql+asyncpg://user:password@host/db``. The caller must ``await store.aclose()``.
+    """
+    if migrate:
+        await upgrade(database_url)
+    engine = create_engine(database_url, sqlite_synchronous=sqlite_synchronous)
+    store = Store(engine, clock=clock, max_batch=max_batch, max_pending=max_pending)
+    await store.start()
+    return store

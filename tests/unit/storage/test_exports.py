@@ -1,0 +1,20 @@
+"""The public names of ``csms.storage`` are deliberate (the container and CLI use them)."""
+
+from __future__ import annotations
+
+import csms.storage
+
+
+def test_exported_names() -> None:
+    assert sorted(csms.storage.__all__) == [
+        "GroupCommitter",
+        "SqlStationRepository",
+        "SqlTransactionRepository",
+        "SqliteSynchronous",
+        "Store",
+        "create_engine",
+        "open_store",
+        "upgrade",
+    ]
+    for name in csms.storage.__all__:
+        assert getattr(csms.storage, name).__module__.startswith("csms.storage.")
