@@ -221,6 +221,8 @@ class StationConnection:
                 await self._flush()
         finally:
             self._drain_task = None
+            if not inbound:
+                self._inbound = None  # most connections idle: keep no deque around
 
     async def _answer(self, event: CallReceived) -> None:
         session = self._session

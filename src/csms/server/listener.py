@@ -293,6 +293,11 @@ class StationListener:
             max_queued_calls=self._settings.max_queued_calls,
             log_frames=self._log_frames,
         )
+        # The handshake is done: its headers are not needed any more (~2.5 KiB per connection). The
+        # request object lives on in websockets' parser, so empty it in place.
+        if ws.request is not None:
+            ws.request.headers.clear()
+        ws.response = None
         self._registry.register(conn)
         log.info("connected (OCPP %s) from %s", version.value, _address(ws))
         try:
