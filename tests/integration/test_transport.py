@@ -47,7 +47,7 @@ async def test_security_profile_2_tls(tmp_path: Path) -> None:
             async with connect(url, ssl=old, subprotocols=["ocpp1.6"]):  # type: ignore[list-item]
                 pass
 
-        with pytest.raises(Exception):  # noqa: B017, PT011 - any failure: no plain-text session
+        with pytest.raises(Exception):  # noqa: B017 - any failure: no plain-text session
             async with connect(
                 f"ws://127.0.0.1:{server.csms.ocpp_port}/ocpp/TLS1",
                 subprotocols=["ocpp1.6"],  # type: ignore[list-item]
