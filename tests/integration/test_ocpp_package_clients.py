@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint as ChargePoint16
 from ocpp.v16 import call as call16
@@ -119,62 +120,41 @@ async def test_ocpp16_chargepoint_boots_heartbeats_and_reports_status(server: Ru
             assert response.json()["configurationKey"][0]["key"] == "HeartbeatInterval"
 
 
-async def test_ocpp201_chargepoint_boots_heartbeats_and_reports_status(server: RunningCsms) -> None:
-    await server.add_station("CP201")
-    async with server.connect("CP201", subprotocols=["ocpp2.0.1"]) as ws:
-        assert ws.subprotocol == "ocpp2.0.1"
-        async with started(Station201("CP201", ws)) as cp:
+@pytest.mark.parametrize(
+    ("subprotocol", "station_class", "calls"),
+    [("ocpp2.0.1", Station201, call201), ("ocpp2.1", Station21, call21)],
+)
+async def test_ocpp2x_chargepoint_boots_heartbeats_and_reports_status(
+    server: RunningCsms, subprotocol: str, station_class: type, calls: Any
+) -> None:
+    station_id = "CP" + subprotocol.removeprefix("ocpp").replace(".", "")
+    await server.add_station(station_id)
+    async with server.connect(station_id, subprotocols=[subprotocol]) as ws:
+        assert ws.subprotocol == subprotocol
+        async with started(station_class(station_id, ws)) as cp:
             boot = await cp.call(
-                call201.BootNotification(
+                calls.BootNotification(
                     charging_station={"model": "Model-Z", "vendor_name": "Vendor-Q"},
                     reason="PowerUp",
                 )
             )
             assert boot.status == "Accepted"
-            await cp.call(call201.Heartbeat())
+            await cp.call(calls.Heartbeat())
             await cp.call(
-                call201.StatusNotification(
+                calls.StatusNotification(
                     timestamp=_now(), connector_status="Occupied", evse_id=1, connector_id=1
                 )
             )
-            station = await _station_in_api(server, "CP201")
-            assert station["ocpp_version"] == "2.0.1"
+            station = await _station_in_api(server, station_id)
+            assert station["ocpp_version"] == subprotocol.removeprefix("ocpp")
             assert station["model"] == "Model-Z"
-            assert [
+            connectors = [
                 (c["evse_id"], c["connector_id"], c["status"]) for c in station["connectors"]
-            ] == [(1, 1, "Occupied")]
+            ]
+            assert connectors == [(1, 1, "Occupied")]
             async with server.api() as api:
                 response = await api.post(
-                    "/api/v1/stations/CP201/call/Reset", json={"type": "Immediate"}
-                )
-            assert response.status_code == 200, response.text
-            assert response.json() == {"status": "Accepted"}
-
-
-async def test_ocpp21_chargepoint_boots_heartbeats_and_reports_status(server: RunningCsms) -> None:
-    await server.add_station("CP21")
-    async with server.connect("CP21", subprotocols=["ocpp2.1"]) as ws:
-        assert ws.subprotocol == "ocpp2.1"
-        async with started(Station21("CP21", ws)) as cp:
-            boot = await cp.call(
-                call21.BootNotification(
-                    charging_station={"model": "Model-21", "vendor_name": "Vendor-21"},
-                    reason="PowerUp",
-                )
-            )
-            assert boot.status == "Accepted"
-            await cp.call(call21.Heartbeat())
-            await cp.call(
-                call21.StatusNotification(
-                    timestamp=_now(), connector_status="Available", evse_id=2, connector_id=1
-                )
-            )
-            station = await _station_in_api(server, "CP21")
-            assert station["ocpp_version"] == "2.1"
-            assert station["connectors"][0]["status"] == "Available"
-            async with server.api() as api:
-                response = await api.post(
-                    "/api/v1/stations/CP21/call/Reset", json={"type": "OnIdle"}
+                    f"/api/v1/stations/{station_id}/call/Reset", json={"type": "Immediate"}
                 )
             assert response.status_code == 200, response.text
             assert response.json() == {"status": "Accepted"}
