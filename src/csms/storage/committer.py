@@ -18,7 +18,8 @@ Rules:
 * :meth:`GroupCommitter.touch` (last seen) is never awaited: times are coalesced per station and
   written with the next batch, or after ``touch_interval`` seconds; losing them is harmless.
 * At most ``max_pending`` writes wait at once; further writers wait for room (backpressure), so
-  memory stays bounded when the database is slower than the stations.
+  memory stays bounded when the database is slower than the stations. Waiting writers are admitted
+  in arrival order as batches finish; the common case (room) costs one length check, no lock.
 * :meth:`GroupCommitter.aclose` stops taking writes and returns once everything pending is
   committed (or has failed).
 """
@@ -28,15 +29,14 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar, cast
+from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from csms.domain.errors import StorageError
-from csms.storage.engine import write_transaction
+from csms.storage.engine import write_transaction, writers
 from csms.storage.writes import Write, apply_batch
 
 __all__ = ["GroupCommitter"]
@@ -46,11 +46,8 @@ logger = logging.getLogger(__name__)
 R = TypeVar("R")
 
 
-@dataclass(slots=True)
-class _Pending:
-    write: Write[object]
-    future: asyncio.Future[object]
-    settled: bool = False
+# A submitted write and the future its writer awaits.
+_Pending = tuple[Write[object], asyncio.Future[object]]
 
 
 class GroupCommitter:
@@ -66,22 +63,25 @@ class GroupCommitter:
     ) -> None:
         if max_batch < 1 or max_pending < max_batch:
             raise ValueError("need 1 <= max_batch <= max_pending")
-        self._engine = engine
+        self._writers = writers(engine)
         self._max_batch = max_batch
+        self._max_pending = max_pending
         self._touch_interval = touch_interval
-        self._slots = asyncio.Semaphore(max_pending)
         self._queue: collections.deque[_Pending] = collections.deque()
         self._inflight: list[_Pending] = []
+        # Writers that found max_pending writes waiting: admitted, in order, as batches finish.
+        self._waiting: collections.deque[_Pending] = collections.deque()
         self._touches: dict[str, datetime] = {}
         self._touch_deadline: float | None = None
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._accepting = False  # started, not closing, task alive: submit() takes writes
         self._closing = False
 
     @property
     def running(self) -> bool:
         """True between :meth:`start` and :meth:`aclose` (and while the task is alive)."""
-        return self._task is not None and not self._task.done() and not self._closing
+        return self._accepting
 
     @property
     def pending(self) -> int:
@@ -94,10 +94,18 @@ class GroupCommitter:
             raise RuntimeError("a closed GroupCommitter cannot be restarted")
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="csms-storage-group-commit")
+            self._task.add_done_callback(self._stopped)
+            self._accepting = True
+
+    def _stopped(self, _task: asyncio.Task[None]) -> None:
+        self._accepting = False
+        self._refuse_waiting()
 
     async def aclose(self) -> None:
         """Refuse new writes, commit everything pending (touches too), and stop."""
         self._closing = True
+        self._accepting = False
+        self._refuse_waiting()  # never admitted: not acknowledged, the stations retry
         self._wakeup.set()
         if self._task is not None:
             await self._task
@@ -108,21 +116,30 @@ class GroupCommitter:
         Raises:
             StorageError: the write could not be committed, or the committer is not running.
         """
-        self._check_running()
-        await self._slots.acquire()
-        try:
-            self._check_running()  # it may have closed while we waited for room
-        except StorageError:
-            self._slots.release()
-            raise
-        future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Pending(write, future))
-        self._wakeup.set()
-        return cast(R, await future)
-
-    def _check_running(self) -> None:
-        if not self.running:
+        if not self._accepting:
             raise StorageError("storage is not running")
+        future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        queue = self._queue
+        if self._waiting or len(queue) + len(self._inflight) >= self._max_pending:
+            self._waiting.append((write, future))  # backpressure: admitted when there is room
+        else:
+            queue.append((write, future))
+            self._wakeup.set()
+        return await future  # type: ignore[return-value]  # the result of a Write[R] is an R
+
+    def _admit_waiting(self) -> None:
+        """Move waiting writers into the queue while there is room (between batches)."""
+        waiting, queue = self._waiting, self._queue
+        room = self._max_pending - len(queue) - len(self._inflight)
+        while waiting and room > 0:
+            pending = waiting.popleft()
+            if not pending[1].done():  # a writer cancelled while waiting never gets its write in
+                queue.append(pending)
+                room -= 1
+
+    def _refuse_waiting(self) -> None:
+        while self._waiting:
+            self._settle(self._waiting.popleft(), error=StorageError("storage is not running"))
 
     def touch(self, station_id: str, now: datetime) -> None:
         """Note that ``station_id`` was seen at ``now``; written later, never awaited."""
@@ -141,11 +158,17 @@ class GroupCommitter:
                 if not self._queue and not self._touches_due():
                     await self._sleep()
                     continue
-                count = min(len(self._queue), self._max_batch)
-                self._inflight = [self._queue.popleft() for _ in range(count)]
+                queue = self._queue
+                if len(queue) <= self._max_batch:
+                    self._inflight = list(queue)
+                    queue.clear()
+                else:
+                    self._inflight = [queue.popleft() for _ in range(self._max_batch)]
                 touches, self._touches, self._touch_deadline = self._touches, {}, None
                 await self._commit(self._inflight, touches)
                 self._inflight = []
+                if self._waiting:
+                    self._admit_waiting()
         except Exception:
             logger.exception("the group committer stopped on a bug; writes now fail")
             raise
@@ -154,6 +177,7 @@ class GroupCommitter:
             for pending in [*self._inflight, *self._queue]:
                 self._settle(pending, error=StorageError("storage stopped; outcome unknown"))
             self._queue.clear()
+            self._refuse_waiting()
 
     def _touches_due(self) -> bool:
         if not self._touches:
@@ -175,7 +199,7 @@ class GroupCommitter:
             pass
 
     async def _commit(self, batch: list[_Pending], touches: dict[str, datetime]) -> None:
-        writes = [p.write for p in batch]
+        writes = [write for write, _ in batch]
         for attempt in (1, 2):
             try:
                 results = await self._transaction(writes, touches)
@@ -201,10 +225,10 @@ class GroupCommitter:
             logger.warning("batch of %d writes failed, retrying one by one: %r", len(batch), cause)
         for i, pending in enumerate(batch):
             try:
-                [result] = await self._transaction([pending.write], {})
+                [result] = await self._transaction([pending[0]], {})
             except Exception as exc:
-                logger.error("could not store %s: %r", type(pending.write).__name__, exc)
-                self._settle(pending, error=_storage_error(pending.write, exc))
+                logger.error("could not store %s: %r", type(pending[0]).__name__, exc)
+                self._settle(pending, error=_storage_error(pending[0], exc))
                 if _unavailable(exc):  # the database went away: do not wait on it once per write
                     self._fail_all(batch[i + 1 :], touches, exc)
                     return
@@ -220,32 +244,30 @@ class GroupCommitter:
         self, batch: list[_Pending], touches: dict[str, datetime], cause: Exception
     ) -> None:
         for pending in batch:
-            self._settle(pending, error=_storage_error(pending.write, cause))
+            self._settle(pending, error=_storage_error(pending[0], cause))
         if touches:
             logger.warning("dropped %d last-seen times: %r", len(touches), cause)
 
     async def _transaction(
         self, writes: list[Write[object]], touches: dict[str, datetime]
     ) -> list[object]:
-        async with write_transaction(self._engine) as conn:
+        async with write_transaction(self._writers) as conn:
             results = await apply_batch(conn, writes, touches)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("committed %d writes and %d touches", len(writes), len(touches))
         return results
 
+    @staticmethod
     def _settle(
-        self, pending: _Pending, result: object = None, *, error: StorageError | None = None
+        pending: _Pending, result: object = None, *, error: StorageError | None = None
     ) -> None:
-        if pending.settled:
-            return
-        pending.settled = True
-        self._slots.release()
-        if pending.future.done():  # the writer was cancelled; the write stands
+        future = pending[1]
+        if future.done():  # the writer was cancelled; the write stands
             return
         if error is None:
-            pending.future.set_result(result)
+            future.set_result(result)
         else:
-            pending.future.set_exception(error)
+            future.set_exception(error)
 
 
 def _unavailable(exc: Exception) -> bool:

@@ -21,10 +21,22 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import Pool
 
-__all__ = ["WRITE", "SqliteSynchronous", "create_engine", "is_sqlite", "write_transaction"]
+__all__ = [
+    "SINGLE_READ",
+    "WRITE",
+    "SqliteSynchronous",
+    "create_engine",
+    "is_sqlite",
+    "single_reads",
+    "write_transaction",
+    "writers",
+]
 
 # Execution option marking a connection that will write (SQLite: BEGIN IMMEDIATE).
 WRITE = "csms_write"
+# Execution option marking a connection that runs one SELECT only (SQLite: no BEGIN, as one
+# statement is atomic by itself; saves two round trips to SQLite's thread).
+SINGLE_READ = "csms_single_read"
 
 
 class SqliteSynchronous(enum.StrEnum):
@@ -83,16 +95,33 @@ def create_engine(
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        write = conn.get_execution_options().get(WRITE, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        options = conn.get_execution_options()
+        if options.get(WRITE, False):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        elif not options.get(SINGLE_READ, False):
+            conn.exec_driver_sql("BEGIN")
 
     return engine
 
 
+def single_reads(engine: AsyncEngine) -> AsyncEngine:
+    """Return ``engine`` (same pool) for connections that each run a single SELECT."""
+    return engine.execution_options(**{SINGLE_READ: True})
+
+
+def writers(engine: AsyncEngine) -> AsyncEngine:
+    """Return ``engine`` (same pool) for connections that write (see :func:`write_transaction`)."""
+    return engine.execution_options(**{WRITE: True})
+
+
 @contextlib.asynccontextmanager
 async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """Yield a connection inside a write transaction; commit on normal exit, else roll back."""
+    """Yield a connection inside a write transaction; commit on normal exit, else roll back.
+
+    Pass :func:`writers` of the engine to save setting the option on every connection.
+    """
+    marked = engine.get_execution_options().get(WRITE, False)
     async with engine.connect() as conn:
-        writer = await conn.execution_options(**{WRITE: True})
+        writer = conn if marked else await conn.execution_options(**{WRITE: True})
         async with writer.begin():
             yield writer

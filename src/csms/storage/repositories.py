@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -28,6 +28,8 @@ from csms.domain.model import (
 )
 from csms.storage import rows
 from csms.storage.committer import GroupCommitter
+from csms.storage.engine import single_reads
+from csms.storage.statements import Prepared, codec
 from csms.storage.tables import connector_status, stations, status_history
 from csms.storage.writes import (
     AddStation,
@@ -58,6 +60,15 @@ async def _reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
         raise StorageError("could not read from the database") from exc
 
 
+_SELECT_STATION = Prepared(
+    lambda _: select(*(stations.c[name] for name in rows.STATION_FIELDS)).where(
+        stations.c.id == bindparam("b_id", type_=stations.c.id.type)
+    ),
+    ("b_id",),
+    for_executemany=False,
+)
+
+
 class SqlStationRepository:
     """Implements :class:`csms.domain.ports.StationRepository`."""
 
@@ -65,14 +76,16 @@ class SqlStationRepository:
         self, engine: AsyncEngine, committer: GroupCommitter, *, clock: Clock = utc_now
     ) -> None:
         self._engine = engine
+        self._single_reads = single_reads(engine)
         self._committer = committer
         self._clock = clock
 
     async def get(self, station_id: str) -> Station | None:
-        async with _reading(self._engine) as conn:
-            result = await conn.execute(select(stations).where(stations.c.id == station_id))
-            row = result.mappings().first()
-        return None if row is None else rows.station(row)
+        # Every connection and BootNotification asks: one prepared SELECT, a tuple per row.
+        async with _reading(self._single_reads) as conn:
+            found = await _SELECT_STATION.fetchall(conn, (station_id,))
+            dialect_codec = codec(conn.dialect)
+        return rows.station_from_tuple(found[0], dialect_codec) if found else None
 
     async def list(self, *, limit: int = 100, offset: int = 0) -> Sequence[Station]:
         stmt = select(stations).order_by(stations.c.id).limit(limit).offset(offset)

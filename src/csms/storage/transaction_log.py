@@ -5,9 +5,10 @@ ocpp-rules §3.2: the dedup key is (station, transactionId, seqNo); events need 
 lost must still be stored (§6 tests 56-60). So:
 
 1. Duplicates inside the batch are dropped (the first submission wins).
-2. The rest go to ``INSERT ... ON CONFLICT DO NOTHING RETURNING key`` in one executemany: the
-   returned keys are exactly the new events, decided atomically by the unique constraint, also
-   against another CSMS process writing the same PostgreSQL database.
+2. The rest go to ``INSERT ... VALUES (...), (...) ON CONFLICT DO NOTHING RETURNING key`` (one
+   multi-row statement per power-of-two chunk, as an executemany returns no rows): the returned
+   keys are exactly the new events, decided atomically by the unique constraint, also against
+   another CSMS process writing the same PostgreSQL database.
 3. Only new events update their ``transactions`` row (created on the first event of any type) via
    :func:`apply_event`, a pure merge that gives the same row whatever the arrival order, and only
    their sampled values go to ``meter_values``.
@@ -19,20 +20,34 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, tuple_, update
+from sqlalchemy import Select, bindparam, insert, select, tuple_, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import ReturningInsert
 
 from csms.domain.model import TransactionEventReport
 from csms.storage.dialect import dialect_insert
-from csms.storage.rows import meter_rows
-from csms.storage.tables import meter_values, transaction_events, transactions
+from csms.storage.rows import INSERT_METER_VALUES, meter_tuples
+from csms.storage.statements import (
+    Codec,
+    Prepared,
+    PreparedFamily,
+    codec,
+    json_text,
+    power_of_two_chunks,
+)
+from csms.storage.tables import transaction_events, transactions
 
 __all__ = ["TransactionState", "apply_event", "record_transaction_events"]
 
 _Key = tuple[str, str]  # (station_id, transaction_id)
 _EventKey = tuple[str, str, int]  # (station_id, transaction_id, seq_no)
+# An event, its arrival time, and both times converted for the dialect (Codec.timestamp).
+_Converted = tuple[TransactionEventReport, datetime, Any, Any]
 
 STARTED = "Started"
 ENDED = "Ended"
@@ -55,6 +70,19 @@ class TransactionState:
 
 
 _STATE_FIELDS = tuple(f.name for f in dataclasses.fields(TransactionState))
+if _STATE_FIELDS != (
+    "evse_id",
+    "connector_id",
+    "id_token",
+    "id_token_seq_no",
+    "started_at",
+    "ended_at",
+    "stopped_reason",
+    "charging_state",
+    "charging_state_seq_no",
+    "last_seq_no",
+):  # _state_tuple builds tuples in this order
+    raise AssertionError(f"update _state_tuple for TransactionState fields {_STATE_FIELDS}")
 
 
 def apply_event(state: TransactionState, event: TransactionEventReport) -> TransactionState:
@@ -92,15 +120,36 @@ def apply_event(state: TransactionState, event: TransactionEventReport) -> Trans
     return dataclasses.replace(state, **changes) if changes else state
 
 
-async def record_transaction_events(
-    conn: AsyncConnection, events: Sequence[tuple[TransactionEventReport, datetime]]
-) -> list[bool]:
-    """Store ``(event, received_at)`` pairs; return, for each, whether it was new."""
-    first: dict[_EventKey, int] = {}
-    for i, (event, _) in enumerate(events):
-        first.setdefault((event.station_id, event.transaction_id, event.seq_no), i)
-    stmt = (
-        dialect_insert(conn, transaction_events)
+# The columns of transaction_events, in the order _event_tuple gives them.
+_EVENT_COLUMNS = (
+    "station_id",
+    "transaction_id",
+    "seq_no",
+    "event_type",
+    "timestamp",
+    "trigger_reason",
+    "evse_id",
+    "connector_id",
+    "charging_state",
+    "stopped_reason",
+    "id_token",
+    "offline",
+    "raw",
+    "received_at",
+)
+
+
+def _insert_events(dialect: Dialect, count: int) -> ReturningInsert[Any]:
+    rows = [
+        {
+            name: bindparam(f"{name}__{i}", type_=transaction_events.c[name].type)
+            for name in _EVENT_COLUMNS
+        }
+        for i in range(count)
+    ]
+    return (
+        dialect_insert(dialect, transaction_events)
+        .values(rows)
         .on_conflict_do_nothing(index_elements=["station_id", "transaction_id", "seq_no"])
         .returning(
             transaction_events.c.station_id,
@@ -108,25 +157,79 @@ async def record_transaction_events(
             transaction_events.c.seq_no,
         )
     )
-    result = await conn.execute(stmt, [_event_row(*events[i]) for i in first.values()])
-    inserted = {(row[0], row[1], int(row[2])) for row in result}
+
+
+_INSERT_EVENTS = PreparedFamily(
+    _insert_events,
+    len(_EVENT_COLUMNS),
+    lambda count: [f"{name}__{i}" for i in range(count) for name in _EVENT_COLUMNS],
+)
+
+
+def _select_transactions(_dialect: Dialect, count: int) -> Select[Any]:
+    columns = [transactions.c[name] for name in _STATE_FIELDS]
+    key = tuple_(transactions.c.station_id, transactions.c.transaction_id)
+    return (
+        select(
+            transactions.c.id, transactions.c.station_id, transactions.c.transaction_id, *columns
+        )
+        .where(key.in_([("", "")] * count))  # placeholders only: rendered, never bound
+        .with_for_update()
+    )
+
+
+_SELECT_TRANSACTIONS = PreparedFamily(_select_transactions, 2)
+
+_TRANSACTION_COLUMNS = ("station_id", "transaction_id", *_STATE_FIELDS, "updated_at")
+_INSERT_TRANSACTIONS = Prepared(
+    lambda _: insert(transactions), _TRANSACTION_COLUMNS, column_keys=_TRANSACTION_COLUMNS
+)
+_UPDATE_TRANSACTIONS = Prepared(
+    lambda _: update(transactions).where(
+        transactions.c.id == bindparam("b_id", type_=transactions.c.id.type)
+    ),
+    (*_STATE_FIELDS, "updated_at", "b_id"),
+    column_keys=(*_STATE_FIELDS, "updated_at"),
+)
+
+
+async def record_transaction_events(
+    conn: AsyncConnection, events: Sequence[tuple[TransactionEventReport, datetime]]
+) -> list[bool]:
+    """Store ``(event, received_at)`` pairs; return, for each, whether it was new."""
+    dialect_codec = codec(conn.dialect)
+    timestamp = dialect_codec.timestamp
+    first: dict[_EventKey, int] = {}
+    for i, (event, _) in enumerate(events):
+        first.setdefault((event.station_id, event.transaction_id, event.seq_no), i)
+    # Each event with its timestamp and arrival time converted once: they are used up to 3 times.
+    unique: list[_Converted] = [
+        (event, received_at, timestamp(received_at), timestamp(event.timestamp))
+        for event, received_at in (events[i] for i in first.values())
+    ]
+    inserted: set[_EventKey] = set()
+    for chunk in power_of_two_chunks(unique):
+        params = tuple(chain.from_iterable(_event_tuple(item) for item in chunk))
+        returned = await _INSERT_EVENTS(len(chunk)).fetchall(conn, params)
+        inserted.update((row[0], row[1], int(row[2])) for row in returned)
     new_positions = {i for key, i in first.items() if key in inserted}
-    new = [events[i] for i in sorted(new_positions)]
+    new = [item for key, item in zip(first, unique, strict=True) if key in inserted]
     if new:
-        evse_ids = await _update_transactions(conn, new)
-        samples = [
-            row
-            for event, received_at in new
-            for row in meter_rows(
-                event.station_id,
-                event.evse_id if event.evse_id is not None else evse_ids[_key(event)],
-                event.transaction_id,
-                event.samples,
-                received_at,
-            )
-        ]
-        if samples:
-            await conn.execute(insert(meter_values), samples)
+        evse_ids = await _update_transactions(conn, new, dialect_codec)
+        samples: list[tuple[Any, ...]] = []
+        for event, _, received, stamp in new:
+            if event.samples:
+                meter_tuples(
+                    samples,
+                    event.station_id,
+                    event.evse_id if event.evse_id is not None else evse_ids[_key(event)],
+                    event.transaction_id,
+                    event.samples,
+                    received_at=received,
+                    timestamp=timestamp,
+                    known=(event.timestamp, stamp),
+                )
+        await INSERT_METER_VALUES.executemany(conn, samples)
     return [i in new_positions for i in range(len(events))]
 
 
@@ -134,74 +237,91 @@ def _key(event: TransactionEventReport) -> _Key:
     return (event.station_id, event.transaction_id)
 
 
-def _event_row(event: TransactionEventReport, received_at: datetime) -> dict[str, Any]:
-    return {
-        "station_id": event.station_id,
-        "transaction_id": event.transaction_id,
-        "seq_no": event.seq_no,
-        "event_type": event.event_type,
-        "timestamp": event.timestamp,
-        "trigger_reason": event.trigger_reason,
-        "evse_id": event.evse_id,
-        "connector_id": event.connector_id,
-        "charging_state": event.charging_state,
-        "stopped_reason": event.stopped_reason,
-        "id_token": event.id_token,
-        "offline": event.offline,
-        "raw": event.raw,
-        "received_at": received_at,
-    }
+def _event_tuple(item: _Converted) -> tuple[Any, ...]:
+    """The :data:`_EVENT_COLUMNS` of an event, converted for the dialect."""
+    event, _, received, stamp = item
+    return (
+        event.station_id,
+        event.transaction_id,
+        event.seq_no,
+        event.event_type,
+        stamp,
+        event.trigger_reason,
+        event.evse_id,
+        event.connector_id,
+        event.charging_state,
+        event.stopped_reason,
+        event.id_token,
+        event.offline,
+        json_text(event.raw),
+        received,
+    )
+
+
+def _state_tuple(state: TransactionState, dialect_codec: Codec) -> tuple[Any, ...]:
+    """The :data:`_STATE_FIELDS` of ``state``, in order, converted for the dialect."""
+    timestamp = dialect_codec.optional_timestamp
+    return (
+        state.evse_id,
+        state.connector_id,
+        state.id_token,
+        state.id_token_seq_no,
+        timestamp(state.started_at),
+        timestamp(state.ended_at),
+        state.stopped_reason,
+        state.charging_state,
+        state.charging_state_seq_no,
+        state.last_seq_no,
+    )
 
 
 async def _update_transactions(
-    conn: AsyncConnection, new: Iterable[tuple[TransactionEventReport, datetime]]
+    conn: AsyncConnection, new: Iterable[_Converted], dialect_codec: Codec
 ) -> dict[_Key, int | None]:
     """Merge the new events into their transactions; return each transaction's EVSE id."""
-    by_key: dict[_Key, list[tuple[TransactionEventReport, datetime]]] = {}
+    by_key: dict[_Key, list[_Converted]] = {}
     for item in new:
         by_key.setdefault(_key(item[0]), []).append(item)
-    existing = await _load(conn, by_key.keys())
-    inserts: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
+    existing = await _load(conn, list(by_key), dialect_codec)
+    inserts: list[tuple[Any, ...]] = []
+    updates: list[tuple[Any, ...]] = []
     evse_ids: dict[_Key, int | None] = {}
     for key, items in by_key.items():
-        row_id, state = existing.get(key, (None, TransactionState()))
-        for event, _ in items:
-            state = apply_event(state, event)
+        row_id, state = existing.get(key, (None, _NO_STATE))
+        for item in items:
+            state = apply_event(state, item[0])
         evse_ids[key] = state.evse_id
-        values = {name: getattr(state, name) for name in _STATE_FIELDS}
-        updated_at = max(received_at for _, received_at in items)
+        values = _state_tuple(state, dialect_codec)
+        updated_at = max(items, key=_received_at)[2]  # the latest arrival, converted
         if row_id is None:
-            inserts.append(
-                {"station_id": key[0], "transaction_id": key[1], "updated_at": updated_at} | values
-            )
+            inserts.append((*key, *values, updated_at))
         else:
-            updates.append({"b_id": row_id, "updated_at": updated_at} | values)
-    if inserts:
-        await conn.execute(insert(transactions), inserts)
-    if updates:
-        stmt = update(transactions).where(transactions.c.id == bindparam("b_id"))
-        await conn.execute(stmt, updates)
+            updates.append((*values, updated_at, row_id))
+    await _INSERT_TRANSACTIONS.executemany(conn, inserts)
+    await _UPDATE_TRANSACTIONS.executemany(conn, updates)
     return evse_ids
 
 
+_received_at = itemgetter(1)
+_NO_STATE = TransactionState()
+_STARTED_AT = _STATE_FIELDS.index("started_at")
+_ENDED_AT = _STATE_FIELDS.index("ended_at")
+
+
 async def _load(
-    conn: AsyncConnection, keys: Iterable[_Key]
+    conn: AsyncConnection, keys: list[_Key], dialect_codec: Codec
 ) -> Mapping[_Key, tuple[int, TransactionState]]:
     """Read (and on PostgreSQL lock) the existing rows of these transactions."""
-    columns = [transactions.c[name] for name in _STATE_FIELDS]
-    stmt = (
-        select(
-            transactions.c.id, transactions.c.station_id, transactions.c.transaction_id, *columns
+    read_timestamp = dialect_codec.read_timestamp
+    found: dict[_Key, tuple[int, TransactionState]] = {}
+    for chunk in power_of_two_chunks(keys):
+        rows = await _SELECT_TRANSACTIONS(len(chunk)).fetchall(
+            conn, tuple(chain.from_iterable(chunk))
         )
-        .where(tuple_(transactions.c.station_id, transactions.c.transaction_id).in_(list(keys)))
-        .with_for_update()
-    )
-    rows = (await conn.execute(stmt)).mappings()
-    return {
-        (row["station_id"], row["transaction_id"]): (
-            row["id"],
-            TransactionState(**{name: row[name] for name in _STATE_FIELDS}),
-        )
-        for row in rows
-    }
+        for row in rows:
+            values: list[Any] = list(row[3:])
+            for i in (_STARTED_AT, _ENDED_AT):
+                if values[i] is not None:
+                    values[i] = read_timestamp(values[i])
+            found[(row[1], row[2])] = (row[0], TransactionState(*values))
+    return found

@@ -1,4 +1,9 @@
-"""Column types shared by the tables."""
+"""Column types shared by the tables, and the timestamp conversions behind them.
+
+The conversions are plain functions because the hot statements (:mod:`csms.storage.statements`)
+call them directly, bypassing SQLAlchemy's per-row bind processing; :class:`UtcDateTime` uses the
+same functions, so both paths store the same text.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,17 @@ from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["UtcDateTime"]
+__all__ = [
+    "UtcDateTime",
+    "postgresql_timestamp",
+    "sqlite_read_timestamp",
+    "sqlite_timestamp",
+    "utc_read_timestamp",
+]
+
+# SQLAlchemy's SQLite DATETIME text ("2025-03-01 12:00:00.000000"): fixed width, so text order is
+# time order, which keeps ``<``/``>`` comparisons in SQL correct.
+_SQLITE_FORMAT = "%04d-%02d-%02d %02d:%02d:%02d.%06d"
 
 
 def _to_utc(value: datetime) -> datetime:
@@ -19,15 +34,52 @@ def _to_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-def _sqlite_bind(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    # The same text as SQLAlchemy's SQLite DATETIME ("2025-03-01 12:00:00.000000"), made in C.
-    return _to_utc(value).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+def sqlite_timestamp(value: datetime) -> str:
+    """Return the SQLite text of an aware ``value`` (naive UTC, microseconds); refuse naive ones.
+
+    Raises:
+        ValueError: ``value`` is naive (its zone is unknown).
+    """
+    if value.tzinfo is not UTC:  # the common case (parsed "...Z", datetime.now(UTC)) skips this
+        value = _to_utc(value)
+    return _SQLITE_FORMAT % (
+        value.year,
+        value.month,
+        value.day,
+        value.hour,
+        value.minute,
+        value.second,
+        value.microsecond,
+    )
 
 
-def _sqlite_result(value: str | None) -> datetime | None:
+def postgresql_timestamp(value: datetime) -> datetime:
+    """Return an aware ``value`` as is (``timestamptz`` stores the instant); refuse naive ones.
+
+    Raises:
+        ValueError: ``value`` is naive (its zone is unknown).
+    """
+    if value.tzinfo is not UTC and value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value.isoformat()} refused; use an aware one")
+    return value
+
+
+def sqlite_read_timestamp(value: str | None) -> datetime | None:
+    """Return the aware UTC datetime of SQLite timestamp text (None stays None)."""
     return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def utc_read_timestamp(value: datetime | None) -> datetime | None:
+    """Return a driver's ``timestamptz`` value as aware UTC (None stays None)."""
+    if value is None or value.tzinfo is UTC:
+        return value
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _sqlite_bind(value: datetime | None) -> str | None:
+    return None if value is None else sqlite_timestamp(value)
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -50,11 +102,7 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        return utc_read_timestamp(value)
 
     def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
         if dialect.name == "sqlite":
@@ -63,5 +111,5 @@ class UtcDateTime(TypeDecorator[datetime]):
 
     def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], Any] | None:
         if dialect.name == "sqlite":
-            return _sqlite_result
+            return sqlite_read_timestamp
         return super().result_processor(dialect, coltype)

@@ -4,7 +4,9 @@ Repositories turn each ``record_*`` call into a :class:`Write`; the group commit
 and calls :func:`apply_batch`. Rules:
 
 * One statement per kind of write, executed with a list of parameter sets (executemany), so the
-  cost of a batch grows with its rows, not with its round trips.
+  cost of a batch grows with its rows, not with its round trips. The frequent kinds use
+  :mod:`csms.storage.statements` (SQL compiled once, tuples, no per-row SQLAlchemy processing);
+  operator changes and new stations are rare and use plain Core statements.
 * Kinds run in a fixed order that respects foreign keys and derived data: stations first, then
   updates to them, then transaction events (which decide which meter values are new), meter values,
   connector status, and last-seen times.
@@ -18,10 +20,13 @@ import dataclasses
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Boolean, String, bindparam, case, func, insert, or_, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import Insert, Update
 
 from csms.domain.model import (
     BootInfo,
@@ -32,12 +37,20 @@ from csms.domain.model import (
     TransactionEventReport,
 )
 from csms.storage.dialect import dialect_insert
-from csms.storage.rows import STATION_FIELDS, STATUS_FIELDS, meter_rows, station_row
+from csms.storage.rows import (
+    INSERT_METER_VALUES,
+    STATION_FIELDS,
+    STATUS_COLUMNS,
+    STATUS_FIELDS,
+    meter_tuples,
+    station_row,
+    status_tuple,
+)
+from csms.storage.statements import Prepared, codec
 from csms.storage.tables import (
     boot_notifications,
     connection_events,
     connector_status,
-    meter_values,
     stations,
     status_history,
 )
@@ -60,7 +73,11 @@ R_co = TypeVar("R_co", covariant=True)
 
 
 class Write(Generic[R_co]):
-    """A change for the group committer; ``R_co`` is what the submitter gets back."""
+    """A change for the group committer; ``R_co`` is what the submitter gets back.
+
+    Nothing changes a write once made. The ``Record*`` writes, made for every message, are not
+    frozen dataclasses only because a frozen dataclass's ``__init__`` costs four times as much.
+    """
 
     __slots__ = ()
 
@@ -81,7 +98,7 @@ class UpdateStation(Write[bool]):  # False: no such station
         return f"UpdateStation(station_id={self.station_id!r}, columns={sorted(self.values)})"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RecordBoot(Write[None]):
     station_id: str
     boot: BootInfo
@@ -89,7 +106,7 @@ class RecordBoot(Write[None]):
     at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RecordConnection(Write[None]):
     station_id: str
     online: bool
@@ -97,19 +114,19 @@ class RecordConnection(Write[None]):
     at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RecordStatus(Write[None]):
     report: StatusReport
     received_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RecordMeterValues(Write[None]):
     report: MeterValuesReport
     received_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RecordTransactionEvent(Write[bool]):  # False: (station, transactionId, seqNo) seen before
     report: TransactionEventReport
     received_at: datetime
@@ -118,6 +135,101 @@ class RecordTransactionEvent(Write[bool]):  # False: (station, transactionId, se
 _BOOT_FIELDS = tuple(f.name for f in dataclasses.fields(BootInfo))
 # What a Boot says that the station row also keeps (all but the boot reason).
 _STATION_BOOT_FIELDS = tuple(f for f in _BOOT_FIELDS if f in STATION_FIELDS)
+_boot_values = attrgetter(*_BOOT_FIELDS)
+_station_boot_values = attrgetter(*_STATION_BOOT_FIELDS)
+
+
+def _boot_station_update(_dialect: Dialect) -> Update:
+    # The station row keeps what the last Boot said; "accepted" is sticky (see Station.accepted).
+    accepted = bindparam("b_accepted", type_=Boolean())
+    return (
+        update(stations)
+        .where(stations.c.id == bindparam("b_id", type_=stations.c.id.type))
+        .values(
+            {
+                name: bindparam(f"b_{name}", type_=stations.c[name].type)
+                for name in _STATION_BOOT_FIELDS
+            }
+            | {
+                "last_boot_at": bindparam("b_at", type_=UtcDateTime()),
+                "accepted": or_(stations.c.accepted, accepted),
+            }
+        )
+    )
+
+
+_BOOT_STATION = Prepared(
+    _boot_station_update,
+    ("b_id", "b_at", "b_accepted", *(f"b_{name}" for name in _STATION_BOOT_FIELDS)),
+)
+_BOOT_HISTORY_COLUMNS = ("station_id", "status", "at", *_BOOT_FIELDS)
+_BOOT_HISTORY = Prepared(
+    lambda _: insert(boot_notifications), _BOOT_HISTORY_COLUMNS, column_keys=_BOOT_HISTORY_COLUMNS
+)
+
+
+def _connection_station_update(_dialect: Dialect) -> Update:
+    online = bindparam("b_online", type_=Boolean())
+    at = bindparam("b_at", type_=UtcDateTime())
+    return (
+        update(stations)
+        .where(stations.c.id == bindparam("b_id", type_=stations.c.id.type))
+        .values(
+            online=online,
+            # A disconnect keeps the last negotiated version: reconnects without Boot need it
+            # (ocpp-rules §3.3).
+            ocpp_version=func.coalesce(
+                bindparam("b_version", type_=String()), stations.c.ocpp_version
+            ),
+            connected_at=case((online, at), else_=stations.c.connected_at),
+            disconnected_at=case((online, stations.c.disconnected_at), else_=at),
+        )
+    )
+
+
+_CONNECTION_STATION = Prepared(
+    _connection_station_update, ("b_id", "b_online", "b_version", "b_at")
+)
+_CONNECTION_HISTORY_COLUMNS = ("station_id", "online", "ocpp_version", "at")
+_CONNECTION_HISTORY = Prepared(
+    lambda _: insert(connection_events),
+    _CONNECTION_HISTORY_COLUMNS,
+    column_keys=_CONNECTION_HISTORY_COLUMNS,
+)
+
+_STATUS_HISTORY = Prepared(
+    lambda _: insert(status_history), STATUS_COLUMNS, column_keys=STATUS_COLUMNS
+)
+_CONNECTOR_STATUS_COLUMNS = (*STATUS_COLUMNS[:-1], "updated_at")
+
+
+def _connector_status_upsert(dialect: Dialect) -> Insert:
+    # Current state: the newest report per connector wins, by the station's timestamp, because
+    # queued messages may arrive late (ocpp-rules §3.1); ties go to the later arrival.
+    stmt = dialect_insert(dialect, connector_status)
+    return stmt.on_conflict_do_update(
+        index_elements=["station_id", "evse_id", "connector_id"],
+        set_={name: stmt.excluded[name] for name in (*STATUS_FIELDS, "updated_at")},
+        where=stmt.excluded.timestamp >= connector_status.c.timestamp,
+    )
+
+
+_CONNECTOR_STATUS = Prepared(
+    _connector_status_upsert, _CONNECTOR_STATUS_COLUMNS, column_keys=_CONNECTOR_STATUS_COLUMNS
+)
+
+
+def _touch_update(_dialect: Dialect) -> Update:
+    seen = bindparam("b_seen", type_=UtcDateTime())
+    return (
+        update(stations)
+        .where(stations.c.id == bindparam("b_id", type_=stations.c.id.type))
+        .where(or_(stations.c.last_seen_at.is_(None), stations.c.last_seen_at < seen))
+        .values(last_seen_at=seen)
+    )
+
+
+_TOUCH = Prepared(_touch_update, ("b_id", "b_seen"))
 
 
 async def _add_stations(conn: AsyncConnection, writes: list[AddStation]) -> list[None]:
@@ -135,134 +247,78 @@ async def _update_stations(conn: AsyncConnection, writes: list[UpdateStation]) -
 
 
 async def _record_boots(conn: AsyncConnection, writes: list[RecordBoot]) -> list[None]:
-    # The station row keeps what the last Boot said; "accepted" is sticky (see Station.accepted).
-    accepted = bindparam("b_accepted", type_=Boolean())
-    stmt = (
-        update(stations)
-        .where(stations.c.id == bindparam("b_id"))
-        .values(
-            {name: bindparam(f"b_{name}") for name in _STATION_BOOT_FIELDS}
-            | {"last_boot_at": bindparam("b_at"), "accepted": or_(stations.c.accepted, accepted)}
+    timestamp = codec(conn.dialect).timestamp
+    station_rows = []
+    history = []
+    for w in writes:
+        at = timestamp(w.at)
+        station_rows.append(
+            (
+                w.station_id,
+                at,
+                w.status is RegistrationStatus.ACCEPTED,
+                *_station_boot_values(w.boot),
+            )
         )
-    )
-    await conn.execute(
-        stmt,
-        [
-            {
-                "b_id": w.station_id,
-                "b_at": w.at,
-                "b_accepted": w.status is RegistrationStatus.ACCEPTED,
-                **{f"b_{name}": getattr(w.boot, name) for name in _STATION_BOOT_FIELDS},
-            }
-            for w in writes
-        ],
-    )
-    history = [
-        {
-            "station_id": w.station_id,
-            "status": w.status.value,
-            "at": w.at,
-            **{name: getattr(w.boot, name) for name in _BOOT_FIELDS},
-        }
-        for w in writes
-    ]
-    await conn.execute(insert(boot_notifications), history)
+        history.append((w.station_id, w.status.value, at, *_boot_values(w.boot)))
+    await _BOOT_STATION.executemany(conn, station_rows)
+    await _BOOT_HISTORY.executemany(conn, history)
     return [None] * len(writes)
 
 
 async def _record_connections(conn: AsyncConnection, writes: list[RecordConnection]) -> list[None]:
-    online = bindparam("b_online", type_=Boolean())
-    at = bindparam("b_at", type_=UtcDateTime())
-    stmt = (
-        update(stations)
-        .where(stations.c.id == bindparam("b_id"))
-        .values(
-            online=online,
-            # A disconnect keeps the last negotiated version: reconnects without Boot need it
-            # (ocpp-rules §3.3).
-            ocpp_version=func.coalesce(
-                bindparam("b_version", type_=String()), stations.c.ocpp_version
-            ),
-            connected_at=case((online, at), else_=stations.c.connected_at),
-            disconnected_at=case((online, stations.c.disconnected_at), else_=at),
-        )
-    )
-    await conn.execute(
-        stmt,
-        [
-            {"b_id": w.station_id, "b_online": w.online, "b_version": w.ocpp_version, "b_at": w.at}
-            for w in writes
-        ],
-    )
-    history = [
-        {"station_id": w.station_id, "online": w.online, "ocpp_version": w.ocpp_version, "at": w.at}
-        for w in writes
-    ]
-    await conn.execute(insert(connection_events), history)
+    timestamp = codec(conn.dialect).timestamp
+    station_rows = []
+    history = []
+    for w in writes:
+        at = timestamp(w.at)
+        station_rows.append((w.station_id, w.online, w.ocpp_version, at))
+        history.append((w.station_id, w.online, w.ocpp_version, at))
+    await _CONNECTION_STATION.executemany(conn, station_rows)
+    await _CONNECTION_HISTORY.executemany(conn, history)
     return [None] * len(writes)
 
 
 async def _record_meter_values(
     conn: AsyncConnection, writes: list[RecordMeterValues]
 ) -> list[None]:
-    rows = [
-        row
-        for w in writes
-        for row in meter_rows(
-            w.report.station_id,
-            w.report.evse_id,
-            w.report.transaction_id,
-            w.report.samples,
-            w.received_at,
+    timestamp = codec(conn.dialect).timestamp
+    rows: list[tuple[Any, ...]] = []
+    for w in writes:
+        report = w.report
+        meter_tuples(
+            rows,
+            report.station_id,
+            report.evse_id,
+            report.transaction_id,
+            report.samples,
+            received_at=timestamp(w.received_at),
+            timestamp=timestamp,
         )
-    ]
-    if rows:
-        await conn.execute(insert(meter_values), rows)
+    await INSERT_METER_VALUES.executemany(conn, rows)
     return [None] * len(writes)
 
 
 async def _record_statuses(conn: AsyncConnection, writes: list[RecordStatus]) -> list[None]:
-    history = [
-        {
-            "station_id": w.report.station_id,
-            "evse_id": w.report.evse_id,
-            "connector_id": w.report.connector_id,
-            "received_at": w.received_at,
-            **{name: getattr(w.report, name) for name in STATUS_FIELDS},
-        }
-        for w in writes
-    ]
-    await conn.execute(insert(status_history), history)
-    # Current state: the newest report per connector wins, by the station's timestamp, because
-    # queued messages may arrive late (ocpp-rules §3.1); ties go to the later arrival.
-    current: dict[tuple[str, int, int], dict[str, Any]] = {}
-    for row in history:
-        key = (row["station_id"], row["evse_id"], row["connector_id"])
-        if key not in current or row["timestamp"] >= current[key]["timestamp"]:
-            current[key] = row
-    stmt = dialect_insert(conn, connector_status)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["station_id", "evse_id", "connector_id"],
-        set_={name: stmt.excluded[name] for name in (*STATUS_FIELDS, "updated_at")},
-        where=stmt.excluded.timestamp >= connector_status.c.timestamp,
-    )
-    rows = [
-        {k: v for k, v in row.items() if k != "received_at"} | {"updated_at": row["received_at"]}
-        for row in current.values()
-    ]
-    await conn.execute(stmt, rows)
+    timestamp = codec(conn.dialect).timestamp
+    history = [status_tuple(w.report, timestamp(w.received_at), timestamp) for w in writes]
+    await _STATUS_HISTORY.executemany(conn, history)
+    # Current state: the newest report per connector (by the station's timestamp), ties to the
+    # later arrival; the upsert's WHERE also keeps a newer state already stored.
+    newest: dict[tuple[str, int, int], int] = {}
+    for i, w in enumerate(writes):
+        report = w.report
+        key = (report.station_id, report.evse_id, report.connector_id)
+        j = newest.get(key)
+        if j is None or report.timestamp >= writes[j].report.timestamp:
+            newest[key] = i
+    await _CONNECTOR_STATUS.executemany(conn, [history[i] for i in newest.values()])
     return [None] * len(writes)
 
 
 async def _record_touches(conn: AsyncConnection, touches: Mapping[str, datetime]) -> None:
-    seen = bindparam("b_seen", type_=UtcDateTime())
-    stmt = (
-        update(stations)
-        .where(stations.c.id == bindparam("b_id"))
-        .where(or_(stations.c.last_seen_at.is_(None), stations.c.last_seen_at < seen))
-        .values(last_seen_at=seen)
-    )
-    await conn.execute(stmt, [{"b_id": k, "b_seen": v} for k, v in touches.items()])
+    timestamp = codec(conn.dialect).timestamp
+    await _TOUCH.executemany(conn, [(k, timestamp(v)) for k, v in touches.items()])
 
 
 async def _record_transaction_events(

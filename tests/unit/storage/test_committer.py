@@ -136,6 +136,55 @@ async def test_writers_wait_when_max_pending_writes_are_queued(
     assert len(await fetch(engine, status_history)) == 10
 
 
+async def test_a_writer_cancelled_while_waiting_for_room_stores_nothing(
+    engine: AsyncEngine, migrated_url: str
+) -> None:
+    committer = GroupCommitter(engine, max_batch=1, max_pending=3)
+    await committer.start()
+    blocker = sqlite3.connect(migrated_url.removeprefix("sqlite+aiosqlite:///"))
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        writers = [
+            asyncio.create_task(committer.submit(RecordStatus(a_status(connector_id=i), at(0))))
+            for i in range(10)
+        ]
+        await asyncio.sleep(0.1)
+        writers[6].cancel()  # waiting for room: its write was never queued
+    finally:
+        blocker.rollback()
+        blocker.close()
+    results = await asyncio.gather(*writers, return_exceptions=True)
+    await committer.aclose()
+    assert isinstance(results[6], asyncio.CancelledError)
+    stored = {row["connector_id"] for row in await fetch(engine, status_history)}
+    assert stored == set(range(10)) - {6}
+
+
+async def test_aclose_refuses_writers_still_waiting_for_room(
+    engine: AsyncEngine, migrated_url: str
+) -> None:
+    committer = GroupCommitter(engine, max_batch=1, max_pending=3)
+    await committer.start()
+    blocker = sqlite3.connect(migrated_url.removeprefix("sqlite+aiosqlite:///"))
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        writers = [
+            asyncio.create_task(committer.submit(RecordStatus(a_status(connector_id=i), at(0))))
+            for i in range(10)
+        ]
+        await asyncio.sleep(0.1)
+        closing = asyncio.create_task(committer.aclose())
+        await asyncio.sleep(0.1)
+    finally:
+        blocker.rollback()
+        blocker.close()
+    await closing
+    results = await asyncio.gather(*writers, return_exceptions=True)
+    assert results[:3] == [None] * 3  # admitted before the close: committed
+    assert all(isinstance(r, StorageError) for r in results[3:])  # never admitted: not acked
+    assert len(await fetch(engine, status_history)) == 3
+
+
 async def test_touch_is_flushed_by_the_timer_without_other_writes(engine: AsyncEngine) -> None:
     store = Store(engine, touch_interval=0.05)
     await store.start()
