@@ -58,8 +58,8 @@ COMMANDS = frozenset(
 # time). Small enough for any station's parser; the station answers Failed if even this is too many.
 FALLBACK_MAX_ITEMS = 20
 
-# A CALL frame's bytes around the payload: [2,"<36-char id>","SendLocalList",...].
-_FRAME_OVERHEAD = 64
+# The longest message id (2.0.1 Part 4 §4.1.3: 36 characters), to size a CALL frame.
+_MESSAGE_ID = "x" * 36
 
 
 def _utc_now() -> datetime:
@@ -250,9 +250,10 @@ class LocalListCommands:
         update_type: UpdateType,
     ) -> SendLocalListResult:
         max_items, max_bytes = await self.limits(station_id)
-        overhead = _FRAME_OVERHEAD + len(
-            orjson.dumps(payloads.send_local_list_payload(2**31, update_type, [], version))
-        )
+        # The whole CALL frame without entries; the version may grow to 10 digits.
+        empty = payloads.send_local_list_payload(2**31, update_type, [], version)
+        empty["localAuthorizationList"] = []
+        overhead = len(orjson.dumps([2, _MESSAGE_ID, "SendLocalList", empty]))
         pieces = split(
             items,
             max_items=max_items,
