@@ -29,6 +29,7 @@ __all__ = [
     "ChargingSchedulePeriod",
     "ClearChargingProfileStatus",
     "ClearCriteria",
+    "GetCompositeScheduleStatus",
     "InstalledProfile",
     "RecurrencyKind",
 ]
@@ -70,6 +71,13 @@ class ChargingProfileStatus(enum.StrEnum):
     ACCEPTED = "Accepted"
     REJECTED = "Rejected"
     NOT_SUPPORTED = "NotSupported"
+
+
+class GetCompositeScheduleStatus(enum.StrEnum):
+    """The answer to GetCompositeSchedule (1.6 §7.26; 2.x GenericStatusEnumType)."""
+
+    ACCEPTED = "Accepted"
+    REJECTED = "Rejected"
 
 
 class ClearChargingProfileStatus(enum.StrEnum):
@@ -189,6 +197,13 @@ class ChargingProfileRepository(Protocol):
 
         Returns:
             How many installed profiles were removed.
+        """
+        ...
+
+    async def end_transaction(self, station_id: str, evse_id: int, now: datetime) -> int:
+        """Uninstall the TxProfiles of ``evse_id``: they end with its transaction (1.6 §3.13.1).
+
+        For the transactions block to call when a transaction stops. Returns how many were removed.
         """
         ...
 

@@ -170,6 +170,20 @@ class SqlChargingProfileRepository:
             )
             return int(result.rowcount)
 
+    async def end_transaction(self, station_id: str, evse_id: int, now: datetime) -> int:
+        async with writing(self._engine) as conn:
+            result = await conn.execute(
+                update(charging_profiles)
+                .where(
+                    _t.station_id == station_id,
+                    _t.installed.is_(True),
+                    _t.evse_id == evse_id,
+                    _t.purpose == ChargingProfilePurpose.TX.value,
+                )
+                .values(installed=False, removed_at=now)
+            )
+            return int(result.rowcount)
+
     async def installed(self, station_id: str) -> Sequence[InstalledProfile]:
         stmt = (
             select(charging_profiles)

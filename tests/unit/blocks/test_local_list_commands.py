@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -238,3 +239,17 @@ async def test_2x_reads_items_and_bytes_per_message(store: Store, version: OcppV
     assert (result.sync.max_items, result.sync.max_bytes) == (100, 400)
     version_result = await commands.get_local_list_version("CS1")
     assert (version_result.version, version_result.sync.state) == (3, SYNC.PENDING)
+
+
+async def test_concurrent_updates_of_one_station_do_not_interleave(store: Store) -> None:
+    station = Station16()
+    gateway = ScriptedGateway(OcppVersion.V16, station)
+    commands = LocalListCommands(gateway, store.local_lists)
+    first, second = await asyncio.gather(
+        commands.send_local_list("CS1", tags("A", "B", "C")),
+        commands.send_local_list("CS1", tags("D", "E", "F")),
+    )
+    sent = [(p["listVersion"], p["updateType"]) for a, p in gateway.calls if a == "SendLocalList"]
+    assert sent == [(1, "Full"), (2, "Differential"), (3, "Full"), (4, "Differential")]
+    assert (first.version, second.version) == (2, 4)
+    assert sorted(station.tags) == ["D", "E", "F"]

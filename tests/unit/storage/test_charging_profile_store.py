@@ -126,3 +126,13 @@ def test_clear_criteria_match_like_the_store() -> None:
     assert ClearCriteria(evse_id=1, purpose=DEFAULT, stack_level=1).matches(1, profile)
     assert not ClearCriteria(evse_id=1, stack_level=0).matches(1, profile)
     assert not ClearCriteria(purpose=ChargingProfilePurpose.TX).matches(1, replace(profile))
+
+
+async def test_tx_profiles_end_with_their_transaction(store: Store) -> None:
+    profiles = store.charging_profiles
+    tx = ChargingProfilePurpose.TX
+    await profiles.record_set("CS1", 1, a_profile(1, purpose=tx), ACCEPTED, at(0))
+    await profiles.record_set("CS1", 2, a_profile(2, purpose=tx), ACCEPTED, at(0))
+    await profiles.record_set("CS1", 1, a_profile(3), ACCEPTED, at(0))
+    assert await profiles.end_transaction("CS1", 1, at(5)) == 1
+    assert sorted(ids(await profiles.installed("CS1"))) == [2, 3]

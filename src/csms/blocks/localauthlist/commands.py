@@ -8,6 +8,7 @@ connection) records that and raises the gateway's domain error, like every comma
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -106,6 +107,8 @@ class LocalListCommands:
         self._clock = clock
         self._timeout = call_timeout
         self._fallback_max_items = fallback_max_items
+        # One update per station at a time, so versions and pieces never interleave.
+        self._locks: dict[str, asyncio.Lock] = {}
 
     def _version(self, station_id: str) -> OcppVersion:
         version = self._gateway.ocpp_version(station_id)
@@ -206,6 +209,27 @@ class LocalListCommands:
         if update_type is UpdateType.FULL and any(entry.removes for entry in entries):
             raise InvalidPayload("a Full local list cannot remove identifiers")
         items = [payloads.entry_payload(entry, version) for entry in entries]  # may raise
+        lock = self._locks.setdefault(station_id, asyncio.Lock())
+        async with lock:
+            return await self._update(
+                station_id,
+                version=version,
+                entries=entries,
+                items=items,
+                update_type=update_type,
+                fallback_to_full=fallback_to_full,
+            )
+
+    async def _update(
+        self,
+        station_id: str,
+        *,
+        version: OcppVersion,
+        entries: Sequence[LocalListEntry],
+        items: list[dict[str, object]],
+        update_type: UpdateType,
+        fallback_to_full: bool,
+    ) -> SendLocalListResult:
         current = await self.sync_state(station_id)
         if update_type is UpdateType.FULL:
             target = sorted(entries, key=lambda e: e.id_token)
@@ -224,7 +248,9 @@ class LocalListCommands:
             and fallback_to_full
             and result.status in (UpdateStatus.FAILED, UpdateStatus.VERSION_MISMATCH)
         ):
-            logger.info("[%s] differential update %s: sending the full list", station_id, result)
+            logger.info(
+                "[%s] differential update %s: sending the full list", station_id, result.status
+            )
             full_items = [payloads.entry_payload(entry, version) for entry in target]
             retry = await self._send(
                 station_id,

@@ -37,6 +37,7 @@ from csms.domain.smartcharging import (
     ChargingRateUnit,
     ClearChargingProfileStatus,
     ClearCriteria,
+    GetCompositeScheduleStatus,
 )
 from csms.rpc import OcppVersion
 
@@ -73,7 +74,7 @@ class ClearChargingProfileResult:
 class CompositeScheduleResult:
     """The station's composite schedule next to the one csms expects, and how they differ."""
 
-    status: str  # Accepted | Rejected
+    status: GetCompositeScheduleStatus
     reported: CompositeSchedule | None  # None: the station gave no schedule
     expected: CompositeSchedule
     comparison: ScheduleComparison | None  # None when there is nothing to compare
@@ -232,4 +233,5 @@ class SmartChargingCommands:
             answer["status"],
             "as expected" if comparison and comparison.matches else "differs or none",
         )
-        return CompositeScheduleResult(answer["status"], reported, expected, comparison)
+        status = GetCompositeScheduleStatus(answer["status"])
+        return CompositeScheduleResult(status, reported, expected, comparison)
