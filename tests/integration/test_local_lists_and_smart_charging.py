@@ -1,9 +1,10 @@
 """Local Auth List Management and Smart Charging end to end, on SQLite and PostgreSQL.
 
-The `ocpp` package's 1.6 ChargePoint connects over loopback to a real csms and answers every
-command of both profiles with its own ``on(...)`` handlers; the typed commands run against the
-live gateway and store of that csms. The station keeps its local list and profiles as the spec
-says, so what it holds afterwards shows what csms sent.
+The `ocpp` package's 1.6 ChargePoint (and, for the 2.x mapping, its 2.0.1 one) connects over
+loopback to a real csms and answers every command of both profiles with its own ``on(...)``
+handlers; the typed commands run against the live gateway and store of that csms. The station
+keeps its local list and profiles as the spec says, so what it holds afterwards shows what csms
+sent.
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ from ocpp.v16 import ChargePoint
 from ocpp.v16 import call as call16
 from ocpp.v16 import call_result as result16
 from ocpp.v16.enums import Action
+from ocpp.v201 import ChargePoint as ChargePoint201
+from ocpp.v201 import call as call201
+from ocpp.v201 import call_result as result201
+from ocpp.v201.enums import Action as Action201
 
 from csms.blocks.localauthlist import LocalListCommands
 from csms.blocks.smartcharging import SmartChargingCommands
@@ -350,3 +355,106 @@ async def test_smart_charging_end_to_end(server: RunningCsms) -> None:
         (2, ChargingProfileStatus.ACCEPTED, False),
         (1, ChargingProfileStatus.ACCEPTED, True),
     ]
+
+
+class Station2x(ChargePoint201):  # type: ignore[misc]
+    """A 2.0.1 station: LocalAuthListCtrlr.ItemsPerMessage 2, and one charging profile slot."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sent_lists: list[tuple[int, str, list[str]]] = []
+        self.profile: tuple[int, dict[str, Any]] | None = None
+
+    @on(Action201.get_variables)  # type: ignore[untyped-decorator]
+    async def on_get_variables(self, get_variable_data: list[dict[str, Any]], **_: Any) -> Any:
+        values = {"ItemsPerMessage": "2", "BytesPerMessage": "8000"}
+        return result201.GetVariables(
+            get_variable_result=[
+                {
+                    "attribute_status": "Accepted",
+                    "attribute_value": values[d["variable"]["name"]],
+                    "component": d["component"],
+                    "variable": d["variable"],
+                }
+                for d in get_variable_data
+            ]
+        )
+
+    @on(Action201.send_local_list)  # type: ignore[untyped-decorator]
+    async def on_send_local_list(
+        self, version_number: int, update_type: str, local_authorization_list: Any = (), **_: Any
+    ) -> Any:
+        tokens = [e["id_token"]["id_token"] for e in local_authorization_list]
+        self.sent_lists.append((version_number, update_type, tokens))
+        return result201.SendLocalList(status="Accepted")
+
+    @on(Action201.get_local_list_version)  # type: ignore[untyped-decorator]
+    async def on_get_local_list_version(self, **_: Any) -> Any:
+        return result201.GetLocalListVersion(version_number=self.sent_lists[-1][0])
+
+    @on(Action201.set_charging_profile)  # type: ignore[untyped-decorator]
+    async def on_set_charging_profile(
+        self, evse_id: int, charging_profile: dict[str, Any], **_: Any
+    ) -> Any:
+        self.profile = (evse_id, charging_profile)
+        return result201.SetChargingProfile(status="Accepted")
+
+    @on(Action201.get_composite_schedule)  # type: ignore[untyped-decorator]
+    async def on_get_composite_schedule(self, duration: int, evse_id: int, **_: Any) -> Any:
+        assert self.profile is not None
+        limit = self.profile[1]["charging_schedule"][0]["charging_schedule_period"][0]["limit"]
+        return result201.GetCompositeSchedule(
+            status="Accepted",
+            schedule={
+                "evse_id": evse_id,
+                "duration": duration,
+                "schedule_start": _iso(datetime.now(UTC)),
+                "charging_rate_unit": "W",
+                "charging_schedule_period": [{"start_period": 0, "limit": limit * 230 * 3}],
+            },
+        )
+
+    @on(Action201.clear_charging_profile)  # type: ignore[untyped-decorator]
+    async def on_clear_charging_profile(self, **kwargs: Any) -> Any:
+        assert kwargs == {"charging_profile_id": 5}
+        self.profile = None
+        return result201.ClearChargingProfile(status="Accepted")
+
+
+async def test_2x_mapping_end_to_end(server: RunningCsms) -> None:
+    """The same commands to an `ocpp` 2.0.1 ChargePoint: the 2.x payloads and limits."""
+    store = _stores(server)
+    await server.add_station("CP-2X")
+    async with server.connect("CP-2X", subprotocols=["ocpp2.0.1"]) as ws:
+        station = Station2x("CP-2X", ws)
+        task = asyncio.create_task(station.start())
+        try:
+            boot = await station.call(
+                call201.BootNotification(
+                    charging_station={"model": "M", "vendor_name": "V"}, reason="PowerUp"
+                )
+            )
+            assert boot.status == "Accepted"
+            lists = LocalListCommands(server.csms.registry, store.local_lists)
+            result = await lists.send_local_list("CP-2X", [LocalListEntry(t) for t in "ABC"])
+            assert result.accepted
+            assert station.sent_lists == [(1, "Full", ["A", "B"]), (2, "Differential", ["C"])]
+            version = await lists.get_local_list_version("CP-2X")
+            assert (version.version, version.sync.state) == (2, LocalListSyncState.IN_SYNC)
+            assert (version.sync.max_items, version.sync.max_bytes) == (2, 8000)
+
+            smart = SmartChargingCommands(server.csms.registry, store.charging_profiles)
+            start = datetime.now(UTC).replace(microsecond=0)
+            profile = _profile(5, ChargingProfilePurpose.TX_DEFAULT, ((0, 16),), start)
+            assert await smart.set_charging_profile("CP-2X", 1, profile) == "Accepted"
+            assert station.profile is not None
+            assert station.profile[0] == 1
+            assert station.profile[1]["id"] == 5
+            composite = await smart.get_composite_schedule("CP-2X", 1, 600)
+            assert composite.reported is not None
+            assert composite.reported.charging_rate_unit is ChargingRateUnit.W
+            assert composite.matches, composite.comparison  # 16 A x 230 V x 3 = 11040 W
+            cleared = await smart.clear_charging_profile("CP-2X", ClearCriteria(profile_id=5))
+            assert cleared.removed == 1
+        finally:
+            task.cancel()
