@@ -17,8 +17,10 @@ import uvicorn
 from csms.api.app import create_app
 from csms.blocks.availability import AvailabilityBlock
 from csms.blocks.dispatch import Dispatcher
+from csms.blocks.localauthlist import COMMANDS as LOCAL_LIST_COMMANDS
 from csms.blocks.provisioning import ProvisioningBlock
 from csms.blocks.routing import Router, tagged_actions
+from csms.blocks.smartcharging import COMMANDS as SMART_CHARGING_COMMANDS
 from csms.blocks.transactions import TransactionsBlock
 from csms.config import Settings
 from csms.domain.ports import StationRepository, TransactionRepository
@@ -58,10 +60,13 @@ def build_router(
 
 BLOCKS = (ProvisioningBlock, AvailabilityBlock, TransactionsBlock)
 
+# CSMS-initiated actions sent by typed operator commands (csms/blocks/<block>/commands.py).
+SENT_BY_COMMANDS = LOCAL_LIST_COMMANDS | SMART_CHARGING_COMMANDS
+
 
 def handled_actions() -> frozenset[tuple[OcppVersion, str]]:
-    """Every (version, action) csms handles, for docs/support-matrix.md."""
-    return tagged_actions(*BLOCKS)
+    """Every (version, action) csms handles or sends as a typed command, for the support matrix."""
+    return tagged_actions(*BLOCKS) | SENT_BY_COMMANDS
 
 
 def build_dispatcher(router: Router) -> Dispatcher:

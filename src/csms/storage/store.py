@@ -7,9 +7,13 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from csms.domain.localauth import LocalListRepository
 from csms.domain.ports import StationRepository, TransactionRepository
+from csms.domain.smartcharging import ChargingProfileRepository
+from csms.storage.chargingprofiles import SqlChargingProfileRepository
 from csms.storage.committer import GroupCommitter
 from csms.storage.engine import SqliteSynchronous, create_engine
+from csms.storage.localauth import SqlLocalListRepository
 from csms.storage.migrate import upgrade
 from csms.storage.repositories import (
     Clock,
@@ -26,6 +30,8 @@ class Store:
 
     stations: StationRepository
     transactions: TransactionRepository
+    local_lists: LocalListRepository
+    charging_profiles: ChargingProfileRepository
 
     def __init__(
         self,
@@ -42,6 +48,8 @@ class Store:
         )
         self.stations = SqlStationRepository(engine, self._committer, clock=clock)
         self.transactions = SqlTransactionRepository(self._committer, clock=clock)
+        self.local_lists = SqlLocalListRepository(engine)
+        self.charging_profiles = SqlChargingProfileRepository(engine)
 
     @property
     def engine(self) -> AsyncEngine:
