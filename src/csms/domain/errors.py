@@ -11,7 +11,8 @@
      ├── CallTimeout             the station did not answer in time
      ├── CallOutcomeUnknown      the connection dropped while the command was on the wire
      ├── CallFailed              the station answered with a CALLERROR
-     └── StorageError            persistence failed; nothing was acknowledged
+     ├── StorageError            persistence failed; nothing was acknowledged
+     └── CertificateRequestRejected  the certificate authority refused a CSR
 """
 
 from __future__ import annotations
@@ -70,3 +71,7 @@ class CallFailed(DomainError):
 
 class StorageError(DomainError):
     """The database could not persist a change; the caller must not acknowledge it."""
+
+
+class CertificateRequestRejected(DomainError):
+    """The certificate authority refused a station's CSR (malformed, bad signature, wrong subject)."""
