@@ -100,7 +100,9 @@ class FilesSettings:
     # from CSMS_API_HOST/CSMS_API_PORT (fine for labs, wrong behind NAT or a proxy).
     public_url: str | None = None  # CSMS_FILES_PUBLIC_URL
     max_firmware_size: int = 512 * 1024 * 1024  # CSMS_FILES_MAX_FIRMWARE_SIZE (bytes)
-    max_upload_size: int = 64 * 1024 * 1024  # CSMS_FILES_MAX_UPLOAD_SIZE (bytes, per station upload)
+    max_upload_size: int = (
+        64 * 1024 * 1024
+    )  # CSMS_FILES_MAX_UPLOAD_SIZE (bytes, per station upload)
     # Seconds a per-request URL stays valid after the request's retrieve date (or its creation).
     url_ttl: float = 7 * 24 * 3600.0  # CSMS_FILES_URL_TTL
 

@@ -270,7 +270,12 @@ class FileRepository(Protocol):
         ...
 
     async def record_notification(
-        self, station_id: str, kinds: Sequence[TransferKind], request_id: int | None, status: str, now: datetime
+        self,
+        station_id: str,
+        kinds: Sequence[TransferKind],
+        request_id: int | None,
+        status: str,
+        now: datetime,
     ) -> FileRequest | None:
         """Record a status notification and return the request it belongs to, if any.
 

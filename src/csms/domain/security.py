@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import Protocol
 
 __all__ = [
-    "CRITICAL_EVENTS_V16",
     "CRITICAL_EVENTS_V2",
+    "CRITICAL_EVENTS_V16",
     "CertificateAuthority",
     "CertificateHashData",
     "CertificateRequest",

@@ -7,9 +7,12 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from csms.domain.files import FileRepository
 from csms.domain.ports import StationRepository, TransactionRepository
+from csms.domain.security import SecurityRepository
 from csms.storage.committer import GroupCommitter
 from csms.storage.engine import SqliteSynchronous, create_engine
+from csms.storage.files_repository import SqlFileRepository, SqlSecurityRepository
 from csms.storage.migrate import upgrade
 from csms.storage.repositories import (
     Clock,
@@ -26,6 +29,8 @@ class Store:
 
     stations: StationRepository
     transactions: TransactionRepository
+    files: FileRepository
+    security: SecurityRepository
 
     def __init__(
         self,
@@ -42,6 +47,8 @@ class Store:
         )
         self.stations = SqlStationRepository(engine, self._committer, clock=clock)
         self.transactions = SqlTransactionRepository(self._committer, clock=clock)
+        self.files = SqlFileRepository(engine)
+        self.security = SqlSecurityRepository(engine)
 
     @property
     def engine(self) -> AsyncEngine:

@@ -113,9 +113,7 @@ def upgrade() -> None:
         _ts("received_at"),
         _request_fk("received_files"),
     )
-    op.create_index(
-        op.f("ix_received_files_station_id_id"), "received_files", ["station_id", "id"]
-    )
+    op.create_index(op.f("ix_received_files_station_id_id"), "received_files", ["station_id", "id"])
     op.create_table(
         "security_events",
         *_id("security_events"),
