@@ -81,6 +81,7 @@ _FAILED = frozenset(
         "BadMessage",
         "NotSupportedOperation",
         "PermissionDenied",
+        "CommandFailed",  # csms could not deliver the request (no answer, CALLERROR, disconnect)
     }
 )
 # Answers to the request itself (SignedUpdateFirmware/GetLog/2.x UpdateFirmware .conf).
@@ -276,11 +277,14 @@ class FileRepository(Protocol):
         request_id: int | None,
         status: str,
         now: datetime,
+        *,
+        attach: bool = True,
     ) -> FileRequest | None:
         """Record a status notification and return the request it belongs to, if any.
 
         With ``request_id`` the station's own request of that id; without (1.6 Firmware/
         DiagnosticsStatusNotification carry none) the station's newest request of ``kinds``.
+        ``attach=False`` records it for no request (an Idle status describes none).
         """
         ...
 

@@ -214,6 +214,8 @@ class SqlFileRepository(_Sql):
         request_id: int | None,
         status: str,
         now: datetime,
+        *,
+        attach: bool = True,
     ) -> FileRequest | None:
         mine = and_(
             file_requests.c.station_id == station_id,
@@ -225,7 +227,7 @@ class SqlFileRepository(_Sql):
         else:
             stmt = stmt.order_by(file_requests.c.id.desc()).limit(1)
         async with self._write() as conn:
-            row = (await conn.execute(stmt)).mappings().first()
+            row = (await conn.execute(stmt)).mappings().first() if attach else None
             found = _request(dict(row)) if row is not None else None
             await self._add_status(
                 conn,
