@@ -267,7 +267,12 @@ class FileRepository(Protocol):
         ...
 
     async def set_status(self, request_id: int, status: str, now: datetime) -> None:
-        """Record a status of the request (the station's answer or a notification)."""
+        """Record the station's answer to the request (or that it could not be delivered).
+
+        It joins the history; it becomes the current status only while that is still
+        ``Requested``, since the station's first notification may arrive before csms has stored
+        its answer.
+        """
         ...
 
     async def record_notification(

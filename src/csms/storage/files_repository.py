@@ -176,13 +176,19 @@ class SqlFileRepository(_Sql):
             ).first()
             if found is None:
                 return
-            await self._add_status(
-                conn,
-                station_id=found.station_id,
-                kind=found.kind,
-                request_id=request_id,
-                status=status,
-                now=now,
+            await conn.execute(
+                insert(file_request_status).values(
+                    station_id=found.station_id,
+                    request_id=request_id,
+                    kind=found.kind,
+                    status=status,
+                    at=now,
+                )
+            )
+            await conn.execute(
+                update(file_requests)
+                .where(file_requests.c.id == request_id, file_requests.c.status == "Requested")
+                .values(status=status, updated_at=now)
             )
 
     async def _add_status(
