@@ -82,6 +82,10 @@ async def test_operator_routes_need_the_token_and_file_urls_do_not(server: Runni
         assert (await api.post("/api/v1/firmware", content=b"x")).status_code == 401
         assert (await api.get("/api/v1/stations/CP-A/uploads")).status_code == 401
         assert (await api.get("/files/not-a-token/x")).status_code == 404
+        spec = (await api.get("/openapi.json")).json()
+        assert {"/files/{token}/{name}", "/api/v1/firmware", "/api/v1/security-events"} <= set(
+            spec["paths"]
+        )
 
 
 async def test_a_url_serves_only_its_own_request_and_direction(server: RunningCsms) -> None:
