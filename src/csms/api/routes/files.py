@@ -280,23 +280,28 @@ async def upload_file(request: Request, token: str, name: str = "") -> Response:
 def file_service_router() -> APIRouter:
     """The stations' routes (no bearer token: the URL token is the credential)."""
     router = APIRouter(tags=["files"])
-    for path in ("/files/{token}", "/files/{token}/{name}"):
-        router.add_api_route(
-            path,
-            download_file,
-            methods=["GET", "HEAD"],
-            summary="Download a firmware image (stations)",
-            responses={404: {"model": Problem}},
-            response_class=FileResponse,
-        )
-        router.add_api_route(
-            path,
-            upload_file,
-            methods=["PUT", "POST"],
-            status_code=201,
-            summary="Upload diagnostics or a log (stations)",
-            responses={404: {"model": Problem}, 413: {"model": Problem}},
-        )
+    for path, suffix in (("/files/{token}", ""), ("/files/{token}/{name}", "Named")):
+        for method in ("GET", "HEAD"):
+            router.add_api_route(
+                path,
+                download_file,
+                methods=[method],
+                operation_id=f"downloadFile{suffix}{method.title()}",
+                include_in_schema=method == "GET",
+                summary="Download a firmware image (stations)",
+                responses={404: {"model": Problem}},
+                response_class=FileResponse,
+            )
+        for method in ("PUT", "POST"):
+            router.add_api_route(
+                path,
+                upload_file,
+                methods=[method],
+                operation_id=f"uploadFile{suffix}{method.title()}",
+                status_code=201,
+                summary="Upload diagnostics or a log (stations)",
+                responses={404: {"model": Problem}, 413: {"model": Problem}},
+            )
     return router
 
 
