@@ -228,6 +228,12 @@ class Csms:
                 raise RuntimeError("the HTTP API stopped during startup")
             await asyncio.sleep(0.01)
         logger.info("HTTP API listening on http://%s:%d/api/v1", api.host, self.api_port)
+        if self.settings.files.public_url is None and api.host in ("0.0.0.0", "::", ""):
+            logger.warning(
+                "file URLs sent to stations use %s, which stations cannot reach: "
+                "set CSMS_FILES_PUBLIC_URL",
+                self._default_public_url(),
+            )
 
     async def close(self) -> None:
         """Stop the API and the endpoint, then flush and close storage."""
