@@ -7,12 +7,15 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from csms.domain.files import FileRepository
 from csms.domain.localauth import LocalListRepository
 from csms.domain.ports import StationRepository, TransactionRepository
+from csms.domain.security import SecurityRepository
 from csms.domain.smartcharging import ChargingProfileRepository
 from csms.storage.chargingprofiles import SqlChargingProfileRepository
 from csms.storage.committer import GroupCommitter
 from csms.storage.engine import SqliteSynchronous, create_engine
+from csms.storage.files_repository import SqlFileRepository, SqlSecurityRepository
 from csms.storage.localauth import SqlLocalListRepository
 from csms.storage.migrate import upgrade
 from csms.storage.repositories import (
@@ -32,6 +35,8 @@ class Store:
     transactions: TransactionRepository
     local_lists: LocalListRepository
     charging_profiles: ChargingProfileRepository
+    files: FileRepository
+    security: SecurityRepository
 
     def __init__(
         self,
@@ -50,6 +55,8 @@ class Store:
         self.transactions = SqlTransactionRepository(self._committer, clock=clock)
         self.local_lists = SqlLocalListRepository(engine)
         self.charging_profiles = SqlChargingProfileRepository(engine)
+        self.files = SqlFileRepository(engine)
+        self.security = SqlSecurityRepository(engine)
 
     @property
     def engine(self) -> AsyncEngine:
