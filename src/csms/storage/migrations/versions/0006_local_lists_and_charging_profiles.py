@@ -1,7 +1,7 @@
 """Local authorization lists and the charging-profile store.
 
 Revision ID: 0006
-Revises: 0001
+Revises: 0004
 Create Date: 2026-12-01
 
 Self-contained, like 0001: the schema of ``csms.storage.tables_localauth`` and
