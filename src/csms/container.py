@@ -16,6 +16,8 @@ import uvicorn
 
 from csms.api.app import create_app
 from csms.blocks.availability import AvailabilityBlock
+from csms.blocks.datatransfer import DataTransferBlock
+from csms.blocks.datatransfer.loading import build_registry
 from csms.blocks.dispatch import Dispatcher
 from csms.blocks.provisioning import ProvisioningBlock
 from csms.blocks.routing import Router, tagged_actions
@@ -53,10 +55,11 @@ def build_router(
         ),
         AvailabilityBlock(stations, clock=clock),
         TransactionsBlock(transactions),
+        DataTransferBlock(build_registry(server.data_transfer_handlers)),
     )
 
 
-BLOCKS = (ProvisioningBlock, AvailabilityBlock, TransactionsBlock)
+BLOCKS = (ProvisioningBlock, AvailabilityBlock, TransactionsBlock, DataTransferBlock)
 
 
 def handled_actions() -> frozenset[tuple[OcppVersion, str]]:

@@ -7,8 +7,10 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from csms.domain.configuration import ConfigurationRepository
 from csms.domain.ports import StationRepository, TransactionRepository
 from csms.storage.committer import GroupCommitter
+from csms.storage.configuration import SqlConfigurationRepository
 from csms.storage.engine import SqliteSynchronous, create_engine
 from csms.storage.migrate import upgrade
 from csms.storage.repositories import (
@@ -26,6 +28,7 @@ class Store:
 
     stations: StationRepository
     transactions: TransactionRepository
+    configuration: ConfigurationRepository
 
     def __init__(
         self,
@@ -42,6 +45,7 @@ class Store:
         )
         self.stations = SqlStationRepository(engine, self._committer, clock=clock)
         self.transactions = SqlTransactionRepository(self._committer, clock=clock)
+        self.configuration = SqlConfigurationRepository(engine)
 
     @property
     def engine(self) -> AsyncEngine:

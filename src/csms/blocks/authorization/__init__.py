@@ -1,0 +1,1 @@
+"""C Authorization: the operator commands of the authorization block (ClearCache)."""

@@ -1,0 +1,22 @@
+"""ClearCache (1.6 §5.4; 2.0.1 C11): empty the station's authorization cache."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from csms.blocks.outbound import Payload, read_status, read_status_info
+from csms.domain.commands import AcceptStatus, CommandResult
+from csms.rpc import OcppVersion
+
+__all__ = ["ClearCache"]
+
+
+@dataclass(frozen=True, slots=True)
+class ClearCache:
+    """Clear the authorization cache; the same empty request in every version."""
+
+    def request(self, version: OcppVersion) -> tuple[str, Payload]:
+        return "ClearCache", {}
+
+    def result(self, version: OcppVersion, payload: Payload) -> CommandResult[AcceptStatus]:
+        return CommandResult(read_status(AcceptStatus, payload), read_status_info(payload))
