@@ -10,11 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from csms.domain.commands import MASKED, ConfigurationKey
 
-__all__ = ["SECRET_KEYS", "ConfigurationRepository", "is_secret", "masked"]
+__all__ = [
+    "SECRET_KEYS",
+    "ConfigurationRepository",
+    "is_secret",
+    "mask_result",
+    "masked",
+]
 
 # Compared case-insensitively: 1.6 keys are case-insensitive in practice (§9 gives CamelCase names,
 # some stations report them in other cases).
@@ -31,6 +37,42 @@ def masked(key: str, value: str | None) -> str | None:
     if value is not None and is_secret(key):
         return MASKED
     return value
+
+
+def mask_result(action: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """Return a station's CALLRESULT with the values of secret keys masked (a copy if changed).
+
+    Covers 1.6 GetConfiguration (``configurationKey``) and 2.x GetVariables
+    (``getVariableResult``), the only results that can carry a configured secret.
+    """
+    if action == "GetConfiguration":
+        entries, key_of, value_field = "configurationKey", _key_16, "value"
+    elif action == "GetVariables":
+        entries, key_of, value_field = "getVariableResult", _variable_2x, "attributeValue"
+    else:
+        return payload
+    listed = payload.get(entries)
+    if not isinstance(listed, list) or not any(
+        isinstance(e, dict) and e.get(value_field) is not None and is_secret(key_of(e))
+        for e in listed
+    ):
+        return payload
+    masked_entries = [
+        {**e, value_field: MASKED}
+        if isinstance(e, dict) and e.get(value_field) is not None and is_secret(key_of(e))
+        else e
+        for e in listed
+    ]
+    return {**payload, entries: masked_entries}
+
+
+def _key_16(entry: dict[str, Any]) -> str:
+    return str(entry.get("key", ""))
+
+
+def _variable_2x(entry: dict[str, Any]) -> str:
+    variable = entry.get("variable")
+    return str(variable.get("name", "")) if isinstance(variable, dict) else ""
 
 
 class ConfigurationRepository(Protocol):
