@@ -16,7 +16,7 @@ import uvicorn
 
 from csms.api.app import create_app
 from csms.blocks.availability import AvailabilityBlock
-from csms.blocks.datatransfer import DataTransferBlock
+from csms.blocks.datatransfer import DataTransferBlock, DataTransferRegistry
 from csms.blocks.datatransfer.loading import build_registry
 from csms.blocks.dispatch import Dispatcher
 from csms.blocks.provisioning import ProvisioningBlock
@@ -43,8 +43,13 @@ def build_router(
     transactions: TransactionRepository,
     settings: Settings,
     clock: Callable[[], datetime] = utc_now,
+    data_transfer: DataTransferRegistry | None = None,
 ) -> Router:
-    """Assemble the blocks csms runs."""
+    """Assemble the blocks csms runs.
+
+    ``data_transfer``: the vendor handlers of station DataTransfer; by default those configured
+    (``CSMS_DATA_TRANSFER_HANDLERS``) and installed (entry points).
+    """
     server = settings.server
     return Router.from_blocks(
         ProvisioningBlock(
@@ -55,7 +60,7 @@ def build_router(
         ),
         AvailabilityBlock(stations, clock=clock),
         TransactionsBlock(transactions),
-        DataTransferBlock(build_registry(server.data_transfer_handlers)),
+        DataTransferBlock(data_transfer or build_registry(server.data_transfer_handlers)),
     )
 
 

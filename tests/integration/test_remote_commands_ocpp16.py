@@ -437,12 +437,12 @@ async def test_pending_station_is_triggered_to_boot_when_accepted(csms_db: Runni
                 "/api/v1/stations/CP-P", json={"registration_status": "Accepted"}
             )
         assert response.status_code == 200, response.text
-        assert (
-            "TriggerMessage",
-            {"requested_message": "BootNotification", "connector_id": None},
-        ) in (station.received)
         requested, reboot = await asyncio.wait_for(station.sent_after_trigger.get(), 10)
         assert (requested, reboot.status) == ("BootNotification", "Accepted")
+        assert station.received[-1] == (
+            "TriggerMessage",
+            {"requested_message": "BootNotification", "connector_id": None},
+        )
         # Accepted now: the station may send anything and be sent remote starts.
         assert (await station.call(call16.Heartbeat())).current_time
         start = await send(gw, "CP-P", RemoteStartTransaction("TAG"))

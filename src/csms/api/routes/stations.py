@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, BackgroundTasks, Path, Query, Response
 
 from csms.api.deps import ApiContext, Context
 from csms.api.errors import STATION_EXISTS, WEAK_PASSWORD, ApiProblem
@@ -152,12 +152,13 @@ async def register_station(
 
 
 async def update_station(
-    context: Context, station_id: StationIdPath, body: StationUpdate
+    context: Context, station_id: StationIdPath, body: StationUpdate, background: BackgroundTasks
 ) -> StationDetail:
     """Change a station's registration status, password or leniency (e.g. accept a Pending one).
 
-    A connected station that has just been accepted is told to boot again at once
-    (TriggerMessage(BootNotification), 1.6 §4.2; 2.0.1 B02); its next BootNotification is Accepted.
+    A connected station that has just been accepted is then told to boot again at once
+    (TriggerMessage(BootNotification), 1.6 §4.2; 2.0.1 B02), after the response is sent; its next
+    BootNotification is Accepted.
     """
     previous = await require_station(context, station_id)
     # Validate everything before writing anything, so a weak password leaves no partial update.
@@ -174,7 +175,9 @@ async def update_station(
     if body.lenient is not None:
         await context.stations.set_lenient(station_id, body.lenient)
     if body.registration_status is not None:
-        await notify_registration_change(
+        # After the response: a station that never answers must not hold the operator up.
+        background.add_task(
+            notify_registration_change,
             context.gateway,
             station_id,
             previous.registration_status,
