@@ -15,11 +15,17 @@ from datetime import UTC, datetime
 import uvicorn
 
 from csms.api.app import create_app
+from csms.blocks.authorization import commands as authorization_commands
 from csms.blocks.availability import AvailabilityBlock
+from csms.blocks.availability import commands as availability_commands
 from csms.blocks.datatransfer import DataTransferBlock, DataTransferRegistry
+from csms.blocks.datatransfer import commands as datatransfer_commands
 from csms.blocks.datatransfer.loading import build_registry
 from csms.blocks.dispatch import Dispatcher
+from csms.blocks.outbound import sent_actions
 from csms.blocks.provisioning import ProvisioningBlock
+from csms.blocks.provisioning import commands as provisioning_commands
+from csms.blocks.remotecontrol import commands as remotecontrol_commands
 from csms.blocks.routing import Router, tagged_actions
 from csms.blocks.transactions import TransactionsBlock
 from csms.config import Settings
@@ -66,10 +72,19 @@ def build_router(
 
 BLOCKS = (ProvisioningBlock, AvailabilityBlock, TransactionsBlock, DataTransferBlock)
 
+# Typed operator commands (CSMS -> station), tagged with what they send (blocks.outbound.sends).
+COMMANDS: tuple[type, ...] = (
+    *availability_commands.COMMANDS,
+    *authorization_commands.COMMANDS,
+    *datatransfer_commands.COMMANDS,
+    *provisioning_commands.COMMANDS,
+    *remotecontrol_commands.COMMANDS,
+)
+
 
 def handled_actions() -> frozenset[tuple[OcppVersion, str]]:
-    """Every (version, action) csms handles, for docs/support-matrix.md."""
-    return tagged_actions(*BLOCKS)
+    """Every (version, action) csms handles or sends as a typed command, for the support matrix."""
+    return tagged_actions(*BLOCKS) | sent_actions(*COMMANDS)
 
 
 def build_dispatcher(router: Router) -> Dispatcher:

@@ -10,6 +10,7 @@ the registration rules (1.6 §4.2) before anything is sent.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol, TypeVar
 
 from csms.domain.commands import StatusInfo
@@ -25,12 +26,41 @@ __all__ = [
     "read_status",
     "read_status_info",
     "send",
+    "sends",
+    "sent_actions",
 ]
 
 Payload = dict[str, Any]
 R_co = TypeVar("R_co", covariant=True)
 R = TypeVar("R")
 E = TypeVar("E", bound=enum.StrEnum)
+T = TypeVar("T", bound=type)
+
+_SENDS_ATTR = "_ocpp_sends"
+
+
+def sends(versions: OcppVersion | Iterable[OcppVersion], action: str) -> Callable[[T], T]:
+    """Tag a command class with the OCPP ``action`` it sends to stations of ``versions``.
+
+    The tags feed the support matrix (docs/support-matrix.md) and a test that checks each command
+    only ever sends what it declares.
+    """
+    chosen = (versions,) if isinstance(versions, OcppVersion) else tuple(versions)
+
+    def tag(cls: T) -> T:
+        pairs = frozenset(getattr(cls, _SENDS_ATTR, ())) | {(v, action) for v in chosen}
+        setattr(cls, _SENDS_ATTR, pairs)
+        return cls
+
+    return tag
+
+
+def sent_actions(*command_types: type) -> frozenset[tuple[OcppVersion, str]]:
+    """The (version, action) pairs ``command_types`` are tagged with by :func:`sends`."""
+    pairs: set[tuple[OcppVersion, str]] = set()
+    for command_type in command_types:
+        pairs.update(getattr(command_type, _SENDS_ATTR, ()))
+    return frozenset(pairs)
 
 
 class Command(Protocol[R_co]):

@@ -109,14 +109,14 @@ class AvailabilityType(enum.StrEnum):
 class ResetType(enum.StrEnum):
     """What kind of reset an operator asks for.
 
-    ======== ============ ===================================================================
-    value    1.6 (§5.14)  2.x (B11/B12)
-    ======== ============ ===================================================================
-    Hard     Hard         Immediate (2.x has no hard reset; Immediate ends transactions first)
-    Soft     Soft         Immediate
-    Immediate Hard        Immediate
-    OnIdle   (refused)    OnIdle: once no transaction is running
-    ======== ============ ===================================================================
+    =========== ============ =============================================================
+    value       1.6 (§5.14)  2.x (B11/B12)
+    =========== ============ =============================================================
+    Hard        Hard         Immediate (2.x has no hard reset; it ends transactions first)
+    Soft        Soft         Immediate
+    Immediate   Hard         Immediate
+    OnIdle      (refused)    OnIdle: once no transaction is running
+    =========== ============ =============================================================
     """
 
     HARD = "Hard"

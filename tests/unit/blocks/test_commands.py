@@ -15,7 +15,7 @@ import pytest
 from csms.blocks.authorization.commands import ClearCache
 from csms.blocks.availability.commands import ChangeAvailability
 from csms.blocks.datatransfer.commands import DataTransfer
-from csms.blocks.outbound import send
+from csms.blocks.outbound import send, sent_actions
 from csms.blocks.provisioning.commands import (
     ChangeConfiguration,
     GetConfiguration,
@@ -33,6 +33,7 @@ from csms.blocks.remotecontrol.commands import (
     TriggerMessage,
     UnlockConnector,
 )
+from csms.container import COMMANDS
 from csms.domain.commands import (
     MASKED,
     AcceptStatus,
@@ -492,3 +493,37 @@ async def test_acceptance_of_a_rejected_station() -> None:
     assert (
         await notify_registration_change(gw2, "CS1", rejected, RegistrationStatus.ACCEPTED)
     ) is TriggerStatus.ACCEPTED
+
+
+SAMPLES: list[Any] = [
+    ChangeAvailability(AvailabilityType.OPERATIVE, evse_id=1),
+    ClearCache(),
+    DataTransfer("v", "m", "d"),
+    Reset(ResetType.HARD),
+    Reset(ResetType.ON_IDLE),
+    GetConfiguration(),
+    ChangeConfiguration("K", "V"),
+    GetVariables((VariableRef("C", "V"),)),
+    SetVariables(((VariableRef("C", "V"), "1"),)),
+    RemoteStartTransaction("T"),
+    RemoteStopTransaction("1"),
+    UnlockConnector(1),
+    *(TriggerMessage(t) for t in MessageTrigger),
+    *(ExtendedTriggerMessage(t) for t in MessageTrigger),
+]
+
+
+@pytest.mark.parametrize("version", [V16, *V2])
+def test_commands_send_only_what_they_declare(version: OcppVersion) -> None:
+    """The support matrix counts the declared actions; each must be one the command sends."""
+    declared = sent_actions(*COMMANDS)
+    seen: set[tuple[OcppVersion, str]] = set()
+    for sample in SAMPLES:
+        assert type(sample) in COMMANDS
+        try:
+            action, _ = sample.request(version)
+        except InvalidPayload:
+            continue  # no equivalent in this version
+        assert (version, action) in sent_actions(type(sample)), (sample, version)
+        seen.add((version, action))
+    assert seen == {pair for pair in declared if pair[0] is version}

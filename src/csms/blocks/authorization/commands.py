@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from csms.blocks.outbound import Payload, read_status, read_status_info
+from csms.blocks.outbound import Payload, read_status, read_status_info, sends
 from csms.domain.commands import AcceptStatus, CommandResult
-from csms.rpc import OcppVersion
+from csms.rpc import ALL_VERSIONS, OcppVersion
 
-__all__ = ["ClearCache"]
+__all__ = ["COMMANDS", "ClearCache"]
 
 
+@sends(ALL_VERSIONS, "ClearCache")
 @dataclass(frozen=True, slots=True)
 class ClearCache:
     """Clear the authorization cache; the same empty request in every version."""
@@ -20,3 +21,7 @@ class ClearCache:
 
     def result(self, version: OcppVersion, payload: Payload) -> CommandResult[AcceptStatus]:
         return CommandResult(read_status(AcceptStatus, payload), read_status_info(payload))
+
+
+# Every command class of this module (for the support matrix).
+COMMANDS: tuple[type, ...] = (ClearCache,)

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from csms.blocks.outbound import Payload, not_in_version, read_status, read_status_info
+from csms.blocks.outbound import Payload, not_in_version, read_status, read_status_info, sends
 from csms.domain.commands import AvailabilityType, ChangeStatus, CommandResult
-from csms.rpc import OcppVersion
+from csms.rpc import ALL_VERSIONS, OcppVersion
 
-__all__ = ["ChangeAvailability"]
+__all__ = ["COMMANDS", "ChangeAvailability"]
 
 
+@sends(ALL_VERSIONS, "ChangeAvailability")
 @dataclass(frozen=True, slots=True)
 class ChangeAvailability:
     """Change the availability of the station (``evse_id`` 0), an EVSE, or one connector.
@@ -42,3 +43,7 @@ class ChangeAvailability:
 
     def result(self, version: OcppVersion, payload: Payload) -> CommandResult[ChangeStatus]:
         return CommandResult(read_status(ChangeStatus, payload), read_status_info(payload))
+
+
+# Every command class of this module (for the support matrix).
+COMMANDS: tuple[type, ...] = (ChangeAvailability,)

@@ -7,13 +7,14 @@ from typing import Any
 
 import orjson
 
-from csms.blocks.outbound import Payload, read_status, read_status_info
+from csms.blocks.outbound import Payload, read_status, read_status_info, sends
 from csms.domain.commands import DataTransferResult, DataTransferStatus
-from csms.rpc import OcppVersion
+from csms.rpc import ALL_VERSIONS, OcppVersion
 
-__all__ = ["DataTransfer"]
+__all__ = ["COMMANDS", "DataTransfer"]
 
 
+@sends(ALL_VERSIONS, "DataTransfer")
 @dataclass(frozen=True, slots=True)
 class DataTransfer:
     """Send vendor-specific data; for 1.6 a ``data`` that is not a string is sent JSON-encoded."""
@@ -39,3 +40,7 @@ class DataTransfer:
             data=payload.get("data"),
             status_info=read_status_info(payload),
         )
+
+
+# Every command class of this module (for the support matrix).
+COMMANDS: tuple[type, ...] = (DataTransfer,)

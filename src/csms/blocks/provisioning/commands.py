@@ -21,6 +21,7 @@ from csms.blocks.outbound import (
     read_status,
     read_status_info,
     send,
+    sends,
 )
 from csms.blocks.remotecontrol.commands import TriggerMessage
 from csms.domain.commands import (
@@ -39,9 +40,12 @@ from csms.domain.configuration import ConfigurationRepository, is_secret, masked
 from csms.domain.errors import CallFailed, CommandNotAllowed, DomainError, InvalidPayload
 from csms.domain.model import RegistrationStatus
 from csms.domain.ports import StationGateway
-from csms.rpc import OcppVersion
+from csms.rpc import ALL_VERSIONS, OcppVersion
+
+V2 = (OcppVersion.V201, OcppVersion.V21)
 
 __all__ = [
+    "COMMANDS",
     "ChangeConfiguration",
     "GetConfiguration",
     "GetVariables",
@@ -63,6 +67,7 @@ _RESET_V2 = {
 }
 
 
+@sends(ALL_VERSIONS, "Reset")
 @dataclass(frozen=True, slots=True)
 class Reset:
     """Reset the station (1.6 §5.14), or in 2.x also one EVSE (B11/B12; see :class:`ResetType`)."""
@@ -86,6 +91,7 @@ class Reset:
         return CommandResult(read_status(ChangeStatus, payload), read_status_info(payload))
 
 
+@sends(OcppVersion.V16, "GetConfiguration")
 @dataclass(frozen=True, slots=True)
 class GetConfiguration:
     """1.6 GetConfiguration (§5.8): the given keys, or all of them when ``keys`` is empty.
@@ -112,6 +118,7 @@ class GetConfiguration:
         return ConfigurationReport(keys, tuple(payload.get("unknownKey", ())))
 
 
+@sends(OcppVersion.V16, "ChangeConfiguration")
 @dataclass(frozen=True, slots=True)
 class ChangeConfiguration:
     """1.6 ChangeConfiguration (§5.3) of one key; never of the AuthorizationKey (see module)."""
@@ -177,6 +184,7 @@ def _require_2x(what: str, version: OcppVersion) -> None:
         raise not_in_version(what, version)
 
 
+@sends(V2, "GetVariables")
 @dataclass(frozen=True, slots=True)
 class GetVariables:
     """2.x GetVariables (B06): read device-model variables; secret values come back masked."""
@@ -208,6 +216,7 @@ class GetVariables:
         return tuple(results)
 
 
+@sends(V2, "SetVariables")
 @dataclass(frozen=True, slots=True)
 class SetVariables:
     """2.x SetVariables (B05): set device-model variables; never BasicAuthPassword (see module)."""
@@ -335,3 +344,13 @@ async def notify_registration_change(
         return None
     logger.info("[%s] accepted; TriggerMessage(BootNotification): %s", station_id, result.status)
     return result.status
+
+
+# Every command class of this module (for the support matrix).
+COMMANDS: tuple[type, ...] = (
+    Reset,
+    GetConfiguration,
+    ChangeConfiguration,
+    GetVariables,
+    SetVariables,
+)

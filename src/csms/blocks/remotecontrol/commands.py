@@ -27,6 +27,7 @@ from csms.blocks.outbound import (
     not_in_version,
     read_status,
     read_status_info,
+    sends,
 )
 from csms.domain.commands import (
     AcceptStatus,
@@ -37,9 +38,12 @@ from csms.domain.commands import (
     UnlockStatus,
 )
 from csms.domain.errors import InvalidPayload
-from csms.rpc import OcppVersion
+from csms.rpc import ALL_VERSIONS, OcppVersion
+
+V2 = (OcppVersion.V201, OcppVersion.V21)
 
 __all__ = [
+    "COMMANDS",
     "ExtendedTriggerMessage",
     "RemoteStartTransaction",
     "RemoteStopTransaction",
@@ -81,6 +85,8 @@ def _only_connector_1(connector_id: int | None, version: OcppVersion) -> None:
         raise not_in_version("a connector below a 1.6 connector", version)
 
 
+@sends(OcppVersion.V16, "RemoteStartTransaction")
+@sends(V2, "RequestStartTransaction")
 @dataclass(frozen=True, slots=True)
 class RemoteStartTransaction:
     """Ask the station to start a transaction for ``id_token``.
@@ -132,6 +138,8 @@ class RemoteStartTransaction:
         )
 
 
+@sends(OcppVersion.V16, "RemoteStopTransaction")
+@sends(V2, "RequestStopTransaction")
 @dataclass(frozen=True, slots=True)
 class RemoteStopTransaction:
     """Ask the station to stop a transaction (1.6 transactionId is an integer, 2.x a string)."""
@@ -155,6 +163,7 @@ class RemoteStopTransaction:
         return CommandResult(read_status(AcceptStatus, payload), read_status_info(payload))
 
 
+@sends(ALL_VERSIONS, "UnlockConnector")
 @dataclass(frozen=True, slots=True)
 class UnlockConnector:
     """Unlock a connector (1.6: connector ``evse_id``; 2.x: ``evse_id`` / ``connector_id``)."""
@@ -203,6 +212,8 @@ def _trigger_result(payload: Payload) -> CommandResult[TriggerStatus]:
     return CommandResult(read_status(TriggerStatus, payload), read_status_info(payload))
 
 
+@sends(ALL_VERSIONS, "TriggerMessage")
+@sends(OcppVersion.V16, "ExtendedTriggerMessage")
 @dataclass(frozen=True, slots=True)
 class TriggerMessage:
     """Ask the station to send a message now (1.6 §5.17, Remote Trigger profile; 2.0.1 F06).
@@ -231,6 +242,8 @@ class TriggerMessage:
         return _trigger_result(payload)
 
 
+@sends(OcppVersion.V16, "ExtendedTriggerMessage")
+@sends(V2, "TriggerMessage")
 @dataclass(frozen=True, slots=True)
 class ExtendedTriggerMessage:
     """1.6 security extension ExtendedTriggerMessage (whitepaper ed. 2); 2.x TriggerMessage."""
@@ -246,3 +259,13 @@ class ExtendedTriggerMessage:
 
     def result(self, version: OcppVersion, payload: Payload) -> CommandResult[TriggerStatus]:
         return _trigger_result(payload)
+
+
+# Every command class of this module (for the support matrix).
+COMMANDS: tuple[type, ...] = (
+    RemoteStartTransaction,
+    RemoteStopTransaction,
+    UnlockConnector,
+    TriggerMessage,
+    ExtendedTriggerMessage,
+)
