@@ -431,6 +431,17 @@ async def test_pending_station_is_triggered_to_boot_when_accepted(csms_db: Runni
             await send(gw, "CP-P", RemoteStartTransaction("TAG"))
         with pytest.raises(CommandNotAllowed):
             await send(gw, "CP-P", RemoteStopTransaction("1"))
+        # A Pending station may send what it was triggered to send (1.6 §4.2), and it is stored.
+        triggered = await send(
+            gw, "CP-P", TriggerMessage(MessageTrigger.STATUS_NOTIFICATION, evse_id=2)
+        )
+        assert triggered.status is TriggerStatus.ACCEPTED
+        requested, answer = await asyncio.wait_for(station.sent_after_trigger.get(), 10)
+        assert requested == "StatusNotification"
+        assert answer is not None  # a CALLRESULT, not a SecurityError CALLERROR
+        async with csms_db.api() as api:
+            detail = (await api.get("/api/v1/stations/CP-P")).json()
+        assert [(c["evse_id"], c["status"]) for c in detail["connectors"]] == [(2, "Available")]
 
         async with csms_db.api() as api:
             response = await api.patch(
