@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import types
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,10 +13,16 @@ import pytest
 from csms.blocks.context import CallContext
 from csms.blocks.datatransfer import DataTransferBlock, DataTransferRegistry, VendorMessages
 from csms.blocks.datatransfer.echo import EchoHandler
-from csms.blocks.datatransfer.loading import HandlerConfigError, build_registry, parse_handler_spec
+from csms.blocks.datatransfer.loading import (
+    ENTRY_POINT_GROUP,
+    HandlerConfigError,
+    build_registry,
+    parse_handler_spec,
+)
 from csms.blocks.dispatch import Dispatcher
 from csms.blocks.routing import Router
-from csms.domain.commands import DataTransferResult, DataTransferStatus, StatusInfo
+from csms.domain.commands import MASKED, DataTransferResult, DataTransferStatus, StatusInfo
+from csms.domain.configuration import mask_result
 from csms.domain.datatransfer import DataTransferRequest
 from csms.domain.model import RegistrationStatus
 from csms.messages import MessageValidator
@@ -145,3 +152,47 @@ async def test_data_transfer_block_per_version() -> None:
             ctx2, "DataTransfer", {"vendorId": "com.parking", "messageId": "Nope"}
         )
         assert unknown_message == {"status": "UnknownMessageId"}
+
+
+async def test_handlers_load_from_installed_entry_points(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, vendor_module: str
+) -> None:
+    """An installed package declares `[project.entry-points."csms.data_transfer"]`."""
+    dist = tmp_path / "acme_csms-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-csms\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(
+        f"[{ENTRY_POINT_GROUP}]\ncom.acme = {vendor_module}:Parking\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    registry = build_registry("echo=csms.blocks.datatransfer.echo:EchoHandler")
+    assert registry.vendors() == ["com.acme", "echo"]
+    answer = await registry.dispatch(request("com.acme", "Occupied"))
+    assert answer.status is DataTransferStatus.ACCEPTED
+    assert build_registry(use_entry_points=False).vendors() == []
+
+
+def test_mask_result_hides_secrets_in_configuration_results() -> None:
+    get16 = {
+        "configurationKey": [
+            {"key": "AuthorizationKey", "readonly": False, "value": "secret-key-value"},
+            {"key": "HeartbeatInterval", "readonly": False, "value": "300"},
+        ]
+    }
+    masked16 = mask_result("GetConfiguration", get16)
+    assert [e["value"] for e in masked16["configurationKey"]] == [MASKED, "300"]
+    assert get16["configurationKey"][0]["value"] == "secret-key-value"  # a copy, not in place
+    get2 = {
+        "getVariableResult": [
+            {
+                "attributeStatus": "Accepted",
+                "attributeValue": "pw-pw-pw-pw-pw-pw",
+                "component": {"name": "SecurityCtrlr"},
+                "variable": {"name": "BasicAuthPassword"},
+            }
+        ]
+    }
+    assert mask_result("GetVariables", get2)["getVariableResult"][0]["attributeValue"] == MASKED
+    plain = {"configurationKey": [{"key": "HeartbeatInterval", "readonly": False}]}
+    assert mask_result("GetConfiguration", plain) is plain
+    assert mask_result("Reset", {"status": "Accepted"}) == {"status": "Accepted"}
