@@ -15,17 +15,16 @@ from datetime import UTC, datetime
 import uvicorn
 
 from csms.api.app import create_app
-from csms.blocks.authorization import commands as authorization_commands
+from csms.blocks.authorization.commands import COMMANDS as AUTHORIZATION_COMMANDS
 from csms.blocks.availability import AvailabilityBlock
-from csms.blocks.availability import commands as availability_commands
+from csms.blocks.availability.commands import COMMANDS as AVAILABILITY_COMMANDS
 from csms.blocks.datatransfer import DataTransferBlock, DataTransferRegistry
-from csms.blocks.datatransfer import commands as datatransfer_commands
+from csms.blocks.datatransfer.commands import COMMANDS as DATA_TRANSFER_COMMANDS
 from csms.blocks.datatransfer.loading import build_registry
 from csms.blocks.dispatch import Dispatcher
-from csms.blocks.outbound import sent_actions
 from csms.blocks.provisioning import ProvisioningBlock
-from csms.blocks.provisioning import commands as provisioning_commands
-from csms.blocks.remotecontrol import commands as remotecontrol_commands
+from csms.blocks.provisioning.commands import COMMANDS as PROVISIONING_COMMANDS
+from csms.blocks.remotecontrol.commands import COMMANDS as REMOTE_CONTROL_COMMANDS
 from csms.blocks.routing import Router, tagged_actions
 from csms.blocks.transactions import TransactionsBlock
 from csms.config import Settings
@@ -72,19 +71,19 @@ def build_router(
 
 BLOCKS = (ProvisioningBlock, AvailabilityBlock, TransactionsBlock, DataTransferBlock)
 
-# Typed operator commands (CSMS -> station), tagged with what they send (blocks.outbound.sends).
-COMMANDS: tuple[type, ...] = (
-    *availability_commands.COMMANDS,
-    *authorization_commands.COMMANDS,
-    *datatransfer_commands.COMMANDS,
-    *provisioning_commands.COMMANDS,
-    *remotecontrol_commands.COMMANDS,
+# CSMS-initiated actions sent by typed operator commands (csms/blocks/<block>/commands.py).
+SENT_BY_COMMANDS = (
+    AVAILABILITY_COMMANDS
+    | AUTHORIZATION_COMMANDS
+    | DATA_TRANSFER_COMMANDS
+    | PROVISIONING_COMMANDS
+    | REMOTE_CONTROL_COMMANDS
 )
 
 
 def handled_actions() -> frozenset[tuple[OcppVersion, str]]:
     """Every (version, action) csms handles or sends as a typed command, for the support matrix."""
-    return tagged_actions(*BLOCKS) | sent_actions(*COMMANDS)
+    return tagged_actions(*BLOCKS) | SENT_BY_COMMANDS
 
 
 def build_dispatcher(router: Router) -> Dispatcher:

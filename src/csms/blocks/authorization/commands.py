@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from csms.blocks.outbound import Payload, read_status, read_status_info, sends
+from csms.blocks.outbound import Payload, read_status, read_status_info, sends, sent_actions
 from csms.domain.commands import AcceptStatus, CommandResult
 from csms.rpc import ALL_VERSIONS, OcppVersion
 
@@ -23,5 +23,5 @@ class ClearCache:
         return CommandResult(read_status(AcceptStatus, payload), read_status_info(payload))
 
 
-# Every command class of this module (for the support matrix).
-COMMANDS: tuple[type, ...] = (ClearCache,)
+# The (version, action) pairs this module's commands send (for the support matrix).
+COMMANDS = sent_actions(ClearCache)

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from csms.blocks.outbound import Payload, not_in_version, read_status, read_status_info, sends
+from csms.blocks.outbound import (
+    Payload,
+    not_in_version,
+    read_status,
+    read_status_info,
+    sends,
+    sent_actions,
+)
 from csms.domain.commands import AvailabilityType, ChangeStatus, CommandResult
 from csms.rpc import ALL_VERSIONS, OcppVersion
 
@@ -45,5 +52,5 @@ class ChangeAvailability:
         return CommandResult(read_status(ChangeStatus, payload), read_status_info(payload))
 
 
-# Every command class of this module (for the support matrix).
-COMMANDS: tuple[type, ...] = (ChangeAvailability,)
+# The (version, action) pairs this module's commands send (for the support matrix).
+COMMANDS = sent_actions(ChangeAvailability)

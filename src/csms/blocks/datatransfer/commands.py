@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from csms.blocks.outbound import Payload, read_status, read_status_info, sends
+from csms.blocks.outbound import Payload, read_status, read_status_info, sends, sent_actions
 from csms.domain.commands import DataTransferResult, DataTransferStatus
 from csms.rpc import ALL_VERSIONS, OcppVersion
 
@@ -42,5 +42,5 @@ class DataTransfer:
         )
 
 
-# Every command class of this module (for the support matrix).
-COMMANDS: tuple[type, ...] = (DataTransfer,)
+# The (version, action) pairs this module's commands send (for the support matrix).
+COMMANDS = sent_actions(DataTransfer)

@@ -22,6 +22,7 @@ from csms.blocks.outbound import (
     read_status_info,
     send,
     sends,
+    sent_actions,
 )
 from csms.blocks.remotecontrol.commands import TriggerMessage
 from csms.domain.commands import (
@@ -346,11 +347,5 @@ async def notify_registration_change(
     return result.status
 
 
-# Every command class of this module (for the support matrix).
-COMMANDS: tuple[type, ...] = (
-    Reset,
-    GetConfiguration,
-    ChangeConfiguration,
-    GetVariables,
-    SetVariables,
-)
+# The (version, action) pairs this module's commands send (for the support matrix).
+COMMANDS = sent_actions(Reset, GetConfiguration, ChangeConfiguration, GetVariables, SetVariables)

@@ -28,6 +28,7 @@ from csms.blocks.outbound import (
     read_status,
     read_status_info,
     sends,
+    sent_actions,
 )
 from csms.domain.commands import (
     AcceptStatus,
@@ -261,8 +262,8 @@ class ExtendedTriggerMessage:
         return _trigger_result(payload)
 
 
-# Every command class of this module (for the support matrix).
-COMMANDS: tuple[type, ...] = (
+# The (version, action) pairs this module's commands send (for the support matrix).
+COMMANDS = sent_actions(
     RemoteStartTransaction,
     RemoteStopTransaction,
     UnlockConnector,
