@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import uvicorn
 
 from csms.api.app import create_app
-from csms.blocks.authorization.commands import COMMANDS as AUTHORIZATION_COMMANDS
+from csms.blocks.authorization.cache import COMMANDS as AUTHORIZATION_COMMANDS
 from csms.blocks.availability import AvailabilityBlock
 from csms.blocks.availability.commands import COMMANDS as AVAILABILITY_COMMANDS
 from csms.blocks.datatransfer import DataTransferBlock, DataTransferRegistry
@@ -48,6 +48,7 @@ def build_router(
     transactions: TransactionRepository,
     settings: Settings,
     clock: Callable[[], datetime] = utc_now,
+    *,
     data_transfer: DataTransferRegistry | None = None,
 ) -> Router:
     """Assemble the blocks csms runs.

@@ -25,7 +25,7 @@ from ocpp.v16 import call_result as result16
 from ocpp.v16.enums import Action
 from sqlalchemy import select
 
-from csms.blocks.authorization.commands import ClearCache
+from csms.blocks.authorization.cache import ClearCache
 from csms.blocks.availability.commands import ChangeAvailability
 from csms.blocks.datatransfer.commands import DataTransfer
 from csms.blocks.outbound import send

@@ -19,7 +19,7 @@ from ocpp.v201 import call as call201
 from ocpp.v201 import call_result as result201
 from ocpp.v201.enums import Action
 
-from csms.blocks.authorization.commands import ClearCache
+from csms.blocks.authorization.cache import ClearCache
 from csms.blocks.availability.commands import ChangeAvailability
 from csms.blocks.datatransfer.commands import DataTransfer
 from csms.blocks.outbound import send

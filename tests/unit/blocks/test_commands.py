@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from csms.blocks.authorization.commands import ClearCache
+from csms.blocks.authorization.cache import ClearCache
 from csms.blocks.availability.commands import ChangeAvailability
 from csms.blocks.datatransfer.commands import DataTransfer
 from csms.blocks.outbound import send, sent_actions

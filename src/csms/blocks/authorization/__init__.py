@@ -1,1 +1,1 @@
-"""C Authorization: the operator commands of the authorization block (ClearCache)."""
+"""C Authorization: ClearCache (:mod:`.cache`)."""

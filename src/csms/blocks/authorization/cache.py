@@ -1,4 +1,6 @@
-"""ClearCache (1.6 §5.4; 2.0.1 C11): empty the station's authorization cache."""
+"""ClearCache (1.6 §5.4; 2.0.1 C11): empty the station's authorization cache (an operator command).
+
+Its own module, apart from the commands that maintain csms's id-token store."""
 
 from __future__ import annotations
 
