@@ -115,6 +115,7 @@ class GetConfiguration:
                 readonly=bool(entry.get("readonly", False)),
             )
             for entry in payload.get("configurationKey", ())
+            if isinstance(entry, dict) and isinstance(entry.get("key"), str)  # lenient stations
         )
         return ConfigurationReport(keys, tuple(payload.get("unknownKey", ())))
 
@@ -316,7 +317,7 @@ async def notify_registration_change(
 
     A station answered Pending waits for the retry interval before its next BootNotification; the
     CSMS may make it send one now with TriggerMessage(BootNotification) (1.6 §4.2, §5.17; 2.0.1
-    B02.FR.xx), and that BootNotification is answered Accepted. A 1.6 station that was Rejected
+    B02), and that BootNotification is answered Accepted. A 1.6 station that was Rejected
     does not answer anything (1.6 §4.2), so it is left to its own retry; a 2.x one may still be
     triggered (B03.FR.08).
 
