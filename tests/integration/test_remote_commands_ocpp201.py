@@ -1,4 +1,4 @@
-"""The 2.x equivalents of the Core commands, end to end with the `ocpp` package's 2.0.1
+"""The 2.x equivalents of the Core commands, end to end with the `ocpp` package's 2.0.1 (and 2.1)
 ChargePoint over loopback against a real csms: ChangeAvailability, ClearCache,
 RequestStart/StopTransaction, Reset, UnlockConnector, TriggerMessage, DataTransfer (both
 directions), GetVariables/SetVariables, and acceptance of a Pending station (B02).
@@ -14,10 +14,14 @@ from typing import Any
 
 import pytest
 from ocpp.routing import after, on
-from ocpp.v201 import ChargePoint
+from ocpp.v21 import ChargePoint as ChargePoint21
+from ocpp.v21 import call as call21
+from ocpp.v21 import call_result as result21
+from ocpp.v21.enums import Action as Action21
+from ocpp.v201 import ChargePoint as ChargePoint201
 from ocpp.v201 import call as call201
 from ocpp.v201 import call_result as result201
-from ocpp.v201.enums import Action
+from ocpp.v201.enums import Action as Action201
 
 from csms.blocks.authorization.cache import ClearCache
 from csms.blocks.availability.commands import ChangeAvailability
@@ -50,105 +54,116 @@ PASSWORD_VALUE = "a-very-secret-basic-auth-password"
 BOOT = {"charging_station": {"model": "M", "vendor_name": "V"}, "reason": "PowerUp"}
 
 
-class Station(ChargePoint):  # type: ignore[misc]
-    """A 2.0.1 station that answers the commands and records them."""
+def station_class(subprotocol: str) -> Any:
+    """The station for ``subprotocol``, on the `ocpp` package's ChargePoint of that version."""
+    if subprotocol == "ocpp2.0.1":
+        base, calls, results, Action = ChargePoint201, call201, result201, Action201
+    else:
+        base, calls, results, Action = ChargePoint21, call21, result21, Action21
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.received: list[tuple[str, dict[str, Any]]] = []
-        self.triggered: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+    class Station(base):  # type: ignore[misc,valid-type]
+        """A 2.x station that answers the commands and records them."""
 
-    @on(Action.change_availability)  # type: ignore[untyped-decorator]
-    async def on_change_availability(self, **kwargs: Any) -> Any:
-        self.received.append(("ChangeAvailability", kwargs))
-        return result201.ChangeAvailability(status="Accepted")
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.received: list[tuple[str, dict[str, Any]]] = []
+            self.triggered: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
 
-    @on(Action.clear_cache)  # type: ignore[untyped-decorator]
-    async def on_clear_cache(self, **kwargs: Any) -> Any:
-        self.received.append(("ClearCache", kwargs))
-        return result201.ClearCache(status="Rejected", status_info={"reason_code": "NoCache"})
+        @on(Action.change_availability)  # type: ignore[untyped-decorator]
+        async def on_change_availability(self, **kwargs: Any) -> Any:
+            self.received.append(("ChangeAvailability", kwargs))
+            return results.ChangeAvailability(status="Accepted")
 
-    @on(Action.request_start_transaction)  # type: ignore[untyped-decorator]
-    async def on_request_start(self, **kwargs: Any) -> Any:
-        self.received.append(("RequestStartTransaction", kwargs))
-        return result201.RequestStartTransaction(status="Accepted", transaction_id="tx-1")
+        @on(Action.clear_cache)  # type: ignore[untyped-decorator]
+        async def on_clear_cache(self, **kwargs: Any) -> Any:
+            self.received.append(("ClearCache", kwargs))
+            return results.ClearCache(status="Rejected", status_info={"reason_code": "NoCache"})
 
-    @on(Action.request_stop_transaction)  # type: ignore[untyped-decorator]
-    async def on_request_stop(self, **kwargs: Any) -> Any:
-        self.received.append(("RequestStopTransaction", kwargs))
-        return result201.RequestStopTransaction(status="Accepted")
+        @on(Action.request_start_transaction)  # type: ignore[untyped-decorator]
+        async def on_request_start(self, **kwargs: Any) -> Any:
+            self.received.append(("RequestStartTransaction", kwargs))
+            return results.RequestStartTransaction(status="Accepted", transaction_id="tx-1")
 
-    @on(Action.reset)  # type: ignore[untyped-decorator]
-    async def on_reset(self, **kwargs: Any) -> Any:
-        self.received.append(("Reset", kwargs))
-        return result201.Reset(status="Scheduled")
+        @on(Action.request_stop_transaction)  # type: ignore[untyped-decorator]
+        async def on_request_stop(self, **kwargs: Any) -> Any:
+            self.received.append(("RequestStopTransaction", kwargs))
+            return results.RequestStopTransaction(status="Accepted")
 
-    @on(Action.unlock_connector)  # type: ignore[untyped-decorator]
-    async def on_unlock(self, **kwargs: Any) -> Any:
-        self.received.append(("UnlockConnector", kwargs))
-        return result201.UnlockConnector(status="OngoingAuthorizedTransaction")
+        @on(Action.reset)  # type: ignore[untyped-decorator]
+        async def on_reset(self, **kwargs: Any) -> Any:
+            self.received.append(("Reset", kwargs))
+            return results.Reset(status="Scheduled")
 
-    @on(Action.data_transfer)  # type: ignore[untyped-decorator]
-    async def on_data_transfer(self, **kwargs: Any) -> Any:
-        self.received.append(("DataTransfer", kwargs))
-        return result201.DataTransfer(status="Accepted", data={"echo": kwargs.get("data")})
+        @on(Action.unlock_connector)  # type: ignore[untyped-decorator]
+        async def on_unlock(self, **kwargs: Any) -> Any:
+            self.received.append(("UnlockConnector", kwargs))
+            return results.UnlockConnector(status="OngoingAuthorizedTransaction")
 
-    @on(Action.get_variables)  # type: ignore[untyped-decorator]
-    async def on_get_variables(self, get_variable_data: list[dict[str, Any]]) -> Any:
-        self.received.append(("GetVariables", {"get_variable_data": get_variable_data}))
-        values = {"HeartbeatInterval": "300", "BasicAuthPassword": PASSWORD_VALUE}
-        return result201.GetVariables(
-            get_variable_result=[
-                {
-                    "attribute_status": "Accepted"
-                    if entry["variable"]["name"] in values
-                    else "UnknownVariable",
-                    "attribute_value": values.get(entry["variable"]["name"]),
-                    "component": entry["component"],
-                    "variable": entry["variable"],
-                }
-                for entry in get_variable_data
-            ]
-        )
+        @on(Action.data_transfer)  # type: ignore[untyped-decorator]
+        async def on_data_transfer(self, **kwargs: Any) -> Any:
+            self.received.append(("DataTransfer", kwargs))
+            return results.DataTransfer(status="Accepted", data={"echo": kwargs.get("data")})
 
-    @on(Action.set_variables)  # type: ignore[untyped-decorator]
-    async def on_set_variables(self, set_variable_data: list[dict[str, Any]]) -> Any:
-        self.received.append(("SetVariables", {"set_variable_data": set_variable_data}))
-        return result201.SetVariables(
-            set_variable_result=[
-                {
-                    "attribute_status": "Accepted",
-                    "component": entry["component"],
-                    "variable": entry["variable"],
-                }
-                for entry in set_variable_data
-            ]
-        )
-
-    @on(Action.trigger_message)  # type: ignore[untyped-decorator]
-    async def on_trigger(self, requested_message: str, **kwargs: Any) -> Any:
-        self.received.append(("TriggerMessage", {"requested_message": requested_message, **kwargs}))
-        if requested_message in ("BootNotification", "Heartbeat", "StatusNotification"):
-            return result201.TriggerMessage(status="Accepted")
-        return result201.TriggerMessage(status="NotImplemented")
-
-    @after(Action.trigger_message)  # type: ignore[untyped-decorator]
-    async def after_trigger(self, requested_message: str, **kwargs: Any) -> None:
-        message: Any
-        if requested_message == "BootNotification":
-            message = call201.BootNotification(**BOOT)
-        elif requested_message == "Heartbeat":
-            message = call201.Heartbeat()
-        elif requested_message == "StatusNotification":
-            message = call201.StatusNotification(
-                timestamp="2026-12-01T12:00:00Z",
-                connector_status="Available",
-                evse_id=1,
-                connector_id=1,
+        @on(Action.get_variables)  # type: ignore[untyped-decorator]
+        async def on_get_variables(self, get_variable_data: list[dict[str, Any]]) -> Any:
+            self.received.append(("GetVariables", {"get_variable_data": get_variable_data}))
+            values = {"HeartbeatInterval": "300", "BasicAuthPassword": PASSWORD_VALUE}
+            return results.GetVariables(
+                get_variable_result=[
+                    {
+                        "attribute_status": "Accepted"
+                        if entry["variable"]["name"] in values
+                        else "UnknownVariable",
+                        "attribute_value": values.get(entry["variable"]["name"]),
+                        "component": entry["component"],
+                        "variable": entry["variable"],
+                    }
+                    for entry in get_variable_data
+                ]
             )
-        else:
-            return
-        await self.triggered.put((requested_message, await self.call(message)))
+
+        @on(Action.set_variables)  # type: ignore[untyped-decorator]
+        async def on_set_variables(self, set_variable_data: list[dict[str, Any]]) -> Any:
+            self.received.append(("SetVariables", {"set_variable_data": set_variable_data}))
+            return results.SetVariables(
+                set_variable_result=[
+                    {
+                        "attribute_status": "Accepted",
+                        "component": entry["component"],
+                        "variable": entry["variable"],
+                    }
+                    for entry in set_variable_data
+                ]
+            )
+
+        @on(Action.trigger_message)  # type: ignore[untyped-decorator]
+        async def on_trigger(self, requested_message: str, **kwargs: Any) -> Any:
+            self.received.append(
+                ("TriggerMessage", {"requested_message": requested_message, **kwargs})
+            )
+            if requested_message in ("BootNotification", "Heartbeat", "StatusNotification"):
+                return results.TriggerMessage(status="Accepted")
+            return results.TriggerMessage(status="NotImplemented")
+
+        @after(Action.trigger_message)  # type: ignore[untyped-decorator]
+        async def after_trigger(self, requested_message: str, **kwargs: Any) -> None:
+            message: Any
+            if requested_message == "BootNotification":
+                message = calls.BootNotification(**BOOT)
+            elif requested_message == "Heartbeat":
+                message = calls.Heartbeat()
+            elif requested_message == "StatusNotification":
+                message = calls.StatusNotification(
+                    timestamp="2026-12-01T12:00:00Z",
+                    connector_status="Available",
+                    evse_id=1,
+                    connector_id=1,
+                )
+            else:
+                return
+            await self.triggered.put((requested_message, await self.call(message)))
+
+    return Station
 
 
 @pytest.fixture
@@ -165,9 +180,19 @@ async def csms201(tmp_path: Path) -> AsyncIterator[RunningCsms]:
         yield running
 
 
-async def _station(server: RunningCsms, station_id: str) -> AsyncIterator[Station]:
-    async with server.connect(station_id, subprotocols=["ocpp2.0.1"]) as ws:
-        station = Station(station_id, ws)
+@pytest.fixture(params=["ocpp2.0.1", "ocpp2.1"])
+def subprotocol(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def _calls(subprotocol: str) -> Any:
+    return call201 if subprotocol == "ocpp2.0.1" else call21
+
+
+async def _station(server: RunningCsms, station_id: str, subprotocol: str) -> AsyncIterator[Any]:
+    async with server.connect(station_id, subprotocols=[subprotocol]) as ws:
+        assert ws.subprotocol == subprotocol
+        station = station_class(subprotocol)(station_id, ws)
         task = asyncio.create_task(station.start())
         try:
             yield station
@@ -175,10 +200,11 @@ async def _station(server: RunningCsms, station_id: str) -> AsyncIterator[Statio
             task.cancel()
 
 
-async def test_2x_equivalents_of_the_core_commands(csms201: RunningCsms) -> None:
+async def test_2x_equivalents_of_the_core_commands(csms201: RunningCsms, subprotocol: str) -> None:
+    calls = _calls(subprotocol)
     await csms201.add_station("CS2")
-    async for station in _station(csms201, "CS2"):
-        assert (await station.call(call201.BootNotification(**BOOT))).status == "Accepted"
+    async for station in _station(csms201, "CS2", subprotocol):
+        assert (await station.call(calls.BootNotification(**BOOT))).status == "Accepted"
         gw = csms201.csms.registry
         availability = await send(
             gw, "CS2", ChangeAvailability(AvailabilityType.INOPERATIVE, evse_id=1, connector_id=1)
@@ -228,17 +254,18 @@ async def test_2x_equivalents_of_the_core_commands(csms201: RunningCsms) -> None
 
         # Station -> CSMS DataTransfer, answered by the configured vendor handler.
         echo = await station.call(
-            call201.DataTransfer(vendor_id="org.csms.echo", message_id="Echo", data={"x": 1})
+            calls.DataTransfer(vendor_id="org.csms.echo", message_id="Echo", data={"x": 1})
         )
         assert (echo.status, echo.data) == ("Accepted", {"x": 1})
-        unknown = await station.call(call201.DataTransfer(vendor_id="com.nobody"))
+        unknown = await station.call(calls.DataTransfer(vendor_id="com.nobody"))
         assert unknown.status == "UnknownVendorId"
 
 
-async def test_variables_and_triggers(csms201: RunningCsms) -> None:
+async def test_variables_and_triggers(csms201: RunningCsms, subprotocol: str) -> None:
+    calls = _calls(subprotocol)
     await csms201.add_station("CS3")
-    async for station in _station(csms201, "CS3"):
-        assert (await station.call(call201.BootNotification(**BOOT))).status == "Accepted"
+    async for station in _station(csms201, "CS3", subprotocol):
+        assert (await station.call(calls.BootNotification(**BOOT))).status == "Accepted"
         gw = csms201.csms.registry
         interval = VariableRef("OCPPCommCtrlr", "HeartbeatInterval")
         password = VariableRef("SecurityCtrlr", "BasicAuthPassword")
@@ -287,10 +314,13 @@ async def test_variables_and_triggers(csms201: RunningCsms) -> None:
         ]
 
 
-async def test_pending_station_is_triggered_to_boot_when_accepted(csms201: RunningCsms) -> None:
+async def test_pending_station_is_triggered_to_boot_when_accepted(
+    csms201: RunningCsms, subprotocol: str
+) -> None:
+    calls = _calls(subprotocol)
     await csms201.add_station("CS4", status=RegistrationStatus.PENDING)
-    async for station in _station(csms201, "CS4"):
-        assert (await station.call(call201.BootNotification(**BOOT))).status == "Pending"
+    async for station in _station(csms201, "CS4", subprotocol):
+        assert (await station.call(calls.BootNotification(**BOOT))).status == "Pending"
         async with csms201.api() as api:
             response = await api.patch(
                 "/api/v1/stations/CS4", json={"registration_status": "Accepted"}
