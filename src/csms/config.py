@@ -56,6 +56,9 @@ class ServerSettings:
     # (minimum wait before the next BootNotification; 1.6 §4.2).
     heartbeat_interval: int = 300  # CSMS_HEARTBEAT_INTERVAL
     boot_retry_interval: int = 60  # CSMS_BOOT_RETRY_INTERVAL
+    # Vendor handlers of station-initiated DataTransfer: "vendorId=module:attribute,..."
+    # (csms.blocks.datatransfer.loading; installed "csms.data_transfer" entry points load too).
+    data_transfer_handlers: str | None = None  # CSMS_DATA_TRANSFER_HANDLERS
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,13 +17,20 @@ import uvicorn
 
 from csms.api.app import create_app
 from csms.api.routes.files import FilesApi
+from csms.blocks.authorization.cache import COMMANDS as AUTHORIZATION_COMMANDS
 from csms.blocks.availability import AvailabilityBlock
+from csms.blocks.availability.commands import COMMANDS as AVAILABILITY_COMMANDS
+from csms.blocks.datatransfer import DataTransferBlock, DataTransferRegistry
+from csms.blocks.datatransfer.commands import COMMANDS as DATA_TRANSFER_COMMANDS
+from csms.blocks.datatransfer.loading import build_registry
 from csms.blocks.diagnostics import DiagnosticsBlock
 from csms.blocks.dispatch import Dispatcher
 from csms.blocks.file_service import FileService
 from csms.blocks.firmware import FirmwareBlock
 from csms.blocks.localauthlist import COMMANDS as LOCAL_LIST_COMMANDS
 from csms.blocks.provisioning import ProvisioningBlock
+from csms.blocks.provisioning.commands import COMMANDS as PROVISIONING_COMMANDS
+from csms.blocks.remotecontrol.commands import COMMANDS as REMOTE_CONTROL_COMMANDS
 from csms.blocks.routing import Router, tagged_actions
 from csms.blocks.security import SecurityBlock
 from csms.blocks.smartcharging import COMMANDS as SMART_CHARGING_COMMANDS
@@ -56,9 +63,14 @@ def build_router(
     *,
     files: FileRepository | None = None,
     security: SecurityBlock | None = None,
+    data_transfer: DataTransferRegistry | None = None,
 ) -> Router:
-    """Assemble the blocks csms runs (firmware/diagnostics with ``files``, security with
-    ``security``)."""
+    """Assemble the blocks csms runs.
+
+    Firmware/diagnostics run with ``files``, security with ``security``; ``data_transfer`` is the
+    set of vendor handlers of station DataTransfer, by default those configured
+    (``CSMS_DATA_TRANSFER_HANDLERS``) and installed (entry points).
+    """
     server = settings.server
     extra: list[object] = []
     if files is not None:
@@ -74,6 +86,7 @@ def build_router(
         ),
         AvailabilityBlock(stations, clock=clock),
         TransactionsBlock(transactions),
+        DataTransferBlock(data_transfer or build_registry(server.data_transfer_handlers)),
         *extra,
     )
 
@@ -101,10 +114,19 @@ BLOCKS = (
     FirmwareBlock,
     DiagnosticsBlock,
     SecurityBlock,
+    DataTransferBlock,
 )
 
 # CSMS-initiated actions sent by typed operator commands (csms/blocks/<block>/commands.py).
-SENT_BY_COMMANDS = LOCAL_LIST_COMMANDS | SMART_CHARGING_COMMANDS
+SENT_BY_COMMANDS = (
+    AVAILABILITY_COMMANDS
+    | AUTHORIZATION_COMMANDS
+    | DATA_TRANSFER_COMMANDS
+    | PROVISIONING_COMMANDS
+    | REMOTE_CONTROL_COMMANDS
+    | LOCAL_LIST_COMMANDS
+    | SMART_CHARGING_COMMANDS
+)
 
 
 def handled_actions() -> frozenset[tuple[OcppVersion, str]]:

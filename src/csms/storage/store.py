@@ -7,6 +7,7 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from csms.domain.configuration import ConfigurationRepository
 from csms.domain.files import FileRepository
 from csms.domain.localauth import LocalListRepository
 from csms.domain.ports import StationRepository, TransactionRepository
@@ -14,6 +15,7 @@ from csms.domain.security import SecurityRepository
 from csms.domain.smartcharging import ChargingProfileRepository
 from csms.storage.chargingprofiles import SqlChargingProfileRepository
 from csms.storage.committer import GroupCommitter
+from csms.storage.configuration import SqlConfigurationRepository
 from csms.storage.engine import SqliteSynchronous, create_engine
 from csms.storage.files_repository import SqlFileRepository, SqlSecurityRepository
 from csms.storage.localauth import SqlLocalListRepository
@@ -37,6 +39,7 @@ class Store:
     charging_profiles: ChargingProfileRepository
     files: FileRepository
     security: SecurityRepository
+    configuration: ConfigurationRepository
 
     def __init__(
         self,
@@ -57,6 +60,7 @@ class Store:
         self.charging_profiles = SqlChargingProfileRepository(engine)
         self.files = SqlFileRepository(engine)
         self.security = SqlSecurityRepository(engine)
+        self.configuration = SqlConfigurationRepository(engine)
 
     @property
     def engine(self) -> AsyncEngine:
