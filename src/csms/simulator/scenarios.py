@@ -1,0 +1,83 @@
+"""Scenarios: what a simulated station does once connected.
+
+Each scenario runs its script once (``repeat=False``, as the tests do) or in a loop, and the
+station then stays connected, heartbeating and answering the CSMS until it is stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from dataclasses import dataclass
+
+from csms.simulator.agent import StationAgent
+from csms.simulator.dialect import StopReason
+from csms.simulator.state import Evse
+
+
+class Scenario(enum.StrEnum):
+    """The scenarios of ``csms simulate --scenario``."""
+
+    BOOT = "boot"  # boot, report status, heartbeat
+    CHARGE = "charge"  # plug in, tap an RFID tag, charge, stop, unplug; repeated
+    OFFLINE = "offline"  # charge, lose the network, stop offline, reconnect and replay
+    POWER_LOSS = "power-loss"  # charge, lose power, boot again, end the tx with PowerLoss
+    FAULT = "fault"  # charge, a ground fault ends it, Faulted, then recovered
+    SLOW = "slow"  # answer every CSMS command late (see --response-delay)
+    RECONNECT = "reconnect"  # the connection breaks; reconnect with the back-off
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """How long the steps of a scenario last (seconds)."""
+
+    charge: float = 60.0
+    idle: float = 30.0
+    offline: float = 20.0
+    outage: float = 10.0
+
+
+def _tag(agent: StationAgent, evse: Evse) -> str:
+    return f"RFID-{abs(hash(agent.identity)) % 100_000:05d}-{evse.id}"
+
+
+async def run_scenario(
+    agent: StationAgent, scenario: Scenario, timing: Timing, *, repeat: bool = True
+) -> None:
+    """Play ``scenario`` on a running agent (start :meth:`StationAgent.run` separately)."""
+    while True:
+        await agent.accepted.wait()
+        evse = agent.station.state.evses[1]
+        if scenario is Scenario.CHARGE:
+            await agent.charge(evse, _tag(agent, evse), timing.charge)
+        elif scenario is Scenario.OFFLINE:
+            await agent.start_session(evse, _tag(agent, evse))
+            await asyncio.sleep(timing.charge / 2)
+            await agent.go_offline()
+            await asyncio.sleep(timing.offline)
+            await agent.stop_session(evse, StopReason.LOCAL)
+            await agent.leave(evse)
+            agent.go_online()
+            await agent.accepted.wait()
+            await agent.drained()
+        elif scenario is Scenario.POWER_LOSS:
+            await agent.start_session(evse, _tag(agent, evse))
+            await asyncio.sleep(timing.charge / 2)
+            await agent.power_loss(timing.outage)
+            await agent.accepted.wait()
+            await agent.drained()
+            await agent.leave(evse)
+        elif scenario is Scenario.FAULT:
+            await agent.start_session(evse, _tag(agent, evse))
+            await asyncio.sleep(timing.charge / 2)
+            await agent.fault(evse)
+            await asyncio.sleep(timing.outage)
+            await agent.recover(evse)
+        elif scenario is Scenario.RECONNECT:
+            await asyncio.sleep(timing.idle)
+            await agent.drop_connection()
+            await agent.accepted.wait()
+        # BOOT and SLOW: nothing beyond staying connected (SLOW delays answers via options).
+        if not repeat or scenario in (Scenario.BOOT, Scenario.SLOW):
+            return
+        await asyncio.sleep(timing.idle)
