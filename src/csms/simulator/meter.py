@@ -47,6 +47,11 @@ class Meter:
         self.power_w = max(0.0, watts)
 
     @property
+    def reading_wh(self) -> float:
+        """The register to 0.1 Wh, as sampled values carry it (a decimal string or number)."""
+        return round(self.energy_wh, 1)
+
+    @property
     def register_wh(self) -> int:
         """The register as the whole Wh a station reports."""
         return int(self.energy_wh)

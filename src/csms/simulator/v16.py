@@ -129,7 +129,7 @@ def _meter_value(evse: Evse, now: datetime, context: str) -> Payload:
         "timestamp": format_time(now),
         "sampledValue": [
             {
-                "value": str(evse.meter.register_wh),
+                "value": str(evse.meter.reading_wh),
                 "context": context,
                 "measurand": "Energy.Active.Import.Register",
                 "unit": "Wh",

@@ -214,7 +214,7 @@ def _meter_value(evse: Evse, now: datetime, context: str) -> Payload:
         "timestamp": format_time(now),
         "sampledValue": [
             {
-                "value": float(evse.meter.register_wh),
+                "value": evse.meter.reading_wh,
                 "context": context,
                 "measurand": "Energy.Active.Import.Register",
                 "unitOfMeasure": {"unit": "Wh"},

@@ -1,0 +1,30 @@
+"""Simulated charging stations speaking OCPP 1.6, 2.0.1 or 2.1 (``csms simulate``, ``serve --demo``).
+
+Layers inside the package, from pure to I/O: :mod:`~csms.simulator.state`,
+:mod:`~csms.simulator.meter` and :mod:`~csms.simulator.configuration` (data);
+:mod:`~csms.simulator.v16` and :mod:`~csms.simulator.v2` (messages and answers per version);
+:mod:`~csms.simulator.station` (the logic of one station, no sockets); :mod:`~csms.simulator.link`
+(one WebSocket pumping the sans-I/O :class:`~csms.rpc.session.RpcSession`);
+:mod:`~csms.simulator.agent` (connect, boot, charge, reconnect); :mod:`~csms.simulator.scenarios`
+and :mod:`~csms.simulator.fleet` (many stations, progress).
+"""
+
+from csms.simulator.agent import AgentOptions, StationAgent
+from csms.simulator.fleet import FleetOptions, build_fleet, run_fleet
+from csms.simulator.scenarios import Scenario, Timing, run_scenario
+from csms.simulator.station import SimStation, StationSpec
+from csms.simulator.stats import Stats
+
+__all__ = [
+    "AgentOptions",
+    "FleetOptions",
+    "Scenario",
+    "SimStation",
+    "StationAgent",
+    "StationSpec",
+    "Stats",
+    "Timing",
+    "build_fleet",
+    "run_fleet",
+    "run_scenario",
+]
