@@ -67,7 +67,7 @@ async def rows(server: RunningCsms, table: sa.Table, station_id: str) -> list[An
     async with store.engine.connect() as conn:
         result = await conn.execute(
             sa.select(table)
-            .where(table.c.station_id == station_id)
+            .where((table.c.station_id if "station_id" in table.c else table.c.id) == station_id)
             .order_by(*(table.c.id,) if "id" in table.c else table.primary_key.columns)
         )
         return list(result)
