@@ -121,6 +121,7 @@ class StationAgent:
         # The waits used before each reconnection attempt, for tests and logs.
         self.backoff_log: list[float] = []
         self.boot_replies: list[Payload] = []
+        self._connected_before = False
         self.dropped: list[tuple[str, str]] = []
 
     @property
@@ -202,6 +203,9 @@ class StationAgent:
 
     async def _serve(self, link: Link) -> None:
         self.link = link
+        if self._connected_before:
+            self.stats.reconnects += 1
+        self._connected_before = True
         self.stats.connects += 1
         self.stats.connected += 1
         self.connected.set()
@@ -214,6 +218,7 @@ class StationAgent:
             online.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await online
+            await link.close()  # stopped from outside: say goodbye (1000) rather than vanish
             self.link = None
             self.connected.clear()
             self.disconnected.set()

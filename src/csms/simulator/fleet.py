@@ -94,21 +94,26 @@ async def run_fleet(
     report: Callable[[Stats], None] | None = None,
     report_every: float = 1.0,
 ) -> Stats:
-    """Run the fleet until ``stop`` is set; call ``report`` every ``report_every`` seconds."""
+    """Run the fleet until ``stop`` is set; call ``report`` every ``report_every`` seconds.
+
+    Returns the counters as they were when ``stop`` was set.
+    """
     stats = stats if stats is not None else Stats()
     agents = build_fleet(options, stats)
     tasks = [
         asyncio.create_task(_one(agent, options, n * options.ramp))
         for n, agent in enumerate(agents)
     ]
+    final = stats
     try:
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), report_every)
             if report is not None:
                 report(stats)
+        final = stats.snapshot()  # before the teardown disconnects everyone
     finally:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-    return stats
+    return final
