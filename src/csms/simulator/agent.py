@@ -384,8 +384,13 @@ class StationAgent:
         link.session.send_result(call.message_id, answer.payload)
         await link.flush()
         logger.info("%s: answered %s: %s", self.identity, call.action, answer.payload.get("status"))
-        for followup in answer.then:
-            self._spawn(self._follow(followup))
+        if answer.then:
+            self._spawn(self._follow_all(answer.then))
+
+    async def _follow_all(self, followups: tuple[Followup, ...]) -> None:
+        """Run an answer's follow-ups in order (stop the transaction, then reboot)."""
+        for followup in followups:
+            await self._follow(followup)
 
     async def _follow(self, followup: Followup) -> None:
         station = self.station

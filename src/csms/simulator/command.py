@@ -143,6 +143,11 @@ async def simulate(
         elif ticks % 10 == 0:
             write(stats.line() + "\n")
 
-    stats = await run_fleet(options, stop, report=report)
+    try:
+        stats = await run_fleet(options, stop, report=report)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.remove_signal_handler(sig)
     write(("\n" if terminal else "") + "final: " + stats.line() + "\n")
     return stats
