@@ -434,7 +434,6 @@ class StationAgent:
         now = station.clock()
         message = trigger.message
         if message == "BootNotification":
-            self.boot_reason = BootReason.TRIGGERED
             action, payload = dialect.boot(station, BootReason.TRIGGERED)
             await self.send(action, payload)
         elif message == "Heartbeat":

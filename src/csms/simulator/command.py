@@ -20,6 +20,8 @@ from csms.simulator.scenarios import Scenario, Timing
 from csms.simulator.stats import Stats
 
 PASSWORD_ENV = "CSMS_SIM_PASSWORD"
+# The slow responder's delay: long enough to be noticed, shorter than the usual 30 s call timeout.
+SLOW_DELAY = 10.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,7 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--idle-time", type=float, default=30.0, help="seconds between sessions")
     parser.add_argument("--offline-time", type=float, default=20.0, help="offline/outage seconds")
     parser.add_argument(
-        "--response-delay", type=float, default=0.0, help="seconds before answering the CSMS"
+        "--response-delay",
+        type=float,
+        help=f"seconds before answering the CSMS (default 0; {SLOW_DELAY:g} for --scenario slow)",
     )
     parser.add_argument("--ramp", type=float, default=0.05, help="seconds between station starts")
     parser.add_argument("--duration", type=float, help="stop after this many seconds")
@@ -95,6 +99,10 @@ def client_ssl(url: str, *, ca_file: str | None, insecure: bool) -> ssl.SSLConte
 def options_from(args: argparse.Namespace) -> FleetOptions:
     """Build the fleet options from parsed arguments and the environment."""
     password = args.password or os.environ.get(PASSWORD_ENV)
+    scenario = Scenario(args.scenario)
+    delay = args.response_delay
+    if delay is None:
+        delay = SLOW_DELAY if scenario is Scenario.SLOW else 0.0
     return FleetOptions(
         url=args.url,
         count=args.count,
@@ -106,14 +114,14 @@ def options_from(args: argparse.Namespace) -> FleetOptions:
         meter_interval=args.meter_interval,
         password=password,
         ssl=client_ssl(args.url, ca_file=args.ca_file, insecure=args.insecure),
-        scenario=Scenario(args.scenario),
+        scenario=scenario,
         timing=Timing(
             charge=args.charge_time,
             idle=args.idle_time,
             offline=args.offline_time,
             outage=args.offline_time,
         ),
-        response_delay=args.response_delay,
+        response_delay=delay,
         ramp=args.ramp,
     )
 

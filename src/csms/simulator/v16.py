@@ -7,7 +7,7 @@ StartTransaction.conf, or -1 when none came (1.6 errata v4.0 §4.8).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from csms.simulator import certificates
@@ -489,11 +489,6 @@ def certificate_signed(station: SimStation, p: Payload) -> Answer:
     """§5.2 CertificateSigned: the chain is installed as the station's own certificate."""
     ok = certificates.install(station.state, "ChargePointCertificate", p["certificateChain"])
     return Answer(_status("Accepted" if ok else "Rejected"))
-
-
-def expires_at(now: datetime, seconds: int) -> str:
-    """An expiry date-time ``seconds`` from ``now`` (for locally made idTagInfo)."""
-    return format_time(now + timedelta(seconds=seconds))
 
 
 ANSWERS: dict[str, Handler] = {

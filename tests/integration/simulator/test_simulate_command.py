@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from csms.domain.model import UnknownStationPolicy
 from csms.rpc.versions import OcppVersion
 from csms.simulator import command
 from tests.integration.harness import running_csms, settings_for
+from tests.integration.simulator.helpers import make_agent, running
+from tests.integration.tls import make_server_certificate
 
 
 def test_versions_and_tls_options() -> None:
@@ -27,6 +30,11 @@ def test_versions_and_tls_options() -> None:
     assert context is not None
     assert context.verify_mode is ssl.CERT_NONE
     assert context.minimum_version is ssl.TLSVersion.TLSv1_2
+    parser = build_parser()
+    slow = command.options_from(parser.parse_args(["simulate", "ws://h/", "--scenario", "slow"]))
+    assert slow.response_delay == command.SLOW_DELAY
+    quick = command.options_from(parser.parse_args(["simulate", "ws://h/"]))
+    assert quick.response_delay == 0.0
 
 
 async def test_simulate_runs_a_mixed_fleet_and_reports(tmp_path: Path) -> None:
@@ -59,3 +67,24 @@ async def test_simulate_runs_a_mixed_fleet_and_reports(tmp_path: Path) -> None:
     assert stats.accepted == 3
     assert stats.transactions >= 3
     assert lines[-1].startswith("final: stations 3  connected 3  accepted 3")
+
+
+async def test_simulated_station_over_tls_with_basic_auth(tmp_path: Path) -> None:
+    """Security profile 2: wss:// verified against the CA file, Basic auth password."""
+    ca, cert, key = make_server_certificate(tmp_path)
+    settings = settings_for(tmp_path, security_profile=2, tls_cert=str(cert), tls_key=str(key))
+    async with running_csms(settings) as server:
+        await server.add_station("SIM-TLS")
+        url = server.ocpp_url.replace("ws://", "wss://")
+        context = command.client_ssl(url, ca_file=str(ca), insecure=False)
+        agent = make_agent(url, "SIM-TLS", OcppVersion.V201, ssl=context)
+        async with running(agent):
+            station = await server.csms.store.stations.get("SIM-TLS")  # type: ignore[union-attr]
+            assert station is not None
+            assert station.online
+        wrong = make_agent(url, "SIM-TLS", OcppVersion.V201, ssl=context, password=b"not-it-at-all")
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.5):
+                await wrong.run()
+        assert wrong.stats.failed_connects >= 1
+        assert not wrong.connected.is_set()
