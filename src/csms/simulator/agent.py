@@ -28,6 +28,7 @@ import ssl
 from collections import deque
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -516,8 +517,13 @@ class StationAgent:
             await self.stop_session(evse, StopReason.LOCAL)
             await self.leave(evse)
 
-    async def stop_session(self, evse: Evse, reason: StopReason) -> None:
-        """End the transaction on ``evse`` (the cable stays in until :meth:`leave`)."""
+    async def stop_session(
+        self, evse: Evse, reason: StopReason, *, at: datetime | None = None
+    ) -> None:
+        """End the transaction on ``evse`` (the cable stays in until :meth:`leave`).
+
+        ``at`` is when it ended, if not now (a power loss is reported after the outage).
+        """
         station = self.station
         meter = self._meters.pop(evse.id, None)
         if meter is not None:
@@ -529,7 +535,7 @@ class StationAgent:
         self.stats.energy_wh += evse.meter.energy_wh - before
         tx = evse.transaction
         action, payload = station.dialect.ended(
-            station, evse, tx, reason, station.clock(), offline=station.offline
+            station, evse, tx, reason, at or station.clock(), offline=station.offline
         )
         station.end_transaction(evse, self._now())
         self.stats.charging -= 1
@@ -598,6 +604,7 @@ class StationAgent:
             task.cancel()
         self._meters.clear()
         interrupted = station.power_cycle()
+        lost_at = station.clock()
         self.booted = False
         self.boot_reason = BootReason.POWER_UP
         await self.go_offline()
@@ -606,7 +613,7 @@ class StationAgent:
         for evse, _tx in interrupted:
             evse.meter.last = self._now()
             evse.plugged = True
-            await self.stop_session(evse, StopReason.POWER_LOSS)
+            await self.stop_session(evse, StopReason.POWER_LOSS, at=lost_at)
         self.go_online()
 
     async def fault(self, evse: Evse, error_code: str = "GroundFailure") -> None:
