@@ -92,6 +92,8 @@ class AgentOptions:
     # Time between the steps of firmware/diagnostics progressions and for an EV to leave.
     step_delay: float = 1.0
     charge_time: float = 60.0
+    # RFID tags drivers use (e.g. ones registered in the CSMS); empty: made up per station.
+    id_tags: tuple[str, ...] = ()
     seed: int | None = None
 
 

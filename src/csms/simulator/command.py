@@ -54,6 +54,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         help=f"seconds before answering the CSMS (default 0; {SLOW_DELAY:g} for --scenario slow)",
     )
+    parser.add_argument(
+        "--id-tags", default="", help="comma-separated RFID tags drivers tap (default: made up)"
+    )
     parser.add_argument("--ramp", type=float, default=0.05, help="seconds between station starts")
     parser.add_argument("--duration", type=float, help="stop after this many seconds")
     parser.add_argument(
@@ -123,6 +126,7 @@ def options_from(args: argparse.Namespace) -> FleetOptions:
         ),
         response_delay=delay,
         ramp=args.ramp,
+        id_tags=tuple(t.strip() for t in args.id_tags.split(",") if t.strip()),
     )
 
 

@@ -46,6 +46,7 @@ class FleetOptions:
     step_delay: float = 1.0
     # Start the stations this many seconds apart (a whole fleet at once is a reconnect storm).
     ramp: float = 0.05
+    id_tags: tuple[str, ...] = ()
     seed: int | None = None
 
 
@@ -72,6 +73,7 @@ def build_fleet(options: FleetOptions, stats: Stats) -> list[StationAgent]:
             fixed_heartbeat=options.heartbeat_interval is not None,
             step_delay=options.step_delay,
             charge_time=options.timing.charge,
+            id_tags=options.id_tags,
             seed=None if options.seed is None else options.seed + n,
         )
         station = SimStation(spec, validator=validators[version])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import zlib
 from dataclasses import dataclass
 
 from csms.simulator.agent import StationAgent
@@ -37,8 +38,13 @@ class Timing:
     outage: float = 10.0
 
 
-def _tag(agent: StationAgent, evse: Evse) -> str:
-    return f"RFID-{abs(hash(agent.identity)) % 100_000:05d}-{evse.id}"
+def rfid_tag(agent: StationAgent, evse: Evse) -> str:
+    """The RFID tag the driver taps: one of ``--id-tags``, else one stable per station and EVSE."""
+    tags = agent.options.id_tags
+    number = zlib.crc32(f"{agent.identity}/{evse.id}".encode())
+    if tags:
+        return tags[number % len(tags)]
+    return f"RFID-{number % 100_000:05d}-{evse.id}"
 
 
 async def run_scenario(
@@ -49,9 +55,9 @@ async def run_scenario(
         await agent.accepted.wait()
         evse = agent.station.state.evses[1]
         if scenario is Scenario.CHARGE:
-            await agent.charge(evse, _tag(agent, evse), timing.charge)
+            await agent.charge(evse, rfid_tag(agent, evse), timing.charge)
         elif scenario is Scenario.OFFLINE:
-            await agent.start_session(evse, _tag(agent, evse))
+            await agent.start_session(evse, rfid_tag(agent, evse))
             await asyncio.sleep(timing.charge / 2)
             await agent.go_offline()
             await asyncio.sleep(timing.offline)
@@ -61,14 +67,14 @@ async def run_scenario(
             await agent.accepted.wait()
             await agent.drained()
         elif scenario is Scenario.POWER_LOSS:
-            await agent.start_session(evse, _tag(agent, evse))
+            await agent.start_session(evse, rfid_tag(agent, evse))
             await asyncio.sleep(timing.charge / 2)
             await agent.power_loss(timing.outage)
             await agent.accepted.wait()
             await agent.drained()
             await agent.leave(evse)
         elif scenario is Scenario.FAULT:
-            await agent.start_session(evse, _tag(agent, evse))
+            await agent.start_session(evse, rfid_tag(agent, evse))
             await asyncio.sleep(timing.charge / 2)
             await agent.fault(evse)
             await asyncio.sleep(timing.outage)

@@ -33,8 +33,9 @@ def test_versions_and_tls_options() -> None:
     parser = build_parser()
     slow = command.options_from(parser.parse_args(["simulate", "ws://h/", "--scenario", "slow"]))
     assert slow.response_delay == command.SLOW_DELAY
-    quick = command.options_from(parser.parse_args(["simulate", "ws://h/"]))
+    quick = command.options_from(parser.parse_args(["simulate", "ws://h/", "--id-tags", "A, B"]))
     assert quick.response_delay == 0.0
+    assert quick.id_tags == ("A", "B")
 
 
 async def test_simulate_runs_a_mixed_fleet_and_reports(tmp_path: Path) -> None:
