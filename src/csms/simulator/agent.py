@@ -337,13 +337,28 @@ class StationAgent:
         if item.action == "StartTransaction" and item.tx is not None:
             item.tx.csms_id = int(answer["transactionId"])
         info = answer.get("idTagInfo") or answer.get("idTokenInfo")
-        if info and info.get("status") not in (None, "Accepted") and item.tx is not None:
-            logger.info(
-                "%s: transaction %s not authorised (%s)",
-                self.identity,
-                item.tx.transaction_id,
-                info["status"],
-            )
+        tx = item.tx
+        if not info or info.get("status") in (None, "Accepted") or tx is None:
+            return
+        logger.info(
+            "%s: transaction %s not authorised (%s)",
+            self.identity,
+            tx.transaction_id,
+            info["status"],
+        )
+        evse = self.station.state.evse(tx.evse_id)
+        if evse is not None and evse.transaction is tx and self._stop_on_invalid_id():
+            # 1.6 StopTransactionOnInvalidId; 2.0.1 TxCtrlr.StopTxOnInvalidId (E05).
+            self._spawn(self._deauthorize(evse))
+
+    async def _deauthorize(self, evse: Evse) -> None:
+        await self.stop_session(evse, StopReason.DEAUTHORIZED)
+        await self.leave(evse)
+
+    def _stop_on_invalid_id(self) -> bool:
+        if self.station.version is OcppVersion.V16:
+            return self.station.config.get("", "StopTransactionOnInvalidId") == "true"
+        return self.station.config.get("TxCtrlr", "StopTxOnInvalidId") == "true"
 
     def _attempts(self) -> int:
         if self.station.version is OcppVersion.V16:

@@ -40,6 +40,7 @@ class StopReason(enum.Enum):
     GROUND_FAULT = "GroundFault"
     UNLOCK = "UnlockCommand"
     REBOOT = "Reboot"
+    DEAUTHORIZED = "DeAuthorized"
 
 
 class BootReason(enum.Enum):

@@ -66,6 +66,7 @@ _STOP_TRIGGERS = {
     StopReason.POWER_LOSS: "AbnormalCondition",
     StopReason.GROUND_FAULT: "AbnormalCondition",
     StopReason.REBOOT: "ResetCommand",
+    StopReason.DEAUTHORIZED: "Deauthorized",
 }
 
 
