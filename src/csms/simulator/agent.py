@@ -465,11 +465,10 @@ class StationAgent:
                 await self.send(*dialect.meter_values(station, evse, now))
         elif message == "TransactionEvent":
             for evse in evses:
-                if evse.transaction is not None:
-                    self.send_tx(
-                        *dialect.updated(station, evse, evse.transaction, now, offline=False),
-                        evse.transaction,
-                    )
+                tx = evse.transaction
+                if tx is not None:
+                    message = dialect.updated(station, evse, tx, now, offline=False, triggered=True)
+                    self.send_tx(*message, tx)
         elif (
             message in ("FirmwareStatusNotification", "DiagnosticsStatusNotification")
             or message == "LogStatusNotification"

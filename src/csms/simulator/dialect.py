@@ -152,7 +152,14 @@ class Dialect(Protocol):
         ...
 
     def updated(
-        self, station: SimStation, evse: Evse, tx: Transaction, now: datetime, *, offline: bool
+        self,
+        station: SimStation,
+        evse: Evse,
+        tx: Transaction,
+        now: datetime,
+        *,
+        offline: bool,
+        triggered: bool = False,
     ) -> tuple[str, Payload]:
         """Periodic MeterValues (1.6) or TransactionEvent Updated (2.x) during a transaction."""
         ...

@@ -87,7 +87,14 @@ class V16Dialect:
         return "StartTransaction", payload
 
     def updated(
-        self, station: SimStation, evse: Evse, tx: Transaction, now: datetime, *, offline: bool
+        self,
+        station: SimStation,
+        evse: Evse,
+        tx: Transaction,
+        now: datetime,
+        *,
+        offline: bool,
+        triggered: bool = False,
     ) -> tuple[str, Payload]:
         """1.6 §6.30 MeterValues.req with the transactionId (set when sent)."""
         return "MeterValues", {

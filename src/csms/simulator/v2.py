@@ -163,12 +163,19 @@ class V2Dialect:
         return action, payload
 
     def updated(
-        self, station: SimStation, evse: Evse, tx: Transaction, now: datetime, *, offline: bool
+        self,
+        station: SimStation,
+        evse: Evse,
+        tx: Transaction,
+        now: datetime,
+        *,
+        offline: bool,
+        triggered: bool = False,
     ) -> tuple[str, Payload]:
-        """J02 TransactionEvent Updated with periodic meter values."""
+        """J02 TransactionEvent Updated with periodic (or F06 triggered) meter values."""
         return self._event(
             "Updated",
-            "MeterValuePeriodic",
+            "Trigger" if triggered else "MeterValuePeriodic",
             evse,
             tx,
             now,

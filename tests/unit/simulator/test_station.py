@@ -314,3 +314,15 @@ def test_data_transfer_knows_only_its_vendor() -> None:
         "status": "Accepted",
         "data": "ping",
     }
+
+
+def test_triggered_transaction_event_says_trigger() -> None:
+    sim = station(OcppVersion.V201)
+    evse = sim.state.evses[1]
+    tx = sim.begin_transaction(evse, "TAG", 0.0)
+    _, periodic = sim.dialect.updated(sim, evse, tx, sim.clock(), offline=False)
+    _, triggered = sim.dialect.updated(sim, evse, tx, sim.clock(), offline=False, triggered=True)
+    assert (periodic["triggerReason"], triggered["triggerReason"]) == (
+        "MeterValuePeriodic",
+        "Trigger",
+    )
