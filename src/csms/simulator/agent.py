@@ -467,8 +467,8 @@ class StationAgent:
             for evse in evses:
                 tx = evse.transaction
                 if tx is not None:
-                    message = dialect.updated(station, evse, tx, now, offline=False, triggered=True)
-                    self.send_tx(*message, tx)
+                    updated = dialect.updated(station, evse, tx, now, offline=False, triggered=True)
+                    self.send_tx(*updated, tx)
         elif (
             message in ("FirmwareStatusNotification", "DiagnosticsStatusNotification")
             or message == "LogStatusNotification"
