@@ -2,10 +2,12 @@
 
 Layers inside the package, from pure to I/O: :mod:`~csms.simulator.state`,
 :mod:`~csms.simulator.meter` and :mod:`~csms.simulator.configuration` (data);
-:mod:`~csms.simulator.v16` and :mod:`~csms.simulator.v2` (messages and answers per version);
+:mod:`~csms.simulator.v16` and :mod:`~csms.simulator.v2` (the messages of each version) with
+:mod:`~csms.simulator.v16_answers` and :mod:`~csms.simulator.v2_answers` (answers to the CSMS);
 :mod:`~csms.simulator.station` (the logic of one station, no sockets); :mod:`~csms.simulator.link`
 (one WebSocket pumping the sans-I/O :class:`~csms.rpc.session.RpcSession`);
-:mod:`~csms.simulator.agent` (connect, boot, charge, reconnect); :mod:`~csms.simulator.scenarios`
+:mod:`~csms.simulator.agent` (connect, boot, charge, reconnect) and
+:mod:`~csms.simulator.followups` (what a station does after answering); :mod:`~csms.simulator.scenarios`
 and :mod:`~csms.simulator.fleet` (many stations, progress).
 """
 

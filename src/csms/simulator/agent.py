@@ -40,19 +40,12 @@ from csms.rpc.errors import CallErrorReply, ErrorCode
 from csms.rpc.events import CallReceived
 from csms.rpc.session import RpcSession
 from csms.rpc.versions import OcppVersion
+from csms.simulator import followups
 from csms.simulator.backoff import backoff_delays
 from csms.simulator.dialect import (
     BootReason,
-    Followup,
     Payload,
-    Progress,
-    Reboot,
-    Send,
-    SendStatus,
-    StartCharging,
-    StopCharging,
     StopReason,
-    Trigger,
 )
 from csms.simulator.link import ABORTED, TIMEOUT, Link, Reply
 from csms.simulator.state import Evse, Transaction
@@ -349,7 +342,7 @@ class StationAgent:
         evse = self.station.state.evse(tx.evse_id)
         if evse is not None and evse.transaction is tx and self._stop_on_invalid_id():
             # 1.6 StopTransactionOnInvalidId; 2.0.1 TxCtrlr.StopTxOnInvalidId (E05).
-            self._spawn(self._deauthorize(evse))
+            self.spawn(self._deauthorize(evse))
 
     async def _deauthorize(self, evse: Evse) -> None:
         await self.stop_session(evse, StopReason.DEAUTHORIZED)
@@ -403,77 +396,7 @@ class StationAgent:
         await link.flush()
         logger.info("%s: answered %s: %s", self.identity, call.action, answer.payload.get("status"))
         if answer.then:
-            self._spawn(self._follow_all(answer.then))
-
-    async def _follow_all(self, followups: tuple[Followup, ...]) -> None:
-        """Run an answer's follow-ups in order (stop the transaction, then reboot)."""
-        for followup in followups:
-            await self._follow(followup)
-
-    async def _follow(self, followup: Followup) -> None:
-        station = self.station
-        if type(followup) is StartCharging:
-            evse = station.state.evse(followup.evse_id)
-            if evse is not None and evse.transaction is None:
-                await self.start_session(
-                    evse, followup.id_tag, remote_start_id=followup.remote_start_id
-                )
-                self._spawn(self._stop_later(evse, self.options.charge_time))
-        elif type(followup) is StopCharging:
-            evse = station.state.evse(followup.evse_id)
-            if evse is not None:
-                await self.stop_session(evse, followup.reason)
-        elif type(followup) is SendStatus:
-            evse = station.state.evse(followup.evse_id)
-            if evse is not None:
-                await self.send_status(evse)
-        elif type(followup) is Trigger:
-            await self._triggered(followup)
-        elif type(followup) is Reboot:
-            await asyncio.sleep(self.options.step_delay)
-            await self.reboot(BootReason.REMOTE_RESET)
-        elif type(followup) is Progress:
-            for payload in followup.payloads:
-                await asyncio.sleep(self.options.step_delay)
-                await self.send(followup.action, payload)
-            if followup.reboot_after:
-                station.state.firmware_version = _next_version(station.state.firmware_version)
-                await self.reboot(BootReason.FIRMWARE_UPDATE)
-        elif type(followup) is Send:
-            await self.send(followup.action, followup.payload)
-
-    async def _triggered(self, trigger: Trigger) -> None:
-        station, dialect = self.station, self.station.dialect
-        evses = [
-            e
-            for e in station.state.evses.values()
-            if trigger.evse_id is None or e.id == trigger.evse_id
-        ]
-        now = station.clock()
-        message = trigger.message
-        if message == "BootNotification":
-            action, payload = dialect.boot(station, BootReason.TRIGGERED)
-            await self.send(action, payload)
-        elif message == "Heartbeat":
-            await self.send("Heartbeat", {})
-        elif message == "StatusNotification":
-            for evse in evses:
-                await self.send_status(evse)
-        elif message == "MeterValues":
-            for evse in evses:
-                evse.meter.advance(asyncio.get_running_loop().time())
-                await self.send(*dialect.meter_values(station, evse, now))
-        elif message == "TransactionEvent":
-            for evse in evses:
-                tx = evse.transaction
-                if tx is not None:
-                    updated = dialect.updated(station, evse, tx, now, offline=False, triggered=True)
-                    self.send_tx(*updated, tx)
-        elif (
-            message in ("FirmwareStatusNotification", "DiagnosticsStatusNotification")
-            or message == "LogStatusNotification"
-        ):
-            await self.send(message, {"status": "Idle"})
+            self.spawn(followups.perform_all(self, answer.then))
 
     # ------------------------------------------------------------------ charging sessions
 
@@ -507,7 +430,7 @@ class StationAgent:
         action, payload = station.dialect.started(station, evse, tx, now, offline=station.offline)
         self.send_tx(action, payload, tx)
         await self.send_status(evse)
-        self._meters[evse.id] = self._spawn(self._sample(evse, tx))
+        self._meters[evse.id] = self.spawn(self._sample(evse, tx))
         logger.info("%s: charging on EVSE %d for %s", self.identity, evse.id, id_tag)
         return tx
 
@@ -526,7 +449,8 @@ class StationAgent:
             )
             self.send_tx(action, payload, tx)
 
-    async def _stop_later(self, evse: Evse, seconds: float) -> None:
+    async def stop_later(self, evse: Evse, seconds: float) -> None:
+        """End the current transaction on ``evse`` after ``seconds`` (a remote start's session)."""
         tx = evse.transaction
         await asyncio.sleep(seconds)
         if tx is not None and evse.transaction is tx:
@@ -650,7 +574,8 @@ class StationAgent:
 
     # ------------------------------------------------------------------ tasks
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run ``coro`` as a task the agent owns (cancelled when it stops; failures logged)."""
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
@@ -665,12 +590,3 @@ class StationAgent:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-
-
-def _next_version(version: str) -> str:
-    parts = version.split(".")
-    try:
-        parts[-1] = str(int(parts[-1]) + 1)
-    except ValueError:
-        return version + ".1"
-    return ".".join(parts)

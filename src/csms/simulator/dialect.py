@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 
 Payload = dict[str, Any]
 
+VENDOR = "csms-sim"  # chargePointVendor / vendorName; also the vendorId of DataTransfer
+MODEL = "SimCharger"
+
 
 def format_time(value: datetime) -> str:
     """RFC 3339 in UTC with milliseconds, as the schemas' ``date-time`` format requires."""

@@ -20,9 +20,6 @@ from csms.simulator.configuration import ConfigStore, v2_variables, v16_keys
 from csms.simulator.dialect import Answer, Dialect, Payload, StopReason
 from csms.simulator.state import Evse, StationState, Status, Transaction
 
-VENDOR = "csms-sim"
-MODEL = "SimCharger"
-
 
 def utc_now() -> datetime:
     """The wall clock in UTC."""
