@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import logging
 import random
 import ssl
@@ -212,8 +211,9 @@ class StationAgent:
             await link.run()
         finally:
             online.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await online
+            (outcome,) = await asyncio.gather(online, return_exceptions=True)
+            if isinstance(outcome, Exception):
+                logger.error("%s: session task failed", self.identity, exc_info=outcome)
             await link.close()  # stopped from outside: say goodbye (1000) rather than vanish
             self.link = None
             self.connected.clear()

@@ -78,8 +78,9 @@ class SimStation:
                 backoff=spec.backoff,
             )
         )
-        # True while the CSMS cannot be reached; transaction messages made now are "offline".
-        self.offline = False
+        # True while the CSMS cannot be reached (also before the first connection); transaction
+        # messages made now are "offline" (2.x TransactionEvent offline flag).
+        self.offline = True
         self.messages_in_queue = 0
 
     # ------------------------------------------------------------------ configuration
