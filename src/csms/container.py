@@ -77,6 +77,10 @@ def build_dispatcher(router: Router) -> Dispatcher:
     return Dispatcher(router, validators)
 
 
+# The RFID tags the demo's drivers tap (an operator may register them as id tokens).
+DEMO_TAGS = ("DEMO-CARD-1", "DEMO-CARD-2", "DEMO-CARD-3")
+
+
 class _EmbeddedUvicorn(uvicorn.Server):
     """uvicorn without its signal handlers: csms's CLI owns SIGINT/SIGTERM."""
 
@@ -189,6 +193,7 @@ class Csms:
             ssl=context,
             meter_interval=10.0,
             timing=Timing(charge=90.0, idle=20.0),
+            id_tags=DEMO_TAGS,
             ramp=0.5,
         )
         self._demo_task = asyncio.create_task(run_fleet(options, self._demo_stop))

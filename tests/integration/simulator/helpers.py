@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import sqlalchemy as sa
 
+from csms.container import utc_now
 from csms.rpc.versions import OcppVersion
 from csms.simulator import AgentOptions, SimStation, StationAgent, StationSpec
 from csms.storage import tables
@@ -16,6 +18,23 @@ from tests.integration.harness import PASSWORD, RunningCsms
 
 VERSIONS = [OcppVersion.V16, OcppVersion.V201, OcppVersion.V21]
 FAST_BACKOFF = (0.05, 0.05, 3)
+# The RFID tags the simulated drivers tap in these tests (registered by allow_tags).
+SIM_TAGS = ("SIM-CARD-1", "SIM-CARD-2", "CARD-1", "CARD-2")
+
+
+async def allow_tags(server: RunningCsms, *tags: str) -> None:
+    """Make ``tags`` known to csms where it keeps an id-token store (unknown tags are Invalid).
+
+    A csms without Authorize accepts any tag (the station treats NotSupported as a local accept),
+    so there is nothing to register.
+    """
+    tokens = getattr(server.csms.store, "tokens", None)
+    if tokens is None:
+        return
+    id_token = importlib.import_module("csms.domain.tokens").IdToken
+    for tag in tags or SIM_TAGS:
+        if await tokens.get(tag) is None:
+            await tokens.put(id_token(tag), utc_now())
 
 
 def make_agent(
@@ -41,6 +60,7 @@ def make_agent(
         "fixed_heartbeat": True,
         "step_delay": 0.05,
         "charge_time": 0.3,
+        "id_tags": SIM_TAGS[:2],
         "seed": 7,
     }
     defaults.update(options)
@@ -94,4 +114,14 @@ async def until(predicate: Any, timeout: float = 5.0) -> None:
             await asyncio.sleep(0.02)
 
 
-__all__ = ["VERSIONS", "make_agent", "rows", "running", "tables", "until", "wait_for_rows"]
+__all__ = [
+    "SIM_TAGS",
+    "VERSIONS",
+    "allow_tags",
+    "make_agent",
+    "rows",
+    "running",
+    "tables",
+    "until",
+    "wait_for_rows",
+]

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from csms.cli import build_parser
+from csms.container import DEMO_TAGS
 from tests.integration.harness import running_csms, settings_for
-from tests.integration.simulator.helpers import tables, wait_for_rows
+from tests.integration.simulator.helpers import allow_tags, tables, wait_for_rows
 
 
 def test_serve_takes_demo_and_simulate_its_options() -> None:
@@ -20,6 +21,7 @@ def test_serve_takes_demo_and_simulate_its_options() -> None:
 
 async def test_demo_stations_connect_boot_and_charge(tmp_path: Path) -> None:
     async with running_csms(settings_for(tmp_path)) as server:
+        await allow_tags(server, *DEMO_TAGS)
         await server.csms.start_demo(3)
         ids = ["DEMO-1", "DEMO-2", "DEMO-3"]
         versions = []

@@ -13,7 +13,7 @@ from csms.domain.model import UnknownStationPolicy
 from csms.rpc.versions import OcppVersion
 from csms.simulator import command
 from tests.integration.harness import running_csms, settings_for
-from tests.integration.simulator.helpers import make_agent, running
+from tests.integration.simulator.helpers import SIM_TAGS, allow_tags, make_agent, running
 from tests.integration.tls import make_server_certificate
 
 
@@ -43,6 +43,7 @@ async def test_simulate_runs_a_mixed_fleet_and_reports(tmp_path: Path) -> None:
         tmp_path, security_profile=0, unknown_stations=UnknownStationPolicy.ACCEPT
     )
     async with running_csms(settings) as server:
+        await allow_tags(server, *SIM_TAGS)
         args = build_parser().parse_args(
             [
                 "simulate",
@@ -57,6 +58,8 @@ async def test_simulate_runs_a_mixed_fleet_and_reports(tmp_path: Path) -> None:
                 "0.1",
                 "--ramp",
                 "0",
+                "--id-tags",
+                ",".join(SIM_TAGS),
             ]
         )
         lines: list[str] = []
