@@ -77,8 +77,8 @@ def build_dispatcher(router: Router) -> Dispatcher:
     return Dispatcher(router, validators)
 
 
-# The RFID tags the demo's drivers tap (an operator may register them as id tokens).
-DEMO_TAGS = ("DEMO-CARD-1", "DEMO-CARD-2", "DEMO-CARD-3")
+# The RFID tags the demo's drivers tap, two per station (an operator may register them as tokens).
+DEMO_TAGS = tuple(f"DEMO-CARD-{n}" for n in range(1, 11))
 
 
 class _EmbeddedUvicorn(uvicorn.Server):

@@ -73,12 +73,19 @@ def build_fleet(options: FleetOptions, stats: Stats) -> list[StationAgent]:
             fixed_heartbeat=options.heartbeat_interval is not None,
             step_delay=options.step_delay,
             charge_time=options.timing.charge,
-            id_tags=options.id_tags,
+            id_tags=_tags_of(options.id_tags, n, options.evses),
             seed=None if options.seed is None else options.seed + n,
         )
         station = SimStation(spec, validator=validators[version])
         agents.append(StationAgent(station, agent_options, stats))
     return agents
+
+
+def _tags_of(tags: Sequence[str], n: int, evses: int) -> tuple[str, ...]:
+    """Station ``n``'s share of the tags: one per EVSE, round-robin over the list."""
+    if not tags:
+        return ()
+    return tuple(tags[(n * evses + k) % len(tags)] for k in range(evses))
 
 
 async def _one(agent: StationAgent, options: FleetOptions, delay: float) -> None:

@@ -39,11 +39,13 @@ class Timing:
 
 
 def rfid_tag(agent: StationAgent, evse: Evse) -> str:
-    """The RFID tag the driver taps: one of ``--id-tags``, else one stable per station and EVSE."""
+    """The RFID tag the driver at ``evse`` taps: the station's own tags (one per EVSE, handed out
+    by :func:`~csms.simulator.fleet.build_fleet`), else one made up, stable per station and EVSE.
+    One driver never holds two EVSEs, so a CSMS checking concurrent use sees no conflict."""
     tags = agent.options.id_tags
-    number = zlib.crc32(f"{agent.identity}/{evse.id}".encode())
     if tags:
-        return tags[number % len(tags)]
+        return tags[(evse.id - 1) % len(tags)]
+    number = zlib.crc32(f"{agent.identity}/{evse.id}".encode())
     return f"RFID-{number % 100_000:05d}-{evse.id}"
 
 

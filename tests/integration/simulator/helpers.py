@@ -19,7 +19,7 @@ from tests.integration.harness import PASSWORD, RunningCsms
 VERSIONS = [OcppVersion.V16, OcppVersion.V201, OcppVersion.V21]
 FAST_BACKOFF = (0.05, 0.05, 3)
 # The RFID tags the simulated drivers tap in these tests (registered by allow_tags).
-SIM_TAGS = ("SIM-CARD-1", "SIM-CARD-2", "CARD-1", "CARD-2")
+SIM_TAGS = (*(f"SIM-CARD-{n}" for n in range(1, 9)), "CARD-1", "CARD-2")
 
 
 async def allow_tags(server: RunningCsms, *tags: str) -> None:

@@ -28,5 +28,7 @@ def test_rfid_tags_are_stable_or_taken_from_the_options() -> None:
     evse = agent.station.state.evses[1]
     assert rfid_tag(agent, evse) == rfid_tag(agent, evse)
     assert rfid_tag(agent, evse).startswith("RFID-")
-    (tagged,) = build_fleet(FleetOptions(url="ws://h/", count=1, id_tags=("CARD-9",)), Stats())
-    assert rfid_tag(tagged, tagged.station.state.evses[2]) == "CARD-9"
+    tags = ("A", "B", "C", "D", "E")
+    tagged = build_fleet(FleetOptions(url="ws://h/", count=3, evses=2, id_tags=tags), Stats())
+    handed = [rfid_tag(a, e) for a in tagged for e in a.station.state.evses.values()]
+    assert handed == ["A", "B", "C", "D", "E", "A"]  # one per EVSE, round-robin
