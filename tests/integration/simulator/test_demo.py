@@ -8,6 +8,7 @@ from csms.cli import build_parser
 from csms.container import DEMO_TAGS
 from tests.integration.harness import running_csms, settings_for
 from tests.integration.simulator.helpers import allow_tags, tables, wait_for_rows
+from tests.integration.tls import make_server_certificate
 
 
 def test_serve_takes_demo_and_simulate_its_options() -> None:
@@ -41,3 +42,15 @@ async def test_demo_stations_connect_boot_and_charge(tmp_path: Path) -> None:
         assert history[0].status == "Available"
         events = await wait_for_rows(server, tables.transaction_events, "DEMO-2", bool)
         assert events[0].event_type == "Started"
+
+
+async def test_demo_over_tls(tmp_path: Path) -> None:
+    """Security profile 2: the demo stations reach their own wss:// listener over loopback."""
+    _, cert, key = make_server_certificate(tmp_path)
+    settings = settings_for(tmp_path, security_profile=2, tls_cert=str(cert), tls_key=str(key))
+    async with running_csms(settings) as server:
+        await server.csms.start_demo(1, prefix="TLSDEMO-")
+        station = await wait_for_rows(
+            server, tables.stations, "TLSDEMO-1", lambda r: r and r[0].online
+        )
+        assert station[0].ocpp_version == "1.6"

@@ -38,7 +38,8 @@ def test_versions_and_tls_options() -> None:
     assert quick.id_tags == ("A", "B")
 
 
-async def test_simulate_runs_a_mixed_fleet_and_reports(tmp_path: Path) -> None:
+@pytest.mark.parametrize("terminal", [False, True], ids=["log-lines", "tty"])
+async def test_simulate_runs_a_mixed_fleet_and_reports(tmp_path: Path, terminal: bool) -> None:
     settings = settings_for(
         tmp_path, security_profile=0, unknown_stations=UnknownStationPolicy.ACCEPT
     )
@@ -64,13 +65,19 @@ async def test_simulate_runs_a_mixed_fleet_and_reports(tmp_path: Path) -> None:
         )
         lines: list[str] = []
         stats = await command.simulate(
-            command.options_from(args), duration=1.5, terminal=False, write=lines.append
+            command.options_from(args), duration=1.5, terminal=terminal, write=lines.append
         )
         listed = {s.id: s.ocpp_version for s in await server.csms.store.stations.list()}  # type: ignore[union-attr]
     assert listed == {"SIM-1": "1.6", "SIM-2": "2.0.1", "SIM-3": "2.1"}
     assert stats.accepted == 3
     assert stats.transactions >= 3
-    assert lines[-1].startswith("final: stations 3  connected 3  accepted 3")
+    final = lines[-1].lstrip("\n")
+    assert final.startswith("final: stations 3  connected 3  accepted 3")
+    if terminal:  # one line redrawn in place every second
+        assert lines[0].startswith("\r\x1b[Kstations 3")
+        assert len(lines) >= 2
+    else:  # a summary only every 10 s: a 1.5 s run prints just the final line
+        assert lines == [final]
 
 
 async def test_simulated_station_over_tls_with_basic_auth(tmp_path: Path) -> None:
