@@ -1,4 +1,4 @@
-"""The ``csms`` command: ``serve``, ``db upgrade`` and ``station add|list``.
+"""The ``csms`` command: ``serve``, ``db upgrade``, ``station add|list`` and ``loadtest``.
 
 Settings come from ``CSMS_*`` environment variables (see :mod:`csms.config`); flags override them.
 """
@@ -23,6 +23,7 @@ from csms.domain.credentials import WeakPassword, check_password_strength, hash_
 from csms.domain.errors import StorageError
 from csms.domain.identity import is_valid_identity
 from csms.domain.model import RegistrationStatus, Station, UnknownStationPolicy
+from csms.loadtest.command import add_parser as add_loadtest_parser
 from csms.log import configure_logging
 from csms.storage import open_store, upgrade
 
@@ -251,6 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
     ls = st_sub.add_parser("list", help="list stations")
     ls.add_argument("--database-url")
     ls.set_defaults(func=_cmd_station_list)
+
+    add_loadtest_parser(sub)
     return parser
 
 
