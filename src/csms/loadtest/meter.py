@@ -108,7 +108,7 @@ class ServerMeter:
         if self._proc is not None and self.mark_wall is None:
             self.mark_wall, self.mark_cpu = time.monotonic(), self._cpu()
 
-    def summary(self, connections: int, calls: int) -> dict[str, Any]:
+    def summary(self, connections: int, calls: int, measured: float) -> dict[str, Any]:
         """Figures for the report: memory growth per held connection (at the last sample, taken
         while connected), CPU utilisation, and CPU per CALL answered in the measured window."""
         cpu = self.cpu_now - self.cpu_start
@@ -127,8 +127,12 @@ class ServerMeter:
             "cpu_s": round(cpu, 3),
             "cpu_util_avg": round(cpu / wall, 3) if wall > 0 else None,
             "measured_cpu_util": round(window_cpu / window_wall, 3) if window_wall > 0 else None,
+            # The meter's window starts at the first sample after the warm-up, so it is shorter
+            # than the measured window: scale its utilisation to the calls of the whole window.
             "measured_cpu_us_per_call": (
-                round(window_cpu / calls * 1e6, 1) if calls and window_wall > 0 else None
+                round(window_cpu / window_wall * measured / calls * 1e6, 1)
+                if calls and window_wall > 0
+                else None
             ),
             "samples": self.samples[-600:],
         }

@@ -39,6 +39,7 @@ def build_result(
     workers: int,
     start_wall: float,
     open_while_running: int,
+    accepted_while_running: int,
     server: dict[str, Any] | None,
 ) -> dict[str, Any]:
     """The JSON report: options, machine, connections, per-action figures, episodes, server."""
@@ -75,6 +76,7 @@ def build_result(
             "cpus": os.cpu_count(),
         },
         "workers": workers,
+        "start_wall": start_wall,
         "elapsed_s": round(elapsed, 3),
         "measured_s": round(measured, 3),
         "stations": stats.stations,
@@ -95,7 +97,7 @@ def build_result(
                 if stats.all_accepted_at is None
                 else round(stats.all_accepted_at - start_wall, 3)
             ),
-            "accepted_at_end": stats.accepted_now,
+            "accepted_at_end": accepted_while_running,
         },
         "episodes": episodes,
         "calls_per_s": round(measured_calls / measured, 2) if measured > 0 else 0.0,

@@ -77,6 +77,7 @@ class _Progress:
     meter: ServerMeter | None
     latest: dict[int, Snapshot] = field(default_factory=dict)
     open_while_running: int = 0
+    accepted_while_running: int = 0
     _fresh: set[int] = field(default_factory=set)
     _last_calls: int = 0
     _last_time: float = 0.0
@@ -98,6 +99,7 @@ class _Progress:
         self._fresh.clear()
         stats, elapsed, measured = self.merged(self.latest)
         self.open_while_running = stats.open_now
+        self.accepted_while_running = stats.accepted_now
         server = ""
         if self.meter is not None:
             self.meter.sample()
@@ -155,7 +157,10 @@ def run_loadtest(
         workers=workers,
         start_wall=start_wall,
         open_while_running=progress.open_while_running,
-        server=meter.summary(progress.open_while_running, measured_calls) if meter else None,
+        accepted_while_running=progress.accepted_while_running,
+        server=(
+            meter.summary(progress.open_while_running, measured_calls, measured) if meter else None
+        ),
     )
 
 

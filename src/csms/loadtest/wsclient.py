@@ -98,6 +98,7 @@ class WsClient(asyncio.Protocol):
         "_accept",
         "_buf",
         "_close_sent",
+        "_failed",
         "_fragments",
         "_listener",
         "_open",
@@ -122,6 +123,7 @@ class WsClient(asyncio.Protocol):
         self._rng = rng
         self._buf = bytearray()
         self._open = False
+        self._failed = False
         self._close_sent = False
         self._fragments: bytearray | None = None
         self.transport: asyncio.Transport | None = None
@@ -139,6 +141,9 @@ class WsClient(asyncio.Protocol):
         self._read_frames()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if not self._open and not self._failed:  # the server hung up before answering the upgrade
+            self._failed = True
+            self._listener.ws_failed("closed_before_upgrade")
         self.transport = None
         self._buf = bytearray()
         self._listener.ws_closed()
@@ -191,6 +196,7 @@ class WsClient(asyncio.Protocol):
         return True
 
     def _fail(self, reason: str) -> None:
+        self._failed = True
         self._listener.ws_failed(reason)
         if self.transport is not None:
             self.transport.close()
