@@ -39,6 +39,10 @@ class ServerSettings:
     # Time a peer has to answer our close frame; a dead peer is dropped after ping_interval +
     # ping_timeout + close_timeout.
     close_timeout: float = 5.0  # CSMS_CLOSE_TIMEOUT
+    # Pending TCP connections the kernel queues until csms accepts them (capped by
+    # net.core.somaxconn). asyncio's default of 100 overflows when a fleet reconnects at once: the
+    # dropped SYNs are retried by the stations' kernels after 1, 3, 7, 15 s, stretching the storm.
+    listen_backlog: int = 4096  # CSMS_LISTEN_BACKLOG
     # Time a client has to complete the opening handshake (slowloris protection).
     open_timeout: float = 10.0  # CSMS_OPEN_TIMEOUT
     # Seconds to wait for a station's reply to a CSMS-initiated CALL (OCPP-J 1.6 §4.1.1).
