@@ -87,7 +87,7 @@ def build_result(
             "timeouts": stats.connect.timeouts,
             "held_while_running": open_while_running,
             "peak": stats.open_peak,
-            "dropped_by_server": stats.disconnects,
+            "lost_while_running": stats.disconnects,
             "handshake_ms": stats.connect.latency.summary_ms(),
         },
         "boot": {
@@ -122,7 +122,7 @@ def render_text(result: dict[str, Any]) -> list[str]:
         f"elapsed {result['elapsed_s']:.1f}s  measured {result['measured_s']:.1f}s",
         f"connections: held {c['held_while_running']}  peak {c['peak']}  "
         f"attempts {c['attempts']}  opened {c['opened']}  failed {sum(c['failed'].values())}  "
-        f"timeouts {c['timeouts']}  dropped {c['dropped_by_server']}",
+        f"timeouts {c['timeouts']}  lost {c['lost_while_running']}",
         f"boot: {b['statuses']}  all accepted after {_seconds(b['all_accepted_after_s'])}",
     ]
     for e in result["episodes"]:

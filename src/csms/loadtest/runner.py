@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import queue
 import time
 import traceback
@@ -53,11 +54,18 @@ def worker_main(
     """Entry point of a worker process: run its stations, report snapshots on ``out``."""
     raise_nofile_limit()
     indices = worker_indices(config.stations, workers, worker)
+    parent = os.getppid()
+
+    def report(snap: Snapshot) -> None:
+        if os.getppid() != parent:  # the parent was killed: stop instead of running on orphaned
+            raise LoadTestError("parent process gone")
+        out.put(("snap", worker, snap))
+
     try:
 
         async def main() -> Snapshot:
             engine = Engine(config, indices, start_wall)
-            return await engine.run(lambda snap: out.put(("snap", worker, snap)), interval)
+            return await engine.run(report, interval)
 
         final = _run_coroutine(main)
         out.put(("final", worker, final))
