@@ -152,7 +152,7 @@ def storm(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
         "--versions", "1.6=60,2.0.1=30,2.1=10", "--connectors", "2",
         "--retry-wait-min", str(opts.retry_wait_min),
         "--retry-random-range", str(opts.retry_random_range),
-        "--duration", str(ramp + opts.settle + 60.0), "--progress-interval", "1",
+        "--duration", str(ramp + opts.settle + opts.recover), "--progress-interval", "1",
     ]  # fmt: skip
     out = work / "storm.json"
     cmd = loadtest_cmd(f"ws://127.0.0.1:{port}/ocpp", args, server.pid, out)
@@ -194,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compress", type=float, default=5.0, help="time compression (steady)")
     parser.add_argument("--measure", type=float, default=120.0, help="steady window (s)")
     parser.add_argument("--settle", type=float, default=5.0, help="storm: wait before restart")
+    parser.add_argument("--recover", type=float, default=150.0, help="storm: time after restart")
     parser.add_argument("--retry-wait-min", type=float, default=1.0)
     parser.add_argument("--retry-random-range", type=float, default=2.0)
     parser.add_argument("--json", type=Path)

@@ -42,6 +42,7 @@ class ServerMeter:
     wall_start: float = 0.0
     wall_now: float = 0.0
     util_now: float = 0.0
+    exited: bool = False
     mark_wall: float | None = None
     mark_cpu: float = 0.0
     samples: list[tuple[float, int, float]] = field(default_factory=list)
@@ -93,7 +94,10 @@ class ServerMeter:
 
     def sample(self) -> None:
         """Read memory and CPU now; CPU utilisation is over the time since the last sample."""
-        if self._proc is None:
+        if self._proc is None or self.exited:
+            return
+        if not self._proc.is_running():  # restarted or stopped: keep the last readings
+            self.exited = True
             return
         wall, cpu = time.monotonic(), self._cpu()
         if wall > self.wall_now:
@@ -118,6 +122,7 @@ class ServerMeter:
         window_wall = self.wall_now - self.mark_wall if self.mark_wall is not None else 0.0
         return {
             "pid": self.pid,
+            "exited_during_run": self.exited,
             "rss_start_mib": round(self.rss_start / 2**20, 1),
             "rss_end_mib": round(self.rss_now / 2**20, 1),
             "rss_peak_mib": round(self.rss_peak / 2**20, 1),
