@@ -17,7 +17,7 @@ def progress_line(elapsed: float, stats: RunStats, rate: float, server: str, tty
     held = f"{stats.open_now}/{stats.stations} open"
     body = (
         f"{held}  {stats.accepted_now} accepted  {rate:,.0f} CALL/s  "
-        f"{stats.errors_total} errors  {_timeouts(stats)} timeouts  {stats.disconnects} drops"
+        f"{stats.errors_total} errors  {_timeouts(stats)} timeouts  {stats.disconnects} lost"
         f"{server}"
     )
     if not tty:
