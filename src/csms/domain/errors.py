@@ -11,7 +11,10 @@
      ├── CallTimeout             the station did not answer in time
      ├── CallOutcomeUnknown      the connection dropped while the command was on the wire
      ├── CallFailed              the station answered with a CALLERROR
-     └── StorageError            persistence failed; nothing was acknowledged
+     ├── StorageError            persistence failed; nothing was acknowledged
+     ├── CertificateRequestRejected  the certificate authority refused a CSR
+     ├── UnknownFile             no such firmware image, file request or upload (or its URL expired)
+     └── FileTooLarge            an upload exceeds the configured size limit
 """
 
 from __future__ import annotations
@@ -70,3 +73,15 @@ class CallFailed(DomainError):
 
 class StorageError(DomainError):
     """The database could not persist a change; the caller must not acknowledge it."""
+
+
+class CertificateRequestRejected(DomainError):
+    """The certificate authority refused a station's CSR (malformed, bad signature, wrong subject)."""
+
+
+class UnknownFile(DomainError):
+    """No such firmware image, file request or received file, or its URL is no longer valid."""
+
+
+class FileTooLarge(DomainError):
+    """An upload is larger than the configured limit; nothing of it is kept."""

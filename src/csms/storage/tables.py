@@ -224,3 +224,7 @@ transactions = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     UniqueConstraint("station_id", "transaction_id"),
 )
+
+# Tables of other areas live in their own modules on this metadata; importing them here makes
+# ``metadata`` complete for Alembic and the schema test.
+from csms.storage import tables_files as _tables_files  # noqa: E402, F401

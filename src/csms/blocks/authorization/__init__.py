@@ -1,0 +1,1 @@
+"""C Authorization: ClearCache (:mod:`.cache`)."""
