@@ -59,6 +59,7 @@ def _apply_serve_flags(settings: Settings, args: argparse.Namespace) -> Settings
         ("heartbeat_interval", "heartbeat_interval"),
         ("call_timeout", "call_timeout"),
         ("ping_interval", "ping_interval"),
+        ("boot_pacing_rate", "boot_pacing_rate"),
     ):
         value = getattr(args, flag)
         if value is not None:
@@ -233,6 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--heartbeat-interval", type=int, help="seconds (default 300)")
     serve.add_argument("--call-timeout", type=float, help="seconds to wait for a station's reply")
     serve.add_argument("--ping-interval", type=float, help="seconds between server pings")
+    serve.add_argument(
+        "--boot-pacing-rate", type=float, help="BootNotifications accepted per second (0: all)"
+    )
     serve.add_argument("--no-compression", action="store_true", help="do not offer deflate")
     serve.add_argument("--log-level", help="DEBUG, INFO (default), WARNING, ERROR")
     serve.add_argument("--log-json", action="store_true", help="log JSON lines")

@@ -60,6 +60,9 @@ class ServerSettings:
     # (minimum wait before the next BootNotification; 1.6 §4.2).
     heartbeat_interval: int = 300  # CSMS_HEARTBEAT_INTERVAL
     boot_retry_interval: int = 60  # CSMS_BOOT_RETRY_INTERVAL
+    # Reconnect storms: accept at most this many BootNotifications per second and answer the others
+    # Pending with a randomised interval (blocks/provisioning/pacing.py). 0 = no pacing.
+    boot_pacing_rate: float = 0.0  # CSMS_BOOT_PACING_RATE
     # Vendor handlers of station-initiated DataTransfer: "vendorId=module:attribute,..."
     # (csms.blocks.datatransfer.loading; installed "csms.data_transfer" entry points load too).
     data_transfer_handlers: str | None = None  # CSMS_DATA_TRANSFER_HANDLERS
@@ -195,6 +198,8 @@ def validate(settings: Settings) -> None:
         raise SettingsError("CSMS_MAX_MESSAGE_SIZE: at least 65536 bytes (certificates need 10 kB)")
     if server.call_timeout <= 0 or server.heartbeat_interval <= 0:
         raise SettingsError("CSMS_CALL_TIMEOUT and CSMS_HEARTBEAT_INTERVAL must be positive")
+    if server.boot_pacing_rate < 0:
+        raise SettingsError("CSMS_BOOT_PACING_RATE: boots per second, 0 for no pacing")
     files = settings.files
     if files.max_firmware_size <= 0 or files.max_upload_size <= 0 or files.url_ttl <= 0:
         raise SettingsError("CSMS_FILES_MAX_*_SIZE and CSMS_FILES_URL_TTL must be positive")
