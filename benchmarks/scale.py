@@ -59,7 +59,9 @@ def wait_port(port: int, within: float) -> float:
     raise RuntimeError(f"server did not listen on {port} within {within} s")
 
 
-def start_server(port: int, db: Path, log: Path, heartbeat: int) -> subprocess.Popen[bytes]:
+def start_server(
+    port: int, db: Path, log: Path, heartbeat: int, extra: tuple[str, ...] = ()
+) -> subprocess.Popen[bytes]:
     """Start ``csms serve`` (own process group) and wait until it listens."""
     cmd = [
         str(VENV_BIN / "csms"),
@@ -78,6 +80,7 @@ def start_server(port: int, db: Path, log: Path, heartbeat: int) -> subprocess.P
         str(heartbeat),
         "--log-level",
         "WARNING",
+        *extra,
     ]
     with log.open("ab") as sink:
         proc = subprocess.Popen(cmd, stdout=sink, stderr=sink, start_new_session=True)
@@ -115,7 +118,9 @@ def steady(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
     port = free_port()
     heartbeat = round(300 / opts.compress)
     meter = 60 / opts.compress
-    server = start_server(port, work / "steady.db", work / "server.log", heartbeat)
+    server = start_server(
+        port, work / "steady.db", work / "server.log", heartbeat, tuple(opts.server_arg)
+    )
     ramp = opts.stations / opts.rate
     warmup = ramp + 20.0
     args = [
@@ -145,7 +150,7 @@ def storm(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
     port = free_port()
     db = work / "storm.db"
     log = work / "server.log"
-    server = start_server(port, db, log, 300)
+    server = start_server(port, db, log, 300, tuple(opts.server_arg))
     ramp = opts.stations / opts.rate
     args = [
         "-n", str(opts.stations), "--rate", str(opts.rate), "--workers", str(opts.workers),
@@ -167,7 +172,7 @@ def storm(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
             if restarted_at is None and match and int(match.group(1)) >= opts.stations:
                 time.sleep(opts.settle)
                 stop_server(server)
-                server = start_server(port, db, log, 300)
+                server = start_server(port, db, log, 300, tuple(opts.server_arg))
                 restarted_at = time.time()
                 print(f"server restarted, listening again (pid {server.pid})", flush=True)
         proc.wait()
@@ -197,6 +202,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recover", type=float, default=150.0, help="storm: time after restart")
     parser.add_argument("--retry-wait-min", type=float, default=1.0)
     parser.add_argument("--retry-random-range", type=float, default=2.0)
+    parser.add_argument(
+        "--server-arg", action="append", default=[], help="extra csms serve argument (repeat)"
+    )
     parser.add_argument("--json", type=Path)
     opts = parser.parse_args(argv)
     if opts.stations is None:
