@@ -1,4 +1,4 @@
-"""The ``csms`` command: ``serve``, ``db upgrade`` and ``station add|list``.
+"""The ``csms`` command: ``serve``, ``db upgrade``, ``station add|list`` and ``loadtest``.
 
 Settings come from ``CSMS_*`` environment variables (see :mod:`csms.config`); flags override them.
 """
@@ -24,6 +24,7 @@ from csms.domain.credentials import WeakPassword, check_password_strength, hash_
 from csms.domain.errors import StorageError
 from csms.domain.identity import is_valid_identity
 from csms.domain.model import RegistrationStatus, Station, UnknownStationPolicy
+from csms.loadtest.command import add_parser as add_loadtest_parser
 from csms.log import configure_logging
 from csms.simulator import command as simulator_command
 from csms.storage import open_store, upgrade
@@ -60,6 +61,7 @@ def _apply_serve_flags(settings: Settings, args: argparse.Namespace) -> Settings
         ("heartbeat_interval", "heartbeat_interval"),
         ("call_timeout", "call_timeout"),
         ("ping_interval", "ping_interval"),
+        ("boot_pacing_rate", "boot_pacing_rate"),
     ):
         value = getattr(args, flag)
         if value is not None:
@@ -269,6 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--heartbeat-interval", type=int, help="seconds (default 300)")
     serve.add_argument("--call-timeout", type=float, help="seconds to wait for a station's reply")
     serve.add_argument("--ping-interval", type=float, help="seconds between server pings")
+    serve.add_argument(
+        "--boot-pacing-rate", type=float, help="BootNotifications accepted per second (0: all)"
+    )
     serve.add_argument("--no-compression", action="store_true", help="do not offer deflate")
     serve.add_argument("--log-level", help="DEBUG, INFO (default), WARNING, ERROR")
     serve.add_argument("--log-json", action="store_true", help="log JSON lines")
@@ -308,6 +313,8 @@ def build_parser() -> argparse.ArgumentParser:
     ls = st_sub.add_parser("list", help="list stations")
     ls.add_argument("--database-url")
     ls.set_defaults(func=_cmd_station_list)
+
+    add_loadtest_parser(sub)
     return parser
 
 
