@@ -53,10 +53,13 @@ from websockets.typing import Subprotocol
 from csms.loadtest import payloads
 from csms.loadtest.meter import raise_nofile_limit
 from csms.loadtest.payloads import (
+    authorize_16,
     boot_notification_16,
     boot_notification_201,
     heartbeat_16,
     meter_values_16,
+    start_transaction_16,
+    stop_transaction_16,
     transaction_event_started_201,
     transaction_event_updated_201,
     utc_timestamp,
@@ -65,7 +68,15 @@ from csms.loadtest.payloads import (
 MIX_HEARTBEAT16: Final = "heartbeat16"
 MIX_METERVALUES16: Final = "metervalues16"
 MIX_TRANSACTIONEVENT201: Final = "transactionevent201"
-MIXES: Final[tuple[str, ...]] = (MIX_HEARTBEAT16, MIX_METERVALUES16, MIX_TRANSACTIONEVENT201)
+MIX_CHARGINGSESSION16: Final = "chargingsession16"
+MIXES: Final[tuple[str, ...]] = (
+    MIX_HEARTBEAT16,
+    MIX_METERVALUES16,
+    MIX_TRANSACTIONEVENT201,
+    MIX_CHARGINGSESSION16,
+)
+# chargingsession16: Authorize, StartTransaction, this many MeterValues, StopTransaction.
+SESSION_METER_VALUES: Final = 10
 
 OCPP16: Final = "ocpp1.6"
 OCPP201: Final = "ocpp2.0.1"
@@ -110,6 +121,9 @@ class StationScript:
     _next_id: int = 0
     _seq_no: int = 0
     _energy_wh: float = 0.0
+    _step: int = 0  # chargingsession16: position in the session
+    _session_tx: int | None = None  # chargingsession16: the id csms gave the running session
+    _last_action: str = ""
 
     def __post_init__(self) -> None:
         self._energy_wh = 10_000.0 + 100.0 * self.index
@@ -131,6 +145,7 @@ class StationScript:
 
     def _frame(self, action: str, payload: dict[str, Any]) -> tuple[str, bytes]:
         self._next_id += 1
+        self._last_action = action
         msg_id = str(self._next_id)
         return msg_id, orjson.dumps([CALL, msg_id, action, payload])
 
@@ -150,8 +165,37 @@ class StationScript:
             return [self._frame("TransactionEvent", payload)]
         return []
 
+    @property
+    def id_tag(self) -> str:
+        """The RFID tag this station's driver taps (chargingsession16); at most 20 characters."""
+        return f"T{self.index:05d}"
+
+    def observe(self, reply: list[Any]) -> None:
+        """Learn from the reply to the last CALL what the next CALLs need (the transactionId)."""
+        if self._last_action == "StartTransaction" and reply[0] == CALLRESULT:
+            self._session_tx = int(reply[2]["transactionId"])
+
+    def _session_frame(self) -> tuple[str, bytes]:
+        """Authorize, StartTransaction, ``SESSION_METER_VALUES`` MeterValues, StopTransaction."""
+        step = self._step
+        self._step = (step + 1) % (SESSION_METER_VALUES + 3)
+        now = utc_timestamp()
+        if step == 0:
+            return self._frame("Authorize", authorize_16(self.id_tag))
+        if step == 1:
+            payload = start_transaction_16(1, self.id_tag, int(self._energy_wh), now)
+            return self._frame("StartTransaction", payload)
+        tx = self._session_tx if self._session_tx is not None else -1
+        self._energy_wh += 3.1
+        if step <= SESSION_METER_VALUES + 1:
+            return self._frame("MeterValues", meter_values_16(tx, self._energy_wh, now))
+        self._session_tx = None
+        return self._frame("StopTransaction", stop_transaction_16(tx, int(self._energy_wh), now))
+
     def next_frame(self) -> tuple[str, bytes]:
         """Return ``(message id, UTF-8 JSON frame)`` of the next CALL of the measured loop."""
+        if self.mix == MIX_CHARGINGSESSION16:
+            return self._session_frame()
         if self.mix == MIX_HEARTBEAT16:
             return self._frame("Heartbeat", heartbeat_16())
         self._energy_wh += 3.1
@@ -510,6 +554,7 @@ async def station_loop(
             tally.errors[exc.key] += 1
             return
         error = reply_error(reply)
+        script.observe(reply)
         if error is not None:
             tally.errors[error] += 1
         elif tally.measuring:

@@ -41,7 +41,7 @@ from ocpp.routing import on
 from ocpp.v16 import ChargePoint as ChargePoint16Base
 from ocpp.v16 import call_result as call_result16
 from ocpp.v16.enums import Action as Action16
-from ocpp.v16.enums import RegistrationStatus
+from ocpp.v16.enums import AuthorizationStatus, RegistrationStatus
 from ocpp.v201 import ChargePoint as ChargePoint201Base
 from ocpp.v201 import call_result as call_result201
 from ocpp.v201.enums import Action as Action201
@@ -78,6 +78,29 @@ class ChargePoint16(ChargePoint16Base):  # type: ignore[misc]
     ) -> call_result16.MeterValues:
         """Acknowledge the meter values."""
         return call_result16.MeterValues()
+
+    @on(Action16.authorize)
+    def on_authorize(self, id_tag: str) -> call_result16.Authorize:
+        """Accept every tag (the charging-session mix)."""
+        return call_result16.Authorize(id_tag_info={"status": AuthorizationStatus.accepted})
+
+    @on(Action16.start_transaction)
+    def on_start_transaction(
+        self, connector_id: int, id_tag: str, meter_start: int, timestamp: str, **kwargs: Any
+    ) -> call_result16.StartTransaction:
+        """Accept the tag and hand out this connection's next transaction id."""
+        self.transactions = getattr(self, "transactions", 0) + 1
+        return call_result16.StartTransaction(
+            transaction_id=self.transactions,
+            id_tag_info={"status": AuthorizationStatus.accepted},
+        )
+
+    @on(Action16.stop_transaction)
+    def on_stop_transaction(
+        self, meter_stop: int, timestamp: str, transaction_id: int, **kwargs: Any
+    ) -> call_result16.StopTransaction:
+        """Acknowledge the end of the session."""
+        return call_result16.StopTransaction()
 
 
 class ChargePoint201(ChargePoint201Base):  # type: ignore[misc]

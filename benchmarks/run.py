@@ -57,7 +57,12 @@ REPO_ROOT: Final = BENCH_DIR.parent
 HOST: Final = "127.0.0.1"
 
 SERVERS: Final[tuple[str, ...]] = ("csms", "reference", "echo")
-MIXES: Final[tuple[str, ...]] = ("heartbeat16", "metervalues16", "transactionevent201")
+MIXES: Final[tuple[str, ...]] = (
+    "heartbeat16",
+    "metervalues16",
+    "transactionevent201",
+    "chargingsession16",
+)
 PACKAGES: Final[tuple[str, ...]] = (
     "csms",
     "websockets",

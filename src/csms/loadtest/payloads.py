@@ -91,6 +91,11 @@ def status_notification_201(evse_id: int, status: str, timestamp: str) -> Payloa
 # ---------------------------------------------------------------------------- 1.6 transactions
 
 
+def authorize_16(id_tag: str) -> Payload:
+    """1.6 Authorize.req."""
+    return {"idTag": id_tag[:20]}
+
+
 def start_transaction_16(connector_id: int, id_tag: str, meter_wh: int, timestamp: str) -> Payload:
     """1.6 StartTransaction.req."""
     return {

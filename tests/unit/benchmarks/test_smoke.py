@@ -96,6 +96,29 @@ def test_payloads_validate_against_official_schemas() -> None:
             _assert_timestamps(message[3])
 
 
+def test_charging_session_uses_the_transaction_id_it_was_given() -> None:
+    loadgen = _loadgen()
+    script = loadgen.StationScript(loadgen.MIX_CHARGINGSESSION16, "bsmoke-000003", 3)
+    sent = []
+    for _ in range(2 * (loadgen.SESSION_METER_VALUES + 3)):
+        msg_id, text = script.next_frame()
+        message = json.loads(text)
+        sent.append(message)
+        if message[2] == "StartTransaction":
+            script.observe(
+                [3, msg_id, {"transactionId": 4711, "idTagInfo": {"status": "Accepted"}}]
+            )
+        else:
+            script.observe([3, msg_id, {}])
+    actions = [m[2] for m in sent]
+    session = ["Authorize", "StartTransaction"] + ["MeterValues"] * 10 + ["StopTransaction"]
+    assert actions == session * 2
+    assert {m[3]["transactionId"] for m in sent if m[2] in ("MeterValues", "StopTransaction")} == {
+        4711
+    }
+    assert sent[0][3]["idTag"] == sent[1][3]["idTag"]
+
+
 def test_transaction_event_seq_no_increases() -> None:
     loadgen = _loadgen()
     script = loadgen.StationScript(loadgen.MIX_TRANSACTIONEVENT201, "bsmoke-000002", 2)
@@ -141,7 +164,12 @@ def test_quick_run_against_reference_and_echo(tmp_path: Path) -> None:
     for name in ("reference", "echo"):
         server = report["servers"][name]
         assert server["ok"], server["error"]
-        assert set(server["mixes"]) == {"heartbeat16", "metervalues16", "transactionevent201"}
+        assert set(server["mixes"]) == {
+            "heartbeat16",
+            "metervalues16",
+            "transactionevent201",
+            "chargingsession16",
+        }
         for mix, figures in server["mixes"].items():
             assert figures["calls"] > 0, (name, mix)
             assert figures["errors_total"] == 0, (name, mix, figures["errors"])
