@@ -11,7 +11,10 @@
      ├── CallTimeout             the station did not answer in time
      ├── CallOutcomeUnknown      the connection dropped while the command was on the wire
      ├── CallFailed              the station answered with a CALLERROR
-     └── StorageError            persistence failed; nothing was acknowledged
+     ├── StorageError            persistence failed; nothing was acknowledged
+     ├── UnknownTransaction      no such transaction
+     ├── TransactionNotOpen      the transaction is already closed
+     └── UnknownReservation      no such reservation
 """
 
 from __future__ import annotations
@@ -70,3 +73,15 @@ class CallFailed(DomainError):
 
 class StorageError(DomainError):
     """The database could not persist a change; the caller must not acknowledge it."""
+
+
+class UnknownTransaction(DomainError):
+    """No transaction with this id exists."""
+
+
+class TransactionNotOpen(DomainError):
+    """The transaction is already closed; an operator cannot close it again."""
+
+
+class UnknownReservation(DomainError):
+    """No reservation with this id exists."""

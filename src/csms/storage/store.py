@@ -7,7 +7,17 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from csms.domain.charging_ports import (
+    ChargingTransactionRepository,
+    IdTokenRepository,
+    ReservationRepository,
+)
 from csms.domain.ports import StationRepository, TransactionRepository
+from csms.storage.charging import (
+    SqlChargingRepository,
+    SqlIdTokenRepository,
+    SqlReservationRepository,
+)
 from csms.storage.committer import GroupCommitter
 from csms.storage.engine import SqliteSynchronous, create_engine
 from csms.storage.migrate import upgrade
@@ -26,6 +36,9 @@ class Store:
 
     stations: StationRepository
     transactions: TransactionRepository
+    tokens: IdTokenRepository
+    charging: ChargingTransactionRepository
+    reservations: ReservationRepository
 
     def __init__(
         self,
@@ -42,6 +55,9 @@ class Store:
         )
         self.stations = SqlStationRepository(engine, self._committer, clock=clock)
         self.transactions = SqlTransactionRepository(self._committer, clock=clock)
+        self.tokens = SqlIdTokenRepository(engine, self._committer)
+        self.charging = SqlChargingRepository(engine, self._committer)
+        self.reservations = SqlReservationRepository(engine, self._committer)
 
     @property
     def engine(self) -> AsyncEngine:
