@@ -15,12 +15,14 @@ from datetime import UTC, datetime
 import uvicorn
 
 from csms.api.app import create_app
+from csms.blocks.authorization import AuthorizationBlock
 from csms.blocks.availability import AvailabilityBlock
 from csms.blocks.dispatch import Dispatcher
 from csms.blocks.provisioning import ProvisioningBlock
 from csms.blocks.routing import Router, tagged_actions
-from csms.blocks.transactions import TransactionsBlock
+from csms.blocks.transactions import TransactionsBlock, TransactionsV16Block
 from csms.config import Settings
+from csms.domain.charging_ports import ChargingTransactionRepository, IdTokenRepository
 from csms.domain.ports import StationRepository, TransactionRepository
 from csms.messages import MessageValidator
 from csms.rpc import ALL_VERSIONS, OcppVersion
@@ -41,10 +43,14 @@ def build_router(
     transactions: TransactionRepository,
     settings: Settings,
     clock: Callable[[], datetime] = utc_now,
+    *,
+    tokens: IdTokenRepository | None = None,
+    charging: ChargingTransactionRepository | None = None,
 ) -> Router:
-    """Assemble the blocks csms runs."""
+    """Assemble the blocks csms runs (Authorize and the 1.6 transaction messages only when their
+    repositories are given)."""
     server = settings.server
-    return Router.from_blocks(
+    blocks: list[object] = [
         ProvisioningBlock(
             stations,
             clock=clock,
@@ -52,11 +58,22 @@ def build_router(
             boot_retry_interval=server.boot_retry_interval,
         ),
         AvailabilityBlock(stations, clock=clock),
-        TransactionsBlock(transactions),
-    )
+        TransactionsBlock(transactions, charging=charging, clock=clock),
+    ]
+    if tokens is not None:
+        blocks.append(AuthorizationBlock(tokens, clock=clock))
+    if charging is not None:
+        blocks.append(TransactionsV16Block(charging, clock=clock))
+    return Router.from_blocks(*blocks)
 
 
-BLOCKS = (ProvisioningBlock, AvailabilityBlock, TransactionsBlock)
+BLOCKS = (
+    ProvisioningBlock,
+    AvailabilityBlock,
+    TransactionsBlock,
+    AuthorizationBlock,
+    TransactionsV16Block,
+)
 
 
 def handled_actions() -> frozenset[tuple[OcppVersion, str]]:
@@ -110,7 +127,14 @@ class Csms:
         """Open storage, then start the OCPP endpoint and the API."""
         settings = self.settings
         self.store = await open_store(settings.database.url, migrate=settings.database.migrate)
-        router = build_router(self.store.stations, self.store.transactions, settings, self.clock)
+        router = build_router(
+            self.store.stations,
+            self.store.transactions,
+            settings,
+            self.clock,
+            tokens=self.store.tokens,
+            charging=self.store.charging,
+        )
         dispatcher = build_dispatcher(router)
         self.listener = StationListener(
             settings.server,

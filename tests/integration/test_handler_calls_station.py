@@ -52,7 +52,13 @@ async def listener(tmp_path: Path) -> AsyncIterator[StationListener]:
         )
     )
     registry = ConnectionRegistry()
-    router = build_router(store.stations, store.transactions, settings)
+    router = build_router(
+        store.stations,
+        store.transactions,
+        settings,
+        tokens=store.tokens,
+        charging=store.charging,
+    )
     router.add(OcppVersion.V16, "DataTransfer", AskBack(registry).data_transfer)
     listener = StationListener(
         dataclasses.replace(ServerSettings(), port=0),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from csms.domain.model import MeterValuesReport
 from csms.domain.reservations import Reservation, ReservationStatus
@@ -56,9 +56,10 @@ class ChargingTransactionRepository(Protocol):
         ...
 
     async def record_meter_values(
-        self, report: MeterValuesReport, digest: str, received_at: datetime
+        self, report: MeterValuesReport, raw: dict[str, Any], received_at: datetime
     ) -> bool:
-        """Store a 1.6 MeterValues once per ``digest`` of its content; False for a duplicate."""
+        """Store a 1.6 MeterValues once per content of ``raw`` (its payload); False for a
+        duplicate. Samples naming a transaction of the station advance its register mark."""
         ...
 
     async def get(self, transaction_id: int) -> Transaction | None:

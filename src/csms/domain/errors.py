@@ -14,7 +14,8 @@
      ├── StorageError            persistence failed; nothing was acknowledged
      ├── UnknownTransaction      no such transaction
      ├── TransactionNotOpen      the transaction is already closed
-     └── UnknownReservation      no such reservation
+     ├── UnknownReservation      no such reservation
+     └── UnknownIdToken          no such id token
 """
 
 from __future__ import annotations
@@ -85,3 +86,7 @@ class TransactionNotOpen(DomainError):
 
 class UnknownReservation(DomainError):
     """No reservation with this id exists."""
+
+
+class UnknownIdToken(DomainError):
+    """No id token with this value is registered."""

@@ -111,8 +111,8 @@ def check_registers(
 
 @dataclass(slots=True)  # one per message: not frozen (cheaper to build)
 class TransactionStart:
-    """A 1.6 StartTransaction.req: de-duplicated on (station, connector, idTag, timestamp,
-    meterStart) so a retry with a new message id gets the same transactionId (ocpp-rules §3.1)."""
+    """A 1.6 StartTransaction.req: de-duplicated on (station, EVSE, idTag, timestamp, meterStart)
+    so a retry with a new message id gets the same transactionId (ocpp-rules §3.1)."""
 
     station_id: str
     evse_id: int

@@ -105,14 +105,9 @@ class SqlChargingRepository:
         return await self._committer.submit(StopTransaction(stop, received_at))
 
     async def record_meter_values(
-        self,
-        report: MeterValuesReport,
-        digest: str,
-        received_at: datetime,
-        raw: dict[str, Any] | None = None,
+        self, report: MeterValuesReport, raw: dict[str, Any], received_at: datetime
     ) -> bool:
-        write = RecordMeterValues16(report, digest, raw or {}, received_at)
-        return await self._committer.submit(write)
+        return await self._committer.submit(RecordMeterValues16(report, raw, received_at))
 
     async def get(self, transaction_id: int) -> Transaction | None:
         stmt = select(transactions_v16).where(transactions_v16.c.id == transaction_id)

@@ -147,7 +147,7 @@ class StartTransaction(BatchWrite[StartResult]):
         return [await _start(conn, w.start, w.received_at) for w in writes]
 
 
-_START_KEY = ("station_id", "connector_id", "id_tag", "started_at", "meter_start")
+_START_KEY = ("station_id", "evse_id", "id_tag", "started_at", "meter_start")
 
 
 async def _start(conn: AsyncConnection, s: TransactionStart, now: datetime) -> StartResult:
@@ -384,8 +384,7 @@ async def _audit(conn: AsyncConnection, record: TransactionAudit) -> None:
 @dataclass(slots=True)
 class RecordMeterValues16(BatchWrite[bool]):  # False: the same content was stored before
     report: MeterValuesReport
-    digest: str
-    raw: dict[str, Any]
+    raw: dict[str, Any]  # the MeterValues payload, whose content digest is the dedup key
     received_at: datetime
     batch_order: ClassVar[int] = 30
 
@@ -396,9 +395,10 @@ class RecordMeterValues16(BatchWrite[bool]):  # False: the same content was stor
 
 async def _meter_values(conn: AsyncConnection, w: RecordMeterValues16) -> bool:
     report, now = w.report, w.received_at
+    digest = content_digest(w.raw)
     stmt = (
         dialect_insert(conn, meter_value_messages)
-        .values(station_id=report.station_id, digest=w.digest, received_at=now)
+        .values(station_id=report.station_id, digest=digest, received_at=now)
         .on_conflict_do_nothing(index_elements=["station_id", "digest"])
         .returning(meter_value_messages.c.digest)
     )
@@ -414,7 +414,7 @@ async def _meter_values(conn: AsyncConnection, w: RecordMeterValues16) -> bool:
             Unmatched(report.station_id, "MeterValues", number, outcome, w.raw),
             samples=(),
             now=now,
-            digest=w.digest,
+            digest=digest,
         )
     await _insert_samples(conn, report.station_id, report.evse_id, tx, report.samples, now)
     if row is not None and row["station_id"] == report.station_id:

@@ -3,7 +3,7 @@
 * ``id_tokens``: the token store, keyed by the case-folded token (1.6 §7.28: case-insensitive).
 * ``transactions_v16``: transactions whose id the CSMS issues. ``id`` *is* the 1.6 transactionId:
   a persistent sequence unique across stations (SQLite ``AUTOINCREMENT`` never reuses an id,
-  PostgreSQL's identity neither). The unique key (station, connector, idTag, timestamp,
+  PostgreSQL's identity neither). The unique key (station, EVSE = 1.6 connectorId, idTag, timestamp,
   meterStart) makes a retried StartTransaction find its transaction (ocpp-rules §3.1).
 * ``meter_value_messages``: the content digest of every 1.6 MeterValues stored, so a retry is
   stored once.

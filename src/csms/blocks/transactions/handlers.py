@@ -8,12 +8,15 @@ stored once (ocpp-rules.md §6 test 57).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from csms.blocks.context import CallContext
 from csms.blocks.routing import handles
 from csms.blocks.timefmt import parse_datetime
 from csms.blocks.transactions.sampled import samples_v2, samples_v16
+from csms.domain.charging_ports import ChargingTransactionRepository
 from csms.domain.model import MeterValuesReport, TransactionEventReport
 from csms.domain.ports import TransactionRepository
 from csms.rpc import OcppVersion
@@ -25,8 +28,18 @@ V2 = (OcppVersion.V201, OcppVersion.V21)
 class TransactionsBlock:
     """Handlers of the transactions and meter-values blocks."""
 
-    def __init__(self, transactions: TransactionRepository) -> None:
+    def __init__(
+        self,
+        transactions: TransactionRepository,
+        *,
+        charging: ChargingTransactionRepository | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self._transactions = transactions
+        # With it, 1.6 MeterValues are stored once per content and advance their transaction's
+        # register mark (see blocks/transactions/v16.py); without it, simply stored.
+        self._charging = charging
+        self._clock = clock
 
     @handles(OcppVersion.V16, "MeterValues")
     async def meter_values_v16(self, ctx: CallContext, payload: Payload) -> Payload:
@@ -38,7 +51,10 @@ class TransactionsBlock:
             transaction_id=None if tx is None else str(tx),
             samples=samples_v16(payload["meterValue"]),
         )
-        await self._transactions.record_meter_values(report)
+        if self._charging is None:
+            await self._transactions.record_meter_values(report)
+        elif not await self._charging.record_meter_values(report, payload, self._clock()):
+            ctx.log.info("duplicate MeterValues acknowledged again, stored once")
         return {}
 
     @handles(V2, "MeterValues")
