@@ -97,7 +97,7 @@ transactions_v16 = Table(
     # A retried StartTransaction (ocpp-rules §3.1); named: the conventional name is too long.
     UniqueConstraint(
         "station_id",
-        "connector_id",
+        "evse_id",
         "id_tag",
         "started_at",
         "meter_start",

@@ -84,7 +84,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_transactions_v16")),
         sa.UniqueConstraint(
             "station_id",
-            "connector_id",
+            "evse_id",
             "id_tag",
             "started_at",
             "meter_start",
