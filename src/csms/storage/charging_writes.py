@@ -538,16 +538,25 @@ class SetReservationStatus(BatchWrite[bool]):  # False: no such reservation
     reservation_id: int
     status: ReservationStatus
     now: datetime
-    batch_order: ClassVar[int] = 60
+    # Before starts: a StartTransaction in the same batch consumes the reservation afterwards.
+    batch_order: ClassVar[int] = 5
 
     @classmethod
     async def apply_all(cls, conn: AsyncConnection, writes: list[Any]) -> Sequence[object]:
         out = []
+        r = reservations.c
         for w in writes:
-            stmt = (
-                update(reservations)
-                .where(reservations.c.id == w.reservation_id)
-                .values(status=w.status.value, updated_at=w.now)
-            )
-            out.append((await conn.execute(stmt)).rowcount == 1)
+            found = await conn.execute(select(r.status).where(r.id == w.reservation_id))
+            current = found.scalar_one_or_none()
+            if current is None:
+                out.append(False)
+                continue
+            if current != ReservationStatus.USED.value:  # a used reservation stays used
+                stmt = (
+                    update(reservations)
+                    .where(r.id == w.reservation_id)
+                    .values(status=w.status.value, updated_at=w.now)
+                )
+                await conn.execute(stmt)
+            out.append(True)
         return out

@@ -240,3 +240,18 @@ async def test_start_after_the_reservation_expired_still_consumes_it(store: Stor
     )
     got = await store.reservations.get(made.reservation_id, at(3600))
     assert got is not None and got.status is ReservationStatus.USED
+
+
+async def test_a_late_reserve_now_answer_never_revives_a_used_reservation(store: Store) -> None:
+    made = await store.reservations.create(
+        station_id="CS1", connector_id=1, id_token="TAG", parent_id_token=None,
+        expiry_date=at(600), now=T0,
+    )  # fmt: skip
+    # The station answers ReserveNow and starts on it at once: both writes in one batch.
+    await asyncio.gather(
+        store.reservations.set_status(made.reservation_id, ReservationStatus.ACCEPTED, T0),
+        store.charging.start(a_start(reservation_id=made.reservation_id), T0),
+    )
+    await store.reservations.set_status(made.reservation_id, ReservationStatus.ACCEPTED, at(1))
+    got = await store.reservations.get(made.reservation_id, at(2))
+    assert got is not None and got.status is ReservationStatus.USED

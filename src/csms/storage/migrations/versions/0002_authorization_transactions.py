@@ -1,5 +1,6 @@
 """Authorization, 1.6 transactions, reservations: id tokens, CSMS-issued transaction ids,
-MeterValues de-duplication, unmatched transaction messages, reservations, transaction audit.
+MeterValues de-duplication, unmatched transaction messages, reservations, transaction audit, and an
+index on the 2.x transactions' id token.
 
 Revision ID: 0002
 Revises: 0001
@@ -102,6 +103,10 @@ def upgrade() -> None:
         "transactions_v16",
         ["ended_at", "updated_at"],
     )
+    # Authorize asks whether a token is in an open 2.x transaction too.
+    op.create_index(
+        op.f("ix_transactions_id_token_ended_at"), "transactions", ["id_token", "ended_at"]
+    )
     op.create_table(
         "meter_value_messages",
         *_station_id("meter_value_messages"),
@@ -175,3 +180,4 @@ def downgrade() -> None:
         "id_tokens",
     ):
         op.drop_table(table)
+    op.drop_index(op.f("ix_transactions_id_token_ended_at"), table_name="transactions")
