@@ -23,7 +23,7 @@ from csms.domain.tokens import IdTokenInfo
 # A station clock this far ahead of ours is still believed without a flag.
 CLOCK_SKEW = timedelta(minutes=5)
 
-# 1.6 §7.39 Reason: "If the Reason element is omitted ... the Reason SHOULD be assumed 'Local'".
+# 1.6 §4.10 (Reason, §7.36): "If the Reason element is omitted ... the Reason SHOULD be assumed 'Local'".
 DEFAULT_STOP_REASON = "Local"
 
 # 1.6 errata 3.18: a station that never got a transactionId uses -1 in later messages.
