@@ -34,17 +34,18 @@ from csms.domain.transactions import (
     UnmatchedMessage,
 )
 from csms.storage import charging_rows as rows
+from csms.storage.charging_meter import RecordMeterValues16
 from csms.storage.charging_writes import (
     CloseTransaction,
     CreateReservation,
     PutIdToken,
-    RecordMeterValues16,
     SetReservationStatus,
     StartTransaction,
     StopTransaction,
     read_id_token_info,
 )
 from csms.storage.committer import GroupCommitter
+from csms.storage.engine import single_reads
 from csms.storage.tables_charging import (
     id_tokens,
     reservations,
@@ -70,6 +71,7 @@ class SqlIdTokenRepository:
 
     def __init__(self, engine: AsyncEngine, committer: GroupCommitter) -> None:
         self._engine = engine
+        self._single_reads = single_reads(engine)
         self._committer = committer
 
     async def get(self, id_token: str) -> IdToken | None:
@@ -87,7 +89,7 @@ class SqlIdTokenRepository:
             return [rows.id_token(row) for row in (await conn.execute(stmt)).mappings()]
 
     async def authorize(self, id_token: str, now: datetime) -> IdTokenInfo:
-        async with _reading(self._engine) as conn:
+        async with _reading(self._single_reads) as conn:  # one SELECT: no BEGIN needed
             return await read_id_token_info(conn, id_token, now)
 
 

@@ -26,10 +26,10 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 import orjson
-from sqlalchemy import and_, exists, insert, select, update
+from sqlalchemy import exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from csms.domain.model import MeterSample, MeterValuesReport
+from csms.domain.model import MeterSample
 from csms.domain.reservations import Reservation, ReservationStatus
 from csms.domain.tokens import IdToken, IdTokenInfo, evaluate, token_key
 from csms.domain.transactions import (
@@ -55,7 +55,6 @@ from csms.storage.statements import codec
 from csms.storage.tables import transactions
 from csms.storage.tables_charging import (
     id_tokens,
-    meter_value_messages,
     reservations,
     transaction_audit,
     transactions_v16,
@@ -67,11 +66,12 @@ __all__ = [
     "CloseTransaction",
     "CreateReservation",
     "PutIdToken",
-    "RecordMeterValues16",
     "SetReservationStatus",
     "StartTransaction",
     "StopTransaction",
+    "Unmatched",
     "content_digest",
+    "keep_unmatched",
     "read_id_token_info",
 ]
 
@@ -90,25 +90,28 @@ def content_digest(value: object) -> str:
 async def read_id_token_info(
     conn: AsyncConnection, id_token: str, now: datetime, *, exclude_transaction: int | None = None
 ) -> IdTokenInfo:
-    """Evaluate ``id_token`` at ``now``; ``exclude_transaction`` is the one the message is about."""
+    """Evaluate ``id_token`` at ``now``; ``exclude_transaction`` is the one the message is about.
+
+    One statement: the token and whether it is in an open 1.6 or 2.x transaction.
+    """
     key = token_key(id_token)
-    found = (await conn.execute(select(id_tokens).where(id_tokens.c.key == key))).mappings()
-    row = found.first()
-    token = rows.id_token(row) if row is not None else None
-    busy = False
-    if token is not None:
-        open_v16 = and_(transactions_v16.c.id_tag_key == key, transactions_v16.c.ended_at.is_(None))
-        if exclude_transaction is not None:
-            open_v16 = and_(open_v16, transactions_v16.c.id != exclude_transaction)
-        open_v2 = and_(
-            transactions.c.id_token == id_token,
-            transactions.c.started_at.is_not(None),
-            transactions.c.ended_at.is_(None),
-        )
-        stmt = select(exists().where(open_v16)).add_columns(exists().where(open_v2))
-        v16, v2 = (await conn.execute(stmt)).one()
-        busy = bool(v16) or bool(v2)
-    return evaluate(token, now, in_other_transaction=busy)
+    t16, t2 = transactions_v16.c, transactions.c
+    open_v16 = [t16.id_tag_key == key, t16.ended_at.is_(None)]
+    if exclude_transaction is not None:
+        open_v16.append(t16.id != exclude_transaction)
+    open_v2 = exists().where(
+        t2.id_token == id_token, t2.started_at.is_not(None), t2.ended_at.is_(None)
+    )
+    stmt = select(
+        id_tokens,
+        exists().where(*open_v16).label("busy_v16"),
+        open_v2.label("busy_v2"),
+    ).where(id_tokens.c.key == key)
+    row = (await conn.execute(stmt)).mappings().first()
+    if row is None:
+        return evaluate(None, now, in_other_transaction=False)
+    busy = bool(row["busy_v16"]) or bool(row["busy_v2"])
+    return evaluate(rows.id_token(row), now, in_other_transaction=busy)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +172,10 @@ async def _start(conn: AsyncConnection, s: TransactionStart, now: datetime) -> S
         "created_at": now,
         "updated_at": now,
     }
+    # Verified before the insert, so the new transaction does not count against its own token.
+    info = await read_id_token_info(conn, s.id_token, now)
+    values["id_tag_status"] = info.status.value
+    values["flags"] = flags_text(flags)
     stmt = (
         dialect_insert(conn, transactions_v16)
         .values(values)
@@ -183,7 +190,6 @@ async def _start(conn: AsyncConnection, s: TransactionStart, now: datetime) -> S
         info = await read_id_token_info(conn, s.id_token, now, exclude_transaction=transaction_id)
         return StartResult(transaction_id, info, duplicate=True, flags=parse_flags(found[1]))
     transaction_id = int(inserted[0])
-    info = await read_id_token_info(conn, s.id_token, now, exclude_transaction=transaction_id)
     if s.reservation_id is not None:
         # 1.6 §4.8: the transaction ends the reservation it names, whatever its state (the
         # station may have started offline, after the reservation expired here).
@@ -200,11 +206,11 @@ async def _start(conn: AsyncConnection, s: TransactionStart, now: datetime) -> S
         )
         if used.rowcount != 1:
             flags.add(TransactionFlag.RESERVATION_NOT_FOUND)
-    await conn.execute(
-        update(transactions_v16)
-        .where(t.id == transaction_id)
-        .values(id_tag_status=info.status.value, flags=flags_text(flags))
-    )
+            await conn.execute(
+                update(transactions_v16)
+                .where(t.id == transaction_id)
+                .values(flags=flags_text(flags))
+            )
     return StartResult(transaction_id, info, duplicate=False, flags=frozenset(flags))
 
 
@@ -235,7 +241,7 @@ async def _stop(conn: AsyncConnection, s: TransactionStop, now: datetime) -> Sto
         # 1.6 errata 3.18 (-1), unknown ids, and another station's id (ocpp-rules §6 tests
         # 51-52): acknowledged, never applied to any session, kept whole for reconciliation.
         outcome = StopOutcome.UNKNOWN if row is None else StopOutcome.FOREIGN
-        await _unmatched(
+        await keep_unmatched(
             conn,
             Unmatched(s.station_id, "StopTransaction", s.transaction_id, outcome, s.raw),
             samples=s.samples,
@@ -326,6 +332,8 @@ async def _insert_samples(  # noqa: PLR0917 - the columns of a meter value
 
 @dataclass(frozen=True, slots=True)
 class Unmatched:
+    """A message naming no transaction of its station."""
+
     station_id: str
     action: str
     transaction_id: int | None
@@ -333,7 +341,7 @@ class Unmatched:
     raw: Mapping[str, Any]
 
 
-async def _unmatched(
+async def keep_unmatched(
     conn: AsyncConnection,
     message: Unmatched,
     *,
@@ -376,73 +384,6 @@ async def _audit(conn: AsyncConnection, record: TransactionAudit) -> None:
             at=record.at,
         )
     )
-
-
-# --- meter values ---------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class RecordMeterValues16(BatchWrite[bool]):  # False: the same content was stored before
-    report: MeterValuesReport
-    raw: dict[str, Any]  # the MeterValues payload, whose content digest is the dedup key
-    received_at: datetime
-    batch_order: ClassVar[int] = 30
-
-    @classmethod
-    async def apply_all(cls, conn: AsyncConnection, writes: list[Any]) -> Sequence[object]:
-        return [await _meter_values(conn, w) for w in writes]
-
-
-async def _meter_values(conn: AsyncConnection, w: RecordMeterValues16) -> bool:
-    report, now = w.report, w.received_at
-    digest = content_digest(w.raw)
-    stmt = (
-        dialect_insert(conn, meter_value_messages)
-        .values(station_id=report.station_id, digest=digest, received_at=now)
-        .on_conflict_do_nothing(index_elements=["station_id", "digest"])
-        .returning(meter_value_messages.c.digest)
-    )
-    if (await conn.execute(stmt)).first() is None:
-        return False
-    tx = report.transaction_id
-    number = _int_or_none(tx)
-    row = await _load_transaction(conn, number) if number is not None and number > 0 else None
-    if tx is not None and (row is None or row["station_id"] != report.station_id):
-        outcome = StopOutcome.UNKNOWN if row is None else StopOutcome.FOREIGN
-        await _unmatched(
-            conn,
-            Unmatched(report.station_id, "MeterValues", number, outcome, w.raw),
-            samples=(),
-            now=now,
-            digest=digest,
-        )
-    await _insert_samples(conn, report.station_id, report.evse_id, tx, report.samples, now)
-    if row is not None and row["station_id"] == report.station_id:
-        flags = parse_flags(row["flags"])
-        mark, regressed = check_registers(
-            RegisterMark(row["register_wh"], row["register_at"]), report.samples
-        )
-        if regressed:
-            flags |= {TransactionFlag.NON_MONOTONIC_REGISTER}
-        if any(in_future(s.timestamp, now) for s in report.samples):
-            flags |= {TransactionFlag.FUTURE_TIMESTAMP}
-        await conn.execute(
-            update(transactions_v16)
-            .where(transactions_v16.c.id == row["id"])
-            .values(
-                register_wh=mark.wh, register_at=mark.at, flags=flags_text(flags), updated_at=now
-            )
-        )
-    return True
-
-
-def _int_or_none(text: str | None) -> int | None:
-    if text is None:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        return None
 
 
 # --- operator close -------------------------------------------------------------------------

@@ -255,3 +255,34 @@ async def test_a_late_reserve_now_answer_never_revives_a_used_reservation(store:
     await store.reservations.set_status(made.reservation_id, ReservationStatus.ACCEPTED, at(1))
     got = await store.reservations.get(made.reservation_id, at(2))
     assert got is not None and got.status is ReservationStatus.USED
+
+
+async def test_a_batch_of_meter_values_dedups_and_advances_each_transaction(store: Store) -> None:
+    one = await store.charging.start(a_start(meter_start_wh=0), T0)
+    two = await store.charging.start(a_start(evse_id=2, id_token="B", meter_start_wh=0), T0)
+
+    def values(tx: int, second: int, wh: float) -> Any:
+        report = a_meter_values(
+            transaction_id=str(tx), samples=(a_sample(wh, timestamp=at(second)),)
+        )
+        return store.charging.record_meter_values(report, {"tx": tx, "s": second}, at(second))
+
+    results = await asyncio.gather(
+        values(one.transaction_id, 10, 100.0),
+        values(one.transaction_id, 10, 100.0),  # the same message again
+        values(one.transaction_id, 20, 250.0),
+        values(two.transaction_id, 15, 40.0),
+        values(-1, 16, 5.0),
+    )
+    assert results == [True, False, True, True, True]
+    rows = {r["id"]: r for r in await fetch(store.engine, transactions_v16)}
+    first, second = rows[one.transaction_id], rows[two.transaction_id]
+    assert (first["register_wh"], first["register_at"], first["updated_at"]) == (
+        250.0,
+        at(20),
+        at(20),
+    )
+    assert (second["register_wh"], second["flags"]) == (40.0, None)
+    assert len(await fetch(store.engine, meter_values)) == 4
+    [kept] = await store.charging.unmatched()
+    assert (kept.transaction_id, kept.outcome) == (-1, StopOutcome.UNKNOWN)
