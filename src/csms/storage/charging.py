@@ -35,13 +35,12 @@ from csms.domain.transactions import (
 )
 from csms.storage import charging_rows as rows
 from csms.storage.charging_meter import RecordMeterValues16
+from csms.storage.charging_sessions import StartTransaction, StopTransaction
 from csms.storage.charging_writes import (
     CloseTransaction,
     CreateReservation,
     PutIdToken,
     SetReservationStatus,
-    StartTransaction,
-    StopTransaction,
     read_id_token_info,
 )
 from csms.storage.committer import GroupCommitter

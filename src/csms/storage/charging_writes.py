@@ -1,20 +1,15 @@
-"""Group-committed writes of 1.6 transactions, meter values, reservations and operator closes.
+"""Group-committed writes of tokens, reservations and operator closes, and what the charging
+writes share (token verification, unmatched messages, audit records, samples).
 
-Each kind is a :class:`~csms.storage.writes.BatchWrite`: the committer applies a batch of them
-inside its one transaction, so a StartTransaction's id, a StopTransaction's close and a
-MeterValues' samples are committed before the station's message is acknowledged, at the cost of
-one commit per batch. They need answers from the database (a RETURNING id, "was this new?"), so
-each write runs its own statements, in submission order; they are far rarer than the
-executemany-friendly kinds (status, 2.x events).
+Each kind is a :class:`~csms.storage.writes.BatchWrite`: the committer applies a batch of them in
+its one transaction, so whatever a response or an operator is told is committed first. These kinds
+are rare (operator actions), so each write runs its own statements, in submission order. The
+frequent ones are batched: Start/StopTransaction in :mod:`.charging_sessions`, MeterValues in
+:mod:`.charging_meter`.
 
 Idempotency (ocpp-rules §3.1) is decided by unique keys, atomically, also against another csms
-process on the same PostgreSQL database:
-
-* Start: ``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` on (station, connector, idTag,
-  timestamp, meterStart); no row returned → the retry's transaction is looked up.
-* Stop: the transaction row is read ``FOR UPDATE``; one already closed by its station is a retry.
-* MeterValues and unmatched messages: a content digest per station, inserted ``ON CONFLICT DO
-  NOTHING``; only a new digest stores samples.
+process on the same PostgreSQL database: an unmatched message is kept once per content digest and
+station (``ON CONFLICT DO NOTHING``).
 """
 
 from __future__ import annotations
@@ -26,32 +21,26 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 import orjson
-from sqlalchemy import exists, insert, select, update
+from sqlalchemy import Select, bindparam, exists, insert, select, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from csms.domain.model import MeterSample
 from csms.domain.reservations import Reservation, ReservationStatus
-from csms.domain.tokens import IdToken, IdTokenInfo, evaluate, token_key
+from csms.domain.tokens import AuthorizationStatus, IdToken, IdTokenInfo, evaluate, token_key
 from csms.domain.transactions import (
-    RegisterMark,
-    StartResult,
     StopOutcome,
-    StopResult,
     Transaction,
     TransactionAudit,
     TransactionFlag,
-    TransactionStart,
-    TransactionStop,
-    check_registers,
     energy_wh,
     flags_text,
-    in_future,
     parse_flags,
 )
 from csms.storage import charging_rows as rows
 from csms.storage.dialect import dialect_insert
 from csms.storage.rows import INSERT_METER_VALUES, meter_tuples
-from csms.storage.statements import codec
+from csms.storage.statements import Prepared, codec
 from csms.storage.tables import transactions
 from csms.storage.tables_charging import (
     id_tokens,
@@ -63,13 +52,14 @@ from csms.storage.tables_charging import (
 from csms.storage.writes import BatchWrite
 
 __all__ = [
+    "OPERATOR",
+    "STATION",
     "CloseTransaction",
     "CreateReservation",
     "PutIdToken",
     "SetReservationStatus",
-    "StartTransaction",
-    "StopTransaction",
     "Unmatched",
+    "audit",
     "content_digest",
     "keep_unmatched",
     "read_id_token_info",
@@ -87,6 +77,29 @@ def content_digest(value: object) -> str:
 # --- id tokens ------------------------------------------------------------------------------
 
 
+def _token_info_query(_dialect: Dialect) -> Select[Any]:
+    """The token and whether it is in an open 1.6 or 2.x transaction (but ``b_exclude``)."""
+    key = bindparam("b_key", type_=id_tokens.c.key.type)
+    t16, t2 = transactions_v16.c, transactions.c
+    open_v16 = exists().where(
+        t16.id_tag_key == key,
+        t16.ended_at.is_(None),
+        t16.id != bindparam("b_exclude", type_=t16.id.type),
+    )
+    open_v2 = exists().where(
+        t2.id_token == bindparam("b_token", type_=t2.id_token.type),
+        t2.started_at.is_not(None),
+        t2.ended_at.is_(None),
+    )
+    columns = [id_tokens.c[name] for name in _TOKEN_FIELDS]
+    return select(*columns, open_v16, open_v2).where(id_tokens.c.key == key)
+
+
+_TOKEN_FIELDS = ("id_token", "status", "expiry_date", "parent_id_token")
+# Authorize, StartTransaction and StopTransaction all ask: compiled once, run on a tuple.
+_TOKEN_INFO = Prepared(_token_info_query, ("b_key", "b_exclude", "b_token"), for_executemany=False)
+
+
 async def read_id_token_info(
     conn: AsyncConnection, id_token: str, now: datetime, *, exclude_transaction: int | None = None
 ) -> IdTokenInfo:
@@ -94,24 +107,18 @@ async def read_id_token_info(
 
     One statement: the token and whether it is in an open 1.6 or 2.x transaction.
     """
-    key = token_key(id_token)
-    t16, t2 = transactions_v16.c, transactions.c
-    open_v16 = [t16.id_tag_key == key, t16.ended_at.is_(None)]
-    if exclude_transaction is not None:
-        open_v16.append(t16.id != exclude_transaction)
-    open_v2 = exists().where(
-        t2.id_token == id_token, t2.started_at.is_not(None), t2.ended_at.is_(None)
-    )
-    stmt = select(
-        id_tokens,
-        exists().where(*open_v16).label("busy_v16"),
-        open_v2.label("busy_v2"),
-    ).where(id_tokens.c.key == key)
-    row = (await conn.execute(stmt)).mappings().first()
-    if row is None:
+    exclude = exclude_transaction if exclude_transaction is not None else 0  # ids are positive
+    found = await _TOKEN_INFO.fetchall(conn, (token_key(id_token), exclude, id_token))
+    if not found:
         return evaluate(None, now, in_other_transaction=False)
-    busy = bool(row["busy_v16"]) or bool(row["busy_v2"])
-    return evaluate(rows.id_token(row), now, in_other_transaction=busy)
+    value, status, expiry, parent, busy_v16, busy_v2 = found[0]
+    token = IdToken(
+        value,
+        AuthorizationStatus(status),
+        codec(conn.dialect).read_timestamp(expiry) if expiry is not None else None,
+        parent,
+    )
+    return evaluate(token, now, in_other_transaction=bool(busy_v16) or bool(busy_v2))
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,96 +143,7 @@ class PutIdToken(BatchWrite[None]):
         return [None] * len(writes)
 
 
-# --- start ----------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class StartTransaction(BatchWrite[StartResult]):
-    start: TransactionStart
-    received_at: datetime
-    batch_order: ClassVar[int] = 10
-
-    @classmethod
-    async def apply_all(cls, conn: AsyncConnection, writes: list[Any]) -> Sequence[object]:
-        return [await _start(conn, w.start, w.received_at) for w in writes]
-
-
-_START_KEY = ("station_id", "evse_id", "id_tag", "started_at", "meter_start")
-
-
-async def _start(conn: AsyncConnection, s: TransactionStart, now: datetime) -> StartResult:
-    t = transactions_v16.c
-    flags: set[TransactionFlag] = set()
-    if in_future(s.timestamp, now):
-        flags.add(TransactionFlag.FUTURE_TIMESTAMP)
-    values = {
-        "station_id": s.station_id,
-        "evse_id": s.evse_id,
-        "connector_id": s.connector_id,
-        "id_tag": s.id_token,
-        "id_tag_key": token_key(s.id_token),
-        "meter_start": s.meter_start_wh,
-        "started_at": s.timestamp,
-        "reservation_id": s.reservation_id,
-        "register_wh": float(s.meter_start_wh),
-        "register_at": s.timestamp,
-        "created_at": now,
-        "updated_at": now,
-    }
-    # Verified before the insert, so the new transaction does not count against its own token.
-    info = await read_id_token_info(conn, s.id_token, now)
-    values["id_tag_status"] = info.status.value
-    values["flags"] = flags_text(flags)
-    stmt = (
-        dialect_insert(conn, transactions_v16)
-        .values(values)
-        .on_conflict_do_nothing(index_elements=list(_START_KEY))
-        .returning(t.id)
-    )
-    inserted = (await conn.execute(stmt)).first()
-    if inserted is None:  # a retry (new message id, same content): the same transaction
-        where = [t[name] == values[name] for name in _START_KEY]
-        found = (await conn.execute(select(t.id, t.flags).where(*where))).one()
-        transaction_id = int(found[0])
-        info = await read_id_token_info(conn, s.id_token, now, exclude_transaction=transaction_id)
-        return StartResult(transaction_id, info, duplicate=True, flags=parse_flags(found[1]))
-    transaction_id = int(inserted[0])
-    if s.reservation_id is not None:
-        # 1.6 §4.8: the transaction ends the reservation it names, whatever its state (the
-        # station may have started offline, after the reservation expired here).
-        used = await conn.execute(
-            update(reservations)
-            .where(
-                reservations.c.id == s.reservation_id,
-                reservations.c.station_id == s.station_id,
-                reservations.c.transaction_id.is_(None),
-            )
-            .values(
-                status=ReservationStatus.USED.value, transaction_id=transaction_id, updated_at=now
-            )
-        )
-        if used.rowcount != 1:
-            flags.add(TransactionFlag.RESERVATION_NOT_FOUND)
-            await conn.execute(
-                update(transactions_v16)
-                .where(t.id == transaction_id)
-                .values(flags=flags_text(flags))
-            )
-    return StartResult(transaction_id, info, duplicate=False, flags=frozenset(flags))
-
-
-# --- stop -----------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class StopTransaction(BatchWrite[StopResult]):
-    stop: TransactionStop
-    received_at: datetime
-    batch_order: ClassVar[int] = 20
-
-    @classmethod
-    async def apply_all(cls, conn: AsyncConnection, writes: list[Any]) -> Sequence[object]:
-        return [await _stop(conn, w.stop, w.received_at) for w in writes]
+# --- shared by the writes -------------------------------------------------------------------
 
 
 async def _load_transaction(conn: AsyncConnection, transaction_id: int) -> Mapping[Any, Any] | None:
@@ -233,77 +151,6 @@ async def _load_transaction(conn: AsyncConnection, transaction_id: int) -> Mappi
     if conn.dialect.name == "postgresql":
         stmt = stmt.with_for_update()
     return (await conn.execute(stmt)).mappings().first()
-
-
-async def _stop(conn: AsyncConnection, s: TransactionStop, now: datetime) -> StopResult:
-    row = await _load_transaction(conn, s.transaction_id) if s.transaction_id > 0 else None
-    if row is None or row["station_id"] != s.station_id:
-        # 1.6 errata 3.18 (-1), unknown ids, and another station's id (ocpp-rules §6 tests
-        # 51-52): acknowledged, never applied to any session, kept whole for reconciliation.
-        outcome = StopOutcome.UNKNOWN if row is None else StopOutcome.FOREIGN
-        await keep_unmatched(
-            conn,
-            Unmatched(s.station_id, "StopTransaction", s.transaction_id, outcome, s.raw),
-            samples=s.samples,
-            now=now,
-        )
-        info = await read_id_token_info(conn, s.id_token, now) if s.id_token else None
-        return StopResult(outcome, info)
-    transaction_id = int(row["id"])
-    info = (
-        await read_id_token_info(conn, s.id_token, now, exclude_transaction=transaction_id)
-        if s.id_token
-        else None
-    )
-    old_flags = parse_flags(row["flags"])
-    if row["closed_by"] == STATION:  # a retried Stop: closed once, its values stored once
-        return StopResult(StopOutcome.ALREADY_CLOSED, info, row["energy_wh"], old_flags)
-    energy, flags = energy_wh(int(row["meter_start"]), s.meter_stop_wh)
-    flags = flags | old_flags
-    if in_future(s.timestamp, now):
-        flags |= {TransactionFlag.FUTURE_TIMESTAMP}
-    if s.timestamp < row["started_at"]:
-        flags |= {TransactionFlag.STOP_BEFORE_START}
-    stop_reading = MeterSample(s.timestamp, float(s.meter_stop_wh), str(s.meter_stop_wh))
-    mark, regressed = check_registers(
-        RegisterMark(row["register_wh"], row["register_at"]), (*s.samples, stop_reading)
-    )
-    if regressed:
-        flags |= {TransactionFlag.NON_MONOTONIC_REGISTER}
-    outcome = StopOutcome.CLOSED
-    if row["closed_by"] == OPERATOR:
-        outcome = StopOutcome.RECONCILED
-        flags |= {TransactionFlag.STOPPED_AFTER_OPERATOR_CLOSE}
-        await _audit(
-            conn,
-            TransactionAudit(
-                str(transaction_id),
-                s.station_id,
-                "station-stop-after-close",
-                STATION,
-                s.reason,
-                now,
-                {"meter_stop": s.meter_stop_wh, "energy_wh": energy},
-            ),
-        )
-    await conn.execute(
-        update(transactions_v16)
-        .where(transactions_v16.c.id == transaction_id)
-        .values(
-            ended_at=s.timestamp,
-            meter_stop=s.meter_stop_wh,
-            energy_wh=energy,
-            stopped_reason=s.reason,
-            stop_id_tag=s.id_token,
-            closed_by=STATION,
-            flags=flags_text(flags),
-            register_wh=mark.wh,
-            register_at=mark.at,
-            updated_at=now,
-        )
-    )
-    await _insert_samples(conn, s.station_id, row["evse_id"], str(transaction_id), s.samples, now)
-    return StopResult(outcome, info, energy, frozenset(flags))
 
 
 async def _insert_samples(  # noqa: PLR0917 - the columns of a meter value
@@ -372,7 +219,7 @@ async def keep_unmatched(
     return new
 
 
-async def _audit(conn: AsyncConnection, record: TransactionAudit) -> None:
+async def audit(conn: AsyncConnection, record: TransactionAudit) -> None:
     await conn.execute(
         insert(transaction_audit).values(
             transaction_id=int(record.transaction_id),
@@ -432,7 +279,7 @@ async def _close(conn: AsyncConnection, w: CloseTransaction) -> Transaction | st
         "energy_wh": energy,
         "last_activity": row["updated_at"].isoformat(),
     }
-    await _audit(
+    await audit(
         conn,
         TransactionAudit(
             str(w.transaction_id), row["station_id"], "close", w.operator, w.reason, w.now, details

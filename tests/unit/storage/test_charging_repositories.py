@@ -286,3 +286,28 @@ async def test_a_batch_of_meter_values_dedups_and_advances_each_transaction(stor
     assert len(await fetch(store.engine, meter_values)) == 4
     [kept] = await store.charging.unmatched()
     assert (kept.transaction_id, kept.outcome) == (-1, StopOutcome.UNKNOWN)
+
+
+async def test_a_batch_of_starts_and_stops_applies_them_in_order(store: Store) -> None:
+    await store.tokens.put(IdToken("TAG"), T0)
+    first = await store.charging.start(a_start(), T0)
+    stop = TransactionStop("CS1", first.transaction_id, 1500, at(60), id_token="TAG")
+    # One batch: a second start of the token elsewhere, the first one's stop and its retry.
+    second, closed, retried, unknown = await asyncio.gather(
+        store.charging.start(a_start(evse_id=2, timestamp=at(30)), at(30)),
+        store.charging.stop(stop, at(61)),
+        store.charging.stop(stop, at(61)),
+        store.charging.stop(TransactionStop("CS1", 424242, 1, at(61)), at(61)),
+    )
+    # Starts apply before stops in a batch: the second start saw the first still open.
+    assert second.id_token_info.status is AuthorizationStatus.CONCURRENT_TX
+    assert (closed.outcome, closed.energy_wh) == (StopOutcome.CLOSED, 500)
+    assert closed.id_token_info is not None
+    assert closed.id_token_info.status is AuthorizationStatus.CONCURRENT_TX  # the second is open
+    assert retried.outcome is StopOutcome.ALREADY_CLOSED and retried.energy_wh == 500
+    assert unknown.outcome is StopOutcome.UNKNOWN
+    after = await store.charging.stop(
+        TransactionStop("CS1", second.transaction_id, 1100, at(90), id_token="tag"), at(91)
+    )
+    assert after.id_token_info is not None
+    assert after.id_token_info.status is AuthorizationStatus.ACCEPTED
