@@ -41,7 +41,8 @@ csms answers it; "CSMS→CS" means csms sends it; "both" means either side may.
 
 * "(sec)": added to 1.6 by the security whitepaper ("Improved security for OCPP 1.6-J", ed. 2 §5).
 * "(SEND)": 2.1 unconfirmed message, never answered (2.1 Part 4 §4.2.4).
-* "handled": the versions for which csms has a handler; "—" when that is not known yet.
+* "handled": the versions for which csms has a handler (a request csms answers) or a typed
+  command (a request csms sends); "—" when that is not known yet.
 """
 
 

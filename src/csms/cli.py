@@ -88,11 +88,17 @@ def _apply_serve_flags(settings: Settings, args: argparse.Namespace) -> Settings
     db = settings.database
     if args.database_url is not None:
         db = dataclasses.replace(db, url=args.database_url)
+    files_changes: dict[str, Any] = {}
+    if args.data_dir is not None:
+        files_changes["data_dir"] = args.data_dir
+    if args.files_public_url is not None:
+        files_changes["public_url"] = args.files_public_url
     result = Settings(
         server=dataclasses.replace(server, **changes),
         database=db,
         api=dataclasses.replace(settings.api, **api_changes),
         log=dataclasses.replace(settings.log, **log_changes),
+        files=dataclasses.replace(settings.files, **files_changes),
     )
     validate(result)
     return result
@@ -332,6 +338,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", help="DEBUG, INFO (default), WARNING, ERROR")
     serve.add_argument("--log-json", action="store_true", help="log JSON lines")
     serve.add_argument("--log-frames", action="store_true", help="log every frame at DEBUG")
+    serve.add_argument(
+        "--data-dir", help="firmware, uploads and CA key (CSMS_FILES_DATA_DIR, default ./var)"
+    )
+    serve.add_argument(
+        "--files-public-url",
+        help="base URL stations use for file transfers (CSMS_FILES_PUBLIC_URL)",
+    )
     serve.set_defaults(func=_cmd_serve)
 
     db = sub.add_parser("db", help="database maintenance")

@@ -56,6 +56,9 @@ class ServerSettings:
     # (minimum wait before the next BootNotification; 1.6 §4.2).
     heartbeat_interval: int = 300  # CSMS_HEARTBEAT_INTERVAL
     boot_retry_interval: int = 60  # CSMS_BOOT_RETRY_INTERVAL
+    # Vendor handlers of station-initiated DataTransfer: "vendorId=module:attribute,..."
+    # (csms.blocks.datatransfer.loading; installed "csms.data_transfer" entry points load too).
+    data_transfer_handlers: str | None = None  # CSMS_DATA_TRANSFER_HANDLERS
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +90,27 @@ class LogSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class FilesSettings:
+    """The built-in file service (firmware downloads, diagnostics/log uploads) and the built-in CA.
+
+    Served on the HTTP API port under ``/files``; stations reach it at ``public_url``, so that must be
+    an address they can route to (the API host is often a loopback or internal name).
+    """
+
+    # Firmware images, received uploads and the CA's key and certificate live here.
+    data_dir: str = "./var"  # CSMS_FILES_DATA_DIR
+    # Base URL stations use for the file service, e.g. https://csms.example.com:8080. None: derived
+    # from CSMS_API_HOST/CSMS_API_PORT (fine for labs, wrong behind NAT or a proxy).
+    public_url: str | None = None  # CSMS_FILES_PUBLIC_URL
+    max_firmware_size: int = 512 * 1024 * 1024  # CSMS_FILES_MAX_FIRMWARE_SIZE (bytes)
+    max_upload_size: int = (
+        64 * 1024 * 1024
+    )  # CSMS_FILES_MAX_UPLOAD_SIZE (bytes, per station upload)
+    # Seconds a per-request URL stays valid after the request's retrieve date (or its creation).
+    url_ttl: float = 7 * 24 * 3600.0  # CSMS_FILES_URL_TTL
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """All of csms's settings."""
 
@@ -94,9 +118,10 @@ class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
     log: LogSettings = field(default_factory=LogSettings)
+    files: FilesSettings = field(default_factory=FilesSettings)
 
 
-_SECTIONS = {"server": "", "database": "DATABASE_", "api": "API_", "log": "LOG_"}
+_SECTIONS = {"server": "", "database": "DATABASE_", "api": "API_", "log": "LOG_", "files": "FILES_"}
 
 
 def _convert(name: str, raw: str, current: object, optional: bool) -> object:
@@ -166,3 +191,8 @@ def validate(settings: Settings) -> None:
         raise SettingsError("CSMS_MAX_MESSAGE_SIZE: at least 65536 bytes (certificates need 10 kB)")
     if server.call_timeout <= 0 or server.heartbeat_interval <= 0:
         raise SettingsError("CSMS_CALL_TIMEOUT and CSMS_HEARTBEAT_INTERVAL must be positive")
+    files = settings.files
+    if files.max_firmware_size <= 0 or files.max_upload_size <= 0 or files.url_ttl <= 0:
+        raise SettingsError("CSMS_FILES_MAX_*_SIZE and CSMS_FILES_URL_TTL must be positive")
+    if files.public_url is not None and not files.public_url.startswith(("http://", "https://")):
+        raise SettingsError("CSMS_FILES_PUBLIC_URL: expected an http:// or https:// URL")

@@ -11,24 +11,44 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import uvicorn
 
 from csms.api.app import create_app
+from csms.api.routes.files import FilesApi
 from csms.blocks.authorization import AuthorizationBlock
+from csms.blocks.authorization.cache import COMMANDS as AUTHORIZATION_COMMANDS
 from csms.blocks.availability import AvailabilityBlock
+from csms.blocks.availability.commands import COMMANDS as AVAILABILITY_COMMANDS
+from csms.blocks.datatransfer import DataTransferBlock, DataTransferRegistry
+from csms.blocks.datatransfer.commands import COMMANDS as DATA_TRANSFER_COMMANDS
+from csms.blocks.datatransfer.loading import build_registry
+from csms.blocks.diagnostics import DiagnosticsBlock
 from csms.blocks.dispatch import Dispatcher
+from csms.blocks.file_service import FileService
+from csms.blocks.firmware import FirmwareBlock
+from csms.blocks.localauthlist import COMMANDS as LOCAL_LIST_COMMANDS
 from csms.blocks.provisioning import ProvisioningBlock
+from csms.blocks.provisioning.commands import COMMANDS as PROVISIONING_COMMANDS
+from csms.blocks.remotecontrol.commands import COMMANDS as REMOTE_CONTROL_COMMANDS
+from csms.blocks.reservation.commands import COMMANDS as RESERVATION_COMMANDS
 from csms.blocks.routing import Router, tagged_actions
+from csms.blocks.security import SecurityBlock
+from csms.blocks.smartcharging import COMMANDS as SMART_CHARGING_COMMANDS
 from csms.blocks.transactions import TransactionsBlock, TransactionsV16Block
 from csms.config import Settings
 from csms.domain.charging_ports import ChargingTransactionRepository, IdTokenRepository
-from csms.domain.ports import StationRepository, TransactionRepository
+from csms.domain.files import FileRepository
+from csms.domain.ports import StationGateway, StationRepository, TransactionRepository
+from csms.domain.security import CertificateAuthority, SecurityRepository
 from csms.messages import MessageValidator
+from csms.pki import BuiltinCertificateAuthority
 from csms.rpc import ALL_VERSIONS, OcppVersion
 from csms.server.listener import StationListener
 from csms.server.registry import ConnectionRegistry
 from csms.storage import Store, open_store
+from csms.storage.blobs import DiskBlobStore
 
 logger = logging.getLogger(__name__)
 
@@ -44,13 +64,30 @@ def build_router(
     settings: Settings,
     clock: Callable[[], datetime] = utc_now,
     *,
+    files: FileRepository | None = None,
+    security: SecurityBlock | None = None,
+    data_transfer: DataTransferRegistry | None = None,
     tokens: IdTokenRepository | None = None,
     charging: ChargingTransactionRepository | None = None,
 ) -> Router:
-    """Assemble the blocks csms runs (Authorize and the 1.6 transaction messages only when their
-    repositories are given)."""
+    """Assemble the blocks csms runs.
+
+    Firmware/diagnostics run with ``files``, security with ``security``; ``data_transfer`` is the
+    set of vendor handlers of station DataTransfer, by default those configured
+    (``CSMS_DATA_TRANSFER_HANDLERS``) and installed (entry points). Authorize runs with
+    ``tokens``, 1.6 Start/StopTransaction (and de-duplicated 1.6 MeterValues) with ``charging``.
+    """
     server = settings.server
-    blocks: list[object] = [
+    extra: list[object] = []
+    if files is not None:
+        extra += [FirmwareBlock(files, clock=clock), DiagnosticsBlock(files, clock=clock)]
+    if security is not None:
+        extra.append(security)
+    if tokens is not None:
+        extra.append(AuthorizationBlock(tokens, clock=clock))
+    if charging is not None:
+        extra.append(TransactionsV16Block(charging, clock=clock))
+    return Router.from_blocks(
         ProvisioningBlock(
             stations,
             clock=clock,
@@ -59,26 +96,55 @@ def build_router(
         ),
         AvailabilityBlock(stations, clock=clock),
         TransactionsBlock(transactions, charging=charging, clock=clock),
-    ]
-    if tokens is not None:
-        blocks.append(AuthorizationBlock(tokens, clock=clock))
-    if charging is not None:
-        blocks.append(TransactionsV16Block(charging, clock=clock))
-    return Router.from_blocks(*blocks)
+        DataTransferBlock(data_transfer or build_registry(server.data_transfer_handlers)),
+        *extra,
+    )
+
+
+def build_security_block(
+    security: SecurityRepository,
+    gateway: StationGateway,
+    settings: Settings,
+    *,
+    ca: CertificateAuthority | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> SecurityBlock:
+    """The security block with the built-in CA in the data directory unless ``ca`` is given."""
+    if ca is None:
+        ca = BuiltinCertificateAuthority(Path(settings.files.data_dir) / "ca")
+    return SecurityBlock(
+        security, gateway, ca=ca, clock=clock, call_timeout=settings.server.call_timeout
+    )
 
 
 BLOCKS = (
     ProvisioningBlock,
     AvailabilityBlock,
     TransactionsBlock,
+    FirmwareBlock,
+    DiagnosticsBlock,
+    SecurityBlock,
+    DataTransferBlock,
     AuthorizationBlock,
     TransactionsV16Block,
 )
 
+# CSMS-initiated actions sent by typed operator commands (csms/blocks/<block>/commands.py).
+SENT_BY_COMMANDS = (
+    AVAILABILITY_COMMANDS
+    | AUTHORIZATION_COMMANDS
+    | DATA_TRANSFER_COMMANDS
+    | PROVISIONING_COMMANDS
+    | REMOTE_CONTROL_COMMANDS
+    | LOCAL_LIST_COMMANDS
+    | SMART_CHARGING_COMMANDS
+    | RESERVATION_COMMANDS
+)
+
 
 def handled_actions() -> frozenset[tuple[OcppVersion, str]]:
-    """Every (version, action) csms handles, for docs/support-matrix.md."""
-    return tagged_actions(*BLOCKS)
+    """Every (version, action) csms handles or sends as a typed command, for the support matrix."""
+    return tagged_actions(*BLOCKS) | SENT_BY_COMMANDS
 
 
 def build_dispatcher(router: Router) -> Dispatcher:
@@ -100,10 +166,19 @@ class _EmbeddedUvicorn(uvicorn.Server):
 class Csms:
     """A running csms: storage, the OCPP endpoint and the HTTP API."""
 
-    def __init__(self, settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        ca: CertificateAuthority | None = None,
+    ) -> None:
         self.settings = settings
         self.clock = clock
+        self.ca = ca
         self.store: Store | None = None
+        self.file_service: FileService | None = None
+        self.security_block: SecurityBlock | None = None
         self.registry = ConnectionRegistry()
         self.listener: StationListener | None = None
         self._api: _EmbeddedUvicorn | None = None
@@ -127,11 +202,26 @@ class Csms:
         """Open storage, then start the OCPP endpoint and the API."""
         settings = self.settings
         self.store = await open_store(settings.database.url, migrate=settings.database.migrate)
+        files = settings.files
+        self.file_service = FileService(
+            self.store.files,
+            DiskBlobStore(files.data_dir),
+            public_url=files.public_url or self._default_public_url,
+            url_ttl=files.url_ttl,
+            max_firmware_size=files.max_firmware_size,
+            max_upload_size=files.max_upload_size,
+            clock=self.clock,
+        )
+        self.security_block = build_security_block(
+            self.store.security, self.registry, settings, ca=self.ca, clock=self.clock
+        )
         router = build_router(
             self.store.stations,
             self.store.transactions,
             settings,
             self.clock,
+            files=self.store.files,
+            security=self.security_block,
             tokens=self.store.tokens,
             charging=self.store.charging,
         )
@@ -148,6 +238,10 @@ class Csms:
         if settings.api.enabled:
             await self._start_api()
 
+    def _default_public_url(self) -> str:
+        """Where stations reach the file service when CSMS_FILES_PUBLIC_URL is not set."""
+        return f"http://{self.settings.api.host}:{self.api_port}"
+
     async def _start_api(self) -> None:
         assert self.store is not None
         api = self.settings.api
@@ -156,6 +250,14 @@ class Csms:
             gateway=self.registry,
             api_token=api.token,
             call_timeout=self.settings.server.call_timeout,
+            files=FilesApi(
+                service=self.file_service,
+                security=self.store.security,
+                stations=self.store.stations,
+                gateway=self.registry,
+            )
+            if self.file_service is not None
+            else None,
         )
         config = uvicorn.Config(
             app, host=api.host, port=api.port, log_config=None, access_log=False, lifespan="on"
@@ -168,6 +270,12 @@ class Csms:
                 raise RuntimeError("the HTTP API stopped during startup")
             await asyncio.sleep(0.01)
         logger.info("HTTP API listening on http://%s:%d/api/v1", api.host, self.api_port)
+        if self.settings.files.public_url is None and api.host in ("0.0.0.0", "::", ""):
+            logger.warning(
+                "file URLs sent to stations use %s, which stations cannot reach: "
+                "set CSMS_FILES_PUBLIC_URL",
+                self._default_public_url(),
+            )
 
     async def close(self) -> None:
         """Stop the API and the endpoint, then flush and close storage."""
@@ -178,6 +286,9 @@ class Csms:
         if self.listener is not None:
             await self.listener.close()
             self.listener = None
+        if self.security_block is not None:
+            await self.security_block.aclose()
+            self.security_block = None
         if self.store is not None:
             await self.store.aclose()
             self.store = None

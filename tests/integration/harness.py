@@ -13,7 +13,14 @@ import httpx
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
 
-from csms.config import ApiSettings, DatabaseSettings, LogSettings, ServerSettings, Settings
+from csms.config import (
+    ApiSettings,
+    DatabaseSettings,
+    FilesSettings,
+    LogSettings,
+    ServerSettings,
+    Settings,
+)
 from csms.container import Csms, utc_now
 from csms.domain.credentials import hash_password
 from csms.domain.model import RegistrationStatus, Station
@@ -94,6 +101,7 @@ def settings_for(tmp_path: Path, **server: Any) -> Settings:
         database=database,
         api=dataclasses.replace(ApiSettings(), port=0),
         log=LogSettings(),
+        files=dataclasses.replace(FilesSettings(), data_dir=str(tmp_path / "data")),
     )
 
 

@@ -9,19 +9,18 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
 from websockets.asyncio.client import connect
 
-from csms.blocks.context import CallContext
-from csms.blocks.routing import handles
+from csms.blocks.datatransfer import DataTransferRegistry
 from csms.config import ServerSettings
 from csms.container import build_dispatcher, build_router, utc_now
+from csms.domain.commands import DataTransferResult, DataTransferStatus
 from csms.domain.credentials import hash_password
+from csms.domain.datatransfer import DataTransferRequest
 from csms.domain.model import RegistrationStatus, Station
-from csms.rpc import OcppVersion
 from csms.server.listener import StationListener
 from csms.server.registry import ConnectionRegistry
 from csms.storage import Store, open_store
@@ -29,15 +28,14 @@ from tests.integration.harness import BOOT_16, PASSWORD, basic_auth, call, setti
 
 
 class AskBack:
-    """On a station's DataTransfer, ask that station for its configuration and return it."""
+    """A vendor's DataTransfer handler that asks the station for its configuration and returns it."""
 
     def __init__(self, registry: ConnectionRegistry) -> None:
         self._registry = registry
 
-    @handles(OcppVersion.V16, "DataTransfer")
-    async def data_transfer(self, ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
-        reply = await self._registry.call(ctx.station_id, "GetConfiguration", {}, timeout=5)
-        return {"status": "Accepted", "data": orjson.dumps(reply).decode()}
+    async def handle(self, request: DataTransferRequest) -> DataTransferResult:
+        reply = await self._registry.call(request.station_id, "GetConfiguration", {}, timeout=5)
+        return DataTransferResult(DataTransferStatus.ACCEPTED, data=orjson.dumps(reply).decode())
 
 
 @pytest.fixture
@@ -52,14 +50,9 @@ async def listener(tmp_path: Path) -> AsyncIterator[StationListener]:
         )
     )
     registry = ConnectionRegistry()
-    router = build_router(
-        store.stations,
-        store.transactions,
-        settings,
-        tokens=store.tokens,
-        charging=store.charging,
-    )
-    router.add(OcppVersion.V16, "DataTransfer", AskBack(registry).data_transfer)
+    vendors = DataTransferRegistry()
+    vendors.register("acme", AskBack(registry))
+    router = build_router(store.stations, store.transactions, settings, data_transfer=vendors)
     listener = StationListener(
         dataclasses.replace(ServerSettings(), port=0),
         stations=store.stations,

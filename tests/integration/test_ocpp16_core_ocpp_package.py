@@ -111,7 +111,7 @@ async def test_ocpp16_core_and_reservation_end_to_end(database_url: str, tmp_pat
             cancelled = await cancel_reservation(
                 gateway, store.reservations, spare.reservation_id, now=now
             )
-            assert cancelled.status == "Accepted"
+            assert cancelled.status == "Accepted"  # an AcceptStatus (a StrEnum)
             assert cancelled.reservation.status is ReservationStatus.CANCELLED
             again = await cancel_reservation(
                 gateway, store.reservations, spare.reservation_id, now=now

@@ -508,6 +508,13 @@ async def test_pending_station_boot_and_gate(server: RunningCsms) -> None:
                 "/api/v1/stations/PEND", json={"registration_status": "Accepted"}
             )
             assert accept.status_code == 200, accept.text
+        # A connected station that was accepted is told to boot again now (1.6 §4.2, §5.17).
+        trigger = orjson.loads(await ws.recv())
+        assert trigger[0] == 2 and trigger[2:] == [
+            "TriggerMessage",
+            {"requestedMessage": "BootNotification"},
+        ]
+        await ws.send(orjson.dumps([3, trigger[1], {"status": "Accepted"}]).decode())
         boot = await call(ws, "3", "BootNotification", BOOT_16)
         assert boot[2]["status"] == "Accepted"
 

@@ -13,7 +13,9 @@ from csms.api.auth import BearerAuthMiddleware, bearer_scheme
 from csms.api.deps import ApiContext, attach_context
 from csms.api.errors import PROBLEM_MEDIA_TYPE, install_error_handlers
 from csms.api.routes.commands import commands_router
+from csms.api.routes.files import FilesApi, attach_files, file_service_router, files_router
 from csms.api.routes.health import health_router
+from csms.api.routes.security import security_router
 from csms.api.routes.stations import stations_router
 from csms.api.schemas import Problem
 from csms.domain.ports import StationGateway, StationRepository
@@ -32,6 +34,10 @@ _TAGS: Final = [
     {"name": "stations", "description": "Station registry and status"},
     {"name": "commands", "description": "CSMS-initiated OCPP commands"},
     {"name": "health", "description": "Liveness"},
+]
+_FILES_TAGS: Final = [
+    {"name": "files", "description": "Firmware images, diagnostics and log uploads"},
+    {"name": "security", "description": "Security events, certificates, station passwords"},
 ]
 
 
@@ -58,6 +64,7 @@ def create_app(
     api_token: str | None = None,
     call_timeout: float = 30.0,
     version: str = csms.__version__,
+    files: FilesApi | None = None,
 ) -> FastAPI:
     """Build the HTTP API.
 
@@ -67,6 +74,8 @@ def create_app(
         api_token: if set, every ``/api/v1`` route requires ``Authorization: Bearer <token>``.
         call_timeout: seconds to wait for a station's answer when a request names no timeout.
         version: reported by ``/healthz`` and the OpenAPI document.
+        files: the file service and security repositories; adds ``/files`` (for stations,
+            authenticated by the URL token) and the firmware/diagnostics/security routes.
     """
     if api_token is not None and not api_token:
         raise ValueError("api_token must be None (no auth) or a non-empty token")
@@ -77,7 +86,7 @@ def create_app(
         title="csms HTTP API",
         description=_DESCRIPTION,
         version=version,
-        openapi_tags=_TAGS,
+        openapi_tags=_TAGS + (_FILES_TAGS if files is not None else []),
     )
     attach_context(
         app,
@@ -94,7 +103,12 @@ def create_app(
         # Declares the scheme in OpenAPI; the middleware enforces it before any parsing.
         dependencies.append(Security(bearer_scheme()))
         responses[401] = {"model": Problem, "description": "Missing or invalid bearer token"}
-    for router in (stations_router(), commands_router()):
+    routers = [stations_router(), commands_router()]
+    if files is not None:
+        attach_files(app, files)
+        routers += [files_router(), security_router()]
+        app.include_router(file_service_router())
+    for router in routers:
         app.include_router(
             router, prefix=API_PREFIX, dependencies=dependencies, responses=responses
         )
@@ -112,4 +126,6 @@ def _require_token(app: FastAPI, token: str) -> None:
         app.redoc_url,
     )
     public = frozenset(path for path in candidates if path)
-    app.add_middleware(BearerAuthMiddleware, token=token, public_paths=public)
+    app.add_middleware(
+        BearerAuthMiddleware, token=token, public_paths=public, public_prefixes=("/files/",)
+    )

@@ -42,12 +42,21 @@ def bearer_scheme() -> HTTPBearer:
 class BearerAuthMiddleware:
     """Answer 401 problem+json to any non-public HTTP request without the right bearer token."""
 
-    def __init__(self, app: ASGIApp, *, token: str, public_paths: frozenset[str]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        token: str,
+        public_paths: frozenset[str],
+        public_prefixes: tuple[str, ...] = (),
+    ) -> None:
         if not token:
             raise ValueError("the API token must not be empty")
         self._app = app
         self._expected = _digest(token)
         self._public_paths = public_paths
+        # Paths with their own credential (the file service's per-request URL tokens).
+        self._public_prefixes = public_prefixes
 
     def _authorized(self, scope: Scope) -> bool:
         scheme, credentials = get_authorization_scheme_param(
@@ -78,4 +87,4 @@ class BearerAuthMiddleware:
         root_path: str = scope.get("root_path", "")
         if root_path and path.startswith(root_path):
             path = path[len(root_path) :]
-        return path in self._public_paths
+        return path in self._public_paths or path.startswith(self._public_prefixes)

@@ -26,6 +26,9 @@ class CallContext:
         default_factory=lambda: logging.LoggerAdapter(logging.getLogger("csms.station"))
     )
     schema_violations: int = 0
+    # While Pending: the actions csms asked for with (Extended)TriggerMessage, which the station may
+    # then send (1.6 §4.2; 2.0.1 B02). None (most connections): nothing triggered.
+    triggered: frozenset[str] | None = None
 
     @property
     def accepted(self) -> bool:

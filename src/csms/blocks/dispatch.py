@@ -5,7 +5,9 @@ For a station's CALL (OCPP-J 1.6 §4.2.3 Table 7; 2.0.1 Part 4 §4.2.3 Table 8; 
 1. an action the version does not define → NotImplemented;
 2. an action csms does not handle, or one only the CSMS may send → NotSupported;
 3. anything but BootNotification before a BootNotification was Accepted → SecurityError
-   (1.6 errata 3.8; OCTT TC_B_30_CSMS);
+   (1.6 errata 3.8; OCTT TC_B_30_CSMS), except, while Pending, a message csms asked for with
+   (Extended)TriggerMessage (1.6 §4.2: "unless it has been instructed ... with a TriggerMessage";
+   2.0.1 B02; OCTT TC_B_31_CSMS);
 4. a payload that violates the official schema → the violation's code (in lenient mode the violation
    is logged and counted and the CALL is handled anyway);
 5. the handler; a response that violates the schema is our bug → InternalError, never sent.
@@ -71,7 +73,9 @@ class Dispatcher:
             raise CallErrorReply(
                 ErrorCode.NOT_SUPPORTED, f"{action} is not supported from a station by this CSMS"
             )
-        if action != "BootNotification" and not ctx.accepted:
+        if action == "BootNotification":
+            ctx.triggered = None  # the answer to this Boot decides anew
+        elif not ctx.accepted and not _was_triggered(ctx, action):
             raise CallErrorReply(
                 ErrorCode.SECURITY_ERROR,
                 "the station must be Accepted by a BootNotification first",
@@ -161,8 +165,12 @@ class Dispatcher:
             )
             if not trigger_boot:
                 raise CommandNotAllowed("the station is Rejected; the CSMS initiates nothing")
-        elif status is not RegistrationStatus.ACCEPTED and action in _NOT_WHILE_PENDING:
-            raise CommandNotAllowed(f"{action} is not allowed before the station is Accepted")
+        elif status is not RegistrationStatus.ACCEPTED:
+            if action in _NOT_WHILE_PENDING:
+                raise CommandNotAllowed(f"{action} is not allowed before the station is Accepted")
+            triggered = _TRIGGERED_ACTIONS.get((action, payload.get("requestedMessage")))
+            if triggered is not None:
+                ctx.triggered = (ctx.triggered or frozenset()) | {triggered}
 
     def check_result(self, ctx: CallContext, action: str, payload: Payload) -> None:
         """Validate a station's CALLRESULT to our ``action``.
@@ -177,6 +185,37 @@ class Dispatcher:
                 raise
             ctx.schema_violations += 1
             ctx.log.warning("lenient: %s result violates the schema: %s", action, exc.description)
+
+
+# (request, requestedMessage) → the action the station then sends (1.6 §5.17, security
+# whitepaper ExtendedTriggerMessage; 2.0.1 F06 MessageTriggerEnumType).
+_TRIGGERED_ACTIONS: dict[tuple[str, object], str] = {
+    (request, message): action
+    for request in ("TriggerMessage", "ExtendedTriggerMessage")
+    for message, action in {
+        "Heartbeat": "Heartbeat",
+        "StatusNotification": "StatusNotification",
+        "MeterValues": "MeterValues",
+        "FirmwareStatusNotification": "FirmwareStatusNotification",
+        "DiagnosticsStatusNotification": "DiagnosticsStatusNotification",
+        "LogStatusNotification": "LogStatusNotification",
+        "SignChargePointCertificate": "SignCertificate",
+        "SignChargingStationCertificate": "SignCertificate",
+        "SignV2GCertificate": "SignCertificate",
+        "SignCombinedCertificate": "SignCertificate",
+        "TransactionEvent": "TransactionEvent",
+        "PublishFirmwareStatusNotification": "PublishFirmwareStatusNotification",
+    }.items()
+}
+
+
+def _was_triggered(ctx: CallContext, action: str) -> bool:
+    """True if a Pending station sends what csms asked for with a TriggerMessage."""
+    return (
+        ctx.registration is RegistrationStatus.PENDING
+        and ctx.triggered is not None
+        and action in ctx.triggered
+    )
 
 
 def _path(exc: CallErrorReply) -> str:

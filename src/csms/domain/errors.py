@@ -12,6 +12,9 @@
      ├── CallOutcomeUnknown      the connection dropped while the command was on the wire
      ├── CallFailed              the station answered with a CALLERROR
      ├── StorageError            persistence failed; nothing was acknowledged
+     ├── CertificateRequestRejected  the certificate authority refused a CSR
+     ├── UnknownFile             no such firmware image, file request or upload (or its URL expired)
+     ├── FileTooLarge            an upload exceeds the configured size limit
      ├── UnknownTransaction      no such transaction
      ├── TransactionNotOpen      the transaction is already closed
      ├── UnknownReservation      no such reservation
@@ -74,6 +77,18 @@ class CallFailed(DomainError):
 
 class StorageError(DomainError):
     """The database could not persist a change; the caller must not acknowledge it."""
+
+
+class CertificateRequestRejected(DomainError):
+    """The certificate authority refused a station's CSR (malformed, bad signature, wrong subject)."""
+
+
+class UnknownFile(DomainError):
+    """No such firmware image, file request or received file, or its URL is no longer valid."""
+
+
+class FileTooLarge(DomainError):
+    """An upload is larger than the configured limit; nothing of it is kept."""
 
 
 class UnknownTransaction(DomainError):

@@ -57,6 +57,17 @@ CLOSE_PROTOCOL_ERROR = 1002
 CLOSE_GOING_AWAY = 1001
 CLOSE_POLICY_VIOLATION = 1008
 
+# Configuration names whose values are station passwords (1.6 whitepaper A01.FR.09: never in logs).
+_SECRET_NAMES = ("AuthorizationKey", "BasicAuthPassword")
+
+
+def loggable_frame(frame: str | bytes) -> str | bytes:
+    """The frame, or a placeholder if it may carry a station password."""
+    text = frame if isinstance(frame, str) else frame.decode("utf-8", "replace")
+    if any(name in text for name in _SECRET_NAMES):
+        return "<frame withheld: it may carry a station password>"
+    return frame
+
 
 class StationLog(logging.LoggerAdapter[logging.Logger]):
     """Prefixes every line with the station identity; never logs credentials."""
@@ -133,7 +144,7 @@ class StationConnection:
         try:
             async for message in self.ws:
                 if self._log_frames:
-                    self.log.debug("<- %s", message)
+                    self.log.debug("<- %s", loggable_frame(message))
                 if isinstance(message, str):
                     events = session.receive(message, loop.time())
                 else:
@@ -307,7 +318,7 @@ class StationConnection:
             while out := self._session.data_to_send():
                 for data in out:
                     if self._log_frames:
-                        self.log.debug("-> %s", data)
+                        self.log.debug("-> %s", loggable_frame(data))
                     await self.ws.send(data, text=True)
         except ConnectionClosed:
             pass

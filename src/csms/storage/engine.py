@@ -75,6 +75,11 @@ def create_engine(
         return create_async_engine(url, pool_pre_ping=True, **options)
     if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
         Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    if poolclass is None:
+        # A fixed set of connections (each is a thread in aiosqlite): overflow connections
+        # would be opened and closed again under a reconnect storm, a thread and the PRAGMAs
+        # each time.
+        options.update(pool_size=8, max_overflow=0, pool_timeout=60)
     engine = create_async_engine(url, **options)
     pragmas = (
         "PRAGMA journal_mode=WAL",

@@ -12,14 +12,23 @@ from csms.domain.charging_ports import (
     IdTokenRepository,
     ReservationRepository,
 )
+from csms.domain.configuration import ConfigurationRepository
+from csms.domain.files import FileRepository
+from csms.domain.localauth import LocalListRepository
 from csms.domain.ports import StationRepository, TransactionRepository
+from csms.domain.security import SecurityRepository
+from csms.domain.smartcharging import ChargingProfileRepository
 from csms.storage.charging import (
     SqlChargingRepository,
     SqlIdTokenRepository,
     SqlReservationRepository,
 )
+from csms.storage.chargingprofiles import SqlChargingProfileRepository
 from csms.storage.committer import GroupCommitter
+from csms.storage.configuration import SqlConfigurationRepository
 from csms.storage.engine import SqliteSynchronous, create_engine
+from csms.storage.files_repository import SqlFileRepository, SqlSecurityRepository
+from csms.storage.localauth import SqlLocalListRepository
 from csms.storage.migrate import upgrade
 from csms.storage.repositories import (
     Clock,
@@ -36,6 +45,11 @@ class Store:
 
     stations: StationRepository
     transactions: TransactionRepository
+    local_lists: LocalListRepository
+    charging_profiles: ChargingProfileRepository
+    files: FileRepository
+    security: SecurityRepository
+    configuration: ConfigurationRepository
     tokens: IdTokenRepository
     charging: ChargingTransactionRepository
     reservations: ReservationRepository
@@ -55,6 +69,11 @@ class Store:
         )
         self.stations = SqlStationRepository(engine, self._committer, clock=clock)
         self.transactions = SqlTransactionRepository(self._committer, clock=clock)
+        self.local_lists = SqlLocalListRepository(engine)
+        self.charging_profiles = SqlChargingProfileRepository(engine)
+        self.files = SqlFileRepository(engine)
+        self.security = SqlSecurityRepository(engine)
+        self.configuration = SqlConfigurationRepository(engine)
         self.tokens = SqlIdTokenRepository(engine, self._committer)
         self.charging = SqlChargingRepository(engine, self._committer)
         self.reservations = SqlReservationRepository(engine, self._committer)

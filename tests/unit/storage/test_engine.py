@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from csms.storage import SqliteSynchronous, create_engine
 from csms.storage.engine import is_sqlite, write_transaction
@@ -65,3 +66,22 @@ async def test_a_write_transaction_takes_the_write_lock_at_begin(tmp_path: Path)
 def test_is_sqlite() -> None:
     assert is_sqlite("sqlite+aiosqlite:///./csms.db")
     assert not is_sqlite("postgresql+asyncpg://u@h/db")
+
+
+async def test_a_burst_of_reads_reuses_a_fixed_set_of_sqlite_connections(tmp_path: Path) -> None:
+    """A reconnect storm must not open (a thread and) a SQLite connection per overflow read."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'csms.db'}")
+    opened: list[object] = []
+    event.listen(engine.sync_engine, "connect", lambda dbapi, _record: opened.append(dbapi))
+
+    async def read() -> None:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+            await asyncio.sleep(0.01)
+
+    try:
+        for _ in range(3):
+            await asyncio.gather(*(read() for _ in range(40)))
+    finally:
+        await engine.dispose()
+    assert 1 <= len(opened) <= 8

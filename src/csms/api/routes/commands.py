@@ -15,6 +15,7 @@ from fastapi import APIRouter, Body, Path, Query
 from csms.api.deps import Context
 from csms.api.routes.stations import StationIdPath, require_station
 from csms.api.schemas import CallFailedProblem, InvalidPayloadProblem, Problem, ValidationProblem
+from csms.domain.configuration import mask_result
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,10 @@ async def call_station(
     await require_station(context, station_id)
     effective_timeout = context.call_timeout if timeout_s is None else timeout_s
     logger.info("API call %s to station %r (timeout %.1f s)", action, station_id, effective_timeout)
-    return await context.gateway.call(station_id, action, payload, timeout=effective_timeout)
+    result = await context.gateway.call(station_id, action, payload, timeout=effective_timeout)
+    # A station must not report its AuthorizationKey / BasicAuthPassword; if one does, the value
+    # is masked before it leaves csms (1.6-J errata 3.10).
+    return mask_result(action, result)
 
 
 def commands_router() -> APIRouter:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, BackgroundTasks, Path, Query, Response
 
 from csms.api.deps import ApiContext, Context
 from csms.api.errors import STATION_EXISTS, WEAK_PASSWORD, ApiProblem
@@ -25,6 +25,7 @@ from csms.api.schemas import (
     StatusReportOut,
     ValidationProblem,
 )
+from csms.blocks.provisioning.commands import notify_registration_change
 from csms.domain.credentials import WeakPassword, check_password_strength, hash_password
 from csms.domain.errors import StorageError, UnknownStation
 from csms.domain.model import Station
@@ -151,10 +152,15 @@ async def register_station(
 
 
 async def update_station(
-    context: Context, station_id: StationIdPath, body: StationUpdate
+    context: Context, station_id: StationIdPath, body: StationUpdate, background: BackgroundTasks
 ) -> StationDetail:
-    """Change a station's registration status, password or leniency (e.g. accept a Pending one)."""
-    await require_station(context, station_id)
+    """Change a station's registration status, password or leniency (e.g. accept a Pending one).
+
+    A connected station that has just been accepted is then told to boot again at once
+    (TriggerMessage(BootNotification), 1.6 §4.2; 2.0.1 B02), after the response is sent; its next
+    BootNotification is Accepted.
+    """
+    previous = await require_station(context, station_id)
     # Validate everything before writing anything, so a weak password leaves no partial update.
     change_password = "password" in body.model_fields_set
     new_hash = (
@@ -168,6 +174,16 @@ async def update_station(
         await context.stations.set_password_hash(station_id, new_hash)
     if body.lenient is not None:
         await context.stations.set_lenient(station_id, body.lenient)
+    if body.registration_status is not None:
+        # After the response: a station that never answers must not hold the operator up.
+        background.add_task(
+            notify_registration_change,
+            context.gateway,
+            station_id,
+            previous.registration_status,
+            body.registration_status,
+            timeout=context.call_timeout,
+        )
     logger.info(
         "updated station %r via the API (%s)", station_id, ", ".join(sorted(body.model_fields_set))
     )

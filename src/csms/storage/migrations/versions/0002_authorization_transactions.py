@@ -3,7 +3,7 @@ MeterValues de-duplication, unmatched transaction messages, reservations, transa
 index on the 2.x transactions' id token.
 
 Revision ID: 0002
-Revises: 0001
+Revises: 0003
 Create Date: 2026-12-01
 
 Self-contained, like 0001: it must keep producing the schema it was written for.
@@ -16,7 +16,7 @@ from alembic import op
 from sqlalchemy.schema import SchemaItem
 
 revision = "0002"
-down_revision = "0001"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

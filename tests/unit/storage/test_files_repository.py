@@ -1,0 +1,107 @@
+"""File requests, their status history, received files, security events and certificates, on
+SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from csms.domain.files import FirmwareImage, NewFileRequest, StoredBlob, TransferKind, token_digest
+from csms.domain.security import CertificateHashData, InstalledCertificate, SecurityEvent
+from csms.storage import Store
+from tests.unit.storage.builders import a_station
+
+T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+def _new(station_id: str, kind: TransferKind, token: str, **extra: Any) -> NewFileRequest:
+    return NewFileRequest(
+        station_id=station_id,
+        kind=kind,
+        action="GetLog" if kind.upload else "UpdateFirmware",
+        token_digest=token_digest(token),
+        created_at=T0,
+        expires_at=T0 + timedelta(days=1),
+        **extra,
+    )
+
+
+async def test_requests_statuses_and_history(store: Store) -> None:
+    await store.stations.add(a_station("CS2"))
+    files = store.files
+    await files.add_firmware(FirmwareImage("fw1", "fw.bin", 3, "00" * 32, "firmware/x", T0))
+    firmware = await files.create_request(
+        _new("CS1", TransferKind.FIRMWARE, "t1", firmware_id="fw1")
+    )
+    diagnostics = await files.create_request(_new("CS1", TransferKind.DIAGNOSTICS, "t2"))
+    other = await files.create_request(_new("CS2", TransferKind.LOG, "t3"))
+    assert (await files.request_by_token(token_digest("t1"))) == firmware
+    assert await files.request_by_token(token_digest("nope")) is None
+
+    # A notification that arrives before the answer is stored keeps its place as current status.
+    await files.record_notification("CS1", [TransferKind.FIRMWARE], None, "Downloading", T0)
+    await files.set_status(firmware.id, "Accepted", T0)
+    found = await files.request(firmware.id)
+    assert found is not None and found.status == "Downloading"
+    assert [e.status for e in await files.status_history(firmware.id)] == [
+        "Requested",
+        "Downloading",
+        "Accepted",
+    ]
+    # Idle belongs to no request.
+    assert (
+        await files.record_notification(
+            "CS1", [TransferKind.FIRMWARE], None, "Idle", T0, attach=False
+        )
+        is None
+    )
+    # A station can never touch another station's request, even by naming its id.
+    assert (
+        await files.record_notification("CS1", [TransferKind.LOG], other.id, "Uploaded", T0) is None
+    )
+    untouched = await files.request(other.id)
+    assert untouched is not None and untouched.status == "Requested"
+    # Without an id: the station's newest request of that kind.
+    matched = await files.record_notification(
+        "CS1", [TransferKind.DIAGNOSTICS], None, "Uploaded", T0
+    )
+    assert matched is not None and matched.id == diagnostics.id and matched.status == "Uploaded"
+    assert [r.id for r in await files.requests("CS1")] == [diagnostics.id, firmware.id]
+
+    blob = StoredBlob("uploads/abc", 10, "11" * 32)
+    received = await files.add_received_file(diagnostics.id, "CS1", "d.zip", blob, T0)
+    assert await files.received_file(received.id) == received
+    assert await files.received_files("CS1") == [received]
+    assert await files.received_files("CS2") == []
+
+
+async def test_security_events_and_certificates(store: Store) -> None:
+    security = store.security
+    for event_type, critical in (("StartupOfTheDevice", True), ("InvalidMessages", False)):
+        await security.record_event(
+            SecurityEvent("CS1", event_type, T0, critical=critical, received_at=T0)
+        )
+    assert [e.type for e in await security.events()] == ["InvalidMessages", "StartupOfTheDevice"]
+    assert [e.type for e in await security.events(critical_only=True)] == ["StartupOfTheDevice"]
+    assert await security.events(station_id="CS9") == []
+
+    request_id = await security.add_certificate_request("CS1", "CSR", None, "Accepted", T0)
+    await security.finish_certificate_request(request_id, status="Signed", chain="PEM", error=None)
+    [request] = await security.certificate_requests("CS1")
+    assert (request.status, request.certificate_chain) == ("Signed", "PEM")
+
+    a = CertificateHashData("SHA256", "n1", "k1", "01")
+    b = CertificateHashData("SHA256", "n2", "k2", "02")
+    await security.replace_installed(
+        "CS1",
+        ["CSMSRootCertificate"],
+        [InstalledCertificate("CS1", "CSMSRootCertificate", a, T0)] * 2,  # reported twice
+    )
+    await security.replace_installed(
+        "CS1", ["V2GRootCertificate"], [InstalledCertificate("CS1", "V2GRootCertificate", b, T0)]
+    )
+    assert {c.hash_data for c in await security.installed("CS1")} == {a, b}
+    await security.replace_installed("CS1", ["CSMSRootCertificate"], [])
+    assert [c.hash_data for c in await security.installed("CS1")] == [b]
+    await security.remove_installed("CS1", b)
+    assert await security.installed("CS1") == []

@@ -1,0 +1,49 @@
+"""The file service's settings: environment names, validation, and CLI flags that keep them."""
+
+from __future__ import annotations
+
+import pytest
+
+from csms.cli import _apply_serve_flags, build_parser
+from csms.config import SettingsError, load_settings
+
+
+def test_files_settings_from_the_environment() -> None:
+    settings = load_settings(
+        {
+            "CSMS_FILES_DATA_DIR": "/srv/csms",
+            "CSMS_FILES_PUBLIC_URL": "https://csms.example.com:8443",
+            "CSMS_FILES_MAX_FIRMWARE_SIZE": "1000",
+            "CSMS_FILES_MAX_UPLOAD_SIZE": "500",
+            "CSMS_FILES_URL_TTL": "60",
+        }
+    )
+    files = settings.files
+    assert files.data_dir == "/srv/csms"
+    assert files.public_url == "https://csms.example.com:8443"
+    assert (files.max_firmware_size, files.max_upload_size, files.url_ttl) == (1000, 500, 60.0)
+    assert load_settings({}).files.public_url is None  # derived from the API address
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("CSMS_FILES_PUBLIC_URL", "ftp://csms.example.com"),
+        ("CSMS_FILES_MAX_UPLOAD_SIZE", "0"),
+        ("CSMS_FILES_URL_TTL", "-1"),
+    ],
+)
+def test_bad_files_settings_are_refused(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match="CSMS_FILES"):
+        load_settings({name: value})
+
+
+def test_serve_flags_keep_the_environments_files_settings() -> None:
+    settings = load_settings({"CSMS_FILES_MAX_UPLOAD_SIZE": "123"})
+    args = build_parser().parse_args(
+        ["serve", "--data-dir", "/data", "--files-public-url", "http://10.0.0.1:8080"]
+    )
+    result = _apply_serve_flags(settings, args)
+    assert result.files.data_dir == "/data"
+    assert result.files.public_url == "http://10.0.0.1:8080"
+    assert result.files.max_upload_size == 123
