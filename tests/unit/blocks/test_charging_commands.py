@@ -186,3 +186,19 @@ async def test_token_commands() -> None:
 async def test_close_transaction_needs_an_operator_and_a_reason() -> None:
     with pytest.raises(ValueError, match="operator and a reason"):
         await close_transaction(None, 1, operator=" ", reason="x", now=NOW)  # type: ignore[arg-type]
+
+
+async def test_the_token_store_as_a_local_list_source() -> None:
+    from csms.blocks.authorization.local_list_source import IdTokenListSource
+    from csms.domain.localauth import LocalListEntry
+
+    tokens = MemoryTokens()
+    await add_token(tokens, "A", now=NOW, parent_id_token="G")
+    await add_token(tokens, "B", now=NOW, status=AuthorizationStatus.BLOCKED)
+    await add_token(tokens, "C", now=NOW, expiry_date=NOW - timedelta(days=1))
+    entries = await IdTokenListSource(tokens, clock=lambda: NOW).local_list("CS1")
+    assert entries == [
+        LocalListEntry("A", AuthorizationStatus.ACCEPTED, None, "G"),
+        LocalListEntry("B", AuthorizationStatus.BLOCKED),
+        LocalListEntry("C", AuthorizationStatus.EXPIRED, NOW - timedelta(days=1)),
+    ]
