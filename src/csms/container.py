@@ -42,6 +42,7 @@ from csms.domain.charging_ports import ChargingTransactionRepository, IdTokenRep
 from csms.domain.files import FileRepository
 from csms.domain.ports import StationGateway, StationRepository, TransactionRepository
 from csms.domain.security import CertificateAuthority, SecurityRepository
+from csms.domain.smartcharging import ChargingProfileRepository
 from csms.messages import MessageValidator
 from csms.pki import BuiltinCertificateAuthority
 from csms.rpc import ALL_VERSIONS, OcppVersion
@@ -69,13 +70,15 @@ def build_router(
     data_transfer: DataTransferRegistry | None = None,
     tokens: IdTokenRepository | None = None,
     charging: ChargingTransactionRepository | None = None,
+    charging_profiles: ChargingProfileRepository | None = None,
 ) -> Router:
     """Assemble the blocks csms runs.
 
     Firmware/diagnostics run with ``files``, security with ``security``; ``data_transfer`` is the
     set of vendor handlers of station DataTransfer, by default those configured
     (``CSMS_DATA_TRANSFER_HANDLERS``) and installed (entry points). Authorize runs with
-    ``tokens``, 1.6 Start/StopTransaction (and de-duplicated 1.6 MeterValues) with ``charging``.
+    ``tokens``, 1.6 Start/StopTransaction (and de-duplicated 1.6 MeterValues) with ``charging``;
+    a 1.6 StopTransaction ends the EVSE's TxProfiles in ``charging_profiles``.
     """
     server = settings.server
     extra: list[object] = []
@@ -86,7 +89,7 @@ def build_router(
     if tokens is not None:
         extra.append(AuthorizationBlock(tokens, clock=clock))
     if charging is not None:
-        extra.append(TransactionsV16Block(charging, clock=clock))
+        extra.append(TransactionsV16Block(charging, clock=clock, profiles=charging_profiles))
     return Router.from_blocks(
         ProvisioningBlock(
             stations,
@@ -224,6 +227,7 @@ class Csms:
             security=self.security_block,
             tokens=self.store.tokens,
             charging=self.store.charging,
+            charging_profiles=self.store.charging_profiles,
         )
         dispatcher = build_dispatcher(router)
         self.listener = StationListener(

@@ -293,3 +293,33 @@ async def test_concurrent_tx_for_a_tag_already_charging_elsewhere(server: Runnin
         )
         # Its own Stop does not count, but CP-B's transaction is still open.
         assert stopped["idTagInfo"]["status"] == "ConcurrentTx"
+
+
+async def test_stop_ends_the_evses_tx_profiles(server: RunningCsms) -> None:
+    """1.6 §3.13.1: a TxProfile ends with its transaction; TxDefault and other EVSEs stay."""
+    from csms.domain.smartcharging import (
+        ChargingProfile,
+        ChargingProfileKind,
+        ChargingProfilePurpose,
+        ChargingProfileStatus,
+        ChargingRateUnit,
+        ChargingSchedule,
+        ChargingSchedulePeriod,
+    )
+
+    def profile(profile_id: int, purpose: ChargingProfilePurpose) -> ChargingProfile:
+        schedule = ChargingSchedule(ChargingRateUnit.A, (ChargingSchedulePeriod(0, 16.0),))
+        return ChargingProfile(profile_id, 0, purpose, ChargingProfileKind.RELATIVE, schedule)
+
+    profiles = store_of(server).charging_profiles
+    accepted = ChargingProfileStatus.ACCEPTED
+    async with booted(server, "CP-A") as ws:
+        tx = (await ok(ws, "StartTransaction", start()))["transactionId"]
+        await profiles.record_set("CP-A", 1, profile(1, ChargingProfilePurpose.TX), accepted, NOW)
+        await profiles.record_set("CP-A", 2, profile(2, ChargingProfilePurpose.TX), accepted, NOW)
+        await profiles.record_set(
+            "CP-A", 1, profile(3, ChargingProfilePurpose.TX_DEFAULT), accepted, NOW
+        )
+        assert await ok(ws, "StopTransaction", stop(tx, 200, NOW + timedelta(minutes=1))) == {}
+    left = {(p.evse_id, p.profile.id) for p in await profiles.installed("CP-A")}
+    assert left == {(2, 2), (1, 3)}

@@ -163,6 +163,7 @@ class StopResult:
     id_token_info: IdTokenInfo | None = None
     energy_wh: int | None = None
     flags: frozenset[TransactionFlag] = frozenset()
+    evse_id: int | None = None  # the stopped transaction's EVSE (1.6 connectorId)
 
 
 @dataclass(frozen=True, slots=True)

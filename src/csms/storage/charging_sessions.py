@@ -401,7 +401,9 @@ async def _stop_all(conn: AsyncConnection, writes: list[StopTransaction]) -> lis
             continue
         info = view.info(s.id_token, now, exclude=s.transaction_id) if s.id_token else None
         if row.closed_by == STATION:  # a retried Stop: closed once, its values stored once
-            out.append(StopResult(StopOutcome.ALREADY_CLOSED, info, row.energy_wh, row.flags))
+            out.append(
+                StopResult(StopOutcome.ALREADY_CLOSED, info, row.energy_wh, row.flags, row.evse_id)
+            )
             continue
         result = await _close(conn, s, row, now, info)
         view.closed(row.id_tag_key, s.transaction_id)
@@ -449,7 +451,7 @@ async def _close(
         s.timestamp, s.meter_stop_wh, energy, s.reason, s.id_token, STATION, flags_text(flags),
         mark.wh, mark.at, now,
     )  # fmt: skip
-    return StopResult(outcome, info, energy, frozenset(flags))
+    return StopResult(outcome, info, energy, frozenset(flags), row.evse_id)
 
 
 def _convert(values: tuple[Any, ...], c: Codec) -> tuple[Any, ...]:

@@ -30,6 +30,7 @@ from csms.blocks.routing import handles
 from csms.blocks.timefmt import parse_datetime
 from csms.blocks.transactions.sampled import samples_v16
 from csms.domain.charging_ports import ChargingTransactionRepository
+from csms.domain.smartcharging import ChargingProfileRepository
 from csms.domain.transactions import (
     DEFAULT_STOP_REASON,
     StopOutcome,
@@ -45,10 +46,16 @@ class TransactionsV16Block:
     """Handlers of the 1.6 transaction messages (block E/J for 1.6)."""
 
     def __init__(
-        self, charging: ChargingTransactionRepository, *, clock: Callable[[], datetime]
+        self,
+        charging: ChargingTransactionRepository,
+        *,
+        clock: Callable[[], datetime],
+        profiles: ChargingProfileRepository | None = None,
     ) -> None:
         self._charging = charging
         self._clock = clock
+        # TxProfiles end with their transaction (1.6 §3.13.1): uninstalled when it stops.
+        self._profiles = profiles
 
     @handles(OcppVersion.V16, "StartTransaction")
     async def start_transaction(self, ctx: CallContext, payload: Payload) -> Payload:
@@ -95,6 +102,9 @@ class TransactionsV16Block:
             ctx.log.warning(
                 "StopTransaction for transaction %d: %s", stop.transaction_id, result.outcome.value
             )
+        if self._profiles is not None and result.evse_id is not None:
+            # Also for a retry: if this failed the first time, the retry finishes it.
+            await self._profiles.end_transaction(ctx.station_id, result.evse_id, now)
         if result.id_token_info is None:
             return {}
         return {"idTagInfo": id_tag_info(result.id_token_info)}
