@@ -323,3 +323,17 @@ async def test_stop_ends_the_evses_tx_profiles(server: RunningCsms) -> None:
         assert await ok(ws, "StopTransaction", stop(tx, 200, NOW + timedelta(minutes=1))) == {}
     left = {(p.evse_id, p.profile.id) for p in await profiles.installed("CP-A")}
     assert left == {(2, 2), (1, 3)}
+
+
+async def test_a_lenient_stations_unreadable_timestamp_still_gets_its_transaction(
+    server: RunningCsms,
+) -> None:
+    await server.add_station("CP-L", lenient=True)
+    async with booted(server, "CP-L") as ws:
+        payload = {**start(), "timestamp": "yesterday-ish"}
+        answer = await ok(ws, "StartTransaction", payload)
+        assert answer["idTagInfo"]["status"] == "Accepted"
+        stopped = {**stop(answer["transactionId"], 150, NOW), "timestamp": "13:00"}
+        assert await ok(ws, "StopTransaction", stopped) == {}
+    closed = await store_of(server).charging.get(answer["transactionId"])
+    assert closed is not None and closed.energy_wh == 50 and closed.started_at is not None
