@@ -27,6 +27,7 @@ from csms.domain.errors import (
 )
 from csms.domain.reservations import Reservation, ReservationStatus
 from csms.domain.tokens import AuthorizationStatus, IdToken, IdTokenInfo, evaluate, token_key
+from csms.rpc import OcppVersion
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
@@ -202,3 +203,21 @@ async def test_the_token_store_as_a_local_list_source() -> None:
         LocalListEntry("B", AuthorizationStatus.BLOCKED),
         LocalListEntry("C", AuthorizationStatus.EXPIRED, NOW - timedelta(days=1)),
     ]
+
+
+@pytest.mark.parametrize("version", list(OcppVersion))
+@pytest.mark.parametrize("connector_id", [0, 2])
+def test_reservation_commands_are_schema_valid(version: OcppVersion, connector_id: int) -> None:
+    from csms.blocks.reservation.commands import CancelReservation, ReserveNow
+    from csms.messages import MessageValidator
+
+    validator = MessageValidator(version)
+    reservation = Reservation(
+        7, "CS1", connector_id, "TAG", NOW, ReservationStatus.REQUESTED, parent_id_token="G"
+    )
+    actions = []
+    for command in (ReserveNow(reservation), CancelReservation(7)):
+        action, payload = command.request(version)
+        validator.validate_request(action, payload)  # raises CallErrorReply if invalid
+        actions.append(action)
+    assert actions == ["ReserveNow", "CancelReservation"]
