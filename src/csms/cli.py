@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import logging
 import os
 import secrets
 import signal
@@ -29,6 +30,7 @@ from csms.domain.identity import is_valid_identity
 from csms.domain.model import RegistrationStatus, Station, UnknownStationPolicy
 from csms.domain.tokens import AuthorizationStatus
 from csms.log import configure_logging
+from csms.simulator import command as simulator_command
 from csms.storage import open_store, upgrade
 
 
@@ -104,7 +106,7 @@ def _apply_serve_flags(settings: Settings, args: argparse.Namespace) -> Settings
     return result
 
 
-async def _serve(settings: Settings) -> int:
+async def _serve(settings: Settings, demo: int = 0) -> int:
     csms = Csms(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -113,6 +115,8 @@ async def _serve(settings: Settings) -> int:
             loop.add_signal_handler(sig, stop.set)
     try:
         await csms.start()
+        if demo:
+            await csms.start_demo(demo)
         await stop.wait()
     finally:
         await csms.close()
@@ -122,7 +126,40 @@ async def _serve(settings: Settings) -> int:
 def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     settings = _apply_serve_flags(settings, args)
     configure_logging(settings.log)
-    return _run(lambda: _serve(settings))
+    if args.demo:
+        logging.getLogger("csms.simulator").setLevel(logging.WARNING)
+    return _run(lambda: _serve(settings, args.demo))
+
+
+# ---------------------------------------------------------------------------- simulate
+
+
+def _write(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def _cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        options = simulator_command.options_from(args)
+    except ValueError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    terminal = sys.stdout.isatty()
+    level = args.log_level or ("WARNING" if terminal else "INFO")
+    configure_logging(dataclasses.replace(settings.log, level=level))
+    return _run(
+        lambda: _simulated(
+            simulator_command.simulate(
+                options, duration=args.duration, terminal=terminal, write=_write
+            )
+        )
+    )
+
+
+async def _simulated(run: Coroutine[Any, Any, object]) -> int:
+    await run
+    return 0
 
 
 # ---------------------------------------------------------------------------- db / station
@@ -345,7 +382,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--files-public-url",
         help="base URL stations use for file transfers (CSMS_FILES_PUBLIC_URL)",
     )
+    serve.add_argument(
+        "--demo", type=int, default=0, metavar="N", help="also run N simulated stations (DEMO-n)"
+    )
     serve.set_defaults(func=_cmd_serve)
+
+    simulate = sub.add_parser("simulate", help="run simulated charging stations against a CSMS")
+    simulator_command.add_arguments(simulate)
+    simulate.set_defaults(func=_cmd_simulate)
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)

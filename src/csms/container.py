@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
+import ssl
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,15 +41,19 @@ from csms.blocks.smartcharging import COMMANDS as SMART_CHARGING_COMMANDS
 from csms.blocks.transactions import TransactionsBlock, TransactionsV16Block
 from csms.config import Settings
 from csms.domain.charging_ports import ChargingTransactionRepository, IdTokenRepository
+from csms.domain.credentials import hash_password
 from csms.domain.files import FileRepository
+from csms.domain.model import RegistrationStatus, Station
 from csms.domain.ports import StationGateway, StationRepository, TransactionRepository
 from csms.domain.security import CertificateAuthority, SecurityRepository
 from csms.domain.smartcharging import ChargingProfileRepository
+from csms.domain.tokens import IdToken
 from csms.messages import MessageValidator
 from csms.pki import BuiltinCertificateAuthority
 from csms.rpc import ALL_VERSIONS, OcppVersion
 from csms.server.listener import StationListener
 from csms.server.registry import ConnectionRegistry
+from csms.simulator import FleetOptions, Timing, run_fleet
 from csms.storage import Store, open_store
 from csms.storage.blobs import DiskBlobStore
 
@@ -158,6 +164,11 @@ def build_dispatcher(router: Router) -> Dispatcher:
     return Dispatcher(router, validators)
 
 
+# The RFID tags the demo's drivers tap, two per station; --demo registers them as Accepted tokens
+# unless the token store already knows them (so an operator may block one to see it refused).
+DEMO_TAGS = tuple(f"DEMO-CARD-{n}" for n in range(1, 11))
+
+
 class _EmbeddedUvicorn(uvicorn.Server):
     """uvicorn without its signal handlers: csms's CLI owns SIGINT/SIGTERM."""
 
@@ -186,6 +197,8 @@ class Csms:
         self.listener: StationListener | None = None
         self._api: _EmbeddedUvicorn | None = None
         self._api_task: asyncio.Task[None] | None = None
+        self._demo_stop = asyncio.Event()
+        self._demo_task: asyncio.Task[object] | None = None
 
     @property
     def ocpp_port(self) -> int:
@@ -281,8 +294,58 @@ class Csms:
                 self._default_public_url(),
             )
 
+    async def start_demo(self, count: int, *, prefix: str = "DEMO-") -> None:
+        """Register ``count`` accepted stations and run them as simulated stations (``--demo``).
+
+        They get a fresh random password per run (never logged), connect over loopback with the
+        three versions in turn and charge now and then, so a first run shows live data at once.
+        """
+        assert self.store is not None and self.listener is not None
+        server = self.settings.server
+        password = secrets.token_urlsafe(18)
+        digest = hash_password(password.encode())
+        for n in range(1, count + 1):
+            sid = f"{prefix}{n}"
+            if await self.store.stations.get(sid) is None:
+                await self.store.stations.add(
+                    Station(
+                        sid, RegistrationStatus.ACCEPTED, password_hash=digest, created_at=utc_now()
+                    )
+                )
+            else:
+                await self.store.stations.set_registration(sid, RegistrationStatus.ACCEPTED)
+                await self.store.stations.set_password_hash(sid, digest)
+        for tag in DEMO_TAGS:  # unknown tags are Invalid: the demo drivers must be able to charge
+            if await self.store.tokens.get(tag) is None:
+                await self.store.tokens.put(IdToken(tag), utc_now())
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(server.host, server.host)
+        tls = server.tls_cert is not None
+        context = None
+        if tls:  # our own listener on loopback: its certificate may name another host
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        host = f"[{host}]" if ":" in host else host
+        options = FleetOptions(
+            url=f"{'wss' if tls else 'ws'}://{host}:{self.ocpp_port}/ocpp/",
+            count=count,
+            id_prefix=prefix,
+            password=password if server.security_profile else None,
+            ssl=context,
+            meter_interval=10.0,
+            timing=Timing(charge=90.0, idle=20.0),
+            id_tags=DEMO_TAGS,
+            ramp=0.5,
+        )
+        self._demo_task = asyncio.create_task(run_fleet(options, self._demo_stop))
+        logger.info("demo: %d simulated stations %s1..%d", count, prefix, count)
+
     async def close(self) -> None:
         """Stop the API and the endpoint, then flush and close storage."""
+        if self._demo_task is not None:
+            self._demo_stop.set()
+            await self._demo_task
+            self._demo_task = None
         if self._api is not None and self._api_task is not None:
             self._api.should_exit = True
             await self._api_task

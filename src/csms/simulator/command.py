@@ -1,0 +1,165 @@
+"""The ``csms simulate`` options and its run loop (the CLI only parses and calls :func:`simulate`).
+
+On a terminal (isatty) progress is one line redrawn every second and only warnings are logged;
+otherwise every station event is a log line and a summary line is written every 10 seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import ssl
+from collections.abc import Callable
+
+from csms.rpc.versions import OcppVersion
+from csms.simulator.fleet import FleetOptions, run_fleet
+from csms.simulator.scenarios import Scenario, Timing
+from csms.simulator.stats import Stats
+
+PASSWORD_ENV = "CSMS_SIM_PASSWORD"
+# The slow responder's delay: long enough to be noticed, shorter than the usual 30 s call timeout.
+SLOW_DELAY = 10.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``csms simulate``."""
+    parser.add_argument("url", help="the CSMS endpoint, e.g. ws://127.0.0.1:9000/ocpp")
+    parser.add_argument("-n", "--count", type=int, default=1, help="stations (default 1)")
+    parser.add_argument("--id-prefix", default="SIM-", help="identity prefix (default SIM-)")
+    parser.add_argument("--first", type=int, default=1, help="number of the first station")
+    parser.add_argument(
+        "--versions",
+        default="1.6,2.0.1,2.1",
+        help="version mix, assigned round-robin; repeat one to weight it (default 1.6,2.0.1,2.1)",
+    )
+    parser.add_argument("--evses", type=int, default=2, help="EVSEs per station (default 2)")
+    parser.add_argument(
+        "--scenario",
+        choices=[s.value for s in Scenario],
+        default=Scenario.CHARGE.value,
+        help="what each station does (default charge)",
+    )
+    parser.add_argument(
+        "--heartbeat-interval", type=float, help="seconds; default: what the CSMS says at boot"
+    )
+    parser.add_argument("--meter-interval", type=float, default=10.0, help="seconds (default 10)")
+    parser.add_argument("--charge-time", type=float, default=60.0, help="seconds per session")
+    parser.add_argument("--idle-time", type=float, default=30.0, help="seconds between sessions")
+    parser.add_argument("--offline-time", type=float, default=20.0, help="offline/outage seconds")
+    parser.add_argument(
+        "--response-delay",
+        type=float,
+        help=f"seconds before answering the CSMS (default 0; {SLOW_DELAY:g} for --scenario slow)",
+    )
+    parser.add_argument(
+        "--id-tags", default="", help="comma-separated RFID tags drivers tap (default: made up)"
+    )
+    parser.add_argument("--ramp", type=float, default=0.05, help="seconds between station starts")
+    parser.add_argument("--duration", type=float, help="stop after this many seconds")
+    parser.add_argument(
+        "--password",
+        help=f"Basic auth password of every station (better: the {PASSWORD_ENV} variable)",
+    )
+    parser.add_argument("--ca-file", help="PEM CA bundle to verify a wss:// CSMS")
+    parser.add_argument("--insecure", action="store_true", help="do not verify the TLS certificate")
+    parser.add_argument(
+        "--log-level", help="DEBUG, INFO, WARNING (default: INFO, or WARNING on a tty)"
+    )
+
+
+def parse_versions(text: str) -> tuple[OcppVersion, ...]:
+    """``1.6,2.0.1`` → the versions, in order.
+
+    Raises:
+        ValueError: a version csms does not speak.
+    """
+    versions = []
+    for part in text.split(","):
+        try:
+            versions.append(OcppVersion(part.strip()))
+        except ValueError:
+            raise ValueError(f"unknown OCPP version {part.strip()!r} (1.6, 2.0.1, 2.1)") from None
+    if not versions:
+        raise ValueError("no OCPP version given")
+    return tuple(versions)
+
+
+def client_ssl(url: str, *, ca_file: str | None, insecure: bool) -> ssl.SSLContext | None:
+    """The TLS context for a ``wss://`` URL (None for ``ws://``)."""
+    if not url.startswith("wss://"):
+        return None
+    context = ssl.create_default_context(cafile=ca_file)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2  # security profile 2 (2.0.1 A00.FR.318)
+    if insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def options_from(args: argparse.Namespace) -> FleetOptions:
+    """Build the fleet options from parsed arguments and the environment."""
+    password = args.password or os.environ.get(PASSWORD_ENV)
+    scenario = Scenario(args.scenario)
+    delay = args.response_delay
+    if delay is None:
+        delay = SLOW_DELAY if scenario is Scenario.SLOW else 0.0
+    return FleetOptions(
+        url=args.url,
+        count=args.count,
+        id_prefix=args.id_prefix,
+        first=args.first,
+        versions=parse_versions(args.versions),
+        evses=args.evses,
+        heartbeat_interval=args.heartbeat_interval,
+        meter_interval=args.meter_interval,
+        password=password,
+        ssl=client_ssl(args.url, ca_file=args.ca_file, insecure=args.insecure),
+        scenario=scenario,
+        timing=Timing(
+            charge=args.charge_time,
+            idle=args.idle_time,
+            offline=args.offline_time,
+            outage=args.offline_time,
+        ),
+        response_delay=delay,
+        ramp=args.ramp,
+        id_tags=tuple(t.strip() for t in args.id_tags.split(",") if t.strip()),
+    )
+
+
+async def simulate(
+    options: FleetOptions,
+    *,
+    duration: float | None,
+    terminal: bool,
+    write: Callable[[str], None],
+) -> Stats:
+    """Run the fleet until Ctrl-C, SIGTERM or ``duration``; return the final counters."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    if duration is not None:
+        loop.call_later(duration, stop.set)
+    ticks = 0
+
+    def report(stats: Stats) -> None:
+        nonlocal ticks
+        ticks += 1
+        if terminal:
+            write("\r\x1b[K" + stats.line())
+        elif ticks % 10 == 0:
+            write(stats.line() + "\n")
+
+    try:
+        stats = await run_fleet(options, stop, report=report)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.remove_signal_handler(sig)
+    write(("\n" if terminal else "") + "final: " + stats.line() + "\n")
+    return stats

@@ -1,0 +1,128 @@
+"""Many simulated stations at once: ``csms simulate`` and ``csms serve --demo``.
+
+:func:`build_fleet` makes the agents (identities ``<prefix><n>``, versions taken round-robin from
+the mix); :func:`run_fleet` runs them with their scenario until ``stop`` is set, reporting progress
+through a callback: one redrawn line on a terminal, plain log lines otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from csms.messages import MessageValidator
+from csms.rpc.versions import OcppVersion
+from csms.simulator.agent import AgentOptions, StationAgent
+from csms.simulator.scenarios import Scenario, Timing, run_scenario
+from csms.simulator.station import SimStation, StationSpec
+from csms.simulator.stats import Stats
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class FleetOptions:
+    """Everything ``csms simulate`` takes (times in seconds)."""
+
+    url: str
+    count: int = 1
+    id_prefix: str = "SIM-"
+    first: int = 1
+    versions: Sequence[OcppVersion] = (OcppVersion.V16, OcppVersion.V201, OcppVersion.V21)
+    evses: int = 2
+    heartbeat_interval: float | None = None  # None: what the CSMS says in BootNotification
+    meter_interval: float = 10.0
+    password: str | None = None
+    ssl: ssl.SSLContext | None = None
+    scenario: Scenario = Scenario.CHARGE
+    timing: Timing = field(default_factory=Timing)
+    response_delay: float = 0.0
+    backoff: tuple[float, float, int] = (3.0, 5.0, 5)
+    call_timeout: float = 30.0
+    step_delay: float = 1.0
+    # Start the stations this many seconds apart (a whole fleet at once is a reconnect storm).
+    ramp: float = 0.05
+    id_tags: tuple[str, ...] = ()
+    seed: int | None = None
+
+
+def build_fleet(options: FleetOptions, stats: Stats) -> list[StationAgent]:
+    """Create (not start) the agents."""
+    validators = {v: MessageValidator(v) for v in set(options.versions)}
+    agents = []
+    for n in range(options.count):
+        version = options.versions[n % len(options.versions)]
+        spec = StationSpec(
+            identity=f"{options.id_prefix}{options.first + n}",
+            version=version,
+            evses=options.evses,
+            heartbeat_interval=options.heartbeat_interval or 60.0,
+            meter_interval=options.meter_interval,
+            backoff=options.backoff,
+        )
+        agent_options = AgentOptions(
+            url=options.url,
+            password=options.password,
+            ssl=options.ssl,
+            call_timeout=options.call_timeout,
+            response_delay=options.response_delay,
+            fixed_heartbeat=options.heartbeat_interval is not None,
+            step_delay=options.step_delay,
+            charge_time=options.timing.charge,
+            id_tags=_tags_of(options.id_tags, n, options.evses),
+            seed=None if options.seed is None else options.seed + n,
+        )
+        station = SimStation(spec, validator=validators[version])
+        agents.append(StationAgent(station, agent_options, stats))
+    return agents
+
+
+def _tags_of(tags: Sequence[str], n: int, evses: int) -> tuple[str, ...]:
+    """Station ``n``'s share of the tags: one per EVSE, round-robin over the list."""
+    if not tags:
+        return ()
+    return tuple(tags[(n * evses + k) % len(tags)] for k in range(evses))
+
+
+async def _one(agent: StationAgent, options: FleetOptions, delay: float) -> None:
+    await asyncio.sleep(delay)
+    async with asyncio.TaskGroup() as group:
+        group.create_task(agent.run())
+        group.create_task(run_scenario(agent, options.scenario, options.timing))
+
+
+async def run_fleet(
+    options: FleetOptions,
+    stop: asyncio.Event,
+    *,
+    stats: Stats | None = None,
+    report: Callable[[Stats], None] | None = None,
+    report_every: float = 1.0,
+) -> Stats:
+    """Run the fleet until ``stop`` is set; call ``report`` every ``report_every`` seconds.
+
+    Returns the counters as they were when ``stop`` was set.
+    """
+    stats = stats if stats is not None else Stats()
+    agents = build_fleet(options, stats)
+    tasks = [
+        asyncio.create_task(_one(agent, options, n * options.ramp))
+        for n, agent in enumerate(agents)
+    ]
+    final = stats
+    try:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), report_every)
+            if report is not None:
+                report(stats)
+        final = stats.snapshot()  # before the teardown disconnects everyone
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return final

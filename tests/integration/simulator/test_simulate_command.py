@@ -1,0 +1,101 @@
+"""``csms simulate``: options parsing and a short mixed-version run against csms."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from pathlib import Path
+
+import pytest
+
+from csms.cli import build_parser
+from csms.domain.model import UnknownStationPolicy
+from csms.rpc.versions import OcppVersion
+from csms.simulator import command
+from tests.integration.harness import running_csms, settings_for
+from tests.integration.simulator.helpers import SIM_TAGS, allow_tags, make_agent, running
+from tests.integration.tls import make_server_certificate
+
+
+def test_versions_and_tls_options() -> None:
+    assert command.parse_versions("1.6, 2.1,1.6") == (
+        OcppVersion.V16,
+        OcppVersion.V21,
+        OcppVersion.V16,
+    )
+    with pytest.raises(ValueError, match="unknown OCPP version"):
+        command.parse_versions("1.5")
+    assert command.client_ssl("ws://h/ocpp", ca_file=None, insecure=False) is None
+    context = command.client_ssl("wss://h/ocpp", ca_file=None, insecure=True)
+    assert context is not None
+    assert context.verify_mode is ssl.CERT_NONE
+    assert context.minimum_version is ssl.TLSVersion.TLSv1_2
+    parser = build_parser()
+    slow = command.options_from(parser.parse_args(["simulate", "ws://h/", "--scenario", "slow"]))
+    assert slow.response_delay == command.SLOW_DELAY
+    quick = command.options_from(parser.parse_args(["simulate", "ws://h/", "--id-tags", "A, B"]))
+    assert quick.response_delay == 0.0
+    assert quick.id_tags == ("A", "B")
+
+
+@pytest.mark.parametrize("terminal", [False, True], ids=["log-lines", "tty"])
+async def test_simulate_runs_a_mixed_fleet_and_reports(tmp_path: Path, terminal: bool) -> None:
+    settings = settings_for(
+        tmp_path, security_profile=0, unknown_stations=UnknownStationPolicy.ACCEPT
+    )
+    async with running_csms(settings) as server:
+        await allow_tags(server, *SIM_TAGS)
+        args = build_parser().parse_args(
+            [
+                "simulate",
+                server.ocpp_url,
+                "-n",
+                "3",
+                "--meter-interval",
+                "0.1",
+                "--charge-time",
+                "0.3",
+                "--idle-time",
+                "0.1",
+                "--ramp",
+                "0",
+                "--id-tags",
+                ",".join(SIM_TAGS),
+            ]
+        )
+        lines: list[str] = []
+        stats = await command.simulate(
+            command.options_from(args), duration=1.5, terminal=terminal, write=lines.append
+        )
+        listed = {s.id: s.ocpp_version for s in await server.csms.store.stations.list()}  # type: ignore[union-attr]
+    assert listed == {"SIM-1": "1.6", "SIM-2": "2.0.1", "SIM-3": "2.1"}
+    assert stats.accepted == 3
+    assert stats.transactions >= 3
+    final = lines[-1].lstrip("\n")
+    assert final.startswith("final: stations 3  connected 3  accepted 3")
+    if terminal:  # one line redrawn in place every second
+        assert lines[0].startswith("\r\x1b[Kstations 3")
+        assert len(lines) >= 2
+    else:  # a summary only every 10 s: a 1.5 s run prints just the final line
+        assert lines == [final]
+
+
+async def test_simulated_station_over_tls_with_basic_auth(tmp_path: Path) -> None:
+    """Security profile 2: wss:// verified against the CA file, Basic auth password."""
+    ca, cert, key = make_server_certificate(tmp_path)
+    settings = settings_for(tmp_path, security_profile=2, tls_cert=str(cert), tls_key=str(key))
+    async with running_csms(settings) as server:
+        await server.add_station("SIM-TLS")
+        url = server.ocpp_url.replace("ws://", "wss://")
+        context = command.client_ssl(url, ca_file=str(ca), insecure=False)
+        agent = make_agent(url, "SIM-TLS", OcppVersion.V201, ssl=context)
+        async with running(agent):
+            station = await server.csms.store.stations.get("SIM-TLS")  # type: ignore[union-attr]
+            assert station is not None
+            assert station.online
+        wrong = make_agent(url, "SIM-TLS", OcppVersion.V201, ssl=context, password=b"not-it-at-all")
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.5):
+                await wrong.run()
+        assert wrong.stats.failed_connects >= 1
+        assert not wrong.connected.is_set()
