@@ -81,7 +81,11 @@ async def test_authorize_sees_an_open_2x_transaction(store: Store) -> None:
     await store.transactions.record_transaction_event(started)
     info = await store.tokens.authorize("TOKEN-2X", at(60))
     assert info.status is AuthorizationStatus.CONCURRENT_TX
+    # A 1.6 start with the same token meanwhile (the batched path) sees it too.
+    busy = await store.charging.start(a_start(id_token="TOKEN-2X"), at(60))
+    assert busy.id_token_info.status is AuthorizationStatus.CONCURRENT_TX
     await store.transactions.record_transaction_event(a_transaction_event(1, "Ended"))
+    await store.charging.stop(TransactionStop("CS1", busy.transaction_id, 1000, at(90)), at(90))
     assert (
         await store.tokens.authorize("TOKEN-2X", at(120))
     ).status is AuthorizationStatus.ACCEPTED
