@@ -40,7 +40,11 @@ from csms.blocks.security import SecurityBlock
 from csms.blocks.smartcharging import COMMANDS as SMART_CHARGING_COMMANDS
 from csms.blocks.transactions import TransactionsBlock, TransactionsV16Block
 from csms.config import Settings
-from csms.domain.charging_ports import ChargingTransactionRepository, IdTokenRepository
+from csms.domain.charging_ports import (
+    ChargingTransactionRepository,
+    IdTokenRepository,
+    ReservationRepository,
+)
 from csms.domain.credentials import hash_password
 from csms.domain.files import FileRepository
 from csms.domain.model import RegistrationStatus, Station
@@ -77,6 +81,7 @@ def build_router(
     tokens: IdTokenRepository | None = None,
     charging: ChargingTransactionRepository | None = None,
     charging_profiles: ChargingProfileRepository | None = None,
+    reservations: ReservationRepository | None = None,
 ) -> Router:
     """Assemble the blocks csms runs.
 
@@ -84,7 +89,8 @@ def build_router(
     set of vendor handlers of station DataTransfer, by default those configured
     (``CSMS_DATA_TRANSFER_HANDLERS``) and installed (entry points). Authorize runs with
     ``tokens``, 1.6 Start/StopTransaction (and de-duplicated 1.6 MeterValues) with ``charging``;
-    a 1.6 StopTransaction ends the EVSE's TxProfiles in ``charging_profiles``.
+    a 1.6 StopTransaction ends the EVSE's TxProfiles in ``charging_profiles``; a 2.x
+    TransactionEvent naming a reservation uses it up in ``reservations``.
     """
     server = settings.server
     extra: list[object] = []
@@ -104,7 +110,7 @@ def build_router(
             boot_retry_interval=server.boot_retry_interval,
         ),
         AvailabilityBlock(stations, clock=clock),
-        TransactionsBlock(transactions, charging=charging, clock=clock),
+        TransactionsBlock(transactions, charging=charging, reservations=reservations, clock=clock),
         DataTransferBlock(data_transfer or build_registry(server.data_transfer_handlers)),
         *extra,
     )
@@ -241,6 +247,7 @@ class Csms:
             tokens=self.store.tokens,
             charging=self.store.charging,
             charging_profiles=self.store.charging_profiles,
+            reservations=self.store.reservations,
         )
         dispatcher = build_dispatcher(router)
         self.listener = StationListener(

@@ -130,7 +130,7 @@ async def test_ocpp16_core_and_reservation_end_to_end(database_url: str, tmp_pat
             assert isinstance(transaction_id, int) and transaction_id > 0
             used = await store.reservations.get(held.reservation_id, now)
             assert used is not None and used.status is ReservationStatus.USED
-            assert used.transaction_id == transaction_id
+            assert used.transaction_id == str(transaction_id)
             # The token is now in a transaction: elsewhere it is ConcurrentTx.
             busy_tag = await cp.call(call16.Authorize(id_tag="TAG-OK"))
             assert busy_tag.id_tag_info["status"] == "ConcurrentTx"

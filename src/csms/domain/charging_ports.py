@@ -123,6 +123,14 @@ class ReservationRepository(Protocol):
         """Return the reservation as of ``now`` (expired if its time has passed)."""
         ...
 
+    async def consume(
+        self, station_id: str, reservation_id: int, transaction_id: str, now: datetime
+    ) -> bool:
+        """Mark the station's reservation Used by ``transaction_id`` (2.x: a TransactionEvent
+        that names it; 1.6 StartTransaction does this as part of its own write). True if it is
+        this station's and was not used by another transaction; again True for a repeat."""
+        ...
+
     async def list(
         self, now: datetime, *, station_id: str | None = None, active_only: bool = False
     ) -> Sequence[Reservation]:

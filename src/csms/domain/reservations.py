@@ -42,7 +42,7 @@ class Reservation:
     expiry_date: datetime
     status: ReservationStatus
     parent_id_token: str | None = None
-    transaction_id: int | None = None
+    transaction_id: str | None = None  # the transaction that used it (1.6: its id as text)
     created_at: datetime | None = None
     updated_at: datetime | None = None
 

@@ -38,6 +38,7 @@ from csms.storage.charging_meter import RecordMeterValues16
 from csms.storage.charging_sessions import StartTransaction, StopTransaction
 from csms.storage.charging_writes import (
     CloseTransaction,
+    ConsumeReservation,
     CreateReservation,
     PutIdToken,
     SetReservationStatus,
@@ -195,6 +196,12 @@ class SqlReservationRepository:
         async with _reading(self._engine) as conn:
             row = (await conn.execute(stmt)).mappings().first()
         return rows.reservation(row).as_of(now) if row is not None else None
+
+    async def consume(
+        self, station_id: str, reservation_id: int, transaction_id: str, now: datetime
+    ) -> bool:
+        write = ConsumeReservation(station_id, reservation_id, transaction_id, now)
+        return await self._committer.submit(write)
 
     async def list(
         self, now: datetime, *, station_id: str | None = None, active_only: bool = False

@@ -303,7 +303,9 @@ async def _consume(
     used = await conn.execute(
         update(reservations)
         .where(r.id == s.reservation_id, r.station_id == s.station_id, r.transaction_id.is_(None))
-        .values(status=ReservationStatus.USED.value, transaction_id=transaction_id, updated_at=now)
+        .values(
+            status=ReservationStatus.USED.value, transaction_id=str(transaction_id), updated_at=now
+        )
     )
     return bool(used.rowcount == 1)
 

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 import orjson
-from sqlalchemy import Select, bindparam, exists, insert, select, update
+from sqlalchemy import Select, bindparam, exists, insert, or_, select, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -55,6 +55,7 @@ __all__ = [
     "OPERATOR",
     "STATION",
     "CloseTransaction",
+    "ConsumeReservation",
     "CreateReservation",
     "PutIdToken",
     "SetReservationStatus",
@@ -347,4 +348,34 @@ class SetReservationStatus(BatchWrite[bool]):  # False: no such reservation
                 )
                 await conn.execute(stmt)
             out.append(True)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumeReservation(BatchWrite[bool]):
+    """A 2.x TransactionEvent named the reservation: it is Used (idempotent for a repeat)."""
+
+    station_id: str
+    reservation_id: int
+    transaction_id: str
+    now: datetime
+    batch_order: ClassVar[int] = 15  # after 1.6 starts, which consume their own
+
+    @classmethod
+    async def apply_all(cls, conn: AsyncConnection, writes: list[Any]) -> Sequence[object]:
+        out = []
+        r = reservations.c
+        for w in writes:
+            mine = (r.id == w.reservation_id, r.station_id == w.station_id)
+            free = or_(r.transaction_id.is_(None), r.transaction_id == w.transaction_id)
+            result = await conn.execute(
+                update(reservations)
+                .where(*mine, free)
+                .values(
+                    status=ReservationStatus.USED.value,
+                    transaction_id=w.transaction_id,
+                    updated_at=w.now,
+                )
+            )
+            out.append(result.rowcount == 1)
         return out

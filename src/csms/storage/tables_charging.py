@@ -141,7 +141,7 @@ reservations = Table(
     Column("parent_id_token", Text),
     Column("expiry_date", UtcDateTime, nullable=False),
     Column("status", String(16), nullable=False),
-    Column("transaction_id", BigInteger),
+    Column("transaction_id", String(255)),  # 1.6 ids as text, 2.x transactionIds as sent
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Index(None, "station_id", "id"),

@@ -128,7 +128,7 @@ async def test_reservation_is_consumed_only_by_its_station(store: Store) -> None
     assert mine.flags == frozenset()
     used = await store.reservations.get(made.reservation_id, T0)
     assert used is not None and (used.status, used.transaction_id) == (
-        ReservationStatus.USED, mine.transaction_id,
+        ReservationStatus.USED, str(mine.transaction_id),
     )  # fmt: skip
 
 
@@ -315,3 +315,17 @@ async def test_a_batch_of_starts_and_stops_applies_them_in_order(store: Store) -
     )
     assert after.id_token_info is not None
     assert after.id_token_info.status is AuthorizationStatus.ACCEPTED
+
+
+async def test_consume_marks_the_stations_reservation_used_once(store: Store) -> None:
+    made = await store.reservations.create(
+        station_id="CS1", connector_id=1, id_token="TAG", parent_id_token=None,
+        expiry_date=at(600), now=T0,
+    )  # fmt: skip
+    await store.stations.add(a_station("CS2"))
+    assert not await store.reservations.consume("CS2", made.reservation_id, "TX-A", at(1))
+    assert await store.reservations.consume("CS1", made.reservation_id, "TX-A", at(1))
+    assert await store.reservations.consume("CS1", made.reservation_id, "TX-A", at(2))  # repeat
+    assert not await store.reservations.consume("CS1", made.reservation_id, "TX-B", at(3))
+    got = await store.reservations.get(made.reservation_id, at(4))
+    assert got is not None and (got.status, got.transaction_id) == (ReservationStatus.USED, "TX-A")

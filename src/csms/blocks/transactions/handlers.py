@@ -16,7 +16,7 @@ from csms.blocks.context import CallContext
 from csms.blocks.routing import handles
 from csms.blocks.timefmt import parse_datetime
 from csms.blocks.transactions.sampled import samples_v2, samples_v16
-from csms.domain.charging_ports import ChargingTransactionRepository
+from csms.domain.charging_ports import ChargingTransactionRepository, ReservationRepository
 from csms.domain.model import MeterValuesReport, TransactionEventReport
 from csms.domain.ports import TransactionRepository
 from csms.rpc import OcppVersion
@@ -33,12 +33,15 @@ class TransactionsBlock:
         transactions: TransactionRepository,
         *,
         charging: ChargingTransactionRepository | None = None,
+        reservations: ReservationRepository | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._transactions = transactions
         # With it, 1.6 MeterValues are stored once per content and advance their transaction's
         # register mark (see blocks/transactions/v16.py); without it, simply stored.
         self._charging = charging
+        # A 2.x TransactionEvent naming a reservation uses it up (2.0.1 H01, E reservationId).
+        self._reservations = reservations
         self._clock = clock
 
     @handles(OcppVersion.V16, "MeterValues")
@@ -92,6 +95,12 @@ class TransactionsBlock:
             raw=payload,
         )
         fresh = await self._transactions.record_transaction_event(report)
+        reservation_id = payload.get("reservationId")
+        if self._reservations is not None and reservation_id is not None:
+            # After the event is stored; a repeat (or the station's retry) finds it Used.
+            await self._reservations.consume(
+                ctx.station_id, int(reservation_id), report.transaction_id, self._clock()
+            )
         if not fresh:
             ctx.log.info(
                 "duplicate TransactionEvent %s seqNo %d acknowledged again",

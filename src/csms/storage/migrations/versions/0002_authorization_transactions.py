@@ -138,7 +138,7 @@ def upgrade() -> None:
         sa.Column("parent_id_token", sa.Text(), nullable=True),
         _ts("expiry_date", nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("transaction_id", sa.BigInteger(), nullable=True),
+        sa.Column("transaction_id", sa.String(length=255), nullable=True),
         _ts("created_at", nullable=False),
         _ts("updated_at", nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reservations")),
