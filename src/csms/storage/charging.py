@@ -35,17 +35,15 @@ from csms.domain.transactions import (
 )
 from csms.storage import charging_rows as rows
 from csms.storage.charging_meter import RecordMeterValues16
-from csms.storage.charging_sessions import StartTransaction, StopTransaction
+from csms.storage.charging_sessions import AuthorizeToken, StartTransaction, StopTransaction
 from csms.storage.charging_writes import (
     CloseTransaction,
     ConsumeReservation,
     CreateReservation,
     PutIdToken,
     SetReservationStatus,
-    read_id_token_info,
 )
 from csms.storage.committer import GroupCommitter
-from csms.storage.engine import single_reads
 from csms.storage.tables_charging import (
     id_tokens,
     reservations,
@@ -71,7 +69,6 @@ class SqlIdTokenRepository:
 
     def __init__(self, engine: AsyncEngine, committer: GroupCommitter) -> None:
         self._engine = engine
-        self._single_reads = single_reads(engine)
         self._committer = committer
 
     async def get(self, id_token: str) -> IdToken | None:
@@ -89,8 +86,8 @@ class SqlIdTokenRepository:
             return [rows.id_token(row) for row in (await conn.execute(stmt)).mappings()]
 
     async def authorize(self, id_token: str, now: datetime) -> IdTokenInfo:
-        async with _reading(self._single_reads) as conn:  # one SELECT: no BEGIN needed
-            return await read_id_token_info(conn, id_token, now)
+        # Batched with the writes (see AuthorizeToken): no pooled connection per Authorize.
+        return await self._committer.submit(AuthorizeToken(id_token, now))
 
 
 class SqlChargingRepository:

@@ -466,3 +466,22 @@ def _convert(values: tuple[Any, ...], c: Codec) -> tuple[Any, ...]:
         c.timestamp(updated_at),
         transaction_id,
     )
+
+
+# --- authorize ------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class AuthorizeToken(BatchWrite[IdTokenInfo]):
+    """An Authorize, answered inside the group commit: one :class:`TokenView` for the whole
+    batch instead of a pooled connection per request, and the same serial view of tokens and
+    transactions as the Starts and Stops it is batched with. It writes nothing."""
+
+    id_token: str
+    now: datetime
+    batch_order: ClassVar[int] = 1  # before starts: as if asked just before them
+
+    @classmethod
+    async def apply_all(cls, conn: AsyncConnection, writes: list[Any]) -> Sequence[object]:
+        view = await TokenView.load(conn, (w.id_token for w in writes))
+        return [view.info(w.id_token, w.now) for w in writes]

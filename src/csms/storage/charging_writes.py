@@ -9,7 +9,8 @@ frequent ones are batched: Start/StopTransaction in :mod:`.charging_sessions`, M
 
 Idempotency (ocpp-rules §3.1) is decided by unique keys, atomically, also against another csms
 process on the same PostgreSQL database: an unmatched message is kept once per content digest and
-station (``ON CONFLICT DO NOTHING``).
+station (``ON CONFLICT DO NOTHING``). Tokens are evaluated with
+:class:`~csms.storage.charging_sessions.TokenView`, for a batch at a time.
 """
 
 from __future__ import annotations
@@ -21,13 +22,12 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 import orjson
-from sqlalchemy import Select, bindparam, exists, insert, or_, select, update
-from sqlalchemy.engine import Dialect
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from csms.domain.model import MeterSample
 from csms.domain.reservations import Reservation, ReservationStatus
-from csms.domain.tokens import AuthorizationStatus, IdToken, IdTokenInfo, evaluate, token_key
+from csms.domain.tokens import IdToken
 from csms.domain.transactions import (
     StopOutcome,
     Transaction,
@@ -40,8 +40,7 @@ from csms.domain.transactions import (
 from csms.storage import charging_rows as rows
 from csms.storage.dialect import dialect_insert
 from csms.storage.rows import INSERT_METER_VALUES, meter_tuples
-from csms.storage.statements import Prepared, codec
-from csms.storage.tables import transactions
+from csms.storage.statements import codec
 from csms.storage.tables_charging import (
     id_tokens,
     reservations,
@@ -63,7 +62,6 @@ __all__ = [
     "audit",
     "content_digest",
     "keep_unmatched",
-    "read_id_token_info",
 ]
 
 STATION = "station"
@@ -76,50 +74,6 @@ def content_digest(value: object) -> str:
 
 
 # --- id tokens ------------------------------------------------------------------------------
-
-
-def _token_info_query(_dialect: Dialect) -> Select[Any]:
-    """The token and whether it is in an open 1.6 or 2.x transaction (but ``b_exclude``)."""
-    key = bindparam("b_key", type_=id_tokens.c.key.type)
-    t16, t2 = transactions_v16.c, transactions.c
-    open_v16 = exists().where(
-        t16.id_tag_key == key,
-        t16.ended_at.is_(None),
-        t16.id != bindparam("b_exclude", type_=t16.id.type),
-    )
-    open_v2 = exists().where(
-        t2.id_token == bindparam("b_token", type_=t2.id_token.type),
-        t2.started_at.is_not(None),
-        t2.ended_at.is_(None),
-    )
-    columns = [id_tokens.c[name] for name in _TOKEN_FIELDS]
-    return select(*columns, open_v16, open_v2).where(id_tokens.c.key == key)
-
-
-_TOKEN_FIELDS = ("id_token", "status", "expiry_date", "parent_id_token")
-# Authorize, StartTransaction and StopTransaction all ask: compiled once, run on a tuple.
-_TOKEN_INFO = Prepared(_token_info_query, ("b_key", "b_exclude", "b_token"), for_executemany=False)
-
-
-async def read_id_token_info(
-    conn: AsyncConnection, id_token: str, now: datetime, *, exclude_transaction: int | None = None
-) -> IdTokenInfo:
-    """Evaluate ``id_token`` at ``now``; ``exclude_transaction`` is the one the message is about.
-
-    One statement: the token and whether it is in an open 1.6 or 2.x transaction.
-    """
-    exclude = exclude_transaction if exclude_transaction is not None else 0  # ids are positive
-    found = await _TOKEN_INFO.fetchall(conn, (token_key(id_token), exclude, id_token))
-    if not found:
-        return evaluate(None, now, in_other_transaction=False)
-    value, status, expiry, parent, busy_v16, busy_v2 = found[0]
-    token = IdToken(
-        value,
-        AuthorizationStatus(status),
-        codec(conn.dialect).read_timestamp(expiry) if expiry is not None else None,
-        parent,
-    )
-    return evaluate(token, now, in_other_transaction=bool(busy_v16) or bool(busy_v2))
 
 
 @dataclass(frozen=True, slots=True)

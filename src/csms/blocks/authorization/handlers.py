@@ -1,6 +1,7 @@
 """Authorize for 1.6 (§4.1, §6.1) and 2.x (C01), answered from the id-token store.
 
-Read only: an Authorize changes nothing, so nothing waits for a commit. The rules are in
+An Authorize changes nothing; storage answers it with the writes it is batched with (one read of
+the batch's tokens), so it sees the transactions started before it. The rules are in
 :func:`csms.domain.tokens.evaluate` (unknown → Invalid, expired → Expired, in a transaction
 elsewhere → ConcurrentTx).
 """
