@@ -26,7 +26,7 @@ from datetime import datetime
 from itertools import chain
 from typing import Any, ClassVar
 
-from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy import Select, and_, bindparam, select, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import ReturningInsert
@@ -78,15 +78,14 @@ _T = transactions_v16.c
 
 
 def _tokens_by_key(_dialect: Dialect, count: int) -> Select[Any]:
+    """The tokens with these keys, one row per open 1.6 transaction each is in (or one with
+    no transaction id)."""
     c = id_tokens.c
-    return select(c.key, c.id_token, c.status, c.expiry_date, c.parent_id_token).where(
-        c.key.in_([""] * count)  # placeholders only: rendered, never bound
-    )
-
-
-def _open_v16_by_key(_dialect: Dialect, count: int) -> Select[Any]:
-    return select(_T.id_tag_key, _T.id).where(
-        _T.ended_at.is_(None), _T.id_tag_key.in_([""] * count)
+    open_v16 = and_(_T.id_tag_key == c.key, _T.ended_at.is_(None))
+    return (
+        select(c.key, c.id_token, c.status, c.expiry_date, c.parent_id_token, _T.id)
+        .select_from(id_tokens.outerjoin(transactions_v16, open_v16))
+        .where(c.key.in_([""] * count))  # placeholders only: rendered, never bound
     )
 
 
@@ -100,7 +99,6 @@ def _open_v2_by_token(_dialect: Dialect, count: int) -> Select[Any]:
 
 
 _TOKENS = PreparedFamily(_tokens_by_key, 1)
-_OPEN_V16 = PreparedFamily(_open_v16_by_key, 1)
 _OPEN_V2 = PreparedFamily(_open_v2_by_token, 1)
 
 
@@ -122,20 +120,19 @@ class TokenView:
         read_timestamp = codec(conn.dialect).read_timestamp
         keys = sorted({token_key(v) for v in values})
         for chunk in power_of_two_chunks(keys):
-            for key, value, status, expiry, parent in await _TOKENS(len(chunk)).fetchall(
-                conn, tuple(chunk)
-            ):
-                view.tokens[key] = IdToken(
-                    value, AuthorizationStatus(status), read_timestamp(expiry), parent
-                )
-        found_keys = sorted(view.tokens)
-        for chunk in power_of_two_chunks(found_keys):
-            for key, transaction_id in await _OPEN_V16(len(chunk)).fetchall(conn, tuple(chunk)):
-                view.open_v16.setdefault(key, set()).add(int(transaction_id))
+            found = await _TOKENS(len(chunk)).fetchall(conn, tuple(chunk))
+            for key, value, status, expiry, parent, transaction_id in found:
+                if key not in view.tokens:
+                    view.tokens[key] = IdToken(
+                        value, AuthorizationStatus(status), read_timestamp(expiry), parent
+                    )
+                if transaction_id is not None:
+                    view.open_v16.setdefault(key, set()).add(int(transaction_id))
+        if not view.tokens:  # unknown tokens are Invalid whatever they are in
+            return view
         for chunk in power_of_two_chunks(values):
-            view.open_v2.update(
-                row[0] for row in await _OPEN_V2(len(chunk)).fetchall(conn, tuple(chunk))
-            )
+            found = await _OPEN_V2(len(chunk)).fetchall(conn, tuple(chunk))
+            view.open_v2.update(row[0] for row in found)
         return view
 
     def info(self, id_token: str, now: datetime, *, exclude: int | None = None) -> IdTokenInfo:
