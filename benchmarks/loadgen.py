@@ -33,10 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import hashlib
 import os
-import resource
 import secrets
 import statistics
 import sys
@@ -44,7 +41,6 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -53,6 +49,18 @@ import psutil
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 from websockets.typing import Subprotocol
+
+from csms.loadtest import payloads
+from csms.loadtest.meter import raise_nofile_limit
+from csms.loadtest.payloads import (
+    boot_notification_16,
+    boot_notification_201,
+    heartbeat_16,
+    meter_values_16,
+    transaction_event_started_201,
+    transaction_event_updated_201,
+    utc_timestamp,
+)
 
 MIX_HEARTBEAT16: Final = "heartbeat16"
 MIX_METERVALUES16: Final = "metervalues16"
@@ -66,162 +74,20 @@ CALL: Final = 2
 CALLRESULT: Final = 3
 CALLERROR: Final = 4
 
-PHASES: Final[tuple[str, ...]] = ("L1", "L2", "L3")
-
 
 # --------------------------------------------------------------------------------------------
-# Payloads (valid per the official OCA JSON schemas; checked by tests/unit/benchmarks)
+# Payloads: shared with ``csms loadtest`` (csms.loadtest.payloads), one load generator
 # --------------------------------------------------------------------------------------------
 
-
-def utc_timestamp() -> str:
-    """Return the current UTC time as an RFC 3339 string with millisecond precision."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def boot_notification_16(serial: str) -> dict[str, Any]:
-    """Build an OCPP 1.6 BootNotification.req payload."""
-    return {
-        "chargePointVendor": "csms-bench",
-        "chargePointModel": "loadgen",
-        "chargePointSerialNumber": serial[:25],
-        "firmwareVersion": "1.0.0",
-    }
-
-
-def boot_notification_201(serial: str) -> dict[str, Any]:
-    """Build an OCPP 2.0.1 BootNotificationRequest payload."""
-    return {
-        "reason": "PowerUp",
-        "chargingStation": {
-            "model": "loadgen",
-            "vendorName": "csms-bench",
-            "serialNumber": serial[:25],
-            "firmwareVersion": "1.0.0",
-        },
-    }
-
-
-def heartbeat_16() -> dict[str, Any]:
-    """Build an OCPP 1.6 Heartbeat.req payload (empty)."""
-    return {}
-
-
-def meter_values_16(transaction_id: int, energy_wh: float, timestamp: str) -> dict[str, Any]:
-    """Build a realistic OCPP 1.6 MeterValues.req: energy register, power and 3 phase currents.
-
-    Five sampled values on connector 1, as a three-phase 11 kW charger reports them every
-    sample interval.
-    """
-    current = [
-        {
-            "value": "16.0",
-            "context": "Sample.Periodic",
-            "measurand": "Current.Import",
-            "phase": phase,
-            "unit": "A",
-        }
-        for phase in PHASES
-    ]
-    return {
-        "connectorId": 1,
-        "transactionId": transaction_id,
-        "meterValue": [
-            {
-                "timestamp": timestamp,
-                "sampledValue": [
-                    {
-                        "value": f"{energy_wh:.1f}",
-                        "context": "Sample.Periodic",
-                        "measurand": "Energy.Active.Import.Register",
-                        "location": "Outlet",
-                        "unit": "Wh",
-                    },
-                    {
-                        "value": "11040.0",
-                        "context": "Sample.Periodic",
-                        "measurand": "Power.Active.Import",
-                        "location": "Outlet",
-                        "unit": "W",
-                    },
-                    *current,
-                ],
-            }
-        ],
-    }
-
-
-def _sampled_values_201(energy_wh: float) -> list[dict[str, Any]]:
-    """Return the five 2.0.1 SampledValueType objects (energy, power, 3 phase currents)."""
-    current = [
-        {
-            "value": 16.0,
-            "context": "Sample.Periodic",
-            "measurand": "Current.Import",
-            "phase": phase,
-            "unitOfMeasure": {"unit": "A"},
-        }
-        for phase in PHASES
-    ]
-    return [
-        {
-            "value": round(energy_wh, 1),
-            "context": "Sample.Periodic",
-            "measurand": "Energy.Active.Import.Register",
-            "location": "Outlet",
-            "unitOfMeasure": {"unit": "Wh"},
-        },
-        {
-            "value": 11040.0,
-            "context": "Sample.Periodic",
-            "measurand": "Power.Active.Import",
-            "location": "Outlet",
-            "unitOfMeasure": {"unit": "W"},
-        },
-        *current,
-    ]
-
-
-def transaction_event_started_201(
-    transaction_id: str, energy_wh: float, timestamp: str
-) -> dict[str, Any]:
-    """Build the OCPP 2.0.1 TransactionEvent ``Started`` (seqNo 0) that opens a transaction."""
-    return {
-        "eventType": "Started",
-        "timestamp": timestamp,
-        "triggerReason": "CablePluggedIn",
-        "seqNo": 0,
-        "transactionInfo": {"transactionId": transaction_id, "chargingState": "EVConnected"},
-        "evse": {"id": 1, "connectorId": 1},
-        "meterValue": [
-            {
-                "timestamp": timestamp,
-                "sampledValue": [
-                    {
-                        "value": round(energy_wh, 1),
-                        "context": "Transaction.Begin",
-                        "measurand": "Energy.Active.Import.Register",
-                        "location": "Outlet",
-                        "unitOfMeasure": {"unit": "Wh"},
-                    }
-                ],
-            }
-        ],
-    }
-
-
-def transaction_event_updated_201(
-    transaction_id: str, seq_no: int, energy_wh: float, timestamp: str
-) -> dict[str, Any]:
-    """Build an OCPP 2.0.1 TransactionEvent ``Updated`` / ``MeterValuePeriodic`` with 5 samples."""
-    return {
-        "eventType": "Updated",
-        "timestamp": timestamp,
-        "triggerReason": "MeterValuePeriodic",
-        "seqNo": seq_no,
-        "transactionInfo": {"transactionId": transaction_id, "chargingState": "Charging"},
-        "meterValue": [{"timestamp": timestamp, "sampledValue": _sampled_values_201(energy_wh)}],
-    }
+__all__ = [
+    "boot_notification_16",
+    "boot_notification_201",
+    "heartbeat_16",
+    "meter_values_16",
+    "transaction_event_started_201",
+    "transaction_event_updated_201",
+    "utc_timestamp",
+]
 
 
 def mix_subprotocol(mix: str) -> str:
@@ -304,19 +170,6 @@ class StationScript:
 # --------------------------------------------------------------------------------------------
 
 
-def raise_nofile_limit() -> int:
-    """Raise RLIMIT_NOFILE's soft limit to the hard limit; return the new soft limit."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard == resource.RLIM_INFINITY or soft < hard:
-        target = hard if hard != resource.RLIM_INFINITY else max(soft, 1_048_576)
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-        except (ValueError, OSError):
-            return soft
-        return target
-    return soft
-
-
 def pin_to_cpu(cpu: int | None) -> bool:
     """Pin the current process to ``cpu``; return whether it was pinned."""
     if cpu is None or not hasattr(os, "sched_setaffinity"):
@@ -396,15 +249,9 @@ class StationError(Exception):
         self.key = key
 
 
-def station_password(station_id: str) -> str:
-    """A per-station Basic-auth password (24 chars: within OCPP's 16-40 byte range)."""
-    return hashlib.sha256(f"csms-bench:{station_id}".encode()).hexdigest()[:24]
-
-
 def basic_auth_header(station_id: str) -> str:
     """``Authorization`` header value of security profile 1 (user = station identity)."""
-    token = base64.b64encode(f"{station_id}:{station_password(station_id)}".encode()).decode()
-    return f"Basic {token}"
+    return payloads.basic_auth_header(station_id, payloads.station_password(station_id))
 
 
 async def open_connection(

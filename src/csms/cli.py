@@ -1,5 +1,5 @@
-"""The ``csms`` command: ``serve``, ``db upgrade``, ``station add|list``, ``token add|list`` and
-``transaction open|close``.
+"""The ``csms`` command: ``serve``, ``db upgrade``, ``station add|list``, ``token add|list``,
+``transaction open|close`` and ``loadtest``.
 
 Settings come from ``CSMS_*`` environment variables (see :mod:`csms.config`); flags override them.
 """
@@ -29,6 +29,7 @@ from csms.domain.errors import StorageError, TransactionNotOpen, UnknownTransact
 from csms.domain.identity import is_valid_identity
 from csms.domain.model import RegistrationStatus, Station, UnknownStationPolicy
 from csms.domain.tokens import AuthorizationStatus
+from csms.loadtest.command import add_parser as add_loadtest_parser
 from csms.log import configure_logging
 from csms.simulator import command as simulator_command
 from csms.storage import open_store, upgrade
@@ -65,6 +66,7 @@ def _apply_serve_flags(settings: Settings, args: argparse.Namespace) -> Settings
         ("heartbeat_interval", "heartbeat_interval"),
         ("call_timeout", "call_timeout"),
         ("ping_interval", "ping_interval"),
+        ("boot_pacing_rate", "boot_pacing_rate"),
     ):
         value = getattr(args, flag)
         if value is not None:
@@ -371,6 +373,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--heartbeat-interval", type=int, help="seconds (default 300)")
     serve.add_argument("--call-timeout", type=float, help="seconds to wait for a station's reply")
     serve.add_argument("--ping-interval", type=float, help="seconds between server pings")
+    serve.add_argument(
+        "--boot-pacing-rate", type=float, help="BootNotifications accepted per second (0: all)"
+    )
     serve.add_argument("--no-compression", action="store_true", help="do not offer deflate")
     serve.add_argument("--log-level", help="DEBUG, INFO (default), WARNING, ERROR")
     serve.add_argument("--log-json", action="store_true", help="log JSON lines")
@@ -436,6 +441,7 @@ def build_parser() -> argparse.ArgumentParser:
     tx_close.add_argument("--reason", required=True)
     tx_close.add_argument("--database-url")
     tx_close.set_defaults(func=_cmd_transaction_close)
+    add_loadtest_parser(sub)
     return parser
 
 

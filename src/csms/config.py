@@ -39,6 +39,10 @@ class ServerSettings:
     # Time a peer has to answer our close frame; a dead peer is dropped after ping_interval +
     # ping_timeout + close_timeout.
     close_timeout: float = 5.0  # CSMS_CLOSE_TIMEOUT
+    # Pending TCP connections the kernel queues until csms accepts them (capped by
+    # net.core.somaxconn). asyncio's default of 100 overflows when a fleet reconnects at once: the
+    # dropped SYNs are retried by the stations' kernels after 1, 3, 7, 15 s, stretching the storm.
+    listen_backlog: int = 4096  # CSMS_LISTEN_BACKLOG
     # Time a client has to complete the opening handshake (slowloris protection).
     open_timeout: float = 10.0  # CSMS_OPEN_TIMEOUT
     # Seconds to wait for a station's reply to a CSMS-initiated CALL (OCPP-J 1.6 §4.1.1).
@@ -56,6 +60,9 @@ class ServerSettings:
     # (minimum wait before the next BootNotification; 1.6 §4.2).
     heartbeat_interval: int = 300  # CSMS_HEARTBEAT_INTERVAL
     boot_retry_interval: int = 60  # CSMS_BOOT_RETRY_INTERVAL
+    # Reconnect storms: accept at most this many BootNotifications per second and answer the others
+    # Pending with a randomised interval (blocks/provisioning/pacing.py). 0 = no pacing.
+    boot_pacing_rate: float = 0.0  # CSMS_BOOT_PACING_RATE
     # Vendor handlers of station-initiated DataTransfer: "vendorId=module:attribute,..."
     # (csms.blocks.datatransfer.loading; installed "csms.data_transfer" entry points load too).
     data_transfer_handlers: str | None = None  # CSMS_DATA_TRANSFER_HANDLERS
@@ -191,6 +198,8 @@ def validate(settings: Settings) -> None:
         raise SettingsError("CSMS_MAX_MESSAGE_SIZE: at least 65536 bytes (certificates need 10 kB)")
     if server.call_timeout <= 0 or server.heartbeat_interval <= 0:
         raise SettingsError("CSMS_CALL_TIMEOUT and CSMS_HEARTBEAT_INTERVAL must be positive")
+    if server.boot_pacing_rate < 0:
+        raise SettingsError("CSMS_BOOT_PACING_RATE: boots per second, 0 for no pacing")
     files = settings.files
     if files.max_firmware_size <= 0 or files.max_upload_size <= 0 or files.url_ttl <= 0:
         raise SettingsError("CSMS_FILES_MAX_*_SIZE and CSMS_FILES_URL_TTL must be positive")

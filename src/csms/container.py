@@ -33,6 +33,7 @@ from csms.blocks.firmware import FirmwareBlock
 from csms.blocks.localauthlist import COMMANDS as LOCAL_LIST_COMMANDS
 from csms.blocks.provisioning import ProvisioningBlock
 from csms.blocks.provisioning.commands import COMMANDS as PROVISIONING_COMMANDS
+from csms.blocks.provisioning.pacing import BootPacer
 from csms.blocks.remotecontrol.commands import COMMANDS as REMOTE_CONTROL_COMMANDS
 from csms.blocks.reservation.commands import COMMANDS as RESERVATION_COMMANDS
 from csms.blocks.routing import Router, tagged_actions
@@ -108,6 +109,7 @@ def build_router(
             clock=clock,
             heartbeat_interval=server.heartbeat_interval,
             boot_retry_interval=server.boot_retry_interval,
+            pacer=BootPacer(server.boot_pacing_rate) if server.boot_pacing_rate > 0 else None,
         ),
         AvailabilityBlock(stations, clock=clock),
         TransactionsBlock(transactions, charging=charging, reservations=reservations, clock=clock),

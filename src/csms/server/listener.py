@@ -124,6 +124,7 @@ class StationListener:
             open_timeout=s.open_timeout,
             close_timeout=s.close_timeout,
             server_header="csms",
+            backlog=s.listen_backlog,
         )
         logger.info(
             "OCPP endpoint listening on %s://%s:%d/ocpp/{station_id} (security profile %d)",

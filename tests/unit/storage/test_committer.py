@@ -81,6 +81,23 @@ async def test_a_failing_write_does_not_fail_the_others_in_its_batch(store: Stor
     assert counter.commits <= len(writes) + 1
 
 
+async def test_one_bad_write_in_a_big_batch_costs_a_few_transactions_not_one_per_write(
+    store: Store,
+) -> None:
+    # Under load one refused write (a duplicate, a foreign key) sits in a batch of hundreds; one
+    # transaction (fsync) per write stalled every writer for seconds. Bisection isolates it.
+    counter = CommitCounter(store.engine)
+    writes = [store.stations.record_status(a_status(connector_id=i)) for i in range(300)]
+    writes.insert(150, store.stations.record_status(a_status("UNKNOWN")))  # foreign key violation
+    results = await asyncio.gather(*writes, return_exceptions=True)
+    counter.close()
+
+    assert [i for i, r in enumerate(results) if isinstance(r, BaseException)] == [150]
+    assert isinstance(results[150], StorageError)
+    assert len(await fetch(store.engine, status_history)) == 300
+    assert counter.commits <= 2 * 9 + 2, counter.commits  # ~2·log2(301), not 301
+
+
 async def test_a_cancelled_writer_does_not_stop_the_write_or_the_committer(store: Store) -> None:
     task = asyncio.create_task(store.stations.record_status(a_status(connector_id=7)))
     await asyncio.sleep(0)  # queued

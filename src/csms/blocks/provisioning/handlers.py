@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from csms.blocks.context import CallContext
+from csms.blocks.provisioning.pacing import BootPacer
 from csms.blocks.routing import handles
 from csms.blocks.timefmt import format_datetime
 from csms.domain.model import BootInfo, RegistrationStatus
@@ -33,7 +34,9 @@ class ProvisioningBlock:
         clock: Callable[[], datetime],
         heartbeat_interval: int,
         boot_retry_interval: int,
+        pacer: BootPacer | None = None,
     ) -> None:
+        self._pacer = pacer
         self._stations = stations
         self._clock = clock
         self._heartbeat_interval = heartbeat_interval
@@ -73,6 +76,9 @@ class ProvisioningBlock:
 
     async def _boot(self, ctx: CallContext, info: BootInfo) -> Payload:
         now = self._clock()
+        if self._pacer is not None and (wait := self._pacer.defer()) is not None:
+            ctx.registration = RegistrationStatus.PENDING  # reconnect storm: come back later
+            return {"status": "Pending", "currentTime": format_datetime(now), "interval": wait}
         station = await self._stations.get(ctx.station_id)
         status = station.registration_status if station else RegistrationStatus.REJECTED
         await self._stations.record_boot(ctx.station_id, info, status, now)

@@ -1,0 +1,64 @@
+"""Options of ``csms loadtest``: URL, version mix, charging share."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from csms.loadtest.config import (
+    ConfigError,
+    LoadConfig,
+    Target,
+    is_charging,
+    parse_version_mix,
+    version_for,
+)
+
+
+def test_version_mix_is_proportional_and_deterministic() -> None:
+    mix = parse_version_mix("1.6=50,2.0.1=30,2.1=20")
+    counts = Counter(version_for(i, mix) for i in range(10_000))
+    assert abs(counts["1.6"] - 5_000) < 50
+    assert abs(counts["2.0.1"] - 3_000) < 50
+    assert abs(counts["2.1"] - 2_000) < 50
+    assert [version_for(i, mix) for i in range(20)] == [version_for(i, mix) for i in range(20)]
+
+
+def test_single_version_and_bad_mixes() -> None:
+    assert parse_version_mix("2.1") == (("2.1", 1.0),)
+    for bad in ("1.5", "1.6=x", "1.6=0", "1.6=-1"):
+        with pytest.raises(ConfigError):
+            parse_version_mix(bad)
+
+
+def test_charging_share() -> None:
+    assert sum(is_charging(i, 0.1) for i in range(10_000)) in range(950, 1051)
+    assert not any(is_charging(i, 0.0) for i in range(100))
+    assert all(is_charging(i, 1.0) for i in range(100))
+
+
+def test_target_url() -> None:
+    t = Target.parse("ws://127.0.0.1:9000/ocpp/")
+    assert (t.host, t.port, t.path, t.host_header) == ("127.0.0.1", 9000, "/ocpp", "127.0.0.1:9000")
+    assert Target.parse("wss://csms.example.com/ocpp").port == 443
+    with pytest.raises(ConfigError):
+        Target.parse("http://x/ocpp")
+
+
+def test_check_refuses_impossible_runs() -> None:
+    LoadConfig(url="ws://h/ocpp").check()
+    for bad in (
+        LoadConfig(url="ws://h/ocpp", stations=0),
+        LoadConfig(url="ws://h/ocpp", charging=1.5),
+        LoadConfig(url="ws://h/ocpp", warmup=10, duration=5),
+        LoadConfig(url="ws://h/ocpp", id_pattern="{x}"),
+    ):
+        with pytest.raises(ConfigError):
+            bad.check()
+
+
+def test_the_report_does_not_record_passwords() -> None:
+    data = LoadConfig(url="ws://h/ocpp", password="secret-{id}", password_secret="s3").to_dict()
+    assert "secret-{id}" not in str(data)
+    assert "s3" not in str(data)
