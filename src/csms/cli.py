@@ -1,4 +1,5 @@
-"""The ``csms`` command: ``serve``, ``db upgrade``, ``station add|list`` and ``loadtest``.
+"""The ``csms`` command: ``serve``, ``db upgrade``, ``station add|list``, ``token add|list``,
+``transaction open|close`` and ``loadtest``.
 
 Settings come from ``CSMS_*`` environment variables (see :mod:`csms.config`); flags override them.
 """
@@ -15,15 +16,19 @@ import secrets
 import signal
 import sys
 from collections.abc import Callable, Coroutine, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from csms import __version__
+from csms.blocks.authorization.commands import add_token
+from csms.blocks.transactions.commands import close_transaction, list_open_transactions
 from csms.config import Settings, SettingsError, load_settings, validate
 from csms.container import Csms, utc_now
 from csms.domain.credentials import WeakPassword, check_password_strength, hash_password
-from csms.domain.errors import StorageError
+from csms.domain.errors import StorageError, TransactionNotOpen, UnknownTransaction
 from csms.domain.identity import is_valid_identity
 from csms.domain.model import RegistrationStatus, Station, UnknownStationPolicy
+from csms.domain.tokens import AuthorizationStatus
 from csms.loadtest.command import add_parser as add_loadtest_parser
 from csms.log import configure_logging
 from csms.simulator import command as simulator_command
@@ -239,6 +244,103 @@ def _cmd_station_list(args: argparse.Namespace, settings: Settings) -> int:
     return _run(main)
 
 
+# ---------------------------------------------------------------------------- token / transaction
+
+
+def _cmd_token_add(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        expiry = datetime.fromisoformat(args.expiry) if args.expiry else None
+    except ValueError:
+        sys.stderr.write("error: --expiry must be an ISO 8601 date-time with an offset\n")
+        return 2
+    if expiry is not None and expiry.tzinfo is None:
+        sys.stderr.write("error: --expiry needs an offset, e.g. 2027-01-01T00:00:00Z\n")
+        return 2
+    url = _database_url(args, settings)
+
+    async def main() -> int:
+        store = await open_store(url)
+        try:
+            token = await add_token(
+                store.tokens,
+                args.id_token,
+                now=utc_now(),
+                status=AuthorizationStatus(args.status.capitalize()),
+                expiry_date=expiry,
+                parent_id_token=args.parent,
+            )
+        except ValueError as exc:
+            sys.stderr.write(f"error: {exc}\n")
+            return 2
+        finally:
+            await store.aclose()
+        _out(f"token {token.id_token} stored ({token.status.value})")
+        return 0
+
+    return _run(main)
+
+
+def _cmd_token_list(args: argparse.Namespace, settings: Settings) -> int:
+    url = _database_url(args, settings)
+
+    async def main() -> int:
+        store = await open_store(url)
+        try:
+            for t in await store.tokens.list(limit=100_000):
+                expiry = t.expiry_date.isoformat() if t.expiry_date else "-"
+                _out(f"{t.id_token}\t{t.status.value}\t{expiry}\t{t.parent_id_token or '-'}")
+        finally:
+            await store.aclose()
+        return 0
+
+    return _run(main)
+
+
+def _cmd_transaction_open(args: argparse.Namespace, settings: Settings) -> int:
+    url = _database_url(args, settings)
+    inactive = timedelta(hours=args.inactive_hours) if args.inactive_hours is not None else None
+
+    async def main() -> int:
+        store = await open_store(url)
+        try:
+            found = await list_open_transactions(
+                store.charging, now=utc_now(), inactive_for=inactive, limit=100_000
+            )
+            for t in found:
+                last = t.updated_at.isoformat() if t.updated_at else "-"
+                started = t.started_at.isoformat() if t.started_at else "-"
+                _out(f"{t.transaction_id}\t{t.station_id}\t{t.evse_id}\t{started}\t{last}")
+        finally:
+            await store.aclose()
+        return 0
+
+    return _run(main)
+
+
+def _cmd_transaction_close(args: argparse.Namespace, settings: Settings) -> int:
+    url = _database_url(args, settings)
+
+    async def main() -> int:
+        store = await open_store(url)
+        try:
+            closed = await close_transaction(
+                store.charging,
+                args.transaction_id,
+                operator=args.operator,
+                reason=args.reason,
+                now=utc_now(),
+            )
+        except (UnknownTransaction, TransactionNotOpen, ValueError) as exc:
+            sys.stderr.write(f"error: {type(exc).__name__}: {exc}\n")
+            return 1
+        finally:
+            await store.aclose()
+        _out(f"transaction {closed.transaction_id} closed ({closed.energy_wh} Wh)")
+        return 0
+
+    return _run(main)
+
+
 # ---------------------------------------------------------------------------- parser
 
 
@@ -314,6 +416,31 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("--database-url")
     ls.set_defaults(func=_cmd_station_list)
 
+    token = sub.add_parser("token", help="manage id tokens (1.6 idTag, 2.x idToken)")
+    tk_sub = token.add_subparsers(dest="token_command", required=True)
+    tk_add = tk_sub.add_parser("add", help="add a token, or replace what is stored for it")
+    tk_add.add_argument("id_token")
+    tk_add.add_argument("--status", choices=("accepted", "blocked", "invalid"), default="accepted")
+    tk_add.add_argument("--expiry", help="ISO 8601 date-time with offset; Expired after it")
+    tk_add.add_argument("--parent", help="parent (group) token")
+    tk_add.add_argument("--database-url")
+    tk_add.set_defaults(func=_cmd_token_add)
+    tk_ls = tk_sub.add_parser("list", help="list tokens")
+    tk_ls.add_argument("--database-url")
+    tk_ls.set_defaults(func=_cmd_token_list)
+
+    tx = sub.add_parser("transaction", help="find and close transactions left open")
+    tx_sub = tx.add_subparsers(dest="transaction_command", required=True)
+    tx_open = tx_sub.add_parser("open", help="list open transactions, least recently active first")
+    tx_open.add_argument("--inactive-hours", type=float, help="only those silent this long")
+    tx_open.add_argument("--database-url")
+    tx_open.set_defaults(func=_cmd_transaction_open)
+    tx_close = tx_sub.add_parser("close", help="close an open transaction (audited)")
+    tx_close.add_argument("transaction_id", type=int)
+    tx_close.add_argument("--operator", required=True)
+    tx_close.add_argument("--reason", required=True)
+    tx_close.add_argument("--database-url")
+    tx_close.set_defaults(func=_cmd_transaction_close)
     add_loadtest_parser(sub)
     return parser
 

@@ -19,6 +19,7 @@ import uvicorn
 
 from csms.api.app import create_app
 from csms.api.routes.files import FilesApi
+from csms.blocks.authorization import AuthorizationBlock
 from csms.blocks.authorization.cache import COMMANDS as AUTHORIZATION_COMMANDS
 from csms.blocks.availability import AvailabilityBlock
 from csms.blocks.availability.commands import COMMANDS as AVAILABILITY_COMMANDS
@@ -34,16 +35,24 @@ from csms.blocks.provisioning import ProvisioningBlock
 from csms.blocks.provisioning.commands import COMMANDS as PROVISIONING_COMMANDS
 from csms.blocks.provisioning.pacing import BootPacer
 from csms.blocks.remotecontrol.commands import COMMANDS as REMOTE_CONTROL_COMMANDS
+from csms.blocks.reservation.commands import COMMANDS as RESERVATION_COMMANDS
 from csms.blocks.routing import Router, tagged_actions
 from csms.blocks.security import SecurityBlock
 from csms.blocks.smartcharging import COMMANDS as SMART_CHARGING_COMMANDS
-from csms.blocks.transactions import TransactionsBlock
+from csms.blocks.transactions import TransactionsBlock, TransactionsV16Block
 from csms.config import Settings
+from csms.domain.charging_ports import (
+    ChargingTransactionRepository,
+    IdTokenRepository,
+    ReservationRepository,
+)
 from csms.domain.credentials import hash_password
 from csms.domain.files import FileRepository
 from csms.domain.model import RegistrationStatus, Station
 from csms.domain.ports import StationGateway, StationRepository, TransactionRepository
 from csms.domain.security import CertificateAuthority, SecurityRepository
+from csms.domain.smartcharging import ChargingProfileRepository
+from csms.domain.tokens import IdToken
 from csms.messages import MessageValidator
 from csms.pki import BuiltinCertificateAuthority
 from csms.rpc import ALL_VERSIONS, OcppVersion
@@ -70,12 +79,19 @@ def build_router(
     files: FileRepository | None = None,
     security: SecurityBlock | None = None,
     data_transfer: DataTransferRegistry | None = None,
+    tokens: IdTokenRepository | None = None,
+    charging: ChargingTransactionRepository | None = None,
+    charging_profiles: ChargingProfileRepository | None = None,
+    reservations: ReservationRepository | None = None,
 ) -> Router:
     """Assemble the blocks csms runs.
 
     Firmware/diagnostics run with ``files``, security with ``security``; ``data_transfer`` is the
     set of vendor handlers of station DataTransfer, by default those configured
-    (``CSMS_DATA_TRANSFER_HANDLERS``) and installed (entry points).
+    (``CSMS_DATA_TRANSFER_HANDLERS``) and installed (entry points). Authorize runs with
+    ``tokens``, 1.6 Start/StopTransaction (and de-duplicated 1.6 MeterValues) with ``charging``;
+    a 1.6 StopTransaction ends the EVSE's TxProfiles in ``charging_profiles``; a 2.x
+    TransactionEvent naming a reservation uses it up in ``reservations``.
     """
     server = settings.server
     extra: list[object] = []
@@ -83,6 +99,10 @@ def build_router(
         extra += [FirmwareBlock(files, clock=clock), DiagnosticsBlock(files, clock=clock)]
     if security is not None:
         extra.append(security)
+    if tokens is not None:
+        extra.append(AuthorizationBlock(tokens, clock=clock))
+    if charging is not None:
+        extra.append(TransactionsV16Block(charging, clock=clock, profiles=charging_profiles))
     return Router.from_blocks(
         ProvisioningBlock(
             stations,
@@ -92,7 +112,7 @@ def build_router(
             pacer=BootPacer(server.boot_pacing_rate) if server.boot_pacing_rate > 0 else None,
         ),
         AvailabilityBlock(stations, clock=clock),
-        TransactionsBlock(transactions),
+        TransactionsBlock(transactions, charging=charging, reservations=reservations, clock=clock),
         DataTransferBlock(data_transfer or build_registry(server.data_transfer_handlers)),
         *extra,
     )
@@ -122,6 +142,8 @@ BLOCKS = (
     DiagnosticsBlock,
     SecurityBlock,
     DataTransferBlock,
+    AuthorizationBlock,
+    TransactionsV16Block,
 )
 
 # CSMS-initiated actions sent by typed operator commands (csms/blocks/<block>/commands.py).
@@ -133,6 +155,7 @@ SENT_BY_COMMANDS = (
     | REMOTE_CONTROL_COMMANDS
     | LOCAL_LIST_COMMANDS
     | SMART_CHARGING_COMMANDS
+    | RESERVATION_COMMANDS
 )
 
 
@@ -149,7 +172,8 @@ def build_dispatcher(router: Router) -> Dispatcher:
     return Dispatcher(router, validators)
 
 
-# The RFID tags the demo's drivers tap, two per station (an operator may register them as tokens).
+# The RFID tags the demo's drivers tap, two per station; --demo registers them as Accepted tokens
+# unless the token store already knows them (so an operator may block one to see it refused).
 DEMO_TAGS = tuple(f"DEMO-CARD-{n}" for n in range(1, 11))
 
 
@@ -222,6 +246,10 @@ class Csms:
             self.clock,
             files=self.store.files,
             security=self.security_block,
+            tokens=self.store.tokens,
+            charging=self.store.charging,
+            charging_profiles=self.store.charging_profiles,
+            reservations=self.store.reservations,
         )
         dispatcher = build_dispatcher(router)
         self.listener = StationListener(
@@ -296,6 +324,9 @@ class Csms:
             else:
                 await self.store.stations.set_registration(sid, RegistrationStatus.ACCEPTED)
                 await self.store.stations.set_password_hash(sid, digest)
+        for tag in DEMO_TAGS:  # unknown tags are Invalid: the demo drivers must be able to charge
+            if await self.store.tokens.get(tag) is None:
+                await self.store.tokens.put(IdToken(tag), utc_now())
         host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(server.host, server.host)
         tls = server.tls_cert is not None
         context = None

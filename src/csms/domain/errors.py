@@ -14,7 +14,11 @@
      ├── StorageError            persistence failed; nothing was acknowledged
      ├── CertificateRequestRejected  the certificate authority refused a CSR
      ├── UnknownFile             no such firmware image, file request or upload (or its URL expired)
-     └── FileTooLarge            an upload exceeds the configured size limit
+     ├── FileTooLarge            an upload exceeds the configured size limit
+     ├── UnknownTransaction      no such transaction
+     ├── TransactionNotOpen      the transaction is already closed
+     ├── UnknownReservation      no such reservation
+     └── UnknownIdToken          no such id token
 """
 
 from __future__ import annotations
@@ -85,3 +89,19 @@ class UnknownFile(DomainError):
 
 class FileTooLarge(DomainError):
     """An upload is larger than the configured limit; nothing of it is kept."""
+
+
+class UnknownTransaction(DomainError):
+    """No transaction with this id exists."""
+
+
+class TransactionNotOpen(DomainError):
+    """The transaction is already closed; an operator cannot close it again."""
+
+
+class UnknownReservation(DomainError):
+    """No reservation with this id exists."""
+
+
+class UnknownIdToken(DomainError):
+    """No id token with this value is registered."""

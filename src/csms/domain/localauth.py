@@ -27,6 +27,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, TypeVar
 
+# IdTagInfo status in a local list entry: the one enum of the id-token store (1.6 §7.2).
+from csms.domain.tokens import AuthorizationStatus
+
 __all__ = [
     "AuthorizationStatus",
     "LocalListEntry",
@@ -42,16 +45,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-
-class AuthorizationStatus(enum.StrEnum):
-    """IdTagInfo status in a local list entry (1.6 §7.2 AuthorizationStatus; 2.x adds more)."""
-
-    ACCEPTED = "Accepted"
-    BLOCKED = "Blocked"
-    EXPIRED = "Expired"
-    INVALID = "Invalid"
-    CONCURRENT_TX = "ConcurrentTx"
 
 
 class UpdateType(enum.StrEnum):

@@ -7,12 +7,22 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from csms.domain.charging_ports import (
+    ChargingTransactionRepository,
+    IdTokenRepository,
+    ReservationRepository,
+)
 from csms.domain.configuration import ConfigurationRepository
 from csms.domain.files import FileRepository
 from csms.domain.localauth import LocalListRepository
 from csms.domain.ports import StationRepository, TransactionRepository
 from csms.domain.security import SecurityRepository
 from csms.domain.smartcharging import ChargingProfileRepository
+from csms.storage.charging import (
+    SqlChargingRepository,
+    SqlIdTokenRepository,
+    SqlReservationRepository,
+)
 from csms.storage.chargingprofiles import SqlChargingProfileRepository
 from csms.storage.committer import GroupCommitter
 from csms.storage.configuration import SqlConfigurationRepository
@@ -40,6 +50,9 @@ class Store:
     files: FileRepository
     security: SecurityRepository
     configuration: ConfigurationRepository
+    tokens: IdTokenRepository
+    charging: ChargingTransactionRepository
+    reservations: ReservationRepository
 
     def __init__(
         self,
@@ -61,6 +74,9 @@ class Store:
         self.files = SqlFileRepository(engine)
         self.security = SqlSecurityRepository(engine)
         self.configuration = SqlConfigurationRepository(engine)
+        self.tokens = SqlIdTokenRepository(engine, self._committer)
+        self.charging = SqlChargingRepository(engine, self._committer)
+        self.reservations = SqlReservationRepository(engine, self._committer)
 
     @property
     def engine(self) -> AsyncEngine:

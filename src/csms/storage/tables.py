@@ -223,6 +223,7 @@ transactions = Table(
     Column("last_seq_no", BigInteger),
     Column("updated_at", UtcDateTime, nullable=False),
     UniqueConstraint("station_id", "transaction_id"),
+    Index(None, "id_token", "ended_at"),  # Authorize: is this token in a transaction? (0002)
 )
 
 # Tables of other areas live in their own modules on this metadata; importing them here makes

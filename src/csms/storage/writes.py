@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import Boolean, String, bindparam, case, func, insert, or_, update
 from sqlalchemy.engine import Dialect
@@ -59,6 +59,7 @@ from csms.storage.types import UtcDateTime
 
 __all__ = [
     "AddStation",
+    "BatchWrite",
     "RecordBoot",
     "RecordConnection",
     "RecordMeterValues",
@@ -80,6 +81,21 @@ class Write(Generic[R_co]):
     """
 
     __slots__ = ()
+
+
+class BatchWrite(Write[R_co]):
+    """A write kind defined in another module, which applies a batch of its own kind.
+
+    Kinds of this sort run after the built-in ones, by ascending ``batch_order``. ``apply_all``
+    gets the writes of its kind in submission order and returns one result per write.
+    """
+
+    __slots__ = ()
+    batch_order: ClassVar[int] = 0
+
+    @classmethod
+    async def apply_all(cls, conn: AsyncConnection, writes: list[Any]) -> Sequence[object]:
+        raise NotImplementedError
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,10 +369,14 @@ async def apply_batch(
     for i, write in enumerate(writes):
         positions.setdefault(type(write), []).append(i)
     unknown = positions.keys() - {kind for kind, _ in _STEPS}
+    extra = sorted(
+        (kind for kind in unknown if issubclass(kind, BatchWrite)), key=lambda k: k.batch_order
+    )
+    unknown = unknown.difference(extra)
     if unknown:
         raise TypeError(f"no batch step for {sorted(k.__name__ for k in unknown)}")
     results: list[object] = [None] * len(writes)
-    for kind, step in _STEPS:
+    for kind, step in (*_STEPS, *((kind, kind.apply_all) for kind in extra)):
         indexes = positions.get(kind)
         if indexes:
             outcomes = await step(conn, [writes[i] for i in indexes])

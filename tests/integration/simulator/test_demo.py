@@ -7,7 +7,7 @@ from pathlib import Path
 from csms.cli import build_parser
 from csms.container import DEMO_TAGS
 from tests.integration.harness import running_csms, settings_for
-from tests.integration.simulator.helpers import allow_tags, tables, wait_for_rows
+from tests.integration.simulator.helpers import tables, wait_for_rows
 from tests.integration.tls import make_server_certificate
 
 
@@ -22,8 +22,7 @@ def test_serve_takes_demo_and_simulate_its_options() -> None:
 
 async def test_demo_stations_connect_boot_and_charge(tmp_path: Path) -> None:
     async with running_csms(settings_for(tmp_path)) as server:
-        await allow_tags(server, *DEMO_TAGS)
-        await server.csms.start_demo(3)
+        await server.csms.start_demo(3)  # registers DEMO_TAGS as tokens itself
         ids = ["DEMO-1", "DEMO-2", "DEMO-3"]
         versions = []
         for sid in ids:
@@ -42,6 +41,8 @@ async def test_demo_stations_connect_boot_and_charge(tmp_path: Path) -> None:
         assert history[0].status == "Available"
         events = await wait_for_rows(server, tables.transaction_events, "DEMO-2", bool)
         assert events[0].event_type == "Started"
+        assert server.csms.store is not None
+        assert all([await server.csms.store.tokens.get(tag) for tag in DEMO_TAGS])
 
 
 async def test_demo_over_tls(tmp_path: Path) -> None:

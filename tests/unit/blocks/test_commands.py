@@ -33,6 +33,7 @@ from csms.blocks.remotecontrol.commands import (
     TriggerMessage,
     UnlockConnector,
 )
+from csms.blocks.reservation.commands import CancelReservation, ReserveNow
 from csms.container import SENT_BY_COMMANDS
 from csms.domain.commands import (
     MASKED,
@@ -56,6 +57,7 @@ from csms.domain.errors import (
     StationNotConnected,
 )
 from csms.domain.model import RegistrationStatus
+from csms.domain.reservations import Reservation, ReservationStatus
 from csms.rpc import OcppVersion
 from tests.unit.blocks.gateway import ScriptedGateway
 
@@ -510,6 +512,10 @@ SAMPLES: list[Any] = [
     UnlockConnector(1),
     *(TriggerMessage(t) for t in MessageTrigger),
     *(ExtendedTriggerMessage(t) for t in MessageTrigger),
+    ReserveNow(
+        Reservation(1, "CS1", 0, "T", datetime(2030, 1, 1, tzinfo=UTC), ReservationStatus.REQUESTED)
+    ),
+    CancelReservation(1),
 ]
 
 

@@ -8,12 +8,15 @@ stored once (ocpp-rules.md §6 test 57).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from csms.blocks.context import CallContext
 from csms.blocks.routing import handles
 from csms.blocks.timefmt import parse_datetime
 from csms.blocks.transactions.sampled import samples_v2, samples_v16
+from csms.domain.charging_ports import ChargingTransactionRepository, ReservationRepository
 from csms.domain.model import MeterValuesReport, TransactionEventReport
 from csms.domain.ports import TransactionRepository
 from csms.rpc import OcppVersion
@@ -25,8 +28,21 @@ V2 = (OcppVersion.V201, OcppVersion.V21)
 class TransactionsBlock:
     """Handlers of the transactions and meter-values blocks."""
 
-    def __init__(self, transactions: TransactionRepository) -> None:
+    def __init__(
+        self,
+        transactions: TransactionRepository,
+        *,
+        charging: ChargingTransactionRepository | None = None,
+        reservations: ReservationRepository | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self._transactions = transactions
+        # With it, 1.6 MeterValues are stored once per content and advance their transaction's
+        # register mark (see blocks/transactions/v16.py); without it, simply stored.
+        self._charging = charging
+        # A 2.x TransactionEvent naming a reservation uses it up (2.0.1 H01, E reservationId).
+        self._reservations = reservations
+        self._clock = clock
 
     @handles(OcppVersion.V16, "MeterValues")
     async def meter_values_v16(self, ctx: CallContext, payload: Payload) -> Payload:
@@ -38,7 +54,10 @@ class TransactionsBlock:
             transaction_id=None if tx is None else str(tx),
             samples=samples_v16(payload["meterValue"]),
         )
-        await self._transactions.record_meter_values(report)
+        if self._charging is None:
+            await self._transactions.record_meter_values(report)
+        elif not await self._charging.record_meter_values(report, payload, self._clock()):
+            ctx.log.info("duplicate MeterValues acknowledged again, stored once")
         return {}
 
     @handles(V2, "MeterValues")
@@ -76,6 +95,12 @@ class TransactionsBlock:
             raw=payload,
         )
         fresh = await self._transactions.record_transaction_event(report)
+        reservation_id = payload.get("reservationId")
+        if self._reservations is not None and reservation_id is not None:
+            # After the event is stored; a repeat (or the station's retry) finds it Used.
+            await self._reservations.consume(
+                ctx.station_id, int(reservation_id), report.transaction_id, self._clock()
+            )
         if not fresh:
             ctx.log.info(
                 "duplicate TransactionEvent %s seqNo %d acknowledged again",

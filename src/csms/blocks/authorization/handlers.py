@@ -1,0 +1,42 @@
+"""Authorize for 1.6 (§4.1, §6.1) and 2.x (C01), answered from the id-token store.
+
+An Authorize changes nothing; storage answers it with the writes it is batched with (one read of
+the batch's tokens), so it sees the transactions started before it. The rules are in
+:func:`csms.domain.tokens.evaluate` (unknown → Invalid, expired → Expired, in a transaction
+elsewhere → ConcurrentTx).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from csms.blocks.authorization.payloads import id_tag_info, id_token_info
+from csms.blocks.context import CallContext
+from csms.blocks.routing import handles
+from csms.domain.charging_ports import IdTokenRepository
+from csms.rpc import OcppVersion
+
+Payload = dict[str, Any]
+V2 = (OcppVersion.V201, OcppVersion.V21)
+
+
+class AuthorizationBlock:
+    """Handlers of the authorization block."""
+
+    def __init__(self, tokens: IdTokenRepository, *, clock: Callable[[], datetime]) -> None:
+        self._tokens = tokens
+        self._clock = clock
+
+    @handles(OcppVersion.V16, "Authorize")
+    async def authorize_v16(self, ctx: CallContext, payload: Payload) -> Payload:
+        """1.6 §6.1 Authorize.req → Authorize.conf(idTagInfo)."""
+        info = await self._tokens.authorize(payload["idTag"], self._clock())
+        return {"idTagInfo": id_tag_info(info)}
+
+    @handles(V2, "Authorize")
+    async def authorize_v2(self, ctx: CallContext, payload: Payload) -> Payload:
+        """2.x AuthorizeRequest(idToken) → idTokenInfo, from the same store as 1.6."""
+        info = await self._tokens.authorize(payload["idToken"]["idToken"], self._clock())
+        return {"idTokenInfo": id_token_info(info)}

@@ -1,0 +1,191 @@
+"""ReserveNow and CancelReservation (1.6 §5.13, §5.1; 2.0.1 H01, H02) as typed operator commands.
+
+:class:`ReserveNow` and :class:`CancelReservation` are the pure per-version mappings (see
+:mod:`csms.blocks.outbound`); :func:`reserve_now` and :func:`cancel_reservation` also keep the
+reservation store. The reservation is stored (status Requested, with a fresh reservationId from a
+persistent sequence) *before* the CALL, so the id is never reused and the station's answer always
+finds its row. The answer becomes the status; a CALLERROR or a refused command marks it Rejected;
+an unknown outcome (timeout, connection lost) leaves it Requested, since the station may hold it,
+and it then simply expires. Expiry is applied when read (see :mod:`csms.domain.reservations`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+
+from csms.blocks.authorization.payloads import GROUP_TOKEN_TYPE
+from csms.blocks.outbound import (
+    Payload,
+    negotiated_version,
+    read_status,
+    read_status_info,
+    send,
+    sends,
+    sent_actions,
+)
+from csms.blocks.timefmt import format_datetime
+from csms.domain.charging_ports import IdTokenRepository, ReservationRepository
+from csms.domain.commands import AcceptStatus, CommandResult
+from csms.domain.errors import CallOutcomeUnknown, CallTimeout, DomainError, UnknownReservation
+from csms.domain.ports import StationGateway
+from csms.domain.reservations import Reservation, ReservationStatus
+from csms.rpc import ALL_VERSIONS, OcppVersion
+
+__all__ = [
+    "COMMANDS",
+    "CancelReservation",
+    "CancelReservationResult",
+    "ReserveNow",
+    "cancel_reservation",
+    "reserve_now",
+]
+
+# What a station may answer to ReserveNow (1.6 §7.40; 2.x ReserveNowStatusEnumType).
+_ANSWERS = frozenset(
+    {
+        ReservationStatus.ACCEPTED,
+        ReservationStatus.FAULTED,
+        ReservationStatus.OCCUPIED,
+        ReservationStatus.REJECTED,
+        ReservationStatus.UNAVAILABLE,
+    }
+)
+
+
+@sends(ALL_VERSIONS, "ReserveNow")
+@dataclass(frozen=True, slots=True)
+class ReserveNow:
+    """Reserve ``connector_id`` (1.6 connectorId, 0 = any; 2.x evseId, omitted for 0)."""
+
+    reservation: Reservation
+
+    def request(self, version: OcppVersion) -> tuple[str, Payload]:
+        r = self.reservation
+        if version is OcppVersion.V16:  # 1.6 §6.37 ReserveNow.req
+            payload: Payload = {
+                "connectorId": r.connector_id,
+                "expiryDate": format_datetime(r.expiry_date),
+                "idTag": r.id_token,
+                "reservationId": r.reservation_id,
+            }
+            if r.parent_id_token is not None:
+                payload["parentIdTag"] = r.parent_id_token
+            return "ReserveNow", payload
+        payload = {
+            "id": r.reservation_id,
+            "expiryDateTime": format_datetime(r.expiry_date),
+            "idToken": {"idToken": r.id_token, "type": GROUP_TOKEN_TYPE},
+        }
+        if r.connector_id > 0:
+            payload["evseId"] = r.connector_id
+        if r.parent_id_token is not None:
+            payload["groupIdToken"] = {"idToken": r.parent_id_token, "type": GROUP_TOKEN_TYPE}
+        return "ReserveNow", payload
+
+    def result(self, version: OcppVersion, payload: Payload) -> ReservationStatus:
+        status = read_status(ReservationStatus, payload)
+        return status if status in _ANSWERS else ReservationStatus.REJECTED
+
+
+@sends(ALL_VERSIONS, "CancelReservation")
+@dataclass(frozen=True, slots=True)
+class CancelReservation:
+    """Cancel a reservation: the same request in every version."""
+
+    reservation_id: int
+
+    def request(self, version: OcppVersion) -> tuple[str, Payload]:
+        return "CancelReservation", {"reservationId": self.reservation_id}
+
+    def result(self, version: OcppVersion, payload: Payload) -> CommandResult[AcceptStatus]:
+        return CommandResult(read_status(AcceptStatus, payload), read_status_info(payload))
+
+
+# The (version, action) pairs this module's commands send (for the support matrix).
+COMMANDS = sent_actions(ReserveNow, CancelReservation)
+
+
+async def reserve_now(
+    gateway: StationGateway,
+    reservations: ReservationRepository,
+    tokens: IdTokenRepository,
+    *,
+    station_id: str,
+    connector_id: int,
+    id_token: str,
+    expiry_date: datetime,
+    now: datetime,
+    parent_id_token: str | None = None,
+    timeout: float | None = None,
+) -> Reservation:
+    """Store a reservation and send ReserveNow; without ``parent_id_token`` the token's stored
+    parent is sent, so its whole group may use the reservation (1.6 §3.11).
+
+    Returns:
+        The reservation with the station's answer as its status (Accepted, Occupied, ...).
+
+    Raises:
+        StationNotConnected (nothing stored), and the gateway's errors after the reservation was
+        stored: CallTimeout / CallOutcomeUnknown (left Requested), CallFailed, InvalidPayload,
+        CommandNotAllowed, StationBusy (marked Rejected).
+    """
+    negotiated_version(gateway, station_id)  # offline: refused before anything is stored
+    if parent_id_token is None:
+        token = await tokens.get(id_token)
+        parent_id_token = token.parent_id_token if token is not None else None
+    reservation = await reservations.create(
+        station_id=station_id,
+        connector_id=connector_id,
+        id_token=id_token,
+        parent_id_token=parent_id_token,
+        expiry_date=expiry_date,
+        now=now,
+    )
+    try:
+        status = await send(gateway, station_id, ReserveNow(reservation), timeout=timeout)
+    except (CallTimeout, CallOutcomeUnknown):
+        raise
+    except DomainError:
+        await reservations.set_status(reservation.reservation_id, ReservationStatus.REJECTED, now)
+        raise
+    await reservations.set_status(reservation.reservation_id, status, now)
+    return dataclasses.replace(reservation, status=status, updated_at=now)
+
+
+@dataclass(frozen=True, slots=True)
+class CancelReservationResult:
+    """The station's answer (Accepted: it held the reservation and dropped it; Rejected: it
+    had none with that id) and the reservation as stored afterwards."""
+
+    status: AcceptStatus
+    reservation: Reservation
+
+
+async def cancel_reservation(
+    gateway: StationGateway,
+    reservations: ReservationRepository,
+    reservation_id: int,
+    *,
+    now: datetime,
+    timeout: float | None = None,
+) -> CancelReservationResult:
+    """Send CancelReservation to the station holding the reservation; Accepted marks it
+    Cancelled.
+
+    Raises:
+        UnknownReservation, and the gateway's errors (nothing changes then).
+    """
+    reservation = await reservations.get(reservation_id, now)
+    if reservation is None:
+        raise UnknownReservation(str(reservation_id))
+    answer = await send(
+        gateway, reservation.station_id, CancelReservation(reservation_id), timeout=timeout
+    )
+    if answer.status is AcceptStatus.ACCEPTED:
+        await reservations.set_status(reservation_id, ReservationStatus.CANCELLED, now)
+        reservation = dataclasses.replace(
+            reservation, status=ReservationStatus.CANCELLED, updated_at=now
+        )
+    return CancelReservationResult(answer.status, reservation)

@@ -1,0 +1,93 @@
+"""Id tokens (1.6 idTag; 2.x IdTokenType) and the rules that decide their authorization status.
+
+One store serves every version: 1.6 Authorize/StartTransaction/StopTransaction answer with an
+``idTagInfo`` and 2.x Authorize with an ``idTokenInfo``, both built from :class:`IdTokenInfo`.
+An id token is case-insensitive (1.6 §7.28 IdToken; 2.0.1 IdTokenType), so it is looked up by
+:func:`token_key` while the spelling the operator chose is kept for display.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+
+class AuthorizationStatus(enum.StrEnum):
+    """1.6 §7.2 AuthorizationStatus (a subset of 2.x AuthorizationStatusEnumType)."""
+
+    ACCEPTED = "Accepted"
+    BLOCKED = "Blocked"
+    EXPIRED = "Expired"
+    INVALID = "Invalid"
+    CONCURRENT_TX = "ConcurrentTx"
+
+
+# What an operator may store; ConcurrentTx and Expired are derived, never stored (§7.2 says
+# ConcurrentTx is about another transaction, Expired about the clock).
+STORABLE_STATUSES = frozenset(
+    {AuthorizationStatus.ACCEPTED, AuthorizationStatus.BLOCKED, AuthorizationStatus.INVALID}
+)
+
+
+def token_key(id_token: str) -> str:
+    """The lookup key of an id token: case-insensitive (1.6 §7.28)."""
+    return id_token.casefold()
+
+
+@dataclass(frozen=True, slots=True)
+class IdToken:
+    """A token an operator registered.
+
+    ``parent_id_token`` groups tokens (1.6 parentIdTag, 2.x groupIdToken): a reservation made for
+    the parent may be used by any of its children (1.6 §5.13).
+    """
+
+    id_token: str
+    status: AuthorizationStatus = AuthorizationStatus.ACCEPTED
+    expiry_date: datetime | None = None
+    parent_id_token: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if not self.id_token:
+            raise ValueError("an id token must not be empty")
+        if self.status not in STORABLE_STATUSES:
+            raise ValueError(f"status {self.status} is derived, not stored")
+
+
+@dataclass(frozen=True, slots=True)
+class IdTokenInfo:
+    """The answer about a token (1.6 §7.27 IdTagInfo; 2.x IdTokenInfoType)."""
+
+    status: AuthorizationStatus
+    expiry_date: datetime | None = None
+    parent_id_token: str | None = None
+
+
+INVALID = IdTokenInfo(AuthorizationStatus.INVALID)
+
+
+def evaluate(token: IdToken | None, now: datetime, *, in_other_transaction: bool) -> IdTokenInfo:
+    """Decide the status of a presented token.
+
+    * unknown → Invalid (1.6 §7.2 "Identifier is unknown");
+    * a stored Blocked/Invalid wins over everything else;
+    * an expiry date in the past → Expired;
+    * an ongoing transaction elsewhere → ConcurrentTx (1.6 §7.2: "already involved in another
+      transaction"); the caller leaves out the transaction the message is about, so a retried
+      StartTransaction or the StopTransaction of the token's own session is not ConcurrentTx.
+
+    The expiry date and parent are returned with every known token, so the station's
+    Authorization Cache learns them (1.6 §3.5.1).
+    """
+    if token is None:
+        return INVALID
+    status = token.status
+    if status is AuthorizationStatus.ACCEPTED:
+        if token.expiry_date is not None and token.expiry_date <= now:
+            status = AuthorizationStatus.EXPIRED
+        elif in_other_transaction:
+            status = AuthorizationStatus.CONCURRENT_TX
+    return IdTokenInfo(status, token.expiry_date, token.parent_id_token)

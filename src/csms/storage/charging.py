@@ -1,0 +1,214 @@
+"""SQL implementations of the charging ports (:mod:`csms.domain.charging_ports`).
+
+Changes go through the group committer (see :mod:`csms.storage.charging_writes`), so each returns
+once committed; reads go straight to the engine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from csms.domain.errors import (
+    StorageError,
+    TransactionNotOpen,
+    UnknownReservation,
+    UnknownTransaction,
+)
+from csms.domain.model import MeterValuesReport
+from csms.domain.reservations import ACTIVE_STATUSES, Reservation, ReservationStatus
+from csms.domain.tokens import IdToken, IdTokenInfo, token_key
+from csms.domain.transactions import (
+    StartResult,
+    StopResult,
+    Transaction,
+    TransactionAudit,
+    TransactionStart,
+    TransactionStop,
+    UnmatchedMessage,
+)
+from csms.storage import charging_rows as rows
+from csms.storage.charging_meter import RecordMeterValues16
+from csms.storage.charging_sessions import AuthorizeToken, StartTransaction, StopTransaction
+from csms.storage.charging_writes import (
+    CloseTransaction,
+    ConsumeReservation,
+    CreateReservation,
+    PutIdToken,
+    SetReservationStatus,
+)
+from csms.storage.committer import GroupCommitter
+from csms.storage.tables_charging import (
+    id_tokens,
+    reservations,
+    transaction_audit,
+    transactions_v16,
+    unmatched_transaction_messages,
+)
+
+__all__ = ["SqlChargingRepository", "SqlIdTokenRepository", "SqlReservationRepository"]
+
+
+@contextlib.asynccontextmanager
+async def _reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    try:
+        async with engine.connect() as conn:
+            yield conn
+    except (SQLAlchemyError, OSError) as exc:
+        raise StorageError("could not read from the database") from exc
+
+
+class SqlIdTokenRepository:
+    """Implements :class:`csms.domain.charging_ports.IdTokenRepository`."""
+
+    def __init__(self, engine: AsyncEngine, committer: GroupCommitter) -> None:
+        self._engine = engine
+        self._committer = committer
+
+    async def get(self, id_token: str) -> IdToken | None:
+        stmt = select(id_tokens).where(id_tokens.c.key == token_key(id_token))
+        async with _reading(self._engine) as conn:
+            row = (await conn.execute(stmt)).mappings().first()
+        return rows.id_token(row) if row is not None else None
+
+    async def put(self, token: IdToken, now: datetime) -> None:
+        await self._committer.submit(PutIdToken(token, now))
+
+    async def list(self, *, limit: int = 100, offset: int = 0) -> Sequence[IdToken]:
+        stmt = select(id_tokens).order_by(id_tokens.c.key).limit(limit).offset(offset)
+        async with _reading(self._engine) as conn:
+            return [rows.id_token(row) for row in (await conn.execute(stmt)).mappings()]
+
+    async def authorize(self, id_token: str, now: datetime) -> IdTokenInfo:
+        # Batched with the writes (see AuthorizeToken): no pooled connection per Authorize.
+        return await self._committer.submit(AuthorizeToken(id_token, now))
+
+
+class SqlChargingRepository:
+    """Implements :class:`csms.domain.charging_ports.ChargingTransactionRepository`."""
+
+    def __init__(self, engine: AsyncEngine, committer: GroupCommitter) -> None:
+        self._engine = engine
+        self._committer = committer
+
+    async def start(self, start: TransactionStart, received_at: datetime) -> StartResult:
+        return await self._committer.submit(StartTransaction(start, received_at))
+
+    async def stop(self, stop: TransactionStop, received_at: datetime) -> StopResult:
+        return await self._committer.submit(StopTransaction(stop, received_at))
+
+    async def record_meter_values(
+        self, report: MeterValuesReport, raw: dict[str, Any], received_at: datetime
+    ) -> bool:
+        return await self._committer.submit(RecordMeterValues16(report, raw, received_at))
+
+    async def get(self, transaction_id: int) -> Transaction | None:
+        stmt = select(transactions_v16).where(transactions_v16.c.id == transaction_id)
+        async with _reading(self._engine) as conn:
+            row = (await conn.execute(stmt)).mappings().first()
+        return rows.transaction(row) if row is not None else None
+
+    async def list_open(
+        self,
+        *,
+        station_id: str | None = None,
+        inactive_since: datetime | None = None,
+        limit: int = 100,
+    ) -> Sequence[Transaction]:
+        t = transactions_v16.c
+        stmt = select(transactions_v16).where(t.ended_at.is_(None))
+        if station_id is not None:
+            stmt = stmt.where(t.station_id == station_id)
+        if inactive_since is not None:
+            stmt = stmt.where(t.updated_at < inactive_since)
+        stmt = stmt.order_by(t.updated_at, t.id).limit(limit)
+        async with _reading(self._engine) as conn:
+            return [rows.transaction(row) for row in (await conn.execute(stmt)).mappings()]
+
+    async def close(
+        self, transaction_id: int, *, operator: str, reason: str, now: datetime
+    ) -> Transaction:
+        result = await self._committer.submit(
+            CloseTransaction(transaction_id, operator, reason, now)
+        )
+        if result == "unknown":
+            raise UnknownTransaction(str(transaction_id))
+        if result == "closed":
+            raise TransactionNotOpen(str(transaction_id))
+        assert isinstance(result, Transaction)
+        return result
+
+    async def audit_trail(self, transaction_id: int) -> Sequence[TransactionAudit]:
+        a = transaction_audit.c
+        stmt = select(transaction_audit).where(a.transaction_id == transaction_id).order_by(a.id)
+        async with _reading(self._engine) as conn:
+            return [rows.audit(row) for row in (await conn.execute(stmt)).mappings()]
+
+    async def unmatched(
+        self, *, station_id: str | None = None, limit: int = 100
+    ) -> Sequence[UnmatchedMessage]:
+        u = unmatched_transaction_messages.c
+        stmt = select(unmatched_transaction_messages).order_by(u.id.desc()).limit(limit)
+        if station_id is not None:
+            stmt = stmt.where(u.station_id == station_id)
+        async with _reading(self._engine) as conn:
+            return [rows.unmatched(row) for row in (await conn.execute(stmt)).mappings()]
+
+
+class SqlReservationRepository:
+    """Implements :class:`csms.domain.charging_ports.ReservationRepository`."""
+
+    def __init__(self, engine: AsyncEngine, committer: GroupCommitter) -> None:
+        self._engine = engine
+        self._committer = committer
+
+    async def create(
+        self,
+        *,
+        station_id: str,
+        connector_id: int,
+        id_token: str,
+        parent_id_token: str | None,
+        expiry_date: datetime,
+        now: datetime,
+    ) -> Reservation:
+        return await self._committer.submit(
+            CreateReservation(station_id, connector_id, id_token, parent_id_token, expiry_date, now)
+        )
+
+    async def set_status(
+        self, reservation_id: int, status: ReservationStatus, now: datetime
+    ) -> None:
+        if not await self._committer.submit(SetReservationStatus(reservation_id, status, now)):
+            raise UnknownReservation(str(reservation_id))
+
+    async def get(self, reservation_id: int, now: datetime) -> Reservation | None:
+        stmt = select(reservations).where(reservations.c.id == reservation_id)
+        async with _reading(self._engine) as conn:
+            row = (await conn.execute(stmt)).mappings().first()
+        return rows.reservation(row).as_of(now) if row is not None else None
+
+    async def consume(
+        self, station_id: str, reservation_id: int, transaction_id: str, now: datetime
+    ) -> bool:
+        write = ConsumeReservation(station_id, reservation_id, transaction_id, now)
+        return await self._committer.submit(write)
+
+    async def list(
+        self, now: datetime, *, station_id: str | None = None, active_only: bool = False
+    ) -> Sequence[Reservation]:
+        r = reservations.c
+        stmt = select(reservations).order_by(r.id.desc())
+        if station_id is not None:
+            stmt = stmt.where(r.station_id == station_id)
+        if active_only:
+            stmt = stmt.where(r.status.in_([s.value for s in ACTIVE_STATUSES]), r.expiry_date > now)
+        async with _reading(self._engine) as conn:
+            found = [rows.reservation(row) for row in (await conn.execute(stmt)).mappings()]
+        return [reservation.as_of(now) for reservation in found]
