@@ -1,7 +1,7 @@
 """Local authorization lists and the charging-profile store.
 
-Revision ID: 0006
-Revises: 0004
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-12-01
 
 Self-contained, like 0001: the schema of ``csms.storage.tables_localauth`` and
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0004"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

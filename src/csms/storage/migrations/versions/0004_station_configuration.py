@@ -1,7 +1,7 @@
 """Station configuration keys reported by GetConfiguration (1.6) with readonly flag and read time.
 
-Revision ID: 0003
-Revises: 0006
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-01
 
 Self-contained, like every migration (see 0001).
@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0006"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

@@ -2,8 +2,8 @@
 MeterValues de-duplication, unmatched transaction messages, reservations, transaction audit, and an
 index on the 2.x transactions' id token.
 
-Revision ID: 0002
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-01
 
 Self-contained, like 0001: it must keep producing the schema it was written for.
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.schema import SchemaItem
 
-revision = "0002"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
