@@ -31,6 +31,7 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import datetime as dt
 import importlib.metadata
@@ -51,6 +52,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any, Final
+
+from csms.domain.tokens import IdToken
+from csms.storage import open_store
 
 BENCH_DIR: Final = Path(__file__).resolve().parent
 REPO_ROOT: Final = BENCH_DIR.parent
@@ -376,6 +380,8 @@ def server_launch(name: str, options: Options, workdir: Path) -> ServerLaunch:
         "python": python,
     }
     template = options.csms_cmd or DEFAULT_CSMS_CMD
+    if options.csms_cmd is None and "chargingsession16" in options.mixes:
+        seed_id_tokens(values["database_url"], options.stations)
     argv = [token.format_map(values) for token in shlex.split(template)]
     executable = argv[0]
     if shutil.which(executable) is None and not Path(executable).is_file():
@@ -384,6 +390,26 @@ def server_launch(name: str, options: Options, workdir: Path) -> ServerLaunch:
             "CLI (installed into the venv by `pip install -e .`), or pass --csms-cmd."
         )
     return ServerLaunch(name, argv, port, 60.0, log_path)
+
+
+def seed_id_tokens(database_url: str, count: int) -> None:
+    """Register the RFID tags the chargingsession16 stations tap (``T00000``...) as Accepted.
+
+    A real CSMS knows its drivers' tags; csms answers unknown ones Invalid (still with a
+    transactionId), which would measure a rarer path.
+    """
+
+    async def seed() -> None:
+        store = await open_store(database_url)
+        try:
+            now = dt.datetime.now(dt.UTC)
+            await asyncio.gather(
+                *(store.tokens.put(IdToken(f"T{i:05d}"), now) for i in range(count))
+            )
+        finally:
+            await store.aclose()
+
+    asyncio.run(seed())
 
 
 def run_loadgen(args: list[str], out_path: Path, timeout: float) -> dict[str, Any]:
