@@ -9,6 +9,7 @@ Two modes, both bounded in count and time and stopping by themselves:
 
 ``load``
     N stations connect, send a BootNotification and wait for it, run the mix's setup (a
+    StartTransaction for ``metervalues16``, whose transactionId the MeterValues then name; a
     TransactionEvent ``Started`` with seqNo 0 for ``transactionevent201``), then loop over the
     mix's CALL for ``--warmup`` + ``--duration`` seconds. Only the replies that arrive inside
     the measured window are counted. When ``--server-pid`` is given, the server's CPU time
@@ -135,8 +136,11 @@ class StationScript:
 
     @property
     def transaction_id_16(self) -> int:
-        """The (integer) transaction id a 1.6 station reports in MeterValues."""
-        return 100_000 + self.index
+        """The 1.6 transaction id the CSMS issued in its StartTransaction reply.
+
+        A peer that does not issue one (the echo server) gets a fixed per-station number.
+        """
+        return self._session_tx if self._session_tx is not None else 100_000 + self.index
 
     @property
     def transaction_id_201(self) -> str:
@@ -156,7 +160,14 @@ class StationScript:
         return self._frame("BootNotification", boot_notification_16(self.station_id))
 
     def setup_frames(self) -> list[tuple[str, bytes]]:
-        """Return the CALLs sent once after boot and before the measured loop."""
+        """Return the CALLs sent once after boot and before the measured loop.
+
+        A 1.6 station reports MeterValues for the transaction the CSMS gave it an id for, so
+        ``metervalues16`` starts one (the id of the reply is used, see :meth:`observe`).
+        """
+        if self.mix == MIX_METERVALUES16:
+            payload = start_transaction_16(1, self.id_tag, int(self._energy_wh), utc_timestamp())
+            return [self._frame("StartTransaction", payload)]
         if self.mix == MIX_TRANSACTIONEVENT201:
             self._seq_no = 0
             payload = transaction_event_started_201(
@@ -387,6 +398,7 @@ async def boot(
         error = reply_error(reply)
         if error is not None:
             raise StationError(f"setup_{error}")
+        script.observe(reply)
 
 
 async def close_all(connections: list[ClientConnection], within: float) -> None:

@@ -119,6 +119,16 @@ def test_charging_session_uses_the_transaction_id_it_was_given() -> None:
     assert sent[0][3]["idTag"] == sent[1][3]["idTag"]
 
 
+def test_meter_values_name_the_transaction_the_csms_started() -> None:
+    loadgen = _loadgen()
+    script = loadgen.StationScript(loadgen.MIX_METERVALUES16, "bsmoke-000004", 4)
+    [(msg_id, start)] = script.setup_frames()
+    assert json.loads(start)[2] == "StartTransaction"
+    script.observe([3, msg_id, {"transactionId": 99, "idTagInfo": {"status": "Accepted"}}])
+    sent = [json.loads(script.next_frame()[1]) for _ in range(3)]
+    assert {(m[2], m[3]["transactionId"]) for m in sent} == {("MeterValues", 99)}
+
+
 def test_transaction_event_seq_no_increases() -> None:
     loadgen = _loadgen()
     script = loadgen.StationScript(loadgen.MIX_TRANSACTIONEVENT201, "bsmoke-000002", 2)
