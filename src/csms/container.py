@@ -27,9 +27,11 @@ from csms.blocks.datatransfer import DataTransferBlock, DataTransferRegistry
 from csms.blocks.datatransfer.commands import COMMANDS as DATA_TRANSFER_COMMANDS
 from csms.blocks.datatransfer.loading import build_registry
 from csms.blocks.diagnostics import DiagnosticsBlock
+from csms.blocks.diagnostics.commands import COMMANDS as DIAGNOSTICS_COMMANDS
 from csms.blocks.dispatch import Dispatcher
 from csms.blocks.file_service import FileService
 from csms.blocks.firmware import FirmwareBlock
+from csms.blocks.firmware.commands import COMMANDS as FIRMWARE_COMMANDS
 from csms.blocks.localauthlist import COMMANDS as LOCAL_LIST_COMMANDS
 from csms.blocks.provisioning import ProvisioningBlock
 from csms.blocks.provisioning.commands import COMMANDS as PROVISIONING_COMMANDS
@@ -38,6 +40,7 @@ from csms.blocks.remotecontrol.commands import COMMANDS as REMOTE_CONTROL_COMMAN
 from csms.blocks.reservation.commands import COMMANDS as RESERVATION_COMMANDS
 from csms.blocks.routing import Router, tagged_actions
 from csms.blocks.security import SecurityBlock
+from csms.blocks.security.commands import COMMANDS as SECURITY_COMMANDS
 from csms.blocks.smartcharging import COMMANDS as SMART_CHARGING_COMMANDS
 from csms.blocks.transactions import TransactionsBlock, TransactionsV16Block
 from csms.config import Settings
@@ -156,6 +159,9 @@ SENT_BY_COMMANDS = (
     | LOCAL_LIST_COMMANDS
     | SMART_CHARGING_COMMANDS
     | RESERVATION_COMMANDS
+    | FIRMWARE_COMMANDS
+    | DIAGNOSTICS_COMMANDS
+    | SECURITY_COMMANDS
 )
 
 

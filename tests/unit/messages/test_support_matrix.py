@@ -9,6 +9,7 @@ from types import ModuleType
 
 import pytest
 
+from csms.container import handled_actions
 from csms.messages import actions
 from csms.rpc import OcppVersion
 
@@ -70,3 +71,9 @@ def test_generated_doc_is_up_to_date(matrix: ModuleType) -> None:
     assert matrix.DOC_PATH.read_text(encoding="utf-8") == expected, (
         "run: python scripts/support_matrix.py --write"
     )
+
+
+def test_every_16_action_is_handled_or_sent_by_a_command() -> None:
+    """Issue 4: all six 1.6 feature profiles and the security extension, both directions."""
+    handled = {action for version, action in handled_actions() if version is OcppVersion.V16}
+    assert set(actions(OcppVersion.V16)) - handled == set()

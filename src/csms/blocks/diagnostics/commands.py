@@ -23,7 +23,12 @@ from csms.domain.files import FileRequest, TransferKind
 from csms.domain.ports import StationGateway
 from csms.rpc import OcppVersion
 
-__all__ = ["LOG_TYPES", "UploadRequest", "get_diagnostics", "get_log"]
+__all__ = ["COMMANDS", "LOG_TYPES", "UploadRequest", "get_diagnostics", "get_log"]
+
+# The (version, action) pairs these commands send, for the support matrix.
+COMMANDS = frozenset(
+    {(version, "GetLog") for version in OcppVersion} | {(OcppVersion.V16, "GetDiagnostics")}
+)
 
 LOG_TYPES = frozenset({"DiagnosticsLog", "SecurityLog"})  # LogEnumType, 1.6 ext. and 2.x
 

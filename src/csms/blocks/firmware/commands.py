@@ -23,7 +23,13 @@ from csms.domain.files import FileRequest, TransferKind
 from csms.domain.ports import StationGateway
 from csms.rpc import OcppVersion
 
-__all__ = ["FirmwareUpdate", "update_firmware"]
+__all__ = ["COMMANDS", "FirmwareUpdate", "update_firmware"]
+
+# The (version, action) pairs these commands send, for the support matrix.
+COMMANDS = frozenset(
+    {(version, "UpdateFirmware") for version in OcppVersion}
+    | {(OcppVersion.V16, "SignedUpdateFirmware")}
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ from csms.rpc import OcppVersion
 
 __all__ = [
     "AUTHORIZATION_KEY_BYTES",
+    "COMMANDS",
     "InstalledCertificates",
     "KeyRotation",
     "delete_certificate",
@@ -36,6 +37,18 @@ __all__ = [
     "install_certificate",
     "rotate_authorization_key",
 ]
+
+# The (version, action) pairs these commands (and the block's CertificateSigned task) send.
+COMMANDS = frozenset(
+    (version, action)
+    for version in OcppVersion
+    for action in (
+        "CertificateSigned",
+        "InstallCertificate",
+        "DeleteCertificate",
+        "GetInstalledCertificateIds",
+    )
+)
 
 logger = logging.getLogger(__name__)
 
