@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from csms.domain.model import RegistrationStatus
+from csms.storage import tables
 from tests.integration.harness import (
     BOOT_2X,
     BOOT_16,
@@ -25,6 +27,7 @@ from tests.integration.harness import (
     settings_for,
 )
 from tests.integration.rawws import silent_client
+from tests.integration.simulator.helpers import rows
 
 V16, V201, V21 = ["ocpp1.6"], ["ocpp2.0.1"], ["ocpp2.1"]
 
@@ -384,6 +387,44 @@ async def test_lenient_station_violations_are_logged_not_fatal(server: RunningCs
         assert conn is not None and conn.ctx.schema_violations == 1
     finally:
         await ws.close()
+
+
+async def test_lenient_station_unreadable_meter_timestamps_are_stored_not_refused(
+    server: RunningCsms,
+) -> None:
+    """A lenient station's meter value with an unreadable timestamp is stored at the time it was
+    received: an InternalError would make it retry the transaction message forever (§3)."""
+    bad = "yesterday at noon"
+    sample16 = {"timestamp": bad, "sampledValue": [{"value": "1500"}]}
+    await server.add_station("LAX16", lenient=True)
+    ws = await booted(server, "LAX16", V16)
+    try:
+        payload = {"connectorId": 1, "meterValue": [sample16]}
+        before = datetime.now(UTC)
+        assert await call(ws, "m", "MeterValues", payload) == [3, "m", {}]
+    finally:
+        await ws.close()
+    [stored] = await rows(server, tables.meter_values, "LAX16")
+    assert (stored.value, stored.raw_value) == (1500.0, "1500")
+    assert (
+        before - timedelta(seconds=1) <= stored.timestamp.replace(tzinfo=UTC) <= datetime.now(UTC)
+    )
+    sample2 = {"timestamp": bad, "sampledValue": [{"value": 1500}]}
+    await server.add_station("LAX2", lenient=True)
+    ws = await booted(server, "LAX2", V201)
+    try:
+        event = {
+            "eventType": "Started",
+            "timestamp": bad,
+            "triggerReason": "CablePluggedIn",
+            "seqNo": 0,
+            "transactionInfo": {"transactionId": "TX-LAX"},
+            "meterValue": [sample2],
+        }
+        assert await call(ws, "t", "TransactionEvent", event) == [3, "t", {}]
+    finally:
+        await ws.close()
+    assert len(await rows(server, tables.meter_values, "LAX2")) == 1
 
 
 async def test_send_is_processed_without_reply(server: RunningCsms) -> None:

@@ -14,8 +14,7 @@ from typing import Any
 
 from csms.blocks.context import CallContext
 from csms.blocks.routing import handles
-from csms.blocks.timefmt import parse_datetime
-from csms.blocks.transactions.sampled import samples_v2, samples_v16
+from csms.blocks.transactions.sampled import sample_time, samples_v2, samples_v16
 from csms.domain.charging_ports import ChargingTransactionRepository, ReservationRepository
 from csms.domain.model import MeterValuesReport, TransactionEventReport
 from csms.domain.ports import TransactionRepository
@@ -48,15 +47,16 @@ class TransactionsBlock:
     async def meter_values_v16(self, ctx: CallContext, payload: Payload) -> Payload:
         """1.6 §6.30 MeterValues.req; ``transactionId`` links the samples to a transaction."""
         tx = payload.get("transactionId")
+        now = self._clock()
         report = MeterValuesReport(
             station_id=ctx.station_id,
             evse_id=int(payload["connectorId"]),
             transaction_id=None if tx is None else str(tx),
-            samples=samples_v16(payload["meterValue"]),
+            samples=samples_v16(payload["meterValue"], now),
         )
         if self._charging is None:
             await self._transactions.record_meter_values(report)
-        elif not await self._charging.record_meter_values(report, payload, self._clock()):
+        elif not await self._charging.record_meter_values(report, payload, now):
             ctx.log.info("duplicate MeterValues acknowledged again, stored once")
         return {}
 
@@ -67,7 +67,7 @@ class TransactionsBlock:
             station_id=ctx.station_id,
             evse_id=int(payload["evseId"]),
             transaction_id=None,
-            samples=samples_v2(payload["meterValue"]),
+            samples=samples_v2(payload["meterValue"], self._clock()),
         )
         await self._transactions.record_meter_values(report)
         return {}
@@ -78,12 +78,13 @@ class TransactionsBlock:
         info = payload["transactionInfo"]
         evse = payload.get("evse") or {}
         token = payload.get("idToken")
+        now = self._clock()
         report = TransactionEventReport(
             station_id=ctx.station_id,
             transaction_id=info["transactionId"],
             event_type=payload["eventType"],
             seq_no=int(payload["seqNo"]),
-            timestamp=parse_datetime(payload["timestamp"]),
+            timestamp=sample_time(payload["timestamp"], now),
             trigger_reason=payload["triggerReason"],
             evse_id=evse.get("id"),
             connector_id=evse.get("connectorId"),
@@ -91,7 +92,7 @@ class TransactionsBlock:
             stopped_reason=info.get("stoppedReason"),
             id_token=token.get("idToken") if token else None,
             offline=bool(payload.get("offline", False)),
-            samples=samples_v2(payload.get("meterValue", ())),
+            samples=samples_v2(payload.get("meterValue", ()), now),
             raw=payload,
         )
         fresh = await self._transactions.record_transaction_event(report)
@@ -99,7 +100,7 @@ class TransactionsBlock:
         if self._reservations is not None and reservation_id is not None:
             # After the event is stored; a repeat (or the station's retry) finds it Used.
             await self._reservations.consume(
-                ctx.station_id, int(reservation_id), report.transaction_id, self._clock()
+                ctx.station_id, int(reservation_id), report.transaction_id, now
             )
         if not fresh:
             ctx.log.info(

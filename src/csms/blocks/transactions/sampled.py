@@ -10,6 +10,7 @@ raw JSON text. Defaults are stored explicitly so queries need not know which ver
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -23,11 +24,26 @@ _DEFAULT_LOCATION = "Outlet"
 _DEFAULT_UNIT = "Wh"
 
 
-def samples_v16(meter_values: Iterable[dict[str, Any]]) -> tuple[MeterSample, ...]:
+def sample_time(text: Any, received: datetime) -> datetime:
+    """The timestamp of a meter value; one that cannot be read becomes the time it was received.
+
+    The schemas check ``date-time``, so only a lenient station's message gets here with a bad one;
+    refusing a transaction message for it would make the station retry it forever (ocpp-rules §3:
+    never a CALLERROR for a transaction message that can be stored).
+    """
+    try:
+        return parse_datetime(text)
+    except (ValueError, TypeError):
+        return received
+
+
+def samples_v16(
+    meter_values: Iterable[dict[str, Any]], received: datetime
+) -> tuple[MeterSample, ...]:
     """Flatten 1.6 ``meterValue`` entries into samples."""
     out: list[MeterSample] = []
     for entry in meter_values:
-        stamp = parse_datetime(entry["timestamp"])
+        stamp = sample_time(entry["timestamp"], received)
         for sv in entry["sampledValue"]:
             raw = sv["value"]
             signed = sv.get("format") == "SignedData"
@@ -53,11 +69,13 @@ def samples_v16(meter_values: Iterable[dict[str, Any]]) -> tuple[MeterSample, ..
     return tuple(out)
 
 
-def samples_v2(meter_values: Iterable[dict[str, Any]]) -> tuple[MeterSample, ...]:
+def samples_v2(
+    meter_values: Iterable[dict[str, Any]], received: datetime
+) -> tuple[MeterSample, ...]:
     """Flatten 2.x ``meterValue`` entries into samples (value × 10^multiplier)."""
     out: list[MeterSample] = []
     for entry in meter_values:
-        stamp = parse_datetime(entry["timestamp"])
+        stamp = sample_time(entry["timestamp"], received)
         for sv in entry["sampledValue"]:
             raw = sv["value"]
             unit = sv.get("unitOfMeasure", {})

@@ -94,7 +94,7 @@ class TransactionsV16Block:
             timestamp=_timestamp(payload, now),
             reason=payload.get("reason") or DEFAULT_STOP_REASON,
             id_token=payload.get("idTag"),
-            samples=samples_v16(payload.get("transactionData", ())),
+            samples=samples_v16(payload.get("transactionData", ()), now),
             raw=payload,
         )
         result = await self._charging.stop(stop, now)
