@@ -176,11 +176,10 @@ class _Cluster:
         if result.returncode != 0:
             raise RuntimeError(f"initdb failed:\n{result.stdout}{result.stderr}")
 
-    def start(self, port: int) -> bool:
-        options = (
-            f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories='' "
-            "-c fsync=off -c full_page_writes=off -c synchronous_commit=off"
-        )
+    def start(self, port: int, *, durable: bool = False) -> bool:
+        options = f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories=''"
+        if not durable:
+            options += " -c fsync=off -c full_page_writes=off -c synchronous_commit=off"
         result = self.run(
             "pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options,
             "-w", "-t", str(_TIMEOUT_S), "start",
@@ -197,8 +196,12 @@ class _Cluster:
 
 
 @contextlib.contextmanager
-def running_postgres() -> Iterator[PostgresServer]:
-    """Start a throwaway server, yield where it listens, then stop it and delete its files."""
+def running_postgres(*, durable: bool = False) -> Iterator[PostgresServer]:
+    """Start a throwaway server, yield where it listens, then stop it and delete its files.
+
+    ``durable`` keeps PostgreSQL's default fsync and synchronous commit (benchmarks); tests run
+    without them.
+    """
     bindir = find_bindir() or _install()
     user = _os_user()
     root = Path(tempfile.mkdtemp(prefix="csms-pg-"))
@@ -209,7 +212,7 @@ def running_postgres() -> Iterator[PostgresServer]:
         cluster.initdb()
         for _ in range(_START_ATTEMPTS):  # another process may grab the free port first
             port = _free_port()
-            if cluster.start(port):
+            if cluster.start(port, durable=durable):
                 break
         else:
             raise RuntimeError(f"PostgreSQL did not start:\n{cluster.log_tail()}")
