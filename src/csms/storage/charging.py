@@ -6,17 +6,14 @@ once committed; reads go straight to the engine.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from csms.domain.errors import (
-    StorageError,
     TransactionNotOpen,
     UnknownReservation,
     UnknownTransaction,
@@ -44,6 +41,7 @@ from csms.storage.charging_writes import (
     SetReservationStatus,
 )
 from csms.storage.committer import GroupCommitter
+from csms.storage.direct import reading
 from csms.storage.tables_charging import (
     id_tokens,
     reservations,
@@ -55,15 +53,6 @@ from csms.storage.tables_charging import (
 __all__ = ["SqlChargingRepository", "SqlIdTokenRepository", "SqlReservationRepository"]
 
 
-@contextlib.asynccontextmanager
-async def _reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    try:
-        async with engine.connect() as conn:
-            yield conn
-    except (SQLAlchemyError, OSError) as exc:
-        raise StorageError("could not read from the database") from exc
-
-
 class SqlIdTokenRepository:
     """Implements :class:`csms.domain.charging_ports.IdTokenRepository`."""
 
@@ -73,7 +62,7 @@ class SqlIdTokenRepository:
 
     async def get(self, id_token: str) -> IdToken | None:
         stmt = select(id_tokens).where(id_tokens.c.key == token_key(id_token))
-        async with _reading(self._engine) as conn:
+        async with reading(self._engine) as conn:
             row = (await conn.execute(stmt)).mappings().first()
         return rows.id_token(row) if row is not None else None
 
@@ -82,7 +71,7 @@ class SqlIdTokenRepository:
 
     async def list(self, *, limit: int = 100, offset: int = 0) -> Sequence[IdToken]:
         stmt = select(id_tokens).order_by(id_tokens.c.key).limit(limit).offset(offset)
-        async with _reading(self._engine) as conn:
+        async with reading(self._engine) as conn:
             return [rows.id_token(row) for row in (await conn.execute(stmt)).mappings()]
 
     async def authorize(self, id_token: str, now: datetime) -> IdTokenInfo:
@@ -110,7 +99,7 @@ class SqlChargingRepository:
 
     async def get(self, transaction_id: int) -> Transaction | None:
         stmt = select(transactions_v16).where(transactions_v16.c.id == transaction_id)
-        async with _reading(self._engine) as conn:
+        async with reading(self._engine) as conn:
             row = (await conn.execute(stmt)).mappings().first()
         return rows.transaction(row) if row is not None else None
 
@@ -128,7 +117,7 @@ class SqlChargingRepository:
         if inactive_since is not None:
             stmt = stmt.where(t.updated_at < inactive_since)
         stmt = stmt.order_by(t.updated_at, t.id).limit(limit)
-        async with _reading(self._engine) as conn:
+        async with reading(self._engine) as conn:
             return [rows.transaction(row) for row in (await conn.execute(stmt)).mappings()]
 
     async def close(
@@ -147,7 +136,7 @@ class SqlChargingRepository:
     async def audit_trail(self, transaction_id: int) -> Sequence[TransactionAudit]:
         a = transaction_audit.c
         stmt = select(transaction_audit).where(a.transaction_id == transaction_id).order_by(a.id)
-        async with _reading(self._engine) as conn:
+        async with reading(self._engine) as conn:
             return [rows.audit(row) for row in (await conn.execute(stmt)).mappings()]
 
     async def unmatched(
@@ -157,7 +146,7 @@ class SqlChargingRepository:
         stmt = select(unmatched_transaction_messages).order_by(u.id.desc()).limit(limit)
         if station_id is not None:
             stmt = stmt.where(u.station_id == station_id)
-        async with _reading(self._engine) as conn:
+        async with reading(self._engine) as conn:
             return [rows.unmatched(row) for row in (await conn.execute(stmt)).mappings()]
 
 
@@ -190,7 +179,7 @@ class SqlReservationRepository:
 
     async def get(self, reservation_id: int, now: datetime) -> Reservation | None:
         stmt = select(reservations).where(reservations.c.id == reservation_id)
-        async with _reading(self._engine) as conn:
+        async with reading(self._engine) as conn:
             row = (await conn.execute(stmt)).mappings().first()
         return rows.reservation(row).as_of(now) if row is not None else None
 
@@ -209,6 +198,6 @@ class SqlReservationRepository:
             stmt = stmt.where(r.station_id == station_id)
         if active_only:
             stmt = stmt.where(r.status.in_([s.value for s in ACTIVE_STATUSES]), r.expiry_date > now)
-        async with _reading(self._engine) as conn:
+        async with reading(self._engine) as conn:
             found = [rows.reservation(row) for row in (await conn.execute(stmt)).mappings()]
         return [reservation.as_of(now) for reservation in found]

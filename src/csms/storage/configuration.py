@@ -7,32 +7,19 @@ its change is committed.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from csms.domain.commands import ConfigurationKey
 from csms.domain.configuration import masked
-from csms.domain.errors import StorageError
 from csms.storage.dialect import dialect_insert
-from csms.storage.engine import write_transaction, writers
+from csms.storage.direct import reading, writing
 from csms.storage.tables_configuration import station_configuration as table
 
 __all__ = ["SqlConfigurationRepository"]
-
-
-@contextlib.asynccontextmanager
-async def _writing(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A write transaction whose database failures surface as :class:`StorageError`."""
-    try:
-        async with write_transaction(engine) as conn:
-            yield conn
-    except (SQLAlchemyError, OSError) as exc:
-        raise StorageError("could not write station configuration") from exc
 
 
 class SqlConfigurationRepository:
@@ -40,7 +27,6 @@ class SqlConfigurationRepository:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._writers = writers(engine)
 
     async def record_read(
         self,
@@ -75,7 +61,7 @@ class SqlConfigurationRepository:
             )
         if not rows:
             return
-        async with _writing(self._writers) as conn:
+        async with writing(self._engine) as conn:
             stmt = dialect_insert(conn, table)
             stmt = stmt.on_conflict_do_update(
                 index_elements=["station_id", "key"],
@@ -93,7 +79,7 @@ class SqlConfigurationRepository:
             "unknown": False,
             "changed_at": now,
         }
-        async with _writing(self._writers) as conn:
+        async with writing(self._engine) as conn:
             stmt = dialect_insert(conn, table)
             stmt = stmt.on_conflict_do_update(
                 index_elements=["station_id", "key"],
@@ -107,19 +93,16 @@ class SqlConfigurationRepository:
 
     async def keys(self, station_id: str) -> Sequence[ConfigurationKey]:
         stmt = select(table).where(table.c.station_id == station_id).order_by(table.c.key)
-        try:
-            async with self._engine.connect() as conn:
-                result = await conn.execute(stmt)
-                return [
-                    ConfigurationKey(
-                        key=row["key"],
-                        value=row["value"],
-                        readonly=row["readonly"],
-                        unknown=row["unknown"],
-                        read_at=row["read_at"],
-                        changed_at=row["changed_at"],
-                    )
-                    for row in result.mappings()
-                ]
-        except (SQLAlchemyError, OSError) as exc:
-            raise StorageError("could not read station configuration") from exc
+        async with reading(self._engine) as conn:
+            result = await conn.execute(stmt)
+            return [
+                ConfigurationKey(
+                    key=row["key"],
+                    value=row["value"],
+                    readonly=row["readonly"],
+                    unknown=row["unknown"],
+                    read_at=row["read_at"],
+                    changed_at=row["changed_at"],
+                )
+                for row in result.mappings()
+            ]

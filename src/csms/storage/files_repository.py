@@ -10,15 +10,13 @@ as :class:`~csms.domain.errors.StorageError`.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, insert, select, update
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from csms.domain.errors import StorageError
 from csms.domain.files import (
     FileRequest,
     FirmwareImage,
@@ -34,7 +32,7 @@ from csms.domain.security import (
     InstalledCertificate,
     SecurityEvent,
 )
-from csms.storage.engine import write_transaction, writers
+from csms.storage.direct import reading, writing
 from csms.storage.tables_files import (
     certificate_requests,
     file_request_status,
@@ -51,23 +49,12 @@ __all__ = ["SqlFileRepository", "SqlSecurityRepository"]
 class _Sql:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._writers = writers(engine)
 
-    @contextlib.asynccontextmanager
-    async def _read(self) -> AsyncIterator[AsyncConnection]:
-        try:
-            async with self._engine.connect() as conn:
-                yield conn
-        except (SQLAlchemyError, OSError) as exc:
-            raise StorageError("could not read from the database") from exc
+    def _read(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
+        return reading(self._engine)
 
-    @contextlib.asynccontextmanager
-    async def _write(self) -> AsyncIterator[AsyncConnection]:
-        try:
-            async with write_transaction(self._writers) as conn:
-                yield conn
-        except (SQLAlchemyError, OSError) as exc:
-            raise StorageError("could not write to the database") from exc
+    def _write(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
+        return writing(self._engine)
 
     async def _rows(self, stmt: Any) -> list[Mapping[str, Any]]:
         async with self._read() as conn:

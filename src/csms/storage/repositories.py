@@ -7,16 +7,14 @@ Database failures surface as :class:`~csms.domain.errors.StorageError`, chained 
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from csms.domain.errors import StorageError, UnknownStation
+from csms.domain.errors import UnknownStation
 from csms.domain.model import (
     BootInfo,
     ConnectorState,
@@ -28,6 +26,7 @@ from csms.domain.model import (
 )
 from csms.storage import rows
 from csms.storage.committer import GroupCommitter
+from csms.storage.direct import reading
 from csms.storage.engine import single_reads
 from csms.storage.statements import Prepared, codec
 from csms.storage.tables import connector_status, stations, status_history
@@ -49,15 +48,6 @@ Clock = Callable[[], datetime]
 def utc_now() -> datetime:
     """Return the current time as an aware UTC datetime (the default clock)."""
     return datetime.now(UTC)
-
-
-@contextlib.asynccontextmanager
-async def _reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    try:
-        async with engine.connect() as conn:
-            yield conn
-    except (SQLAlchemyError, OSError) as exc:
-        raise StorageError("could not read from the database") from exc
 
 
 _SELECT_STATION = Prepared(
@@ -82,14 +72,14 @@ class SqlStationRepository:
 
     async def get(self, station_id: str) -> Station | None:
         # Every connection and BootNotification asks: one prepared SELECT, a tuple per row.
-        async with _reading(self._single_reads) as conn:
+        async with reading(self._single_reads) as conn:
             found = await _SELECT_STATION.fetchall(conn, (station_id,))
             dialect_codec = codec(conn.dialect)
         return rows.station_from_tuple(found[0], dialect_codec) if found else None
 
     async def list(self, *, limit: int = 100, offset: int = 0) -> Sequence[Station]:
         stmt = select(stations).order_by(stations.c.id).limit(limit).offset(offset)
-        async with _reading(self._engine) as conn:
+        async with reading(self._engine) as conn:
             result = await conn.execute(stmt)
             return [rows.station(row) for row in result.mappings()]
 
@@ -134,7 +124,7 @@ class SqlStationRepository:
             .where(connector_status.c.station_id == station_id)
             .order_by(connector_status.c.evse_id, connector_status.c.connector_id)
         )
-        async with _reading(self._engine) as conn:
+        async with reading(self._engine) as conn:
             result = await conn.execute(stmt)
             return [rows.connector_state(row) for row in result.mappings()]
 
@@ -145,7 +135,7 @@ class SqlStationRepository:
             .order_by(status_history.c.id.desc())
             .limit(limit)
         )
-        async with _reading(self._engine) as conn:
+        async with reading(self._engine) as conn:
             result = await conn.execute(stmt)
             return [rows.status_report(row) for row in result.mappings()]
 
