@@ -427,6 +427,25 @@ async def test_lenient_station_unreadable_meter_timestamps_are_stored_not_refuse
     assert len(await rows(server, tables.meter_values, "LAX2")) == 1
 
 
+async def test_security_events_of_unknown_type_and_past_timestamps_are_confirmed_and_kept(
+    server: RunningCsms,
+) -> None:
+    """§6 F 65 (A04.FR.02/03): queued offline, a type csms does not know, a past timestamp."""
+    await server.add_station("SEC")
+    ws = await booted(server, "SEC", V16)
+    try:
+        for n, kind in enumerate(("VendorSpecificTamperHint", "ResetOrReboot")):
+            event = {"type": kind, "timestamp": f"2019-05-01T00:00:0{n}Z"}
+            assert await call(ws, f"e{n}", "SecurityEventNotification", event) == [3, f"e{n}", {}]
+    finally:
+        await ws.close()
+    assert server.csms.store is not None
+    stored = await server.csms.store.security.events(station_id="SEC")
+    assert sorted(e.type for e in stored) == ["ResetOrReboot", "VendorSpecificTamperHint"]
+    assert {e.timestamp.year for e in stored} == {2019}
+    assert [e.critical for e in stored if e.type == "VendorSpecificTamperHint"] == [False]
+
+
 async def test_send_is_processed_without_reply(server: RunningCsms) -> None:
     """2.1 Part 4 §4.2.4: SEND is never answered; in 2.0.1 type 6 is an unknown type."""
     await server.add_station("SND")
