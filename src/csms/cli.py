@@ -125,6 +125,17 @@ async def _serve(settings: Settings, demo: int = 0) -> int:
     return 0
 
 
+def _count(text: str) -> int:
+    """An argparse type: a whole number >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
+
+
 def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     settings = _apply_serve_flags(settings, args)
     configure_logging(settings.log)
@@ -388,7 +399,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="base URL stations use for file transfers (CSMS_FILES_PUBLIC_URL)",
     )
     serve.add_argument(
-        "--demo", type=int, default=0, metavar="N", help="also run N simulated stations (DEMO-n)"
+        "--demo",
+        type=_count,
+        default=0,
+        metavar="N",
+        help="also run N simulated stations (DEMO-n)",
     )
     serve.set_defaults(func=_cmd_serve)
 

@@ -198,6 +198,8 @@ def validate(settings: Settings) -> None:
         raise SettingsError("CSMS_MAX_MESSAGE_SIZE: at least 65536 bytes (certificates need 10 kB)")
     if server.call_timeout <= 0 or server.heartbeat_interval <= 0:
         raise SettingsError("CSMS_CALL_TIMEOUT and CSMS_HEARTBEAT_INTERVAL must be positive")
+    if server.listen_backlog < 1:
+        raise SettingsError("CSMS_LISTEN_BACKLOG: at least 1 (default 4096)")
     if server.boot_pacing_rate < 0:
         raise SettingsError("CSMS_BOOT_PACING_RATE: boots per second, 0 for no pacing")
     files = settings.files

@@ -50,6 +50,9 @@ def test_environment_overrides() -> None:
         ({"CSMS_SECURITY_PROFILE": "2"}, "profile 2"),
         ({"CSMS_TLS_CERT": "/x.pem"}, "together"),
         ({"CSMS_MAX_MESSAGE_SIZE": "1000"}, "CSMS_MAX_MESSAGE_SIZE"),
+        ({"CSMS_LISTEN_BACKLOG": "abc"}, "CSMS_LISTEN_BACKLOG"),
+        ({"CSMS_LISTEN_BACKLOG": "0"}, "CSMS_LISTEN_BACKLOG"),
+        ({"CSMS_BOOT_PACING_RATE": "-5"}, "CSMS_BOOT_PACING_RATE"),
     ],
 )
 def test_bad_values_are_refused_with_the_setting_named(

@@ -99,8 +99,43 @@ def client_ssl(url: str, *, ca_file: str | None, insecure: bool) -> ssl.SSLConte
     return context
 
 
+def _check(args: argparse.Namespace) -> None:
+    """Refuse what no station could do, before any station starts.
+
+    Raises:
+        ValueError: which option is wrong, and why.
+    """
+    if not args.url.startswith(("ws://", "wss://")):
+        raise ValueError(f"the CSMS URL must start with ws:// or wss://, not {args.url!r}")
+    if args.count < 1 or args.evses < 1 or args.first < 0:
+        raise ValueError("--count and --evses must be at least 1, --first at least 0")
+    positive = {
+        "--meter-interval": args.meter_interval,
+        "--charge-time": args.charge_time,
+        "--heartbeat-interval": args.heartbeat_interval,
+        "--duration": args.duration,
+    }
+    not_negative = {
+        "--idle-time": args.idle_time,
+        "--offline-time": args.offline_time,
+        "--response-delay": args.response_delay,
+        "--ramp": args.ramp,
+    }
+    for name, value in positive.items():
+        if value is not None and not value > 0:
+            raise ValueError(f"{name} must be more than 0, not {value:g}")
+    for name, value in not_negative.items():
+        if value is not None and not value >= 0:
+            raise ValueError(f"{name} must not be negative, not {value:g}")
+
+
 def options_from(args: argparse.Namespace) -> FleetOptions:
-    """Build the fleet options from parsed arguments and the environment."""
+    """Build the fleet options from parsed arguments and the environment.
+
+    Raises:
+        ValueError: an option no station could run with.
+    """
+    _check(args)
     password = args.password or os.environ.get(PASSWORD_ENV)
     scenario = Scenario(args.scenario)
     delay = args.response_delay
