@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import dataclasses
+import signal
+import socket
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -127,3 +132,43 @@ BOOT_2X = {
     "chargingStation": {"vendorName": "csms-tests", "model": "wire"},
     "reason": "PowerUp",
 }
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _log_tail(log: Path) -> str:
+    return log.read_text(errors="replace")[-4000:]
+
+
+@contextlib.asynccontextmanager
+async def csms_serve(url: str, port: int, log: Path) -> AsyncIterator[asyncio.subprocess.Process]:
+    """Run a real `csms serve` process (no API, no passwords, unknown stations accepted) on
+    ``url`` until the block ends; the block may kill it first."""
+    argv = [
+        "serve", "--host", "127.0.0.1", "--port", str(port), "--no-api",
+        "--database-url", url, "--security-profile", "0", "--unknown-stations", "accept",
+    ]  # fmt: skip
+    with log.open("ab") as out:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "csms", *argv, stdout=out, stderr=asyncio.subprocess.STDOUT
+        )
+    try:
+        for _ in range(300):
+            if proc.returncode is not None:
+                raise AssertionError(f"csms serve exited: {_log_tail(log)}")
+            with contextlib.suppress(OSError):
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.close()
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError(f"csms serve did not listen: {_log_tail(log)}")
+        yield proc
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(proc.wait(), timeout=30)

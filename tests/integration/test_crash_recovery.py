@@ -12,10 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-import socket
 import sqlite3
-import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +22,14 @@ from websockets.asyncio.client import ClientConnection, connect
 from csms.storage import open_store
 from csms.storage.tables import meter_values
 from csms.storage.tables_charging import transactions_v16
-from tests.integration.harness import BOOT_16, call, running_csms, settings_for
+from tests.integration.harness import (
+    BOOT_16,
+    call,
+    csms_serve,
+    free_port,
+    running_csms,
+    settings_for,
+)
 
 START = {
     "connectorId": 1,
@@ -41,45 +45,6 @@ STOP = {
     "reason": "EVDisconnected",
 }
 SAMPLE = {"timestamp": "2026-01-01T10:30:00Z", "sampledValue": [{"value": "3000"}]}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _tail(log: Path) -> str:
-    return log.read_text(errors="replace")[-4000:]
-
-
-@contextlib.asynccontextmanager
-async def _serve(url: str, port: int, log: Path) -> AsyncIterator[asyncio.subprocess.Process]:
-    """Run `csms serve` until the block ends; the block may kill it first."""
-    argv = [
-        "serve", "--host", "127.0.0.1", "--port", str(port), "--no-api",
-        "--database-url", url, "--security-profile", "0", "--unknown-stations", "accept",
-    ]  # fmt: skip
-    with log.open("ab") as out:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "csms", *argv, stdout=out, stderr=asyncio.subprocess.STDOUT
-        )
-    try:
-        for _ in range(300):
-            if proc.returncode is not None:
-                raise AssertionError(f"csms serve exited: {_tail(log)}")
-            with contextlib.suppress(OSError):
-                _, writer = await asyncio.open_connection("127.0.0.1", port)
-                writer.close()
-                break
-            await asyncio.sleep(0.05)
-        else:
-            raise AssertionError(f"csms serve did not listen: {_tail(log)}")
-        yield proc
-    finally:
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(proc.wait(), timeout=30)
 
 
 async def _kill(proc: asyncio.subprocess.Process) -> None:
@@ -101,9 +66,9 @@ async def _call(ws: ClientConnection, mid: str, action: str, payload: dict[str, 
 
 async def test_a_transaction_survives_sigkill_between_start_and_stop(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'csms.db'}"
-    port, log = _free_port(), tmp_path / "csms.log"
+    port, log = free_port(), tmp_path / "csms.log"
 
-    async with _serve(url, port, log) as first:
+    async with csms_serve(url, port, log) as first:
         ws = await _station(port)
         started = await _call(ws, "s1", "StartTransaction", START)
         tx = started["transactionId"]
@@ -111,7 +76,7 @@ async def test_a_transaction_survives_sigkill_between_start_and_stop(tmp_path: P
     with contextlib.suppress(Exception):
         await ws.close()
 
-    async with _serve(url, port, log) as second:
+    async with csms_serve(url, port, log) as second:
         ws = await _station(port)
         # The station did not get (or lost) the answer: it sends the same start again.
         assert (await _call(ws, "s2", "StartTransaction", START))["transactionId"] == tx
@@ -125,7 +90,7 @@ async def test_a_transaction_survives_sigkill_between_start_and_stop(tmp_path: P
     with contextlib.suppress(Exception):
         await ws.close()
 
-    async with _serve(url, port, log):
+    async with csms_serve(url, port, log):
         ws = await _station(port)
         # Both retried after the reconnect, as a station whose answers were lost would.
         await _call(

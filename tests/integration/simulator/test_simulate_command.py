@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import sys
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from csms.cli import build_parser
 from csms.domain.model import UnknownStationPolicy
 from csms.rpc.versions import OcppVersion
 from csms.simulator import command
-from tests.integration.harness import running_csms, settings_for
+from csms.storage import open_store
+from csms.storage.tables import boot_notifications, meter_values, transaction_events
+from csms.storage.tables_charging import transactions_v16
+from tests.integration.harness import csms_serve, free_port, running_csms, settings_for
 from tests.integration.simulator.helpers import SIM_TAGS, allow_tags, make_agent, running
 from tests.integration.tls import make_server_certificate
 
@@ -99,3 +104,39 @@ async def test_simulated_station_over_tls_with_basic_auth(tmp_path: Path) -> Non
                 await wrong.run()
         assert wrong.stats.failed_connects >= 1
         assert not wrong.connected.is_set()
+
+
+async def test_csms_simulate_process_charges_against_a_csms_serve_process(tmp_path: Path) -> None:
+    """Both sides as users run them: `csms simulate` (1.6 and 2.0.1 stations, charge scenario)
+    against `csms serve`; what csms stored is read back from its database afterwards."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'csms.db'}"
+    port = free_port()
+    token = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "csms", "token", "add", "CARD-7", "--database-url", url
+    )  # the driver's RFID tag, known to csms
+    assert await token.wait() == 0
+    async with csms_serve(url, port, tmp_path / "csms.log"):
+        simulate = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "csms", "simulate", f"ws://127.0.0.1:{port}/ocpp",
+            "-n", "2", "--versions", "1.6,2.0.1", "--evses", "1", "--scenario", "charge",
+            "--charge-time", "1.5", "--idle-time", "0.3", "--meter-interval", "0.4",
+            "--ramp", "0", "--duration", "4", "--id-tags", "CARD-7",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        output, _ = await asyncio.wait_for(simulate.communicate(), timeout=30)
+        assert simulate.returncode == 0, output.decode(errors="replace")
+    store = await open_store(url)
+    try:
+        async with store.engine.connect() as conn:
+            boots = await conn.scalar(sa.select(sa.func.count()).select_from(boot_notifications))
+            started_16 = await conn.scalar(sa.select(sa.func.count()).select_from(transactions_v16))
+            events_2x = await conn.scalar(
+                sa.select(sa.func.count()).select_from(transaction_events)
+            )
+            samples = await conn.scalar(sa.select(sa.func.count()).select_from(meter_values))
+    finally:
+        await store.aclose()
+    assert boots == 2
+    assert started_16 >= 1 and events_2x >= 2  # a 1.6 session; a 2.0.1 Started + more
+    assert samples > 0
+    assert b"final:" in output
