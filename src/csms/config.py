@@ -120,15 +120,15 @@ class FilesSettings:
     # Seconds a per-request URL stays valid after the request's retrieve date (or its creation).
     url_ttl: float = 7 * 24 * 3600.0  # CSMS_FILES_URL_TTL
     # uploads (issue 7 finding 4): bytes all stations' stored and in-flight uploads may take, and
-    # one station's share of that (so one station cannot fill the quota of all; None: a tenth of
-    # the total). Beyond either: 507.
+    # one station's share of that (so one station cannot fill the quota of all; 0: a tenth of the
+    # total). Beyond either: 507.
     upload_quota: int = 10 * 1024**3  # CSMS_FILES_UPLOAD_QUOTA (bytes)
-    station_upload_quota: int | None = None  # CSMS_FILES_STATION_UPLOAD_QUOTA (bytes)
+    station_upload_quota: int = 0  # CSMS_FILES_STATION_UPLOAD_QUOTA (bytes)
 
     @property
     def station_upload_share(self) -> int:
         """One station's share of the upload quota in bytes."""
-        if self.station_upload_quota is not None:
+        if self.station_upload_quota:
             return self.station_upload_quota
         return max(1, self.upload_quota // 10)
 
@@ -224,7 +224,7 @@ def validate(settings: Settings) -> None:
     if files.public_url is not None and not files.public_url.startswith(("http://", "https://")):
         raise SettingsError("CSMS_FILES_PUBLIC_URL: expected an http:// or https:// URL")
     # uploads (issue 7 finding 4)
-    if files.upload_quota <= 0 or files.station_upload_share <= 0:
+    if files.upload_quota <= 0 or files.station_upload_quota < 0:
         raise SettingsError(
             "CSMS_FILES_UPLOAD_QUOTA and CSMS_FILES_STATION_UPLOAD_QUOTA: bytes, > 0"
         )

@@ -44,6 +44,7 @@ from csms.domain.files import (
     UploadLimits,
     UploadQuotaExceeded,
     UploadReservation,
+    UploadSlotsTaken,
     new_token,
     safe_filename,
     token_digest,
@@ -135,6 +136,7 @@ class FileService:
         self._require_https = require_https
         self._ledger = UploadLedger()
         self._reserving = asyncio.Lock()
+        self._refused = 0
 
     @property
     def max_upload_size(self) -> int:
@@ -150,6 +152,11 @@ class FileService:
     def uploads_in_flight(self) -> int:
         """Uploads currently holding a reservation."""
         return self._ledger.in_flight
+
+    @property
+    def uploads_refused(self) -> int:
+        """Uploads refused a reservation (slots taken, quota, declared size) since start."""
+        return self._refused
 
     def public_url(self) -> str:
         """The base URL put in the commands (``<public_url>/files/<token>``)."""
@@ -295,13 +302,17 @@ class FileService:
             UploadSlotsTaken: the request has its files stored or in flight.
             UploadQuotaExceeded: no room left in the total quota or the station's share.
         """
-        if declared is not None and declared > self._max_upload:
-            raise FileTooLarge(f"the file exceeds the limit of {self._max_upload} bytes")
-        async with self._reserving:  # the stored usage and the ledger move together
-            stored = await self.files.upload_usage(request.id, request.station_id)
-            handle, hold = self._ledger.reserve(
-                stored, self._limits, request.id, request.station_id, declared
-            )
+        try:
+            if declared is not None and declared > self._max_upload:
+                raise FileTooLarge(f"the file exceeds the limit of {self._max_upload} bytes")
+            async with self._reserving:  # the stored usage and the ledger move together
+                stored = await self.files.upload_usage(request.id, request.station_id)
+                handle, hold = self._ledger.reserve(
+                    stored, self._limits, request.id, request.station_id, declared
+                )
+        except (FileTooLarge, UploadSlotsTaken, UploadQuotaExceeded):
+            self._refused += 1
+            raise
         return UploadSlot(request=request, handle=handle, reservation=hold)
 
     def release_upload(self, slot: UploadSlot) -> None:

@@ -25,6 +25,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, FastAPI, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
+from starlette.requests import ClientDisconnect
 
 from csms.api.deps import Context
 from csms.api.errors import ApiProblem, ProblemKind
@@ -335,6 +336,10 @@ async def upload_file(request: Request, token: str, name: str = "") -> Response:
     except UploadQuotaExceeded as exc:
         files.refusals.refused(station, "quota", str(exc))
         raise ApiProblem(QUOTA_EXCEEDED, str(exc)) from exc
+    except ClientDisconnect:
+        # The station went away mid-body: nothing was kept and its slot is free again.
+        files.refusals.refused(station, "aborted", "the connection closed before the body ended")
+        return Response(status_code=400)  # nobody reads it
     logger.info(
         "[%s] received %s (%d bytes) for request %d",
         received.station_id,
