@@ -226,7 +226,8 @@ def validate(settings: Settings) -> None:
     # uploads (issue 7 finding 4)
     if files.upload_quota <= 0 or files.station_upload_quota < 0:
         raise SettingsError(
-            "CSMS_FILES_UPLOAD_QUOTA and CSMS_FILES_STATION_UPLOAD_QUOTA: bytes, > 0"
+            "CSMS_FILES_UPLOAD_QUOTA: bytes, > 0; CSMS_FILES_STATION_UPLOAD_QUOTA: bytes, >= 0 "
+            "(0: a tenth of the total)"
         )
     if files.station_upload_share > files.upload_quota:
         raise SettingsError(
