@@ -294,8 +294,8 @@ class FileService:
         """Reserve a file slot and bytes for an upload to ``request`` (from :meth:`check_upload`).
 
         ``declared`` is the body's Content-Length (None when chunked). The slot belongs to the
-        token's own request and station only. Call :meth:`receive_upload` with the slot, which
-        releases it whatever happens; a slot never used must be given to :meth:`release_upload`.
+        token's own request and station only. Pass the slot straight to :meth:`receive_upload`,
+        which releases it whatever happens.
 
         Raises:
             FileTooLarge: ``declared`` exceeds ``max_upload_size``.
@@ -314,10 +314,6 @@ class FileService:
             self._refused += 1
             raise
         return UploadSlot(request=request, handle=handle, reservation=hold)
-
-    def release_upload(self, slot: UploadSlot) -> None:
-        """Give back a slot that :meth:`receive_upload` will not take."""
-        self._ledger.release(slot.handle)
 
     async def receive_upload(
         self,
