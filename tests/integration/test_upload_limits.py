@@ -20,6 +20,7 @@ import pytest
 
 from csms.blocks.file_service import MAX_FILES_PER_REQUEST, FileService
 from csms.config import SettingsError, validate
+from csms.domain.errors import CommandNotAllowed
 from csms.domain.files import TransferKind
 from tests.integration.harness import RunningCsms, running_csms, settings_for
 from tests.integration.tls import make_server_certificate
@@ -241,7 +242,9 @@ async def test_file_urls_are_https_when_the_api_serves_tls(tmp_path: Path) -> No
             assert reply.status_code == 201
 
 
-async def test_profile_2_never_sends_plain_http_file_urls(tmp_path: Path) -> None:
+async def test_profile_2_never_sends_plain_http_file_urls(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     _, cert, key = make_server_certificate(tmp_path)
     settings = settings_for(tmp_path, security_profile=2, tls_cert=str(cert), tls_key=str(key))
     plain = dataclasses.replace(
@@ -249,9 +252,12 @@ async def test_profile_2_never_sends_plain_http_file_urls(tmp_path: Path) -> Non
     )
     with pytest.raises(SettingsError, match="CSMS_FILES_PUBLIC_URL: security profile 2"):
         validate(plain)
-    # No API TLS and no public URL: the file commands are refused rather than sent over http.
-    async with running_csms(settings) as running:
+    # No API TLS and no public URL: warned at start, and the file commands are refused rather
+    # than sent with an http URL.
+    async with running_csms(settings) as running, running.api() as api:
+        assert "security profile 2 but the file service is plain http" in caplog.text
         await running.add_station("CP-A")
-        with pytest.raises(Exception, match="CSMS_API_TLS_CERT") as refused:
+        # CommandNotAllowed: the API answers 409 command-not-allowed with this detail.
+        with pytest.raises(CommandNotAllowed, match="CSMS_API_TLS_CERT"):
             await _service(running).new_transfer("CP-A", TransferKind.LOG, "GetLog")
-        assert type(refused.value).__name__ == "InsecureFileUrl"
+        assert (await api.get("/api/v1/stations/CP-A/file-requests")).json() == []
