@@ -82,6 +82,10 @@ def _apply_serve_flags(settings: Settings, args: argparse.Namespace) -> Settings
         api_changes["port"] = args.api_port
     if args.no_api:
         api_changes["enabled"] = False
+    # uploads (issue 7 finding 4): https on the API port (and so the file URLs)
+    for flag in ("api_tls_cert", "api_tls_key"):
+        if getattr(args, flag) is not None:
+            api_changes[flag.removeprefix("api_")] = getattr(args, flag)
     log_changes: dict[str, Any] = {}
     if args.log_level is not None:
         log_changes["level"] = args.log_level
@@ -97,6 +101,8 @@ def _apply_serve_flags(settings: Settings, args: argparse.Namespace) -> Settings
         files_changes["data_dir"] = args.data_dir
     if args.files_public_url is not None:
         files_changes["public_url"] = args.files_public_url
+    if args.upload_quota is not None:
+        files_changes["upload_quota"] = args.upload_quota
     result = Settings(
         server=dataclasses.replace(server, **changes),
         database=db,
@@ -397,6 +403,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--files-public-url",
         help="base URL stations use for file transfers (CSMS_FILES_PUBLIC_URL)",
+    )
+    # uploads (issue 7 finding 4)
+    serve.add_argument(
+        "--api-tls-cert", help="PEM certificate chain: serve the API and /files over https"
+    )
+    serve.add_argument("--api-tls-key", help="PEM private key for --api-tls-cert")
+    serve.add_argument(
+        "--upload-quota",
+        type=int,
+        help="bytes all stations' uploads may take (CSMS_FILES_UPLOAD_QUOTA, default 10 GiB)",
     )
     serve.add_argument(
         "--demo",

@@ -84,6 +84,10 @@ class ApiSettings:
     host: str = "127.0.0.1"  # CSMS_API_HOST
     port: int = 8080  # CSMS_API_PORT
     token: str | None = None  # CSMS_API_TOKEN: bearer token required on /api/v1 when set
+    # uploads (issue 7 finding 4): TLS on the API port, which also serves the stations' /files URLs.
+    # With both set the API (and the default file URL) is https://.
+    tls_cert: str | None = None  # CSMS_API_TLS_CERT: PEM certificate chain
+    tls_key: str | None = None  # CSMS_API_TLS_KEY: PEM private key
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +119,18 @@ class FilesSettings:
     )  # CSMS_FILES_MAX_UPLOAD_SIZE (bytes, per station upload)
     # Seconds a per-request URL stays valid after the request's retrieve date (or its creation).
     url_ttl: float = 7 * 24 * 3600.0  # CSMS_FILES_URL_TTL
+    # uploads (issue 7 finding 4): bytes all stations' stored and in-flight uploads may take, and
+    # one station's share of that (so one station cannot fill the quota of all; 0: a tenth of the
+    # total). Beyond either: 507.
+    upload_quota: int = 10 * 1024**3  # CSMS_FILES_UPLOAD_QUOTA (bytes)
+    station_upload_quota: int = 0  # CSMS_FILES_STATION_UPLOAD_QUOTA (bytes)
+
+    @property
+    def station_upload_share(self) -> int:
+        """One station's share of the upload quota in bytes."""
+        if self.station_upload_quota:
+            return self.station_upload_quota
+        return max(1, self.upload_quota // 10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,3 +223,25 @@ def validate(settings: Settings) -> None:
         raise SettingsError("CSMS_FILES_MAX_*_SIZE and CSMS_FILES_URL_TTL must be positive")
     if files.public_url is not None and not files.public_url.startswith(("http://", "https://")):
         raise SettingsError("CSMS_FILES_PUBLIC_URL: expected an http:// or https:// URL")
+    # uploads (issue 7 finding 4)
+    if files.upload_quota <= 0 or files.station_upload_quota < 0:
+        raise SettingsError(
+            "CSMS_FILES_UPLOAD_QUOTA: bytes, > 0; CSMS_FILES_STATION_UPLOAD_QUOTA: bytes, >= 0 "
+            "(0: a tenth of the total)"
+        )
+    if files.station_upload_share > files.upload_quota:
+        raise SettingsError(
+            "CSMS_FILES_STATION_UPLOAD_QUOTA: at most CSMS_FILES_UPLOAD_QUOTA "
+            f"({files.upload_quota} bytes)"
+        )
+    if (settings.api.tls_cert is None) != (settings.api.tls_key is None):
+        raise SettingsError("CSMS_API_TLS_CERT and CSMS_API_TLS_KEY must be given together")
+    if (
+        server.security_profile == 2
+        and files.public_url is not None
+        and not files.public_url.startswith("https://")
+    ):
+        raise SettingsError(
+            "CSMS_FILES_PUBLIC_URL: security profile 2 needs an https:// URL (stations would "
+            "send diagnostics and fetch firmware in clear text)"
+        )

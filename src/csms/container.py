@@ -241,6 +241,10 @@ class Csms:
             max_firmware_size=files.max_firmware_size,
             max_upload_size=files.max_upload_size,
             clock=self.clock,
+            upload_quota=files.upload_quota,
+            station_upload_quota=files.station_upload_share,
+            # Profile 2 stations are on TLS: never send them a plain http file URL.
+            require_https=settings.server.security_profile == 2,
         )
         self.security_block = build_security_block(
             self.store.security, self.registry, settings, ca=self.ca, clock=self.clock
@@ -272,7 +276,10 @@ class Csms:
 
     def _default_public_url(self) -> str:
         """Where stations reach the file service when CSMS_FILES_PUBLIC_URL is not set."""
-        return f"http://{self.settings.api.host}:{self.api_port}"
+        api = self.settings.api
+        scheme = "https" if api.tls_cert is not None else "http"
+        host = f"[{api.host}]" if ":" in api.host else api.host
+        return f"{scheme}://{host}:{self.api_port}"
 
     async def _start_api(self) -> None:
         assert self.store is not None
@@ -292,7 +299,14 @@ class Csms:
             else None,
         )
         config = uvicorn.Config(
-            app, host=api.host, port=api.port, log_config=None, access_log=False, lifespan="on"
+            app,
+            host=api.host,
+            port=api.port,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+            ssl_certfile=api.tls_cert,
+            ssl_keyfile=api.tls_key,
         )
         self._api = _EmbeddedUvicorn(config)
         self._api_task = asyncio.create_task(self._api.serve())
@@ -301,7 +315,16 @@ class Csms:
                 await self._api_task  # raises what stopped it (e.g. port in use)
                 raise RuntimeError("the HTTP API stopped during startup")
             await asyncio.sleep(0.01)
-        logger.info("HTTP API listening on http://%s:%d/api/v1", api.host, self.api_port)
+        scheme = "https" if api.tls_cert is not None else "http"
+        logger.info("HTTP API listening on %s://%s:%d/api/v1", scheme, api.host, self.api_port)
+        if self.settings.server.security_profile == 2 and not (
+            self.settings.files.public_url or self._default_public_url()
+        ).startswith("https://"):
+            logger.warning(
+                "security profile 2 but the file service is plain http: firmware, diagnostics "
+                "and log commands are refused until CSMS_API_TLS_CERT/CSMS_API_TLS_KEY or an "
+                "https:// CSMS_FILES_PUBLIC_URL is set"
+            )
         if self.settings.files.public_url is None and api.host in ("0.0.0.0", "::", ""):
             logger.warning(
                 "file URLs sent to stations use %s, which stations cannot reach: "

@@ -159,7 +159,9 @@ async def test_an_upload_url_takes_a_bounded_number_of_files(server: RunningCsms
         transfer = await service.new_transfer("CP-A", TransferKind.LOG, "GetLog")
         for i in range(MAX_FILES_PER_REQUEST):
             assert (await api.put(_path(transfer.url), content=b"%d" % i)).status_code == 201
-        assert (await api.put(_path(transfer.url), content=b"more")).status_code == 404
+        full = await api.put(_path(transfer.url), content=b"more")
+        assert full.status_code == 409
+        assert full.json()["type"] == "urn:csms:problem:upload-slots-taken"
 
 
 async def test_urls_expire(tmp_path: Path) -> None:

@@ -47,3 +47,54 @@ def test_serve_flags_keep_the_environments_files_settings() -> None:
     assert result.files.data_dir == "/data"
     assert result.files.public_url == "http://10.0.0.1:8080"
     assert result.files.max_upload_size == 123
+
+
+def test_upload_quota_settings_and_api_tls_from_the_environment() -> None:
+    default = load_settings({}).files
+    assert default.upload_quota == 10 * 1024**3
+    assert default.station_upload_share == 1024**3  # a tenth of the total unless set
+    settings = load_settings(
+        {
+            "CSMS_FILES_UPLOAD_QUOTA": "5000",
+            "CSMS_FILES_STATION_UPLOAD_QUOTA": "2000",
+            "CSMS_API_TLS_CERT": "/etc/csms/api.pem",
+            "CSMS_API_TLS_KEY": "/etc/csms/api.key",
+        }
+    )
+    assert (settings.files.upload_quota, settings.files.station_upload_share) == (5000, 2000)
+    assert (settings.api.tls_cert, settings.api.tls_key) == (
+        "/etc/csms/api.pem",
+        "/etc/csms/api.key",
+    )
+    args = build_parser().parse_args(
+        ["serve", "--upload-quota", "9000", "--api-tls-cert", "c.pem", "--api-tls-key", "k.pem"]
+    )
+    flagged = _apply_serve_flags(load_settings({}), args)
+    assert flagged.files.upload_quota == 9000
+    assert flagged.files.station_upload_share == 900
+    assert (flagged.api.tls_cert, flagged.api.tls_key) == ("c.pem", "k.pem")
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"CSMS_FILES_UPLOAD_QUOTA": "0"}, "CSMS_FILES_UPLOAD_QUOTA"),
+        (
+            {"CSMS_FILES_UPLOAD_QUOTA": "100", "CSMS_FILES_STATION_UPLOAD_QUOTA": "101"},
+            "CSMS_FILES_STATION_UPLOAD_QUOTA: at most",
+        ),
+        ({"CSMS_API_TLS_CERT": "c.pem"}, "CSMS_API_TLS_CERT and CSMS_API_TLS_KEY"),
+        (
+            {
+                "CSMS_SECURITY_PROFILE": "2",
+                "CSMS_TLS_CERT": "c.pem",
+                "CSMS_TLS_KEY": "k.pem",
+                "CSMS_FILES_PUBLIC_URL": "http://csms.example.com:8080",
+            },
+            "CSMS_FILES_PUBLIC_URL: security profile 2 needs an https",
+        ),
+    ],
+)
+def test_bad_upload_settings_are_refused(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        load_settings(environ)

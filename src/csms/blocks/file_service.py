@@ -10,18 +10,25 @@ Shared by the firmware and diagnostics blocks and the HTTP routes that serve ``/
 * A token is valid until ``url_ttl`` seconds after the request's retrieve date (or its creation),
   and upload tokens until the station reports the request rejected.
 * Uploads are limited to ``max_upload_size`` bytes (firmware images to ``max_firmware_size``); a
-  bigger one is discarded while it streams, and at most :data:`MAX_FILES_PER_REQUEST` files are
-  kept per request.
+  bigger one is discarded while it streams.
+* Before an upload's body is read, :meth:`FileService.reserve_upload` takes one of the request's
+  :data:`MAX_FILES_PER_REQUEST` slots and its bytes (the declared Content-Length, or the maximum
+  size) from the total upload quota and the station's share of it, counting uploads still in
+  flight, under one lock: concurrent uploads cannot overrun a limit. The reservation settles to the
+  stored size, or is released with nothing kept when the upload fails or is aborted.
+* The file URLs are https whenever the service is told so (``require_https``): under security
+  profile 2 a plain http URL is refused rather than sent to a station.
 """
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from csms.domain.errors import FileTooLarge, UnknownFile
+from csms.domain.errors import CommandNotAllowed, FileTooLarge, UnknownFile
 from csms.domain.files import (
     BlobStore,
     BlobWriter,
@@ -33,14 +40,48 @@ from csms.domain.files import (
     StoredBlob,
     TransferKind,
     TransferPhase,
+    UploadLedger,
+    UploadLimits,
+    UploadQuotaExceeded,
+    UploadReservation,
+    UploadSlotsTaken,
     new_token,
     safe_filename,
     token_digest,
 )
 
-__all__ = ["MAX_FILES_PER_REQUEST", "Download", "FileService", "NewTransfer"]
+__all__ = [
+    "DEFAULT_STATION_UPLOAD_QUOTA",
+    "DEFAULT_UPLOAD_QUOTA",
+    "MAX_FILES_PER_REQUEST",
+    "Download",
+    "FileService",
+    "InsecureFileUrl",
+    "NewTransfer",
+    "UploadSlot",
+]
 
 MAX_FILES_PER_REQUEST = 5
+DEFAULT_UPLOAD_QUOTA = 10 * 1024**3
+DEFAULT_STATION_UPLOAD_QUOTA = 1024**3
+
+
+class InsecureFileUrl(CommandNotAllowed):
+    """The file URL would be plain http where stations are on TLS (security profile 2)."""
+
+
+@dataclass(frozen=True, slots=True)
+class UploadSlot:
+    """A reserved upload: the request it is for and the most bytes it may write."""
+
+    request: FileRequest
+    handle: int
+    reservation: UploadReservation
+
+    @property
+    def limit(self) -> int:
+        """Bytes the upload may write before it is cut."""
+        return self.reservation.size
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +115,9 @@ class FileService:
         max_firmware_size: int,
         max_upload_size: int,
         clock: Callable[[], datetime],
+        upload_quota: int = DEFAULT_UPLOAD_QUOTA,
+        station_upload_quota: int = DEFAULT_STATION_UPLOAD_QUOTA,
+        require_https: bool = False,
     ) -> None:
         self.files = files
         self._blobs = blobs
@@ -83,11 +127,40 @@ class FileService:
         self._max_firmware = max_firmware_size
         self._max_upload = max_upload_size
         self._clock = clock
+        self._limits = UploadLimits(
+            max_size=max_upload_size,
+            files_per_request=MAX_FILES_PER_REQUEST,
+            quota=upload_quota,
+            station_quota=station_upload_quota,
+        )
+        self._require_https = require_https
+        self._ledger = UploadLedger()
+        self._reserving = asyncio.Lock()
+        self._refused = 0
 
     @property
     def max_upload_size(self) -> int:
         """The station upload limit in bytes."""
         return self._max_upload
+
+    @property
+    def upload_limits(self) -> UploadLimits:
+        """Per file, per request, per station and total upload limits."""
+        return self._limits
+
+    @property
+    def uploads_in_flight(self) -> int:
+        """Uploads currently holding a reservation."""
+        return self._ledger.in_flight
+
+    @property
+    def uploads_refused(self) -> int:
+        """Uploads refused a reservation (slots taken, quota, declared size) since start."""
+        return self._refused
+
+    def public_url(self) -> str:
+        """The base URL put in the commands (``<public_url>/files/<token>``)."""
+        return self._public_url().rstrip("/")
 
     @property
     def max_firmware_size(self) -> int:
@@ -145,7 +218,15 @@ class FileService:
 
         Raises:
             UnknownFile: ``firmware_id`` names no image.
+            InsecureFileUrl: the URL would be plain http while ``require_https`` is set.
         """
+        base = self.public_url()
+        if self._require_https and not base.startswith("https://"):
+            raise InsecureFileUrl(
+                f"file URLs would be plain http ({base}) while stations use TLS (security "
+                "profile 2): set CSMS_API_TLS_CERT and CSMS_API_TLS_KEY, or CSMS_FILES_PUBLIC_URL "
+                "to an https:// address"
+            )
         filename = ""
         if kind is TransferKind.FIRMWARE:
             if firmware_id is None:
@@ -170,7 +251,7 @@ class FileService:
                 details=details or {},
             )
         )
-        url = f"{self._public_url().rstrip('/')}/files/{token}"
+        url = f"{base}/files/{token}"
         return NewTransfer(request=request, url=f"{url}/{filename}" if filename else url)
 
     async def _valid_request(self, token: str, *, upload: bool) -> FileRequest:
@@ -205,38 +286,88 @@ class FileService:
         """Resolve an upload URL token before reading the body (fail fast, read nothing).
 
         Raises:
-            UnknownFile: unknown, expired or not an upload token, or the request has all its files.
+            UnknownFile: unknown, expired or not an upload token.
         """
-        request = await self._valid_request(token, upload=True)
-        received = await self.files.received_files(request.station_id, limit=1000)
-        if sum(1 for f in received if f.request_id == request.id) >= MAX_FILES_PER_REQUEST:
-            raise UnknownFile("this request has received all its files")
-        return request
+        return await self._valid_request(token, upload=True)
+
+    async def reserve_upload(self, request: FileRequest, declared: int | None) -> UploadSlot:
+        """Reserve a file slot and bytes for an upload to ``request`` (from :meth:`check_upload`).
+
+        ``declared`` is the body's Content-Length (None when chunked). The slot belongs to the
+        token's own request and station only. Pass the slot straight to :meth:`receive_upload`,
+        which releases it whatever happens.
+
+        Raises:
+            FileTooLarge: ``declared`` exceeds ``max_upload_size``.
+            UploadSlotsTaken: the request has its files stored or in flight.
+            UploadQuotaExceeded: no room left in the total quota or the station's share.
+        """
+        try:
+            if declared is not None and declared > self._max_upload:
+                raise FileTooLarge(f"the file exceeds the limit of {self._max_upload} bytes")
+            async with self._reserving:  # the stored usage and the ledger move together
+                stored = await self.files.upload_usage(request.id, request.station_id)
+                handle, hold = self._ledger.reserve(
+                    stored, self._limits, request.id, request.station_id, declared
+                )
+        except (FileTooLarge, UploadSlotsTaken, UploadQuotaExceeded):
+            self._refused += 1
+            raise
+        return UploadSlot(request=request, handle=handle, reservation=hold)
 
     async def receive_upload(
         self,
-        request: FileRequest,
+        slot: UploadSlot,
         filename: str | Callable[[], str],
         chunks: AsyncIterable[bytes],
     ) -> ReceivedFile:
-        """Store a station's upload for ``request`` (from :meth:`check_upload`).
+        """Store a station's upload into its reserved ``slot`` (from :meth:`reserve_upload`).
 
         ``filename`` may be a callable, asked once the body is read (a multipart form names its
-        file inside the body).
+        file inside the body). The slot is released when this returns or raises: the stored row
+        counts from then on, or nothing was kept.
 
         Raises:
             FileTooLarge: it exceeds ``max_upload_size``; nothing is kept.
+            UploadQuotaExceeded: it exceeds the bytes the quotas had left; nothing is kept.
         """
-        blob = await self._receive(self._blobs.writer("uploads"), chunks, self._max_upload)
-        default = safe_filename(f"{request.station_id}-{request.kind.value}-{request.id}")
-        name = filename() if callable(filename) else filename
-        return await self.files.add_received_file(
-            request.id,
-            request.station_id,
-            safe_filename(name, default=default),
-            blob,
-            self._clock(),
-        )
+        request = slot.request
+        try:
+            try:
+                blob = await self._receive(self._blobs.writer("uploads"), chunks, slot.limit)
+            except FileTooLarge:
+                if slot.limit < self._max_upload:
+                    raise UploadQuotaExceeded(
+                        f"the upload outgrew the {slot.limit} bytes left in the upload quota"
+                    ) from None
+                raise
+            default = safe_filename(f"{request.station_id}-{request.kind.value}-{request.id}")
+            name = filename() if callable(filename) else filename
+            try:
+                return await self.files.add_received_file(
+                    request.id,
+                    request.station_id,
+                    safe_filename(name, default=default),
+                    blob,
+                    self._clock(),
+                )
+            except BaseException:
+                await self._blobs.delete(blob.key)  # no row points to it: keep nothing
+                raise
+        finally:
+            self._ledger.release(slot.handle)
+
+    async def delete_upload(self, file_id: int) -> ReceivedFile:
+        """Delete a received file and its bytes (frees its share of the quota).
+
+        Raises:
+            UnknownFile: no such upload.
+        """
+        found = await self.files.delete_received_file(file_id)
+        if found is None:
+            raise UnknownFile(f"no uploaded file {file_id}")
+        await self._blobs.delete(found.blob_key)
+        return found
 
     async def _receive(
         self, writer: BlobWriter, chunks: AsyncIterable[bytes], limit: int

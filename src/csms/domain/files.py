@@ -24,6 +24,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from csms.domain.errors import DomainError
+
 __all__ = [
     "BlobStore",
     "BlobWriter",
@@ -36,6 +38,12 @@ __all__ = [
     "StoredBlob",
     "TransferKind",
     "TransferPhase",
+    "UploadLedger",
+    "UploadLimits",
+    "UploadQuotaExceeded",
+    "UploadReservation",
+    "UploadSlotsTaken",
+    "UploadUsage",
     "new_token",
     "phase_of",
     "safe_filename",
@@ -322,3 +330,116 @@ class FileRepository(Protocol):
     async def received_file(self, file_id: int) -> ReceivedFile | None:
         """Return the upload, or None."""
         ...
+
+    async def upload_usage(self, request_id: int, station_id: str) -> UploadUsage:
+        """Return what stored uploads already take: the request's files, the station's and all
+        stations' bytes."""
+        ...
+
+    async def delete_received_file(self, file_id: int) -> ReceivedFile | None:
+        """Remove an upload's row and return it (its blob is the caller's), or None."""
+        ...
+
+
+# ---------------------------------------------------------------------- upload limits
+
+
+class UploadSlotsTaken(DomainError):
+    """The request already has its files stored or being received."""
+
+
+class UploadQuotaExceeded(DomainError):
+    """The upload would exceed the total upload quota or the station's share of it."""
+
+
+@dataclass(frozen=True, slots=True)
+class UploadLimits:
+    """How much stations may upload: per file, per request, per station and in total (bytes)."""
+
+    max_size: int
+    files_per_request: int
+    quota: int
+    station_quota: int
+
+
+@dataclass(frozen=True, slots=True)
+class UploadUsage:
+    """What stored uploads take (from the repository), before in-flight uploads are added."""
+
+    request_files: int
+    station_bytes: int
+    total_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class UploadReservation:
+    """A slot and a byte budget held by one upload while it streams."""
+
+    request_id: int
+    station_id: str
+    size: int  # bytes reserved: the most the upload may write
+
+
+class UploadLedger:
+    """Uploads in flight, so the limits count them before their bytes are stored (sans-I/O).
+
+    The caller serialises :meth:`reserve` (with the stored usage read under the same lock), so two
+    concurrent uploads can never both take the last slot or the last bytes, and calls
+    :meth:`release` once the upload is stored (its row then counts) or failed. In-flight uploads
+    die with the process, so the ledger is in memory only: nothing stale survives a restart.
+    """
+
+    def __init__(self) -> None:
+        self._open: dict[int, UploadReservation] = {}
+        self._next = 0
+
+    def reserve(
+        self,
+        stored: UploadUsage,
+        limits: UploadLimits,
+        request_id: int,
+        station_id: str,
+        declared: int | None,
+    ) -> tuple[int, UploadReservation]:
+        """Take a slot of ``request_id`` and bytes for the upload; return a handle and the hold.
+
+        ``declared`` is the body's Content-Length (None when chunked): that much is reserved, or
+        else the maximum file size, cut down to what the quotas have left.
+
+        Raises:
+            UploadSlotsTaken: the request has ``files_per_request`` files stored or in flight.
+            UploadQuotaExceeded: the quotas have less room than ``declared`` (or none at all).
+        """
+        holds = self._open.values()
+        files = stored.request_files + sum(1 for r in holds if r.request_id == request_id)
+        if files >= limits.files_per_request:
+            raise UploadSlotsTaken(
+                f"this request has {limits.files_per_request} files stored or being received "
+                f"(at most {limits.files_per_request} per request)"
+            )
+        station = stored.station_bytes + sum(r.size for r in holds if r.station_id == station_id)
+        total = stored.total_bytes + sum(r.size for r in holds)
+        station_room = limits.station_quota - station
+        total_room = limits.quota - total
+        wanted = limits.max_size if declared is None else declared
+        room = min(station_room, total_room)
+        if room <= 0 or (declared is not None and declared > room):
+            which = (
+                f"the station's upload share of {limits.station_quota} bytes"
+                if station_room <= total_room
+                else f"the total upload quota of {limits.quota} bytes"
+            )
+            raise UploadQuotaExceeded(f"no room for this upload in {which}")
+        hold = UploadReservation(request_id, station_id, min(wanted, room))
+        self._next += 1
+        self._open[self._next] = hold
+        return self._next, hold
+
+    def release(self, handle: int) -> None:
+        """Give back a reservation (the upload is stored, failed or aborted); twice is harmless."""
+        self._open.pop(handle, None)
+
+    @property
+    def in_flight(self) -> int:
+        """Uploads holding a reservation."""
+        return len(self._open)

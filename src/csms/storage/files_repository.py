@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from csms.domain.files import (
@@ -25,6 +25,7 @@ from csms.domain.files import (
     StatusEvent,
     StoredBlob,
     TransferKind,
+    UploadUsage,
 )
 from csms.domain.security import (
     CertificateHashData,
@@ -299,6 +300,35 @@ class SqlFileRepository(_Sql):
     async def received_file(self, file_id: int) -> ReceivedFile | None:
         found = await self._rows(select(received_files).where(received_files.c.id == file_id))
         return _received(found[0]) if found else None
+
+    async def upload_usage(self, request_id: int, station_id: str) -> UploadUsage:
+        mine = received_files.c.station_id == station_id
+        size = func.coalesce(func.sum(received_files.c.size), 0)
+        async with self._read() as conn:
+            files = await conn.scalar(
+                select(func.count())
+                .select_from(received_files)
+                .where(mine, received_files.c.request_id == request_id)
+            )
+            station = await conn.scalar(select(size).where(mine))
+            total = await conn.scalar(select(size))
+        return UploadUsage(
+            request_files=int(files or 0),
+            station_bytes=int(station or 0),
+            total_bytes=int(total or 0),
+        )
+
+    async def delete_received_file(self, file_id: int) -> ReceivedFile | None:
+        async with self._write() as conn:
+            row = (
+                (await conn.execute(select(received_files).where(received_files.c.id == file_id)))
+                .mappings()
+                .first()
+            )
+            if row is None:
+                return None
+            await conn.execute(delete(received_files).where(received_files.c.id == file_id))
+        return _received(dict(row))
 
 
 def _asdict(request: FileRequest) -> dict[str, Any]:

@@ -6,7 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from csms.domain.files import FirmwareImage, NewFileRequest, StoredBlob, TransferKind, token_digest
+from csms.domain.files import (
+    FirmwareImage,
+    NewFileRequest,
+    StoredBlob,
+    TransferKind,
+    UploadUsage,
+    token_digest,
+)
 from csms.domain.security import CertificateHashData, InstalledCertificate, SecurityEvent
 from csms.storage import Store
 from tests.unit.storage.builders import a_station
@@ -73,6 +80,24 @@ async def test_requests_statuses_and_history(store: Store) -> None:
     assert await files.received_file(received.id) == received
     assert await files.received_files("CS1") == [received]
     assert await files.received_files("CS2") == []
+
+
+async def test_upload_usage_counts_the_request_the_station_and_everyone(store: Store) -> None:
+    await store.stations.add(a_station("CS2"))
+    files = store.files
+    mine = await files.create_request(_new("CS1", TransferKind.LOG, "u1"))
+    other = await files.create_request(_new("CS1", TransferKind.LOG, "u2"))
+    theirs = await files.create_request(_new("CS2", TransferKind.LOG, "u3"))
+    assert await files.upload_usage(mine.id, "CS1") == UploadUsage(0, 0, 0)
+    first = await files.add_received_file(mine.id, "CS1", "a", StoredBlob("uploads/a", 10, ""), T0)
+    await files.add_received_file(mine.id, "CS1", "b", StoredBlob("uploads/b", 20, ""), T0)
+    await files.add_received_file(other.id, "CS1", "c", StoredBlob("uploads/c", 40, ""), T0)
+    await files.add_received_file(theirs.id, "CS2", "d", StoredBlob("uploads/d", 80, ""), T0)
+    assert await files.upload_usage(mine.id, "CS1") == UploadUsage(2, 70, 150)
+    assert await files.upload_usage(theirs.id, "CS2") == UploadUsage(1, 80, 150)
+    assert await files.delete_received_file(first.id) == first
+    assert await files.delete_received_file(first.id) is None
+    assert await files.upload_usage(mine.id, "CS1") == UploadUsage(1, 60, 140)
 
 
 async def test_security_events_and_certificates(store: Store) -> None:

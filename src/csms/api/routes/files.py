@@ -5,7 +5,10 @@ Two audiences:
 * **Stations**, under ``/files/{token}[/{name}]`` with no bearer token: the token in the path is the
   credential (see :mod:`csms.blocks.file_service`). GET/HEAD download a firmware image (with Range
   support), PUT or POST (raw body or a multipart form) upload diagnostics or a log. An unknown,
-  expired or wrong-direction token is 404, whatever the reason, so tokens cannot be probed.
+  expired or wrong-direction token is 404, whatever the reason, so tokens cannot be probed. An
+  upload first reserves its slot and bytes (see :mod:`csms.blocks.file_service`): a request with
+  its files stored or in flight is 409, a full quota 507, a body over the size limit 413 (cut
+  while it streams, never buffered); each refusal is logged at a bounded rate.
 * **Operators**, under ``/api/v1``: upload firmware images, send UpdateFirmware/GetDiagnostics/
   GetLog, follow each request's status history, and download what stations uploaded.
 """
@@ -13,14 +16,16 @@ Two audiences:
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, FastAPI, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
+from starlette.requests import ClientDisconnect
 
 from csms.api.deps import Context
 from csms.api.errors import ApiProblem, ProblemKind
@@ -28,10 +33,16 @@ from csms.api.multipart import MultipartError, boundary_of, first_file
 from csms.api.routes.stations import StationIdPath, require_station
 from csms.api.schemas import Problem
 from csms.blocks.diagnostics.commands import UploadRequest, get_diagnostics, get_log
-from csms.blocks.file_service import FileService
+from csms.blocks.file_service import FileService, UploadSlot
 from csms.blocks.firmware.commands import update_firmware
 from csms.domain.errors import FileTooLarge, UnknownFile
-from csms.domain.files import FileRequest, FirmwareImage, ReceivedFile
+from csms.domain.files import (
+    FileRequest,
+    FirmwareImage,
+    ReceivedFile,
+    UploadQuotaExceeded,
+    UploadSlotsTaken,
+)
 from csms.domain.ports import StationGateway, StationRepository
 from csms.domain.security import SecurityRepository
 
@@ -44,6 +55,34 @@ _STATE_KEY = "csms_files_api"
 NOT_FOUND = ProblemKind(404, "not-found", "Not found")
 TOO_LARGE = ProblemKind(413, "file-too-large", "File too large")
 BAD_UPLOAD = ProblemKind(400, "bad-upload", "Malformed upload")
+SLOTS_TAKEN = ProblemKind(409, "upload-slots-taken", "Upload limit of the request reached")
+QUOTA_EXCEEDED = ProblemKind(507, "upload-quota-exceeded", "Upload quota exceeded")
+
+
+class RefusalLog:
+    """Logs refused uploads at a bounded rate: one line per station and reason per interval,
+    with the number of refusals it stood for (a flood of PUTs must not flood the log)."""
+
+    def __init__(
+        self, interval: float = 10.0, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._interval = interval
+        self._clock = clock
+        self._seen: dict[tuple[str, str], tuple[float, int]] = {}
+
+    def refused(self, station_id: str, reason: str, detail: str) -> None:
+        """Count a refusal; log it unless one of its kind was logged within the interval."""
+        now = self._clock()
+        key = (station_id, reason)
+        last, count = self._seen.get(key, (float("-inf"), 0))
+        if now - last < self._interval:
+            self._seen[key] = (last, count + 1)
+            return
+        if len(self._seen) >= 10_000:  # bounded memory under many identities
+            self._seen.clear()
+        self._seen[key] = (now, 0)
+        repeated = f" (and {count} more in the last {self._interval:.0f} s)" if count else ""
+        logger.warning("[%s] upload refused (%s): %s%s", station_id, reason, detail, repeated)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +93,7 @@ class FilesApi:
     security: SecurityRepository
     stations: StationRepository
     gateway: StationGateway
+    refusals: RefusalLog = field(default_factory=RefusalLog)
 
 
 def attach_files(app: FastAPI, files: FilesApi) -> None:
@@ -251,22 +291,55 @@ async def download_file(request: Request, token: str, name: str = "") -> Respons
     )
 
 
-async def upload_file(request: Request, token: str, name: str = "") -> Response:
-    """Receive a station's diagnostics or log upload for its request's URL."""
-    files = files_context(request)
+def _declared_length(request: Request) -> int | None:
+    """The body's Content-Length, or None (chunked; a malformed value is refused by the server)."""
+    declared = request.headers.get("content-length")
+    return int(declared) if declared is not None and declared.isdigit() else None
+
+
+async def _reserve(files: FilesApi, request: Request, token: str) -> UploadSlot:
     try:
         file_request = await files.service.check_upload(token)
     except UnknownFile as exc:
         raise ApiProblem(NOT_FOUND, "no such upload location") from exc
+    station = file_request.station_id
+    try:
+        return await files.service.reserve_upload(file_request, _declared_length(request))
+    except FileTooLarge as exc:
+        files.refusals.refused(station, "too large", str(exc))
+        raise _too_large(exc) from exc
+    except UploadSlotsTaken as exc:
+        files.refusals.refused(station, "slots taken", str(exc))
+        raise ApiProblem(SLOTS_TAKEN, str(exc)) from exc
+    except UploadQuotaExceeded as exc:
+        files.refusals.refused(station, "quota", str(exc))
+        raise ApiProblem(QUOTA_EXCEEDED, str(exc)) from exc
+
+
+async def upload_file(request: Request, token: str, name: str = "") -> Response:
+    """Receive a station's diagnostics or log upload for its request's URL.
+
+    The slot and the bytes are reserved before the body is read, so concurrent uploads to one URL
+    cannot exceed the request's file limit or the quotas.
+    """
+    files = files_context(request)
+    slot = await _reserve(files, request, token)
+    station = slot.request.station_id
     names: list[str] = []
-    limit = files.service.max_upload_size
     try:
         received = await files.service.receive_upload(
-            file_request, lambda: name or (names[0] if names else ""), _body(request, limit, names)
+            slot, lambda: name or (names[0] if names else ""), _body(request, slot.limit, names)
         )
     except FileTooLarge as exc:
-        logger.warning("[%s] upload refused: over %d bytes", file_request.station_id, limit)
+        files.refusals.refused(station, "too large", str(exc))
         raise _too_large(exc) from exc
+    except UploadQuotaExceeded as exc:
+        files.refusals.refused(station, "quota", str(exc))
+        raise ApiProblem(QUOTA_EXCEEDED, str(exc)) from exc
+    except ClientDisconnect:
+        # The station went away mid-body: nothing was kept and its slot is free again.
+        files.refusals.refused(station, "aborted", "the connection closed before the body ended")
+        return Response(status_code=400)  # nobody reads it
     logger.info(
         "[%s] received %s (%d bytes) for request %d",
         received.station_id,
@@ -300,7 +373,12 @@ def file_service_router() -> APIRouter:
                 operation_id=f"uploadFile{suffix}{method.title()}",
                 status_code=201,
                 summary="Upload diagnostics or a log (stations)",
-                responses={404: {"model": Problem}, 413: {"model": Problem}},
+                responses={
+                    404: {"model": Problem},
+                    409: {"model": Problem, "description": "The request has all its files"},
+                    413: {"model": Problem},
+                    507: {"model": Problem, "description": "Upload quota exceeded"},
+                },
             )
     return router
 
@@ -446,6 +524,15 @@ async def download_upload(request: Request, file_id: int) -> Response:
     )
 
 
+async def delete_upload(request: Request, file_id: int) -> Response:
+    """Delete a file a station uploaded and its bytes (frees its share of the upload quota)."""
+    try:
+        await files_context(request).service.delete_upload(file_id)
+    except UnknownFile as exc:
+        raise ApiProblem(NOT_FOUND, f"no uploaded file {file_id}") from exc
+    return Response(status_code=204)
+
+
 def files_router() -> APIRouter:
     """The operators' routes (behind the API token when one is set)."""
     router = APIRouter(tags=["files"])
@@ -516,6 +603,15 @@ def files_router() -> APIRouter:
         methods=["GET"],
         summary="Download an uploaded file",
         response_class=FileResponse,
+        responses=not_found,
+    )
+    router.add_api_route(
+        "/uploads/{file_id}",
+        delete_upload,
+        methods=["DELETE"],
+        status_code=204,
+        response_class=Response,
+        summary="Delete an uploaded file (frees upload quota)",
         responses=not_found,
     )
     return router
