@@ -28,6 +28,7 @@ from csms.blocks.datatransfer.commands import COMMANDS as DATA_TRANSFER_COMMANDS
 from csms.blocks.datatransfer.loading import build_registry
 from csms.blocks.diagnostics import DiagnosticsBlock
 from csms.blocks.diagnostics.commands import COMMANDS as DIAGNOSTICS_COMMANDS
+from csms.blocks.diagnostics.monitoring import MonitoringBlock
 from csms.blocks.dispatch import Dispatcher
 from csms.blocks.file_service import FileService
 from csms.blocks.firmware import FirmwareBlock
@@ -35,6 +36,7 @@ from csms.blocks.firmware.commands import COMMANDS as FIRMWARE_COMMANDS
 from csms.blocks.localauthlist import COMMANDS as LOCAL_LIST_COMMANDS
 from csms.blocks.provisioning import ProvisioningBlock
 from csms.blocks.provisioning.commands import COMMANDS as PROVISIONING_COMMANDS
+from csms.blocks.provisioning.device_model import DeviceModelBlock
 from csms.blocks.provisioning.pacing import BootPacer
 from csms.blocks.remotecontrol.commands import COMMANDS as REMOTE_CONTROL_COMMANDS
 from csms.blocks.reservation.commands import COMMANDS as RESERVATION_COMMANDS
@@ -50,6 +52,7 @@ from csms.domain.charging_ports import (
     ReservationRepository,
 )
 from csms.domain.credentials import hash_password
+from csms.domain.devicemodel import DeviceModelRepository
 from csms.domain.files import FileRepository
 from csms.domain.model import RegistrationStatus, Station
 from csms.domain.ports import StationGateway, StationRepository, TransactionRepository
@@ -86,6 +89,7 @@ def build_router(
     charging: ChargingTransactionRepository | None = None,
     charging_profiles: ChargingProfileRepository | None = None,
     reservations: ReservationRepository | None = None,
+    device_model: DeviceModelRepository | None = None,
 ) -> Router:
     """Assemble the blocks csms runs.
 
@@ -94,7 +98,8 @@ def build_router(
     (``CSMS_DATA_TRANSFER_HANDLERS``) and installed (entry points). Authorize runs with
     ``tokens``, 1.6 Start/StopTransaction (and de-duplicated 1.6 MeterValues) with ``charging``;
     a 1.6 StopTransaction ends the EVSE's TxProfiles in ``charging_profiles``; a 2.x
-    TransactionEvent naming a reservation uses it up in ``reservations``.
+    TransactionEvent naming a reservation uses it up in ``reservations``; 2.x NotifyReport,
+    NotifyEvent and NotifyMonitoringReport are stored in ``device_model``.
     """
     server = settings.server
     extra: list[object] = []
@@ -106,6 +111,11 @@ def build_router(
         extra.append(AuthorizationBlock(tokens, clock=clock))
     if charging is not None:
         extra.append(TransactionsV16Block(charging, clock=clock, profiles=charging_profiles))
+    if device_model is not None:
+        extra += [
+            DeviceModelBlock(device_model, clock=clock),
+            MonitoringBlock(device_model, clock=clock),
+        ]
     return Router.from_blocks(
         ProvisioningBlock(
             stations,
@@ -147,6 +157,8 @@ BLOCKS = (
     DataTransferBlock,
     AuthorizationBlock,
     TransactionsV16Block,
+    DeviceModelBlock,
+    MonitoringBlock,
 )
 
 # CSMS-initiated actions sent by typed operator commands (csms/blocks/<block>/commands.py).
@@ -256,6 +268,7 @@ class Csms:
             charging=self.store.charging,
             charging_profiles=self.store.charging_profiles,
             reservations=self.store.reservations,
+            device_model=self.store.device_model,
         )
         dispatcher = build_dispatcher(router)
         self.listener = StationListener(
@@ -290,6 +303,7 @@ class Csms:
             )
             if self.file_service is not None
             else None,
+            device_model=self.store.device_model,
         )
         config = uvicorn.Config(
             app, host=api.host, port=api.port, log_config=None, access_log=False, lifespan="on"
