@@ -16,10 +16,12 @@ from csms.api.routes.commands import commands_router
 from csms.api.routes.device_model import attach_device_model, device_model_router
 from csms.api.routes.files import FilesApi, attach_files, file_service_router, files_router
 from csms.api.routes.health import health_router
+from csms.api.routes.notifications import attach_notifications, notifications_router
 from csms.api.routes.security import security_router
 from csms.api.routes.stations import stations_router
 from csms.api.schemas import Problem
 from csms.domain.devicemodel import DeviceModelRepository
+from csms.domain.notifications import NotificationLog
 from csms.domain.ports import StationGateway, StationRepository
 
 API_PREFIX: Final = "/api/v1"
@@ -71,6 +73,7 @@ def create_app(
     version: str = csms.__version__,
     files: FilesApi | None = None,
     device_model: DeviceModelRepository | None = None,
+    notifications: NotificationLog | None = None,
 ) -> FastAPI:
     """Build the HTTP API.
 
@@ -84,6 +87,7 @@ def create_app(
             authenticated by the URL token) and the firmware/diagnostics/security routes.
         device_model: what 2.x stations reported about themselves; adds the device-model,
             monitor, report and event routes under ``/stations/{id}``.
+        notifications: the station notifications kept whole; adds ``/stations/{id}/notifications``.
     """
     if api_token is not None and not api_token:
         raise ValueError("api_token must be None (no auth) or a non-empty token")
@@ -96,7 +100,7 @@ def create_app(
         version=version,
         openapi_tags=_TAGS
         + (_FILES_TAGS if files is not None else [])
-        + (_DEVICE_MODEL_TAGS if device_model is not None else []),
+        + (_DEVICE_MODEL_TAGS if device_model or notifications else []),
     )
     attach_context(
         app,
@@ -121,6 +125,9 @@ def create_app(
     if device_model is not None:
         attach_device_model(app, device_model)
         routers.append(device_model_router())
+    if notifications is not None:
+        attach_notifications(app, notifications)
+        routers.append(notifications_router())
     for router in routers:
         app.include_router(
             router, prefix=API_PREFIX, dependencies=dependencies, responses=responses

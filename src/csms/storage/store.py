@@ -16,6 +16,7 @@ from csms.domain.configuration import ConfigurationRepository
 from csms.domain.devicemodel import DeviceModelRepository
 from csms.domain.files import FileRepository
 from csms.domain.localauth import LocalListRepository
+from csms.domain.notifications import NotificationLog
 from csms.domain.ports import StationRepository, TransactionRepository
 from csms.domain.security import SecurityRepository
 from csms.domain.smartcharging import ChargingProfileRepository
@@ -32,6 +33,7 @@ from csms.storage.engine import SqliteSynchronous, create_engine
 from csms.storage.files_repository import SqlFileRepository, SqlSecurityRepository
 from csms.storage.localauth import SqlLocalListRepository
 from csms.storage.migrate import upgrade
+from csms.storage.notifications import SqlNotificationLog
 from csms.storage.repositories import (
     Clock,
     SqlStationRepository,
@@ -53,6 +55,7 @@ class Store:
     security: SecurityRepository
     configuration: ConfigurationRepository
     device_model: DeviceModelRepository
+    notifications: NotificationLog
     tokens: IdTokenRepository
     charging: ChargingTransactionRepository
     reservations: ReservationRepository
@@ -78,6 +81,7 @@ class Store:
         self.security = SqlSecurityRepository(engine)
         self.configuration = SqlConfigurationRepository(engine)
         self.device_model = SqlDeviceModelRepository(engine)
+        self.notifications = SqlNotificationLog(engine)
         self.tokens = SqlIdTokenRepository(engine, self._committer)
         self.charging = SqlChargingRepository(engine, self._committer)
         self.reservations = SqlReservationRepository(engine, self._committer)

@@ -1,4 +1,5 @@
-"""Tables of the 2.x device model: reported attributes, monitors, report progress and events.
+"""Tables of the 2.x device model (reported attributes, monitors, report progress and events) and
+of the station notifications kept whole (:mod:`csms.domain.notifications`).
 
 ``device_model_attributes`` holds the current knowledge, one row per (station, variable path,
 attribute type); ``path`` is :meth:`csms.domain.devicemodel.VariableKey.path`, which is unique per
@@ -10,6 +11,7 @@ Every integer a station reports is a ``BIGINT``: the schemas bound none of them.
 from __future__ import annotations
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     Column,
@@ -29,6 +31,7 @@ __all__ = [
     "device_events",
     "device_model_attributes",
     "device_model_reports",
+    "station_notifications",
     "variable_monitors",
 ]
 
@@ -115,4 +118,17 @@ device_events = Table(
     Column("received_at", UtcDateTime, nullable=False),
     UniqueConstraint("station_id", "event_id", "timestamp"),
     Index(None, "station_id", "id"),
+)
+
+station_notifications = Table(
+    "station_notifications",
+    metadata,
+    _id(),
+    _station_id(),
+    Column("action", String(64), nullable=False),
+    Column("request_id", BigInteger),
+    Column("evse_id", BigInteger),
+    Column("payload", JSON, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Index(None, "station_id", "action", "id"),
 )

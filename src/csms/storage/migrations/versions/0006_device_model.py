@@ -1,4 +1,5 @@
-"""The 2.x device model: reported attributes, monitors, report progress and notified events.
+"""The 2.x device model (reported attributes, monitors, report progress, notified events) and
+the station notifications kept whole.
 
 Revision ID: 0006
 Revises: 0005
@@ -120,9 +121,29 @@ def upgrade() -> None:
         ),
     )
     op.create_index(op.f("ix_device_events_station_id_id"), "device_events", ["station_id", "id"])
+    op.create_table(
+        "station_notifications",
+        sa.Column("id", _Id, autoincrement=True, nullable=False),
+        *_station_id("station_notifications"),
+        sa.Column("action", sa.String(length=64), nullable=False),
+        sa.Column("request_id", sa.BigInteger(), nullable=True),
+        sa.Column("evse_id", sa.BigInteger(), nullable=True),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_station_notifications")),
+    )
+    op.create_index(
+        op.f("ix_station_notifications_station_id_action_id"),
+        "station_notifications",
+        ["station_id", "action", "id"],
+    )
 
 
 def downgrade() -> None:
+    op.drop_index(
+        op.f("ix_station_notifications_station_id_action_id"), table_name="station_notifications"
+    )
+    op.drop_table("station_notifications")
     op.drop_index(op.f("ix_device_events_station_id_id"), table_name="device_events")
     op.drop_table("device_events")
     op.drop_table("variable_monitors")
