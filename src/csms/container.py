@@ -28,20 +28,28 @@ from csms.blocks.datatransfer.commands import COMMANDS as DATA_TRANSFER_COMMANDS
 from csms.blocks.datatransfer.loading import build_registry
 from csms.blocks.diagnostics import DiagnosticsBlock
 from csms.blocks.diagnostics.commands import COMMANDS as DIAGNOSTICS_COMMANDS
+from csms.blocks.diagnostics.customer import CustomerInformationBlock
+from csms.blocks.diagnostics.monitoring import MonitoringBlock
 from csms.blocks.dispatch import Dispatcher
+from csms.blocks.displaymessage import DisplayMessageBlock
 from csms.blocks.file_service import FileService
 from csms.blocks.firmware import FirmwareBlock
 from csms.blocks.firmware.commands import COMMANDS as FIRMWARE_COMMANDS
+from csms.blocks.firmware.publish import PublishFirmwareBlock
 from csms.blocks.localauthlist import COMMANDS as LOCAL_LIST_COMMANDS
 from csms.blocks.provisioning import ProvisioningBlock
 from csms.blocks.provisioning.commands import COMMANDS as PROVISIONING_COMMANDS
+from csms.blocks.provisioning.device_model import DeviceModelBlock
 from csms.blocks.provisioning.pacing import BootPacer
 from csms.blocks.remotecontrol.commands import COMMANDS as REMOTE_CONTROL_COMMANDS
 from csms.blocks.reservation.commands import COMMANDS as RESERVATION_COMMANDS
+from csms.blocks.reservation.handlers import ReservationBlock
 from csms.blocks.routing import Router, tagged_actions
 from csms.blocks.security import SecurityBlock
 from csms.blocks.security.commands import COMMANDS as SECURITY_COMMANDS
+from csms.blocks.security.iso15118 import Iso15118CertificateBlock
 from csms.blocks.smartcharging import COMMANDS as SMART_CHARGING_COMMANDS
+from csms.blocks.smartcharging.handlers import SmartChargingReportsBlock
 from csms.blocks.transactions import TransactionsBlock, TransactionsV16Block
 from csms.config import Settings
 from csms.domain.charging_ports import (
@@ -50,8 +58,10 @@ from csms.domain.charging_ports import (
     ReservationRepository,
 )
 from csms.domain.credentials import hash_password
+from csms.domain.devicemodel import DeviceModelRepository
 from csms.domain.files import FileRepository
 from csms.domain.model import RegistrationStatus, Station
+from csms.domain.notifications import NotificationLog
 from csms.domain.ports import StationGateway, StationRepository, TransactionRepository
 from csms.domain.security import CertificateAuthority, SecurityRepository
 from csms.domain.smartcharging import ChargingProfileRepository
@@ -86,6 +96,8 @@ def build_router(
     charging: ChargingTransactionRepository | None = None,
     charging_profiles: ChargingProfileRepository | None = None,
     reservations: ReservationRepository | None = None,
+    device_model: DeviceModelRepository | None = None,
+    notifications: NotificationLog | None = None,
 ) -> Router:
     """Assemble the blocks csms runs.
 
@@ -94,7 +106,11 @@ def build_router(
     (``CSMS_DATA_TRANSFER_HANDLERS``) and installed (entry points). Authorize runs with
     ``tokens``, 1.6 Start/StopTransaction (and de-duplicated 1.6 MeterValues) with ``charging``;
     a 1.6 StopTransaction ends the EVSE's TxProfiles in ``charging_profiles``; a 2.x
-    TransactionEvent naming a reservation uses it up in ``reservations``.
+    TransactionEvent naming a reservation uses it up in ``reservations``; 2.x NotifyReport,
+    NotifyEvent and NotifyMonitoringReport are stored in ``device_model``; the other 2.x reports
+    (charging limits and profiles, EV charging needs, display messages, customer information,
+    firmware publication, ISO 15118 certificate requests, reservation updates) in
+    ``notifications``.
     """
     server = settings.server
     extra: list[object] = []
@@ -106,6 +122,21 @@ def build_router(
         extra.append(AuthorizationBlock(tokens, clock=clock))
     if charging is not None:
         extra.append(TransactionsV16Block(charging, clock=clock, profiles=charging_profiles))
+    if device_model is not None:
+        extra += [
+            DeviceModelBlock(device_model, clock=clock),
+            MonitoringBlock(device_model, clock=clock),
+        ]
+    if notifications is not None:
+        extra += [
+            SmartChargingReportsBlock(notifications, clock=clock),
+            DisplayMessageBlock(notifications, clock=clock),
+            CustomerInformationBlock(notifications, clock=clock),
+            PublishFirmwareBlock(notifications, clock=clock),
+            Iso15118CertificateBlock(notifications, clock=clock),
+        ]
+        if reservations is not None:
+            extra.append(ReservationBlock(reservations, notifications, clock=clock))
     return Router.from_blocks(
         ProvisioningBlock(
             stations,
@@ -147,6 +178,14 @@ BLOCKS = (
     DataTransferBlock,
     AuthorizationBlock,
     TransactionsV16Block,
+    DeviceModelBlock,
+    MonitoringBlock,
+    SmartChargingReportsBlock,
+    DisplayMessageBlock,
+    CustomerInformationBlock,
+    PublishFirmwareBlock,
+    Iso15118CertificateBlock,
+    ReservationBlock,
 )
 
 # CSMS-initiated actions sent by typed operator commands (csms/blocks/<block>/commands.py).
@@ -260,6 +299,8 @@ class Csms:
             charging=self.store.charging,
             charging_profiles=self.store.charging_profiles,
             reservations=self.store.reservations,
+            device_model=self.store.device_model,
+            notifications=self.store.notifications,
         )
         dispatcher = build_dispatcher(router)
         self.listener = StationListener(
@@ -297,6 +338,8 @@ class Csms:
             )
             if self.file_service is not None
             else None,
+            device_model=self.store.device_model,
+            notifications=self.store.notifications,
         )
         config = uvicorn.Config(
             app,

@@ -13,11 +13,15 @@ from csms.api.auth import BearerAuthMiddleware, bearer_scheme
 from csms.api.deps import ApiContext, attach_context
 from csms.api.errors import PROBLEM_MEDIA_TYPE, install_error_handlers
 from csms.api.routes.commands import commands_router
+from csms.api.routes.device_model import attach_device_model, device_model_router
 from csms.api.routes.files import FilesApi, attach_files, file_service_router, files_router
 from csms.api.routes.health import health_router
+from csms.api.routes.notifications import attach_notifications, notifications_router
 from csms.api.routes.security import security_router
 from csms.api.routes.stations import stations_router
 from csms.api.schemas import Problem
+from csms.domain.devicemodel import DeviceModelRepository
+from csms.domain.notifications import NotificationLog
 from csms.domain.ports import StationGateway, StationRepository
 
 API_PREFIX: Final = "/api/v1"
@@ -34,6 +38,9 @@ _TAGS: Final = [
     {"name": "stations", "description": "Station registry and status"},
     {"name": "commands", "description": "CSMS-initiated OCPP commands"},
     {"name": "health", "description": "Liveness"},
+]
+_DEVICE_MODEL_TAGS: Final = [
+    {"name": "device model", "description": "What 2.x stations reported about themselves"},
 ]
 _FILES_TAGS: Final = [
     {"name": "files", "description": "Firmware images, diagnostics and log uploads"},
@@ -65,6 +72,8 @@ def create_app(
     call_timeout: float = 30.0,
     version: str = csms.__version__,
     files: FilesApi | None = None,
+    device_model: DeviceModelRepository | None = None,
+    notifications: NotificationLog | None = None,
 ) -> FastAPI:
     """Build the HTTP API.
 
@@ -76,6 +85,9 @@ def create_app(
         version: reported by ``/healthz`` and the OpenAPI document.
         files: the file service and security repositories; adds ``/files`` (for stations,
             authenticated by the URL token) and the firmware/diagnostics/security routes.
+        device_model: what 2.x stations reported about themselves; adds the device-model,
+            monitor, report and event routes under ``/stations/{id}``.
+        notifications: the station notifications kept whole; adds ``/stations/{id}/notifications``.
     """
     if api_token is not None and not api_token:
         raise ValueError("api_token must be None (no auth) or a non-empty token")
@@ -86,7 +98,9 @@ def create_app(
         title="csms HTTP API",
         description=_DESCRIPTION,
         version=version,
-        openapi_tags=_TAGS + (_FILES_TAGS if files is not None else []),
+        openapi_tags=_TAGS
+        + (_FILES_TAGS if files is not None else [])
+        + (_DEVICE_MODEL_TAGS if device_model or notifications else []),
     )
     attach_context(
         app,
@@ -108,6 +122,12 @@ def create_app(
         attach_files(app, files)
         routers += [files_router(), security_router()]
         app.include_router(file_service_router())
+    if device_model is not None:
+        attach_device_model(app, device_model)
+        routers.append(device_model_router())
+    if notifications is not None:
+        attach_notifications(app, notifications)
+        routers.append(notifications_router())
     for router in routers:
         app.include_router(
             router, prefix=API_PREFIX, dependencies=dependencies, responses=responses

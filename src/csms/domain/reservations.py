@@ -25,6 +25,7 @@ class ReservationStatus(enum.StrEnum):
     REJECTED = "Rejected"
     UNAVAILABLE = "Unavailable"
     CANCELLED = "Cancelled"
+    REMOVED = "Removed"  # the station removed it (2.x ReservationStatusUpdate, H04)
     USED = "Used"
     EXPIRED = "Expired"
 

@@ -13,8 +13,10 @@ from csms.domain.charging_ports import (
     ReservationRepository,
 )
 from csms.domain.configuration import ConfigurationRepository
+from csms.domain.devicemodel import DeviceModelRepository
 from csms.domain.files import FileRepository
 from csms.domain.localauth import LocalListRepository
+from csms.domain.notifications import NotificationLog
 from csms.domain.ports import StationRepository, TransactionRepository
 from csms.domain.security import SecurityRepository
 from csms.domain.smartcharging import ChargingProfileRepository
@@ -26,10 +28,12 @@ from csms.storage.charging import (
 from csms.storage.chargingprofiles import SqlChargingProfileRepository
 from csms.storage.committer import GroupCommitter
 from csms.storage.configuration import SqlConfigurationRepository
+from csms.storage.devicemodel import SqlDeviceModelRepository
 from csms.storage.engine import SqliteSynchronous, create_engine
 from csms.storage.files_repository import SqlFileRepository, SqlSecurityRepository
 from csms.storage.localauth import SqlLocalListRepository
 from csms.storage.migrate import upgrade
+from csms.storage.notifications import SqlNotificationLog
 from csms.storage.repositories import (
     Clock,
     SqlStationRepository,
@@ -50,6 +54,8 @@ class Store:
     files: FileRepository
     security: SecurityRepository
     configuration: ConfigurationRepository
+    device_model: DeviceModelRepository
+    notifications: NotificationLog
     tokens: IdTokenRepository
     charging: ChargingTransactionRepository
     reservations: ReservationRepository
@@ -74,6 +80,8 @@ class Store:
         self.files = SqlFileRepository(engine)
         self.security = SqlSecurityRepository(engine)
         self.configuration = SqlConfigurationRepository(engine)
+        self.device_model = SqlDeviceModelRepository(engine)
+        self.notifications = SqlNotificationLog(engine)
         self.tokens = SqlIdTokenRepository(engine, self._committer)
         self.charging = SqlChargingRepository(engine, self._committer)
         self.reservations = SqlReservationRepository(engine, self._committer)
