@@ -30,17 +30,21 @@ from csms.blocks.diagnostics import DiagnosticsBlock
 from csms.blocks.diagnostics.commands import COMMANDS as DIAGNOSTICS_COMMANDS
 from csms.blocks.diagnostics.customer import CustomerInformationBlock
 from csms.blocks.diagnostics.monitoring import MonitoringBlock
+from csms.blocks.diagnostics.monitoring_commands import COMMANDS as MONITORING_COMMANDS
 from csms.blocks.dispatch import Dispatcher
 from csms.blocks.displaymessage import DisplayMessageBlock
+from csms.blocks.displaymessage.commands import COMMANDS as DISPLAY_MESSAGE_COMMANDS
 from csms.blocks.file_service import FileService
 from csms.blocks.firmware import FirmwareBlock
 from csms.blocks.firmware.commands import COMMANDS as FIRMWARE_COMMANDS
 from csms.blocks.firmware.publish import PublishFirmwareBlock
+from csms.blocks.firmware.publish_commands import COMMANDS as PUBLISH_FIRMWARE_COMMANDS
 from csms.blocks.localauthlist import COMMANDS as LOCAL_LIST_COMMANDS
 from csms.blocks.provisioning import ProvisioningBlock
 from csms.blocks.provisioning.commands import COMMANDS as PROVISIONING_COMMANDS
 from csms.blocks.provisioning.device_model import DeviceModelBlock
 from csms.blocks.provisioning.pacing import BootPacer
+from csms.blocks.provisioning.report_commands import COMMANDS as REPORT_COMMANDS
 from csms.blocks.remotecontrol.commands import COMMANDS as REMOTE_CONTROL_COMMANDS
 from csms.blocks.reservation.commands import COMMANDS as RESERVATION_COMMANDS
 from csms.blocks.reservation.handlers import ReservationBlock
@@ -50,7 +54,10 @@ from csms.blocks.security.commands import COMMANDS as SECURITY_COMMANDS
 from csms.blocks.security.iso15118 import Iso15118CertificateBlock
 from csms.blocks.smartcharging import COMMANDS as SMART_CHARGING_COMMANDS
 from csms.blocks.smartcharging.handlers import SmartChargingReportsBlock
+from csms.blocks.smartcharging.report_commands import COMMANDS as CHARGING_PROFILE_REPORT_COMMANDS
+from csms.blocks.tariff import COMMANDS as TARIFF_COMMANDS
 from csms.blocks.transactions import TransactionsBlock, TransactionsV16Block
+from csms.blocks.transactions.status_command import COMMANDS as TRANSACTION_STATUS_COMMANDS
 from csms.config import Settings
 from csms.domain.charging_ports import (
     ChargingTransactionRepository,
@@ -201,6 +208,13 @@ SENT_BY_COMMANDS = (
     | FIRMWARE_COMMANDS
     | DIAGNOSTICS_COMMANDS
     | SECURITY_COMMANDS
+    | REPORT_COMMANDS
+    | MONITORING_COMMANDS
+    | DISPLAY_MESSAGE_COMMANDS
+    | CHARGING_PROFILE_REPORT_COMMANDS
+    | TRANSACTION_STATUS_COMMANDS
+    | TARIFF_COMMANDS
+    | PUBLISH_FIRMWARE_COMMANDS
 )
 
 

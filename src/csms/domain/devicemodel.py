@@ -12,24 +12,104 @@ masked before they reach the repository (:func:`csms.domain.configuration.masked
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 __all__ = [
+    "ClearMonitoringStatus",
+    "ComponentCriterion",
+    "CustomerInformationStatus",
     "DeviceEvent",
     "DeviceModelRepository",
+    "DeviceModelStatus",
     "MonitorReportPart",
+    "MonitorSetting",
+    "MonitorSettingResult",
+    "MonitoringBase",
+    "MonitoringCriterion",
+    "ReportBase",
     "ReportPart",
     "ReportProgress",
     "ReportedVariable",
+    "SetMonitoringStatus",
     "StoredAttribute",
     "VariableAttribute",
     "VariableCharacteristics",
     "VariableKey",
     "VariableMonitor",
 ]
+
+
+class DeviceModelStatus(enum.StrEnum):
+    """2.x GenericDeviceModelStatusEnumType: the answer to a report or monitoring-base request."""
+
+    ACCEPTED = "Accepted"
+    REJECTED = "Rejected"
+    NOT_SUPPORTED = "NotSupported"
+    EMPTY_RESULT_SET = "EmptyResultSet"
+
+
+class ReportBase(enum.StrEnum):
+    """2.x ReportBaseEnumType (GetBaseReport, B07)."""
+
+    CONFIGURATION_INVENTORY = "ConfigurationInventory"
+    FULL_INVENTORY = "FullInventory"
+    SUMMARY_INVENTORY = "SummaryInventory"
+
+
+class ComponentCriterion(enum.StrEnum):
+    """2.x ComponentCriterionEnumType (GetReport, B08)."""
+
+    ACTIVE = "Active"
+    AVAILABLE = "Available"
+    ENABLED = "Enabled"
+    PROBLEM = "Problem"
+
+
+class MonitoringCriterion(enum.StrEnum):
+    """2.x MonitoringCriterionEnumType (GetMonitoringReport, N02)."""
+
+    THRESHOLD = "ThresholdMonitoring"
+    DELTA = "DeltaMonitoring"
+    PERIODIC = "PeriodicMonitoring"
+
+
+class MonitoringBase(enum.StrEnum):
+    """2.x MonitoringBaseEnumType (SetMonitoringBase, N03)."""
+
+    ALL = "All"
+    FACTORY_DEFAULT = "FactoryDefault"
+    HARD_WIRED_ONLY = "HardWiredOnly"
+
+
+class SetMonitoringStatus(enum.StrEnum):
+    """2.x SetMonitoringStatusEnumType (SetVariableMonitoring, N04)."""
+
+    ACCEPTED = "Accepted"
+    UNKNOWN_COMPONENT = "UnknownComponent"
+    UNKNOWN_VARIABLE = "UnknownVariable"
+    UNSUPPORTED_MONITOR_TYPE = "UnsupportedMonitorType"
+    REJECTED = "Rejected"
+    DUPLICATE = "Duplicate"
+
+
+class ClearMonitoringStatus(enum.StrEnum):
+    """2.x ClearMonitoringStatusEnumType (ClearVariableMonitoring, N06)."""
+
+    ACCEPTED = "Accepted"
+    REJECTED = "Rejected"
+    NOT_FOUND = "NotFound"
+
+
+class CustomerInformationStatus(enum.StrEnum):
+    """2.x CustomerInformationStatusEnumType (CustomerInformation, N09/N10)."""
+
+    ACCEPTED = "Accepted"
+    REJECTED = "Rejected"
+    INVALID = "Invalid"
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -169,6 +249,30 @@ class VariableMonitor:
 
 
 @dataclass(frozen=True, slots=True)
+class MonitorSetting:
+    """A monitor to set (SetMonitoringData): ``monitor_id`` None creates one, else replaces it."""
+
+    key: VariableKey
+    type: str  # MonitorEnumType
+    value: float
+    severity: int
+    transaction: bool = False
+    monitor_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorSettingResult:
+    """The station's answer for one monitor (SetMonitoringResult); ``monitor_id`` once Accepted."""
+
+    key: VariableKey
+    status: SetMonitoringStatus
+    type: str
+    severity: int
+    monitor_id: int | None = None
+    status_info: tuple[str, str | None] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class MonitorReportPart:
     """One NotifyMonitoringReport: part ``seq_no`` of the monitoring report ``request_id``."""
 
@@ -205,6 +309,12 @@ class DeviceModelRepository(Protocol):
 
     async def record_monitor_report(self, part: MonitorReportPart, received_at: datetime) -> None:
         """Store the monitors of one NotifyMonitoringReport and note the part for its request."""
+
+    async def record_monitors(self, monitors: Sequence[VariableMonitor]) -> None:
+        """Store monitors a station accepted (SetVariableMonitoring), replacing same ids."""
+
+    async def remove_monitors(self, station_id: str, monitor_ids: Sequence[int]) -> None:
+        """Forget monitors the station cleared (ClearVariableMonitoring Accepted)."""
 
     async def monitor_severity(self, station_id: str, monitor_ids: Sequence[int]) -> dict[int, int]:
         """The severity of the station's known monitors among ``monitor_ids``."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from csms.rpc import OcppVersion
 from csms.simulator import certificates
 from csms.simulator.dialect import (
     VENDOR,
@@ -554,7 +555,12 @@ def get_monitoring_report(station: SimStation, p: Payload) -> Answer:
                     "value": m["value"],
                     "type": m["type"],
                     "severity": m["severity"],
-                    "eventNotificationType": "CustomMonitor",
+                    # 2.1 names who set the monitor; 2.0.1's schema has no such field.
+                    **(
+                        {"eventNotificationType": "CustomMonitor"}
+                        if station.version is OcppVersion.V21
+                        else {}
+                    ),
                 }
             ],
         }

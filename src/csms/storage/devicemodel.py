@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, Table, select
+from sqlalchemy import RowMapping, Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from csms.domain.configuration import masked
@@ -175,6 +175,27 @@ async def _note_part(
     )
 
 
+async def _upsert_monitors(conn: AsyncConnection, monitors: Sequence[VariableMonitor]) -> None:
+    """Store monitors by (station, id); the last of a repeated id wins."""
+    rows = {
+        (m.station_id, m.monitor_id): {
+            "station_id": m.station_id,
+            "monitor_id": m.monitor_id,
+            **_key_row(m.key),
+            "transaction": m.transaction,
+            "value": m.value,
+            "type": m.type,
+            "severity": m.severity,
+            "reported_at": m.reported_at,
+        }
+        for m in monitors
+    }
+    update = (*_KEY_COLUMNS, "transaction", "value", "type", "severity", "reported_at")
+    await _upsert(
+        conn, variable_monitors, list(rows.values()), ("station_id", "monitor_id"), update
+    )
+
+
 def _parse_seq_nos(text: str) -> set[int]:
     return {int(part) for part in text.split(",") if part}
 
@@ -298,28 +319,8 @@ class SqlDeviceModelRepository:
             await conn.execute(stmt, rows)
 
     async def record_monitor_report(self, part: MonitorReportPart, received_at: datetime) -> None:
-        rows = {
-            m.monitor_id: {
-                "station_id": part.station_id,
-                "monitor_id": m.monitor_id,
-                **_key_row(m.key),
-                "transaction": m.transaction,
-                "value": m.value,
-                "type": m.type,
-                "severity": m.severity,
-                "reported_at": received_at,
-            }
-            for m in part.monitors
-        }
-        update = (*_KEY_COLUMNS, "transaction", "value", "type", "severity", "reported_at")
         async with writing(self._engine) as conn:
-            await _upsert(
-                conn,
-                variable_monitors,
-                list(rows.values()),
-                ("station_id", "monitor_id"),
-                update,
-            )
+            await _upsert_monitors(conn, part.monitors)
             await _note_part(
                 conn,
                 station_id=part.station_id,
@@ -328,6 +329,19 @@ class SqlDeviceModelRepository:
                 seq_no=part.seq_no,
                 tbc=part.tbc,
                 at=received_at,
+            )
+
+    async def record_monitors(self, monitors: Sequence[VariableMonitor]) -> None:
+        async with writing(self._engine) as conn:
+            await _upsert_monitors(conn, monitors)
+
+    async def remove_monitors(self, station_id: str, monitor_ids: Sequence[int]) -> None:
+        if not monitor_ids:
+            return
+        t = variable_monitors
+        async with writing(self._engine) as conn:
+            await conn.execute(
+                delete(t).where((t.c.station_id == station_id) & t.c.monitor_id.in_(monitor_ids))
             )
 
     async def monitor_severity(self, station_id: str, monitor_ids: Sequence[int]) -> dict[int, int]:

@@ -35,8 +35,10 @@ from csms.rpc import OcppVersion
 __all__ = [
     "DeviceModelBlock",
     "get_variables",
+    "key_of_ref",
     "set_variables",
     "variable_key",
+    "variable_payloads",
 ]
 
 Payload = dict[str, Any]
@@ -59,6 +61,22 @@ def variable_key(component: Payload, variable: Payload) -> VariableKey:
         connector_id=evse.get("connectorId"),
         variable_instance=variable.get("instance"),
     )
+
+
+def variable_payloads(ref: VariableRef | VariableKey) -> Payload:
+    """A ComponentVariableType (``component`` + optional ``variable``) for a ref or key."""
+    component: Payload = {"name": ref.component}
+    if ref.component_instance is not None:
+        component["instance"] = ref.component_instance
+    if ref.evse_id is not None:
+        evse: Payload = {"id": ref.evse_id}
+        if ref.connector_id is not None:
+            evse["connectorId"] = ref.connector_id
+        component["evse"] = evse
+    variable: Payload = {"name": ref.variable}
+    if ref.variable_instance is not None:
+        variable["instance"] = ref.variable_instance
+    return {"component": component, "variable": variable}
 
 
 def key_of_ref(ref: VariableRef) -> VariableKey:
