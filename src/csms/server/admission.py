@@ -35,16 +35,29 @@ from csms.server.refusals import RefusalLog
 
 
 def address_group(address: str) -> str:
-    """The budget key of a source address: IPv4 as is, IPv6 by /64, IPv4-mapped IPv6 as IPv4."""
+    """The budget group of a source address: IPv4 as is, IPv6 by /64, IPv4-mapped IPv6 as IPv4."""
+    key = group_key(address)
+    if isinstance(key, str):
+        return key
+    if key >> 64:
+        return str(ipaddress.IPv6Network(((key ^ _IPV6) << 64, 64)))
+    return str(ipaddress.IPv4Address(key))
+
+
+_IPV6 = 1 << 64  # marks an IPv6 /64 prefix in a group key, apart from IPv4 addresses
+
+
+def group_key(address: str) -> int | str:
+    """:func:`address_group` as a compact table key: an int (IPv4, or IPv6 /64 prefix | 2**64)."""
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return address
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.IPv6Network((int(ip) >> 64 << 64, 64)))
-    return str(ip)
+            return int(ip.ipv4_mapped)
+        return _IPV6 | int(ip) >> 64
+    return int(ip)
 
 
 class HandshakeThrottle:
@@ -80,7 +93,7 @@ class HandshakeThrottle:
         """
         if authenticated:
             return 0.0
-        group = address_group(address)
+        group = group_key(address)
         wait = max(self._per_identity.wait(identity), self._per_address.wait(group))
         if wait == 0.0:
             self._per_identity.charge(identity)
@@ -89,7 +102,7 @@ class HandshakeThrottle:
 
     def unknown_identity(self, address: str) -> float:
         """Charge a refused request for an unregistered identity: 0.0 → its own answer, else 429."""
-        return self._unknown.take(address_group(address))
+        return self._unknown.take(group_key(address))
 
     def sizes(self) -> tuple[int, int, int]:
         """Keys held per table (per address, per identity, unknown per address)."""
@@ -125,7 +138,7 @@ class RegistrationLimiter:
         """Reserve one registration for ``address``: 0.0 if allowed, else seconds to wait (429)."""
         if self._process is None:
             return 0.0
-        group = address_group(address)
+        group = group_key(address)
         wait = max(self._process.wait(None), self._per_address.wait(group))
         if wait == 0.0:
             self._process.charge(None)

@@ -6,6 +6,7 @@ import logging
 
 import pytest
 
+from csms.config import SettingsError, load_settings
 from csms.server.admission import HandshakeThrottle, RegistrationLimiter, address_group
 from csms.server.buckets import KeyedBuckets
 from csms.server.refusals import RefusalLog
@@ -175,3 +176,31 @@ def test_refusals_are_logged_at_a_bounded_rate(caplog: pytest.LogCaptureFixture)
         "refused again",
     ]
     assert log.totals == {"auth": 1001, "other": 1}
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("CSMS_AUTH_FAILURES_PER_ADDRESS", "0"),
+        ("CSMS_AUTH_FAILURES_PER_IDENTITY", "-1"),
+        ("CSMS_UNKNOWN_IDENTITY_FAILURES_PER_ADDRESS", "0"),
+        ("CSMS_AUTH_FAILURE_WINDOW", "0"),
+        ("CSMS_REGISTRATION_RATE", "-1"),
+        ("CSMS_REGISTRATION_RATE", "nan"),
+        ("CSMS_REGISTRATION_BURST", "0"),
+        ("CSMS_REGISTRATIONS_PER_ADDRESS", "0"),
+        ("CSMS_MAX_PENDING_REGISTRATIONS", "0"),
+        ("CSMS_MAX_PENDING_REGISTRATIONS", "many"),
+    ],
+)
+def test_bad_budgets_are_refused_with_the_setting_named(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        load_settings({name: value})
+
+
+def test_budget_settings_are_read_from_the_environment() -> None:
+    server = load_settings(
+        {"CSMS_REGISTRATION_RATE": "0", "CSMS_MAX_PENDING_REGISTRATIONS": "50"}
+    ).server
+    assert server.registration_rate == 0.0 and server.max_pending_registrations == 50
+    assert server.unknown_identity_failures_per_address == 20
