@@ -149,6 +149,19 @@ async def test_self_registration_is_rate_limited(database_url: str, tmp_path: Pa
         assert await boots(server, "NEW-1", ATTACKER) == "Pending"  # nor re-connections
 
 
+async def test_self_registration_is_rate_limited_under_accept_too(tmp_path: Path) -> None:
+    async with csms_with(
+        tmp_path,
+        unknown_stations=UnknownStationPolicy.ACCEPT,
+        registration_rate=0.01,
+        registration_burst=2,
+    ) as server:
+        assert await boots(server, "LAB-1", ATTACKER) == "Accepted"
+        assert await boots(server, "LAB-2", "127.0.0.3") == "Accepted"
+        assert (await refusal(server, "LAB-3", "127.0.0.4"))[0] == 429
+        assert await store_of(server).stations.get("LAB-3") is None
+
+
 async def test_pending_registrations_are_capped(database_url: str, tmp_path: Path) -> None:
     """CSMS_MAX_PENDING_REGISTRATIONS: beyond it 503 with Retry-After, nothing stored; an operator
     who accepts a station frees a place."""

@@ -249,40 +249,58 @@ class StationListener:
             password_hash=password_hash,
             created_at=self._clock(),
         )
-        async with self._registering:
-            try:
-                if status is RegistrationStatus.PENDING:
-                    pending = await self._stations.count(registration_status=status)
-                    if pending >= self._settings.max_pending_registrations:
-                        refusals.log(
-                            "pending registration cap",
-                            logging.WARNING,
-                            "unknown station %r from %s refused (503): %d stations are Pending "
-                            "(CSMS_MAX_PENDING_REGISTRATIONS); accept or reject some",
-                            identity,
-                            address,
-                            pending,
-                        )
-                        return _retry_later(
-                            connection,
-                            HTTPStatus.SERVICE_UNAVAILABLE,
-                            self._settings.boot_retry_interval,
-                            "Too many stations await registration; try again later.\n",
-                        )
+        try:
+            if status is RegistrationStatus.PENDING:
+                async with self._registering:
+                    refusal = await self._pending_cap(connection, address, identity)
+                    if refusal is not None:
+                        return refusal
+                    await self._stations.add(station)
+            else:
                 await self._stations.add(station)
+        except StorageError:
+            # Two first connections raced (the other one registered it), or storage failed.
+            try:
+                existing = await self._stations.get(identity)
             except StorageError:
-                # Two first connections raced (the other one registered it), or storage failed.
-                try:
-                    existing = await self._stations.get(identity)
-                except StorageError:
-                    logger.exception("station registration failed for %r", identity)
-                    return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "Try again later.\n")
-                if existing is None or not self._authenticated(existing, password):
-                    return _unauthorized(connection)
-                station = existing
+                logger.exception("station registration failed for %r", identity)
+                return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "Try again later.\n")
+            if existing is None or not self._authenticated(existing, password):
+                return _unauthorized(connection)
+            station = existing
         logger.info("unknown station %r registered as %s", identity, status.value)
         self._admitted[connection] = station
         return None
+
+    async def _pending_cap(
+        self, connection: ServerConnection, address: str, identity: str
+    ) -> Response | None:
+        """503 if CSMS_MAX_PENDING_REGISTRATIONS stations are Pending already (the caller holds
+        the registration lock, so racing registrations cannot exceed the cap)."""
+        try:
+            pending = await self._stations.count(registration_status=RegistrationStatus.PENDING)
+        except StorageError as exc:
+            self._admission.refusals.log(
+                "storage unavailable", logging.WARNING, "could not count Pending stations: %s", exc
+            )
+            return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "Try again later.\n")
+        if pending < self._settings.max_pending_registrations:
+            return None
+        self._admission.refusals.log(
+            "pending registration cap",
+            logging.WARNING,
+            "unknown station %r from %s refused (503): %d stations are Pending "
+            "(CSMS_MAX_PENDING_REGISTRATIONS); accept or reject some",
+            identity,
+            address,
+            pending,
+        )
+        return _retry_later(
+            connection,
+            HTTPStatus.SERVICE_UNAVAILABLE,
+            self._settings.boot_retry_interval,
+            "Too many stations await registration; try again later.\n",
+        )
 
     def _refuse_unknown(
         self, connection: ServerConnection, address: str, identity: str, status: HTTPStatus
