@@ -192,6 +192,29 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     return result
 
 
+def _validate_admission(server: ServerSettings) -> None:
+    """The handshake throttle's budgets: whole numbers >= 1 and positive durations/rates."""
+    for name in (
+        "auth_failures_per_address",
+        "auth_failures_per_identity",
+        "unknown_identity_failures_per_address",
+        "registration_burst",
+        "registrations_per_address",
+        "max_pending_registrations",
+    ):
+        if getattr(server, name) < 1:
+            raise SettingsError(f"CSMS_{name.upper()}: at least 1, got {getattr(server, name)}")
+    if not server.auth_failure_window > 0:
+        raise SettingsError(
+            f"CSMS_AUTH_FAILURE_WINDOW: seconds, must be positive, got {server.auth_failure_window}"
+        )
+    if not server.registration_rate >= 0:
+        raise SettingsError(
+            "CSMS_REGISTRATION_RATE: registrations per second, 0 for no pacing, got "
+            f"{server.registration_rate}"
+        )
+
+
 def validate(settings: Settings) -> None:
     """Raise :class:`SettingsError` for combinations csms cannot serve."""
     server = settings.server
@@ -221,26 +244,3 @@ def validate(settings: Settings) -> None:
         raise SettingsError("CSMS_FILES_MAX_*_SIZE and CSMS_FILES_URL_TTL must be positive")
     if files.public_url is not None and not files.public_url.startswith(("http://", "https://")):
         raise SettingsError("CSMS_FILES_PUBLIC_URL: expected an http:// or https:// URL")
-
-
-def _validate_admission(server: ServerSettings) -> None:
-    """The handshake throttle's budgets: whole numbers >= 1 and positive durations/rates."""
-    for name in (
-        "auth_failures_per_address",
-        "auth_failures_per_identity",
-        "unknown_identity_failures_per_address",
-        "registration_burst",
-        "registrations_per_address",
-        "max_pending_registrations",
-    ):
-        if getattr(server, name) < 1:
-            raise SettingsError(f"CSMS_{name.upper()}: at least 1, got {getattr(server, name)}")
-    if not server.auth_failure_window > 0:
-        raise SettingsError(
-            f"CSMS_AUTH_FAILURE_WINDOW: seconds, must be positive, got {server.auth_failure_window}"
-        )
-    if not server.registration_rate >= 0:
-        raise SettingsError(
-            "CSMS_REGISTRATION_RATE: registrations per second, 0 for no pacing, got "
-            f"{server.registration_rate}"
-        )
