@@ -62,7 +62,7 @@ def main() -> int:
         url = asyncio.run(prepare(server, 200))
         command = (
             "{venv}/bin/csms serve --host {host} --port {port} --api-port {api_port} "
-            f"--database-url {url} --unknown-stations accept"
+            f"--database-url {url} --unknown-stations accept --registration-rate 0"
         )
         argv = [
             sys.executable,

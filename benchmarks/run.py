@@ -9,7 +9,8 @@ Servers (each started by this harness on free ports, waited for, and killed at t
 
 ``csms``
     ``<venv>/bin/csms serve --host 127.0.0.1 --port PORT --api-port APIPORT
-    --database-url sqlite+aiosqlite:///<tmpdir>/bench.db --unknown-stations accept``
+    --database-url sqlite+aiosqlite:///<tmpdir>/bench.db --unknown-stations accept
+    --registration-rate 0``
     (override with ``--csms-cmd``).
 ``reference``
     ``reference_server.py``: mobilityhouse ``ocpp`` as its README/examples show.
@@ -82,7 +83,7 @@ PACKAGES: Final[tuple[str, ...]] = (
 
 DEFAULT_CSMS_CMD: Final = (
     "{venv}/bin/csms serve --host {host} --port {port} --api-port {api_port} "
-    "--database-url {database_url} --unknown-stations accept"
+    "--database-url {database_url} --unknown-stations accept --registration-rate 0"
 )
 
 

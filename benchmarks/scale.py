@@ -76,6 +76,8 @@ def start_server(
         f"sqlite+aiosqlite:///{db}",
         "--unknown-stations",
         "accept",
+        "--registration-rate",
+        "0",
         "--heartbeat-interval",
         str(heartbeat),
         "--log-level",

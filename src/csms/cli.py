@@ -67,6 +67,8 @@ def _apply_serve_flags(settings: Settings, args: argparse.Namespace) -> Settings
         ("call_timeout", "call_timeout"),
         ("ping_interval", "ping_interval"),
         ("boot_pacing_rate", "boot_pacing_rate"),
+        ("registration_rate", "registration_rate"),
+        ("max_pending_registrations", "max_pending_registrations"),
     ):
         value = getattr(args, flag)
         if value is not None:
@@ -392,6 +394,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--ping-interval", type=float, help="seconds between server pings")
     serve.add_argument(
         "--boot-pacing-rate", type=float, help="BootNotifications accepted per second (0: all)"
+    )
+    serve.add_argument(
+        "--registration-rate",
+        type=float,
+        help="self-registrations of unknown stations per second (CSMS_REGISTRATION_RATE, default "
+        "2; 0: no pacing, for load tests on a lab csms)",
+    )
+    serve.add_argument(
+        "--max-pending-registrations",
+        type=int,
+        help="stations in Pending at most before self-registration gets 503 "
+        "(CSMS_MAX_PENDING_REGISTRATIONS, default 1000)",
     )
     serve.add_argument("--no-compression", action="store_true", help="do not offer deflate")
     serve.add_argument("--log-level", help="DEBUG, INFO (default), WARNING, ERROR")

@@ -52,10 +52,23 @@ class ServerSettings:
     # A second connection for a connected identity: the live one is pinged and, if it answers
     # within this many seconds, the newcomer is refused; otherwise the newcomer replaces it.
     duplicate_probe_timeout: float = 5.0  # CSMS_DUPLICATE_PROBE_TIMEOUT
-    # Failed handshakes allowed per source address (and per address+identity) in the window.
+    # --- Handshake throttle and self-registration (server/admission.py; docs/behaviour.md
+    # "Handshake throttle"). A right password is never throttled. Budgets are per window; an
+    # "address" is one IPv4 address or one IPv6 /64.
+    # Wrong passwords per address and per registered identity (from any address); then 429.
     auth_failures_per_address: int = 20  # CSMS_AUTH_FAILURES_PER_ADDRESS
     auth_failures_per_identity: int = 5  # CSMS_AUTH_FAILURES_PER_IDENTITY
     auth_failure_window: float = 60.0  # CSMS_AUTH_FAILURE_WINDOW
+    # Refused requests for unregistered identities per address (a budget of their own); then 429.
+    unknown_identity_failures_per_address: int = 20  # CSMS_UNKNOWN_IDENTITY_FAILURES_PER_ADDRESS
+    # Self-registrations (--unknown-stations pending|accept): per second per process with a burst,
+    # and per address per window; beyond them 429. Rate 0 = no pacing (load tests on a lab csms).
+    registration_rate: float = 2.0  # CSMS_REGISTRATION_RATE
+    registration_burst: int = 20  # CSMS_REGISTRATION_BURST
+    registrations_per_address: int = 10  # CSMS_REGISTRATIONS_PER_ADDRESS
+    # Stations in Pending at most; a self-registration beyond it gets 503 (pending policy).
+    max_pending_registrations: int = 1000  # CSMS_MAX_PENDING_REGISTRATIONS
+    # --- end of handshake throttle
     # BootNotification interval for accepted stations (Heartbeat interval) and for Pending/Rejected
     # (minimum wait before the next BootNotification; 1.6 §4.2).
     heartbeat_interval: int = 300  # CSMS_HEARTBEAT_INTERVAL
@@ -195,6 +208,29 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     return result
 
 
+def _validate_admission(server: ServerSettings) -> None:
+    """The handshake throttle's budgets: whole numbers >= 1 and positive durations/rates."""
+    for name in (
+        "auth_failures_per_address",
+        "auth_failures_per_identity",
+        "unknown_identity_failures_per_address",
+        "registration_burst",
+        "registrations_per_address",
+        "max_pending_registrations",
+    ):
+        if getattr(server, name) < 1:
+            raise SettingsError(f"CSMS_{name.upper()}: at least 1, got {getattr(server, name)}")
+    if not server.auth_failure_window > 0:
+        raise SettingsError(
+            f"CSMS_AUTH_FAILURE_WINDOW: seconds, must be positive, got {server.auth_failure_window}"
+        )
+    if not server.registration_rate >= 0:
+        raise SettingsError(
+            "CSMS_REGISTRATION_RATE: registrations per second, 0 for no pacing, got "
+            f"{server.registration_rate}"
+        )
+
+
 def validate(settings: Settings) -> None:
     """Raise :class:`SettingsError` for combinations csms cannot serve."""
     server = settings.server
@@ -218,6 +254,7 @@ def validate(settings: Settings) -> None:
         raise SettingsError("CSMS_LISTEN_BACKLOG: at least 1 (default 4096)")
     if server.boot_pacing_rate < 0:
         raise SettingsError("CSMS_BOOT_PACING_RATE: boots per second, 0 for no pacing")
+    _validate_admission(server)
     files = settings.files
     if files.max_firmware_size <= 0 or files.max_upload_size <= 0 or files.url_ttl <= 0:
         raise SettingsError("CSMS_FILES_MAX_*_SIZE and CSMS_FILES_URL_TTL must be positive")

@@ -46,6 +46,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]
             f"sqlite+aiosqlite:///{work / 'csms.db'}",
             "--unknown-stations",
             "accept",
+            "--registration-rate",
+            "0",  # the fleets register from one address, faster than production allows
             "--no-compression",
             "--log-level",
             "WARNING",

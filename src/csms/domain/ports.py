@@ -41,6 +41,14 @@ class StationRepository(Protocol):
         """Register a station (committed on return); an existing id raises StorageError."""
         ...
 
+    async def count(self, *, registration_status: RegistrationStatus | None = None) -> int:
+        """Return how many stations are registered (only those in ``registration_status`` if given).
+
+        The listener asks before each self-registration under the ``pending`` policy, to cap the
+        stations awaiting an operator (CSMS_MAX_PENDING_REGISTRATIONS).
+        """
+        ...
+
     async def set_registration(self, station_id: str, status: RegistrationStatus) -> None:
         """Set the registration status an operator chose (Accepted/Pending/Rejected)."""
         ...

@@ -2,11 +2,14 @@
 
 Handshake (before any upgrade, so nothing is processed for a refused client):
 
-1. a source address that failed authentication too often gets 429 (CWE-307);
-2. a path without a valid identity, or an identity that is not registered while unknown stations are
+1. a path without a valid identity, or an identity that is not registered while unknown stations are
    rejected, gets 404 (OCPP-J 1.6 §3.2; 2.0.1 Part 4 §3.2);
-3. Basic auth (security profile ≥ 1, and whenever the station has a password): wrong username or
-   password, or no header, gets 401 (1.6 security whitepaper A00.FR.202–204; OCTT TC_A_02/03_CSMS);
+2. Basic auth (security profile ≥ 1, and whenever the station has a password): wrong username or
+   password, or no header, gets 401 (1.6 security whitepaper A00.FR.202–204; OCTT TC_A_02/03_CSMS),
+   or 429 once the identity's or the address's failure budget is spent (CWE-307). Credentials are
+   checked first, so a right password is never throttled (server/admission.py);
+3. an unknown station under the ``pending``/``accept`` policies registers itself, paced per process
+   and per address (429) and, under ``pending``, up to a cap of Pending stations (503);
 4. a second connection for a connected identity: the live session is pinged; if it answers within
    ``duplicate_probe_timeout`` the newcomer gets 409, otherwise the newcomer replaces it
    (ocpp-rules.md §2.5; SaiFlow 2023) — never two live sessions.
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import ssl
 import weakref
 from collections.abc import Callable, Sequence
@@ -45,7 +49,8 @@ from csms.domain.errors import StorageError
 from csms.domain.model import RegistrationStatus, Station, UnknownStationPolicy
 from csms.domain.ports import StationRepository
 from csms.rpc import ALL_VERSIONS, OcppVersion, select_subprotocol
-from csms.server.auth import FailureLimiter, basic_auth_password
+from csms.server.admission import Admission
+from csms.server.auth import basic_auth_password
 from csms.server.connection import CLOSE_PROTOCOL_ERROR, StationConnection, StationLog
 from csms.server.identity import identity_from_path
 from csms.server.registry import ConnectionRegistry
@@ -74,11 +79,9 @@ class StationListener:
         self._clock = clock
         self._versions = tuple(versions)
         self._log_frames = log_frames
-        self._limiter = FailureLimiter(
-            per_address=settings.auth_failures_per_address,
-            per_identity=settings.auth_failures_per_identity,
-            window=settings.auth_failure_window,
-        )
+        self._admission = Admission.from_settings(settings, logger)
+        # Serialises "count Pending stations, then add one" so the cap holds within this process.
+        self._registering = asyncio.Lock()
         # Stations authenticated by process_request, picked up by the connection handler.
         self._admitted: weakref.WeakKeyDictionary[ServerConnection, Station] = (
             weakref.WeakKeyDictionary()
@@ -167,9 +170,6 @@ class StationListener:
         identity = identity_from_path(request.path)
         if identity is None:
             return connection.respond(HTTPStatus.NOT_FOUND, "No station identity in the URL.\n")
-        if self._limiter.blocked(address, identity):
-            logger.warning("security: handshake from %s for %r throttled", address, identity)
-            return connection.respond(HTTPStatus.TOO_MANY_REQUESTS, "Too many failed attempts.\n")
         try:
             station = await self._stations.get(identity)
         except StorageError:
@@ -178,9 +178,26 @@ class StationListener:
         password = basic_auth_password(request.headers.get("Authorization"), identity)
         if station is None:
             return await self._admit_unknown(connection, address, identity, password)
-        if not self._authenticated(station, password):
-            self._limiter.record_failure(address, identity)
-            logger.warning("security: authentication failed for %r from %s", identity, address)
+        authenticated = self._authenticated(station, password)
+        refusals = self._admission.refusals
+        wait = self._admission.throttle.login(identity, address, authenticated=authenticated)
+        if wait:
+            refusals.log(
+                "security: failure budget spent",
+                logging.WARNING,
+                "security: authentication failed for %r from %s; failure budget spent (429)",
+                identity,
+                address,
+            )
+            return _too_many(connection, wait, "Too many failed attempts.\n")
+        if not authenticated:
+            refusals.log(
+                "security: authentication failed",
+                logging.WARNING,
+                "security: authentication failed for %r from %s",
+                identity,
+                address,
+            )
             return _unauthorized(connection)
         if (refusal := await self._check_duplicate(connection, identity)) is not None:
             return refusal
@@ -200,21 +217,27 @@ class StationListener:
     ) -> Response | None:
         policy = self._settings.unknown_stations
         if policy is UnknownStationPolicy.REJECT:
-            self._limiter.record_failure(address, identity)
-            logger.info("unknown station %r from %s refused (404)", identity, address)
-            return connection.respond(HTTPStatus.NOT_FOUND, "Unknown charging station.\n")
+            return self._refuse_unknown(connection, address, identity, HTTPStatus.NOT_FOUND)
         password_hash = None
         if self._settings.security_profile >= 1:
             # Trust on first use: the first password an unknown station presents becomes its own.
             if password is None:
-                self._limiter.record_failure(address, identity)
-                return _unauthorized(connection)
+                return self._refuse_unknown(connection, address, identity, HTTPStatus.UNAUTHORIZED)
             try:
                 check_password_strength(password)
             except WeakPassword:
-                self._limiter.record_failure(address, identity)
-                return _unauthorized(connection)
+                return self._refuse_unknown(connection, address, identity, HTTPStatus.UNAUTHORIZED)
             password_hash = hash_password(password)
+        refusals = self._admission.refusals
+        if wait := self._admission.registrations.take(address):
+            refusals.log(
+                "registration rate limit",
+                logging.WARNING,
+                "unknown station %r from %s refused (429): registration rate limit",
+                identity,
+                address,
+            )
+            return _too_many(connection, wait, "Too many new stations; try again later.\n")
         status = (
             RegistrationStatus.ACCEPTED
             if policy is UnknownStationPolicy.ACCEPT
@@ -227,16 +250,84 @@ class StationListener:
             created_at=self._clock(),
         )
         try:
-            await self._stations.add(station)
+            if status is RegistrationStatus.PENDING:
+                async with self._registering:
+                    refusal = await self._pending_cap(connection, address, identity)
+                    if refusal is not None:
+                        return refusal
+                    await self._stations.add(station)
+            else:
+                await self._stations.add(station)
         except StorageError:
-            # Two first connections raced; the other one registered it.
-            existing = await self._stations.get(identity)
+            # Two first connections raced (the other one registered it), or storage failed.
+            try:
+                existing = await self._stations.get(identity)
+            except StorageError:
+                logger.exception("station registration failed for %r", identity)
+                return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "Try again later.\n")
             if existing is None or not self._authenticated(existing, password):
                 return _unauthorized(connection)
             station = existing
         logger.info("unknown station %r registered as %s", identity, status.value)
         self._admitted[connection] = station
         return None
+
+    async def _pending_cap(
+        self, connection: ServerConnection, address: str, identity: str
+    ) -> Response | None:
+        """503 if CSMS_MAX_PENDING_REGISTRATIONS stations are Pending already (the caller holds
+        the registration lock, so racing registrations cannot exceed the cap)."""
+        try:
+            pending = await self._stations.count(registration_status=RegistrationStatus.PENDING)
+        except StorageError as exc:
+            self._admission.refusals.log(
+                "storage unavailable", logging.WARNING, "could not count Pending stations: %s", exc
+            )
+            return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "Try again later.\n")
+        if pending < self._settings.max_pending_registrations:
+            return None
+        self._admission.refusals.log(
+            "pending registration cap",
+            logging.WARNING,
+            "unknown station %r from %s refused (503): %d stations are Pending "
+            "(CSMS_MAX_PENDING_REGISTRATIONS); accept or reject some",
+            identity,
+            address,
+            pending,
+        )
+        return _retry_later(
+            connection,
+            HTTPStatus.SERVICE_UNAVAILABLE,
+            self._settings.boot_retry_interval,
+            "Too many stations await registration; try again later.\n",
+        )
+
+    def _refuse_unknown(
+        self, connection: ServerConnection, address: str, identity: str, status: HTTPStatus
+    ) -> Response:
+        """Refuse a request for an unregistered identity (404, or 401 for an unusable first
+        password), or 429 once the address spent its budget for such requests."""
+        refusals = self._admission.refusals
+        if wait := self._admission.throttle.unknown_identity(address):
+            refusals.log(
+                "unknown stations: budget spent",
+                logging.INFO,
+                "unknown station %r from %s refused (429): budget for unknown identities spent",
+                identity,
+                address,
+            )
+            return _too_many(connection, wait, "Too many requests for unknown stations.\n")
+        refusals.log(
+            "unknown stations",
+            logging.INFO,
+            "unknown station %r from %s refused (%d)",
+            identity,
+            address,
+            status.value,
+        )
+        if status is HTTPStatus.UNAUTHORIZED:
+            return _unauthorized(connection)
+        return connection.respond(status, "Unknown charging station.\n")
 
     async def _check_duplicate(
         self, connection: ServerConnection, identity: str
@@ -322,6 +413,19 @@ def _address(connection: ServerConnection) -> str:
     if isinstance(remote, tuple) and remote:
         return str(remote[0])
     return str(remote)
+
+
+def _retry_later(
+    connection: ServerConnection, status: HTTPStatus, wait: float, text: str
+) -> Response:
+    """A refusal that tells the client when to come back (RFC 9110 §10.2.3)."""
+    response = connection.respond(status, text)
+    response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+    return response
+
+
+def _too_many(connection: ServerConnection, wait: float, text: str) -> Response:
+    return _retry_later(connection, HTTPStatus.TOO_MANY_REQUESTS, wait, text)
 
 
 def _unauthorized(connection: ServerConnection) -> Response:

@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from csms.domain.errors import UnknownStation
@@ -82,6 +82,13 @@ class SqlStationRepository:
         async with reading(self._engine) as conn:
             result = await conn.execute(stmt)
             return [rows.station(row) for row in result.mappings()]
+
+    async def count(self, *, registration_status: RegistrationStatus | None = None) -> int:
+        stmt = select(func.count()).select_from(stations)
+        if registration_status is not None:
+            stmt = stmt.where(stations.c.registration_status == registration_status.value)
+        async with reading(self._engine) as conn:
+            return int((await conn.execute(stmt)).scalar_one())
 
     async def add(self, station: Station) -> None:
         if station.created_at is None:
