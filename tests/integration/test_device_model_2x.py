@@ -41,8 +41,13 @@ def _station(subprotocol: str, station_id: str, ws: Any) -> Any:
     base, _, results, action = _versions(subprotocol)
 
     class Station(base):  # type: ignore[misc,valid-type]
+        def __init__(self, *args: Any) -> None:
+            super().__init__(*args)
+            self.batches: list[tuple[str, int]] = []
+
         @on(action.get_variables)  # type: ignore[untyped-decorator]
         async def on_get(self, get_variable_data: list[dict[str, Any]]) -> Any:
+            self.batches.append(("GetVariables", len(get_variable_data)))
             return results.GetVariables(
                 get_variable_result=[
                     {
@@ -63,6 +68,7 @@ def _station(subprotocol: str, station_id: str, ws: Any) -> Any:
 
         @on(action.set_variables)  # type: ignore[untyped-decorator]
         async def on_set(self, set_variable_data: list[dict[str, Any]]) -> Any:
+            self.batches.append(("SetVariables", len(set_variable_data)))
             return results.SetVariables(
                 set_variable_result=[
                     {
@@ -297,3 +303,51 @@ async def test_get_and_set_variables_keep_the_stored_model_current(
         ("OCPPCommCtrlr/HeartbeatInterval", "GetVariables"): "900",
         ("EVSE[1]/TxCtrlr/EVConnectionTimeOut", "SetVariables"): "45",
     }
+
+
+async def test_get_and_set_variables_respect_the_stations_message_limits(
+    server: RunningCsms, subprotocol: str
+) -> None:
+    """B05/B06 with DeviceDataCtrlr.ItemsPerMessage / BytesPerMessage (2.0.1 Part 2 §3.1.7)."""
+    _, calls, _, _ = _versions(subprotocol)
+    store = server.csms.store
+    assert store is not None
+    await server.add_station("DM-3")
+    limits = [
+        {
+            "component": {"name": "DeviceDataCtrlr"},
+            "variable": {"name": "ItemsPerMessage", "instance": "GetVariables"},
+            "variable_attribute": [{"value": "2", "mutability": "ReadOnly"}],
+        },
+        {
+            "component": {"name": "DeviceDataCtrlr"},
+            "variable": {"name": "BytesPerMessage", "instance": "SetVariables"},
+            "variable_attribute": [{"value": "400", "mutability": "ReadOnly"}],
+            "variable_characteristics": {
+                "data_type": "integer",
+                "supports_monitoring": False,
+                "max_limit": 400,
+            },
+        },
+    ]
+    async with server.connect("DM-3", subprotocols=[subprotocol]) as ws:
+        station = _station(subprotocol, "DM-3", ws)
+        task = asyncio.create_task(station.start())
+        try:
+            assert (await station.call(calls.BootNotification(**BOOT))).status == "Accepted"
+            await station.call(
+                calls.NotifyReport(request_id=1, generated_at=NOW, seq_no=0, report_data=limits)
+            )
+            gw, clock = server.csms.registry, server.csms.clock
+            refs = [VariableRef("OCPPCommCtrlr", f"V{n}") for n in range(5)]
+            got = await get_variables(gw, store.device_model, "DM-3", refs, clock=clock)
+            values = [(VariableRef("SampledDataCtrlr", f"Var{n}"), "x" * 60) for n in range(6)]
+            put = await set_variables(gw, store.device_model, "DM-3", values, clock=clock)
+        finally:
+            task.cancel()
+    assert [r.ref.variable for r in got] == [f"V{n}" for n in range(5)]
+    assert [r.status for r in put] == ["Accepted"] * 6
+    gets = [n for action, n in station.batches if action == "GetVariables"]
+    sets = [n for action, n in station.batches if action == "SetVariables"]
+    assert gets == [2, 2, 1]
+    assert len(sets) > 1 and sum(sets) == 6

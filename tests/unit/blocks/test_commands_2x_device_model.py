@@ -32,6 +32,7 @@ from csms.blocks.firmware.publish_commands import (
     UnpublishFirmwareStatus,
 )
 from csms.blocks.outbound import send, sent_actions
+from csms.blocks.provisioning.device_model import split_for_limits
 from csms.blocks.provisioning.report_commands import GetBaseReport, GetReport
 from csms.blocks.smartcharging.report_commands import GetChargingProfiles, GetChargingProfileStatus
 from csms.blocks.tariff import CostUpdated
@@ -330,3 +331,28 @@ async def test_charging_profiles_transaction_status_cost_and_firmware_publicatio
     assert gw.sent[3][1]["checksum"] == MD5.lower()
     unpublished = await send(gw, "CS1", UnpublishFirmware(MD5))
     assert unpublished is UnpublishFirmwareStatus.UNPUBLISHED
+
+
+@pytest.mark.parametrize(
+    ("sizes", "items", "max_bytes", "expected"),
+    [
+        ([10] * 5, None, None, [5]),
+        ([10] * 5, 2, None, [2, 2, 1]),
+        ([10] * 5, None, 35, [2, 2, 1]),  # overhead 10 + 2 x (10 + comma) fits, a third does not
+        ([10, 100, 10], None, 40, [1, 1, 1]),  # the oversized entry goes alone, not dropped
+        ([10] * 4, 3, 1000, [3, 1]),
+        ([], 2, 10, []),
+    ],
+)
+def test_split_for_limits(
+    sizes: list[int], items: int | None, max_bytes: int | None, expected: list[int]
+) -> None:
+    batches = split_for_limits(
+        list(range(len(sizes))),
+        lambda i: sizes[i],
+        items=items,
+        max_bytes=max_bytes,
+        overhead=10,
+    )
+    assert [len(b) for b in batches] == expected
+    assert [i for b in batches for i in b] == list(range(len(sizes)))

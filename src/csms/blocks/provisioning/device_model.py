@@ -13,10 +13,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
+
+import orjson
 
 from csms.blocks.context import CallContext
-from csms.blocks.outbound import send
+from csms.blocks.outbound import negotiated_version, send
 from csms.blocks.provisioning.commands import GetVariables, SetVariables
 from csms.blocks.routing import handles
 from csms.blocks.timefmt import parse_datetime
@@ -45,6 +47,11 @@ Payload = dict[str, Any]
 V2 = (OcppVersion.V201, OcppVersion.V21)
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# A CALL frame around the payload: [2,"<message id, up to 36>","SetVariables",...] (2.0.1 Part 4).
+_FRAME_OVERHEAD = 64
 
 # SetVariableStatusEnumType values after which the station holds the new value (now or on reboot).
 _APPLIED = frozenset({"Accepted", "RebootRequired"})
@@ -153,6 +160,101 @@ class DeviceModelBlock:
         return {}
 
 
+async def message_limits(
+    device_model: DeviceModelRepository, station_id: str, action: str
+) -> tuple[int | None, int | None]:
+    """The station's ItemsPerMessage and BytesPerMessage for ``action`` (DeviceDataCtrlr, with the
+    action as instance; 2.0.1 Part 2 §3.1.7), as its device model reported them, or None.
+
+    BytesPerMessage is reported as the variable's maxLimit; a value is used when no limit is.
+    """
+    items = size = None
+    for stored in await device_model.attributes(station_id, component="DeviceDataCtrlr"):
+        if stored.key.variable_instance != action or stored.attribute.type != "Actual":
+            continue
+        chars = stored.characteristics
+        raw = chars.max_limit if chars is not None and chars.max_limit is not None else None
+        if raw is None and stored.attribute.value is not None:
+            try:
+                raw = float(stored.attribute.value)
+            except ValueError:
+                continue
+        if raw is None or raw < 1:
+            continue
+        if stored.key.variable == "ItemsPerMessage":
+            items = int(raw)
+        elif stored.key.variable == "BytesPerMessage":
+            size = int(raw)
+    return items, size
+
+
+def split_for_limits(
+    entries: Sequence[T],
+    size_of: Callable[[T], int],
+    *,
+    items: int | None,
+    max_bytes: int | None,
+    overhead: int,
+) -> list[list[T]]:
+    """Cut ``entries`` into runs of at most ``items`` whose serialised size stays under
+    ``max_bytes`` (``overhead`` counts the frame and payload around them). An entry too big on its
+    own still goes, alone: the station answers for it (e.g. with a CALLERROR) rather than csms
+    silently dropping it."""
+    batches: list[list[T]] = []
+    current: list[T] = []
+    used = overhead
+    for entry in entries:
+        size = size_of(entry) + 1  # the comma between entries
+        full = items is not None and len(current) >= items
+        too_big = max_bytes is not None and current and used + size > max_bytes
+        if full or too_big:
+            batches.append(current)
+            current, used = [], overhead
+        current.append(entry)
+        used += size
+    if current:
+        batches.append(current)
+    return batches
+
+
+async def _send_split(
+    gateway: StationGateway,
+    device_model: DeviceModelRepository,
+    station_id: str,
+    *,
+    action: str,
+    entries: Sequence[T],
+    make: Callable[[tuple[T, ...]], GetVariables | SetVariables],
+    timeout: float | None,
+) -> tuple[VariableResult, ...]:
+    """Send ``entries`` in as many CALLs as the station's limits for ``action`` require."""
+    items, max_bytes = await message_limits(device_model, station_id, action)
+    version = negotiated_version(gateway, station_id)
+
+    def size_of(entry: T) -> int:
+        # Both requests are one list ({"getVariableData": [...]}); this is the entry's item.
+        (listed,) = make((entry,)).request(version)[1].values()
+        return len(orjson.dumps(listed[0]))
+
+    overhead = _FRAME_OVERHEAD + 2 * len(action)  # the action, and the list's name
+    batches = split_for_limits(
+        entries, size_of, items=items, max_bytes=max_bytes, overhead=overhead
+    )
+    results: list[VariableResult] = []
+    for batch in batches:
+        results += await send(gateway, station_id, make(tuple(batch)), timeout=timeout)
+    if len(batches) > 1:
+        logger.info(
+            "[%s] %s split into %d messages (ItemsPerMessage %s, BytesPerMessage %s)",
+            station_id,
+            action,
+            len(batches),
+            items,
+            max_bytes,
+        )
+    return tuple(results)
+
+
 async def get_variables(
     gateway: StationGateway,
     device_model: DeviceModelRepository,
@@ -162,8 +264,20 @@ async def get_variables(
     clock: Callable[[], datetime],
     timeout: float | None = None,
 ) -> tuple[VariableResult, ...]:
-    """Read variables of a 2.x station (B06) and store the values it returned (Accepted ones)."""
-    results = await send(gateway, station_id, GetVariables(tuple(refs)), timeout=timeout)
+    """Read variables of a 2.x station (B06) and store the values it returned (Accepted ones).
+
+    The request is split to respect the station's ItemsPerMessage/BytesPerMessage for
+    GetVariables (B06.FR.xx: a request beyond them may be rejected whole).
+    """
+    results = await _send_split(
+        gateway,
+        device_model,
+        station_id,
+        action="GetVariables",
+        entries=refs,
+        make=GetVariables,
+        timeout=timeout,
+    )
     values = [
         (key_of_ref(r.ref), VariableAttribute(type=r.ref.attribute_type or "Actual", value=r.value))
         for r in results
@@ -182,8 +296,19 @@ async def set_variables(
     clock: Callable[[], datetime],
     timeout: float | None = None,
 ) -> tuple[VariableResult, ...]:
-    """Set variables of a 2.x station (B05) and store each value the station applied."""
-    results = await send(gateway, station_id, SetVariables(tuple(values)), timeout=timeout)
+    """Set variables of a 2.x station (B05) and store each value the station applied.
+
+    Split like :func:`get_variables`, by the station's limits for SetVariables.
+    """
+    results = await _send_split(
+        gateway,
+        device_model,
+        station_id,
+        action="SetVariables",
+        entries=values,
+        make=SetVariables,
+        timeout=timeout,
+    )
     asked = {key_of_ref(ref): (ref, value) for ref, value in values}
     applied = []
     for result in results:
