@@ -162,7 +162,7 @@ def create_app(
     # Added innermost first: hint → host → token → media type → routes.
     app.add_middleware(
         JsonBodyMiddleware,
-        binary=binary_routes(app.routes),
+        binary=[b for r in routers for b in binary_routes(r.routes, prefix=API_PREFIX)],
         exempt_prefixes=("/files/",),
         strict_bodyless=checks is None,
     )

@@ -21,7 +21,7 @@ from typing import Final
 
 from fastapi.routing import APIRoute
 from starlette.datastructures import Headers
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from csms.api.auth import app_path
@@ -59,8 +59,9 @@ class BinaryRoute:
     media_types: frozenset[str]
 
 
-def binary_routes(routes: Iterable[BaseRoute]) -> tuple[BinaryRoute, ...]:
-    """The routes whose OpenAPI ``requestBody`` declares only non-JSON media types."""
+def binary_routes(routes: Iterable[BaseRoute], *, prefix: str = "") -> tuple[BinaryRoute, ...]:
+    """The routes (of a router mounted at ``prefix``) whose OpenAPI ``requestBody`` declares only
+    non-JSON media types."""
     found = []
     for route in routes:
         if not isinstance(route, APIRoute) or not route.openapi_extra:
@@ -68,7 +69,8 @@ def binary_routes(routes: Iterable[BaseRoute]) -> tuple[BinaryRoute, ...]:
         content = route.openapi_extra.get("requestBody", {}).get("content", {})
         types = frozenset(str(t).lower() for t in content)
         if types and not any(is_json(t) for t in types):
-            found.append(BinaryRoute(route.path_regex, frozenset(route.methods or ()), types))
+            regex = compile_path(prefix + route.path)[0]
+            found.append(BinaryRoute(regex, frozenset(route.methods or ()), types))
     return tuple(found)
 
 
