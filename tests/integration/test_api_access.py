@@ -40,6 +40,19 @@ from tests.integration.harness import (
 WRONG = {"Authorization": "Bearer not-the-token-0123456789"}
 
 
+def _generated(settings_dir: Path) -> Any:
+    """Test settings as a newcomer has them: no CSMS_API_TOKEN."""
+    settings = settings_for(settings_dir)
+    return dataclasses.replace(settings, api=dataclasses.replace(settings.api, token=None))
+
+
+@pytest.fixture
+async def fresh(tmp_path: Path) -> AsyncIterator[RunningCsms]:
+    """A csms with the default API settings (no operator token configured)."""
+    async with running_csms(_generated(tmp_path)) as running:
+        yield running
+
+
 def _operations(spec: dict[str, Any]) -> list[tuple[str, str]]:
     return [
         (method.upper(), path)
@@ -54,10 +67,10 @@ def _concrete(path: str) -> str:
 
 
 async def test_every_api_operation_refuses_a_request_without_the_token(
-    server: RunningCsms,
+    fresh: RunningCsms,
 ) -> None:
-    await server.add_station("CP-1")
-    async with server.api(authenticated=False) as api:
+    await fresh.add_station("CP-1")
+    async with fresh.api(authenticated=False) as api:
         spec = (await api.get("/openapi.json")).json()
         operations = _operations(spec)
         assert len(operations) >= 20  # stations, commands, firmware, file requests, security
@@ -93,8 +106,9 @@ async def test_openapi_declares_the_scheme_on_every_operation_that_needs_it(
 
 
 async def test_patching_a_station_password_without_the_token_is_refused(
-    server: RunningCsms,
+    fresh: RunningCsms,
 ) -> None:
+    server = fresh
     await server.add_station("CP-1")
     attacker = b"attacker-password-0123456789"
     async with server.api(authenticated=False) as api:
@@ -217,11 +231,6 @@ async def test_a_websocket_handshake_to_the_api_port_names_the_ocpp_endpoint(
 
 
 # ---------------------------------------------------------------------- the generated token
-
-
-def _generated(settings_dir: Path) -> Any:
-    settings = settings_for(settings_dir)
-    return dataclasses.replace(settings, api=dataclasses.replace(settings.api, token=None))
 
 
 async def _status(running: RunningCsms, token: str) -> int:
