@@ -1,5 +1,5 @@
 """The ``csms`` command: ``serve``, ``db upgrade``, ``station add|list``, ``token add|list``,
-``transaction open|close`` and ``loadtest``.
+``transaction open|close``, ``api-token rotate`` and ``loadtest``.
 
 Settings come from ``CSMS_*`` environment variables (see :mod:`csms.config`); flags override them.
 """
@@ -33,6 +33,7 @@ from csms.loadtest.command import add_parser as add_loadtest_parser
 from csms.log import configure_logging
 from csms.simulator import command as simulator_command
 from csms.storage import open_store, upgrade
+from csms.storage.api_token_file import ApiTokenFile, ApiTokenFileError
 
 
 def _out(text: str) -> None:
@@ -88,6 +89,10 @@ def _apply_serve_flags(settings: Settings, args: argparse.Namespace) -> Settings
     for flag in ("api_tls_cert", "api_tls_key"):
         if getattr(args, flag) is not None:
             api_changes[flag.removeprefix("api_")] = getattr(args, flag)
+    if args.api_auth is not None:
+        api_changes["auth"] = args.api_auth
+    if args.api_trusted_hosts is not None:
+        api_changes["trusted_hosts"] = args.api_trusted_hosts
     log_changes: dict[str, Any] = {}
     if args.log_level is not None:
         log_changes["level"] = args.log_level
@@ -124,13 +129,38 @@ async def _serve(settings: Settings, demo: int = 0) -> int:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     try:
-        await csms.start()
+        try:
+            await csms.start()
+        except ApiTokenFileError as exc:
+            sys.stderr.write(f"error: API token: {exc} (CSMS_FILES_DATA_DIR, --data-dir)\n")
+            return 1
+        _show_api_access(csms)
         if demo:
             await csms.start_demo(demo)
         await stop.wait()
     finally:
         await csms.close()
     return 0
+
+
+def _show_api_access(csms: Csms) -> None:
+    """Show a newly generated API token once, on the terminal (stderr), never in the log."""
+    token, csms.new_api_token = csms.new_api_token, None
+    if token is None or csms.api_port is None:
+        return
+    api = csms.settings.api
+    host = "127.0.0.1" if api.host in ("0.0.0.0", "", "*") else api.host
+    host = "[::1]" if host == "::" else f"[{host}]" if ":" in host else host
+    path = ApiTokenFile(csms.settings.files.data_dir).path
+    sys.stderr.write(
+        "\n"
+        f"  HTTP API token (shown this once; only its digest is kept, in {path}):\n\n"
+        f"      {token}\n\n"
+        f"  export TOKEN={token}\n"
+        f'  curl -H "Authorization: Bearer $TOKEN" http://{host}:{csms.api_port}/api/v1/stations\n'
+        "  Lost it? `csms api-token rotate` prints a new one (the old one stops working).\n\n"
+    )
+    sys.stderr.flush()
 
 
 def _count(text: str) -> int:
@@ -360,6 +390,29 @@ def _cmd_transaction_close(args: argparse.Namespace, settings: Settings) -> int:
     return _run(main)
 
 
+# ---------------------------------------------------------------------------- api-token
+
+
+def _cmd_api_token_rotate(args: argparse.Namespace, settings: Settings) -> int:
+    data_dir = args.data_dir or settings.files.data_dir
+    stored = ApiTokenFile(data_dir)
+    try:
+        token = stored.rotate()
+    except ApiTokenFileError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 1
+    _out(token)  # alone on stdout, so TOKEN=$(csms api-token rotate) works
+    sys.stderr.write(
+        f"new API token stored (digest in {stored.path}); the old one stops working at once, "
+        "and within 1 s for a running csms\n"
+    )
+    if settings.api.token is not None:
+        sys.stderr.write(
+            "note: CSMS_API_TOKEN is set here; a csms started with it uses that token instead\n"
+        )
+    return 0
+
+
 # ---------------------------------------------------------------------------- parser
 
 
@@ -375,6 +428,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--api-host", help="API bind address (CSMS_API_HOST, default 127.0.0.1)")
     serve.add_argument("--api-port", type=int, help="API port (CSMS_API_PORT, default 8080)")
     serve.add_argument("--no-api", action="store_true", help="do not start the HTTP API")
+    serve.add_argument(
+        "--api-auth",
+        choices=("token", "none"),
+        help="token (default): bearer token on every API route; none: no auth (loopback labs)",
+    )
+    serve.add_argument(
+        "--api-trusted-hosts",
+        metavar="HOSTS",
+        help="Host headers the API answers, comma-separated (CSMS_API_TRUSTED_HOSTS)",
+    )
     serve.add_argument("--database-url", help="SQLAlchemy URL (CSMS_DATABASE_URL)")
     serve.add_argument(
         "--unknown-stations",
@@ -486,6 +549,11 @@ def build_parser() -> argparse.ArgumentParser:
     tx_close.add_argument("--reason", required=True)
     tx_close.add_argument("--database-url")
     tx_close.set_defaults(func=_cmd_transaction_close)
+    api_token = sub.add_parser("api-token", help="manage the generated HTTP API token")
+    at_sub = api_token.add_subparsers(dest="api_token_command", required=True)
+    rotate = at_sub.add_parser("rotate", help="replace the API token and print the new one")
+    rotate.add_argument("--data-dir", help="csms's data directory (CSMS_FILES_DATA_DIR, ./var)")
+    rotate.set_defaults(func=_cmd_api_token_rotate)
     add_loadtest_parser(sub)
     return parser
 

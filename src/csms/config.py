@@ -7,9 +7,11 @@ and the CLI overrides fields from its flags. Every field has a ``CSMS_*`` enviro
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from csms.domain.api_credentials import MIN_TOKEN_LENGTH
 from csms.domain.model import UnknownStationPolicy
 
 
@@ -101,6 +103,16 @@ class ApiSettings:
     # With both set the API (and the default file URL) is https://.
     tls_cert: str | None = None  # CSMS_API_TLS_CERT: PEM certificate chain
     tls_key: str | None = None  # CSMS_API_TLS_KEY: PEM private key
+    # --- API access control (issue 7: the API fails closed) ---
+    # "token": every route but /healthz needs a bearer token: CSMS_API_TOKEN (at least 16
+    # characters) or the one generated at the first start, stored as a SHA-256 digest in
+    # <CSMS_FILES_DATA_DIR>/api-token (`csms api-token rotate` replaces it). "none": no
+    # authentication, for a lab on loopback: refused when CSMS_API_HOST is not a loopback address.
+    auth: str = "token"  # CSMS_API_AUTH
+    # Host header values the API answers (comma-separated; "*.example.com" for subdomains, "*" for
+    # any); other hosts get 400 (DNS rebinding). None: localhost, 127.0.0.1, ::1, CSMS_API_HOST
+    # unless a wildcard, and the host of CSMS_FILES_PUBLIC_URL.
+    trusted_hosts: str | None = None  # CSMS_API_TRUSTED_HOSTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +258,7 @@ def validate(settings: Settings) -> None:
             raise SettingsError(f"CSMS_{name.upper()}: {port} is not a TCP port")
     if not 0 <= settings.api.port <= 65535:
         raise SettingsError(f"CSMS_API_PORT: {settings.api.port} is not a TCP port")
+    _validate_api(settings.api)
     if server.max_message_size < 64 * 1024:
         raise SettingsError("CSMS_MAX_MESSAGE_SIZE: at least 65536 bytes (certificates need 10 kB)")
     if server.call_timeout <= 0 or server.heartbeat_interval <= 0:
@@ -282,3 +295,34 @@ def validate(settings: Settings) -> None:
             "CSMS_FILES_PUBLIC_URL: security profile 2 needs an https:// URL (stations would "
             "send diagnostics and fetch firmware in clear text)"
         )
+
+
+def _validate_api(api: ApiSettings) -> None:
+    """The API's access settings (issue 7): fail closed, never open beyond loopback."""
+    if api.auth not in ("token", "none"):
+        raise SettingsError(f"CSMS_API_AUTH: expected token or none, got {api.auth!r}")
+    if api.token is not None and len(api.token) < MIN_TOKEN_LENGTH:
+        raise SettingsError(
+            f"CSMS_API_TOKEN: at least {MIN_TOKEN_LENGTH} characters "
+            "(or unset it to use the generated token)"
+        )
+    if api.auth == "none" and api.token is not None:
+        raise SettingsError("CSMS_API_AUTH=none and CSMS_API_TOKEN contradict: unset one")
+    if api.auth == "none" and api.enabled and not is_loopback_host(api.host):
+        raise SettingsError(
+            f"CSMS_API_AUTH=none is refused: the API binds {api.host!r}, not a loopback address, "
+            "so anyone on the network could drive every station; use the API token"
+        )
+    if api.trusted_hosts is not None and not [h for h in api.trusted_hosts.split(",") if h.strip()]:
+        raise SettingsError("CSMS_API_TRUSTED_HOSTS: expected comma-separated host names")
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
+    host = host.strip().strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -31,6 +31,8 @@ from csms.domain.credentials import hash_password
 from csms.domain.model import RegistrationStatus, Station
 
 PASSWORD = b"correct-horse-battery-staple"
+# The operator's API token of every test instance (CSMS_API_TOKEN); RunningCsms.api() sends it.
+API_TOKEN = "harness-api-token-0123456789abcdef"
 
 
 def basic_auth(identity: str, password: bytes) -> dict[str, str]:
@@ -90,8 +92,11 @@ class RunningCsms:
         ) as ws:
             yield ws
 
-    def api(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=self.api_url, timeout=30)
+    def api(self, *, authenticated: bool = True) -> httpx.AsyncClient:
+        """An HTTP client on the API, sending the instance's API token unless told not to."""
+        token = self.csms.settings.api.token
+        headers = {"Authorization": f"Bearer {token}"} if authenticated and token else {}
+        return httpx.AsyncClient(base_url=self.api_url, timeout=30, headers=headers)
 
 
 def settings_for(tmp_path: Path, **server: Any) -> Settings:
@@ -104,7 +109,7 @@ def settings_for(tmp_path: Path, **server: Any) -> Settings:
     return Settings(
         server=dataclasses.replace(ServerSettings(), **defaults),
         database=database,
-        api=dataclasses.replace(ApiSettings(), port=0),
+        api=dataclasses.replace(ApiSettings(), port=0, token=API_TOKEN),
         log=LogSettings(),
         files=dataclasses.replace(FilesSettings(), data_dir=str(tmp_path / "data")),
     )

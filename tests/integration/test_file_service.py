@@ -78,7 +78,7 @@ async def test_firmware_is_stored_listed_and_served_with_ranges(server: RunningC
 
 
 async def test_operator_routes_need_the_token_and_file_urls_do_not(server: RunningCsms) -> None:
-    async with server.api() as api:
+    async with server.api(authenticated=False) as api:
         assert (await api.post("/api/v1/firmware", content=b"x")).status_code == 401
         assert (await api.get("/api/v1/stations/CP-A/uploads")).status_code == 401
         assert (await api.get("/files/not-a-token/x")).status_code == 404

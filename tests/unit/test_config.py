@@ -26,7 +26,7 @@ def test_environment_overrides() -> None:
             "CSMS_UNKNOWN_STATIONS": "Pending",
             "CSMS_DATABASE_URL": "postgresql+asyncpg://u@h/db",
             "CSMS_API_PORT": "8181",
-            "CSMS_API_TOKEN": "t0ken",
+            "CSMS_API_TOKEN": "t0ken-0123456789abcdef",
             "CSMS_LOG_LEVEL": "DEBUG",
         }
     )
@@ -35,7 +35,7 @@ def test_environment_overrides() -> None:
     assert settings.server.compression is False
     assert settings.server.unknown_stations is UnknownStationPolicy.PENDING
     assert settings.database.url == "postgresql+asyncpg://u@h/db"
-    assert settings.api.port == 8181 and settings.api.token == "t0ken"
+    assert settings.api.port == 8181 and settings.api.token == "t0ken-0123456789abcdef"
     assert settings.log.level == "DEBUG"
 
 

@@ -3,7 +3,8 @@ and tests build as many independent apps as they like."""
 
 from __future__ import annotations
 
-from typing import Any, Final
+from collections.abc import Sequence
+from typing import Any, Final, Literal
 
 from fastapi import FastAPI, Security
 from fastapi.params import Depends
@@ -11,7 +12,11 @@ from fastapi.params import Depends
 import csms
 from csms.api.auth import BearerAuthMiddleware, bearer_scheme
 from csms.api.deps import ApiContext, attach_context
+from csms.api.docs import ASSETS_PATH, install_docs
 from csms.api.errors import PROBLEM_MEDIA_TYPE, install_error_handlers
+from csms.api.hosts import LOOPBACK_HOSTS, HostPatterns, TrustedHostMiddleware
+from csms.api.media import STATE_CHANGING, JsonBodyMiddleware, binary_routes
+from csms.api.ocpp_hint import OcppHintMiddleware
 from csms.api.routes.commands import commands_router
 from csms.api.routes.device_model import attach_device_model, device_model_router
 from csms.api.routes.files import FilesApi, attach_files, file_service_router, files_router
@@ -20,15 +25,24 @@ from csms.api.routes.notifications import attach_notifications, notifications_ro
 from csms.api.routes.security import security_router
 from csms.api.routes.stations import stations_router
 from csms.api.schemas import Problem
+from csms.domain.api_credentials import ApiCredentials, FixedApiToken
 from csms.domain.devicemodel import DeviceModelRepository
 from csms.domain.notifications import NotificationLog
 from csms.domain.ports import StationGateway, StationRepository
 
 API_PREFIX: Final = "/api/v1"
+ApiAuth = Literal["token", "none"]
+# Never behind the token: liveness/readiness probes (load balancers send no token).
+HEALTH_PATHS: Final = ("/healthz", "/readyz")
 
 _DESCRIPTION: Final = """\
 Operate the charging stations of this CSMS: register them, see their state and send them OCPP
 commands (1.6J, 2.0.1 and 2.1). The OCPP WebSocket endpoint is served on a separate port.
+
+Every `/api/v1` route needs `Authorization: Bearer <token>` (the API token: `CSMS_API_TOKEN`, or
+the one csms generated and showed at its first start; `csms api-token rotate` prints a new one).
+Requests must name a trusted host (`CSMS_API_TRUSTED_HOSTS`, else 400) and state-changing ones send
+JSON (`Content-Type: application/json`, else 415), except the firmware upload.
 
 Errors are [RFC 9457](https://www.rfc-editor.org/rfc/rfc9457) problem details
 (`application/problem+json`); switch on `type`, not on `detail`.
@@ -61,7 +75,23 @@ class CsmsApi(FastAPI):
                         status == "default" or status[:1] in "45"
                     ) and "application/json" in content:
                         content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+        _declare_guards(schema)
         return schema
+
+
+def _declare_guards(schema: dict[str, Any]) -> None:
+    """Document the 400/415 answers of the host and media-type guards on the operations."""
+    problem = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path, path_item in schema.get("paths", {}).items():
+        if not path.startswith(API_PREFIX):
+            continue
+        for method, operation in path_item.items():
+            responses = operation.setdefault("responses", {})
+            responses.setdefault(
+                "400", {"description": "Host header not trusted", "content": problem}
+            )
+            if method.upper() in STATE_CHANGING:
+                responses.setdefault("415", {"description": "Body is not JSON", "content": problem})
 
 
 def create_app(
@@ -69,18 +99,30 @@ def create_app(
     stations: StationRepository,
     gateway: StationGateway,
     api_token: str | None = None,
+    credentials: ApiCredentials | None = None,
+    auth: ApiAuth = "token",
+    trusted_hosts: Sequence[str] = LOOPBACK_HOSTS,
+    ocpp_port: int | None = None,
+    ocpp_tls: bool = False,
     call_timeout: float = 30.0,
     version: str = csms.__version__,
     files: FilesApi | None = None,
     device_model: DeviceModelRepository | None = None,
     notifications: NotificationLog | None = None,
 ) -> FastAPI:
-    """Build the HTTP API.
+    """Build the HTTP API. It fails closed: without a credential it refuses to build.
 
     Args:
         stations: where stations are stored.
         gateway: sends commands to connected stations and knows which are connected.
-        api_token: if set, every ``/api/v1`` route requires ``Authorization: Bearer <token>``.
+        api_token: a bearer token every ``/api/v1`` route requires (tests, ``CSMS_API_TOKEN``).
+        credentials: what checks bearer tokens (the generated, rotatable API token); with
+            ``api_token`` too, either is accepted.
+        auth: ``"token"`` (``api_token`` or ``credentials`` required) or ``"none"``: no
+            authentication, for a lab on loopback (the composition root refuses other binds).
+        trusted_hosts: Host header values answered (``*.example.com``, ``*`` = any); others 400.
+        ocpp_port: the OCPP endpoint's port, named to stations that reach the API port instead.
+        ocpp_tls: whether that endpoint is ``wss://``.
         call_timeout: seconds to wait for a station's answer when a request names no timeout.
         version: reported by ``/healthz`` and the OpenAPI document.
         files: the file service and security repositories; adds ``/files`` (for stations,
@@ -89,10 +131,10 @@ def create_app(
             monitor, report and event routes under ``/stations/{id}``.
         notifications: the station notifications kept whole; adds ``/stations/{id}/notifications``.
     """
-    if api_token is not None and not api_token:
-        raise ValueError("api_token must be None (no auth) or a non-empty token")
+    checks = _credentials(auth, api_token, credentials)
     if call_timeout <= 0:
         raise ValueError("call_timeout must be positive")
+    hosts = HostPatterns(trusted_hosts)
 
     app = CsmsApi(
         title="csms HTTP API",
@@ -101,6 +143,9 @@ def create_app(
         openapi_tags=_TAGS
         + (_FILES_TAGS if files is not None else [])
         + (_DEVICE_MODEL_TAGS if device_model or notifications else []),
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     attach_context(
         app,
@@ -112,8 +157,7 @@ def create_app(
     responses: dict[int | str, dict[str, Any]] = {
         503: {"model": Problem, "description": "Storage unavailable"}
     }
-    if api_token is not None:
-        _require_token(app, api_token)
+    if checks is not None:
         # Declares the scheme in OpenAPI; the middleware enforces it before any parsing.
         dependencies.append(Security(bearer_scheme()))
         responses[401] = {"model": Problem, "description": "Missing or invalid bearer token"}
@@ -133,19 +177,52 @@ def create_app(
             router, prefix=API_PREFIX, dependencies=dependencies, responses=responses
         )
     app.include_router(health_router())
+    docs_paths = install_docs(app, title="csms HTTP API")
+
+    # Added innermost first: hint → host → token → media type → routes.
+    app.add_middleware(
+        JsonBodyMiddleware,
+        binary=[b for r in routers for b in binary_routes(r.routes, prefix=API_PREFIX)],
+        exempt_prefixes=("/files/",),
+        strict_bodyless=checks is None,
+    )
+    if checks is not None:
+        app.add_middleware(
+            BearerAuthMiddleware,
+            credentials=checks,
+            public_paths=frozenset((*HEALTH_PATHS, *docs_paths)),
+            public_prefixes=("/files/", ASSETS_PATH + "/"),
+        )
+    app.add_middleware(TrustedHostMiddleware, hosts=hosts)
+    app.add_middleware(OcppHintMiddleware, ocpp_port=ocpp_port, ocpp_tls=ocpp_tls)
     return app
 
 
-def _require_token(app: FastAPI, token: str) -> None:
-    """Put every path behind the token except liveness and the API description (no secrets)."""
-    candidates = (
-        "/healthz",
-        app.openapi_url,
-        app.docs_url,
-        app.swagger_ui_oauth2_redirect_url,
-        app.redoc_url,
-    )
-    public = frozenset(path for path in candidates if path)
-    app.add_middleware(
-        BearerAuthMiddleware, token=token, public_paths=public, public_prefixes=("/files/",)
-    )
+class _AnyOf:
+    """Accepts a token any of several credentials accepts."""
+
+    def __init__(self, *credentials: ApiCredentials) -> None:
+        self._credentials = credentials
+
+    def verify(self, token: str) -> bool:
+        return any(c.verify(token) for c in self._credentials)
+
+
+def _credentials(
+    auth: str, api_token: str | None, credentials: ApiCredentials | None
+) -> ApiCredentials | None:
+    """What checks tokens, or None for ``auth="none"``; refuses every ambiguous combination."""
+    if auth == "none":
+        if api_token is not None or credentials is not None:
+            raise ValueError("auth='none' takes no api_token or credentials")
+        return None
+    if auth != "token":
+        raise ValueError(f"auth must be 'token' or 'none', not {auth!r}")
+    if api_token is not None and not api_token:
+        raise ValueError("api_token must not be empty")
+    given = [c for c in (FixedApiToken(api_token) if api_token else None, credentials) if c]
+    if not given:
+        raise ValueError(
+            "the API fails closed: pass api_token or credentials, or auth='none' explicitly"
+        )
+    return given[0] if len(given) == 1 else _AnyOf(*given)

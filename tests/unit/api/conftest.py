@@ -160,7 +160,12 @@ ClientFactory = Callable[..., httpx.AsyncClient]
 
 @pytest.fixture
 def make_app(repo: FakeStationRepository, gateway: FakeGateway) -> AppFactory:
+    """``make_app(**create_app_kwargs)``: the API requires :data:`TOKEN` unless told otherwise
+    (another ``api_token``/``credentials``, or ``auth="none"``)."""
+
     def make(**kwargs: Any) -> FastAPI:
+        if kwargs.get("auth") != "none" and "credentials" not in kwargs:
+            kwargs.setdefault("api_token", TOKEN)
         return create_app(stations=repo, gateway=gateway, **kwargs)
 
     return make
@@ -168,11 +173,18 @@ def make_app(repo: FakeStationRepository, gateway: FakeGateway) -> AppFactory:
 
 @pytest.fixture
 async def make_client() -> AsyncIterator[ClientFactory]:
+    """``make_client(app, token=TOKEN)``: an httpx client on ``app`` (Host ``localhost``) that
+    sends ``Authorization: Bearer <token>``; ``token=None`` sends none."""
     clients: list[httpx.AsyncClient] = []
 
-    def make(app: FastAPI, *, raise_app_exceptions: bool = True) -> httpx.AsyncClient:
+    def make(
+        app: FastAPI, *, raise_app_exceptions: bool = True, token: str | None = TOKEN
+    ) -> httpx.AsyncClient:
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=raise_app_exceptions)
-        client = httpx.AsyncClient(transport=transport, base_url="http://csms.test")
+        headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+        client = httpx.AsyncClient(
+            transport=transport, base_url="http://localhost", headers=headers
+        )
         clients.append(client)
         return client
 
@@ -183,7 +195,7 @@ async def make_client() -> AsyncIterator[ClientFactory]:
 
 @pytest.fixture
 async def client(make_app: AppFactory, make_client: ClientFactory) -> httpx.AsyncClient:
-    """A client on an app without a token."""
+    """An authenticated client on an app that requires :data:`TOKEN`."""
     return make_client(make_app())
 
 

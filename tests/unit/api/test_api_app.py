@@ -42,7 +42,8 @@ def station(repo: FakeStationRepository, gateway: FakeGateway) -> None:
 
 @pytest.fixture
 def secured(make_app: AppFactory, make_client: ClientFactory) -> httpx.AsyncClient:
-    return make_client(make_app(api_token=TOKEN))
+    """A client that sends no token by itself."""
+    return make_client(make_app(api_token=TOKEN), token=None)
 
 
 # --- factory --------------------------------------------------------------------------------
@@ -60,7 +61,7 @@ def test_call_timeout_must_be_positive(
     repo: FakeStationRepository, gateway: FakeGateway, call_timeout: float
 ) -> None:
     with pytest.raises(ValueError, match="call_timeout"):
-        create_app(stations=repo, gateway=gateway, call_timeout=call_timeout)
+        create_app(stations=repo, gateway=gateway, api_token=TOKEN, call_timeout=call_timeout)
 
 
 async def test_apps_share_no_state(
@@ -69,19 +70,32 @@ async def test_apps_share_no_state(
     other_repo = type(repo)()
     repo.put(Station(id="only-in-first"))
     client_1 = make_client(create_app(stations=repo, gateway=gateway, api_token=TOKEN))
-    client_2 = make_client(create_app(stations=other_repo, gateway=gateway))
-    auth = {"Authorization": f"Bearer {TOKEN}"}
-    listed = (await client_1.get("/api/v1/stations", headers=auth)).json()
+    client_2 = make_client(
+        create_app(stations=other_repo, gateway=gateway, api_token="other-token")
+    )
+    listed = (await client_1.get("/api/v1/stations")).json()
     assert [s["id"] for s in listed] == ["only-in-first"]
-    # The second app has no token and its own repository.
-    assert (await client_2.get("/api/v1/stations")).json() == []
-    assert (await client_1.get("/api/v1/stations")).status_code == 401
+    # The second app has its own token and its own repository.
+    assert (await client_2.get("/api/v1/stations")).status_code == 401
+    other = {"Authorization": "Bearer other-token"}
+    assert (await client_2.get("/api/v1/stations", headers=other)).json() == []
+    assert (await client_1.get("/api/v1/stations", headers=other)).status_code == 401
 
 
 # --- bearer auth ----------------------------------------------------------------------------
 
 
-async def test_without_a_token_the_api_is_open(client: httpx.AsyncClient) -> None:
+def test_without_a_credential_the_app_is_not_built(
+    repo: FakeStationRepository, gateway: FakeGateway
+) -> None:
+    with pytest.raises(ValueError, match="fails closed"):
+        create_app(stations=repo, gateway=gateway)
+
+
+async def test_auth_none_is_explicit_and_open(
+    make_app: AppFactory, make_client: ClientFactory
+) -> None:
+    client = make_client(make_app(auth="none"), token=None)
     assert (await client.get("/api/v1/stations")).status_code == 200
 
 
@@ -243,11 +257,10 @@ async def test_openapi_documents_dtos_and_problem_responses(client: httpx.AsyncC
     call = spec["paths"]["/api/v1/stations/{station_id}/call/{action}"]["post"]
     for status in ("404", "409", "422", "429", "502", "503", "504"):
         assert set(call["responses"][status]["content"]) == {"application/problem+json"}
-    assert "securitySchemes" not in spec["components"]
-    assert "security" not in call
+    assert call["security"] == [{"bearerAuth": []}]
 
 
-async def test_openapi_declares_bearer_auth_when_a_token_is_set(
+async def test_openapi_declares_bearer_auth(
     secured: httpx.AsyncClient,
 ) -> None:
     spec = await _openapi(secured)

@@ -20,7 +20,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Body, FastAPI, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -533,6 +533,14 @@ async def delete_upload(request: Request, file_id: int) -> Response:
     return Response(status_code=204)
 
 
+FIRMWARE_BODY: Final[dict[str, Any]] = {
+    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+    "multipart/form-data": {
+        "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
+    },
+}
+
+
 def files_router() -> APIRouter:
     """The operators' routes (behind the API token when one is set)."""
     router = APIRouter(tags=["files"])
@@ -553,6 +561,8 @@ def files_router() -> APIRouter:
         response_model=FirmwareOut,
         summary="Upload a firmware image (raw body or multipart form)",
         responses={413: {"model": Problem}},
+        # The one operator route with a binary body (api/media.py reads this declaration).
+        openapi_extra={"requestBody": {"required": True, "content": FIRMWARE_BODY}},
     )
     router.add_api_route("/firmware", list_firmware, methods=["GET"], summary="List images")
     router.add_api_route(
