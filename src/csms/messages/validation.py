@@ -6,6 +6,10 @@ CALLERROR (OCPP-J 1.6 §4.2.3). :class:`MessageValidator` raises the
 :class:`~csms.rpc.errors.CallErrorReply` to send; :mod:`csms.messages.violations` says which code
 each violation gets.
 
+Before the schema, the payload's depth is checked; after it, the values csms cannot hold
+(:mod:`csms.messages.limits`). :meth:`MessageValidator.check_limits` runs those two alone, for
+lenient stations whose schema violations are tolerated.
+
 The validator does not judge *direction*: a station sending a CSMS-only request (e.g. Reset) passes
 schema validation here, and the router answers it with NotSupported using :meth:`direction`
 (ocpp-rules.md §6 test 26).
@@ -21,7 +25,8 @@ import jsonschema_rs
 
 from csms.messages import catalog
 from csms.messages.catalog import ActionInfo, Direction
-from csms.messages.schemas import SchemaKind, load_validator
+from csms.messages.limits import PayloadLimits, check_depth
+from csms.messages.schemas import SchemaKind, compile_schema, load_schema
 from csms.messages.violations import to_call_error
 from csms.rpc.errors import CallErrorReply, ErrorCode
 from csms.rpc.versions import OcppVersion
@@ -44,7 +49,14 @@ class MessageValidator:
             which some 1.6 stations send; by default a date-time must be RFC 3339 with an offset.
     """
 
-    __slots__ = ("_accept_naive_datetime", "_actions", "_requests", "_responses", "version")
+    __slots__ = (
+        "_accept_naive_datetime",
+        "_actions",
+        "_limits",
+        "_requests",
+        "_responses",
+        "version",
+    )
 
     def __init__(self, version: OcppVersion, *, accept_naive_datetime: bool = False) -> None:
         self.version = version
@@ -52,6 +64,7 @@ class MessageValidator:
         self._actions: Mapping[str, ActionInfo] = catalog.actions(version)
         self._requests: dict[str, jsonschema_rs.Validator] = {}
         self._responses: dict[str, jsonschema_rs.Validator] = {}
+        self._limits: dict[str, PayloadLimits] = {}
 
     def __repr__(self) -> str:
         return f"MessageValidator({self.version.value!r}, compiled={self.compiled})"
@@ -75,18 +88,36 @@ class MessageValidator:
         return len(self._requests) + len(self._responses)
 
     def validate_request(self, action: str, payload: dict[str, Any]) -> None:
-        """Check a CALL's (or 2.1 SEND's) payload.
+        """Check a CALL's (or 2.1 SEND's) payload: depth, schema, then what csms can hold.
 
         Raises:
             CallErrorReply: NotImplemented for an unknown action, else the violation's code.
         """
+        what = f"{action} request"
+        check_depth(payload, what)
         validator = self._requests.get(action)
         if validator is None:
             validator = self._compile(action, SchemaKind.REQUEST)
         try:
             validator.validate(payload)
         except jsonschema_rs.ValidationError as exc:
-            raise to_call_error(exc, f"{action} request") from None
+            raise to_call_error(exc, what) from None
+        self._limits[action].check(payload, what)
+
+    def check_limits(self, action: str, payload: dict[str, Any]) -> None:
+        """Check only what csms can hold (depth, integers, date-times), not the schema.
+
+        For a lenient station whose schema violation is tolerated: what csms cannot store is
+        refused even so, rather than failing in the handler on every retry.
+
+        Raises:
+            CallErrorReply: NotImplemented for an unknown action, else the limit's code.
+        """
+        what = f"{action} request"
+        check_depth(payload, what)
+        if action not in self._requests:
+            self._compile(action, SchemaKind.REQUEST)
+        self._limits[action].check(payload, what)
 
     def validate_response(self, action: str, payload: dict[str, Any]) -> None:
         """Check a CALLRESULT's payload, ``action`` being the CALL it answers.
@@ -95,6 +126,7 @@ class MessageValidator:
             CallErrorReply: NotImplemented for an unknown action, NotSupported for a 2.1 SEND-only
                 action (which has no response), else the violation's code.
         """
+        check_depth(payload, f"{action} response")
         validator = self._responses.get(action)
         if validator is None:
             validator = self._compile(action, SchemaKind.RESPONSE)
@@ -123,17 +155,15 @@ class MessageValidator:
             raise CallErrorReply(
                 ErrorCode.NOT_SUPPORTED, f"{action} is sent as SEND and has no response"
             )
-        validator = load_validator(
-            self.version,
-            action,
-            kind,
-            unconfirmed=info.unconfirmed,
-            accept_naive_datetime=self._accept_naive_datetime,
-        )
-        if validator is None:
+        schema = load_schema(self.version, action, kind, unconfirmed=info.unconfirmed)
+        if schema is None:
             # The catalog and the wheel disagree; a unit test guards against this.
             logger.error("no %s schema for %s in OCPP %s", kind.value, action, self.version.value)
             raise CallErrorReply(ErrorCode.INTERNAL_ERROR, f"no {kind.value} schema for {action}")
-        cache = self._requests if kind is SchemaKind.REQUEST else self._responses
-        cache[action] = validator
+        validator = compile_schema(schema, accept_naive_datetime=self._accept_naive_datetime)
+        if kind is SchemaKind.REQUEST:
+            self._limits[action] = PayloadLimits(schema)
+            self._requests[action] = validator
+        else:
+            self._responses[action] = validator
         return validator
