@@ -128,9 +128,12 @@ def _check_integer(value: Any, path: tuple[str | int, ...], what: str) -> None:
 def _check_date_time(value: str, path: tuple[str | int, ...], what: str) -> None:
     try:
         parse_datetime(value)
-    except DateTimeOutOfRange as exc:
+    except DateTimeOutOfRange:
         raise _refusal(
-            ErrorCode.PROPERTY_CONSTRAINT_VIOLATION, what, path, f"date-time {exc}"
+            ErrorCode.PROPERTY_CONSTRAINT_VIOLATION,
+            what,
+            path,
+            "a date-time outside the range csms stores, years 1-9999 in UTC",
         ) from None
     except ValueError:
         return  # not a date-time: the schema's business

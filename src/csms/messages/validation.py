@@ -6,7 +6,7 @@ CALLERROR (OCPP-J 1.6 §4.2.3). :class:`MessageValidator` raises the
 :class:`~csms.rpc.errors.CallErrorReply` to send; :mod:`csms.messages.violations` says which code
 each violation gets.
 
-Before the schema, the payload's depth is checked; after it, the values csms cannot hold
+Before the schema, the payload's depth and the values csms cannot hold are checked
 (:mod:`csms.messages.limits`). :meth:`MessageValidator.check_limits` runs those two alone, for
 lenient stations whose schema violations are tolerated.
 
@@ -88,21 +88,19 @@ class MessageValidator:
         return len(self._requests) + len(self._responses)
 
     def validate_request(self, action: str, payload: dict[str, Any]) -> None:
-        """Check a CALL's (or 2.1 SEND's) payload: depth, schema, then what csms can hold.
+        """Check a CALL's (or 2.1 SEND's) payload: depth, what csms can hold, then the schema.
+
+        The limits come before the schema so that an integer beyond 64 bits gets the same answer
+        whatever the schema's draft (draft-04 calls 2^64, which arrives as a float, no integer).
 
         Raises:
             CallErrorReply: NotImplemented for an unknown action, else the violation's code.
         """
-        what = f"{action} request"
-        check_depth(payload, what)
-        validator = self._requests.get(action)
-        if validator is None:
-            validator = self._compile(action, SchemaKind.REQUEST)
+        self.check_limits(action, payload)
         try:
-            validator.validate(payload)
+            self._requests[action].validate(payload)
         except jsonschema_rs.ValidationError as exc:
-            raise to_call_error(exc, what) from None
-        self._limits[action].check(payload, what)
+            raise to_call_error(exc, f"{action} request") from None
 
     def check_limits(self, action: str, payload: dict[str, Any]) -> None:
         """Check only what csms can hold (depth, integers, date-times), not the schema.
