@@ -22,7 +22,7 @@ to integer or date-time fields, so the check of a large MeterValues is a short w
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,97 +54,169 @@ class _Node:
 class PayloadLimits:
     """The integer and date-time fields of one schema, and the checks csms applies to them."""
 
-    __slots__ = ("_root",)
+    __slots__ = ("_compiled",)
 
     def __init__(self, schema: Mapping[str, Any]) -> None:
-        definitions = schema.get("definitions", {})
-        self._root = _compile(schema, definitions, {}, frozenset())
+        root = _compile(schema, schema.get("definitions", {}), {}, frozenset())
+        self._compiled = None if root is None else (root, _predicate(root))
 
     def check(self, payload: Any, what: str) -> None:
         """Raise the CALLERROR for the first value of ``payload`` csms cannot hold.
 
-        ``what`` names the payload in the description, e.g. "MeterValues request".
+        ``what`` names the payload in the description, e.g. "MeterValues request". The check that
+        finds nothing wrong (nearly always) is a compiled predicate that builds no paths; only a
+        refusal walks again to say where.
 
         Raises:
             CallErrorReply: PropertyConstraintViolation (TypeConstraintViolation for a non-number
                 in an integer field of a lenient station's message).
         """
-        if self._root is None:
+        if self._compiled is None:
             return
-        stack: list[tuple[_Node, Any, tuple[str | int, ...]]] = [(self._root, payload, ())]
-        while stack:
-            node, value, path = stack.pop()
-            if node.integer:
-                _check_integer(value, path, what)
-            if node.date_time and isinstance(value, str):
-                _check_date_time(value, path, what)
-            if node.properties and isinstance(value, dict):
-                for key, child in node.properties.items():
-                    if key in value:
-                        stack.append((child, value[key], (*path, key)))
-            if node.items is not None and isinstance(value, list):
-                stack.extend((node.items, item, (*path, i)) for i, item in enumerate(value))
+        root, fits = self._compiled
+        if not fits(payload):
+            _locate(root, payload, what)
+
+
+def _locate(root: _Node, payload: Any, what: str) -> None:
+    """Walk again, with paths, and raise the refusal of the first value csms cannot hold."""
+    stack: list[tuple[_Node, Any, tuple[str | int, ...]]] = [(root, payload, ())]
+    while stack:
+        node, value, path = stack.pop()
+        if node.integer and not _integer_fits(value):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                # Worded as the schema's own type violation, which it is.
+                raise _refusal(
+                    ErrorCode.TYPE_CONSTRAINT_VIOLATION,
+                    what,
+                    path,
+                    "must be of type integer",
+                    keyword="type",
+                )
+            raise _refusal(
+                ErrorCode.PROPERTY_CONSTRAINT_VIOLATION,
+                what,
+                path,
+                f"outside the integer range csms stores, {INT64_MIN} .. {INT64_MAX}",
+            )
+        if node.date_time and type(value) is str and not _date_time_fits(value):
+            raise _refusal(
+                ErrorCode.PROPERTY_CONSTRAINT_VIOLATION,
+                what,
+                path,
+                "a date-time outside the range csms stores, years 1-9999 in UTC",
+            )
+        if node.properties and type(value) is dict:
+            for key, child in node.properties.items():
+                if key in value:
+                    stack.append((child, value[key], (*path, key)))
+        if node.items is not None and type(value) is list:
+            stack.extend((node.items, item, (*path, i)) for i, item in enumerate(value))
 
 
 def check_depth(payload: Any, what: str, limit: int = MAX_DEPTH) -> None:
     """Refuse a payload nested deeper than ``limit`` (the payload object is level 1).
 
-    Iterative, so a hostile depth costs one pass and no recursion.
+    Level by level, so a hostile depth costs one pass and no recursion.
 
     Raises:
         CallErrorReply: FormatViolation (spelled FormationViolation for 1.6).
     """
-    stack: list[tuple[Any, int]] = [(payload, 1)]
-    while stack:
-        value, depth = stack.pop()
+    if type(payload) is not dict and type(payload) is not list:
+        return
+    level = [payload]
+    depth = 1
+    while True:
+        below = [
+            child
+            for value in level
+            for child in (value.values() if type(value) is dict else value)
+            if type(child) is dict or type(child) is list
+        ]
+        if not below:
+            return
+        depth += 1
         if depth > limit:
             raise CallErrorReply(
                 ErrorCode.FORMAT_VIOLATION,
                 f"{what}: nested deeper than {limit} levels",
                 {"path": "$", "keyword": _KEYWORD},
             )
-        if isinstance(value, dict):
-            stack.extend((child, depth + 1) for child in value.values() if _container(child))
-        elif isinstance(value, list):
-            stack.extend((child, depth + 1) for child in value if _container(child))
+        level = below
 
 
-def _container(value: Any) -> bool:
-    return isinstance(value, dict | list)
+def _predicate(node: _Node) -> Callable[[Any], bool]:
+    """Compile ``node`` into a function telling whether a value fits (True: nothing to refuse).
+
+    Nested calls follow the schema, not the payload, so they are as deep as the schema (< 16).
+    """
+    checks: list[Callable[[Any], bool]] = []
+    if node.integer:
+        checks.append(_integer_fits)
+    if node.date_time:
+        checks.append(_date_time_value_fits)
+    if node.properties:
+        properties = [(key, _predicate(child)) for key, child in node.properties.items()]
+
+        def object_fits(value: Any) -> bool:
+            if type(value) is dict:
+                for key, fits in properties:
+                    if key in value and not fits(value[key]):
+                        return False
+            return True
+
+        checks.append(object_fits)
+    if node.items is not None:
+        item_fits = _predicate(node.items)
+
+        def array_fits(value: Any) -> bool:
+            if type(value) is list:
+                for item in value:
+                    if not item_fits(item):
+                        return False
+            return True
+
+        checks.append(array_fits)
+    if len(checks) == 1:
+        return checks[0]
+
+    def all_fit(value: Any) -> bool:
+        return all(fits(value) for fits in checks)
+
+    return all_fit
 
 
-def _check_integer(value: Any, path: tuple[str | int, ...], what: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _refusal(ErrorCode.TYPE_CONSTRAINT_VIOLATION, what, path, "must be an integer")
-    if not INT64_MIN <= value <= INT64_MAX:
-        raise _refusal(
-            ErrorCode.PROPERTY_CONSTRAINT_VIOLATION,
-            what,
-            path,
-            f"outside the integer range csms stores, {INT64_MIN} .. {INT64_MAX}",
-        )
+def _integer_fits(value: Any) -> bool:
+    if type(value) is int:
+        return INT64_MIN <= value <= INT64_MAX
+    return type(value) is float and INT64_MIN <= value <= INT64_MAX
 
 
-def _check_date_time(value: str, path: tuple[str | int, ...], what: str) -> None:
+def _date_time_value_fits(value: Any) -> bool:
+    return type(value) is not str or _date_time_fits(value)
+
+
+def _date_time_fits(value: str) -> bool:
     try:
         parse_datetime(value)
     except DateTimeOutOfRange:
-        raise _refusal(
-            ErrorCode.PROPERTY_CONSTRAINT_VIOLATION,
-            what,
-            path,
-            "a date-time outside the range csms stores, years 1-9999 in UTC",
-        ) from None
+        return False
     except ValueError:
-        return  # not a date-time: the schema's business
+        return True  # not a date-time: the schema's business
+    return True
 
 
 def _refusal(
-    code: ErrorCode, what: str, path: tuple[str | int, ...], problem: str
+    code: ErrorCode,
+    what: str,
+    path: tuple[str | int, ...],
+    problem: str,
+    *,
+    keyword: str = _KEYWORD,
 ) -> CallErrorReply:
     where = json_path(list(path))
     description = f"{what} {where}: {problem}"[:MAX_DESCRIPTION]
-    return CallErrorReply(code, description, {"path": where, "keyword": _KEYWORD})
+    return CallErrorReply(code, description, {"path": where, "keyword": keyword})
 
 
 def _compile(
