@@ -24,7 +24,6 @@ _LEAP_SECOND = re.compile(r"(\d{2}:\d{2}):60(?:\.\d+)?(?=[zZ+-]|\Z)")
 _LAST_MICROSECOND = r"\1:59.999999"
 
 
-
 class DateTimeOutOfRange(ValueError):
     """A well-formed date-time whose instant csms cannot represent (outside years 1-9999 UTC)."""
 
