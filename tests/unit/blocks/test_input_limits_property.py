@@ -2,7 +2,8 @@
 
 Property-based: payloads are drawn from the official request schema of every station-to-CSMS action
 csms handles in 1.6, 2.0.1 and 2.1 (tests/schema_payloads.py), with the edge values that used to
-fail on every retry, and go through the real Dispatcher with every block and a real SQLite store.
+fail on every retry, and go through the real Dispatcher with every block and a real store (SQLite,
+and PostgreSQL with fewer examples: it is where 32-bit columns failed).
 Every answer must be a CALLRESULT or a CALLERROR other than InternalError, for strict and lenient
 stations, and nothing may raise. A new handler that reads a time or an integer on its own is caught
 here. Bounded and derandomized, so CI runs the same examples in a few seconds.
@@ -11,6 +12,7 @@ here. Bounded and derandomized, so CI runs the same examples in a few seconds.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 from pathlib import Path
 from typing import Any
@@ -29,14 +31,15 @@ from csms.messages.schemas import load_schema
 from csms.rpc import ALL_VERSIONS, CallErrorReply, ErrorCode, OcppVersion
 from csms.server.registry import ConnectionRegistry
 from csms.storage import SqliteSynchronous, Store, open_store
+from tests.postgres import PostgresServer
 from tests.schema_payloads import payloads
 
-EXAMPLES = 150  # per version; derandomized, so the same payloads every run
+# Per version; derandomized, so the same payloads every run.
+EXAMPLES = {"sqlite": 150, "postgres": 100}
 STATION = "FUZZ"
 
 
-async def _open(tmp_path: Path) -> tuple[Store, Dispatcher]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'csms.db'}"
+async def _open(url: str, tmp_path: Path) -> tuple[Store, Dispatcher]:
     base = Settings()
     config = dataclasses.replace(
         base,
@@ -85,15 +88,25 @@ async def _answer(
 
 
 @pytest.mark.parametrize("version", ALL_VERSIONS, ids=lambda v: v.value)
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def test_no_schema_described_payload_is_answered_internal_error(
-    version: OcppVersion, tmp_path: Path
+    backend: str, version: OcppVersion, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
+    stack = contextlib.AsyncExitStack()
     with asyncio.Runner() as runner:
-        store, dispatcher = runner.run(_open(tmp_path))
         try:
+            if backend == "sqlite":
+                url = f"sqlite+aiosqlite:///{tmp_path / 'csms.db'}"
+            else:
+                server: PostgresServer = request.getfixturevalue("postgres_server")
+                url = runner.run(stack.enter_async_context(server.database()))
+            store, dispatcher = runner.run(_open(url, tmp_path))
+            stack.push_async_callback(store.aclose)
 
             @settings(
-                max_examples=EXAMPLES,
+                max_examples=EXAMPLES[backend],
                 derandomize=True,
                 deadline=None,
                 database=None,
@@ -105,4 +118,4 @@ def test_no_schema_described_payload_is_answered_internal_error(
 
             answered()
         finally:
-            runner.run(store.aclose())
+            runner.run(stack.aclose())
