@@ -29,7 +29,7 @@ from csms.blocks.context import CallContext
 from csms.blocks.routing import Router
 from csms.domain.errors import CommandNotAllowed, InvalidPayload
 from csms.domain.model import RegistrationStatus
-from csms.messages import Direction, MessageValidator
+from csms.messages import Direction, MessageValidator, SchemaKind
 from csms.rpc import CallErrorReply, ErrorCode, OcppVersion
 
 logger = logging.getLogger(__name__)
@@ -180,13 +180,16 @@ class Dispatcher:
         """Validate a station's CALLRESULT to our ``action``.
 
         Raises:
-            CallErrorReply: the result violates the schema (not raised in lenient mode).
+            CallErrorReply: the result violates the schema (not raised in lenient mode), or holds
+                what csms cannot (:mod:`csms.messages.limits`; raised in lenient mode too).
         """
+        validator = self._validators[ctx.version]
         try:
-            self._validators[ctx.version].validate_response(action, payload)
+            validator.validate_response(action, payload)
         except CallErrorReply as exc:
             if not ctx.lenient:
                 raise
+            validator.check_limits(action, payload, SchemaKind.RESPONSE)
             ctx.schema_violations += 1
             ctx.log.warning("lenient: %s result violates the schema: %s", action, exc.description)
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import jsonschema_rs
 
@@ -52,7 +52,6 @@ class MessageValidator:
     __slots__ = (
         "_accept_naive_datetime",
         "_actions",
-        "_limits",
         "_requests",
         "_responses",
         "version",
@@ -62,9 +61,8 @@ class MessageValidator:
         self.version = version
         self._accept_naive_datetime = accept_naive_datetime
         self._actions: Mapping[str, ActionInfo] = catalog.actions(version)
-        self._requests: dict[str, jsonschema_rs.Validator] = {}
-        self._responses: dict[str, jsonschema_rs.Validator] = {}
-        self._limits: dict[str, PayloadLimits] = {}
+        self._requests: dict[str, _Compiled] = {}
+        self._responses: dict[str, _Compiled] = {}
 
     def __repr__(self) -> str:
         return f"MessageValidator({self.version.value!r}, compiled={self.compiled})"
@@ -96,42 +94,47 @@ class MessageValidator:
         Raises:
             CallErrorReply: NotImplemented for an unknown action, else the violation's code.
         """
-        self.check_limits(action, payload)
-        try:
-            self._requests[action].validate(payload)
-        except jsonschema_rs.ValidationError as exc:
-            raise to_call_error(exc, f"{action} request") from None
+        self._validate(action, SchemaKind.REQUEST, payload)
 
-    def check_limits(self, action: str, payload: dict[str, Any]) -> None:
+    def validate_response(self, action: str, payload: dict[str, Any]) -> None:
+        """Check a CALLRESULT's payload, ``action`` being the CALL it answers (as a request).
+
+        Raises:
+            CallErrorReply: NotImplemented for an unknown action, NotSupported for a 2.1 SEND-only
+                action (which has no response), else the violation's code.
+        """
+        self._validate(action, SchemaKind.RESPONSE, payload)
+
+    def check_limits(
+        self, action: str, payload: dict[str, Any], kind: SchemaKind = SchemaKind.REQUEST
+    ) -> None:
         """Check only what csms can hold (depth, integers, date-times), not the schema.
 
         For a lenient station whose schema violation is tolerated: what csms cannot store is
         refused even so, rather than failing in the handler on every retry.
 
         Raises:
-            CallErrorReply: NotImplemented for an unknown action, else the limit's code.
+            CallErrorReply: as :meth:`validate_request` (or :meth:`validate_response`).
         """
-        what = f"{action} request"
-        check_depth(payload, what)
-        if action not in self._requests:
-            self._compile(action, SchemaKind.REQUEST)
-        self._limits[action].check(payload, what)
+        self._check_limits(action, kind, payload)
 
-    def validate_response(self, action: str, payload: dict[str, Any]) -> None:
-        """Check a CALLRESULT's payload, ``action`` being the CALL it answers.
-
-        Raises:
-            CallErrorReply: NotImplemented for an unknown action, NotSupported for a 2.1 SEND-only
-                action (which has no response), else the violation's code.
-        """
-        check_depth(payload, f"{action} response")
-        validator = self._responses.get(action)
-        if validator is None:
-            validator = self._compile(action, SchemaKind.RESPONSE)
+    def _validate(self, action: str, kind: SchemaKind, payload: dict[str, Any]) -> None:
+        validator = self._check_limits(action, kind, payload)
         try:
             validator.validate(payload)
         except jsonschema_rs.ValidationError as exc:
-            raise to_call_error(exc, f"{action} response") from None
+            raise to_call_error(exc, f"{action} {kind.value}") from None
+
+    def _check_limits(
+        self, action: str, kind: SchemaKind, payload: dict[str, Any]
+    ) -> jsonschema_rs.Validator:
+        """Check the limits; return the compiled schema for the caller to validate with."""
+        what = f"{action} {kind.value}"
+        check_depth(payload, what)
+        cache = self._requests if kind is SchemaKind.REQUEST else self._responses
+        compiled = cache.get(action) or self._compile(action, kind)
+        compiled.limits.check(payload, what)
+        return compiled.validator
 
     def compile_all(self) -> int:
         """Compile every schema of this version now (e.g. at start-up); return how many exist."""
@@ -142,7 +145,7 @@ class MessageValidator:
                 self._compile(name, SchemaKind.RESPONSE)
         return self.compiled
 
-    def _compile(self, action: str, kind: SchemaKind) -> jsonschema_rs.Validator:
+    def _compile(self, action: str, kind: SchemaKind) -> _Compiled:
         info = self._actions.get(action)
         if info is None:
             raise CallErrorReply(
@@ -158,10 +161,17 @@ class MessageValidator:
             # The catalog and the wheel disagree; a unit test guards against this.
             logger.error("no %s schema for %s in OCPP %s", kind.value, action, self.version.value)
             raise CallErrorReply(ErrorCode.INTERNAL_ERROR, f"no {kind.value} schema for {action}")
-        validator = compile_schema(schema, accept_naive_datetime=self._accept_naive_datetime)
-        if kind is SchemaKind.REQUEST:
-            self._limits[action] = PayloadLimits(schema)
-            self._requests[action] = validator
-        else:
-            self._responses[action] = validator
-        return validator
+        compiled = _Compiled(
+            compile_schema(schema, accept_naive_datetime=self._accept_naive_datetime),
+            PayloadLimits(schema),
+        )
+        cache = self._requests if kind is SchemaKind.REQUEST else self._responses
+        cache[action] = compiled
+        return compiled
+
+
+class _Compiled(NamedTuple):
+    """One schema, compiled: the validator, and the limits of what csms can hold."""
+
+    validator: jsonschema_rs.Validator
+    limits: PayloadLimits

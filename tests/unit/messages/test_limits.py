@@ -153,3 +153,23 @@ def test_the_validator_checks_limits_before_the_schema_and_alone_for_lenient_sta
     validator.validate_request(
         "StatusNotification", {**schema_invalid, "errorCode": "NoError", "timestamp": timestamp}
     )
+
+
+def test_a_stations_result_is_held_to_the_same_limits() -> None:
+    validator = MessageValidator(OcppVersion.V201)
+    schedule = {
+        "evseId": 2**63,
+        "duration": 60,
+        "scheduleStart": "2024-06-01T12:00:00Z",
+        "chargingRateUnit": "W",
+        "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 1.0}],
+    }
+    result = {"status": "Accepted", "schedule": schedule}
+    with pytest.raises(CallErrorReply) as strict:
+        validator.validate_response("GetCompositeSchedule", result)
+    with pytest.raises(CallErrorReply) as lenient:
+        validator.check_limits("GetCompositeSchedule", result, SchemaKind.RESPONSE)
+    for caught in (strict, lenient):
+        assert caught.value.code is ErrorCode.PROPERTY_CONSTRAINT_VIOLATION
+        where = "GetCompositeSchedule response $.schedule.evseId"
+        assert caught.value.description.startswith(where)
