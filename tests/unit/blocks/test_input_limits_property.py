@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import inspect
 from pathlib import Path
 from typing import Any
 
@@ -48,16 +49,20 @@ async def _open(url: str, tmp_path: Path) -> tuple[Store, Dispatcher]:
     )
     store = await open_store(url, sqlite_synchronous=SqliteSynchronous.NORMAL)
     await store.stations.add(Station(id=STATION, registration_status=RegistrationStatus.ACCEPTED))
+    # Every block csms runs: each keyword of build_router named like a repository of the store
+    # gets it, so a block added later is fuzzed without touching this test.
+    keywords = [
+        name
+        for name, parameter in inspect.signature(build_router).parameters.items()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY and hasattr(store, name)
+    ]
+    repositories = {name: getattr(store, name) for name in keywords}
+    security = build_security_block(store.security, ConnectionRegistry(), config)
     router = build_router(
         store.stations,
         store.transactions,
         config,
-        files=store.files,
-        security=build_security_block(store.security, ConnectionRegistry(), config),
-        tokens=store.tokens,
-        charging=store.charging,
-        charging_profiles=store.charging_profiles,
-        reservations=store.reservations,
+        **{**repositories, "security": security},
     )
     return store, build_dispatcher(router)
 
