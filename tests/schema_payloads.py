@@ -4,7 +4,7 @@ A small generator for the subset of JSON Schema the OCA schemas use (``type``, `
 ``required``, ``items``, ``enum``, ``maxLength``, ``minItems``/``maxItems``, ``minimum``/``maximum``,
 ``format: date-time``, ``$ref`` into ``definitions``). Values are mostly schema-valid, mixed with the
 edge values that were answered InternalError forever (issue 7 finding 7): date-times the schemas
-accept but Python's ``datetime`` does not, integers at the 32- and 64-bit limits and beyond, and
+accept but Python's ``datetime`` does not (and one that is no date-time, for lenient stations), integers at the 32- and 64-bit limits and beyond, and
 float overflow. A JSON integer beyond 64 bits reaches csms as a float (orjson), so it is drawn as one.
 """
 
@@ -23,6 +23,7 @@ EDGE_DATE_TIMES = (
     "9999-12-31T23:59:59.999999Z",
     "0001-01-01T00:00:00Z",
     "2024-06-01T12:00:00.123456789+14:00",
+    "yesterday at noon",  # no date-time: refused by the schema, handled for a lenient station
 )
 EDGE_INTEGERS: tuple[int | float, ...] = (
     0,
