@@ -2,10 +2,11 @@
 
 A small generator for the subset of JSON Schema the OCA schemas use (``type``, ``properties``,
 ``required``, ``items``, ``enum``, ``maxLength``, ``minItems``/``maxItems``, ``minimum``/``maximum``,
-``format: date-time``, ``$ref`` into ``definitions``). Values are mostly schema-valid, mixed with the
-edge values that were answered InternalError forever (issue 7 finding 7): date-times the schemas
-accept but Python's ``datetime`` does not (and one that is no date-time, for lenient stations), integers at the 32- and 64-bit limits and beyond, and
-float overflow. A JSON integer beyond 64 bits reaches csms as a float (orjson), so it is drawn as one.
+``format: date-time``, ``$ref`` into ``definitions``). Values are mostly schema-valid, mixed
+with the edge values that were answered InternalError forever (issue 7 finding 7): date-times the
+schemas accept but Python's ``datetime`` does not (and one that is no date-time, for lenient
+stations), integers at the 32- and 64-bit limits and beyond, and float overflow. A JSON integer
+beyond 64 bits reaches csms as a float (orjson), so it is drawn as one.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ __all__ = [
 
 # An integer a station sends (connectorId, evseId, ...): the schemas allow any JSON integer and the
 # validation step admits the signed 64-bit range (csms.messages.limits), so the column holds that
-# much: BIGINT on PostgreSQL (migration 0006); SQLite's INTEGER already has 64 bits.
+# much: BIGINT on PostgreSQL (migration station_integer_columns); SQLite's INTEGER already has 64 bits.
 StationInteger = BigInteger().with_variant(Integer(), "sqlite")
 
 # SQLAlchemy's SQLite DATETIME text ("2025-03-01 12:00:00.000000"): fixed width, so text order is
