@@ -9,7 +9,9 @@ For a station's CALL (OCPP-J 1.6 §4.2.3 Table 7; 2.0.1 Part 4 §4.2.3 Table 8; 
    (Extended)TriggerMessage (1.6 §4.2: "unless it has been instructed ... with a TriggerMessage";
    2.0.1 B02; OCTT TC_B_31_CSMS);
 4. a payload that violates the official schema → the violation's code (in lenient mode the violation
-   is logged and counted and the CALL is handled anyway);
+   is logged and counted and the CALL is handled anyway); a payload nested too deep, or holding a
+   value csms cannot store (an integer beyond 64 bits, a date-time outside years 1-9999 UTC) → its
+   CALLERROR, lenient or not (:mod:`csms.messages.limits`);
 5. the handler; a response that violates the schema is our bug → InternalError, never sent.
 
 For a CSMS-initiated CALL, :meth:`Dispatcher.check_outbound` validates the payload and applies the
@@ -27,7 +29,7 @@ from csms.blocks.context import CallContext
 from csms.blocks.routing import Router
 from csms.domain.errors import CommandNotAllowed, InvalidPayload
 from csms.domain.model import RegistrationStatus
-from csms.messages import Direction, MessageValidator
+from csms.messages import Direction, MessageValidator, SchemaKind
 from csms.rpc import CallErrorReply, ErrorCode, OcppVersion
 
 logger = logging.getLogger(__name__)
@@ -124,6 +126,8 @@ class Dispatcher:
         except CallErrorReply as exc:
             if not ctx.lenient:
                 raise
+            # What csms cannot hold is refused even so (csms.messages.limits).
+            validator.check_limits(action, payload)
             ctx.schema_violations += 1
             ctx.log.warning(
                 "lenient: %s violates the schema (%s: %s); handled anyway",
@@ -176,13 +180,16 @@ class Dispatcher:
         """Validate a station's CALLRESULT to our ``action``.
 
         Raises:
-            CallErrorReply: the result violates the schema (not raised in lenient mode).
+            CallErrorReply: the result violates the schema (not raised in lenient mode), or holds
+                what csms cannot (:mod:`csms.messages.limits`; raised in lenient mode too).
         """
+        validator = self._validators[ctx.version]
         try:
-            self._validators[ctx.version].validate_response(action, payload)
+            validator.validate_response(action, payload)
         except CallErrorReply as exc:
             if not ctx.lenient:
                 raise
+            validator.check_limits(action, payload, SchemaKind.RESPONSE)
             ctx.schema_violations += 1
             ctx.log.warning("lenient: %s result violates the schema: %s", action, exc.description)
 

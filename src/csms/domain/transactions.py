@@ -6,12 +6,15 @@ id token is the 1.6 idTag or a 2.x idToken, meter readings are in Wh. The rules 
 * Transaction messages are never refused for a business reason (1.6 §4.7, §4.8, §4.10: sanity
   checks "SHOULD NOT ever cause the Central System to not respond"); what is odd is *flagged*.
 * Energy is never negative: ``max(0, meterStop - meterStart)``, flagged when the meter went back.
+  Readings are signed 64-bit (what the schemas allow and csms stores); an energy beyond that range
+  is clamped to it and flagged, so the transaction can always be closed.
 * A timestamp more than :data:`CLOCK_SKEW` after the message arrived is flagged, not refused.
 """
 
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,6 +28,10 @@ CLOCK_SKEW = timedelta(minutes=5)
 
 # 1.6 §4.10 (Reason, §7.36): "If the Reason element is omitted ... the Reason SHOULD be assumed 'Local'".
 DEFAULT_STOP_REASON = "Local"
+
+# The range of every stored Wh figure (BIGINT); readings outside it are refused at validation.
+WH_MIN = -(2**63)
+WH_MAX = 2**63 - 1
 
 # 1.6 errata 3.18: a station that never got a transactionId uses -1 in later messages.
 UNKNOWN_TRANSACTION_ID = -1
@@ -40,6 +47,7 @@ class TransactionFlag(enum.StrEnum):
     RESERVATION_NOT_FOUND = "ReservationNotFound"
     CLOSED_BY_OPERATOR = "ClosedByOperator"
     STOPPED_AFTER_OPERATOR_CLOSE = "StoppedAfterOperatorClose"
+    ENERGY_OUT_OF_RANGE = "EnergyOutOfRange"
 
 
 def flags_text(flags: Iterable[TransactionFlag]) -> str | None:
@@ -54,10 +62,22 @@ def parse_flags(text: str | None) -> frozenset[TransactionFlag]:
 
 
 def energy_wh(meter_start_wh: int, meter_stop_wh: int) -> tuple[int, frozenset[TransactionFlag]]:
-    """Energy to bill and the flags that go with it: never negative (ocpp-rules §6 test 53)."""
+    """Energy to bill and the flags that go with it: never negative (ocpp-rules §6 test 53), never
+    beyond :data:`WH_MAX` (e.g. meterStart -2^63, meterStop 2^63-1: clamped and flagged)."""
     if meter_stop_wh < meter_start_wh:
         return 0, frozenset({TransactionFlag.METER_STOP_BELOW_START})
-    return meter_stop_wh - meter_start_wh, frozenset()
+    energy = meter_stop_wh - meter_start_wh
+    if energy > WH_MAX:
+        return WH_MAX, frozenset({TransactionFlag.ENERGY_OUT_OF_RANGE})
+    return energy, frozenset()
+
+
+def reading_wh(register: float) -> int:
+    """A register reading (a float, see :func:`register_wh`) as a whole Wh figure csms can store:
+    rounded down and clamped to :data:`WH_MIN` .. :data:`WH_MAX`."""
+    if not math.isfinite(register):
+        return WH_MAX if register > 0 else WH_MIN
+    return max(WH_MIN, min(WH_MAX, math.floor(register)))
 
 
 def in_future(timestamp: datetime, received_at: datetime) -> bool:
@@ -77,7 +97,10 @@ def register_wh(sample: MeterSample) -> float | None:
     if sample.measurand != _REGISTER or sample.phase is not None or sample.value is None:
         return None
     factor = _UNIT_FACTOR.get(sample.unit or "Wh")
-    return None if factor is None else sample.value * factor
+    if factor is None:
+        return None
+    wh = sample.value * factor
+    return wh if math.isfinite(wh) else None
 
 
 @dataclass(frozen=True, slots=True)

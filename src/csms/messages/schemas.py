@@ -28,10 +28,8 @@ Compilation decisions (ocpp-rules.md §1.5):
 from __future__ import annotations
 
 import enum
-import logging
 import math
 import re
-import time
 from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import Any
@@ -40,8 +38,6 @@ import jsonschema_rs
 import orjson
 
 from csms.rpc.versions import OcppVersion
-
-logger = logging.getLogger(__name__)
 
 _PACKAGE = "ocpp"
 _DIRECTORY = {
@@ -148,31 +144,6 @@ def compile_schema(
         keywords={"multipleOf": TolerantMultipleOf},
         offline=True,
     )
-
-
-def load_validator(
-    version: OcppVersion,
-    action: str,
-    kind: SchemaKind,
-    *,
-    unconfirmed: bool = False,
-    accept_naive_datetime: bool = False,
-) -> jsonschema_rs.Validator | None:
-    """Read and compile one schema; None if the wheel has no such file."""
-    started = time.perf_counter()
-    schema = load_schema(version, action, kind, unconfirmed=unconfirmed)
-    if schema is None:
-        return None
-    validator = compile_schema(schema, accept_naive_datetime=accept_naive_datetime)
-    if logger.isEnabledFor(logging.DEBUG):
-        logger.debug(
-            "compiled %s %s %s schema in %.2f ms",
-            version.value,
-            action,
-            kind.value,
-            (time.perf_counter() - started) * 1000,
-        )
-    return validator
 
 
 class TolerantMultipleOf:

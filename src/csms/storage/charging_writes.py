@@ -36,6 +36,7 @@ from csms.domain.transactions import (
     energy_wh,
     flags_text,
     parse_flags,
+    reading_wh,
 )
 from csms.storage import charging_rows as rows
 from csms.storage.dialect import dialect_insert
@@ -214,7 +215,7 @@ async def _close(conn: AsyncConnection, w: CloseTransaction) -> Transaction | st
     if row["ended_at"] is not None:
         return "closed"
     # Nothing better is known than the last register reading: bill up to it, end it then.
-    meter_stop = int(row["register_wh"])
+    meter_stop = reading_wh(float(row["register_wh"]))
     energy, flags = energy_wh(int(row["meter_start"]), meter_stop)
     flags = flags | parse_flags(row["flags"]) | {TransactionFlag.CLOSED_BY_OPERATOR}
     values = {

@@ -30,7 +30,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from csms.storage.types import UtcDateTime
+from csms.storage.types import StationInteger, UtcDateTime
 
 __all__ = [
     "boot_notifications",
@@ -100,8 +100,8 @@ connector_status = Table(
     "connector_status",
     metadata,
     _station_id(),
-    Column("evse_id", Integer, nullable=False),
-    Column("connector_id", Integer, nullable=False),
+    Column("evse_id", StationInteger, nullable=False),
+    Column("connector_id", StationInteger, nullable=False),
     Column("status", Text, nullable=False),
     Column("timestamp", UtcDateTime, nullable=False),
     Column("error_code", Text),
@@ -117,8 +117,8 @@ status_history = Table(
     metadata,
     _id(),
     _station_id(),
-    Column("evse_id", Integer, nullable=False),
-    Column("connector_id", Integer, nullable=False),
+    Column("evse_id", StationInteger, nullable=False),
+    Column("connector_id", StationInteger, nullable=False),
     Column("status", Text, nullable=False),
     Column("timestamp", UtcDateTime, nullable=False),
     Column("error_code", Text),
@@ -164,7 +164,7 @@ meter_values = Table(
     metadata,
     _id(),
     _station_id(),
-    Column("evse_id", Integer),  # None: a TransactionEvent that did not name its EVSE
+    Column("evse_id", StationInteger),  # None: a TransactionEvent that did not name its EVSE
     Column("transaction_id", String(255)),
     Column("timestamp", UtcDateTime, nullable=False),
     Column("measurand", Text, nullable=False),
@@ -190,8 +190,8 @@ transaction_events = Table(
     Column("event_type", Text, nullable=False),
     Column("timestamp", UtcDateTime, nullable=False),
     Column("trigger_reason", Text, nullable=False),
-    Column("evse_id", Integer),
-    Column("connector_id", Integer),
+    Column("evse_id", StationInteger),
+    Column("connector_id", StationInteger),
     Column("charging_state", Text),
     Column("stopped_reason", Text),
     Column("id_token", Text),
@@ -211,8 +211,8 @@ transactions = Table(
     _id(),
     _station_id(),
     Column("transaction_id", String(255), nullable=False),
-    Column("evse_id", Integer),
-    Column("connector_id", Integer),
+    Column("evse_id", StationInteger),
+    Column("connector_id", StationInteger),
     Column("id_token", Text),
     Column("id_token_seq_no", BigInteger),
     Column("started_at", UtcDateTime),

@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 
 from csms.storage.tables import metadata
-from csms.storage.types import UtcDateTime
+from csms.storage.types import StationInteger, UtcDateTime
 
 __all__ = [
     "id_tokens",
@@ -74,8 +74,8 @@ transactions_v16 = Table(
     metadata,
     _id(),
     _station_id(),
-    Column("evse_id", Integer, nullable=False),
-    Column("connector_id", Integer, nullable=False),
+    Column("evse_id", StationInteger, nullable=False),
+    Column("connector_id", StationInteger, nullable=False),
     Column("id_tag", Text, nullable=False),  # as the station sent it (part of the retry key)
     Column("id_tag_key", Text, nullable=False),  # case-folded, for ConcurrentTx
     Column("id_tag_status", String(16)),  # the status answered to the StartTransaction
@@ -136,7 +136,7 @@ reservations = Table(
     metadata,
     _id(),
     _station_id(),
-    Column("connector_id", Integer, nullable=False),
+    Column("connector_id", StationInteger, nullable=False),
     Column("id_token", Text, nullable=False),
     Column("parent_id_token", Text),
     Column("expiry_date", UtcDateTime, nullable=False),

@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 
 from csms.storage.tables import metadata
-from csms.storage.types import UtcDateTime
+from csms.storage.types import StationInteger, UtcDateTime
 
 __all__ = ["local_list_entries", "local_list_updates", "local_lists"]
 
@@ -42,8 +42,8 @@ local_lists = Table(
     Column("station_version", BigInteger),  # None: unknown
     Column("state", String(16), nullable=False),  # LocalListSyncState
     Column("last_status", String(16)),  # UpdateStatus of the last answer
-    Column("max_items", Integer),  # SendLocalListMaxLength / ItemsPerMessage, once read
-    Column("max_bytes", Integer),  # 2.x BytesPerMessage, once read
+    Column("max_items", StationInteger),  # SendLocalListMaxLength / ItemsPerMessage, once read
+    Column("max_bytes", StationInteger),  # 2.x BytesPerMessage, once read
     Column("updated_at", UtcDateTime, nullable=False),
     PrimaryKeyConstraint("station_id"),
 )

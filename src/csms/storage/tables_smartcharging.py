@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 
 from csms.storage.tables import metadata
-from csms.storage.types import UtcDateTime
+from csms.storage.types import StationInteger, UtcDateTime
 
 __all__ = ["charging_profiles"]
 
@@ -34,7 +34,7 @@ charging_profiles = Table(
     Column(
         "station_id", String(255), ForeignKey("stations.id", ondelete="CASCADE"), nullable=False
     ),
-    Column("evse_id", Integer, nullable=False),
+    Column("evse_id", StationInteger, nullable=False),
     Column("profile_id", BigInteger, nullable=False),  # chargingProfileId
     Column("stack_level", Integer, nullable=False),
     Column("purpose", String(32), nullable=False),

@@ -11,17 +11,23 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime
+from sqlalchemy import BigInteger, DateTime, Integer
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 __all__ = [
+    "StationInteger",
     "UtcDateTime",
     "postgresql_timestamp",
     "sqlite_read_timestamp",
     "sqlite_timestamp",
     "utc_read_timestamp",
 ]
+
+# An integer a station sends (connectorId, evseId, ...): the schemas allow any JSON integer and the
+# validation step admits the signed 64-bit range (csms.messages.limits), so the column holds that
+# much: BIGINT on PostgreSQL (migration station_integer_columns); SQLite's INTEGER already has 64 bits.
+StationInteger = BigInteger().with_variant(Integer(), "sqlite")
 
 # SQLAlchemy's SQLite DATETIME text ("2025-03-01 12:00:00.000000"): fixed width, so text order is
 # time order, which keeps ``<``/``>`` comparisons in SQL correct.

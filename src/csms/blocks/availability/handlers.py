@@ -13,7 +13,7 @@ from typing import Any
 
 from csms.blocks.context import CallContext
 from csms.blocks.routing import handles
-from csms.blocks.timefmt import parse_datetime
+from csms.blocks.timefmt import station_time
 from csms.domain.model import StatusReport
 from csms.domain.ports import StationRepository
 from csms.rpc import OcppVersion
@@ -38,7 +38,7 @@ class AvailabilityBlock:
             evse_id=connector,
             connector_id=1 if connector > 0 else 0,
             status=payload["status"],
-            timestamp=parse_datetime(stamp) if stamp else self._clock(),
+            timestamp=station_time(stamp, self._clock()),
             error_code=payload.get("errorCode"),
             info=payload.get("info"),
             vendor_id=payload.get("vendorId"),
@@ -55,7 +55,7 @@ class AvailabilityBlock:
             evse_id=int(payload["evseId"]),
             connector_id=int(payload["connectorId"]),
             status=payload["connectorStatus"],
-            timestamp=parse_datetime(payload["timestamp"]),
+            timestamp=station_time(payload["timestamp"], self._clock()),
         )
         await self._stations.record_status(report)
         return {}

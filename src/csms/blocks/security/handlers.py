@@ -21,7 +21,7 @@ from typing import Any
 
 from csms.blocks.context import CallContext
 from csms.blocks.routing import handles
-from csms.blocks.timefmt import parse_datetime
+from csms.blocks.timefmt import station_time
 from csms.domain.errors import CertificateRequestRejected, DomainError
 from csms.domain.ports import StationGateway
 from csms.domain.security import (
@@ -62,13 +62,14 @@ class SecurityBlock:
     @handles((OcppVersion.V16, *V2), "SecurityEventNotification")
     async def security_event_notification(self, ctx: CallContext, payload: Payload) -> Payload:
         """Whitepaper §5.13 / 2.x {type, timestamp, techInfo?}."""
+        received_at = self._clock()
         event = SecurityEvent(
             station_id=ctx.station_id,
             type=payload["type"],
-            timestamp=parse_datetime(payload["timestamp"]),
+            timestamp=station_time(payload["timestamp"], received_at),
             tech_info=payload.get("techInfo"),
             critical=is_critical(payload["type"], v16=ctx.version is OcppVersion.V16),
-            received_at=self._clock(),
+            received_at=received_at,
         )
         await self._security.record_event(event)
         if event.critical:

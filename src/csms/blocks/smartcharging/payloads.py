@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from csms.blocks.timefmt import format_datetime, parse_datetime
+from csms.blocks.timefmt import format_datetime, station_time
 from csms.domain.composite import CompositePeriod, CompositeSchedule
 from csms.domain.errors import InvalidPayload
 from csms.domain.smartcharging import (
@@ -188,7 +188,7 @@ def composite_from_response(
         start_text = schedule["scheduleStart"]
         length = schedule["duration"]
         evse = schedule["evseId"]
-    start = parse_datetime(start_text) if start_text else received_at
+    start = station_time(start_text, received_at)
     periods = tuple(
         CompositePeriod(
             int(p["startPeriod"]),

@@ -9,13 +9,14 @@ raw JSON text. Defaults are stored explicitly so queries need not know which ver
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 import orjson
 
-from csms.blocks.timefmt import parse_datetime
+from csms.blocks.timefmt import station_time
 from csms.domain.model import MeterSample
 
 _DEFAULT_MEASURAND = "Energy.Active.Import.Register"
@@ -25,16 +26,28 @@ _DEFAULT_UNIT = "Wh"
 
 
 def sample_time(text: Any, received: datetime) -> datetime:
-    """The timestamp of a meter value; one that cannot be read becomes the time it was received.
+    """The timestamp of a meter value; one that cannot be read becomes the time it was received
+    (see :func:`csms.blocks.timefmt.station_time`)."""
+    return station_time(text, received)
 
-    The schemas check ``date-time``, so only a lenient station's message gets here with a bad one;
-    refusing a transaction message for it would make the station retry it forever (ocpp-rules §3:
-    never a CALLERROR for a transaction message that can be stored).
-    """
+
+def _number(raw: Any) -> float | None:
+    """A 1.6 value as a finite float; None for one that is not a number or overflows ("1e999")."""
     try:
-        return parse_datetime(text)
+        value = float(raw)
     except (ValueError, TypeError):
-        return received
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _scaled(raw: Any, multiplier: Any) -> float | None:
+    """value × 10^multiplier as a finite float; None if that overflows (10^309 and beyond are no
+    float). The raw value is stored either way."""
+    try:
+        value = float(raw) * 10.0 ** int(multiplier)
+    except (OverflowError, ValueError, TypeError):
+        return None
+    return value if math.isfinite(value) else None
 
 
 def samples_v16(
@@ -47,12 +60,7 @@ def samples_v16(
         for sv in entry["sampledValue"]:
             raw = sv["value"]
             signed = sv.get("format") == "SignedData"
-            value: float | None = None
-            if not signed:
-                try:
-                    value = float(raw)
-                except ValueError:
-                    value = None
+            value = None if signed else _number(raw)
             out.append(
                 MeterSample(
                     timestamp=stamp,
@@ -84,7 +92,7 @@ def samples_v2(
             out.append(
                 MeterSample(
                     timestamp=stamp,
-                    value=float(raw) * (10.0**multiplier),
+                    value=_scaled(raw, multiplier),
                     raw_value=repr(raw) if isinstance(raw, float) else str(raw),
                     measurand=sv.get("measurand", _DEFAULT_MEASURAND),
                     phase=sv.get("phase"),

@@ -27,7 +27,7 @@ from typing import Any
 from csms.blocks.authorization.payloads import id_tag_info
 from csms.blocks.context import CallContext
 from csms.blocks.routing import handles
-from csms.blocks.timefmt import parse_datetime
+from csms.blocks.timefmt import station_time
 from csms.blocks.transactions.sampled import samples_v16
 from csms.domain.charging_ports import ChargingTransactionRepository
 from csms.domain.smartcharging import ChargingProfileRepository
@@ -113,7 +113,4 @@ class TransactionsV16Block:
 def _timestamp(payload: Payload, now: datetime) -> datetime:
     """The message's timestamp; a lenient station's unreadable one is replaced by ``now``
     rather than refusing a transaction message."""
-    try:
-        return parse_datetime(payload["timestamp"])
-    except (ValueError, TypeError, KeyError):
-        return now
+    return station_time(payload.get("timestamp"), now)
