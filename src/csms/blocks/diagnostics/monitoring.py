@@ -19,7 +19,7 @@ from typing import Any
 from csms.blocks.context import CallContext
 from csms.blocks.provisioning.device_model import variable_key
 from csms.blocks.routing import handles
-from csms.blocks.timefmt import parse_datetime
+from csms.blocks.timefmt import station_time
 from csms.domain.devicemodel import (
     DeviceEvent,
     DeviceModelRepository,
@@ -68,7 +68,7 @@ class MonitoringBlock:
                 DeviceEvent(
                     station_id=ctx.station_id,
                     event_id=int(e["eventId"]),
-                    timestamp=parse_datetime(e["timestamp"]),
+                    timestamp=station_time(e["timestamp"], now),
                     trigger=e["trigger"],
                     actual_value=e["actualValue"],
                     notification_type=e["eventNotificationType"],
@@ -124,7 +124,7 @@ class MonitoringBlock:
             request_id=int(payload["requestId"]),
             seq_no=int(payload["seqNo"]),
             tbc=bool(payload.get("tbc", False)),
-            generated_at=parse_datetime(payload["generatedAt"]),
+            generated_at=station_time(payload["generatedAt"], now),
             monitors=monitors,
         )
         await self._device_model.record_monitor_report(part, now)

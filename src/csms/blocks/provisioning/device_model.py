@@ -21,7 +21,7 @@ from csms.blocks.context import CallContext
 from csms.blocks.outbound import negotiated_version, send
 from csms.blocks.provisioning.commands import GetVariables, SetVariables
 from csms.blocks.routing import handles
-from csms.blocks.timefmt import parse_datetime
+from csms.blocks.timefmt import station_time
 from csms.domain.commands import VariableRef, VariableResult
 from csms.domain.devicemodel import (
     DeviceModelRepository,
@@ -146,7 +146,7 @@ class DeviceModelBlock:
             request_id=int(payload["requestId"]),
             seq_no=int(payload["seqNo"]),
             tbc=bool(payload.get("tbc", False)),
-            generated_at=parse_datetime(payload["generatedAt"]),
+            generated_at=station_time(payload["generatedAt"], self._clock()),
             variables=tuple(_reported_variable(e) for e in payload.get("reportData", ())),
         )
         await self._device_model.record_report(part, self._clock())

@@ -4,8 +4,8 @@ The schemas allow any JSON integer and csms admits the signed 64-bit range (csms
 an INTEGER column on PostgreSQL made a connectorId of 2^31 fail on every retry. SQLite's INTEGER
 already holds 64 bits, so there is nothing to do there.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-06
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
