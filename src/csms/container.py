@@ -290,6 +290,7 @@ class Csms:
             )
             if self.file_service is not None
             else None,
+            station_load=self.listener.load if self.listener is not None else None,
         )
         config = uvicorn.Config(
             app, host=api.host, port=api.port, log_config=None, access_log=False, lifespan="on"

@@ -14,7 +14,7 @@ from csms.api.deps import ApiContext, attach_context
 from csms.api.errors import PROBLEM_MEDIA_TYPE, install_error_handlers
 from csms.api.routes.commands import commands_router
 from csms.api.routes.files import FilesApi, attach_files, file_service_router, files_router
-from csms.api.routes.health import health_router
+from csms.api.routes.health import LoadProbe, health_router
 from csms.api.routes.security import security_router
 from csms.api.routes.stations import stations_router
 from csms.api.schemas import Problem
@@ -65,6 +65,7 @@ def create_app(
     call_timeout: float = 30.0,
     version: str = csms.__version__,
     files: FilesApi | None = None,
+    station_load: LoadProbe | None = None,
 ) -> FastAPI:
     """Build the HTTP API.
 
@@ -76,6 +77,8 @@ def create_app(
         version: reported by ``/healthz`` and the OpenAPI document.
         files: the file service and security repositories; adds ``/files`` (for stations,
             authenticated by the URL token) and the firmware/diagnostics/security routes.
+        station_load: the station endpoint's connection counters, shown by ``/healthz`` and
+            ``/readyz`` (503 when saturated).
     """
     if api_token is not None and not api_token:
         raise ValueError("api_token must be None (no auth) or a non-empty token")
@@ -112,7 +115,7 @@ def create_app(
         app.include_router(
             router, prefix=API_PREFIX, dependencies=dependencies, responses=responses
         )
-    app.include_router(health_router())
+    app.include_router(health_router(station_load))
     return app
 
 
@@ -120,6 +123,7 @@ def _require_token(app: FastAPI, token: str) -> None:
     """Put every path behind the token except liveness and the API description (no secrets)."""
     candidates = (
         "/healthz",
+        "/readyz",
         app.openapi_url,
         app.docs_url,
         app.swagger_ui_oauth2_redirect_url,
