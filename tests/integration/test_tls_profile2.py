@@ -32,6 +32,16 @@ ACCEPTOR_LOG = "csms.server.acceptor"
 
 
 @pytest.fixture
+async def rsa_only(tmp_path: Path) -> AsyncIterator[tuple[RunningCsms, Path]]:
+    """Profile 2 with one RSA certificate: what an operator of RSA stations configures."""
+    ca, [(cert, key)] = make_certificates(tmp_path, ("RSA",))
+    settings = settings_for(tmp_path, security_profile=2, tls_cert=str(cert), tls_key=str(key))
+    async with running_csms(settings) as server:
+        await server.add_station("TLS1")
+        yield server, ca
+
+
+@pytest.fixture
 async def dual(tmp_path: Path) -> AsyncIterator[tuple[RunningCsms, Path]]:
     """Profile 2 with an RSA certificate (CSMS_TLS_CERT) and an ECDSA one (CSMS_TLS_CERT2)."""
     ca, [(rsa_cert, rsa_key), (ec_cert, ec_key)] = make_certificates(tmp_path, ("RSA", "ECDSA"))
@@ -74,10 +84,10 @@ async def boot_over(server: RunningCsms, context: ssl.SSLContext) -> tuple[str, 
 
 
 @pytest.mark.parametrize("cipher", ["AES128-GCM-SHA256", "AES256-GCM-SHA384"])
-async def test_mandated_rsa_suites_connect(dual: tuple[RunningCsms, Path], cipher: str) -> None:
+async def test_mandated_rsa_suites_connect(rsa_only: tuple[RunningCsms, Path], cipher: str) -> None:
     """TLS_RSA_WITH_AES_{128,256}_GCM_SHA{256,384} (A00.FR.317), the only suites of an RSA-only
     station (A00.FR.318), are accepted."""
-    server, ca = dual
+    server, ca = rsa_only
     assert await boot_over(server, tls12_client(ca, cipher)) == (cipher, "RSA")
 
 
@@ -96,9 +106,9 @@ async def test_ecdsa_and_rsa_stations_both_connect_to_one_endpoint(
 
 
 async def test_tls_1_1_is_refused_and_logged(
-    dual: tuple[RunningCsms, Path], caplog: pytest.LogCaptureFixture
+    rsa_only: tuple[RunningCsms, Path], caplog: pytest.LogCaptureFixture
 ) -> None:
-    server, ca = dual
+    server, ca = rsa_only
     caplog.set_level(logging.WARNING, ACCEPTOR_LOG)
     with warnings.catch_warnings():  # TLS 1.1 is deprecated: that is the point of the test
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -118,14 +128,14 @@ async def test_tls_1_1_is_refused_and_logged(
     ],
 )
 async def test_failed_handshakes_are_logged_with_address_and_reason(
-    dual: tuple[RunningCsms, Path],
+    rsa_only: tuple[RunningCsms, Path],
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
     client: str,
     reason: str,
 ) -> None:
     """A00.FR.323: a refused TLS handshake is logged (security: ..., the peer, OpenSSL's reason)."""
-    server, ca = dual
+    server, ca = rsa_only
     caplog.set_level(logging.WARNING, ACCEPTOR_LOG)
     if client == "weak-cipher":  # CBC with SHA-1: not a suite OCPP allows (A00.FR.319)
         context = tls12_client(ca, "ECDHE-RSA-AES128-SHA:AES128-SHA")
@@ -140,9 +150,9 @@ async def test_failed_handshakes_are_logged_with_address_and_reason(
 
 
 async def test_failed_handshakes_are_logged_at_a_bounded_rate(
-    dual: tuple[RunningCsms, Path], caplog: pytest.LogCaptureFixture
+    rsa_only: tuple[RunningCsms, Path], caplog: pytest.LogCaptureFixture
 ) -> None:
-    server, ca = dual
+    server, ca = rsa_only
     caplog.set_level(logging.WARNING, ACCEPTOR_LOG)
     weak = tls12_client(ca, "AES128-SHA")
     for _ in range(20):
