@@ -7,6 +7,7 @@ and the CLI overrides fields from its flags. Every field has a ``CSMS_*`` enviro
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -73,7 +74,10 @@ class ServerSettings:
     max_connections: int = 0  # CSMS_MAX_CONNECTIONS
     # Connections from one address (IPv6: one /64) in their TLS/HTTP handshake at once; more are
     # closed at accept. CSMS_OPEN_TIMEOUT bounds each handshake from TCP accept on.
-    max_handshakes_per_address: int = 32  # CSMS_MAX_HANDSHAKES_PER_ADDRESS
+    max_handshakes_per_address: int = 128  # CSMS_MAX_HANDSHAKES_PER_ADDRESS
+    # Networks the per-address handshake limit does not apply to, comma-separated: by default
+    # loopback, where a TLS-terminating proxy on the same host presents every station. "" = none.
+    handshake_limit_exempt: str = "127.0.0.0/8,::1/128"  # CSMS_HANDSHAKE_LIMIT_EXEMPT
     # A second server certificate of the other key type (RSA and ECDSA; OCPP A00.FR.317 note), so
     # stations of either kind connect. OpenSSL picks the one the client can verify.
     tls_cert2: str | None = None  # CSMS_TLS_CERT2
@@ -205,7 +209,14 @@ def validate(settings: Settings) -> None:
     if server.max_connections < 0:
         raise SettingsError("CSMS_MAX_CONNECTIONS: 0 (from the open-files limit, default) or more")
     if server.max_handshakes_per_address < 1:
-        raise SettingsError("CSMS_MAX_HANDSHAKES_PER_ADDRESS: at least 1 (default 32)")
+        raise SettingsError("CSMS_MAX_HANDSHAKES_PER_ADDRESS: at least 1 (default 128)")
+    for network in filter(None, (n.strip() for n in server.handshake_limit_exempt.split(","))):
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise SettingsError(
+                f"CSMS_HANDSHAKE_LIMIT_EXEMPT: {network!r} is not an IP network (e.g. 10.0.0.0/8)"
+            ) from None
     if server.open_timeout <= 0:
         raise SettingsError("CSMS_OPEN_TIMEOUT: seconds, more than 0 (default 10)")
     if server.security_profile == 2 and server.tls_cert is None:

@@ -186,7 +186,8 @@ async def _closed_within(reader: asyncio.StreamReader, seconds: float) -> bool:
 
 
 async def test_handshakes_in_progress_are_limited_per_address(tmp_path: Path) -> None:
-    settings = settings_for(tmp_path, max_handshakes_per_address=2)
+    """(Loopback is exempt by default, for a proxy on the same host; not in this test.)"""
+    settings = settings_for(tmp_path, max_handshakes_per_address=2, handshake_limit_exempt="")
     async with running_csms(settings) as server:
         port = server.csms.ocpp_port
         await server.add_station("NEAR")
@@ -296,3 +297,16 @@ async def test_emfile_is_logged_once_per_interval_and_accepting_resumes(tmp_path
     lines = [line for line in text.splitlines() if "cannot accept connections" in line]
     assert len(lines) == 1, lines
     assert "Too many open files (EMFILE)" in lines[0]
+
+
+async def test_shutdown_does_not_wait_for_unfinished_handshakes(tmp_path: Path) -> None:
+    async with running_csms(settings_for(tmp_path, open_timeout=30.0)) as server:
+        port = server.csms.ocpp_port
+        silent = [await _silent(port) for _ in range(3)]
+        await asyncio.sleep(0.1)
+        started = time.monotonic()
+        assert server.csms.listener is not None
+        await server.csms.listener.close()
+        assert time.monotonic() - started < 2.0
+        assert all([await _closed_within(reader, 1.0) for reader, _ in silent])
+        close_all([writer for _, writer in silent])

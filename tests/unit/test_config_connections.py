@@ -10,7 +10,8 @@ from csms.config import Settings, SettingsError, load_settings
 
 def test_defaults() -> None:
     server = Settings().server
-    assert (server.max_connections, server.max_handshakes_per_address) == (0, 32)
+    assert (server.max_connections, server.max_handshakes_per_address) == (0, 128)
+    assert server.handshake_limit_exempt == "127.0.0.0/8,::1/128"
     assert server.open_timeout == 10.0
     assert server.tls_cert2 is None and server.tls_key2 is None
 
@@ -37,6 +38,7 @@ def test_environment() -> None:
         ({"CSMS_MAX_CONNECTIONS": "lots"}, "CSMS_MAX_CONNECTIONS"),
         ({"CSMS_MAX_HANDSHAKES_PER_ADDRESS": "0"}, "CSMS_MAX_HANDSHAKES_PER_ADDRESS"),
         ({"CSMS_OPEN_TIMEOUT": "0"}, "CSMS_OPEN_TIMEOUT"),
+        ({"CSMS_HANDSHAKE_LIMIT_EXEMPT": "10.0.0.0/8,office"}, "CSMS_HANDSHAKE_LIMIT_EXEMPT"),
         ({"CSMS_TLS_CERT2": "ec.pem"}, "CSMS_TLS_CERT2"),
         ({"CSMS_TLS_CERT2": "ec.pem", "CSMS_TLS_KEY2": "ec.key"}, "CSMS_TLS_CERT first"),
     ],

@@ -87,6 +87,8 @@ class StationAcceptor:
         self._sockets: list[socket.socket] = []
         self._accepting: set[asyncio.Task[None]] = set()
         self._setups: set[asyncio.Task[None]] = set()
+        # Transports until their handshake deadline, to abort unfinished handshakes at close.
+        self._deadlines: dict[Ticket, asyncio.BaseTransport] = {}
         self._serving = False
         self._last_accept_error = -float("inf")
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -119,6 +121,10 @@ class StationAcceptor:
         self._serving = False
         for task in (*self._accepting, *self._setups):
             task.cancel()
+        for ticket, transport in self._deadlines.items():
+            if ticket.in_handshake and not ticket.released:
+                cast(asyncio.Transport, transport).abort()
+        self._deadlines.clear()
         if not self._accepting:  # never started; otherwise each loop closes its socket
             for sock in self._sockets:
                 sock.close()
@@ -260,11 +266,13 @@ class StationAcceptor:
                 )
                 return
             raise
-        loop.call_at(deadline, self._expire, transport, ticket, address)
+        self._deadlines[ticket] = transport
+        loop.call_at(deadline, self._expire, ticket, address)
         del conn
 
-    def _expire(self, transport: asyncio.BaseTransport, ticket: Ticket, address: str) -> None:
-        if ticket.in_handshake and not ticket.released:
+    def _expire(self, ticket: Ticket, address: str) -> None:
+        transport = self._deadlines.pop(ticket, None)
+        if transport is not None and ticket.in_handshake and not ticket.released:
             self._log.log(
                 logging.WARNING,
                 "deadline",

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 
 from csms.domain.load import ConnectionLoad
 
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
 # Descriptors kept free for the HTTP API, the database pool, log and upload files: a tenth of the
 # limit, at least 256 and at most 2,048 (never more than half of a tiny limit).
 RESERVE_SHARE = 10
@@ -84,12 +86,29 @@ class Ticket:
     released: bool = False
 
 
-class ConnectionLimits:
-    """Counts open connections and handshakes in progress; admits or refuses new ones."""
+def parse_networks(text: str) -> tuple[IPNetwork, ...]:
+    """Comma-separated networks ("127.0.0.0/8,::1/128"); an empty string is none."""
+    return tuple(
+        ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip()
+    )
 
-    def __init__(self, max_connections: int, max_handshakes_per_address: int) -> None:
+
+class ConnectionLimits:
+    """Counts open connections and handshakes in progress; admits or refuses new ones.
+
+    Addresses in ``exempt`` networks (by default loopback: a proxy on the same host) are counted
+    but not limited per address; the overall cap applies to every connection.
+    """
+
+    def __init__(
+        self,
+        max_connections: int,
+        max_handshakes_per_address: int,
+        exempt: tuple[IPNetwork, ...] = (),
+    ) -> None:
         self.max_connections = max_connections
         self.max_handshakes_per_address = max_handshakes_per_address
+        self._exempt = exempt
         self._open = 0
         self._handshakes: dict[str, int] = {}
         self._in_handshake = 0
@@ -99,12 +118,23 @@ class ConnectionLimits:
         if self._open >= self.max_connections:
             return Refusal.AT_CAPACITY
         group = address_group(address)
-        if self._handshakes.get(group, 0) >= self.max_handshakes_per_address:
+        if self._handshakes.get(group, 0) >= self.max_handshakes_per_address and not self._exempted(
+            address
+        ):
             return Refusal.ADDRESS_BUSY
         self._open += 1
         self._in_handshake += 1
         self._handshakes[group] = self._handshakes.get(group, 0) + 1
         return Ticket(group)
+
+    def _exempted(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address.split("%", 1)[0])
+        except ValueError:
+            return False
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        return any(ip in network for network in self._exempt)
 
     def handshake_done(self, ticket: Ticket) -> None:
         """The connection finished its handshake (upgraded or refused); it stays open."""

@@ -54,6 +54,7 @@ from csms.server.limits import (
     ConnectionLimits,
     default_max_connections,
     descriptor_reserve,
+    parse_networks,
     raise_nofile_limit,
 )
 from csms.server.registry import ConnectionRegistry
@@ -165,7 +166,8 @@ class StationListener:
             limit,
             s.max_handshakes_per_address,
         )
-        return ConnectionLimits(maximum, s.max_handshakes_per_address)
+        exempt = parse_networks(s.handshake_limit_exempt)
+        return ConnectionLimits(maximum, s.max_handshakes_per_address, exempt)
 
     def load(self) -> ConnectionLoad | None:
         """Station connections open and in handshake, the cap and saturation (None if stopped)."""

@@ -14,6 +14,7 @@ from csms.server.limits import (
     address_group,
     default_max_connections,
     descriptor_reserve,
+    parse_networks,
 )
 
 
@@ -59,6 +60,15 @@ def test_cap_and_per_address_handshakes() -> None:
     load = limits.load()
     assert (load.open, load.in_handshake, load.saturated) == (2, 1, False)
     assert limits.load(accept_errors=True).saturated
+
+
+def test_exempt_networks_are_not_limited_per_address_but_count_toward_the_cap() -> None:
+    limits = ConnectionLimits(3, 1, parse_networks("127.0.0.0/8, ::1/128"))
+    assert all(isinstance(limits.admit(a), Ticket) for a in ("127.0.0.1", "127.0.0.1", "::1"))
+    assert limits.admit("127.0.0.1") is Refusal.AT_CAPACITY
+    other = ConnectionLimits(3, 1, parse_networks(""))
+    assert isinstance(other.admit("::ffff:127.0.0.1"), Ticket)
+    assert other.admit("127.0.0.1") is Refusal.ADDRESS_BUSY
 
 
 def test_throttled_log_says_how_many_were_left_out(caplog: pytest.LogCaptureFixture) -> None:
