@@ -126,6 +126,7 @@ async def test_cap_refuses_beyond_max_and_the_api_stays_reachable(tmp_path: Path
     """Under an open-files limit of 300 the default cap is 150 (a reserve of 150 descriptors for
     the API, the database and files). 400 unfinished handshakes: 150 are held, the rest closed at
     accept; the API answers and shows the saturation; a station gets in once a slot frees."""
+    started = time.monotonic()
     async with serve_process(
         tmp_path,
         nofile=300,
@@ -164,7 +165,8 @@ async def test_cap_refuses_beyond_max_and_the_api_stays_reachable(tmp_path: Path
             close_all(writers)
     text = log.read_text()
     assert "station connections: at most 150 (open-files limit 300)" in text
-    assert text.count("closed at accept: station connections at their maximum") == 1
+    intervals = 1 + int((time.monotonic() - started) // 10)  # one line per 10 s at most
+    assert 1 <= text.count("closed at accept: station connections at their maximum") <= intervals
 
 
 # ---------------------------------------------------------------- per address
@@ -240,11 +242,11 @@ async def test_slowloris_is_closed_by_the_handshake_deadline(tmp_path: Path) -> 
 
 
 async def test_the_deadline_counts_from_accept_including_tls(tmp_path: Path) -> None:
-    """A TLS client that takes 0.8 s over its TLS handshake and then trickles its HTTP request is
-    closed about CSMS_OPEN_TIMEOUT (1 s) after accept, not 1 s after its TLS handshake."""
+    """A TLS client that takes 1.8 s over its TLS handshake and then trickles its HTTP request is
+    closed about CSMS_OPEN_TIMEOUT (2 s) after accept, not 2 s after its TLS handshake."""
     ca, cert, key = make_server_certificate(tmp_path)
     settings = settings_for(
-        tmp_path, security_profile=2, tls_cert=str(cert), tls_key=str(key), open_timeout=1.0
+        tmp_path, security_profile=2, tls_cert=str(cert), tls_key=str(key), open_timeout=2.0
     )
     async with running_csms(settings) as server:
         port = server.csms.ocpp_port
@@ -253,7 +255,7 @@ async def test_the_deadline_counts_from_accept_including_tls(tmp_path: Path) -> 
         def slow_client() -> float:
             started = time.monotonic()
             with socket.create_connection(("127.0.0.1", port)) as raw:
-                time.sleep(0.8)
+                time.sleep(1.8)
                 with context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
                     tls.settimeout(0.05)
                     for byte in HEAD:
@@ -268,7 +270,7 @@ async def test_the_deadline_counts_from_accept_including_tls(tmp_path: Path) -> 
             return time.monotonic() - started
 
         elapsed = await asyncio.to_thread(slow_client)
-        assert 0.9 <= elapsed < 1.5
+        assert 1.9 <= elapsed < 3.0
 
 
 # ---------------------------------------------------------------- accept errors
@@ -277,6 +279,7 @@ async def test_the_deadline_counts_from_accept_including_tls(tmp_path: Path) -> 
 async def test_emfile_is_logged_once_per_interval_and_accepting_resumes(tmp_path: Path) -> None:
     """With a cap set above what the open-files limit allows, accept fails with EMFILE: one log
     line for the interval (not one per attempt), and accepting resumes once descriptors free up."""
+    started = time.monotonic()
     async with serve_process(
         tmp_path,
         nofile=128,
@@ -295,7 +298,7 @@ async def test_emfile_is_logged_once_per_interval_and_accepting_resumes(tmp_path
     text = log.read_text()
     assert "leaves fewer than" in text  # the start-up warning about the explicit cap
     lines = [line for line in text.splitlines() if "cannot accept connections" in line]
-    assert len(lines) == 1, lines
+    assert 1 <= len(lines) <= 1 + int((time.monotonic() - started) // 10), lines
     assert "Too many open files (EMFILE)" in lines[0]
 
 
