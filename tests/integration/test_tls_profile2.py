@@ -163,6 +163,27 @@ async def test_failed_handshakes_are_logged_at_a_bounded_rate(
     assert len(lines) == 1
 
 
+async def test_tls_handshake_deadline_and_plain_http_are_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    _, [(cert, key)] = make_certificates(tmp_path, ("RSA",))
+    settings = settings_for(
+        tmp_path, security_profile=2, tls_cert=str(cert), tls_key=str(key), open_timeout=0.5
+    )
+    caplog.set_level(logging.WARNING, ACCEPTOR_LOG)
+    async with running_csms(settings) as server:
+        port = server.csms.ocpp_port
+        _, silent = await asyncio.open_connection("127.0.0.1", port)
+        _, plain = await asyncio.open_connection("127.0.0.1", port)
+        plain.write(b"GET /ocpp/TLS1 HTTP/1.1\r\nHost: x\r\n\r\n")
+        try:
+            await _logged(caplog, "failed: plain HTTP (ws://) sent to the TLS endpoint")
+            await _logged(caplog, "failed: no TLS handshake within 0.5 s")
+        finally:
+            silent.transport.abort()
+            plain.transport.abort()
+
+
 def test_two_certificates_of_one_key_type_are_refused(tmp_path: Path) -> None:
     from csms.config import SettingsError
     from csms.server.tls import server_context

@@ -256,7 +256,13 @@ class StationAcceptor:
             if sock.fileno() != -1:
                 sock.close()
             if isinstance(exc, Exception):
-                reason = handshake_failure(exc)
+                # asyncio and uvloop report the TLS deadline as a ConnectionAbortedError.
+                timed_out = isinstance(exc, TimeoutError) or loop.time() >= deadline - 0.01
+                reason = (
+                    f"no TLS handshake within {self._timeout:g} s"
+                    if timed_out
+                    else handshake_failure(exc)
+                )
                 self._log.log(
                     logging.WARNING,
                     f"tls:{reason}",

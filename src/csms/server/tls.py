@@ -83,9 +83,9 @@ def server_context(pairs: Sequence[tuple[str, str]]) -> ssl.SSLContext:
 
 def handshake_failure(exc: BaseException) -> str:
     """A short, log-safe reason for a failed TLS handshake (A00.FR.323)."""
-    if isinstance(exc, TimeoutError):
-        return "no TLS handshake in time"
     if isinstance(exc, ssl.SSLError) and exc.reason:
+        if exc.reason == "HTTP_REQUEST":
+            return "plain HTTP (ws://) sent to the TLS endpoint"
         return str(exc.reason).lower().replace("_", " ")
     if isinstance(exc, ConnectionError | EOFError):
         return "connection closed during the TLS handshake"
