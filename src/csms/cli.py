@@ -62,18 +62,19 @@ def _apply_serve_flags(settings: Settings, args: argparse.Namespace) -> Settings
         ("host", "host"),
         ("port", "port"),
         ("security_profile", "security_profile"),
-        ("tls_cert", "tls_cert"),
-        ("tls_key", "tls_key"),
         ("heartbeat_interval", "heartbeat_interval"),
         ("call_timeout", "call_timeout"),
         ("ping_interval", "ping_interval"),
         ("boot_pacing_rate", "boot_pacing_rate"),
         ("registration_rate", "registration_rate"),
         ("max_pending_registrations", "max_pending_registrations"),
+        ("max_connections", "max_connections"),
+        ("max_handshakes_per_address", "max_handshakes_per_address"),
     ):
         value = getattr(args, flag)
         if value is not None:
             changes[name] = value
+    changes.update(_tls_flags(args))
     if args.unknown_stations is not None:
         changes["unknown_stations"] = UnknownStationPolicy(args.unknown_stations)
     if args.no_compression:
@@ -119,6 +120,20 @@ def _apply_serve_flags(settings: Settings, args: argparse.Namespace) -> Settings
     )
     validate(result)
     return result
+
+
+def _tls_flags(args: argparse.Namespace) -> dict[str, str]:
+    """--tls-cert/--tls-key, given once or twice (an RSA and an ECDSA certificate, A00.FR.317)."""
+    certs, keys = args.tls_cert or [], args.tls_key or []
+    if len(certs) > 2 or len(keys) > 2:
+        raise SettingsError("--tls-cert/--tls-key: at most two (one RSA, one ECDSA)")
+    if len(certs) != len(keys):
+        raise SettingsError("--tls-cert and --tls-key must be given the same number of times")
+    names = (("tls_cert", "tls_key"), ("tls_cert2", "tls_key2"))
+    changes: dict[str, str] = {}
+    for (cert_name, key_name), cert, key in zip(names, certs, keys, strict=False):
+        changes[cert_name], changes[key_name] = cert, key
+    return changes
 
 
 async def _serve(settings: Settings, demo: int = 0) -> int:
@@ -450,8 +465,24 @@ def build_parser() -> argparse.ArgumentParser:
         choices=(0, 1, 2),
         help="0 none (trusted networks only), 1 Basic auth (default), 2 TLS + Basic auth",
     )
-    serve.add_argument("--tls-cert", help="PEM certificate chain for wss:// (profile 2)")
-    serve.add_argument("--tls-key", help="PEM private key for wss://")
+    serve.add_argument(
+        "--tls-cert",
+        action="append",
+        help="PEM certificate chain for wss:// (profile 2); twice for an RSA and an ECDSA one",
+    )
+    serve.add_argument(
+        "--tls-key", action="append", help="PEM private key for wss://, one per --tls-cert"
+    )
+    serve.add_argument(
+        "--max-connections",
+        type=int,
+        help="station connections at once (CSMS_MAX_CONNECTIONS; 0: from the open-files limit)",
+    )
+    serve.add_argument(
+        "--max-handshakes-per-address",
+        type=int,
+        help="handshakes in progress per address or IPv6 /64 (default 32)",
+    )
     serve.add_argument("--heartbeat-interval", type=int, help="seconds (default 300)")
     serve.add_argument("--call-timeout", type=float, help="seconds to wait for a station's reply")
     serve.add_argument("--ping-interval", type=float, help="seconds between server pings")

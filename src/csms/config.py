@@ -81,6 +81,21 @@ class ServerSettings:
     # Vendor handlers of station-initiated DataTransfer: "vendorId=module:attribute,..."
     # (csms.blocks.datatransfer.loading; installed "csms.data_transfer" entry points load too).
     data_transfer_handlers: str | None = None  # CSMS_DATA_TRANSFER_HANDLERS
+    # --- Connection limits and TLS (issue 7 findings 3 and 9; server/limits.py, server/tls.py) ---
+    # Station connections open at once, handshakes included; more are closed at accept. 0: the
+    # open-files limit (raised to its hard limit at start-up) less a reserve of a tenth, 256 to 2,048
+    # descriptors, for the HTTP API, the database and files.
+    max_connections: int = 0  # CSMS_MAX_CONNECTIONS
+    # Connections from one address (IPv6: one /64) in their TLS/HTTP handshake at once; more are
+    # closed at accept. CSMS_OPEN_TIMEOUT bounds each handshake from TCP accept on.
+    max_handshakes_per_address: int = 128  # CSMS_MAX_HANDSHAKES_PER_ADDRESS
+    # Networks the per-address handshake limit does not apply to, comma-separated: by default
+    # loopback, where a TLS-terminating proxy on the same host presents every station. "" = none.
+    handshake_limit_exempt: str = "127.0.0.0/8,::1/128"  # CSMS_HANDSHAKE_LIMIT_EXEMPT
+    # A second server certificate of the other key type (RSA and ECDSA; OCPP A00.FR.317 note), so
+    # stations of either kind connect. OpenSSL picks the one the client can verify.
+    tls_cert2: str | None = None  # CSMS_TLS_CERT2
+    tls_key2: str | None = None  # CSMS_TLS_KEY2
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +265,23 @@ def validate(settings: Settings) -> None:
         raise SettingsError("CSMS_SECURITY_PROFILE: expected 0, 1 or 2 (3 is not supported yet)")
     if (server.tls_cert is None) != (server.tls_key is None):
         raise SettingsError("CSMS_TLS_CERT and CSMS_TLS_KEY must be given together")
+    if (server.tls_cert2 is None) != (server.tls_key2 is None):
+        raise SettingsError("CSMS_TLS_CERT2 and CSMS_TLS_KEY2 must be given together")
+    if server.tls_cert2 is not None and server.tls_cert is None:
+        raise SettingsError("CSMS_TLS_CERT2 is a second certificate: set CSMS_TLS_CERT first")
+    if server.max_connections < 0:
+        raise SettingsError("CSMS_MAX_CONNECTIONS: 0 (from the open-files limit, default) or more")
+    if server.max_handshakes_per_address < 1:
+        raise SettingsError("CSMS_MAX_HANDSHAKES_PER_ADDRESS: at least 1 (default 128)")
+    for network in filter(None, (n.strip() for n in server.handshake_limit_exempt.split(","))):
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise SettingsError(
+                f"CSMS_HANDSHAKE_LIMIT_EXEMPT: {network!r} is not an IP network (e.g. 10.0.0.0/8)"
+            ) from None
+    if server.open_timeout <= 0:
+        raise SettingsError("CSMS_OPEN_TIMEOUT: seconds, more than 0 (default 10)")
     if server.security_profile == 2 and server.tls_cert is None:
         raise SettingsError("security profile 2 needs CSMS_TLS_CERT and CSMS_TLS_KEY")
     for name in ("port",):

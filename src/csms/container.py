@@ -397,6 +397,7 @@ class Csms:
             else None,
             device_model=self.store.device_model,
             notifications=self.store.notifications,
+            station_load=self.listener.load if self.listener is not None else None,
         )
         config = uvicorn.Config(
             app,

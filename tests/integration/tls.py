@@ -1,26 +1,43 @@
-"""A throwaway CA and server certificate for TLS tests (security profile 2), made with cryptography."""
+"""A throwaway CA and server certificates for TLS tests (security profile 2), made with cryptography."""
 
 from __future__ import annotations
 
 import datetime
 import ipaddress
 from pathlib import Path
+from typing import Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
+KeyType = Literal["ECDSA", "RSA"]
 
-def make_server_certificate(directory: Path) -> tuple[Path, Path, Path]:
-    """Write ca.pem, server.pem and server.key (ECDSA P-256, CN/SAN 127.0.0.1); return their paths."""
+
+def _new_key(key_type: KeyType) -> ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey:
+    if key_type == "RSA":
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def _pem(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def make_certificates(
+    directory: Path, key_types: tuple[KeyType, ...] = ("ECDSA",), *, ca_name: str = "csms test CA"
+) -> tuple[Path, list[tuple[Path, Path]]]:
+    """Write ca.pem and one server certificate + key per key type (CN/SAN 127.0.0.1), all signed
+    by one ECDSA CA; return the CA's path and the (certificate, key) paths in order."""
     now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "csms test CA")])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, ca_name)])
     ca = (
         x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
+        .subject_name(name)
+        .issuer_name(name)
         .public_key(ca_key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=1))
@@ -28,29 +45,43 @@ def make_server_certificate(directory: Path) -> tuple[Path, Path, Path]:
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(ca_key, hashes.SHA256())
     )
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
+    directory.mkdir(parents=True, exist_ok=True)
+    ca_path = _pem(directory / "ca.pem", ca.public_bytes(serialization.Encoding.PEM))
+    pairs: list[tuple[Path, Path]] = []
+    for n, key_type in enumerate(key_types):
+        key = _new_key(key_type)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(
+                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                critical=False,
+            )
+            .sign(ca_key, hashes.SHA256())
         )
-        .sign(ca_key, hashes.SHA256())
-    )
-    ca_path, cert_path, key_path = (directory / n for n in ("ca.pem", "server.pem", "server.key"))
-    ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
+        stem = "server" if n == 0 else f"server-{key_type.lower()}"
+        pairs.append(
+            (
+                _pem(directory / f"{stem}.pem", cert.public_bytes(serialization.Encoding.PEM)),
+                _pem(
+                    directory / f"{stem}.key",
+                    key.private_bytes(
+                        serialization.Encoding.PEM,
+                        serialization.PrivateFormat.PKCS8,
+                        serialization.NoEncryption(),
+                    ),
+                ),
+            )
         )
-    )
+    return ca_path, pairs
+
+
+def make_server_certificate(directory: Path) -> tuple[Path, Path, Path]:
+    """Write ca.pem, server.pem and server.key (ECDSA P-256, CN/SAN 127.0.0.1); return their paths."""
+    ca_path, [(cert_path, key_path)] = make_certificates(directory)
     return ca_path, cert_path, key_path

@@ -20,7 +20,7 @@ from csms.api.ocpp_hint import OcppHintMiddleware
 from csms.api.routes.commands import commands_router
 from csms.api.routes.device_model import attach_device_model, device_model_router
 from csms.api.routes.files import FilesApi, attach_files, file_service_router, files_router
-from csms.api.routes.health import health_router
+from csms.api.routes.health import LoadProbe, health_router
 from csms.api.routes.notifications import attach_notifications, notifications_router
 from csms.api.routes.security import security_router
 from csms.api.routes.stations import stations_router
@@ -109,6 +109,7 @@ def create_app(
     files: FilesApi | None = None,
     device_model: DeviceModelRepository | None = None,
     notifications: NotificationLog | None = None,
+    station_load: LoadProbe | None = None,
 ) -> FastAPI:
     """Build the HTTP API. It fails closed: without a credential it refuses to build.
 
@@ -130,6 +131,8 @@ def create_app(
         device_model: what 2.x stations reported about themselves; adds the device-model,
             monitor, report and event routes under ``/stations/{id}``.
         notifications: the station notifications kept whole; adds ``/stations/{id}/notifications``.
+        station_load: the station endpoint's connection counters, shown by ``/healthz`` and
+            ``/readyz`` (503 when saturated).
     """
     checks = _credentials(auth, api_token, credentials)
     if call_timeout <= 0:
@@ -176,7 +179,7 @@ def create_app(
         app.include_router(
             router, prefix=API_PREFIX, dependencies=dependencies, responses=responses
         )
-    app.include_router(health_router())
+    app.include_router(health_router(station_load))
     docs_paths = install_docs(app, title="csms HTTP API")
 
     # Added innermost first: hint → host → token → media type → routes.

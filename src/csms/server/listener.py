@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from http import HTTPStatus
 
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import Server, ServerConnection
 from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
@@ -46,14 +46,24 @@ from csms.domain.credentials import (
     verify_password,
 )
 from csms.domain.errors import StorageError
+from csms.domain.load import ConnectionLoad
 from csms.domain.model import RegistrationStatus, Station, UnknownStationPolicy
 from csms.domain.ports import StationRepository
 from csms.rpc import ALL_VERSIONS, OcppVersion, select_subprotocol
+from csms.server.acceptor import StationAcceptor, serve_stations
 from csms.server.admission import Admission
 from csms.server.auth import basic_auth_password
 from csms.server.connection import CLOSE_PROTOCOL_ERROR, StationConnection, StationLog
 from csms.server.identity import identity_from_path
+from csms.server.limits import (
+    ConnectionLimits,
+    default_max_connections,
+    descriptor_reserve,
+    parse_networks,
+    raise_nofile_limit,
+)
 from csms.server.registry import ConnectionRegistry
+from csms.server.tls import server_context
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +97,7 @@ class StationListener:
             weakref.WeakKeyDictionary()
         )
         self._server: Server | None = None
+        self._acceptor: StationAcceptor | None = None
 
     @property
     def port(self) -> int:
@@ -97,7 +108,7 @@ class StationListener:
         return int(sock.getsockname()[1])
 
     async def start(self) -> None:
-        """Bind and start accepting connections."""
+        """Bind and start accepting connections (server/acceptor.py: limits, deadline, TLS)."""
         s = self._settings
         extensions = None
         if s.compression:
@@ -111,23 +122,24 @@ class StationListener:
                     compress_settings={"memLevel": 5},
                 )
             ]
-        self._server = await serve(
+        self._server, self._acceptor = await serve_stations(
             self._handle,
-            s.host,
-            s.port,
+            host=s.host,
+            port=s.port,
+            backlog=s.listen_backlog,
+            limits=self._connection_limits(),
+            ssl_context=self._tls_context(),
+            handshake_timeout=s.open_timeout,
             process_request=self._process_request,
             select_subprotocol=self._select_subprotocol,
             compression=None,
             extensions=extensions,
-            ssl=self._tls_context(),
             max_size=s.max_message_size,
             max_queue=4,
             ping_interval=s.ping_interval,
             ping_timeout=s.ping_timeout,
-            open_timeout=s.open_timeout,
             close_timeout=s.close_timeout,
             server_header="csms",
-            backlog=s.listen_backlog,
         )
         logger.info(
             "OCPP endpoint listening on %s://%s:%d/ocpp/{station_id} (security profile %d)",
@@ -137,16 +149,42 @@ class StationListener:
             s.security_profile,
         )
 
+    def _connection_limits(self) -> ConnectionLimits:
+        """The cap on station connections: configured, or the open-files limit less a reserve."""
+        s = self._settings
+        limit = raise_nofile_limit()
+        reserve = descriptor_reserve(limit)
+        maximum = s.max_connections or default_max_connections(limit)
+        if s.max_connections and s.max_connections > limit - reserve:
+            logger.warning(
+                "CSMS_MAX_CONNECTIONS=%d leaves fewer than %d of the %d file descriptors for the "
+                "API, the database and files: at the limit they may fail",
+                s.max_connections,
+                reserve,
+                limit,
+            )
+        logger.info(
+            "station connections: at most %d (open-files limit %d), %d in handshake per address",
+            maximum,
+            limit,
+            s.max_handshakes_per_address,
+        )
+        exempt = parse_networks(s.handshake_limit_exempt)
+        return ConnectionLimits(maximum, s.max_handshakes_per_address, exempt)
+
+    def load(self) -> ConnectionLoad | None:
+        """Station connections open and in handshake, the cap and saturation (None if stopped)."""
+        return None if self._acceptor is None else self._acceptor.load()
+
     def _tls_context(self) -> ssl.SSLContext | None:
+        """TLS ≥ 1.2, the A00.FR.317 suites, an RSA and/or an ECDSA certificate (server/tls.py)."""
         s = self._settings
         if s.tls_cert is None or s.tls_key is None:
             return None
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        # TLS 1.2 or newer, no TLS compression (A00.FR.312–320).
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-        ctx.options |= ssl.OP_NO_COMPRESSION
-        ctx.load_cert_chain(s.tls_cert, s.tls_key)
-        return ctx
+        pairs = [(s.tls_cert, s.tls_key)]
+        if s.tls_cert2 is not None and s.tls_key2 is not None:
+            pairs.append((s.tls_cert2, s.tls_key2))
+        return server_context(pairs)
 
     async def close(self) -> None:
         """Stop accepting, close every session (1001) and wait for them to end."""
@@ -154,6 +192,7 @@ class StationListener:
             self._server.close(close_connections=True)
             await self._server.wait_closed()
             self._server = None
+            self._acceptor = None
 
     # ---------------------------------------------------------------- handshake
 

@@ -156,7 +156,7 @@ async def test_unknown_paths_need_the_token_too(
     problem(response, 404)
 
 
-@pytest.mark.parametrize("path", ["/healthz", "/openapi.json", "/docs"])
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/openapi.json", "/docs"])
 async def test_health_and_docs_stay_public(secured: httpx.AsyncClient, path: str) -> None:
     assert (await secured.get(path)).status_code == 200
 
@@ -239,6 +239,7 @@ async def test_openapi_lists_the_routes(client: httpx.AsyncClient) -> None:
         ("GET", "/api/v1/stations/{station_id}/status-history"): "getStatusHistory",
         ("POST", "/api/v1/stations/{station_id}/call/{action}"): "callStation",
         ("GET", "/healthz"): "healthz",
+        ("GET", "/readyz"): "readyz",
     }
     assert {tag["name"] for tag in spec["tags"]} == {"stations", "commands", "health"}
 

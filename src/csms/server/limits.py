@@ -1,0 +1,201 @@
+"""Connection limits of the OCPP endpoint: a cap on open connections, a per-address cap on handshakes.
+
+A station connection costs one file descriptor from TCP accept on. Without a cap, unfinished
+handshakes hold the process at its open-files limit and then nothing, not even the HTTP API, can
+connect (issue 7 finding 3). csms therefore keeps station connections below RLIMIT_NOFILE by a
+reserve for the API, the database and files, and limits how many connections one address (IPv6:
+one /64, the smallest block a site is given) may have in handshake at once, so that one source
+cannot take every slot with slow handshakes. Everything here is plain bookkeeping, no I/O.
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+import logging
+import resource
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from csms.domain.load import ConnectionLoad
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# Descriptors kept free for the HTTP API, the database pool, log and upload files: a tenth of the
+# limit, at least 256 and at most 2,048 (never more than half of a tiny limit).
+RESERVE_SHARE = 10
+RESERVE_MIN = 256
+RESERVE_MAX = 2048
+
+
+def raise_nofile_limit() -> int:
+    """Raise RLIMIT_NOFILE's soft limit to the hard limit; return the soft limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else max(soft, 1_048_576)
+    if soft == resource.RLIM_INFINITY:
+        return 1_048_576
+    if soft >= target:
+        return soft
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (ValueError, OSError):
+        return soft
+    return target
+
+
+def descriptor_reserve(limit: int) -> int:
+    """Descriptors kept for everything but station connections under an open-files ``limit``."""
+    return min(max(RESERVE_MIN, limit // RESERVE_SHARE, 0), RESERVE_MAX, limit // 2)
+
+
+def default_max_connections(limit: int) -> int:
+    """Station connections allowed under an open-files ``limit``: the limit less the reserve."""
+    return max(limit - descriptor_reserve(limit), 1)
+
+
+def address_group(address: str) -> str:
+    """The unit a per-address limit counts: an IPv4 address, or the /64 of an IPv6 address.
+
+    An IPv4-mapped IPv6 address counts as its IPv4 address.
+    """
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((int(ip) >> 64 << 64, 64)))
+    return str(ip)
+
+
+class Refusal(enum.Enum):
+    """Why a new connection was closed at accept."""
+
+    AT_CAPACITY = "station connections at their maximum"
+    ADDRESS_BUSY = "too many handshakes in progress from this address"
+
+
+@dataclass(eq=False, slots=True)
+class Ticket:
+    """One admitted connection; released exactly once."""
+
+    group: str
+    in_handshake: bool = True
+    released: bool = False
+
+
+def parse_networks(text: str) -> tuple[IPNetwork, ...]:
+    """Comma-separated networks ("127.0.0.0/8,::1/128"); an empty string is none."""
+    return tuple(
+        ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip()
+    )
+
+
+class ConnectionLimits:
+    """Counts open connections and handshakes in progress; admits or refuses new ones.
+
+    Addresses in ``exempt`` networks (by default loopback: a proxy on the same host) are counted
+    but not limited per address; the overall cap applies to every connection.
+    """
+
+    def __init__(
+        self,
+        max_connections: int,
+        max_handshakes_per_address: int,
+        exempt: tuple[IPNetwork, ...] = (),
+    ) -> None:
+        self.max_connections = max_connections
+        self.max_handshakes_per_address = max_handshakes_per_address
+        self._exempt = exempt
+        self._open = 0
+        self._handshakes: dict[str, int] = {}
+        self._in_handshake = 0
+
+    def admit(self, address: str) -> Ticket | Refusal:
+        """Take a slot for a connection from ``address``, or say why there is none."""
+        if self._open >= self.max_connections:
+            return Refusal.AT_CAPACITY
+        group = address_group(address)
+        if self._handshakes.get(group, 0) >= self.max_handshakes_per_address and not self._exempted(
+            address
+        ):
+            return Refusal.ADDRESS_BUSY
+        self._open += 1
+        self._in_handshake += 1
+        self._handshakes[group] = self._handshakes.get(group, 0) + 1
+        return Ticket(group)
+
+    def _exempted(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address.split("%", 1)[0])
+        except ValueError:
+            return False
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        return any(ip in network for network in self._exempt)
+
+    def handshake_done(self, ticket: Ticket) -> None:
+        """The connection finished its handshake (upgraded or refused); it stays open."""
+        if not ticket.in_handshake:
+            return
+        ticket.in_handshake = False
+        self._in_handshake -= 1
+        left = self._handshakes[ticket.group] - 1
+        if left:
+            self._handshakes[ticket.group] = left
+        else:
+            del self._handshakes[ticket.group]
+
+    def release(self, ticket: Ticket) -> None:
+        """The connection is closed."""
+        if ticket.released:
+            return
+        self.handshake_done(ticket)
+        ticket.released = True
+        self._open -= 1
+
+    def load(self, *, accept_errors: bool = False) -> ConnectionLoad:
+        """Counters for the health report; saturated at the cap or while accept fails."""
+        return ConnectionLoad(
+            open=self._open,
+            in_handshake=self._in_handshake,
+            max=self.max_connections,
+            saturated=accept_errors or self._open >= self.max_connections,
+        )
+
+
+@dataclass(slots=True)
+class _Burst:
+    logged_at: float
+    suppressed: int = 0
+
+
+@dataclass(slots=True)
+class ThrottledLog:
+    """Logs the first event of a kind at once, then at most one line per ``interval`` with a count.
+
+    A flood of refusals or accept errors must not become a flood of log lines.
+    """
+
+    logger: logging.Logger
+    interval: float = 10.0
+    clock: Callable[[], float] = time.monotonic
+    _bursts: dict[str, _Burst] = field(default_factory=dict)
+
+    def log(self, level: int, kind: str, message: str, *args: object) -> bool:
+        """Log ``message % args`` unless ``kind`` was logged less than ``interval`` ago."""
+        now = self.clock()
+        burst = self._bursts.get(kind)
+        if burst is not None and now - burst.logged_at < self.interval:
+            burst.suppressed += 1
+            return False
+        if burst is not None and burst.suppressed:
+            message += " (and %d more like it in the last %.0f s)"
+            args = (*args, burst.suppressed, now - burst.logged_at)
+        self._bursts[kind] = _Burst(now)
+        if len(self._bursts) > 1024:  # kinds are few; never let them grow without bound
+            self._bursts = {kind: self._bursts[kind]}
+        self.logger.log(level, message, *args, stacklevel=2)
+        return True
