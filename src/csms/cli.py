@@ -25,7 +25,12 @@ from csms.blocks.transactions.commands import close_transaction, list_open_trans
 from csms.config import Settings, SettingsError, load_settings, validate
 from csms.container import Csms, utc_now
 from csms.domain.credentials import WeakPassword, check_password_strength, hash_password
-from csms.domain.errors import StorageError, TransactionNotOpen, UnknownTransaction
+from csms.domain.errors import (
+    AmbiguousTransaction,
+    StorageError,
+    TransactionNotOpen,
+    UnknownTransaction,
+)
 from csms.domain.identity import is_valid_identity
 from csms.domain.model import RegistrationStatus, Station, UnknownStationPolicy
 from csms.domain.tokens import AuthorizationStatus
@@ -307,6 +312,11 @@ def _cmd_token_list(args: argparse.Namespace, settings: Settings) -> int:
     return _run(main)
 
 
+# The columns of ``csms transaction open``, tab-separated (one line of headers first).
+_OPEN_COLUMNS = ("transaction", "version", "station", "evse/connector", "id_token", "started",
+                 "last_activity")  # fmt: skip
+
+
 def _cmd_transaction_open(args: argparse.Namespace, settings: Settings) -> int:
     url = _database_url(args, settings)
     inactive = timedelta(hours=args.inactive_hours) if args.inactive_hours is not None else None
@@ -315,17 +325,29 @@ def _cmd_transaction_open(args: argparse.Namespace, settings: Settings) -> int:
         store = await open_store(url)
         try:
             found = await list_open_transactions(
-                store.charging, now=utc_now(), inactive_for=inactive, limit=100_000
+                store.charging,
+                now=utc_now(),
+                inactive_for=inactive,
+                station_id=args.station,
+                limit=100_000,
             )
-            for t in found:
-                last = t.updated_at.isoformat() if t.updated_at else "-"
-                started = t.started_at.isoformat() if t.started_at else "-"
-                _out(f"{t.transaction_id}\t{t.station_id}\t{t.evse_id}\t{started}\t{last}")
         finally:
             await store.aclose()
+        _out("\t".join(_OPEN_COLUMNS))
+        for t in found:
+            where = f"{_or_dash(t.evse_id)}/{_or_dash(t.connector_id)}"
+            started = t.started_at.isoformat() if t.started_at else "-"
+            last = t.updated_at.isoformat() if t.updated_at else "-"
+            cells = (t.transaction_id, t.ocpp_version, t.station_id, where,
+                     t.id_token or "-", started, last)  # fmt: skip
+            _out("\t".join(cells))
         return 0
 
     return _run(main)
+
+
+def _or_dash(value: object) -> str:
+    return "-" if value is None else str(value)
 
 
 def _cmd_transaction_close(args: argparse.Namespace, settings: Settings) -> int:
@@ -340,13 +362,18 @@ def _cmd_transaction_close(args: argparse.Namespace, settings: Settings) -> int:
                 operator=args.operator,
                 reason=args.reason,
                 now=utc_now(),
+                station_id=args.station,
             )
-        except (UnknownTransaction, TransactionNotOpen, ValueError) as exc:
+        except (UnknownTransaction, TransactionNotOpen, AmbiguousTransaction, ValueError) as exc:
             sys.stderr.write(f"error: {type(exc).__name__}: {exc}\n")
             return 1
         finally:
             await store.aclose()
-        _out(f"transaction {closed.transaction_id} closed ({closed.energy_wh} Wh)")
+        energy = "" if closed.energy_wh is None else f", {closed.energy_wh} Wh"
+        _out(
+            f"transaction {closed.transaction_id} of {closed.station_id} closed "
+            f"(OCPP {closed.ocpp_version}{energy})"
+        )
         return 0
 
     return _run(main)
@@ -444,16 +471,20 @@ def build_parser() -> argparse.ArgumentParser:
     tk_ls.add_argument("--database-url")
     tk_ls.set_defaults(func=_cmd_token_list)
 
-    tx = sub.add_parser("transaction", help="find and close transactions left open")
+    tx = sub.add_parser("transaction", help="find and close transactions left open (1.6 and 2.x)")
     tx_sub = tx.add_subparsers(dest="transaction_command", required=True)
     tx_open = tx_sub.add_parser("open", help="list open transactions, least recently active first")
     tx_open.add_argument("--inactive-hours", type=float, help="only those silent this long")
+    tx_open.add_argument("--station", help="only this station's")
     tx_open.add_argument("--database-url")
     tx_open.set_defaults(func=_cmd_transaction_open)
     tx_close = tx_sub.add_parser("close", help="close an open transaction (audited)")
-    tx_close.add_argument("transaction_id", type=int)
+    tx_close.add_argument(
+        "transaction_id", help="a 1.6 transactionId (a number) or a 2.x transactionId (text)"
+    )
     tx_close.add_argument("--operator", required=True)
     tx_close.add_argument("--reason", required=True)
+    tx_close.add_argument("--station", help="the station, when the id is open on several")
     tx_close.add_argument("--database-url")
     tx_close.set_defaults(func=_cmd_transaction_close)
     add_loadtest_parser(sub)

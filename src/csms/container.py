@@ -114,7 +114,7 @@ def build_router(
             boot_retry_interval=server.boot_retry_interval,
             pacer=BootPacer(server.boot_pacing_rate) if server.boot_pacing_rate > 0 else None,
         ),
-        AvailabilityBlock(stations, clock=clock),
+        AvailabilityBlock(stations, clock=clock, charging=charging),
         TransactionsBlock(transactions, charging=charging, reservations=reservations, clock=clock),
         DataTransferBlock(data_transfer or build_registry(server.data_transfer_handlers)),
         *extra,

@@ -78,6 +78,8 @@ def evaluate(token: IdToken | None, now: datetime, *, in_other_transaction: bool
     * an ongoing transaction elsewhere → ConcurrentTx (1.6 §7.2: "already involved in another
       transaction"); the caller leaves out the transaction the message is about, so a retried
       StartTransaction or the StopTransaction of the token's own session is not ConcurrentTx.
+      Only a transaction start asks this (§7.2: "only relevant for a StartTransaction.req");
+      an Authorize passes ``in_other_transaction=False``.
 
     The expiry date and parent are returned with every known token, so the station's
     Authorization Cache learns them (1.6 §3.5.1).

@@ -52,7 +52,9 @@ class ServerMeter:
         try:
             import psutil  # type: ignore[import-untyped,unused-ignore]  # noqa: PLC0415
         except ImportError as exc:
-            raise RuntimeError("--server-pid needs psutil: reinstall csms (pip install -e .)") from exc
+            raise RuntimeError(
+                "--server-pid needs psutil: reinstall csms (pip install -e .)"
+            ) from exc
         try:
             self._proc = psutil.Process(self.pid)
         except psutil.Error as exc:

@@ -29,6 +29,7 @@ EXPECTED = TransactionState(
     charging_state="Idle",
     charging_state_seq_no=4,
     last_seq_no=4,
+    closed_by="station",
 )
 
 

@@ -2,7 +2,8 @@
 
 1.6 ``connectorId`` N is EVSE N, connector 1; ``connectorId`` 0 is the charge point itself
 (see :mod:`csms.domain.model`). A 1.6 StatusNotification without a timestamp is stamped with the
-time it was received (1.6 §6.48: timestamp is optional).
+time it was received (1.6 §6.48: timestamp is optional). A connector reported free closes the
+transactions its station abandoned there (:mod:`csms.blocks.transactions.abandoned`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,12 @@ from typing import Any
 from csms.blocks.context import CallContext
 from csms.blocks.routing import handles
 from csms.blocks.timefmt import parse_datetime
+from csms.blocks.transactions.abandoned import (
+    FREE_STATUSES_V2,
+    FREE_STATUSES_V16,
+    release_connector,
+)
+from csms.domain.charging_ports import ChargingTransactionRepository
 from csms.domain.model import StatusReport
 from csms.domain.ports import StationRepository
 from csms.rpc import OcppVersion
@@ -24,9 +31,18 @@ Payload = dict[str, Any]
 class AvailabilityBlock:
     """Handlers of the availability block."""
 
-    def __init__(self, stations: StationRepository, *, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        stations: StationRepository,
+        *,
+        clock: Callable[[], datetime],
+        charging: ChargingTransactionRepository | None = None,
+    ) -> None:
         self._stations = stations
         self._clock = clock
+        # With it, a connector reported free closes what its station abandoned there
+        # (blocks/transactions/abandoned.py).
+        self._charging = charging
 
     @handles(OcppVersion.V16, "StatusNotification")
     async def status_notification_v16(self, ctx: CallContext, payload: Payload) -> Payload:
@@ -45,6 +61,11 @@ class AvailabilityBlock:
             vendor_error_code=payload.get("vendorErrorCode"),
         )
         await self._stations.record_status(report)
+        if self._charging is not None and report.status in FREE_STATUSES_V16:
+            cause = f"StatusNotification {report.status}"
+            await release_connector(
+                self._charging, ctx.log, ctx.station_id, connector, cause=cause, now=self._clock()
+            )
         return {}
 
     @handles((OcppVersion.V201, OcppVersion.V21), "StatusNotification")
@@ -58,4 +79,10 @@ class AvailabilityBlock:
             timestamp=parse_datetime(payload["timestamp"]),
         )
         await self._stations.record_status(report)
+        if self._charging is not None and report.status in FREE_STATUSES_V2:
+            await release_connector(
+                self._charging, ctx.log, ctx.station_id, report.evse_id,
+                connector_id=report.connector_id, cause=f"StatusNotification {report.status}",
+                now=self._clock(),
+            )  # fmt: skip
         return {}
