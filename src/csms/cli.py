@@ -33,7 +33,7 @@ from csms.domain.errors import (
 )
 from csms.domain.identity import is_valid_identity
 from csms.domain.model import RegistrationStatus, Station, UnknownStationPolicy
-from csms.domain.tokens import AuthorizationStatus
+from csms.domain.tokens import AuthorizationStatus, expand_token_pattern
 from csms.loadtest.command import add_parser as add_loadtest_parser
 from csms.log import configure_logging
 from csms.simulator import command as simulator_command
@@ -274,26 +274,55 @@ def _cmd_token_add(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     url = _database_url(args, settings)
 
+    try:
+        names = _token_names(args.id_token, args.count, args.first)
+    except ValueError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+
     async def main() -> int:
         store = await open_store(url)
         try:
-            token = await add_token(
-                store.tokens,
-                args.id_token,
-                now=utc_now(),
-                status=AuthorizationStatus(args.status.capitalize()),
-                expiry_date=expiry,
-                parent_id_token=args.parent,
-            )
+            for name in names:
+                token = await add_token(
+                    store.tokens,
+                    name,
+                    now=utc_now(),
+                    status=AuthorizationStatus(args.status.capitalize()),
+                    expiry_date=expiry,
+                    parent_id_token=args.parent,
+                )
+                if len(names) == 1:
+                    _out(f"token {token.id_token} stored ({token.status.value})")
         except ValueError as exc:
             sys.stderr.write(f"error: {exc}\n")
             return 2
         finally:
             await store.aclose()
-        _out(f"token {token.id_token} stored ({token.status.value})")
+        if len(names) > 1:
+            _out(f"tokens {names[0]} .. {names[-1]} stored ({len(names)}, {args.status})")
         return 0
 
     return _run(main)
+
+
+def _token_names(pattern: str, count: int | None, first: int) -> list[str]:
+    """The tokens ``csms token add`` stores: one, or ``count`` from a ``{n}`` pattern.
+
+    Raises:
+        ValueError: --count without a pattern (or a pattern without --count), a bad count.
+    """
+    expand_token_pattern(pattern, n=first)  # refuses a malformed pattern
+    patterned = "{n}" in pattern
+    if count is None:
+        if patterned:
+            raise ValueError(f"{pattern!r} is a pattern: give --count (and --first)")
+        return [pattern]
+    if not patterned:
+        raise ValueError("--count needs a pattern with {n}, e.g. 'TAG-{n}'")
+    if not 1 <= count <= 100_000 or first < 0:
+        raise ValueError("--count must be 1..100000 and --first at least 0")
+    return [expand_token_pattern(pattern, n=n) for n in range(first, first + count)]
 
 
 def _cmd_token_list(args: argparse.Namespace, settings: Settings) -> int:
@@ -461,7 +490,11 @@ def build_parser() -> argparse.ArgumentParser:
     token = sub.add_parser("token", help="manage id tokens (1.6 idTag, 2.x idToken)")
     tk_sub = token.add_subparsers(dest="token_command", required=True)
     tk_add = tk_sub.add_parser("add", help="add a token, or replace what is stored for it")
-    tk_add.add_argument("id_token")
+    tk_add.add_argument("id_token", help="the token, or a pattern with {n} and --count")
+    tk_add.add_argument(
+        "--count", type=int, help="store this many tokens from the {n} pattern, e.g. 'TAG-{n}'"
+    )
+    tk_add.add_argument("--first", type=int, default=1, help="the first {n} (default 1)")
     tk_add.add_argument("--status", choices=("accepted", "blocked", "invalid"), default="accepted")
     tk_add.add_argument("--expiry", help="ISO 8601 date-time with offset; Expired after it")
     tk_add.add_argument("--parent", help="parent (group) token")

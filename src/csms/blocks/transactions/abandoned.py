@@ -47,10 +47,11 @@ async def release_connector(
     )
     for tx in closed:
         log.warning(
-            "transaction %s on EVSE %d closed as abandoned (%s after %s): the station reports "
-            "nothing running there; its own stop, if it still comes, replaces this close",
+            "transaction %s on EVSE %d closed as abandoned on %s, ended as of its last activity "
+            "%s: the station reports nothing running there; its own stop, if it still comes, "
+            "replaces this close",
             tx.transaction_id,
             evse_id,
             cause,
-            tx.updated_at.isoformat() if tx.updated_at else "-",
+            tx.ended_at.isoformat() if tx.ended_at else "-",
         )
