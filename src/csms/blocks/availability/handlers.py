@@ -8,6 +8,7 @@ transactions its station abandoned there (:mod:`csms.blocks.transactions.abandon
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -60,12 +61,7 @@ class AvailabilityBlock:
             vendor_id=payload.get("vendorId"),
             vendor_error_code=payload.get("vendorErrorCode"),
         )
-        await self._stations.record_status(report)
-        if self._charging is not None and report.status in FREE_STATUSES_V16:
-            cause = f"StatusNotification {report.status}"
-            await release_connector(
-                self._charging, ctx.log, ctx.station_id, connector, cause=cause, now=self._clock()
-            )
+        await self._record(ctx, report, free=report.status in FREE_STATUSES_V16)
         return {}
 
     @handles((OcppVersion.V201, OcppVersion.V21), "StatusNotification")
@@ -78,11 +74,24 @@ class AvailabilityBlock:
             status=payload["connectorStatus"],
             timestamp=parse_datetime(payload["timestamp"]),
         )
-        await self._stations.record_status(report)
-        if self._charging is not None and report.status in FREE_STATUSES_V2:
-            await release_connector(
-                self._charging, ctx.log, ctx.station_id, report.evse_id,
-                connector_id=report.connector_id, cause=f"StatusNotification {report.status}",
-                now=self._clock(),
-            )  # fmt: skip
+        await self._record(
+            ctx, report, free=report.status in FREE_STATUSES_V2, connector_id=report.connector_id
+        )
         return {}
+
+    async def _record(
+        self, ctx: CallContext, report: StatusReport, *, free: bool, connector_id: int | None = None
+    ) -> None:
+        """Store the status; a connector reported free also releases what was abandoned there,
+        submitted together so both land in one group commit (no second wait)."""
+        if self._charging is None or not free:
+            await self._stations.record_status(report)
+            return
+        await asyncio.gather(
+            self._stations.record_status(report),
+            release_connector(
+                self._charging, ctx.log, ctx.station_id, report.evse_id,
+                connector_id=connector_id, cause=f"StatusNotification {report.status}",
+                now=self._clock(),
+            ),
+        )  # fmt: skip
