@@ -125,6 +125,14 @@ async def test_authorize_of_a_token_in_a_transaction_answers_its_own_status(
             )
         )
         assert second.id_tag_info["status"] == "ConcurrentTx"
+        # The Stop of the first, with the other still open: the token's own status again.
+        stopped = await a.call(
+            call16.StopTransaction(
+                meter_stop=10, timestamp=iso(NOW), transaction_id=started.transaction_id,
+                id_tag="TAG16",
+            )
+        )  # fmt: skip
+        assert stopped.id_tag_info["status"] == "Accepted"
     async with server.connect("CP2X", subprotocols=["ocpp2.0.1"]) as ws:
         assert (await ok(ws, "BootNotification", BOOT_2X))["status"] == "Accepted"
         token = {"idToken": "TAG16", "type": "ISO14443"}

@@ -120,3 +120,23 @@ def test_transaction_open_and_close_take_2x_transactions(
     assert main(["transaction", "open", "--station", "CS1", *db]) == 0
     [_, only] = capsys.readouterr().out.splitlines()
     assert only.split("\t")[:3] == ["7", "2.x", "CS1"]
+
+
+def test_token_add_stores_a_range_from_a_pattern(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The tags `csms simulate --id-tags 'SIM-TAG-{n}'` taps, registered in one command."""
+    db = ["--database-url", f"sqlite+aiosqlite:///{tmp_path / 'csms.db'}"]
+    assert main(["token", "add", "T-{n}", "--count", "3", "--first", "8", *db]) == 0
+    assert main(["token", "add", "T-{n}", *db]) == 2  # a pattern needs --count
+    assert main(["token", "add", "PLAIN", "--count", "3", *db]) == 2  # --count needs {n}
+    assert main(["token", "add", "T-{station}", "--count", "3", *db]) == 2
+    assert main(["token", "list", *db]) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines() == [
+        "tokens T-8 .. T-10 stored (3, accepted)",
+        "T-10\tAccepted\t-\t-",
+        "T-8\tAccepted\t-\t-",
+        "T-9\tAccepted\t-\t-",
+    ]
+    assert "give --count" in err and "needs a pattern" in err and "only {n}" in err

@@ -147,7 +147,8 @@ class TokenView:
         return evaluate(token, now, in_other_transaction=busy or id_token in self.open_v2)
 
     def own_info(self, id_token: str, now: datetime) -> IdTokenInfo:
-        """The token's own status, whatever transactions it is in: the answer to an Authorize.
+        """The token's own status, whatever transactions it is in: the answer to an Authorize
+        and the idTagInfo of a StopTransaction.conf.
 
         ConcurrentTx is "only relevant for a StartTransaction.req" (1.6 §7.2) and "for the
         response to a TransactionEventRequest(eventType=Started)" (2.0.1 AuthorizationStatusEnumType),
@@ -405,10 +406,11 @@ async def _stop_all(conn: AsyncConnection, writes: list[StopTransaction]) -> lis
             outcome = StopOutcome.UNKNOWN if row is None else StopOutcome.FOREIGN
             message = Unmatched(s.station_id, "StopTransaction", s.transaction_id, outcome, s.raw)
             await keep_unmatched(conn, message, samples=s.samples, now=now)
-            info = view.info(s.id_token, now) if s.id_token else None
+            info = view.own_info(s.id_token, now) if s.id_token else None
             out.append(StopResult(outcome, info))
             continue
-        info = view.info(s.id_token, now, exclude=s.transaction_id) if s.id_token else None
+        # The token's own status: ConcurrentTx is only for a StartTransaction (1.6 §7.2).
+        info = view.own_info(s.id_token, now) if s.id_token else None
         if row.closed_by == STATION:  # a retried Stop: closed once, its values stored once
             out.append(
                 StopResult(StopOutcome.ALREADY_CLOSED, info, row.energy_wh, row.flags, row.evse_id)

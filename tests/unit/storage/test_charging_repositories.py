@@ -308,7 +308,8 @@ async def test_a_batch_of_starts_and_stops_applies_them_in_order(store: Store) -
     assert second.id_token_info.status is AuthorizationStatus.CONCURRENT_TX
     assert (closed.outcome, closed.energy_wh) == (StopOutcome.CLOSED, 500)
     assert closed.id_token_info is not None
-    assert closed.id_token_info.status is AuthorizationStatus.CONCURRENT_TX  # the second is open
+    # The second is open, but a Stop answers the token's own status (1.6 §7.2).
+    assert closed.id_token_info.status is AuthorizationStatus.ACCEPTED
     assert retried.outcome is StopOutcome.ALREADY_CLOSED and retried.energy_wh == 500
     assert unknown.outcome is StopOutcome.UNKNOWN
     after = await store.charging.stop(
