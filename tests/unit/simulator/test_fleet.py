@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from csms.container import DEMO_TAGS, demo_tags
 from csms.domain.tokens import expand_token_pattern
 from csms.rpc.versions import OcppVersion
 from csms.simulator import FleetOptions, Stats, build_fleet
@@ -56,3 +57,16 @@ def test_fewer_plain_tags_than_stations_is_warned() -> None:
     assert shared_tags_warning(FleetOptions(url="ws://h/", count=2)) is None  # made up: distinct
     with pytest.raises(ValueError, match="only"):
         expand_token_pattern("T-{station}", n=1)
+
+
+def test_demo_drivers_never_share_a_tag() -> None:
+    """`csms serve --demo N`: one tag per EVSE of every station, so no demo driver is refused
+    with ConcurrentTx because another station's driver holds the same card."""
+    for count in (1, 3, 5, 6, 40):
+        tags = demo_tags(count)
+        assert tags[:10] == DEMO_TAGS
+        options = FleetOptions(url="ws://h/", count=count, id_tags=tags)
+        agents = build_fleet(options, Stats())
+        handed = [rfid_tag(a, e) for a in agents for e in a.station.state.evses.values()]
+        assert len(set(handed)) == len(handed) == 2 * count
+        assert shared_tags_warning(options) is None
