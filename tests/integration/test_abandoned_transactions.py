@@ -3,7 +3,7 @@
 A station that boots again and reports its connector free has no transaction there: csms closes
 what it had open (flag AbandonedByStation, reason Other, 1.6 energy up to the last register
 reading), so the driver's token is free again; the station's own stop, delivered later from its
-queue (1.6 §4.8; 2.0.1 E04), still applies and wins. Also: Authorize answers the token's own
+queue (1.6 §3.7; 2.0.1 E08, E12), still applies and wins. Also: Authorize answers the token's own
 status, never ConcurrentTx (1.6 §7.2; 2.0.1 AuthorizationStatusEnumType), checked with the
 independent ``ocpp`` package's 1.6 ChargePoint.
 """

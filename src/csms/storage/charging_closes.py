@@ -7,7 +7,7 @@ transaction on the EVSE has no transaction running there: one still open here wa
 with :data:`~csms.domain.transactions.ABANDONED_STOP_REASON`, flagged AbandonedByStation,
 ``closed_by`` csms; 1.6 energy is billed up to the last register reading. The close is
 provisional: the station's own StopTransaction / TransactionEvent(Ended), delivered later from its
-offline queue (1.6 §4.8 and §3.6; 2.0.1 E04), replaces it (see
+offline queue (1.6 §3.7; 2.0.1 E08, E12), replaces it (see
 :mod:`csms.storage.charging_sessions` and :func:`csms.storage.transaction_log.apply_event`).
 
 The connectors of a batch are looked up with one statement per table; the closes (rare) run one by

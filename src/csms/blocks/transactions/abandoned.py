@@ -9,8 +9,11 @@ otherwise stay open here and keep its token in ConcurrentTx forever.
 Such a transaction is closed by csms as of its last activity, flagged AbandonedByStation, stop
 reason ``Other``, billed (1.6) up to the last register reading, with a log line and (1.6) an
 audit record. The close is provisional: a station delivers its queued transaction messages after
-reconnecting (1.6 §4.8 and §3.6; 2.0.1 E04, E06), possibly after this status, and its own
-StopTransaction / TransactionEvent(Ended) replaces the close and is acknowledged as usual.
+reconnecting, and may send a status before them (1.6 §3.7: messages that are not
+transaction-related "MAY be delivered immediately without waiting for the queue to be emptied";
+2.0.1 E08, E12, and Part 6's general rules: the connector status and queued TransactionEvents
+"are allowed to be sent in any order"); its own StopTransaction / TransactionEvent(Ended)
+replaces the close and is acknowledged as usual.
 """
 
 from __future__ import annotations
