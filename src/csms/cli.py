@@ -25,10 +25,15 @@ from csms.blocks.transactions.commands import close_transaction, list_open_trans
 from csms.config import Settings, SettingsError, load_settings, validate
 from csms.container import Csms, utc_now
 from csms.domain.credentials import WeakPassword, check_password_strength, hash_password
-from csms.domain.errors import StorageError, TransactionNotOpen, UnknownTransaction
+from csms.domain.errors import (
+    AmbiguousTransaction,
+    StorageError,
+    TransactionNotOpen,
+    UnknownTransaction,
+)
 from csms.domain.identity import is_valid_identity
 from csms.domain.model import RegistrationStatus, Station, UnknownStationPolicy
-from csms.domain.tokens import AuthorizationStatus
+from csms.domain.tokens import AuthorizationStatus, expand_token_pattern
 from csms.loadtest.command import add_parser as add_loadtest_parser
 from csms.log import configure_logging
 from csms.simulator import command as simulator_command
@@ -322,26 +327,55 @@ def _cmd_token_add(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     url = _database_url(args, settings)
 
+    try:
+        names = _token_names(args.id_token, args.count, args.first)
+    except ValueError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+
     async def main() -> int:
         store = await open_store(url)
         try:
-            token = await add_token(
-                store.tokens,
-                args.id_token,
-                now=utc_now(),
-                status=AuthorizationStatus(args.status.capitalize()),
-                expiry_date=expiry,
-                parent_id_token=args.parent,
-            )
+            for name in names:
+                token = await add_token(
+                    store.tokens,
+                    name,
+                    now=utc_now(),
+                    status=AuthorizationStatus(args.status.capitalize()),
+                    expiry_date=expiry,
+                    parent_id_token=args.parent,
+                )
+                if len(names) == 1:
+                    _out(f"token {token.id_token} stored ({token.status.value})")
         except ValueError as exc:
             sys.stderr.write(f"error: {exc}\n")
             return 2
         finally:
             await store.aclose()
-        _out(f"token {token.id_token} stored ({token.status.value})")
+        if len(names) > 1:
+            _out(f"tokens {names[0]} .. {names[-1]} stored ({len(names)}, {args.status})")
         return 0
 
     return _run(main)
+
+
+def _token_names(pattern: str, count: int | None, first: int) -> list[str]:
+    """The tokens ``csms token add`` stores: one, or ``count`` from a ``{n}`` pattern.
+
+    Raises:
+        ValueError: --count without a pattern (or a pattern without --count), a bad count.
+    """
+    expand_token_pattern(pattern, n=first)  # refuses a malformed pattern
+    patterned = "{n}" in pattern
+    if count is None:
+        if patterned:
+            raise ValueError(f"{pattern!r} is a pattern: give --count (and --first)")
+        return [pattern]
+    if not patterned:
+        raise ValueError("--count needs a pattern with {n}, e.g. 'TAG-{n}'")
+    if not 1 <= count <= 100_000 or first < 0:
+        raise ValueError("--count must be 1..100000 and --first at least 0")
+    return [expand_token_pattern(pattern, n=n) for n in range(first, first + count)]
 
 
 def _cmd_token_list(args: argparse.Namespace, settings: Settings) -> int:
@@ -360,6 +394,11 @@ def _cmd_token_list(args: argparse.Namespace, settings: Settings) -> int:
     return _run(main)
 
 
+# The columns of ``csms transaction open``, tab-separated (one line of headers first).
+_OPEN_COLUMNS = ("transaction", "version", "station", "evse/connector", "id_token", "started",
+                 "last_activity")  # fmt: skip
+
+
 def _cmd_transaction_open(args: argparse.Namespace, settings: Settings) -> int:
     url = _database_url(args, settings)
     inactive = timedelta(hours=args.inactive_hours) if args.inactive_hours is not None else None
@@ -368,17 +407,29 @@ def _cmd_transaction_open(args: argparse.Namespace, settings: Settings) -> int:
         store = await open_store(url)
         try:
             found = await list_open_transactions(
-                store.charging, now=utc_now(), inactive_for=inactive, limit=100_000
+                store.charging,
+                now=utc_now(),
+                inactive_for=inactive,
+                station_id=args.station,
+                limit=100_000,
             )
-            for t in found:
-                last = t.updated_at.isoformat() if t.updated_at else "-"
-                started = t.started_at.isoformat() if t.started_at else "-"
-                _out(f"{t.transaction_id}\t{t.station_id}\t{t.evse_id}\t{started}\t{last}")
         finally:
             await store.aclose()
+        _out("\t".join(_OPEN_COLUMNS))
+        for t in found:
+            where = f"{_or_dash(t.evse_id)}/{_or_dash(t.connector_id)}"
+            started = t.started_at.isoformat() if t.started_at else "-"
+            last = t.updated_at.isoformat() if t.updated_at else "-"
+            cells = (t.transaction_id, t.ocpp_version, t.station_id, where,
+                     t.id_token or "-", started, last)  # fmt: skip
+            _out("\t".join(cells))
         return 0
 
     return _run(main)
+
+
+def _or_dash(value: object) -> str:
+    return "-" if value is None else str(value)
 
 
 def _cmd_transaction_close(args: argparse.Namespace, settings: Settings) -> int:
@@ -393,13 +444,18 @@ def _cmd_transaction_close(args: argparse.Namespace, settings: Settings) -> int:
                 operator=args.operator,
                 reason=args.reason,
                 now=utc_now(),
+                station_id=args.station,
             )
-        except (UnknownTransaction, TransactionNotOpen, ValueError) as exc:
+        except (UnknownTransaction, TransactionNotOpen, AmbiguousTransaction, ValueError) as exc:
             sys.stderr.write(f"error: {type(exc).__name__}: {exc}\n")
             return 1
         finally:
             await store.aclose()
-        _out(f"transaction {closed.transaction_id} closed ({closed.energy_wh} Wh)")
+        energy = "" if closed.energy_wh is None else f", {closed.energy_wh} Wh"
+        _out(
+            f"transaction {closed.transaction_id} of {closed.station_id} closed "
+            f"(OCPP {closed.ocpp_version}{energy})"
+        )
         return 0
 
     return _run(main)
@@ -558,7 +614,11 @@ def build_parser() -> argparse.ArgumentParser:
     token = sub.add_parser("token", help="manage id tokens (1.6 idTag, 2.x idToken)")
     tk_sub = token.add_subparsers(dest="token_command", required=True)
     tk_add = tk_sub.add_parser("add", help="add a token, or replace what is stored for it")
-    tk_add.add_argument("id_token")
+    tk_add.add_argument("id_token", help="the token, or a pattern with {n} and --count")
+    tk_add.add_argument(
+        "--count", type=int, help="store this many tokens from the {n} pattern, e.g. 'TAG-{n}'"
+    )
+    tk_add.add_argument("--first", type=int, default=1, help="the first {n} (default 1)")
     tk_add.add_argument("--status", choices=("accepted", "blocked", "invalid"), default="accepted")
     tk_add.add_argument("--expiry", help="ISO 8601 date-time with offset; Expired after it")
     tk_add.add_argument("--parent", help="parent (group) token")
@@ -568,16 +628,20 @@ def build_parser() -> argparse.ArgumentParser:
     tk_ls.add_argument("--database-url")
     tk_ls.set_defaults(func=_cmd_token_list)
 
-    tx = sub.add_parser("transaction", help="find and close transactions left open")
+    tx = sub.add_parser("transaction", help="find and close transactions left open (1.6 and 2.x)")
     tx_sub = tx.add_subparsers(dest="transaction_command", required=True)
     tx_open = tx_sub.add_parser("open", help="list open transactions, least recently active first")
     tx_open.add_argument("--inactive-hours", type=float, help="only those silent this long")
+    tx_open.add_argument("--station", help="only this station's")
     tx_open.add_argument("--database-url")
     tx_open.set_defaults(func=_cmd_transaction_open)
     tx_close = tx_sub.add_parser("close", help="close an open transaction (audited)")
-    tx_close.add_argument("transaction_id", type=int)
+    tx_close.add_argument(
+        "transaction_id", help="a 1.6 transactionId (a number) or a 2.x transactionId (text)"
+    )
     tx_close.add_argument("--operator", required=True)
     tx_close.add_argument("--reason", required=True)
+    tx_close.add_argument("--station", help="the station, when the id is open on several")
     tx_close.add_argument("--database-url")
     tx_close.set_defaults(func=_cmd_transaction_close)
     api_token = sub.add_parser("api-token", help="manage the generated HTTP API token")

@@ -156,7 +156,7 @@ def build_router(
             boot_retry_interval=server.boot_retry_interval,
             pacer=BootPacer(server.boot_pacing_rate) if server.boot_pacing_rate > 0 else None,
         ),
-        AvailabilityBlock(stations, clock=clock),
+        AvailabilityBlock(stations, clock=clock, charging=charging),
         TransactionsBlock(transactions, charging=charging, reservations=reservations, clock=clock),
         DataTransferBlock(data_transfer or build_registry(server.data_transfer_handlers)),
         *extra,
@@ -235,9 +235,15 @@ def build_dispatcher(router: Router) -> Dispatcher:
     return Dispatcher(router, validators)
 
 
-# The RFID tags the demo's drivers tap, two per station; --demo registers them as Accepted tokens
-# unless the token store already knows them (so an operator may block one to see it refused).
-DEMO_TAGS = tuple(f"DEMO-CARD-{n}" for n in range(1, 11))
+# The RFID tags the demo's drivers tap, two per station (one per EVSE, never shared: a tag charging
+# elsewhere is ConcurrentTx), at least ten; --demo registers them as Accepted tokens unless the
+# token store already knows them (so an operator may block one to see it refused).
+def demo_tags(count: int) -> tuple[str, ...]:
+    """The demo's tags for ``count`` stations: DEMO-CARD-1 .. DEMO-CARD-max(10, 2 x count)."""
+    return tuple(f"DEMO-CARD-{n}" for n in range(1, max(10, 2 * count) + 1))
+
+
+DEMO_TAGS = demo_tags(0)
 
 
 class _EmbeddedUvicorn(uvicorn.Server):
@@ -454,7 +460,8 @@ class Csms:
             else:
                 await self.store.stations.set_registration(sid, RegistrationStatus.ACCEPTED)
                 await self.store.stations.set_password_hash(sid, digest)
-        for tag in DEMO_TAGS:  # unknown tags are Invalid: the demo drivers must be able to charge
+        tags = demo_tags(count)
+        for tag in tags:  # unknown tags are Invalid: the demo drivers must be able to charge
             if await self.store.tokens.get(tag) is None:
                 await self.store.tokens.put(IdToken(tag), utc_now())
         host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(server.host, server.host)
@@ -473,7 +480,7 @@ class Csms:
             ssl=context,
             meter_interval=10.0,
             timing=Timing(charge=90.0, idle=20.0),
-            id_tags=DEMO_TAGS,
+            id_tags=tags,
             ramp=0.5,
         )
         self._demo_task = asyncio.create_task(run_fleet(options, self._demo_stop))

@@ -131,9 +131,10 @@ async def test_ocpp16_core_and_reservation_end_to_end(database_url: str, tmp_pat
             used = await store.reservations.get(held.reservation_id, now)
             assert used is not None and used.status is ReservationStatus.USED
             assert used.transaction_id == str(transaction_id)
-            # The token is now in a transaction: elsewhere it is ConcurrentTx.
+            # The token is now in a transaction: Authorize still answers its own status
+            # (1.6 §7.2: ConcurrentTx is "only relevant for a StartTransaction.req").
             busy_tag = await cp.call(call16.Authorize(id_tag="TAG-OK"))
-            assert busy_tag.id_tag_info["status"] == "ConcurrentTx"
+            assert busy_tag.id_tag_info["status"] == "Accepted"
 
             sample_time = _iso(now + timedelta(minutes=1))
             await cp.call(

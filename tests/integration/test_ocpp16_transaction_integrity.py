@@ -285,14 +285,15 @@ async def test_concurrent_tx_for_a_tag_already_charging_elsewhere(server: Runnin
         tx = (await ok(a, "StartTransaction", start()))["transactionId"]
         # Its own retry is not ConcurrentTx; another start elsewhere is.
         assert (await ok(a, "StartTransaction", start()))["idTagInfo"]["status"] == "Accepted"
-        assert (await ok(b, "Authorize", {"idTag": "tag"}))["idTagInfo"]["status"] == "ConcurrentTx"
+        # Authorize answers the token's own status (§7.2: ConcurrentTx is only for a Start).
+        assert (await ok(b, "Authorize", {"idTag": "tag"}))["idTagInfo"]["status"] == "Accepted"
         second = await ok(b, "StartTransaction", start(at=NOW + timedelta(seconds=5)))
         assert second["idTagInfo"]["status"] == "ConcurrentTx"  # still started: it is a fact
         stopped = await ok(
             a, "StopTransaction", stop(tx, 200, NOW + timedelta(minutes=1), idTag="TAG")
         )
-        # Its own Stop does not count, but CP-B's transaction is still open.
-        assert stopped["idTagInfo"]["status"] == "ConcurrentTx"
+        # CP-B's transaction is still open, but ConcurrentTx is only for a Start (1.6 §7.2).
+        assert stopped["idTagInfo"]["status"] == "Accepted"
 
 
 async def test_stop_ends_the_evses_tx_profiles(server: RunningCsms) -> None:

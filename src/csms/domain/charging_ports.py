@@ -63,7 +63,7 @@ class ChargingTransactionRepository(Protocol):
         ...
 
     async def get(self, transaction_id: int) -> Transaction | None:
-        """Return one transaction."""
+        """Return one 1.6 transaction."""
         ...
 
     async def list_open(
@@ -73,17 +73,41 @@ class ChargingTransactionRepository(Protocol):
         inactive_since: datetime | None = None,
         limit: int = 100,
     ) -> Sequence[Transaction]:
-        """Open transactions, oldest first; ``inactive_since``: none reported on after that."""
+        """Open 1.6 and 2.x transactions, least recently active first; ``inactive_since``: none
+        reported on after that."""
         ...
 
     async def close(
-        self, transaction_id: int, *, operator: str, reason: str, now: datetime
+        self,
+        transaction_id: int | str,
+        *,
+        operator: str,
+        reason: str,
+        now: datetime,
+        station_id: str | None = None,
     ) -> Transaction:
-        """Close an open transaction by an operator's decision, with an audit record.
+        """Close an open transaction by an operator's decision (1.6: with an audit record).
+
+        An int is a 1.6 transactionId; a str is a 1.6 id or a 2.x transactionId, ``station_id``
+        choosing among the open transactions it names.
 
         Raises:
-            UnknownTransaction, TransactionNotOpen.
+            UnknownTransaction, TransactionNotOpen, AmbiguousTransaction.
         """
+        ...
+
+    async def release_connector(
+        self,
+        station_id: str,
+        evse_id: int,
+        *,
+        connector_id: int | None = None,
+        keep: str | None = None,
+        cause: str,
+        now: datetime,
+    ) -> Sequence[Transaction]:
+        """The station reports nothing running on this EVSE (connector): close, as abandoned,
+        the transactions still open there, except the 2.x transaction ``keep``; return them."""
         ...
 
     async def audit_trail(self, transaction_id: int) -> Sequence[TransactionAudit]:

@@ -17,6 +17,7 @@
      ├── FileTooLarge            an upload exceeds the configured size limit
      ├── UnknownTransaction      no such transaction
      ├── TransactionNotOpen      the transaction is already closed
+ ├── AmbiguousTransaction    the id names transactions of several stations (give the station)
      ├── UnknownReservation      no such reservation
      └── UnknownIdToken          no such id token
 """
@@ -105,3 +106,8 @@ class UnknownReservation(DomainError):
 
 class UnknownIdToken(DomainError):
     """No id token with this value is registered."""
+
+
+class AmbiguousTransaction(DomainError):
+    """A transaction id names transactions of several stations (a 1.6 id and a 2.x transactionId
+    may look alike, and 2.x ids are only unique per station): the caller must name the station."""

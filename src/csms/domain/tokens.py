@@ -78,6 +78,8 @@ def evaluate(token: IdToken | None, now: datetime, *, in_other_transaction: bool
     * an ongoing transaction elsewhere → ConcurrentTx (1.6 §7.2: "already involved in another
       transaction"); the caller leaves out the transaction the message is about, so a retried
       StartTransaction or the StopTransaction of the token's own session is not ConcurrentTx.
+      Only a transaction start asks this (§7.2: "only relevant for a StartTransaction.req");
+      an Authorize passes ``in_other_transaction=False``.
 
     The expiry date and parent are returned with every known token, so the station's
     Authorization Cache learns them (1.6 §3.5.1).
@@ -91,3 +93,21 @@ def evaluate(token: IdToken | None, now: datetime, *, in_other_transaction: bool
         elif in_other_transaction:
             status = AuthorizationStatus.CONCURRENT_TX
     return IdTokenInfo(status, token.expiry_date, token.parent_id_token)
+
+
+def expand_token_pattern(pattern: str, *, n: int, evse: int = 1) -> str:
+    """A token from a pattern naming a station number ``{n}`` and/or an EVSE ``{evse}``:
+    ``TAG-{n}`` → ``TAG-7`` for station 7. Used by ``csms token add --count`` and
+    ``csms simulate --id-tags``, so both name the same tags; text without braces is itself.
+
+    Raises:
+        ValueError: a pattern with other fields or unbalanced braces.
+    """
+    if "{" not in pattern and "}" not in pattern:
+        return pattern
+    try:
+        return pattern.format(n=n, evse=evse)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ValueError(
+            f"token pattern {pattern!r}: only {{n}} (station number) and {{evse}} may appear"
+        ) from exc

@@ -32,6 +32,15 @@ DEFAULT_STOP_REASON = "Local"
 # The range of every stored Wh figure (BIGINT); readings outside it are refused at validation.
 WH_MIN = -(2**63)
 WH_MAX = 2**63 - 1
+# The stop reason of a transaction csms closed because its station reported the connector free
+# (1.6 §7.36 Reason and 2.0.1 ReasonEnumType both have "Other"); the station's own stop, if it
+# still comes, replaces it.
+ABANDONED_STOP_REASON = "Other"
+
+# Who closed a transaction (Transaction.closed_by).
+CLOSED_BY_STATION = "station"
+CLOSED_BY_OPERATOR = "operator"
+CLOSED_BY_CSMS = "csms"  # abandoned: the station reported the connector free
 
 # 1.6 errata 3.18: a station that never got a transactionId uses -1 in later messages.
 UNKNOWN_TRANSACTION_ID = -1
@@ -48,6 +57,9 @@ class TransactionFlag(enum.StrEnum):
     CLOSED_BY_OPERATOR = "ClosedByOperator"
     STOPPED_AFTER_OPERATOR_CLOSE = "StoppedAfterOperatorClose"
     ENERGY_OUT_OF_RANGE = "EnergyOutOfRange"
+    # Closed by csms: the station reported the connector free (see ABANDONED_STOP_REASON).
+    ABANDONED_BY_STATION = "AbandonedByStation"
+    STOPPED_AFTER_ABANDON = "StoppedAfterAbandon"  # the station's own stop came later and won
 
 
 def flags_text(flags: Iterable[TransactionFlag]) -> str | None:
@@ -208,8 +220,9 @@ class Transaction:
     reservation_id: int | None = None
     id_token_status: str | None = None
     flags: frozenset[TransactionFlag] = frozenset()
-    closed_by: str | None = None  # "station" or "operator"
+    closed_by: str | None = None  # CLOSED_BY_STATION, CLOSED_BY_OPERATOR or CLOSED_BY_CSMS
     updated_at: datetime | None = None
+    ocpp_version: str = "1.6"  # "1.6": the CSMS issued the id; "2.x": the station did
 
     @property
     def open(self) -> bool:

@@ -1,7 +1,7 @@
 """Process limits and the CSMS's own resource use (when it runs on this machine).
 
-psutil is imported only when ``--server-pid`` is given, so ``csms loadtest`` works without it
-against a remote CSMS.
+psutil (a runtime dependency) is imported only when ``--server-pid`` is given: a run against a
+remote CSMS does not pay for it.
 """
 
 from __future__ import annotations
@@ -52,7 +52,9 @@ class ServerMeter:
         try:
             import psutil  # type: ignore[import-untyped,unused-ignore]  # noqa: PLC0415
         except ImportError as exc:
-            raise RuntimeError("--server-pid needs psutil (pip install psutil)") from exc
+            raise RuntimeError(
+                "--server-pid needs psutil: reinstall csms (pip install -e .)"
+            ) from exc
         try:
             self._proc = psutil.Process(self.pid)
         except psutil.Error as exc:

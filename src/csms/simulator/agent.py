@@ -53,6 +53,9 @@ from csms.simulator.stats import Stats
 
 logger = logging.getLogger(__name__)
 
+# Seconds between two log lines about refused tags from one station.
+REFUSAL_LOG_INTERVAL = 60.0
+
 # CALLERRORs that say the CSMS will never take this message: drop it rather than retry.
 _FINAL_ERRORS = frozenset(
     {"NotImplemented", "NotSupported", "SecurityError", "FormationViolation", "FormatViolation"}
@@ -118,6 +121,9 @@ class StationAgent:
         self.boot_replies: list[Payload] = []
         self._connected_before = False
         self.dropped: list[tuple[str, str]] = []
+        # Refused tags are logged once per REFUSAL_LOG_INTERVAL per station, then summed up.
+        self._refusal_logged_at: float | None = None
+        self._refusals_unlogged = 0
 
     @property
     def identity(self) -> str:
@@ -404,12 +410,39 @@ class StationAgent:
         return asyncio.get_running_loop().time()
 
     async def authorize(self, id_tag: str) -> bool:
-        """C01 / 1.6 §4.1: ask the CSMS; offline or refused by CALLERROR counts as local accept."""
+        """C01 / 1.6 §4.1: ask the CSMS; offline or refused by CALLERROR counts as local accept.
+        A refusal is counted and logged with the status the CSMS gave."""
         reply = await self.send(*self.station.dialect.authorize(id_tag))
         if reply is None or not reply.ok or reply.payload is None:
             return True  # LocalAuthorizeOffline, or a CSMS without Authorize
         info = reply.payload.get("idTagInfo") or reply.payload.get("idTokenInfo") or {}
-        return info.get("status") == "Accepted"
+        status = info.get("status")
+        if status == "Accepted":
+            return True
+        self.stats.refused += 1
+        self._log_refusal(id_tag, str(status))
+        return False
+
+    def _log_refusal(self, id_tag: str, status: str) -> None:
+        """INFO, at most once per :data:`REFUSAL_LOG_INTERVAL` per station (a fleet whose tags the
+        CSMS does not know would otherwise log every session of every station)."""
+        now = self._now()
+        last = self._refusal_logged_at
+        if last is not None and now - last < REFUSAL_LOG_INTERVAL:
+            self._refusals_unlogged += 1
+            return
+        more = self._refusals_unlogged
+        self._refusal_logged_at, self._refusals_unlogged = now, 0
+        logger.info(
+            "%s: Authorize for tag %s refused: %s%s%s",
+            self.identity,
+            id_tag,
+            status,
+            f" ({more} more refusals since the last report)" if more else "",
+            " (an unknown tag: register it in the CSMS, e.g. csms token add)"
+            if status == "Invalid"
+            else "",
+        )
 
     async def start_session(
         self, evse: Evse, id_tag: str, *, remote_start_id: int | None = None
@@ -419,7 +452,6 @@ class StationAgent:
         station.plug_in(evse)
         await self.send_status(evse)
         if remote_start_id is None and not await self.authorize(id_tag):
-            logger.info("%s: tag %s refused", self.identity, id_tag)
             station.settle(evse)
             await self.send_status(evse)
             return None

@@ -14,6 +14,7 @@ import signal
 import ssl
 from collections.abc import Callable
 
+from csms.domain.tokens import expand_token_pattern
 from csms.rpc.versions import OcppVersion
 from csms.simulator.fleet import FleetOptions, run_fleet
 from csms.simulator.scenarios import Scenario, Timing
@@ -55,7 +56,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"seconds before answering the CSMS (default 0; {SLOW_DELAY:g} for --scenario slow)",
     )
     parser.add_argument(
-        "--id-tags", default="", help="comma-separated RFID tags drivers tap (default: made up)"
+        "--id-tags",
+        default="",
+        help="comma-separated RFID tags drivers tap, or patterns with {n} (the station number) "
+        "and {evse}, e.g. 'TAG-{n}' (register them: csms token add 'TAG-{n}' --count N); "
+        "default: made up per station, unknown to a CSMS",
     )
     parser.add_argument("--ramp", type=float, default=0.05, help="seconds between station starts")
     parser.add_argument("--duration", type=float, help="stop after this many seconds")
@@ -161,8 +166,20 @@ def options_from(args: argparse.Namespace) -> FleetOptions:
         ),
         response_delay=delay,
         ramp=args.ramp,
-        id_tags=tuple(t.strip() for t in args.id_tags.split(",") if t.strip()),
+        id_tags=_id_tags(args.id_tags),
     )
+
+
+def _id_tags(text: str) -> tuple[str, ...]:
+    """``--id-tags``: the tags or patterns, each pattern checked.
+
+    Raises:
+        ValueError: a malformed pattern.
+    """
+    tags = tuple(t.strip() for t in text.split(",") if t.strip())
+    for tag in tags:
+        expand_token_pattern(tag, n=1)
+    return tags
 
 
 async def simulate(

@@ -14,6 +14,7 @@ import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from csms.domain.tokens import expand_token_pattern
 from csms.messages import MessageValidator
 from csms.rpc.versions import OcppVersion
 from csms.simulator.agent import AgentOptions, StationAgent
@@ -73,7 +74,7 @@ def build_fleet(options: FleetOptions, stats: Stats) -> list[StationAgent]:
             fixed_heartbeat=options.heartbeat_interval is not None,
             step_delay=options.step_delay,
             charge_time=options.timing.charge,
-            id_tags=_tags_of(options.id_tags, n, options.evses),
+            id_tags=_tags_of(options.id_tags, n, options.evses, options.first + n),
             seed=None if options.seed is None else options.seed + n,
         )
         station = SimStation(spec, validator=validators[version])
@@ -81,11 +82,32 @@ def build_fleet(options: FleetOptions, stats: Stats) -> list[StationAgent]:
     return agents
 
 
-def _tags_of(tags: Sequence[str], n: int, evses: int) -> tuple[str, ...]:
-    """Station ``n``'s share of the tags: one per EVSE, round-robin over the list."""
+def _tags_of(tags: Sequence[str], n: int, evses: int, number: int) -> tuple[str, ...]:
+    """Station ``n``'s share of the tags: one per EVSE, round-robin over the list; a pattern
+    names the station's ``number`` as ``{n}`` and the EVSE as ``{evse}`` (``TAG-{n}``: station
+    SIM-7's driver taps TAG-7), so every station can have tags of its own."""
     if not tags:
         return ()
-    return tuple(tags[(n * evses + k) % len(tags)] for k in range(evses))
+    return tuple(
+        expand_token_pattern(tags[(n * evses + k) % len(tags)], n=number, evse=k + 1)
+        for k in range(evses)
+    )
+
+
+def shared_tags_warning(options: FleetOptions) -> str | None:
+    """Why drivers of different stations would tap the same tag (a CSMS then answers
+    ConcurrentTx to all but one of their StartTransactions), or None."""
+    tags = options.id_tags
+    if not tags or any("{n}" in tag for tag in tags):
+        return None
+    sessions = options.count  # the charge scenarios use one EVSE per station at a time
+    if len(tags) >= sessions:
+        return None
+    return (
+        f"--id-tags: {len(tags)} tag(s) for {options.count} stations: drivers share tags and a "
+        "CSMS refuses a tag already charging elsewhere (ConcurrentTx); give one tag per station, "
+        "or a pattern such as 'TAG-{n}' (station number)"
+    )
 
 
 async def _one(agent: StationAgent, options: FleetOptions, delay: float) -> None:
@@ -109,6 +131,9 @@ async def run_fleet(
     """
     stats = stats if stats is not None else Stats()
     agents = build_fleet(options, stats)
+    warning = shared_tags_warning(options)
+    if warning is not None:
+        logger.warning("%s", warning)
     tasks = [
         asyncio.create_task(_one(agent, options, n * options.ramp))
         for n, agent in enumerate(agents)

@@ -19,6 +19,7 @@ class Stats:
     reconnects: int = 0
     failed_connects: int = 0
     transactions: int = 0
+    refused: int = 0  # Authorize answered with another status than Accepted
     energy_wh: float = 0.0
     queued: int = 0
     sent: Counter[str] = field(default_factory=Counter)
@@ -39,6 +40,7 @@ class Stats:
         return (
             f"stations {self.stations}  connected {self.connected}  accepted {self.accepted}  "
             f"charging {self.charging}  transactions {self.transactions}  "
+            f"refused {self.refused}  "
             f"energy {self.energy_wh / 1000:.3f} kWh  sent {sum(self.sent.values())}  "
             f"errors {sum(self.errors.values())}  commands {sum(self.answered.values())}  "
             f"queued {self.queued}  reconnects {self.reconnects}"

@@ -7,13 +7,14 @@ once committed; reads go straight to the engine.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from csms.domain.errors import (
+    AmbiguousTransaction,
     TransactionNotOpen,
     UnknownReservation,
     UnknownTransaction,
@@ -31,6 +32,7 @@ from csms.domain.transactions import (
     UnmatchedMessage,
 )
 from csms.storage import charging_rows as rows
+from csms.storage.charging_closes import CloseTransactionV2, ReleaseConnector, v2_transaction
 from csms.storage.charging_meter import RecordMeterValues16
 from csms.storage.charging_sessions import AuthorizeToken, StartTransaction, StopTransaction
 from csms.storage.charging_writes import (
@@ -42,6 +44,7 @@ from csms.storage.charging_writes import (
 )
 from csms.storage.committer import GroupCommitter
 from csms.storage.direct import reading
+from csms.storage.tables import transactions
 from csms.storage.tables_charging import (
     id_tokens,
     reservations,
@@ -110,28 +113,90 @@ class SqlChargingRepository:
         inactive_since: datetime | None = None,
         limit: int = 100,
     ) -> Sequence[Transaction]:
-        t = transactions_v16.c
-        stmt = select(transactions_v16).where(t.ended_at.is_(None))
-        if station_id is not None:
-            stmt = stmt.where(t.station_id == station_id)
-        if inactive_since is not None:
-            stmt = stmt.where(t.updated_at < inactive_since)
-        stmt = stmt.order_by(t.updated_at, t.id).limit(limit)
-        async with reading(self._engine) as conn:
-            return [rows.transaction(row) for row in (await conn.execute(stmt)).mappings()]
+        found: list[Transaction] = []
+        for table, convert in (
+            (transactions_v16, rows.transaction),
+            (transactions, v2_transaction),
+        ):
+            t = table.c
+            stmt = select(table).where(t.ended_at.is_(None))
+            if station_id is not None:
+                stmt = stmt.where(t.station_id == station_id)
+            if inactive_since is not None:
+                stmt = stmt.where(t.updated_at < inactive_since)
+            stmt = stmt.order_by(t.updated_at, t.id).limit(limit)
+            async with reading(self._engine) as conn:
+                found += [convert(row) for row in (await conn.execute(stmt)).mappings()]
+        found.sort(key=lambda tx: tx.updated_at or datetime.min.replace(tzinfo=UTC))
+        return found[:limit]
 
     async def close(
-        self, transaction_id: int, *, operator: str, reason: str, now: datetime
+        self,
+        transaction_id: int | str,
+        *,
+        operator: str,
+        reason: str,
+        now: datetime,
+        station_id: str | None = None,
     ) -> Transaction:
-        result = await self._committer.submit(
-            CloseTransaction(transaction_id, operator, reason, now)
-        )
+        if isinstance(transaction_id, int):
+            result = await self._committer.submit(
+                CloseTransaction(transaction_id, operator, reason, now)
+            )
+        else:
+            target = await self._find_open(transaction_id, station_id)
+            if target.ocpp_version == "1.6":
+                write: CloseTransaction | CloseTransactionV2 = CloseTransaction(
+                    int(target.transaction_id), operator, reason, now
+                )
+            else:
+                write = CloseTransactionV2(
+                    target.station_id, target.transaction_id, operator, reason, now
+                )
+            result = await self._committer.submit(write)
         if result == "unknown":
             raise UnknownTransaction(str(transaction_id))
         if result == "closed":
             raise TransactionNotOpen(str(transaction_id))
         assert isinstance(result, Transaction)
         return result
+
+    async def _find_open(self, transaction_id: str, station_id: str | None) -> Transaction:
+        """The one transaction ``transaction_id`` names (1.6 id or 2.x transactionId)."""
+        found: list[Transaction] = []
+        where16 = _int64(transaction_id)
+        async with reading(self._engine) as conn:
+            if where16 is not None:
+                stmt16 = select(transactions_v16).where(transactions_v16.c.id == where16)
+                found += [rows.transaction(r) for r in (await conn.execute(stmt16)).mappings()]
+            stmt2 = select(transactions).where(transactions.c.transaction_id == transaction_id)
+            found += [v2_transaction(r) for r in (await conn.execute(stmt2)).mappings()]
+        if station_id is not None:
+            found = [tx for tx in found if tx.station_id == station_id]
+        if not found:
+            raise UnknownTransaction(transaction_id)
+        still_open = [tx for tx in found if tx.open]
+        if not still_open:
+            raise TransactionNotOpen(transaction_id)
+        if len(still_open) > 1:
+            stations = ", ".join(
+                sorted(f"{tx.station_id} ({tx.ocpp_version})" for tx in still_open)
+            )
+            raise AmbiguousTransaction(f"{transaction_id} is open on {stations}: give --station")
+        return still_open[0]
+
+    async def release_connector(
+        self,
+        station_id: str,
+        evse_id: int,
+        *,
+        connector_id: int | None = None,
+        keep: str | None = None,
+        cause: str,
+        now: datetime,
+    ) -> Sequence[Transaction]:
+        write = ReleaseConnector(station_id, evse_id, connector_id, keep, cause, now)
+        return await self._committer.submit(write)
 
     async def audit_trail(self, transaction_id: int) -> Sequence[TransactionAudit]:
         a = transaction_audit.c
@@ -148,6 +213,14 @@ class SqlChargingRepository:
             stmt = stmt.where(u.station_id == station_id)
         async with reading(self._engine) as conn:
             return [rows.unmatched(row) for row in (await conn.execute(stmt)).mappings()]
+
+
+def _int64(text: str) -> int | None:
+    """``text`` as a 1.6 transactionId (a positive 64-bit integer), or None."""
+    if not text.isascii() or not text.isdigit():
+        return None
+    value = int(text)
+    return value if 0 < value < 2**63 else None
 
 
 class SqlReservationRepository:

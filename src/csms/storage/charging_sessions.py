@@ -50,6 +50,7 @@ from csms.domain.transactions import (
     parse_flags,
 )
 from csms.storage.charging_writes import (
+    CSMS,
     OPERATOR,
     STATION,
     Unmatched,
@@ -144,6 +145,16 @@ class TokenView:
         ids = self.open_v16.get(key, set())
         busy = bool(ids - {exclude}) if exclude is not None else bool(ids)
         return evaluate(token, now, in_other_transaction=busy or id_token in self.open_v2)
+
+    def own_info(self, id_token: str, now: datetime) -> IdTokenInfo:
+        """The token's own status, whatever transactions it is in: the answer to an Authorize
+        and the idTagInfo of a StopTransaction.conf.
+
+        ConcurrentTx is "only relevant for a StartTransaction.req" (1.6 §7.2) and "for the
+        response to a TransactionEventRequest(eventType=Started)" (2.0.1 AuthorizationStatusEnumType),
+        never for an Authorize.
+        """
+        return evaluate(self.tokens.get(token_key(id_token)), now, in_other_transaction=False)
 
     def opened(self, id_token: str, transaction_id: int) -> None:
         self.open_v16.setdefault(token_key(id_token), set()).add(transaction_id)
@@ -395,10 +406,11 @@ async def _stop_all(conn: AsyncConnection, writes: list[StopTransaction]) -> lis
             outcome = StopOutcome.UNKNOWN if row is None else StopOutcome.FOREIGN
             message = Unmatched(s.station_id, "StopTransaction", s.transaction_id, outcome, s.raw)
             await keep_unmatched(conn, message, samples=s.samples, now=now)
-            info = view.info(s.id_token, now) if s.id_token else None
+            info = view.own_info(s.id_token, now) if s.id_token else None
             out.append(StopResult(outcome, info))
             continue
-        info = view.info(s.id_token, now, exclude=s.transaction_id) if s.id_token else None
+        # The token's own status: ConcurrentTx is only for a StartTransaction (1.6 §7.2).
+        info = view.own_info(s.id_token, now) if s.id_token else None
         if row.closed_by == STATION:  # a retried Stop: closed once, its values stored once
             out.append(
                 StopResult(StopOutcome.ALREADY_CLOSED, info, row.energy_wh, row.flags, row.evse_id)
@@ -436,14 +448,15 @@ async def _close(
     if regressed:
         flags |= {TransactionFlag.NON_MONOTONIC_REGISTER}
     outcome = StopOutcome.CLOSED
-    if row.closed_by == OPERATOR:
+    if row.closed_by in _REPLACED_BY_STOP:
+        # An operator's or csms's provisional close: the station's stop is the fact and wins.
         outcome = StopOutcome.RECONCILED
-        flags |= {TransactionFlag.STOPPED_AFTER_OPERATOR_CLOSE}
+        flag, action = _REPLACED_BY_STOP[row.closed_by]
+        flags |= {flag}
         details = {"meter_stop": s.meter_stop_wh, "energy_wh": energy}
         record = TransactionAudit(
-            str(s.transaction_id), s.station_id, "station-stop-after-close", STATION,
-            s.reason, now, details,
-        )  # fmt: skip
+            str(s.transaction_id), s.station_id, action, STATION, s.reason, now, details
+        )
         await audit(conn, record)
     row.closed_by, row.energy_wh, row.flags, row.mark = STATION, energy, flags, mark
     row.update = (
@@ -451,6 +464,13 @@ async def _close(
         mark.wh, mark.at, now,
     )  # fmt: skip
     return StopResult(outcome, info, energy, frozenset(flags), row.evse_id)
+
+
+# Closes a late StopTransaction replaces: the flag it adds and the audit action it records.
+_REPLACED_BY_STOP = {
+    OPERATOR: (TransactionFlag.STOPPED_AFTER_OPERATOR_CLOSE, "station-stop-after-close"),
+    CSMS: (TransactionFlag.STOPPED_AFTER_ABANDON, "station-stop-after-abandon"),
+}
 
 
 def _convert(values: tuple[Any, ...], c: Codec) -> tuple[Any, ...]:
@@ -471,8 +491,8 @@ def _convert(values: tuple[Any, ...], c: Codec) -> tuple[Any, ...]:
 @dataclass(slots=True)
 class AuthorizeToken(BatchWrite[IdTokenInfo]):
     """An Authorize, answered inside the group commit: one :class:`TokenView` for the whole
-    batch instead of a pooled connection per request, and the same serial view of tokens and
-    transactions as the Starts and Stops it is batched with. It writes nothing."""
+    batch instead of a pooled connection per request. It writes nothing, and answers the token's
+    own status (:meth:`TokenView.own_info`): never ConcurrentTx."""
 
     id_token: str
     now: datetime
@@ -481,4 +501,4 @@ class AuthorizeToken(BatchWrite[IdTokenInfo]):
     @classmethod
     async def apply_all(cls, conn: AsyncConnection, writes: list[Any]) -> Sequence[object]:
         view = await TokenView.load(conn, (w.id_token for w in writes))
-        return [view.info(w.id_token, w.now) for w in writes]
+        return [view.own_info(w.id_token, w.now) for w in writes]

@@ -29,6 +29,9 @@ from csms.domain.model import MeterSample
 from csms.domain.reservations import Reservation, ReservationStatus
 from csms.domain.tokens import IdToken
 from csms.domain.transactions import (
+    CLOSED_BY_CSMS,
+    CLOSED_BY_OPERATOR,
+    CLOSED_BY_STATION,
     StopOutcome,
     Transaction,
     TransactionAudit,
@@ -52,6 +55,7 @@ from csms.storage.tables_charging import (
 from csms.storage.writes import BatchWrite
 
 __all__ = [
+    "CSMS",
     "OPERATOR",
     "STATION",
     "CloseTransaction",
@@ -61,12 +65,14 @@ __all__ = [
     "SetReservationStatus",
     "Unmatched",
     "audit",
+    "close_v16_values",
     "content_digest",
     "keep_unmatched",
 ]
 
-STATION = "station"
-OPERATOR = "operator"
+STATION = CLOSED_BY_STATION
+OPERATOR = CLOSED_BY_OPERATOR
+CSMS = CLOSED_BY_CSMS
 
 
 def content_digest(value: object) -> str:
@@ -214,25 +220,15 @@ async def _close(conn: AsyncConnection, w: CloseTransaction) -> Transaction | st
         return "unknown"
     if row["ended_at"] is not None:
         return "closed"
-    # Nothing better is known than the last register reading: bill up to it, end it then.
-    meter_stop = reading_wh(float(row["register_wh"]))
-    energy, flags = energy_wh(int(row["meter_start"]), meter_stop)
-    flags = flags | parse_flags(row["flags"]) | {TransactionFlag.CLOSED_BY_OPERATOR}
-    values = {
-        "ended_at": max(row["register_at"], row["started_at"]),
-        "meter_stop": meter_stop,
-        "energy_wh": energy,
-        "stopped_reason": w.reason,
-        "closed_by": OPERATOR,
-        "flags": flags_text(flags),
-        "updated_at": w.now,
-    }
+    values = close_v16_values(
+        row, reason=w.reason, closed_by=OPERATOR, flag=TransactionFlag.CLOSED_BY_OPERATOR, now=w.now
+    )
     await conn.execute(
         update(transactions_v16).where(transactions_v16.c.id == w.transaction_id).values(values)
     )
     details = {
-        "meter_stop": meter_stop,
-        "energy_wh": energy,
+        "meter_stop": values["meter_stop"],
+        "energy_wh": values["energy_wh"],
         "last_activity": row["updated_at"].isoformat(),
     }
     await audit(
@@ -242,6 +238,24 @@ async def _close(conn: AsyncConnection, w: CloseTransaction) -> Transaction | st
         ),
     )
     return rows.transaction(dict(row) | values)
+
+
+def close_v16_values(
+    row: Mapping[str, Any], *, reason: str, closed_by: str, flag: TransactionFlag, now: datetime
+) -> dict[str, Any]:
+    """The columns that close a 1.6 row nobody stopped: billed up to the last register reading,
+    ended when it was taken (nothing better is known)."""
+    meter_stop = reading_wh(float(row["register_wh"]))
+    energy, flags = energy_wh(int(row["meter_start"]), meter_stop)
+    return {
+        "ended_at": max(row["register_at"], row["started_at"]),
+        "meter_stop": meter_stop,
+        "energy_wh": energy,
+        "stopped_reason": reason,
+        "closed_by": closed_by,
+        "flags": flags_text(flags | parse_flags(row["flags"]) | {flag}),
+        "updated_at": now,
+    }
 
 
 # --- reservations ---------------------------------------------------------------------------

@@ -222,6 +222,11 @@ transactions = Table(
     Column("charging_state_seq_no", BigInteger),
     Column("last_seq_no", BigInteger),
     Column("updated_at", UtcDateTime, nullable=False),
+    # Who closed it (station | operator | csms) and TransactionFlag values, comma-separated (0006):
+    # an operator's or csms's close is replaced by the station's Ended if it still comes.
+    Column("closed_by", String(16)),
+    Column("flags", Text),
+    Column("close_operator", Text),  # the operator who closed it, with the reason in stopped_reason
     UniqueConstraint("station_id", "transaction_id"),
     Index(None, "id_token", "ended_at"),  # Authorize: is this token in a transaction? (0002)
 )

@@ -30,6 +30,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import ReturningInsert
 
 from csms.domain.model import TransactionEventReport
+from csms.domain.transactions import (
+    CLOSED_BY_CSMS,
+    CLOSED_BY_OPERATOR,
+    CLOSED_BY_STATION,
+    TransactionFlag,
+    flags_text,
+    parse_flags,
+)
 from csms.storage.dialect import dialect_insert
 from csms.storage.rows import INSERT_METER_VALUES, meter_tuples
 from csms.storage.statements import (
@@ -67,6 +75,8 @@ class TransactionState:
     charging_state: str | None = None
     charging_state_seq_no: int | None = None
     last_seq_no: int | None = None
+    closed_by: str | None = None  # station | operator | csms
+    flags: str | None = None  # TransactionFlag values as stored (flags_text)
 
 
 _STATE_FIELDS = tuple(f.name for f in dataclasses.fields(TransactionState))
@@ -81,6 +91,8 @@ if _STATE_FIELDS != (
     "charging_state",
     "charging_state_seq_no",
     "last_seq_no",
+    "closed_by",
+    "flags",
 ):  # _state_tuple builds tuples in this order
     raise AssertionError(f"update _state_tuple for TransactionState fields {_STATE_FIELDS}")
 
@@ -93,6 +105,8 @@ def apply_event(state: TransactionState, event: TransactionEventReport) -> Trans
     * ``charging_state`` comes from the highest seqNo that carries one (the latest state).
     * ``started_at`` / ``ended_at`` are the timestamps of the Started / Ended events.
     * EVSE and connector are set by the first event that names them (they do not change).
+    * An Ended after an operator or csms closed the transaction (see
+      :mod:`csms.storage.charging_closes`) replaces that close: the station's stop is the fact.
     """
     seq = event.seq_no
     changes: dict[str, Any] = {}
@@ -112,13 +126,29 @@ def apply_event(state: TransactionState, event: TransactionEventReport) -> Trans
         state.started_at is None or event.timestamp < state.started_at
     ):
         changes["started_at"] = event.timestamp
-    if event.event_type == ENDED and (state.ended_at is None or event.timestamp > state.ended_at):
+    if event.event_type == ENDED and state.closed_by in _CLOSED_FOR_THE_STATION:
+        after = _AFTER_CLOSE[state.closed_by]
+        changes.update(
+            ended_at=event.timestamp,
+            stopped_reason=event.stopped_reason,
+            closed_by=CLOSED_BY_STATION,
+            flags=flags_text({*parse_flags(state.flags), after}),
+        )
+    elif event.event_type == ENDED and (state.ended_at is None or event.timestamp > state.ended_at):
         changes["ended_at"] = event.timestamp
         changes["stopped_reason"] = event.stopped_reason or state.stopped_reason
+        changes["closed_by"] = CLOSED_BY_STATION
     if state.last_seq_no is None or seq > state.last_seq_no:
         changes["last_seq_no"] = seq
     return dataclasses.replace(state, **changes) if changes else state
 
+
+# A close the station's own Ended replaces, and the flag that records it.
+_AFTER_CLOSE = {
+    CLOSED_BY_OPERATOR: TransactionFlag.STOPPED_AFTER_OPERATOR_CLOSE,
+    CLOSED_BY_CSMS: TransactionFlag.STOPPED_AFTER_ABANDON,
+}
+_CLOSED_FOR_THE_STATION = frozenset(_AFTER_CLOSE)
 
 # The columns of transaction_events, in the order _event_tuple gives them.
 _EVENT_COLUMNS = (
@@ -272,6 +302,8 @@ def _state_tuple(state: TransactionState, dialect_codec: Codec) -> tuple[Any, ..
         state.charging_state,
         state.charging_state_seq_no,
         state.last_seq_no,
+        state.closed_by,
+        state.flags,
     )
 
 

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import signal
+import sqlite3
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from csms.cli import build_parser
 from csms.container import DEMO_TAGS
-from tests.integration.harness import running_csms, settings_for
+from tests.integration.harness import free_port, running_csms, settings_for
 from tests.integration.simulator.helpers import tables, wait_for_rows
 from tests.integration.tls import make_server_certificate
 
@@ -55,3 +61,64 @@ async def test_demo_over_tls(tmp_path: Path) -> None:
             server, tables.stations, "TLSDEMO-1", lambda r: r and r[0].online
         )
         assert station[0].ocpp_version == "1.6"
+
+
+def _v16_transactions(db: Path) -> list[tuple[int, str, bool, str | None]]:
+    """(id, idTag status, open, closed_by) of every 1.6 transaction, oldest first."""
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        try:
+            rows = conn.execute(
+                "SELECT id, id_tag_status, ended_at IS NULL, closed_by "
+                "FROM transactions_v16 ORDER BY id"
+            ).fetchall()
+        except sqlite3.OperationalError:  # not migrated yet
+            return []
+    return [(int(i), s, bool(o), c) for i, s, o, c in rows]
+
+
+async def _until(check: Callable[[], bool], what: str, log: Path) -> None:
+    for _ in range(100):  # 20 s
+        if check():
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{what}: {_text(log)[-3000:]}")
+
+
+def _text(log: Path) -> str:
+    return log.read_text(errors="replace")
+
+
+async def test_the_demo_charges_again_after_ctrl_c_and_a_restart(tmp_path: Path) -> None:
+    """Issue 7 finding 11: Ctrl-C of `csms serve --demo` mid-session, then a restart: the demo
+    stations boot and report their connectors Available, which ends the sessions they lost, so
+    their drivers' tags are not ConcurrentTx and a new session is Accepted at once."""
+    db = tmp_path / "csms.db"
+    log = tmp_path / "serve.log"
+    argv = [
+        sys.executable, "-m", "csms", "serve", "--port", str(free_port()), "--no-api",
+        "--database-url", f"sqlite+aiosqlite:///{db}", "--data-dir", str(tmp_path / "data"),
+        "--demo", "1",
+    ]  # fmt: skip
+
+    def charging(sessions: int) -> Callable[[], bool]:
+        def check() -> bool:
+            found = _v16_transactions(db)
+            return len(found) == sessions and found[-1][1:3] == ("Accepted", True)
+
+        return check
+
+    for run in (1, 2):
+        with log.open("ab") as out:
+            proc = await asyncio.create_subprocess_exec(
+                *argv, stdout=out, stderr=asyncio.subprocess.STDOUT
+            )
+        try:
+            # DEMO-1 (OCPP 1.6) starts a 90 s session as soon as it is accepted.
+            await _until(charging(run), f"run {run}: an accepted session", log)
+        finally:
+            proc.send_signal(signal.SIGINT)  # Ctrl-C mid-session
+            await asyncio.wait_for(proc.wait(), timeout=30)
+    first, second = _v16_transactions(db)
+    assert first[2:] == (False, "csms")  # closed as abandoned on the restart
+    assert second[1:] == ("Accepted", True, None)  # charging again
+    assert "closed as abandoned" in _text(log)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
+from csms.container import DEMO_TAGS, demo_tags
+from csms.domain.tokens import expand_token_pattern
 from csms.rpc.versions import OcppVersion
 from csms.simulator import FleetOptions, Stats, build_fleet
+from csms.simulator.fleet import shared_tags_warning
 from csms.simulator.scenarios import rfid_tag
 
 
@@ -32,3 +37,36 @@ def test_rfid_tags_are_stable_or_taken_from_the_options() -> None:
     tagged = build_fleet(FleetOptions(url="ws://h/", count=3, evses=2, id_tags=tags), Stats())
     handed = [rfid_tag(a, e) for a in tagged for e in a.station.state.evses.values()]
     assert handed == ["A", "B", "C", "D", "E", "A"]  # one per EVSE, round-robin
+
+
+def test_tag_patterns_give_every_station_its_own_tag() -> None:
+    options = FleetOptions(
+        url="ws://h/", count=3, first=5, evses=2, id_tags=("T-{n}", "E-{n}-{evse}")
+    )
+    agents = build_fleet(options, Stats())
+    handed = [rfid_tag(a, e) for a in agents for e in a.station.state.evses.values()]
+    # Round-robin over the list as before, each pattern filled in for its station and EVSE.
+    assert handed == ["T-5", "E-5-2", "T-6", "E-6-2", "T-7", "E-7-2"]
+    assert shared_tags_warning(options) is None
+
+
+def test_fewer_plain_tags_than_stations_is_warned() -> None:
+    shared = shared_tags_warning(FleetOptions(url="ws://h/", count=50, id_tags=("ONE",)))
+    assert shared is not None and "ConcurrentTx" in shared and "TAG-{n}" in shared
+    assert shared_tags_warning(FleetOptions(url="ws://h/", count=2, id_tags=("A", "B"))) is None
+    assert shared_tags_warning(FleetOptions(url="ws://h/", count=2)) is None  # made up: distinct
+    with pytest.raises(ValueError, match="only"):
+        expand_token_pattern("T-{station}", n=1)
+
+
+def test_demo_drivers_never_share_a_tag() -> None:
+    """`csms serve --demo N`: one tag per EVSE of every station, so no demo driver is refused
+    with ConcurrentTx because another station's driver holds the same card."""
+    for count in (1, 3, 5, 6, 40):
+        tags = demo_tags(count)
+        assert tags[:10] == DEMO_TAGS
+        options = FleetOptions(url="ws://h/", count=count, id_tags=tags)
+        agents = build_fleet(options, Stats())
+        handed = [rfid_tag(a, e) for a in agents for e in a.station.state.evses.values()]
+        assert len(set(handed)) == len(handed) == 2 * count
+        assert shared_tags_warning(options) is None

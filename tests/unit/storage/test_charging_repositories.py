@@ -75,12 +75,13 @@ async def test_list_orders_by_key_and_pages(store: Store) -> None:
     assert [t.id_token for t in await store.tokens.list(limit=1, offset=1)] == ["b"]
 
 
-async def test_authorize_sees_an_open_2x_transaction(store: Store) -> None:
+async def test_a_start_sees_an_open_2x_transaction_authorize_does_not(store: Store) -> None:
     await store.tokens.put(IdToken("TOKEN-2X"), T0)
     started = a_transaction_event(0, "Started", id_token="TOKEN-2X")
     await store.transactions.record_transaction_event(started)
+    # Authorize answers the token's own status (1.6 §7.2, 2.0.1 AuthorizationStatusEnumType).
     info = await store.tokens.authorize("TOKEN-2X", at(60))
-    assert info.status is AuthorizationStatus.CONCURRENT_TX
+    assert info.status is AuthorizationStatus.ACCEPTED
     # A 1.6 start with the same token meanwhile (the batched path) sees it too.
     busy = await store.charging.start(a_start(id_token="TOKEN-2X"), at(60))
     assert busy.id_token_info.status is AuthorizationStatus.CONCURRENT_TX
@@ -307,7 +308,8 @@ async def test_a_batch_of_starts_and_stops_applies_them_in_order(store: Store) -
     assert second.id_token_info.status is AuthorizationStatus.CONCURRENT_TX
     assert (closed.outcome, closed.energy_wh) == (StopOutcome.CLOSED, 500)
     assert closed.id_token_info is not None
-    assert closed.id_token_info.status is AuthorizationStatus.CONCURRENT_TX  # the second is open
+    # The second is open, but a Stop answers the token's own status (1.6 §7.2).
+    assert closed.id_token_info.status is AuthorizationStatus.ACCEPTED
     assert retried.outcome is StopOutcome.ALREADY_CLOSED and retried.energy_wh == 500
     assert unknown.outcome is StopOutcome.UNKNOWN
     after = await store.charging.stop(

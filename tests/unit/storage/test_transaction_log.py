@@ -29,6 +29,7 @@ EXPECTED = TransactionState(
     charging_state="Idle",
     charging_state_seq_no=4,
     last_seq_no=4,
+    closed_by="station",
 )
 
 
@@ -45,3 +46,26 @@ def test_applying_an_event_twice_changes_nothing() -> None:
 def test_only_an_ended_event_gives_a_placeholder_without_start() -> None:
     state = apply_event(TransactionState(), EVENTS[-1])
     assert (state.started_at, state.ended_at, state.id_token) == (None, at(240), "STOPPER")
+
+
+def test_the_stations_ended_replaces_an_operators_or_csmss_close() -> None:
+    """A close the station did not make is provisional: its Ended wins, even with an earlier
+    timestamp than the close, and the flag says what happened (issue 7 finding 11)."""
+    for closed_by, flag in (
+        ("operator", "StoppedAfterOperatorClose"),
+        ("csms", "StoppedAfterAbandon"),
+    ):
+        closed = TransactionState(
+            started_at=at(0), ended_at=at(600), stopped_reason="Other", closed_by=closed_by,
+            flags="AbandonedByStation",
+        )  # fmt: skip
+        ended = apply_event(
+            closed, a_transaction_event(3, "Ended", stopped_reason="EVDisconnected")
+        )
+        assert (ended.ended_at, ended.stopped_reason, ended.closed_by) == (
+            at(180), "EVDisconnected", "station",
+        )  # fmt: skip
+        assert set((ended.flags or "").split(",")) == {"AbandonedByStation", flag}
+        # Closed by the station already: a second Ended changes nothing it should not.
+        again = apply_event(ended, a_transaction_event(3, "Ended", stopped_reason="Local"))
+        assert again.closed_by == "station" and again.ended_at == at(180)

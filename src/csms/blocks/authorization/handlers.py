@@ -1,9 +1,12 @@
 """Authorize for 1.6 (§4.1, §6.1) and 2.x (C01), answered from the id-token store.
 
 An Authorize changes nothing; storage answers it with the writes it is batched with (one read of
-the batch's tokens), so it sees the transactions started before it. The rules are in
-:func:`csms.domain.tokens.evaluate` (unknown → Invalid, expired → Expired, in a transaction
-elsewhere → ConcurrentTx).
+the batch's tokens). The rules are in :func:`csms.domain.tokens.evaluate` (unknown → Invalid,
+stored Blocked/Invalid, expired → Expired, else Accepted). An Authorize is answered with the
+token's own status, never ConcurrentTx: 1.6 §7.2 keeps it for StartTransaction.req ("only relevant
+for a StartTransaction.req") and 2.0.1 AuthorizationStatusEnumType for the response to a
+TransactionEventRequest(eventType=Started); a driver whose token is in a transaction may still
+Authorize, e.g. to stop it.
 """
 
 from __future__ import annotations

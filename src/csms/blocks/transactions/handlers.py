@@ -14,6 +14,7 @@ from typing import Any
 
 from csms.blocks.context import CallContext
 from csms.blocks.routing import handles
+from csms.blocks.transactions.abandoned import release_connector
 from csms.blocks.transactions.sampled import sample_time, samples_v2, samples_v16
 from csms.domain.charging_ports import ChargingTransactionRepository, ReservationRepository
 from csms.domain.model import MeterValuesReport, TransactionEventReport
@@ -96,6 +97,13 @@ class TransactionsBlock:
             raw=payload,
         )
         fresh = await self._transactions.record_transaction_event(report)
+        if fresh and report.event_type == "Started" and self._charging is not None:
+            # Another transaction started on this EVSE: whatever was open there was abandoned.
+            await release_connector(
+                self._charging, ctx.log, ctx.station_id, report.evse_id or 0,
+                connector_id=report.connector_id, keep=report.transaction_id,
+                cause=f"TransactionEvent Started of {report.transaction_id}", now=now,
+            )  # fmt: skip
         reservation_id = payload.get("reservationId")
         if self._reservations is not None and reservation_id is not None:
             # After the event is stored; a repeat (or the station's retry) finds it Used.
