@@ -25,7 +25,12 @@ class CallContext:
     log: logging.LoggerAdapter[logging.Logger] = field(
         default_factory=lambda: logging.LoggerAdapter(logging.getLogger("csms.station"))
     )
+    # Counters an operator can read (GET /api/v1/stations/{id}, ``session``): schema violations
+    # handled anyway (lenient), protocol violations (see Dispatcher's ViolationBudget) and log lines
+    # the LogLimiter held back for this station.
     schema_violations: int = 0
+    protocol_violations: int = 0
+    suppressed_log_lines: int = 0
     # While Pending: the actions csms asked for with (Extended)TriggerMessage, which the station may
     # then send (1.6 §4.2; 2.0.1 B02). None (most connections): nothing triggered.
     triggered: frozenset[str] | None = None

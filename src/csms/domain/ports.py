@@ -106,9 +106,18 @@ class StationGateway(Protocol):
         ...
 
     async def call(
-        self, station_id: str, action: str, payload: dict[str, Any], *, timeout: float | None = None
+        self,
+        station_id: str,
+        action: str,
+        payload: dict[str, Any],
+        *,
+        timeout: float | None = None,
+        password_rotation: bool = False,
     ) -> dict[str, Any]:
         """Send a CALL and return the CALLRESULT payload.
+
+        Only the key rotation sets ``password_rotation``: any other request that would set the
+        station's password is refused (CommandNotAllowed), typed command or generic call alike.
 
         Raises:
             StationNotConnected, StationBusy, CommandNotAllowed, InvalidPayload, CallTimeout,

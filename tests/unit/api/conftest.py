@@ -135,6 +135,7 @@ class FakeGateway:
         payload: dict[str, Any],
         *,
         timeout: float | None = None,
+        password_rotation: bool = False,
     ) -> dict[str, Any]:
         self.calls.append(SentCall(station_id, action, payload, timeout))
         if self.error is not None:
