@@ -278,7 +278,7 @@ class StationConnection:
     async def _drain(self) -> None:
         inbound = self._inbound
         try:
-            while inbound:
+            while inbound and self._close_request is None:  # closing: the rest is dropped
                 event = inbound.popleft()
                 if type(event) is SendReceived:
                     if not await self._dispatcher.handle_send(
