@@ -99,6 +99,13 @@ async def test_violations_below_the_budget_keep_the_connection(
             assert (await call(ws, "h", "Heartbeat", {}))[0] == 3
             conn = server.csms.registry.get("SOME")
             assert conn is not None and conn.ctx.protocol_violations == 4
+            async with server.api() as api:  # the counters an operator reads
+                detail = (await api.get("/api/v1/stations/SOME")).json()
+            assert detail["session"] == {
+                "protocol_violations": 4,
+                "schema_violations": 0,
+                "suppressed_log_lines": 0,
+            }
             refused = [r for r in caplog.records if "StatusNotification refused" in r.message]
             assert len(refused) == 4
             assert all(r.levelno == logging.INFO for r in refused)

@@ -12,6 +12,7 @@ acknowledges nothing durable.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -94,6 +95,15 @@ class TransactionRepository(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class SessionCounters:
+    """What a live session counted (since it connected), for operators."""
+
+    protocol_violations: int
+    schema_violations: int  # violations a lenient station got away with
+    suppressed_log_lines: int
+
+
 class StationGateway(Protocol):
     """Sends CSMS-initiated CALLs to connected stations (implemented by ``csms.server``)."""
 
@@ -103,6 +113,10 @@ class StationGateway(Protocol):
 
     def ocpp_version(self, station_id: str) -> str | None:
         """The negotiated OCPP version of the live session, or None."""
+        ...
+
+    def session_counters(self, station_id: str) -> SessionCounters | None:
+        """The live session's counters, or None when the station is not connected."""
         ...
 
     async def call(

@@ -171,6 +171,7 @@ class StationConnection:
         self._close_request: tuple[int, str] | None = None
         self._close_task: asyncio.Task[None] | None = None
         self._limiter = dispatcher.log_limiter
+        ctx.log_limiter = self._limiter
         # Times of the last ``limit`` protocol violations; created on the first one.
         self._violation_times: deque[float] | None = None
         self.log = ctx.log

@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from csms.domain.errors import StationNotConnected
+from csms.domain.ports import SessionCounters
 from csms.log import LogLimiter
 from csms.server.connection import CLOSE_POLICY_VIOLATION, StationConnection
 
@@ -73,6 +74,18 @@ class ConnectionRegistry:
         """The negotiated version of the live session."""
         conn = self._live.get(station_id)
         return None if conn is None else conn.version.value
+
+    def session_counters(self, station_id: str) -> SessionCounters | None:
+        """Protocol violations, lenient schema violations and held-back log lines of the session."""
+        conn = self._live.get(station_id)
+        if conn is None:
+            return None
+        ctx = conn.ctx
+        return SessionCounters(
+            protocol_violations=ctx.protocol_violations,
+            schema_violations=ctx.schema_violations,
+            suppressed_log_lines=ctx.suppressed_log_lines,
+        )
 
     async def call(
         self,

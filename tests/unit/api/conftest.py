@@ -128,6 +128,9 @@ class FakeGateway:
     def ocpp_version(self, station_id: str) -> str | None:
         return self.sessions.get(station_id)
 
+    def session_counters(self, station_id: str) -> None:
+        return None
+
     async def call(
         self,
         station_id: str,
