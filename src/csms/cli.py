@@ -106,6 +106,8 @@ def _apply_serve_flags(settings: Settings, args: argparse.Namespace) -> Settings
         log_changes["json"] = True
     if args.log_frames:
         log_changes["frames"] = True
+    if args.max_protocol_violations is not None:  # issue 7 finding 5
+        changes["max_protocol_violations"] = args.max_protocol_violations
     db = settings.database
     if args.database_url is not None:
         db = dataclasses.replace(db, url=args.database_url)
@@ -561,6 +563,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", help="DEBUG, INFO (default), WARNING, ERROR")
     serve.add_argument("--log-json", action="store_true", help="log JSON lines")
     serve.add_argument("--log-frames", action="store_true", help="log every frame at DEBUG")
+    serve.add_argument(
+        "--max-protocol-violations",
+        type=int,
+        help="close a station after this many violations per CSMS_PROTOCOL_VIOLATION_WINDOW"
+        " (CSMS_MAX_PROTOCOL_VIOLATIONS, default 50)",
+    )
     serve.add_argument(
         "--data-dir", help="firmware, uploads and CA key (CSMS_FILES_DATA_DIR, default ./var)"
     )

@@ -96,6 +96,12 @@ class ServerSettings:
     # stations of either kind connect. OpenSSL picks the one the client can verify.
     tls_cert2: str | None = None  # CSMS_TLS_CERT2
     tls_key2: str | None = None  # CSMS_TLS_KEY2
+    # Protocol violations (issue 7 finding 5): a station that breaks the protocol this many times
+    # within the window (malformed frames, CALLERRORs for unknown actions, schema violations or
+    # CALLs before an Accepted boot, invalid CALLRESULTs, ...; docs/behaviour.md) is closed with
+    # 1008.
+    max_protocol_violations: int = 50  # CSMS_MAX_PROTOCOL_VIOLATIONS
+    protocol_violation_window: float = 60.0  # CSMS_PROTOCOL_VIOLATION_WINDOW (seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +144,11 @@ class LogSettings:
     json: bool = False  # CSMS_LOG_JSON
     # Log every OCPP frame at DEBUG (credentials never appear in frames csms logs).
     frames: bool = False  # CSMS_LOG_FRAMES
+    # Log rate limits (issue 7 finding 5): per station and kind of line, the first ``rate_burst``
+    # lines of each ``rate_interval`` are logged, the rest summed up as "repeated N times"; one
+    # traceback per error class per interval.
+    rate_interval: float = 60.0  # CSMS_LOG_RATE_INTERVAL (seconds)
+    rate_burst: int = 5  # CSMS_LOG_RATE_BURST
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,6 +311,16 @@ def validate(settings: Settings) -> None:
     if server.boot_pacing_rate < 0:
         raise SettingsError("CSMS_BOOT_PACING_RATE: boots per second, 0 for no pacing")
     _validate_admission(server)
+    # Log rate limits and protocol violations (issue 7 finding 5).
+    if server.max_protocol_violations < 1 or server.protocol_violation_window <= 0:
+        raise SettingsError(
+            "CSMS_MAX_PROTOCOL_VIOLATIONS (at least 1) and CSMS_PROTOCOL_VIOLATION_WINDOW "
+            "(seconds, > 0) must be positive"
+        )
+    if settings.log.rate_interval <= 0 or settings.log.rate_burst < 1:
+        raise SettingsError(
+            "CSMS_LOG_RATE_INTERVAL (> 0) and CSMS_LOG_RATE_BURST (>= 1) are needed"
+        )
     files = settings.files
     if files.max_firmware_size <= 0 or files.max_upload_size <= 0 or files.url_ttl <= 0:
         raise SettingsError("CSMS_FILES_MAX_*_SIZE and CSMS_FILES_URL_TTL must be positive")

@@ -33,7 +33,7 @@ from csms.blocks.diagnostics.commands import COMMANDS as DIAGNOSTICS_COMMANDS
 from csms.blocks.diagnostics.customer import CustomerInformationBlock
 from csms.blocks.diagnostics.monitoring import MonitoringBlock
 from csms.blocks.diagnostics.monitoring_commands import COMMANDS as MONITORING_COMMANDS
-from csms.blocks.dispatch import Dispatcher
+from csms.blocks.dispatch import Dispatcher, ViolationBudget
 from csms.blocks.displaymessage import DisplayMessageBlock
 from csms.blocks.displaymessage.commands import COMMANDS as DISPLAY_MESSAGE_COMMANDS
 from csms.blocks.file_service import FileService
@@ -76,6 +76,7 @@ from csms.domain.ports import StationGateway, StationRepository, TransactionRepo
 from csms.domain.security import CertificateAuthority, SecurityRepository
 from csms.domain.smartcharging import ChargingProfileRepository
 from csms.domain.tokens import IdToken
+from csms.log import LogLimiter
 from csms.messages import MessageValidator
 from csms.pki import BuiltinCertificateAuthority
 from csms.rpc import ALL_VERSIONS, OcppVersion
@@ -227,12 +228,19 @@ def handled_actions() -> frozenset[tuple[OcppVersion, str]]:
     return tagged_actions(*BLOCKS) | SENT_BY_COMMANDS
 
 
-def build_dispatcher(router: Router) -> Dispatcher:
+def build_dispatcher(
+    router: Router,
+    *,
+    log_limiter: LogLimiter | None = None,
+    violation_budget: ViolationBudget | None = None,
+) -> Dispatcher:
     """A dispatcher with compiled validators for every version."""
     validators = {version: MessageValidator(version) for version in ALL_VERSIONS}
     for validator in validators.values():
         validator.compile_all()
-    return Dispatcher(router, validators)
+    return Dispatcher(
+        router, validators, log_limiter=log_limiter, violation_budget=violation_budget
+    )
 
 
 # The RFID tags the demo's drivers tap, two per station (one per EVSE, never shared: a tag charging
@@ -267,10 +275,14 @@ class Csms:
         self.settings = settings
         self.clock = clock
         self.ca = ca
+        # One limiter for the process: stations, the dispatcher and storage share its budget.
+        self.log_limiter = LogLimiter(
+            interval=settings.log.rate_interval, burst=settings.log.rate_burst
+        )
         self.store: Store | None = None
         self.file_service: FileService | None = None
         self.security_block: SecurityBlock | None = None
-        self.registry = ConnectionRegistry()
+        self.registry = ConnectionRegistry(log_limiter=self.log_limiter)
         self.listener: StationListener | None = None
         self._api: _EmbeddedUvicorn | None = None
         self._api_task: asyncio.Task[None] | None = None
@@ -296,7 +308,11 @@ class Csms:
     async def start(self) -> None:
         """Open storage, then start the OCPP endpoint and the API."""
         settings = self.settings
-        self.store = await open_store(settings.database.url, migrate=settings.database.migrate)
+        self.store = await open_store(
+            settings.database.url,
+            migrate=settings.database.migrate,
+            log_limiter=self.log_limiter,
+        )
         files = settings.files
         self.file_service = FileService(
             self.store.files,
@@ -328,7 +344,13 @@ class Csms:
             device_model=self.store.device_model,
             notifications=self.store.notifications,
         )
-        dispatcher = build_dispatcher(router)
+        dispatcher = build_dispatcher(
+            router,
+            log_limiter=self.log_limiter,
+            violation_budget=ViolationBudget(
+                settings.server.max_protocol_violations, settings.server.protocol_violation_window
+            ),
+        )
         self.listener = StationListener(
             settings.server,
             stations=self.store.stations,

@@ -53,6 +53,10 @@ def test_environment_overrides() -> None:
         ({"CSMS_LISTEN_BACKLOG": "abc"}, "CSMS_LISTEN_BACKLOG"),
         ({"CSMS_LISTEN_BACKLOG": "0"}, "CSMS_LISTEN_BACKLOG"),
         ({"CSMS_BOOT_PACING_RATE": "-5"}, "CSMS_BOOT_PACING_RATE"),
+        ({"CSMS_MAX_PROTOCOL_VIOLATIONS": "0"}, "CSMS_MAX_PROTOCOL_VIOLATIONS"),
+        ({"CSMS_PROTOCOL_VIOLATION_WINDOW": "0"}, "CSMS_PROTOCOL_VIOLATION_WINDOW"),
+        ({"CSMS_LOG_RATE_BURST": "0"}, "CSMS_LOG_RATE_BURST"),
+        ({"CSMS_LOG_RATE_INTERVAL": "-1"}, "CSMS_LOG_RATE_INTERVAL"),
     ],
 )
 def test_bad_values_are_refused_with_the_setting_named(
@@ -60,3 +64,24 @@ def test_bad_values_are_refused_with_the_setting_named(
 ) -> None:
     with pytest.raises(SettingsError, match=message):
         load_settings(environ)
+
+
+def test_log_rate_and_violation_settings() -> None:
+    """Issue 7 finding 5: documented defaults, overridable from the environment."""
+    default = load_settings({})
+    assert (default.server.max_protocol_violations, default.server.protocol_violation_window) == (
+        50,
+        60.0,
+    )
+    assert (default.log.rate_burst, default.log.rate_interval) == (5, 60.0)
+    custom = load_settings(
+        {
+            "CSMS_MAX_PROTOCOL_VIOLATIONS": "10",
+            "CSMS_PROTOCOL_VIOLATION_WINDOW": "5",
+            "CSMS_LOG_RATE_BURST": "2",
+            "CSMS_LOG_RATE_INTERVAL": "30",
+        }
+    )
+    assert custom.server.max_protocol_violations == 10
+    assert custom.server.protocol_violation_window == 5.0
+    assert (custom.log.rate_burst, custom.log.rate_interval) == (2, 30.0)

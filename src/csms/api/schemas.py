@@ -121,6 +121,17 @@ class StationSummary(BaseModel):
     connected_at: datetime | None
 
 
+class SessionCountersOut(BaseModel):
+    """Counters of the live session since it connected (docs/behaviour.md, log rate limits)."""
+
+    protocol_violations: int = Field(
+        description="Malformed frames and refused CALLs; the station is closed (1008) after "
+        "CSMS_MAX_PROTOCOL_VIOLATIONS of them within CSMS_PROTOCOL_VIOLATION_WINDOW"
+    )
+    schema_violations: int = Field(description="Schema violations handled anyway (lenient)")
+    suppressed_log_lines: int = Field(description="Log lines the rate limit held back")
+
+
 class StationDetail(StationSummary):
     """One station with its connectors and operator settings (never the password hash)."""
 
@@ -133,6 +144,9 @@ class StationDetail(StationSummary):
     created_at: datetime | None
     disconnected_at: datetime | None
     connectors: list[ConnectorOut]
+    session: SessionCountersOut | None = Field(
+        default=None, description="Counters of the live session; null while offline"
+    )
 
 
 class Health(BaseModel):

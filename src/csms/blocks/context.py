@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass, field
 
 from csms.domain.model import RegistrationStatus
+from csms.log import LogLimiter
 from csms.rpc import OcppVersion
 
 
@@ -25,10 +26,26 @@ class CallContext:
     log: logging.LoggerAdapter[logging.Logger] = field(
         default_factory=lambda: logging.LoggerAdapter(logging.getLogger("csms.station"))
     )
+    # Counters an operator can read (GET /api/v1/stations/{id}, ``session``): schema violations
+    # handled anyway (lenient), protocol violations (see Dispatcher's ViolationBudget) and log lines
+    # the LogLimiter held back for this station.
     schema_violations: int = 0
+    protocol_violations: int = 0
+    suppressed_log_lines: int = 0
     # While Pending: the actions csms asked for with (Extended)TriggerMessage, which the station may
     # then send (1.6 §4.2; 2.0.1 B02). None (most connections): nothing triggered.
     triggered: frozenset[str] | None = None
+    # The process's LogLimiter (set by the server's connection); None: log every line.
+    log_limiter: LogLimiter | None = None
+
+    def limited(
+        self, level: int, kind: str, msg: str, *args: object, exc: BaseException | None = None
+    ) -> None:
+        """Log a line a station can cause once per frame, rate-limited per station and ``kind``."""
+        if self.log_limiter is None:
+            self.log.log(level, msg, *args, exc_info=exc)
+        elif not self.log_limiter.log(self.log, level, self.station_id, kind, msg, *args, exc=exc):
+            self.suppressed_log_lines += 1
 
     @property
     def accepted(self) -> bool:

@@ -20,6 +20,7 @@ __all__ = [
     "is_secret",
     "mask_result",
     "masked",
+    "secret_write",
 ]
 
 # Compared case-insensitively: 1.6 keys are case-insensitive in practice (§9 gives CamelCase names,
@@ -64,6 +65,38 @@ def mask_result(action: str, payload: dict[str, Any]) -> dict[str, Any]:
         for e in listed
     ]
     return {**payload, entries: masked_entries}
+
+
+def secret_write(action: str, payload: dict[str, Any]) -> str | None:
+    """Name the station password a CSMS-initiated request would set, or None.
+
+    The password csms checks and the one the station sends must change together, so only the key
+    rotation may send these (1.6 security whitepaper A01; 2.0.1 A01):
+
+    * 1.6 ChangeConfiguration of ``AuthorizationKey``; the key is a CiString50Type (1.6 §6.9),
+      compared case-insensitively;
+    * 2.x SetVariables of a ``BasicAuthPassword`` variable in any ``setVariableData`` entry,
+      whatever its component, instance or EVSE (names are case-insensitive, 2.0.1 ComponentType
+      and VariableType): SecurityCtrlr is the spec's home, 2.1 also has one per network profile;
+    * 2.1 SetNetworkProfile with ``connectionData.basicAuthPassword``: csms could not store the
+      password for the profile it would apply to.
+
+    Other secret-bearing requests are not guarded: 2.x SetNetworkProfile's APN and VPN passwords
+    are network credentials csms never checks.
+    """
+    if action == "ChangeConfiguration":
+        return "AuthorizationKey" if is_secret(str(payload.get("key", ""))) else None
+    if action == "SetVariables":
+        data = payload.get("setVariableData")
+        for entry in data if isinstance(data, list) else ():
+            if isinstance(entry, dict) and is_secret(_variable_2x(entry)):
+                return "BasicAuthPassword"
+        return None
+    if action == "SetNetworkProfile":
+        connection = payload.get("connectionData")
+        if isinstance(connection, dict) and "basicAuthPassword" in connection:
+            return "basicAuthPassword"
+    return None
 
 
 def _key_16(entry: dict[str, Any]) -> str:

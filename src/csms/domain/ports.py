@@ -12,6 +12,7 @@ acknowledges nothing durable.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -102,6 +103,15 @@ class TransactionRepository(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class SessionCounters:
+    """What a live session counted (since it connected), for operators."""
+
+    protocol_violations: int
+    schema_violations: int  # violations a lenient station got away with
+    suppressed_log_lines: int
+
+
 class StationGateway(Protocol):
     """Sends CSMS-initiated CALLs to connected stations (implemented by ``csms.server``)."""
 
@@ -113,10 +123,23 @@ class StationGateway(Protocol):
         """The negotiated OCPP version of the live session, or None."""
         ...
 
+    def session_counters(self, station_id: str) -> SessionCounters | None:
+        """The live session's counters, or None when the station is not connected."""
+        ...
+
     async def call(
-        self, station_id: str, action: str, payload: dict[str, Any], *, timeout: float | None = None
+        self,
+        station_id: str,
+        action: str,
+        payload: dict[str, Any],
+        *,
+        timeout: float | None = None,
+        password_rotation: bool = False,
     ) -> dict[str, Any]:
         """Send a CALL and return the CALLRESULT payload.
+
+        Only the key rotation sets ``password_rotation``: any other request that would set the
+        station's password is refused (CommandNotAllowed), typed command or generic call alike.
 
         Raises:
             StationNotConnected, StationBusy, CommandNotAllowed, InvalidPayload, CallTimeout,

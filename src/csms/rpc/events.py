@@ -77,10 +77,13 @@ class ProtocolViolation:
     """The peer broke an OCPP-J rule; the session already did what the spec asks (reply or drop).
 
     ``fatal`` is set once too many consecutive bad frames arrived: close the connection (1002).
+    ``counts`` is False for what an honest peer may do (a late reply to a CALL that timed out, a
+    2.1 retransmission, Part 4 §4.1.4); the frontend counts the others toward its violation budget.
     """
 
     description: str
     fatal: bool = False
+    counts: bool = True
 
 
 Event = (

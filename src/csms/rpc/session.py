@@ -148,7 +148,11 @@ class RpcSession:
         last = self._last_answer
         if last is not None and last[0] == mid:
             self._out.append(last[1])
-            return [ProtocolViolation(f"CALL {mid!r} retransmitted; answered again from cache")]
+            return [
+                ProtocolViolation(
+                    f"CALL {mid!r} retransmitted; answered again from cache", counts=False
+                )
+            ]
         if len(self._inbound) >= self.max_inbound_calls:
             code = ErrorCode.RPC_FRAMEWORK_ERROR if self.version.is_2x else ErrorCode.GENERIC_ERROR
             self._queue_error(mid, code, "too many CALLs in progress; wait for the replies")
@@ -162,7 +166,9 @@ class RpcSession:
         outstanding = self._outstanding
         if outstanding is None or outstanding[0] != mid:
             if self._expired is not None and mid in self._expired:
-                return [ProtocolViolation(f"late reply to timed-out CALL {mid!r} dropped")]
+                return [
+                    ProtocolViolation(f"late reply to timed-out CALL {mid!r} dropped", counts=False)
+                ]
             return [ProtocolViolation(f"reply with unknown MessageId {mid!r} dropped")]
         action = outstanding[1]
         self._outstanding = None

@@ -9,6 +9,11 @@ Tasks and ordering:
   sends a CALL to the same station never deadlocks (OCPP-J 1.6 §4.1.1 NOTE; mobilityhouse/ocpp#130);
 * one writer at a time flushes the session's outgoing frames, in order;
 * a timer, armed at the session's next deadline, times out our outstanding CALL.
+
+Misbehaviour is cheap: every per-frame or per-error line goes through the container's
+:class:`~csms.log.LogLimiter` (a few lines per station and kind per interval, then a "repeated N
+times" summary; one traceback per error class per interval), and a station that breaks the protocol
+more than its :class:`~csms.blocks.dispatch.ViolationBudget` allows is closed with 1008.
 """
 
 from __future__ import annotations
@@ -23,7 +28,14 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from csms.blocks.context import CallContext
-from csms.blocks.dispatch import Dispatcher
+from csms.blocks.dispatch import (
+    DROPPED_SEND,
+    LENIENT,
+    REFUSED_CALL,
+    SCHEMA_VIOLATION,
+    Dispatcher,
+    is_violation,
+)
 from csms.domain.errors import (
     CallFailed,
     CallOutcomeUnknown,
@@ -57,15 +69,36 @@ CLOSE_PROTOCOL_ERROR = 1002
 CLOSE_GOING_AWAY = 1001
 CLOSE_POLICY_VIOLATION = 1008
 
-# Configuration names whose values are station passwords (1.6 whitepaper A01.FR.09: never in logs).
-_SECRET_NAMES = ("AuthorizationKey", "BasicAuthPassword")
+# Names (lower case) of fields and configuration keys whose values are passwords: the station's
+# (1.6 whitepaper A01.FR.09: never in logs; 2.1 SetNetworkProfile's basicAuthPassword) and the
+# network ones (2.x apnPassword, vpn password).
+_SECRET_NAMES = ("authorizationkey", "password")
+
+# Log kinds of this module (the second half of the LogLimiter key).
+PROTOCOL_VIOLATION = "protocol violation"
+INVALID_RESULT = "invalid result"
+STORAGE_ERROR = "storage error"
+HANDLER_ERROR = "handler error"
+LATE_REPLY = "late reply"
+_KINDS = (
+    PROTOCOL_VIOLATION,
+    INVALID_RESULT,
+    STORAGE_ERROR,
+    HANDLER_ERROR,
+    LATE_REPLY,
+    REFUSED_CALL,
+    SCHEMA_VIOLATION,
+    DROPPED_SEND,
+    LENIENT,
+)
 
 
 def loggable_frame(frame: str | bytes) -> str | bytes:
-    """The frame, or a placeholder if it may carry a station password."""
+    """The frame, or a placeholder if it may carry a password (names compared case-insensitively)."""
     text = frame if isinstance(frame, str) else frame.decode("utf-8", "replace")
-    if any(name in text for name in _SECRET_NAMES):
-        return "<frame withheld: it may carry a station password>"
+    lowered = text.lower()
+    if any(name in lowered for name in _SECRET_NAMES):
+        return "<frame withheld: it may carry a password>"
     return frame
 
 
@@ -85,16 +118,19 @@ class StationConnection:
     __slots__ = (
         "_call_timeout",
         "_close_request",
+        "_close_task",
         "_dispatcher",
         "_drain_task",
         "_flush_task",
         "_flushing",
         "_inbound",
+        "_limiter",
         "_log_frames",
         "_loop",
         "_session",
         "_timer",
         "_timer_at",
+        "_violation_times",
         "_waiters",
         "ctx",
         "log",
@@ -133,6 +169,11 @@ class StationConnection:
         self._timer_at: float | None = None
         self._log_frames = log_frames
         self._close_request: tuple[int, str] | None = None
+        self._close_task: asyncio.Task[None] | None = None
+        self._limiter = dispatcher.log_limiter
+        ctx.log_limiter = self._limiter
+        # Times of the last ``limit`` protocol violations; created on the first one.
+        self._violation_times: deque[float] | None = None
         self.log = ctx.log
 
     # ------------------------------------------------------------------ reading
@@ -184,10 +225,14 @@ class StationConnection:
                 )
                 self._fail(event.message_id, error)
             elif type(event) is ProtocolViolation:
-                self.log.warning("protocol violation: %s", event.description)
-                if event.fatal:
-                    self.log.warning("too many bad frames; closing the connection")
-                    self._close_request = (CLOSE_PROTOCOL_ERROR, "too many invalid frames")
+                self._limited(
+                    logging.WARNING, PROTOCOL_VIOLATION, "protocol violation: %s", event.description
+                )
+                if event.counts:
+                    self._violation()
+                if event.fatal and self._close_request is None:
+                    self.log.warning("too many bad frames in a row; closing the connection (1002)")
+                    self._request_close(CLOSE_PROTOCOL_ERROR, "too many invalid frames")
         self._arm_timer()
 
     def _resolve_result(self, event: ResultReceived) -> None:
@@ -195,7 +240,14 @@ class StationConnection:
         try:
             self._dispatcher.check_result(self.ctx, event.action, event.payload)
         except CallErrorReply as exc:
-            self.log.warning("invalid %s result: %s", event.action, exc.description)
+            self._limited(
+                logging.WARNING,
+                INVALID_RESULT,
+                "invalid %s result: %s",
+                event.action,
+                exc.description,
+            )
+            self._violation()
             if self.version is OcppVersion.V21:
                 self._session.send_result_error(event.message_id, exc.code, exc.description)
             if waiter is not None and not waiter.done():
@@ -208,7 +260,12 @@ class StationConnection:
                 )
             return
         if waiter is None:
-            self.log.info("reply to %s arrived after its caller gave up", event.action)
+            self._limited(
+                logging.INFO,
+                LATE_REPLY,
+                "reply to %s arrived after its caller gave up",
+                event.action,
+            )
         elif not waiter.done():
             waiter.set_result(event.payload)
 
@@ -222,10 +279,13 @@ class StationConnection:
     async def _drain(self) -> None:
         inbound = self._inbound
         try:
-            while inbound:
+            while inbound and self._close_request is None:  # closing: the rest is dropped
                 event = inbound.popleft()
                 if type(event) is SendReceived:
-                    await self._dispatcher.handle_send(self.ctx, event.action, event.payload)
+                    if not await self._dispatcher.handle_send(
+                        self.ctx, event.action, event.payload
+                    ):
+                        self._violation()
                     continue
                 assert type(event) is CallReceived
                 await self._answer(event)
@@ -241,17 +301,62 @@ class StationConnection:
             result = await self._dispatcher.handle_call(self.ctx, event.action, event.payload)
         except CallErrorReply as exc:
             self._reply_error(event.message_id, exc.code, exc.description, exc.details)
-        except StorageError:
-            self.log.exception("could not persist %s; answering InternalError", event.action)
+            if is_violation(exc):  # the dispatcher logged why
+                self._violation()
+        except StorageError as exc:
+            self._limited(
+                logging.ERROR,
+                STORAGE_ERROR,
+                "could not persist %s; answering InternalError",
+                event.action,
+                exc=exc,
+            )
             self._reply_error(event.message_id, ErrorCode.INTERNAL_ERROR, "storage unavailable")
-        except Exception:
-            self.log.exception("handler of %s failed", event.action)
+        except Exception as exc:
+            self._limited(
+                logging.ERROR, HANDLER_ERROR, "handler of %s failed", event.action, exc=exc
+            )
             self._reply_error(event.message_id, ErrorCode.INTERNAL_ERROR, "internal error")
         else:
             try:
                 session.send_result(event.message_id, result)
             except LocalProtocolError:
                 self.log.info("connection closed before %s could be answered", event.action)
+
+    # ------------------------------------------------------------------ misbehaviour
+
+    def _limited(
+        self, level: int, kind: str, msg: str, *args: object, exc: BaseException | None = None
+    ) -> None:
+        if not self._limiter.log(self.log, level, self.station_id, kind, msg, *args, exc=exc):
+            self.ctx.suppressed_log_lines += 1
+
+    def _violation(self) -> None:
+        """Count a protocol violation; close with 1008 when the budget is spent."""
+        self.ctx.protocol_violations += 1
+        budget = self._dispatcher.violation_budget
+        times = self._violation_times
+        if times is None:
+            times = self._violation_times = deque(maxlen=budget.limit)
+        now = self._loop.time()
+        times.append(now)
+        if (
+            len(times) == budget.limit
+            and now - times[0] <= budget.window
+            and self._close_request is None
+        ):
+            self.log.warning(
+                "%d protocol violations in %.0f s; closing the connection (1008)",
+                budget.limit,
+                budget.window,
+            )
+            self._request_close(CLOSE_POLICY_VIOLATION, "too many protocol violations")
+
+    def _request_close(self, code: int, reason: str) -> None:
+        """Close soon: the reader closes after its current frame, this task if the reader idles."""
+        self._close_request = (code, reason)
+        if self._close_task is None:
+            self._close_task = asyncio.create_task(self.ws.close(code, reason))
 
     def _reply_error(
         self,
@@ -268,14 +373,22 @@ class StationConnection:
     # ------------------------------------------------------------------ our CALLs
 
     async def call(
-        self, action: str, payload: dict[str, Any], *, timeout: float | None = None
+        self,
+        action: str,
+        payload: dict[str, Any],
+        *,
+        timeout: float | None = None,
+        password_rotation: bool = False,
     ) -> dict[str, Any]:
         """Send a CALL to the station and return its CALLRESULT payload.
 
         ``timeout`` bounds the whole wait, queueing included; the session's own response timeout
-        (counted from when the CALL goes on the wire) still frees the station's slot.
+        (counted from when the CALL goes on the wire) still frees the station's slot. Every CALL
+        passes :meth:`Dispatcher.check_outbound` (``password_rotation``: see there).
         """
-        self._dispatcher.check_outbound(self.ctx, action, payload)
+        self._dispatcher.check_outbound(
+            self.ctx, action, payload, password_rotation=password_rotation
+        )
         try:
             mid = self._session.send_call(action, payload, self._loop.time())
         except OutboundQueueFull as exc:
@@ -366,3 +479,13 @@ class StationConnection:
                 self.log.warning("a handler was still running 10 s after the connection closed")
         if self._flush_task is not None and not self._flush_task.done():
             self._flush_task.cancel()
+        self._limiter.flush(self.station_id, _KINDS)
+        ctx = self.ctx
+        if ctx.protocol_violations or ctx.suppressed_log_lines or ctx.schema_violations:
+            self.log.info(
+                "session counters: %d protocol violations, %d schema violations handled leniently,"
+                " %d log lines suppressed",
+                ctx.protocol_violations,
+                ctx.schema_violations,
+                ctx.suppressed_log_lines,
+            )

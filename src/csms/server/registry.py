@@ -12,6 +12,8 @@ import logging
 from typing import Any
 
 from csms.domain.errors import StationNotConnected
+from csms.domain.ports import SessionCounters
+from csms.log import LogLimiter
 from csms.server.connection import CLOSE_POLICY_VIOLATION, StationConnection
 
 logger = logging.getLogger(__name__)
@@ -20,7 +22,8 @@ logger = logging.getLogger(__name__)
 class ConnectionRegistry:
     """Maps station identities to their live :class:`StationConnection`."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, log_limiter: LogLimiter | None = None) -> None:
+        self._limiter = log_limiter if log_limiter is not None else LogLimiter()
         self._live: dict[str, StationConnection] = {}
         self._closing: set[asyncio.Task[None]] = set()
 
@@ -36,7 +39,11 @@ class ConnectionRegistry:
         old = self._live.get(conn.station_id)
         self._live[conn.station_id] = conn
         if old is not None and old is not conn:
-            logger.warning(
+            self._limiter.log(
+                logger,
+                logging.WARNING,
+                conn.station_id,
+                "session replaced",
                 "[%s] security: a new authenticated session replaces the previous one",
                 conn.station_id,
             )
@@ -68,11 +75,31 @@ class ConnectionRegistry:
         conn = self._live.get(station_id)
         return None if conn is None else conn.version.value
 
+    def session_counters(self, station_id: str) -> SessionCounters | None:
+        """Protocol violations, lenient schema violations and held-back log lines of the session."""
+        conn = self._live.get(station_id)
+        if conn is None:
+            return None
+        ctx = conn.ctx
+        return SessionCounters(
+            protocol_violations=ctx.protocol_violations,
+            schema_violations=ctx.schema_violations,
+            suppressed_log_lines=ctx.suppressed_log_lines,
+        )
+
     async def call(
-        self, station_id: str, action: str, payload: dict[str, Any], *, timeout: float | None = None
+        self,
+        station_id: str,
+        action: str,
+        payload: dict[str, Any],
+        *,
+        timeout: float | None = None,
+        password_rotation: bool = False,
     ) -> dict[str, Any]:
         """Send a CALL to a connected station (see :meth:`StationConnection.call`)."""
         conn = self._live.get(station_id)
         if conn is None:
             raise StationNotConnected(f"station {station_id!r} is not connected")
-        return await conn.call(action, payload, timeout=timeout)
+        return await conn.call(
+            action, payload, timeout=timeout, password_rotation=password_rotation
+        )

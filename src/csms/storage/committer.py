@@ -22,6 +22,8 @@ Rules:
   in arrival order as batches finish; the common case (room) costs one length check, no lock.
 * :meth:`GroupCommitter.aclose` stops taking writes and returns once everything pending is
   committed (or has failed).
+* Errors are logged through the process's :class:`~csms.log.LogLimiter` (per kind, not per batch):
+  an outage or a full disk logs a few lines per interval and a "repeated N times" summary.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from csms.domain.errors import StorageError
+from csms.log import MANY_STATIONS, LogLimiter
 from csms.storage.engine import write_transaction, writers
 from csms.storage.writes import Write, apply_batch
 
@@ -44,6 +47,12 @@ __all__ = ["GroupCommitter"]
 logger = logging.getLogger(__name__)
 
 R = TypeVar("R")
+
+# Log kinds (LogLimiter keys, shared by every station: a batch mixes them).
+_UNAVAILABLE = "database unavailable"
+_BATCH_FAILED = "batch failed"
+_WRITE_REFUSED = "write refused"
+_TOUCHES_DROPPED = "last-seen times dropped"
 
 
 # A submitted write and the future its writer awaits.
@@ -60,9 +69,11 @@ class GroupCommitter:
         max_batch: int = 1000,
         max_pending: int = 10_000,
         touch_interval: float = 1.0,
+        log_limiter: LogLimiter | None = None,
     ) -> None:
         if max_batch < 1 or max_pending < max_batch:
             raise ValueError("need 1 <= max_batch <= max_pending")
+        self._limiter = log_limiter if log_limiter is not None else LogLimiter()
         self._writers = writers(engine)
         self._max_batch = max_batch
         self._max_pending = max_pending
@@ -208,10 +219,22 @@ class GroupCommitter:
                     await self._retry_each(batch, touches, exc)
                     return
                 if attempt == 2:
-                    logger.error("database unavailable; %d writes not stored: %r", len(batch), exc)
+                    self._log(
+                        logging.ERROR,
+                        _UNAVAILABLE,
+                        "database unavailable; %d writes not stored: %r",
+                        len(batch),
+                        exc,
+                    )
                     self._fail_all(batch, touches, exc)
                     return
-                logger.warning("database unavailable; retrying a batch of %d: %r", len(batch), exc)
+                self._log(
+                    logging.WARNING,
+                    _UNAVAILABLE,
+                    "database unavailable; retrying a batch of %d: %r",
+                    len(batch),
+                    exc,
+                )
             else:
                 for pending, result in zip(batch, results, strict=True):
                     self._settle(pending, result)
@@ -227,8 +250,12 @@ class GroupCommitter:
         for seconds and fed a retry spiral. Halving needs about 2·log2(n) transactions per bad write.
         """
         if len(batch) + bool(touches) > 1:
-            logger.warning(
-                "batch of %d writes failed, isolating the bad ones: %r", len(batch), cause
+            self._log(
+                logging.WARNING,
+                _BATCH_FAILED,
+                "batch of %d writes failed, isolating the bad ones: %r",
+                len(batch),
+                cause,
             )
         gone = await self._bisect(batch, known_bad=True)
         if gone is not None:
@@ -238,7 +265,13 @@ class GroupCommitter:
             try:
                 await self._transaction([], touches)
             except Exception as exc:
-                logger.warning("dropped %d last-seen times: %r", len(touches), exc)
+                self._log(
+                    logging.WARNING,
+                    _TOUCHES_DROPPED,
+                    "dropped %d last-seen times: %r",
+                    len(touches),
+                    exc,
+                )
 
     async def _bisect(self, batch: list[_Pending], *, known_bad: bool = False) -> Exception | None:
         """Commit ``batch``, halving it around the writes that fail. Returns the error if the
@@ -251,7 +284,13 @@ class GroupCommitter:
                     self._fail_all(batch, {}, exc)
                     return exc
                 if len(batch) == 1:
-                    logger.error("could not store %s: %r", type(batch[0][0]).__name__, exc)
+                    self._log(
+                        logging.ERROR,
+                        _WRITE_REFUSED,
+                        "could not store %s: %r",
+                        type(batch[0][0]).__name__,
+                        exc,
+                    )
                     self._settle(batch[0], error=_storage_error(batch[0][0], exc))
                     return None
             else:
@@ -273,7 +312,16 @@ class GroupCommitter:
         for pending in batch:
             self._settle(pending, error=_storage_error(pending[0], cause))
         if touches:
-            logger.warning("dropped %d last-seen times: %r", len(touches), cause)
+            self._log(
+                logging.WARNING,
+                _TOUCHES_DROPPED,
+                "dropped %d last-seen times: %r",
+                len(touches),
+                cause,
+            )
+
+    def _log(self, level: int, kind: str, msg: str, *args: object) -> None:
+        self._limiter.log(logger, level, MANY_STATIONS, kind, msg, *args)
 
     async def _transaction(
         self, writes: list[Write[object]], touches: dict[str, datetime]

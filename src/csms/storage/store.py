@@ -20,6 +20,7 @@ from csms.domain.notifications import NotificationLog
 from csms.domain.ports import StationRepository, TransactionRepository
 from csms.domain.security import SecurityRepository
 from csms.domain.smartcharging import ChargingProfileRepository
+from csms.log import LogLimiter
 from csms.storage.charging import (
     SqlChargingRepository,
     SqlIdTokenRepository,
@@ -68,10 +69,15 @@ class Store:
         max_batch: int = 1000,
         max_pending: int = 10_000,
         touch_interval: float = 1.0,
+        log_limiter: LogLimiter | None = None,
     ) -> None:
         self._engine = engine
         self._committer = GroupCommitter(
-            engine, max_batch=max_batch, max_pending=max_pending, touch_interval=touch_interval
+            engine,
+            max_batch=max_batch,
+            max_pending=max_pending,
+            touch_interval=touch_interval,
+            log_limiter=log_limiter,
         )
         self.stations = SqlStationRepository(engine, self._committer, clock=clock)
         self.transactions = SqlTransactionRepository(self._committer, clock=clock)
@@ -123,15 +129,23 @@ async def open_store(
     clock: Clock = utc_now,
     max_batch: int = 1000,
     max_pending: int = 10_000,
+    log_limiter: LogLimiter | None = None,
 ) -> Store:
     """Migrate the database (unless ``migrate`` is False) and return a started :class:`Store`.
 
     ``database_url`` is ``sqlite+aiosqlite:///path/to/csms.db`` or
     ``postgresql+asyncpg://user:password@host/db``. The caller must ``await store.aclose()``.
+    ``log_limiter``: the process's limiter, so a database outage logs a few lines, not one per batch.
     """
     if migrate:
         await upgrade(database_url)
     engine = create_engine(database_url, sqlite_synchronous=sqlite_synchronous)
-    store = Store(engine, clock=clock, max_batch=max_batch, max_pending=max_pending)
+    store = Store(
+        engine,
+        clock=clock,
+        max_batch=max_batch,
+        max_pending=max_pending,
+        log_limiter=log_limiter,
+    )
     await store.start()
     return store

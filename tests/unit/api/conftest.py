@@ -128,6 +128,9 @@ class FakeGateway:
     def ocpp_version(self, station_id: str) -> str | None:
         return self.sessions.get(station_id)
 
+    def session_counters(self, station_id: str) -> None:
+        return None
+
     async def call(
         self,
         station_id: str,
@@ -135,6 +138,7 @@ class FakeGateway:
         payload: dict[str, Any],
         *,
         timeout: float | None = None,
+        password_rotation: bool = False,
     ) -> dict[str, Any]:
         self.calls.append(SentCall(station_id, action, payload, timeout))
         if self.error is not None:

@@ -52,11 +52,17 @@ class ScriptedGateway:
         return self.version.value if self.version and self.is_connected(station_id) else None
 
     async def call(
-        self, station_id: str, action: str, payload: Payload, *, timeout: float | None = None
+        self,
+        station_id: str,
+        action: str,
+        payload: Payload,
+        *,
+        timeout: float | None = None,
+        password_rotation: bool = False,
     ) -> Payload:
         if self.ctx is None or not self.is_connected(station_id):
             raise StationNotConnected(station_id)
-        DISPATCHER.check_outbound(self.ctx, action, payload)
+        DISPATCHER.check_outbound(self.ctx, action, payload, password_rotation=password_rotation)
         self.sent.append((action, payload))
         answer = self.answers[action]
         result = answer(action, payload) if callable(answer) else answer

@@ -32,7 +32,13 @@ class ScriptedGateway:
         return self.version.value
 
     async def call(
-        self, station_id: str, action: str, payload: Payload, *, timeout: float | None = None
+        self,
+        station_id: str,
+        action: str,
+        payload: Payload,
+        *,
+        timeout: float | None = None,
+        password_rotation: bool = False,
     ) -> Payload:
         try:
             self._validator.validate_request(action, payload)

@@ -90,7 +90,13 @@ class ScriptedGateway:
         return self.version
 
     async def call(
-        self, station_id: str, action: str, payload: dict[str, Any], *, timeout: float | None = None
+        self,
+        station_id: str,
+        action: str,
+        payload: dict[str, Any],
+        *,
+        timeout: float | None = None,
+        password_rotation: bool = False,
     ) -> dict[str, Any]:
         self.calls.append((station_id, action, payload))
         reply = self.replies.pop(0)

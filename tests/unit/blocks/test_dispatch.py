@@ -247,3 +247,34 @@ def test_router_refuses_two_handlers_for_one_action() -> None:
     assert (OcppVersion.V16, "StatusNotification") in Router.from_blocks(
         block, TransactionsBlock(transactions)
     ).handled_actions()
+
+
+@pytest.mark.parametrize(
+    ("version", "action", "payload"),
+    [
+        (OcppVersion.V16, "ChangeConfiguration", {"key": "AuthorizationKey", "value": "x" * 16}),
+        (OcppVersion.V16, "ChangeConfiguration", {"key": "authorizationKEY", "value": "x" * 16}),
+        (
+            OcppVersion.V201,
+            "SetVariables",
+            {
+                "setVariableData": [
+                    {
+                        "component": {"name": "SecurityCtrlr", "evse": {"id": 1}},
+                        "variable": {"name": "BasicAuthPassword", "instance": "a"},
+                        "attributeValue": "x" * 16,
+                    }
+                ]
+            },
+        ),
+    ],
+)
+def test_outbound_password_writes_are_refused_but_for_the_rotation(
+    version: OcppVersion, action: str, payload: dict[str, Any]
+) -> None:
+    """Issue 7 finding 6: the guard sits where every outbound CALL passes, typed or generic."""
+    dispatcher, _, _ = make()
+    accepted = ctx(version, RegistrationStatus.ACCEPTED)
+    with pytest.raises(CommandNotAllowed, match="authorization-key"):
+        dispatcher.check_outbound(accepted, action, payload)
+    dispatcher.check_outbound(accepted, action, payload, password_rotation=True)

@@ -69,7 +69,13 @@ class SchemaCheckingGateway:
         return self.version.value
 
     async def call(
-        self, station_id: str, action: str, payload: dict[str, Any], *, timeout: float | None = None
+        self,
+        station_id: str,
+        action: str,
+        payload: dict[str, Any],
+        *,
+        timeout: float | None = None,
+        password_rotation: bool = False,
     ) -> dict[str, Any]:
         self.validator.validate_request(action, payload)
         self.sent.append((action, payload))

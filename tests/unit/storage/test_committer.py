@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -278,3 +279,46 @@ async def test_an_unavailable_database_fails_the_batch_fast_and_recovers(
         assert [r.connector_id for r in await store.stations.status_history("CS1")] == [99]
     finally:
         await store.aclose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_an_outage_logs_a_few_lines_per_interval_not_one_per_batch(
+    backend: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 7 finding 5: 30 s of full disk wrote 77 MB. Each failing batch used to log two lines;
+    through the limiter the committer logs its burst, then sums the rest up. SQLite is "down"
+    because another connection holds its write lock; PostgreSQL because nothing listens."""
+    from csms.log import LogLimiter
+
+    caplog.set_level(logging.INFO, "csms.storage.committer")
+    clock = [0.0]
+    limiter = LogLimiter(interval=60, burst=3, clock=lambda: clock[0])
+    blocker: sqlite3.Connection | None = None
+    if backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'csms.db'}"
+        await upgrade(url)
+        engine = create_engine(url, sqlite_busy_timeout_ms=10)
+        blocker = sqlite3.connect(tmp_path / "csms.db")
+        blocker.execute("BEGIN IMMEDIATE")
+    else:
+        engine = create_engine("postgresql+asyncpg://csms:csms@127.0.0.1:9/csms")  # port 9: none
+    committer = GroupCommitter(engine, log_limiter=limiter)
+    await committer.start()
+    try:
+        for i in range(20):  # 20 batches, one after the other: 40 failed attempts
+            with pytest.raises(StorageError):
+                await committer.submit(AddStation(a_station(f"CS{i}")))
+        lines = [r.message for r in caplog.records if r.name == "csms.storage.committer"]
+        assert len(lines) == 3
+        assert all("database unavailable" in line for line in lines)
+        clock[0] = 61.0
+        with pytest.raises(StorageError):
+            await committer.submit(AddStation(a_station("LATER")))
+        lines = [r.message for r in caplog.records if r.name == "csms.storage.committer"]
+        assert "database unavailable repeated 37 times in the last 61 s" in lines[3]
+    finally:
+        if blocker is not None:
+            blocker.rollback()
+            blocker.close()
+        await committer.aclose()
+        await engine.dispose()

@@ -18,6 +18,7 @@ from csms.api.errors import STATION_EXISTS, WEAK_PASSWORD, ApiProblem
 from csms.api.schemas import (
     ConnectorOut,
     Problem,
+    SessionCountersOut,
     StationCreate,
     StationDetail,
     StationSummary,
@@ -63,7 +64,15 @@ def _summary_fields(context: ApiContext, station: Station) -> dict[str, Any]:
 
 async def _detail(context: ApiContext, station: Station) -> StationDetail:
     connectors = await context.stations.connector_states(station.id)
+    counters = context.gateway.session_counters(station.id)
     return StationDetail(
+        session=None
+        if counters is None
+        else SessionCountersOut(
+            protocol_violations=counters.protocol_violations,
+            schema_violations=counters.schema_violations,
+            suppressed_log_lines=counters.suppressed_log_lines,
+        ),
         **_summary_fields(context, station),
         lenient=station.lenient,
         has_password=station.password_hash is not None,

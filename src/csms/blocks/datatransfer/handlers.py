@@ -55,7 +55,7 @@ class DataTransferBlock:
             message_id=payload.get("messageId"),
             data=payload.get("data"),
         )
-        result = await self._registry.dispatch(request)
+        result = await self._registry.dispatch(request, log_limiter=ctx.log_limiter)
         ctx.log.info(
             "DataTransfer %s/%s: %s", request.vendor_id, request.message_id, result.status.value
         )

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from csms.domain.commands import DataTransferResult, DataTransferStatus
 from csms.domain.datatransfer import DataTransferRequest, VendorHandler
+from csms.log import LogLimiter
 
 __all__ = ["DataTransferRegistry", "MessageHandler", "VendorMessages"]
 
@@ -40,23 +41,34 @@ class DataTransferRegistry:
         """The registered vendorIds, as registered, sorted."""
         return sorted(vendor for vendor, _ in self._handlers.values())
 
-    async def dispatch(self, request: DataTransferRequest) -> DataTransferResult:
-        """Answer ``request``: UnknownVendorId without a handler, Rejected if the handler fails."""
+    async def dispatch(
+        self, request: DataTransferRequest, *, log_limiter: LogLimiter | None = None
+    ) -> DataTransferResult:
+        """Answer ``request``: UnknownVendorId without a handler, Rejected if the handler fails.
+
+        A failing handler is logged through ``log_limiter`` when given (one traceback per error
+        class and interval: a station can make a handler fail with every frame).
+        """
         entry = self._handlers.get(request.vendor_id.casefold())
         if entry is None:
             return DataTransferResult(DataTransferStatus.UNKNOWN_VENDOR_ID)
         try:
             # object: handlers are third-party code, their result is checked, not trusted.
             result: object = await entry[1].handle(request)
-        except Exception:
-            logger.exception(
+        except Exception as exc:
+            _log(
+                log_limiter,
+                request.station_id,
                 "[%s] DataTransfer handler for %r failed; answering Rejected",
                 request.station_id,
                 entry[0],
+                exc=exc,
             )
             return DataTransferResult(DataTransferStatus.REJECTED)
         if not isinstance(result, DataTransferResult):
-            logger.error(
+            _log(
+                log_limiter,
+                request.station_id,
                 "[%s] DataTransfer handler for %r returned %r, not a DataTransferResult",
                 request.station_id,
                 entry[0],
@@ -85,3 +97,16 @@ class VendorMessages:
         if handler is None:
             return DataTransferResult(DataTransferStatus.UNKNOWN_MESSAGE_ID)
         return await handler(request)
+
+
+def _log(
+    limiter: LogLimiter | None,
+    station_id: str,
+    msg: str,
+    *args: object,
+    exc: BaseException | None = None,
+) -> None:
+    if limiter is None:
+        logger.error(msg, *args, exc_info=exc)
+    else:
+        limiter.log(logger, logging.ERROR, station_id, "DataTransfer handler", msg, *args, exc=exc)

@@ -12,6 +12,7 @@ event carries no severity itself: it is the severity of the monitor named by
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -91,8 +92,10 @@ class MonitoringBlock:
             at=now,
         )
         alarms = [ev for ev in events if ev.severity is not None and ev.severity <= _ALARM_SEVERITY]
-        if alarms:
-            ctx.log.warning(
+        if alarms:  # a station can send these by the second: rate-limited per station
+            ctx.limited(
+                logging.WARNING,
+                "device-alarm",
                 "NotifyEvent: %d alarm(s), e.g. %s = %r (severity %d)",
                 len(alarms),
                 alarms[0].key.path(),

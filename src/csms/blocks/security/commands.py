@@ -199,6 +199,7 @@ async def rotate_authorization_key(
             "ChangeConfiguration",
             {"key": "AuthorizationKey", "value": key},
             timeout=timeout,
+            password_rotation=True,
         )
         status = str(reply["status"])
     else:
@@ -215,6 +216,7 @@ async def rotate_authorization_key(
                 ]
             },
             timeout=timeout,
+            password_rotation=True,
         )
         results = reply.get("setVariableResult") or [{}]
         status = str(results[0].get("attributeStatus", "Rejected"))

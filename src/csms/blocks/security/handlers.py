@@ -73,7 +73,13 @@ class SecurityBlock:
         )
         await self._security.record_event(event)
         if event.critical:
-            ctx.log.warning("critical security event %s (%s)", event.type, event.tech_info or "")
+            ctx.limited(
+                logging.WARNING,
+                "critical security event",
+                "critical security event %s (%s)",
+                event.type,
+                event.tech_info or "",
+            )
         else:
             ctx.log.info("security event %s", event.type)
         return {}

@@ -20,6 +20,7 @@ stored and the retry is wanted.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -75,8 +76,12 @@ class TransactionsV16Block:
         if result.duplicate:
             ctx.log.info("StartTransaction retried: transaction %d again", result.transaction_id)
         if result.flags:
-            ctx.log.warning(
-                "transaction %d flagged: %s", result.transaction_id, sorted(result.flags)
+            ctx.limited(
+                logging.WARNING,
+                "transaction flagged",
+                "transaction %d flagged: %s",
+                result.transaction_id,
+                sorted(result.flags),
             )
         return {
             "transactionId": result.transaction_id,
@@ -99,8 +104,12 @@ class TransactionsV16Block:
         )
         result = await self._charging.stop(stop, now)
         if result.outcome is not StopOutcome.CLOSED:
-            ctx.log.warning(
-                "StopTransaction for transaction %d: %s", stop.transaction_id, result.outcome.value
+            ctx.limited(
+                logging.WARNING,
+                "StopTransaction not closing",
+                "StopTransaction for transaction %d: %s",
+                stop.transaction_id,
+                result.outcome.value,
             )
         if self._profiles is not None and result.evse_id is not None:
             # Also for a retry: if this failed the first time, the retry finishes it.
