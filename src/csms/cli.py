@@ -22,8 +22,8 @@ from typing import Any
 from csms import __version__
 from csms.blocks.authorization.commands import add_token
 from csms.blocks.transactions.commands import close_transaction, list_open_transactions
-from csms.config import Settings, SettingsError, load_settings, validate
-from csms.container import Csms, utc_now
+from csms.config import Settings, SettingsError, driver_database_url, load_settings, validate
+from csms.container import Csms, StartupError, utc_now
 from csms.domain.credentials import WeakPassword, check_password_strength, hash_password
 from csms.domain.errors import StorageError, TransactionNotOpen, UnknownTransaction
 from csms.domain.identity import is_valid_identity
@@ -32,11 +32,22 @@ from csms.domain.tokens import AuthorizationStatus
 from csms.loadtest.command import add_parser as add_loadtest_parser
 from csms.log import configure_logging
 from csms.simulator import command as simulator_command
-from csms.storage import open_store, upgrade
+from csms.storage import DatabaseUnavailable, open_store, upgrade
+
+# Exit statuses: a setting csms cannot use (argparse uses 2 as well), and what went wrong while
+# running with good settings (a port in use, a database that cannot be reached, ...).
+EXIT_CONFIGURATION = 2
+EXIT_RUNTIME = 1
 
 
 def _out(text: str) -> None:
     sys.stdout.write(text + "\n")
+
+
+def _fail(message: str, status: int) -> int:
+    """One line on stderr instead of a traceback (issue 7 finding 10); return the exit status."""
+    sys.stderr.write(f"csms: error: {message}\n")
+    return status
 
 
 def _run(main: Callable[[], Coroutine[Any, Any, int]]) -> int:
@@ -89,6 +100,8 @@ def _apply_serve_flags(settings: Settings, args: argparse.Namespace) -> Settings
         log_changes["json"] = True
     if args.log_frames:
         log_changes["frames"] = True
+    if args.log_library_level is not None:
+        log_changes["library_level"] = args.log_library_level
     db = settings.database
     if args.database_url is not None:
         db = dataclasses.replace(db, url=args.database_url)
@@ -179,7 +192,16 @@ async def _simulated(run: Coroutine[Any, Any, object]) -> int:
 
 
 def _database_url(args: argparse.Namespace, settings: Settings) -> str:
-    return str(args.database_url or settings.database.url)
+    """The URL to open: ``--database-url`` or CSMS_DATABASE_URL, ``postgres://`` taken as
+    ``postgresql+asyncpg://`` (said on stderr); raises SettingsError for a URL csms cannot open."""
+    given = str(args.database_url or settings.database.url)
+    url = driver_database_url(given)
+    if url != given:
+        sys.stderr.write(
+            f"note: CSMS_DATABASE_URL: {given.partition('://')[0]}:// taken as "
+            f"{url.partition('://')[0]}://\n"
+        )
+    return url
 
 
 def _cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
@@ -388,9 +410,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--boot-pacing-rate", type=float, help="BootNotifications accepted per second (0: all)"
     )
     serve.add_argument("--no-compression", action="store_true", help="do not offer deflate")
-    serve.add_argument("--log-level", help="DEBUG, INFO (default), WARNING, ERROR")
+    serve.add_argument(
+        "--log-level", help="csms's loggers: DEBUG, INFO (default), WARNING, ERROR (CSMS_LOG_LEVEL)"
+    )
+    serve.add_argument(
+        "--log-library-level",
+        help="SQLAlchemy, websockets, uvicorn...: WARNING (default), INFO, DEBUG "
+        "(CSMS_LOG_LIBRARY_LEVEL)",
+    )
     serve.add_argument("--log-json", action="store_true", help="log JSON lines")
-    serve.add_argument("--log-frames", action="store_true", help="log every frame at DEBUG")
+    serve.add_argument(
+        "--log-frames",
+        action="store_true",
+        help="log every OCPP frame at INFO on csms.frames, whatever --log-level (CSMS_LOG_FRAMES)",
+    )
     serve.add_argument(
         "--data-dir", help="firmware, uploads and CA key (CSMS_FILES_DATA_DIR, default ./var)"
     )
@@ -467,8 +500,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(os.environ)
         return int(args.func(args, settings))
-    except SettingsError as exc:
-        parser.error(str(exc))  # exits with status 2
+    except SettingsError as exc:  # a value csms cannot use: the line names the setting
+        return _fail(str(exc), EXIT_CONFIGURATION)
+    except StartupError as exc:  # the settings are fine, the machine is not (port in use, ...)
+        return _fail(str(exc), EXIT_RUNTIME)
+    except DatabaseUnavailable as exc:  # db upgrade, station/token/transaction commands
+        return _fail(f"CSMS_DATABASE_URL (--database-url): {exc}", EXIT_RUNTIME)
     except KeyboardInterrupt:
         return 130
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection
@@ -51,6 +51,8 @@ from csms.rpc import (
 )
 
 logger = logging.getLogger(__name__)
+# --log-frames writes every frame here at INFO (csms.log keeps it at INFO whatever the level).
+frames_logger = logging.getLogger("csms.frames")
 
 # Close codes (RFC 6455 §7.4.1).
 CLOSE_PROTOCOL_ERROR = 1002
@@ -92,6 +94,7 @@ class StationConnection:
         "_inbound",
         "_log_frames",
         "_loop",
+        "_mark_seen",
         "_session",
         "_timer",
         "_timer_at",
@@ -112,6 +115,7 @@ class StationConnection:
         call_timeout: float,
         max_queued_calls: int,
         log_frames: bool = False,
+        mark_seen: Callable[[], None] | None = None,
     ) -> None:
         self.ws = ws
         self.ctx = ctx
@@ -131,7 +135,10 @@ class StationConnection:
         self._flushing = False
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
-        self._log_frames = log_frames
+        self._log_frames = StationLog(frames_logger, ctx.log.extra) if log_frames else None
+        # Called for the connection and every frame received: last_seen_at reflects any message
+        # (coalesced in memory by the storage, no write per frame).
+        self._mark_seen = mark_seen
         self._close_request: tuple[int, str] | None = None
         self.log = ctx.log
 
@@ -141,10 +148,15 @@ class StationConnection:
         """Read until the connection closes, then abort whatever is still pending."""
         session = self._session
         loop = self._loop
+        mark_seen = self._mark_seen
+        if mark_seen is not None:
+            mark_seen()
         try:
             async for message in self.ws:
-                if self._log_frames:
-                    self.log.debug("<- %s", loggable_frame(message))
+                if mark_seen is not None:
+                    mark_seen()
+                if self._log_frames is not None:
+                    self._log_frames.info("<- %s", loggable_frame(message))
                 if isinstance(message, str):
                     events = session.receive(message, loop.time())
                 else:
@@ -317,8 +329,8 @@ class StationConnection:
         try:
             while out := self._session.data_to_send():
                 for data in out:
-                    if self._log_frames:
-                        self.log.debug("-> %s", loggable_frame(data))
+                    if self._log_frames is not None:
+                        self._log_frames.info("-> %s", loggable_frame(data))
                     await self.ws.send(data, text=True)
         except ConnectionClosed:
             pass
