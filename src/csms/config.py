@@ -246,11 +246,11 @@ def validate(settings: Settings) -> None:
         raise SettingsError("CSMS_BOOT_PACING_RATE: boots per second, 0 for no pacing")
     driver_database_url(settings.database.url)
     for level, name in (
-        (settings.log.level, "LEVEL"),
-        (settings.log.library_level, "LIBRARY_LEVEL"),
+        (settings.log.level, "CSMS_LOG_LEVEL (--log-level)"),
+        (settings.log.library_level, "CSMS_LOG_LIBRARY_LEVEL (--log-library-level)"),
     ):
         if level.strip().upper() not in _LOG_LEVELS:
-            raise SettingsError(f"CSMS_LOG_{name}: expected one of {', '.join(_LOG_LEVELS)}")
+            raise SettingsError(f"{name}: expected one of {', '.join(_LOG_LEVELS)}, not {level!r}")
     files = settings.files
     if files.max_firmware_size <= 0 or files.max_upload_size <= 0 or files.url_ttl <= 0:
         raise SettingsError("CSMS_FILES_MAX_*_SIZE and CSMS_FILES_URL_TTL must be positive")
