@@ -32,6 +32,7 @@ from csms.domain.tokens import AuthorizationStatus
 from csms.loadtest.command import add_parser as add_loadtest_parser
 from csms.log import configure_logging
 from csms.simulator import command as simulator_command
+from csms.simulator.stats import Stats
 from csms.storage import DatabaseUnavailable, open_store, upgrade
 
 # Exit statuses: a setting csms cannot use (argparse uses 2 as well), and what went wrong while
@@ -183,9 +184,12 @@ def _cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     )
 
 
-async def _simulated(run: Coroutine[Any, Any, object]) -> int:
-    await run
-    return 0
+async def _simulated(run: Coroutine[Any, Any, Stats]) -> int:
+    """0 if the run went well; else each problem on stderr and EXIT_RUNTIME."""
+    problems = simulator_command.diagnose(await run)
+    for problem in problems:
+        sys.stderr.write(f"csms simulate: {problem}\n")
+    return EXIT_RUNTIME if problems else 0
 
 
 # ---------------------------------------------------------------------------- db / station

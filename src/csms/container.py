@@ -287,8 +287,16 @@ class Csms:
         """Open storage, then start the OCPP endpoint and the API.
 
         Raises:
-            StartupError: a port in use, an unreadable TLS file, a database that cannot be opened.
+            StartupError: a port in use, an unreadable TLS file, a database that cannot be opened;
+                what was already started is closed again.
         """
+        try:
+            await self._start()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def _start(self) -> None:
         settings = self.settings
         _check_tls_files(settings.server.tls_cert, settings.server.tls_key)
         url = driver_database_url(settings.database.url)
