@@ -13,7 +13,9 @@ from csms.config import LogSettings
 _FIELDS = ("station_id", "ocpp_version")
 # Where --log-frames writes every OCPP frame (csms.server.connection logs to it).
 FRAMES_LOGGER = "csms.frames"
-_LIBRARY_LOGGERS = ("websockets", "uvicorn", "uvicorn.error", "uvicorn.access")
+# Libraries that set a level of their own (SQLAlchemy sets WARNING on import), so the root's
+# level does not reach them.
+_LIBRARY_LOGGERS = ("sqlalchemy", "websockets", "uvicorn", "uvicorn.error", "uvicorn.access")
 
 
 class JsonFormatter(logging.Formatter):
@@ -50,7 +52,7 @@ def configure_logging(settings: LogSettings) -> None:
     # csms's lines (a SQL statement per write), and websockets logs every failed handshake.
     root.setLevel(settings.library_level.upper())
     logging.getLogger("csms").setLevel(settings.level.upper())
-    for name in _LIBRARY_LOGGERS:  # their own levels, if any, would override the root's
-        logging.getLogger(name).setLevel(logging.NOTSET)
+    for name in _LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(settings.library_level.upper())
     # --log-frames: frames at INFO on their own logger, whatever CSMS_LOG_LEVEL says.
     logging.getLogger(FRAMES_LOGGER).setLevel(logging.INFO if settings.frames else logging.WARNING)

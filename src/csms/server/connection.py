@@ -63,12 +63,12 @@ CLOSE_POLICY_VIOLATION = 1008
 _SECRET_NAMES = ("AuthorizationKey", "BasicAuthPassword")
 
 
-def loggable_frame(frame: str | bytes) -> str | bytes:
-    """The frame, or a placeholder if it may carry a station password."""
+def loggable_frame(frame: str | bytes) -> str:
+    """The frame as text, or a placeholder if it may carry a station password."""
     text = frame if isinstance(frame, str) else frame.decode("utf-8", "replace")
     if any(name in text for name in _SECRET_NAMES):
         return "<frame withheld: it may carry a station password>"
-    return frame
+    return text
 
 
 class StationLog(logging.LoggerAdapter[logging.Logger]):
