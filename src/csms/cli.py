@@ -259,6 +259,13 @@ def _cmd_station_add(args: argparse.Namespace, settings: Settings) -> int:
         _out(f"station {station.id} added ({station.registration_status.value})")
         if args.generate_password and password is not None:
             _out(f"password: {password.decode()}")
+        if password is None:
+            sys.stderr.write(
+                f"warning: station {station.id} has no password: it cannot connect while csms "
+                "runs with security profile 1 or 2 (1 is the default); set one with PATCH "
+                f'/api/v1/stations/{station.id} {{"password": ...}} (or register stations '
+                "with --generate-password or --password-stdin)\n"
+            )
     return code
 
 

@@ -133,6 +133,11 @@ class StationDetail(StationSummary):
     created_at: datetime | None
     disconnected_at: datetime | None
     connectors: list[ConnectorOut]
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What keeps the station from working as registered, e.g. no password under "
+        "security profile 1 or 2",
+    )
 
 
 class Health(BaseModel):
