@@ -9,9 +9,11 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from csms.cli import build_parser
+from csms.loadtest.command import run_command
 from csms.simulator.command import PASSWORD_ENV, diagnose
 from csms.simulator.stats import CONNECT_ERROR, Stats
-from tests.integration.harness import running_csms, settings_for
+from tests.integration.harness import free_port, running_csms, settings_for
 
 
 async def _simulate(url: str, *argv: str, password: str) -> tuple[int, str, str]:
@@ -54,3 +56,14 @@ def test_a_run_without_problems_has_nothing_to_say() -> None:
     refused = diagnose(Stats(errors=Counter({f"{CONNECT_ERROR}refused": 3})))
     assert refused[0].startswith("3 connection(s) failed (refused): nothing listens")
     assert refused[-1] == "no station was Accepted by the CSMS"
+
+
+def test_loadtest_exits_non_zero_when_no_connection_succeeds() -> None:
+    """The README's promise for ``csms loadtest``: exit 0 only without any error."""
+    args = build_parser().parse_args(
+        ["loadtest", f"ws://127.0.0.1:{free_port()}/ocpp", "-n", "2", "-d", "1", "--warmup", "0",
+         "--quiet", "--no-auth", "--workers", "1"]
+    )  # fmt: skip
+    out: list[str] = []
+    assert run_command(args, out=out.append, err=out.append) == 1
+    assert any("connect:ECONNREFUSED" in line for line in out), out
