@@ -45,8 +45,13 @@ def _out(text: str) -> None:
     sys.stdout.write(text + "\n")
 
 
-def _fail(message: str, status: int) -> int:
-    """One line on stderr instead of a traceback (issue 7 finding 10); return the exit status."""
+def _fail(message: str, status: int, cause: BaseException | None = None) -> int:
+    """One line on stderr instead of a traceback (issue 7 finding 10); return the exit status.
+
+    The traceback of ``cause`` is logged at DEBUG, for ``--log-level DEBUG``.
+    """
+    if cause is not None:
+        logging.getLogger(__name__).debug("what went wrong", exc_info=cause)
     sys.stderr.write(f"csms: error: {message}\n")
     return status
 
@@ -514,9 +519,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:  # a value csms cannot use: the line names the setting
         return _fail(str(exc), EXIT_CONFIGURATION)
     except StartupError as exc:  # the settings are fine, the machine is not (port in use, ...)
-        return _fail(str(exc), EXIT_RUNTIME)
+        return _fail(str(exc), EXIT_RUNTIME, exc)
     except DatabaseUnavailable as exc:  # db upgrade, station/token/transaction commands
-        return _fail(f"CSMS_DATABASE_URL (--database-url): {exc}", EXIT_RUNTIME)
+        return _fail(f"CSMS_DATABASE_URL (--database-url): {exc}", EXIT_RUNTIME, exc)
     except KeyboardInterrupt:
         return 130
 
