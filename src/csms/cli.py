@@ -516,8 +516,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(os.environ)
         return int(args.func(args, settings))
-    except SettingsError as exc:  # a value csms cannot use: the line names the setting
-        return _fail(str(exc), EXIT_CONFIGURATION)
+    except SettingsError as exc:  # a value csms cannot use: like argparse's errors, SystemExit(2)
+        raise SystemExit(_fail(str(exc), EXIT_CONFIGURATION)) from None
     except StartupError as exc:  # the settings are fine, the machine is not (port in use, ...)
         return _fail(str(exc), EXIT_RUNTIME, exc)
     except DatabaseUnavailable as exc:  # db upgrade, station/token/transaction commands
