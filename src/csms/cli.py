@@ -22,8 +22,8 @@ from typing import Any
 from csms import __version__
 from csms.blocks.authorization.commands import add_token
 from csms.blocks.transactions.commands import close_transaction, list_open_transactions
-from csms.config import Settings, SettingsError, load_settings, validate
-from csms.container import Csms, utc_now
+from csms.config import Settings, SettingsError, driver_database_url, load_settings, validate
+from csms.container import Csms, StartupError, utc_now
 from csms.domain.credentials import WeakPassword, check_password_strength, hash_password
 from csms.domain.errors import (
     AmbiguousTransaction,
@@ -37,12 +37,29 @@ from csms.domain.tokens import AuthorizationStatus, expand_token_pattern
 from csms.loadtest.command import add_parser as add_loadtest_parser
 from csms.log import configure_logging
 from csms.simulator import command as simulator_command
-from csms.storage import open_store, upgrade
+from csms.simulator.stats import Stats
+from csms.storage import DatabaseUnavailable, open_store, upgrade
 from csms.storage.api_token_file import ApiTokenFile, ApiTokenFileError
+
+# Exit statuses: a setting csms cannot use (argparse uses 2 as well), and what went wrong while
+# running with good settings (a port in use, a database that cannot be reached, ...).
+EXIT_CONFIGURATION = 2
+EXIT_RUNTIME = 1
 
 
 def _out(text: str) -> None:
     sys.stdout.write(text + "\n")
+
+
+def _fail(message: str, status: int, cause: BaseException | None = None) -> int:
+    """One line on stderr instead of a traceback (issue 7 finding 10); return the exit status.
+
+    The traceback of ``cause`` is logged at DEBUG, for ``--log-level DEBUG``.
+    """
+    if cause is not None:
+        logging.getLogger(__name__).debug("what went wrong", exc_info=cause)
+    sys.stderr.write(f"csms: error: {message}\n")
+    return status
 
 
 def _run(main: Callable[[], Coroutine[Any, Any, int]]) -> int:
@@ -108,6 +125,8 @@ def _apply_serve_flags(settings: Settings, args: argparse.Namespace) -> Settings
         log_changes["frames"] = True
     if args.max_protocol_violations is not None:  # issue 7 finding 5
         changes["max_protocol_violations"] = args.max_protocol_violations
+    if args.log_library_level is not None:
+        log_changes["library_level"] = args.log_library_level
     db = settings.database
     if args.database_url is not None:
         db = dataclasses.replace(db, url=args.database_url)
@@ -230,16 +249,28 @@ def _cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     )
 
 
-async def _simulated(run: Coroutine[Any, Any, object]) -> int:
-    await run
-    return 0
+async def _simulated(run: Coroutine[Any, Any, Stats]) -> int:
+    """0 if the run went well; else each problem on stderr and EXIT_RUNTIME."""
+    problems = simulator_command.diagnose(await run)
+    for problem in problems:
+        sys.stderr.write(f"csms simulate: {problem}\n")
+    return EXIT_RUNTIME if problems else 0
 
 
 # ---------------------------------------------------------------------------- db / station
 
 
 def _database_url(args: argparse.Namespace, settings: Settings) -> str:
-    return str(args.database_url or settings.database.url)
+    """The URL to open: ``--database-url`` or CSMS_DATABASE_URL, ``postgres://`` taken as
+    ``postgresql+asyncpg://`` (said on stderr); raises SettingsError for a URL csms cannot open."""
+    given = str(args.database_url or settings.database.url)
+    url = driver_database_url(given)
+    if url != given:
+        sys.stderr.write(
+            f"note: CSMS_DATABASE_URL: {given.partition('://')[0]}:// taken as "
+            f"{url.partition('://')[0]}://\n"
+        )
+    return url
 
 
 def _cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
@@ -293,6 +324,13 @@ def _cmd_station_add(args: argparse.Namespace, settings: Settings) -> int:
         _out(f"station {station.id} added ({station.registration_status.value})")
         if args.generate_password and password is not None:
             _out(f"password: {password.decode()}")
+        if password is None:
+            sys.stderr.write(
+                f"warning: station {station.id} has no password: it cannot connect while csms "
+                "runs with security profile 1 or 2 (1 is the default); set one with PATCH "
+                f'/api/v1/stations/{station.id} {{"password": ...}} (or register stations '
+                "with --generate-password or --password-stdin)\n"
+            )
     return code
 
 
@@ -560,9 +598,20 @@ def build_parser() -> argparse.ArgumentParser:
         "(CSMS_MAX_PENDING_REGISTRATIONS, default 1000)",
     )
     serve.add_argument("--no-compression", action="store_true", help="do not offer deflate")
-    serve.add_argument("--log-level", help="DEBUG, INFO (default), WARNING, ERROR")
+    serve.add_argument(
+        "--log-level", help="csms's loggers: DEBUG, INFO (default), WARNING, ERROR (CSMS_LOG_LEVEL)"
+    )
+    serve.add_argument(
+        "--log-library-level",
+        help="SQLAlchemy, websockets, uvicorn...: WARNING (default), INFO, DEBUG "
+        "(CSMS_LOG_LIBRARY_LEVEL)",
+    )
     serve.add_argument("--log-json", action="store_true", help="log JSON lines")
-    serve.add_argument("--log-frames", action="store_true", help="log every frame at DEBUG")
+    serve.add_argument(
+        "--log-frames",
+        action="store_true",
+        help="log every OCPP frame at INFO on csms.frames, whatever --log-level (CSMS_LOG_FRAMES)",
+    )
     serve.add_argument(
         "--max-protocol-violations",
         type=int,
@@ -668,8 +717,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(os.environ)
         return int(args.func(args, settings))
-    except SettingsError as exc:
-        parser.error(str(exc))  # exits with status 2
+    except SettingsError as exc:  # a value csms cannot use: like argparse's errors, SystemExit(2)
+        raise SystemExit(_fail(str(exc), EXIT_CONFIGURATION)) from None
+    except StartupError as exc:  # the settings are fine, the machine is not (port in use, ...)
+        return _fail(str(exc), EXIT_RUNTIME, exc)
+    except DatabaseUnavailable as exc:  # db upgrade, station/token/transaction commands
+        return _fail(f"CSMS_DATABASE_URL (--database-url): {exc}", EXIT_RUNTIME, exc)
     except KeyboardInterrupt:
         return 130
 

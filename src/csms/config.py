@@ -108,6 +108,8 @@ class ServerSettings:
 class DatabaseSettings:
     """Where csms stores its state."""
 
+    # sqlite+aiosqlite:///path or postgresql+asyncpg://user:password@host/db; postgres://,
+    # postgresql:// and sqlite:/// are taken as the async driver's URL (see driver_database_url).
     url: str = "sqlite+aiosqlite:///./var/csms.db"  # CSMS_DATABASE_URL
     migrate: bool = True  # CSMS_DATABASE_MIGRATE: run Alembic migrations at startup
 
@@ -142,13 +144,17 @@ class LogSettings:
 
     level: str = "INFO"  # CSMS_LOG_LEVEL
     json: bool = False  # CSMS_LOG_JSON
-    # Log every OCPP frame at DEBUG (credentials never appear in frames csms logs).
+    # Log every OCPP frame at INFO on the csms.frames logger, whatever the level (credentials never
+    # appear in frames csms logs).
     frames: bool = False  # CSMS_LOG_FRAMES
     # Log rate limits (issue 7 finding 5): per station and kind of line, the first ``rate_burst``
     # lines of each ``rate_interval`` are logged, the rest summed up as "repeated N times"; one
     # traceback per error class per interval.
     rate_interval: float = 60.0  # CSMS_LOG_RATE_INTERVAL (seconds)
     rate_burst: int = 5  # CSMS_LOG_RATE_BURST
+    # -- newcomer (issue 7 finding 10): the level of the libraries' loggers (SQLAlchemy, aiosqlite,
+    # asyncio, websockets, uvicorn, alembic); CSMS_LOG_LEVEL applies to csms's own loggers only.
+    library_level: str = "WARNING"  # CSMS_LOG_LIBRARY_LEVEL
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +275,42 @@ def _validate_admission(server: ServerSettings) -> None:
         )
 
 
+# The drivers csms ships with, and the URL schemes taken as theirs (what hosting providers and
+# libpq-style tools print: postgres://, postgresql://; SQLAlchemy's sync sqlite:///).
+_DRIVER_URLS = ("sqlite+aiosqlite", "postgresql+asyncpg")
+_SCHEME_ALIASES = {
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+}
+_DATABASE_URL_HINT = (
+    "expected sqlite+aiosqlite:///path/to/csms.db or "
+    "postgresql+asyncpg://user:password@host:5432/database"
+)
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def driver_database_url(url: str) -> str:
+    """The URL csms opens for ``url``: ``postgres://`` and ``postgresql://`` become
+    ``postgresql+asyncpg://``, ``sqlite://`` becomes ``sqlite+aiosqlite://``; the rest is kept.
+
+    Raises:
+        SettingsError: a URL csms has no driver for (the message never shows the password).
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep or not rest:
+        raise SettingsError(f"CSMS_DATABASE_URL (--database-url): not a URL; {_DATABASE_URL_HINT}")
+    scheme = scheme.strip().lower()
+    if scheme in _DRIVER_URLS:
+        return url
+    if scheme in _SCHEME_ALIASES:
+        return f"{_SCHEME_ALIASES[scheme]}://{rest}"
+    raise SettingsError(
+        f"CSMS_DATABASE_URL (--database-url): csms has no driver for {scheme}://; "
+        f"{_DATABASE_URL_HINT}"
+    )
+
+
 def validate(settings: Settings) -> None:
     """Raise :class:`SettingsError` for combinations csms cannot serve."""
     server = settings.server
@@ -321,6 +363,13 @@ def validate(settings: Settings) -> None:
         raise SettingsError(
             "CSMS_LOG_RATE_INTERVAL (> 0) and CSMS_LOG_RATE_BURST (>= 1) are needed"
         )
+    driver_database_url(settings.database.url)
+    for level, name in (
+        (settings.log.level, "CSMS_LOG_LEVEL (--log-level)"),
+        (settings.log.library_level, "CSMS_LOG_LIBRARY_LEVEL (--log-library-level)"),
+    ):
+        if level.strip().upper() not in _LOG_LEVELS:
+            raise SettingsError(f"{name}: expected one of {', '.join(_LOG_LEVELS)}, not {level!r}")
     files = settings.files
     if files.max_firmware_size <= 0 or files.max_upload_size <= 0 or files.url_ttl <= 0:
         raise SettingsError("CSMS_FILES_MAX_*_SIZE and CSMS_FILES_URL_TTL must be positive")

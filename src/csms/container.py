@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
+import os
 import secrets
+import socket
 import ssl
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -60,7 +63,7 @@ from csms.blocks.smartcharging.report_commands import COMMANDS as CHARGING_PROFI
 from csms.blocks.tariff import COMMANDS as TARIFF_COMMANDS
 from csms.blocks.transactions import TransactionsBlock, TransactionsV16Block
 from csms.blocks.transactions.status_command import COMMANDS as TRANSACTION_STATUS_COMMANDS
-from csms.config import ApiSettings, Settings
+from csms.config import ApiSettings, Settings, driver_database_url
 from csms.domain.api_credentials import ApiCredentials
 from csms.domain.charging_ports import (
     ChargingTransactionRepository,
@@ -83,11 +86,49 @@ from csms.rpc import ALL_VERSIONS, OcppVersion
 from csms.server.listener import StationListener
 from csms.server.registry import ConnectionRegistry
 from csms.simulator import FleetOptions, Timing, run_fleet
-from csms.storage import Store, open_store
+from csms.storage import DatabaseUnavailable, Store, open_store
 from csms.storage.api_token_file import ApiTokenFile
 from csms.storage.blobs import DiskBlobStore
 
 logger = logging.getLogger(__name__)
+
+
+class StartupError(Exception):
+    """csms cannot start with these settings here: one line naming the setting and what to do.
+
+    The CLI prints it instead of a traceback (issue 7 finding 10).
+    """
+
+
+def _bind_error(exc: OSError, host: str, port: int, settings: tuple[str, str]) -> StartupError:
+    """Why ``host:port`` could not be bound, naming the setting (``settings``: the host's and the
+    port's, e.g. ``("CSMS_HOST (--host)", "CSMS_PORT (--port)")``) and what to do."""
+    host_setting, port_setting = settings
+    where = f"{host}:{port}"
+    if exc.errno == errno.EADDRINUSE:
+        text = f"{port_setting}: {where} is already in use (another csms?): stop it or choose another port"
+    elif exc.errno == errno.EACCES:
+        text = (
+            f"{port_setting}: not allowed to listen on {where} (ports below 1024 need privileges)"
+        )
+    elif exc.errno == errno.EADDRNOTAVAIL:
+        text = f"{host_setting}: {host} is not an address of this machine"
+    elif isinstance(exc, socket.gaierror):
+        text = f"{host_setting}: unknown host name {host!r} ({exc.strerror})"
+    else:
+        text = f"{host_setting}/{port_setting}: cannot listen on {where}: {exc.strerror or exc}"
+    return StartupError(text)
+
+
+def _check_tls_files(cert: str | None, key: str | None) -> None:
+    """Refuse a TLS certificate or key csms cannot read, before the database is opened."""
+    for path, name, flag in (
+        (cert, "CSMS_TLS_CERT", "--tls-cert"),
+        (key, "CSMS_TLS_KEY", "--tls-key"),
+    ):
+        if path is not None and not os.access(path, os.R_OK):
+            reason = "no such file" if not os.path.exists(path) else "not readable"
+            raise StartupError(f"{name} ({flag}): {path}: {reason}; give a PEM file csms can read")
 
 
 def utc_now() -> datetime:
@@ -254,6 +295,20 @@ def demo_tags(count: int) -> tuple[str, ...]:
 DEMO_TAGS = demo_tags(0)
 
 
+def _api_socket(host: str, port: int) -> socket.socket:
+    """The API's listening socket.
+
+    Raises:
+        StartupError: the address cannot be bound (the port is in use, ...).
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as exc:
+        names = ("CSMS_API_HOST (--api-host)", "CSMS_API_PORT (--api-port)")
+        raise _bind_error(exc, host, port, names) from exc
+
+
 class _EmbeddedUvicorn(uvicorn.Server):
     """uvicorn without its signal handlers: csms's CLI owns SIGINT/SIGTERM."""
 
@@ -306,13 +361,34 @@ class Csms:
         return int(sock.getsockname()[1])
 
     async def start(self) -> None:
-        """Open storage, then start the OCPP endpoint and the API."""
+        """Open storage, then start the OCPP endpoint and the API.
+
+        Raises:
+            StartupError: a port in use, an unreadable TLS file, a database that cannot be opened;
+                what was already started is closed again.
+        """
+        try:
+            await self._start()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def _start(self) -> None:
         settings = self.settings
-        self.store = await open_store(
-            settings.database.url,
-            migrate=settings.database.migrate,
-            log_limiter=self.log_limiter,
-        )
+        _check_tls_files(settings.server.tls_cert, settings.server.tls_key)
+        url = driver_database_url(settings.database.url)
+        if url != settings.database.url:
+            logger.info(
+                "CSMS_DATABASE_URL: %s:// taken as %s://",
+                settings.database.url.partition("://")[0],
+                url.partition("://")[0],
+            )
+        try:
+            self.store = await open_store(
+                url, migrate=settings.database.migrate, log_limiter=self.log_limiter
+            )
+        except DatabaseUnavailable as exc:
+            raise StartupError(f"CSMS_DATABASE_URL (--database-url): {exc}") from exc
         files = settings.files
         self.file_service = FileService(
             self.store.files,
@@ -359,7 +435,17 @@ class Csms:
             clock=self.clock,
             log_frames=settings.log.frames,
         )
-        await self.listener.start()
+        try:
+            await self.listener.start()
+        except ssl.SSLError as exc:
+            raise StartupError(
+                f"CSMS_TLS_CERT/CSMS_TLS_KEY (--tls-cert/--tls-key): not a PEM certificate chain "
+                f"and its private key ({exc.reason or exc})"
+            ) from exc
+        except OSError as exc:
+            server = settings.server
+            names = ("CSMS_HOST (--host)", "CSMS_PORT (--port)")
+            raise _bind_error(exc, server.host, server.port, names) from exc
         if settings.api.enabled:
             await self._start_api()
 
@@ -437,12 +523,15 @@ class Csms:
             ssl_certfile=api.tls_cert,
             ssl_keyfile=api.tls_key,
         )
+        sock = _api_socket(api.host, api.port)  # bound here: uvicorn would sys.exit on errors
         self._api = _EmbeddedUvicorn(config)
-        self._api_task = asyncio.create_task(self._api.serve())
+        self._api_task = asyncio.create_task(self._api.serve(sockets=[sock]))
         while not self._api.started:
             if self._api_task.done():
-                await self._api_task  # raises what stopped it (e.g. port in use)
-                raise RuntimeError("the HTTP API stopped during startup")
+                # uvicorn says its app's lifespan failed with SystemExit; anything else propagates.
+                with contextlib.suppress(SystemExit):
+                    await self._api_task
+                raise StartupError("the HTTP API stopped during start-up (see the log above)")
             await asyncio.sleep(0.01)
         scheme = "https" if api.tls_cert is not None else "http"
         logger.info("HTTP API listening on %s://%s:%d/api/v1", scheme, api.host, self.api_port)
@@ -516,7 +605,8 @@ class Csms:
             self._demo_task = None
         if self._api is not None and self._api_task is not None:
             self._api.should_exit = True
-            await self._api_task
+            with contextlib.suppress(SystemExit):  # an API that failed to start (see _start_api)
+                await self._api_task
             self._api = None
         if self.listener is not None:
             await self.listener.close()

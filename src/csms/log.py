@@ -16,6 +16,11 @@ import orjson
 from csms.config import LogSettings
 
 _FIELDS = ("station_id", "ocpp_version")
+# Where --log-frames writes every OCPP frame (csms.server.connection logs to it).
+FRAMES_LOGGER = "csms.frames"
+# Libraries that set a level of their own (SQLAlchemy sets WARNING on import), so the root's
+# level does not reach them.
+_LIBRARY_LOGGERS = ("sqlalchemy", "websockets", "uvicorn", "uvicorn.error", "uvicorn.access")
 
 
 class JsonFormatter(logging.Formatter):
@@ -47,11 +52,15 @@ def configure_logging(settings: LogSettings) -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(settings.level.upper())
-    # websockets logs every failed handshake at INFO and tracebacks of bad clients at ERROR; ours
-    # are more useful, so keep its chatter at WARNING.
-    logging.getLogger("websockets").setLevel(logging.WARNING)
-    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # CSMS_LOG_LEVEL is csms's own; the libraries (SQLAlchemy, aiosqlite, asyncio, websockets,
+    # uvicorn, alembic) log at CSMS_LOG_LIBRARY_LEVEL, WARNING by default: at DEBUG they drown
+    # csms's lines (a SQL statement per write), and websockets logs every failed handshake.
+    root.setLevel(settings.library_level.upper())
+    logging.getLogger("csms").setLevel(settings.level.upper())
+    for name in _LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(settings.library_level.upper())
+    # --log-frames: frames at INFO on their own logger, whatever CSMS_LOG_LEVEL says.
+    logging.getLogger(FRAMES_LOGGER).setLevel(logging.INFO if settings.frames else logging.WARNING)
 
 
 # ---------------------------------------------------------------------------- rate limiting

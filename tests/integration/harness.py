@@ -150,12 +150,14 @@ def _log_tail(log: Path) -> str:
 
 
 @contextlib.asynccontextmanager
-async def csms_serve(url: str, port: int, log: Path) -> AsyncIterator[asyncio.subprocess.Process]:
-    """Run a real `csms serve` process (no API, no passwords, unknown stations accepted) on
-    ``url`` until the block ends; the block may kill it first."""
+async def csms_serve(
+    url: str, port: int, log: Path, *extra: str
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """Run a real `csms serve` process (no API, no passwords, unknown stations accepted, and the
+    ``extra`` flags) on ``url`` until the block ends; the block may kill it first."""
     argv = [
         "serve", "--host", "127.0.0.1", "--port", str(port), "--no-api",
-        "--database-url", url, "--security-profile", "0", "--unknown-stations", "accept",
+        "--database-url", url, "--security-profile", "0", "--unknown-stations", "accept", *extra,
     ]  # fmt: skip
     with log.open("ab") as out:
         proc = await asyncio.create_subprocess_exec(

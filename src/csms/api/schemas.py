@@ -147,6 +147,11 @@ class StationDetail(StationSummary):
     session: SessionCountersOut | None = Field(
         default=None, description="Counters of the live session; null while offline"
     )
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What keeps the station from working as registered, e.g. no password under "
+        "security profile 1 or 2",
+    )
 
 
 class Health(BaseModel):

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection
@@ -63,6 +63,8 @@ from csms.rpc import (
 )
 
 logger = logging.getLogger(__name__)
+# --log-frames writes every frame here at INFO (csms.log keeps it at INFO whatever the level).
+frames_logger = logging.getLogger("csms.frames")
 
 # Close codes (RFC 6455 §7.4.1).
 CLOSE_PROTOCOL_ERROR = 1002
@@ -93,13 +95,14 @@ _KINDS = (
 )
 
 
-def loggable_frame(frame: str | bytes) -> str | bytes:
-    """The frame, or a placeholder if it may carry a password (names compared case-insensitively)."""
+def loggable_frame(frame: str | bytes) -> str:
+    """The frame as text, or a placeholder if it may carry a password (names compared
+    case-insensitively)."""
     text = frame if isinstance(frame, str) else frame.decode("utf-8", "replace")
     lowered = text.lower()
     if any(name in lowered for name in _SECRET_NAMES):
         return "<frame withheld: it may carry a password>"
-    return frame
+    return text
 
 
 class StationLog(logging.LoggerAdapter[logging.Logger]):
@@ -127,6 +130,7 @@ class StationConnection:
         "_limiter",
         "_log_frames",
         "_loop",
+        "_mark_seen",
         "_session",
         "_timer",
         "_timer_at",
@@ -148,6 +152,7 @@ class StationConnection:
         call_timeout: float,
         max_queued_calls: int,
         log_frames: bool = False,
+        mark_seen: Callable[[], None] | None = None,
     ) -> None:
         self.ws = ws
         self.ctx = ctx
@@ -167,7 +172,10 @@ class StationConnection:
         self._flushing = False
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
-        self._log_frames = log_frames
+        self._log_frames = StationLog(frames_logger, ctx.log.extra) if log_frames else None
+        # Called for the connection and every frame received: last_seen_at reflects any message
+        # (coalesced in memory by the storage, no write per frame).
+        self._mark_seen = mark_seen
         self._close_request: tuple[int, str] | None = None
         self._close_task: asyncio.Task[None] | None = None
         self._limiter = dispatcher.log_limiter
@@ -182,10 +190,15 @@ class StationConnection:
         """Read until the connection closes, then abort whatever is still pending."""
         session = self._session
         loop = self._loop
+        mark_seen = self._mark_seen
+        if mark_seen is not None:
+            mark_seen()
         try:
             async for message in self.ws:
-                if self._log_frames:
-                    self.log.debug("<- %s", loggable_frame(message))
+                if mark_seen is not None:
+                    mark_seen()
+                if self._log_frames is not None:
+                    self._log_frames.info("<- %s", loggable_frame(message))
                 if isinstance(message, str):
                     events = session.receive(message, loop.time())
                 else:
@@ -430,8 +443,8 @@ class StationConnection:
         try:
             while out := self._session.data_to_send():
                 for data in out:
-                    if self._log_frames:
-                        self.log.debug("-> %s", loggable_frame(data))
+                    if self._log_frames is not None:
+                        self._log_frames.info("-> %s", loggable_frame(data))
                     await self.ws.send(data, text=True)
         except ConnectionClosed:
             pass

@@ -22,9 +22,11 @@ once (OCPP-J 1.6 §3.2; 2.0.1 Part 4 §3.2; OCTT TC_088_CSMS) — it is never se
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 import ssl
+import time
 import weakref
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -67,6 +69,9 @@ from csms.server.tls import server_context
 
 logger = logging.getLogger(__name__)
 
+# Seconds between two "has no password" warnings for one station (its retries are refused too).
+NO_PASSWORD_WARNING_INTERVAL = 60.0
+
 
 class StationListener:
     """Accepts station connections and runs one :class:`StationConnection` per identity."""
@@ -98,6 +103,8 @@ class StationListener:
         )
         self._server: Server | None = None
         self._acceptor: StationAcceptor | None = None
+        # Station id → when the "has no password" refusal was last logged (monotonic seconds).
+        self._no_password_warned: dict[str, float] = {}
 
     @property
     def port(self) -> int:
@@ -230,6 +237,8 @@ class StationListener:
             )
             return _too_many(connection, wait, "Too many failed attempts.\n")
         if not authenticated:
+            if station.password_hash is None:
+                self._warn_no_password(identity)
             refusals.log(
                 "security: authentication failed",
                 logging.WARNING,
@@ -423,6 +432,7 @@ class StationListener:
             call_timeout=self._settings.call_timeout,
             max_queued_calls=self._settings.max_queued_calls,
             log_frames=self._log_frames,
+            mark_seen=functools.partial(self._mark_seen, station.id),
         )
         # The handshake is done: its headers are not needed any more (~2.5 KiB per connection). The
         # request object lives on in websockets' parser, so empty it in place.
@@ -445,6 +455,26 @@ class StationListener:
                 except StorageError:
                     log.exception("could not record the disconnection")
             log.info("disconnected (code %s)", ws.close_code)
+
+    def _mark_seen(self, station_id: str) -> None:
+        self._stations.touch(station_id, self._clock())
+
+    def _warn_no_password(self, station_id: str) -> None:
+        """Say why a station without a password is refused, at most once a minute per station."""
+        now = time.monotonic()
+        last = self._no_password_warned.get(station_id)
+        if last is not None and now - last < NO_PASSWORD_WARNING_INTERVAL:
+            return
+        if len(self._no_password_warned) >= 1024:  # bounded: forget the oldest warnings
+            self._no_password_warned.clear()
+        self._no_password_warned[station_id] = now
+        logger.warning(
+            "station %r has no password, so it cannot connect under security profile %d: set one "
+            'with PATCH /api/v1/stations/%s {"password": ...} (16 to 40 characters)',
+            station_id,
+            self._settings.security_profile,
+            station_id,
+        )
 
 
 def _address(connection: ServerConnection) -> str:

@@ -32,7 +32,7 @@ from typing import Any
 from urllib.parse import quote
 
 from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidHandshake, InvalidURI
+from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
 from websockets.typing import Subprotocol
 
 from csms.rpc.errors import CallErrorReply, ErrorCode
@@ -49,12 +49,28 @@ from csms.simulator.dialect import (
 from csms.simulator.link import ABORTED, TIMEOUT, Link, Reply
 from csms.simulator.state import Evse, Transaction
 from csms.simulator.station import SimStation
-from csms.simulator.stats import Stats
+from csms.simulator.stats import CONNECT_ERROR, Stats
 
 logger = logging.getLogger(__name__)
 
 # Seconds between two log lines about refused tags from one station.
 REFUSAL_LOG_INTERVAL = 60.0
+
+
+def connect_failure(exc: BaseException) -> str:
+    """What kind of connection failure ``exc`` is: ``http 401``, ``refused``, ``tls``..."""
+    if isinstance(exc, InvalidStatus):
+        return f"http {exc.response.status_code}"
+    if isinstance(exc, ssl.SSLError):
+        return "tls"
+    if isinstance(exc, ConnectionRefusedError):
+        return "refused"
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    if isinstance(exc, OSError):
+        return "network"
+    return "handshake"
+
 
 # CALLERRORs that say the CSMS will never take this message: drop it rather than retry.
 _FINAL_ERRORS = frozenset(
@@ -192,15 +208,21 @@ class StationAgent:
                 max_size=2**20,
             )
         except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:
-            self.stats.failed_connects += 1
+            self._connect_failed(connect_failure(exc))
             logger.info("%s: connection failed: %s", self.identity, exc)
             return None
         if ws.subprotocol != version.subprotocol:
+            self._connect_failed("subprotocol")
             logger.warning("%s: CSMS did not agree on %s", self.identity, version.subprotocol)
             await ws.close()
             return None
         session = RpcSession(version, call_timeout=self.options.call_timeout, max_queued_calls=64)
         return Link(ws, session, identity=self.identity, on_call=self._answer)
+
+    def _connect_failed(self, kind: str) -> None:
+        """A failed connection is an error of the run (``csms simulate`` explains each kind)."""
+        self.stats.failed_connects += 1
+        self.stats.errors[f"{CONNECT_ERROR}{kind}"] += 1
 
     async def _serve(self, link: Link) -> None:
         self.link = link
@@ -236,6 +258,7 @@ class StationAgent:
             await self._boot(link)
         self.accepted.set()
         self.stats.accepted += 1
+        self.stats.accepted_total += 1
         self.station.offline = False
         await self.send_statuses()
         async with asyncio.TaskGroup() as group:

@@ -1,7 +1,9 @@
 """The ``csms simulate`` options and its run loop (the CLI only parses and calls :func:`simulate`).
 
 On a terminal (isatty) progress is one line redrawn every second and only warnings are logged;
-otherwise every station event is a log line and a summary line is written every 10 seconds.
+otherwise every station event is a log line and a summary line is written every 10 seconds. A run
+in which no station was Accepted, or a connection or a message failed, ends with one line per kind
+of problem saying what to do (:func:`diagnose`), and ``csms simulate`` exits 1.
 """
 
 from __future__ import annotations
@@ -12,15 +14,32 @@ import contextlib
 import os
 import signal
 import ssl
+from collections import Counter
 from collections.abc import Callable
 
 from csms.domain.tokens import expand_token_pattern
 from csms.rpc.versions import OcppVersion
 from csms.simulator.fleet import FleetOptions, run_fleet
 from csms.simulator.scenarios import Scenario, Timing
-from csms.simulator.stats import Stats
+from csms.simulator.stats import CONNECT_ERROR, Stats
 
 PASSWORD_ENV = "CSMS_SIM_PASSWORD"
+
+# Why a connection failed, by kind (agent.connect_failure), and what to do about it.
+CONNECT_HINTS = {
+    "http 401": f"wrong or missing password: set {PASSWORD_ENV} (or --password) to the stations' "
+    "password",
+    "http 404": "unknown station: register it with `csms station add <id>`, or run csms serve "
+    "with --unknown-stations pending",
+    "http 409": "a station with that identity is already connected to csms",
+    "http 429": "csms throttles this address after failed logins: fix the password, then wait",
+    "http 403": "not csms's OCPP endpoint (the HTTP API port?): csms serve listens for stations "
+    "on --port, 9000 by default",
+    "refused": "nothing listens at that address: is csms serve running, are host and port right?",
+    "timeout": "no answer in time: is the host reachable?",
+    "tls": "TLS failed: give the CSMS's CA with --ca-file (or --insecure in a lab)",
+    "subprotocol": "csms does not speak the OCPP version asked for (--versions)",
+}
 # The slow responder's delay: long enough to be noticed, shorter than the usual 30 s call timeout.
 SLOW_DELAY = 10.0
 
@@ -180,6 +199,22 @@ def _id_tags(text: str) -> tuple[str, ...]:
     for tag in tags:
         expand_token_pattern(tag, n=1)
     return tags
+
+
+def diagnose(stats: Stats) -> list[str]:
+    """What went wrong in a run, one line each; empty when nothing did (``csms simulate`` then
+    exits 0)."""
+    problems = []
+    for kind, count in sorted(stats.connect_errors().items()):
+        hint = CONNECT_HINTS.get(kind, "see the log (--log-level INFO) for the cause")
+        problems.append(f"{count} connection(s) failed ({kind}): {hint}")
+    calls = {k: v for k, v in stats.errors.items() if not k.startswith(CONNECT_ERROR)}
+    if calls:
+        top = ", ".join(f"{k} x{v}" for k, v in Counter(calls).most_common(5))
+        problems.append(f"{sum(calls.values())} message(s) answered with an error: {top}")
+    if stats.accepted_total == 0:
+        problems.append("no station was Accepted by the CSMS")
+    return problems
 
 
 async def simulate(

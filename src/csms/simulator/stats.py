@@ -6,6 +6,9 @@ import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
 
+# Prefix of the error counters of failed connections: ``connect:http 401``, ``connect:refused``...
+CONNECT_ERROR = "connect:"
+
 
 @dataclass(slots=True)
 class Stats:
@@ -13,7 +16,8 @@ class Stats:
 
     stations: int = 0
     connected: int = 0
-    accepted: int = 0
+    accepted: int = 0  # stations Accepted now
+    accepted_total: int = 0  # times a station came online Accepted, over the whole run
     charging: int = 0
     connects: int = 0
     reconnects: int = 0
@@ -34,6 +38,11 @@ class Stats:
             errors=Counter(self.errors),
             answered=Counter(self.answered),
         )
+
+    def connect_errors(self) -> dict[str, int]:
+        """Failed connections by kind (``http 401``, ``refused``, ...)."""
+        n = len(CONNECT_ERROR)
+        return {k[n:]: v for k, v in self.errors.items() if k.startswith(CONNECT_ERROR)}
 
     def line(self) -> str:
         """One status line, e.g. for a terminal."""

@@ -9,10 +9,12 @@ from csms.storage import tables_charging as _tables_charging  # noqa: F401 - on 
 from csms.storage.committer import GroupCommitter
 from csms.storage.engine import SqliteSynchronous, create_engine
 from csms.storage.migrate import upgrade
+from csms.storage.opening import DatabaseUnavailable
 from csms.storage.repositories import SqlStationRepository, SqlTransactionRepository
 from csms.storage.store import Store, open_store
 
 __all__ = [
+    "DatabaseUnavailable",
     "GroupCommitter",
     "SqlStationRepository",
     "SqlTransactionRepository",

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
 
 from csms.storage.engine import create_engine, write_transaction
+from csms.storage.opening import opening
 
 __all__ = ["alembic_config", "upgrade"]
 
@@ -33,14 +34,16 @@ async def upgrade(database_url: str, *, revision: str = "head") -> None:
     """Migrate the database at ``database_url`` to ``revision`` (``alembic upgrade head``).
 
     Runs in one transaction (transactional DDL on PostgreSQL and, with our engine, on SQLite), so
-    a failed migration leaves the schema as it was.
+    a failed migration leaves the schema as it was. A database that cannot be opened raises
+    :class:`~csms.storage.opening.DatabaseUnavailable`.
     """
-    engine = create_engine(database_url, poolclass=NullPool)
-    try:
-        async with write_transaction(engine) as conn:
-            await conn.run_sync(_upgrade, revision)
-    finally:
-        await engine.dispose()
+    async with opening(database_url):
+        engine = create_engine(database_url, poolclass=NullPool)
+        try:
+            async with write_transaction(engine) as conn:
+                await conn.run_sync(_upgrade, revision)
+        finally:
+            await engine.dispose()
     logger.info("database schema upgraded to %s", revision)
 
 

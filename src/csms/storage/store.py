@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from csms.domain.charging_ports import (
@@ -35,6 +36,7 @@ from csms.storage.files_repository import SqlFileRepository, SqlSecurityReposito
 from csms.storage.localauth import SqlLocalListRepository
 from csms.storage.migrate import upgrade
 from csms.storage.notifications import SqlNotificationLog
+from csms.storage.opening import opening
 from csms.storage.repositories import (
     Clock,
     SqlStationRepository,
@@ -136,10 +138,19 @@ async def open_store(
     ``database_url`` is ``sqlite+aiosqlite:///path/to/csms.db`` or
     ``postgresql+asyncpg://user:password@host/db``. The caller must ``await store.aclose()``.
     ``log_limiter``: the process's limiter, so a database outage logs a few lines, not one per batch.
+    A database that cannot be opened raises :class:`~csms.storage.opening.DatabaseUnavailable`.
     """
     if migrate:
         await upgrade(database_url)
-    engine = create_engine(database_url, sqlite_synchronous=sqlite_synchronous)
+    async with opening(database_url):
+        engine = create_engine(database_url, sqlite_synchronous=sqlite_synchronous)
+        if not migrate:  # nothing has connected yet: fail here, not at the first station
+            try:
+                async with engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+            except BaseException:
+                await engine.dispose()
+                raise
     store = Store(
         engine,
         clock=clock,

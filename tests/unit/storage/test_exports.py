@@ -7,6 +7,7 @@ import csms.storage
 
 def test_exported_names() -> None:
     assert sorted(csms.storage.__all__) == [
+        "DatabaseUnavailable",
         "GroupCommitter",
         "SqlStationRepository",
         "SqlTransactionRepository",

@@ -83,6 +83,16 @@ async def _detail(context: ApiContext, station: Station) -> StationDetail:
         created_at=station.created_at,
         disconnected_at=station.disconnected_at,
         connectors=[ConnectorOut.of(state) for state in connectors],
+        warnings=[] if station.password_hash is not None else [_no_password(station.id)],
+    )
+
+
+def _no_password(station_id: str) -> str:
+    """Why a station without a password never connects under security profile 1 or 2."""
+    return (
+        "no password: this station cannot connect while csms runs with security profile 1 or 2 "
+        f"(1 is the default); set one with PATCH /api/v1/stations/{quote(station_id, safe='')} "
+        '{"password": "..."} (16 to 40 characters)'
     )
 
 
@@ -155,6 +165,8 @@ async def register_station(
         body.registration_status.value,
         "set" if password_hash else "not set",
     )
+    if password_hash is None:
+        logger.warning("station %r: %s", body.id, _no_password(body.id))
     response.headers["Location"] = f"/api/v1/stations/{quote(body.id, safe='')}"
     stored = await context.stations.get(body.id)
     return await _detail(context, stored or station)
