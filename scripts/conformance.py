@@ -11,7 +11,7 @@ The case list (id, functional block, title of the 135 ``TC_*_CSMS`` cases of "OC
 Test Cases", 2023-06-30) is kept in ``scripts/conformance_cases.tsv`` so the document can be checked
 without the spec at hand. A case is covered by every test whose name contains its id, e.g.
 ``test_TC_B_01_CSMS_cold_boot`` in any ``tests/**/test_*.py``; a case without a test shows its entry
-of :data:`NOTES` ("not yet: ..." or "n/a: ..."), or "not yet: no test".
+of :data:`NOTES` ("not yet: ..." or "n/a: ..."), or :data:`NOT_YET`.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ _TEST = re.compile(r"^\s*(?:async\s+)?def\s+(test_\w*?(TC_[A-Z]_\d+_CSMS)\w*)\s*
 
 # Why a case has no test yet, or why it does not apply; "not yet: ..." or "n/a: ...".
 NOTES: Mapping[str, str] = {}
+NOT_YET = "not yet: no test"
 
 HEADER = """\
 # OCPP 2.0.1 conformance (Part 6 test cases for a CSMS)
@@ -145,11 +146,8 @@ def render(
     lines.append("| id | title | block | test |")
     lines.append("|---|---|---|---|")
     for case in ordered:
-        found = tests.get(case.id)
-        if found:
-            cell = "<br>".join(f"`{name}`" for name in found)
-        else:
-            cell = notes.get(case.id, "not yet: no test")
+        found = tests.get(case.id, ())
+        cell = "<br>".join(f"`{name}`" for name in found) or notes.get(case.id, NOT_YET)
         title = case.title.replace("|", "\\|")
         lines.append(f"| {case.id} | {title} | {case.block} | {cell} |")
     return "\n".join(lines) + "\n"
