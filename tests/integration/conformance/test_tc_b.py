@@ -78,14 +78,28 @@ async def test_TC_B_01_CSMS_cold_boot_accepted(server: RunningCsms) -> None:
 
 
 async def test_TC_B_02_CSMS_cold_boot_pending(server: RunningCsms) -> None:
-    """Pending first; the operator accepts the station (HTTP API), which csms follows with a
-    TriggerMessage(BootNotification) the OCTT answers (B02: the CSMS may send messages during
-    the interval); the next BootNotification is Accepted."""
+    """Pending first. During the interval the CSMS may retrieve information (B06-B08): here a
+    GetBaseReport, whose NotifyReport the Pending station may send (B02; TC_B_30's description).
+    Then the operator accepts the station (HTTP API), which csms follows with a
+    TriggerMessage(BootNotification) the OCTT answers; the next BootNotification is Accepted."""
     await _set_registration(server, RegistrationStatus.PENDING)
     async with connected(server) as octt:
         pending = await octt.boot()
         assert pending["status"] == "Pending"
         assert pending["interval"] > 0
+        task = operator(server, GetBaseReport(request_id=1))
+        request = await octt.answer("GetBaseReport", {"status": "Accepted"})
+        assert (await task).status is DeviceModelStatus.ACCEPTED
+        report = {
+            "requestId": request["requestId"],
+            "generatedAt": timestamp(),
+            "seqNo": 0,
+            "reportData": [_report_entry("OCPPCommCtrlr", "OfflineThreshold", "60")],
+        }
+        assert await octt.call("NotifyReport", report) == {}
+        # Only what was asked for: a StatusNotification still gets SecurityError.
+        frame = await octt.send("StatusNotification", octt.status_notification(1, 1, "Available"))
+        assert frame[0] == 4 and frame[2] == "SecurityError", frame
         async with server.api() as api:
             accepted = await api.patch(
                 f"/api/v1/stations/{STATION}", json={"registration_status": "Accepted"}
