@@ -41,6 +41,7 @@ VALID_TOKEN = {"idToken": "OCTT-VALID-1", "type": "ISO14443"}
 # <Configured model> / <Configured vendorName>
 BOOT = {"chargingStation": {"model": "OCTT-Model", "vendorName": "OCTT-Vendor"}}
 WAIT = 5.0  # seconds the OCTT waits for a message csms must send
+CALL, CALLRESULT, CALLERROR = 2, 3, 4  # OCPP-J MessageTypeId
 
 
 def timestamp(at: datetime | None = None) -> str:
@@ -87,7 +88,7 @@ class Octt:
         await self.ws.send(orjson.dumps([2, message_id, action, payload]).decode())
         while True:
             frame = await self._read()
-            if frame[0] == 2:
+            if frame[0] == CALL:
                 self._inbox.append(frame)
             elif frame[1] == message_id:
                 return frame
@@ -95,14 +96,20 @@ class Octt:
     async def call(self, action: str, payload: Payload) -> Payload:
         """Send a CALL that csms must answer with a CALLRESULT; return its payload."""
         frame = await self.send(action, payload)
-        assert frame[0] == 3, f"{action} answered {frame}"
+        assert frame[0] == CALLRESULT, f"{action} answered {frame}"
         result: Payload = frame[2]
         return result
+
+    async def refused(self, action: str, payload: Payload) -> str:
+        """Send a CALL that csms must answer with a CALLERROR; return its error code."""
+        frame = await self.send(action, payload)
+        assert frame[0] == CALLERROR, f"{action} answered {frame}"
+        return str(frame[2])
 
     async def expect(self, action: str, timeout: float = WAIT) -> tuple[str, Payload]:
         """The next CALL csms sends; it must be ``action``. Returns its message id and payload."""
         frame = self._inbox.pop(0) if self._inbox else await self._read(timeout)
-        assert frame[0] == 2 and frame[2] == action, f"expected a {action} CALL, got {frame}"
+        assert frame[0] == CALL and frame[2] == action, f"expected a {action} CALL, got {frame}"
         return str(frame[1]), frame[3]
 
     async def reply(self, message_id: str, payload: Payload) -> None:

@@ -73,6 +73,7 @@ async def _set_registration(server: RunningCsms, status: RegistrationStatus) -> 
 async def test_TC_B_01_CSMS_cold_boot_accepted(server: RunningCsms) -> None:
     async with connected(server) as octt:
         response = await octt.booted()
+        await octt.nothing_sent()  # an Accepted station is left alone
     assert response["interval"] > 0
     assert response["currentTime"].endswith("Z")
 
@@ -98,8 +99,8 @@ async def test_TC_B_02_CSMS_cold_boot_pending(server: RunningCsms) -> None:
         }
         assert await octt.call("NotifyReport", report) == {}
         # Only what was asked for: a StatusNotification still gets SecurityError.
-        frame = await octt.send("StatusNotification", octt.status_notification(1, 1, "Available"))
-        assert frame[0] == 4 and frame[2] == "SecurityError", frame
+        status = octt.status_notification(1, 1, "Available")
+        assert await octt.refused("StatusNotification", status) == "SecurityError"
         async with server.api() as api:
             accepted = await api.patch(
                 f"/api/v1/stations/{STATION}", json={"registration_status": "Accepted"}
@@ -123,8 +124,7 @@ async def test_TC_B_30_CSMS_pending_or_rejected_security_error(
             ("StatusNotification", octt.status_notification(1, 1, "Available")),
             ("NotifyEvent", octt.notify_event(connector, "AvailabilityState", "Available")),
         ):
-            frame = await octt.send(action, payload)
-            assert frame[0] == 4 and frame[2] == "SecurityError", frame
+            assert await octt.refused(action, payload) == "SecurityError"
 
 
 @pytest.mark.parametrize("status", [RegistrationStatus.PENDING, RegistrationStatus.REJECTED])

@@ -115,7 +115,7 @@ async def test_TC_G_08_CSMS_change_availability_connector_to_operative(
     assert await connector_states(server) == {(1, 1): "Available", (2, 1): "Available"}
 
 
-async def _finish_transaction(octt: Octt, tx: Any) -> None:
+async def _finish_transaction(tx: Any) -> None:
     """Steps "StopAuthorized, EVConnectedPostSession, EVDisconnected" of G_11/G_14/G_17."""
     await tx.stop_authorized()
     await tx.ev_connected_post_session()
@@ -133,7 +133,7 @@ async def test_TC_G_11_CSMS_change_availability_evse_with_ongoing_transaction(
             server, octt, ChangeAvailability(INOPERATIVE, evse_id=1), answer="Scheduled"
         )
         assert request == {"operationalStatus": "Inoperative", "evse": {"id": 1}}
-        await _finish_transaction(octt, tx)
+        await _finish_transaction(tx)
         await octt.connector_status(1, 1, "Unavailable")
     # Post scenario validation: the state of every connector was received.
     assert await connector_states(server) == {(1, 1): "Unavailable", (2, 1): "Available"}
@@ -149,7 +149,7 @@ async def test_TC_G_14_CSMS_change_availability_station_with_ongoing_transaction
         request = await _change(server, octt, ChangeAvailability(INOPERATIVE), answer="Scheduled")
         assert request == {"operationalStatus": "Inoperative"}
         await octt.connector_status(2, 1, "Unavailable")  # the unoccupied connectors first
-        await _finish_transaction(octt, tx)
+        await _finish_transaction(tx)
         await octt.connector_status(1, 1, "Unavailable")
     assert await connector_states(server) == {(1, 1): "Unavailable", (2, 1): "Unavailable"}
 
@@ -164,7 +164,7 @@ async def test_TC_G_17_CSMS_change_availability_connector_with_ongoing_transacti
         command = ChangeAvailability(INOPERATIVE, evse_id=1, connector_id=1)
         request = await _change(server, octt, command, answer="Scheduled")
         assert request == {"operationalStatus": "Inoperative", "evse": {"id": 1, "connectorId": 1}}
-        await _finish_transaction(octt, tx)
+        await _finish_transaction(tx)
         await octt.connector_status(1, 1, "Unavailable")
     assert await connector_states(server) == {(1, 1): "Unavailable", (2, 1): "Available"}
 
