@@ -48,6 +48,7 @@ from csms.blocks.localauthlist import COMMANDS as LOCAL_LIST_COMMANDS
 from csms.blocks.provisioning import ProvisioningBlock
 from csms.blocks.provisioning.commands import COMMANDS as PROVISIONING_COMMANDS
 from csms.blocks.provisioning.device_model import DeviceModelBlock
+from csms.blocks.provisioning.network_profile import COMMANDS as NETWORK_PROFILE_COMMANDS
 from csms.blocks.provisioning.pacing import BootPacer
 from csms.blocks.provisioning.report_commands import COMMANDS as REPORT_COMMANDS
 from csms.blocks.remotecontrol.commands import COMMANDS as REMOTE_CONTROL_COMMANDS
@@ -261,6 +262,7 @@ SENT_BY_COMMANDS = (
     | TRANSACTION_STATUS_COMMANDS
     | TARIFF_COMMANDS
     | PUBLISH_FIRMWARE_COMMANDS
+    | NETWORK_PROFILE_COMMANDS
 )
 
 

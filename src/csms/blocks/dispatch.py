@@ -7,7 +7,8 @@ For a station's CALL (OCPP-J 1.6 §4.2.3 Table 7; 2.0.1 Part 4 §4.2.3 Table 8; 
 3. anything but BootNotification before a BootNotification was Accepted → SecurityError
    (1.6 errata 3.8; OCTT TC_B_30_CSMS), except, while Pending, a message csms asked for with
    (Extended)TriggerMessage (1.6 §4.2: "unless it has been instructed ... with a TriggerMessage";
-   2.0.1 B02; OCTT TC_B_31_CSMS);
+   2.0.1 B02; OCTT TC_B_31_CSMS) or, in 2.x, the NotifyReport of a GetBaseReport/GetReport
+   (2.0.1 B02; OCTT TC_B_02_CSMS, TC_B_30_CSMS);
 4. a payload that violates the official schema → the violation's code (in lenient mode the violation
    is logged and counted and the CALL is handled anyway); a payload nested too deep, or holding a
    value csms cannot store (an integer beyond 64 bits, a date-time outside years 1-9999 UTC) → its
@@ -330,6 +331,12 @@ _TRIGGERED_ACTIONS: dict[tuple[str, object], str] = {
         "TransactionEvent": "TransactionEvent",
         "PublishFirmwareStatusNotification": "PublishFirmwareStatusNotification",
     }.items()
+} | {
+    # A Pending station may send the report csms asked for (2.0.1 B02: the CSMS may retrieve
+    # information during the interval, B07/B08; OCTT TC_B_30_CSMS lists GetBaseReportRequest and
+    # GetReportRequest beside TriggerMessageRequest; TC_B_02_CSMS).
+    ("GetBaseReport", None): "NotifyReport",
+    ("GetReport", None): "NotifyReport",
 }
 
 

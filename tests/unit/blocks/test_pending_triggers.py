@@ -81,3 +81,22 @@ async def test_rejected_station_gains_nothing_from_a_trigger() -> None:
     dispatcher.check_outbound(ctx, "TriggerMessage", {"requestedMessage": "BootNotification"})
     await _security_error(dispatcher, ctx, "StatusNotification", STATUS2)
     assert ctx.triggered is None
+
+
+@pytest.mark.parametrize("version", [OcppVersion.V201, OcppVersion.V21])
+@pytest.mark.parametrize(
+    ("request_action", "payload"),
+    [
+        ("GetBaseReport", {"requestId": 1, "reportBase": "FullInventory"}),
+        ("GetReport", {"requestId": 2}),
+    ],
+)
+def test_v2_pending_station_may_send_the_report_csms_asked_for(
+    version: OcppVersion, request_action: str, payload: dict[str, Any]
+) -> None:
+    """2.0.1 B02 (OCTT TC_B_02_CSMS, TC_B_30_CSMS): a GetBaseReport/GetReport lets a Pending
+    station send its NotifyReport, and nothing else."""
+    dispatcher, _ = make()
+    ctx = CallContext("CS1", version, RegistrationStatus.PENDING)
+    dispatcher.check_outbound(ctx, request_action, payload)
+    assert ctx.triggered == frozenset({"NotifyReport"})
