@@ -69,6 +69,7 @@ def _apply_serve_flags(settings: Settings, args: argparse.Namespace) -> Settings
         ("boot_pacing_rate", "boot_pacing_rate"),
         ("registration_rate", "registration_rate"),
         ("max_pending_registrations", "max_pending_registrations"),
+        ("iso15118_provider", "iso15118_provider"),
     ):
         value = getattr(args, flag)
         if value is not None:
@@ -406,6 +407,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         help="stations in Pending at most before self-registration gets 503 "
         "(CSMS_MAX_PENDING_REGISTRATIONS, default 1000)",
+    )
+    serve.add_argument(
+        "--iso15118-provider",
+        help="answers Get15118EVCertificate/GetCertificateStatus: none (default), builtin or "
+        "module:attribute (CSMS_ISO15118_PROVIDER)",
     )
     serve.add_argument("--no-compression", action="store_true", help="do not offer deflate")
     serve.add_argument("--log-level", help="DEBUG, INFO (default), WARNING, ERROR")
