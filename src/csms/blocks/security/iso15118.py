@@ -18,6 +18,7 @@ import binascii
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -58,6 +59,13 @@ _NO_PROVIDER = (
     "NoProvider",
     "no ISO 15118 certificate provider is configured on this CSMS",
 )
+
+
+@dataclass(frozen=True, slots=True)
+class _Refusal:
+    """The ``Failed`` payload that replaces a provider's missing answer."""
+
+    payload: Payload
 
 
 class _BoundedWarnings:
@@ -119,24 +127,24 @@ class Iso15118CertificateBlock:
         self._timeout = timeout
         self._warnings = _BoundedWarnings()
 
-    async def _ask(self, ctx: CallContext, action: str, work: Awaitable[_T]) -> _T | Payload:
+    async def _ask(self, ctx: CallContext, action: str, work: Awaitable[_T]) -> _T | _Refusal:
         """Await the provider; a failure becomes a ready ``Failed`` payload (logged, bounded)."""
         try:
             return await asyncio.wait_for(work, self._timeout)
         except Iso15118ProviderFailure as exc:
             ctx.log.info("%s: the provider answered Failed (%s)", action, exc.reason)
-            return _failed(exc.reason, exc.detail, ctx.version)
+            return _Refusal(_failed(exc.reason, exc.detail, ctx.version))
         except TimeoutError:
             self._warnings.warn("[%s] %s: no answer from the provider", ctx.station_id, action)
-            return _failed(
-                "Timeout", "the ISO 15118 certificate provider did not answer", ctx.version
+            return _Refusal(
+                _failed("Timeout", "the ISO 15118 certificate provider did not answer", ctx.version)
             )
         except Exception:  # a plug-in's bug must not become a CALLERROR (fail closed: Failed)
             self._warnings.warn(
                 "[%s] %s: the provider raised", ctx.station_id, action, exc_info=True
             )
-            return _failed(
-                "ProviderError", "the ISO 15118 certificate provider failed", ctx.version
+            return _Refusal(
+                _failed("ProviderError", "the ISO 15118 certificate provider failed", ctx.version)
             )
 
     def _refuse_answer(self, ctx: CallContext, action: str, why: str) -> Payload:
@@ -161,8 +169,8 @@ class Iso15118CertificateBlock:
         answer = await self._ask(
             ctx, "Get15118EVCertificate", self._provider.ev_certificate(request)
         )
-        if isinstance(answer, dict):
-            return {"exiResponse": "", **answer}
+        if isinstance(answer, _Refusal):
+            return {"exiResponse": "", **answer.payload}
         return self._ev_certificate_payload(ctx, answer)
 
     def _ev_certificate_payload(self, ctx: CallContext, answer: EvCertificateAnswer) -> Payload:
@@ -204,8 +212,8 @@ class Iso15118CertificateBlock:
         answer = await self._ask(
             ctx, "GetCertificateStatus", self._provider.certificate_status(request)
         )
-        if isinstance(answer, dict):
-            return answer
+        if isinstance(answer, _Refusal):
+            return answer.payload
         return self._certificate_status_payload(ctx, answer)
 
     def _certificate_status_payload(
