@@ -92,6 +92,7 @@ def _apply_serve_flags(settings: Settings, args: argparse.Namespace) -> Settings
         ("max_pending_registrations", "max_pending_registrations"),
         ("max_connections", "max_connections"),
         ("max_handshakes_per_address", "max_handshakes_per_address"),
+        ("iso15118_provider", "iso15118_provider"),
     ):
         value = getattr(args, flag)
         if value is not None:
@@ -596,6 +597,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         help="stations in Pending at most before self-registration gets 503 "
         "(CSMS_MAX_PENDING_REGISTRATIONS, default 1000)",
+    )
+    serve.add_argument(
+        "--iso15118-provider",
+        help="answers Get15118EVCertificate/GetCertificateStatus: none (default), builtin or "
+        "module:attribute (CSMS_ISO15118_PROVIDER)",
     )
     serve.add_argument("--no-compression", action="store_true", help="do not offer deflate")
     serve.add_argument(

@@ -102,6 +102,13 @@ class ServerSettings:
     # 1008.
     max_protocol_violations: int = 50  # CSMS_MAX_PROTOCOL_VIOLATIONS
     protocol_violation_window: float = 60.0  # CSMS_PROTOCOL_VIOLATION_WINDOW (seconds)
+    # --- ISO 15118 certificates (blocks/security/iso15118.py, pki/iso15118.py; docs/behaviour.md
+    # "ISO 15118 certificates"). Who answers Get15118EVCertificate and GetCertificateStatus: none
+    # (Failed, reasonCode NoProvider), builtin (OCSP by the V2G root in <data_dir>/v2g, EXI
+    # responses pre-encoded in iso15118_exi_dir) or module:attribute of a provider or its factory.
+    iso15118_provider: str = "none"  # CSMS_ISO15118_PROVIDER
+    iso15118_exi_dir: str | None = None  # CSMS_ISO15118_EXI_DIR (builtin only)
+    # --- end of ISO 15118 certificates
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,6 +318,20 @@ def driver_database_url(url: str) -> str:
     )
 
 
+def _validate_iso15118(server: ServerSettings) -> None:
+    """none, builtin or module:attribute; the EXI directory only for the built-in provider."""
+    provider = server.iso15118_provider.strip()
+    module, sep, attribute = provider.partition(":")
+    if provider not in ("none", "builtin") and not (sep and module and attribute):
+        raise SettingsError(
+            f"CSMS_ISO15118_PROVIDER: expected none, builtin or module:attribute, got {provider!r}"
+        )
+    if server.iso15118_exi_dir is not None and provider != "builtin":
+        raise SettingsError(
+            "CSMS_ISO15118_EXI_DIR is used only with CSMS_ISO15118_PROVIDER=builtin"
+        )
+
+
 def validate(settings: Settings) -> None:
     """Raise :class:`SettingsError` for combinations csms cannot serve."""
     server = settings.server
@@ -370,6 +391,7 @@ def validate(settings: Settings) -> None:
     ):
         if level.strip().upper() not in _LOG_LEVELS:
             raise SettingsError(f"{name}: expected one of {', '.join(_LOG_LEVELS)}, not {level!r}")
+    _validate_iso15118(server)
     files = settings.files
     if files.max_firmware_size <= 0 or files.max_upload_size <= 0 or files.url_ttl <= 0:
         raise SettingsError("CSMS_FILES_MAX_*_SIZE and CSMS_FILES_URL_TTL must be positive")

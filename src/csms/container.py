@@ -58,13 +58,14 @@ from csms.blocks.routing import Router, tagged_actions
 from csms.blocks.security import SecurityBlock
 from csms.blocks.security.commands import COMMANDS as SECURITY_COMMANDS
 from csms.blocks.security.iso15118 import Iso15118CertificateBlock
+from csms.blocks.security.iso15118_loading import ProviderConfigError, load_provider
 from csms.blocks.smartcharging import COMMANDS as SMART_CHARGING_COMMANDS
 from csms.blocks.smartcharging.handlers import SmartChargingReportsBlock
 from csms.blocks.smartcharging.report_commands import COMMANDS as CHARGING_PROFILE_REPORT_COMMANDS
 from csms.blocks.tariff import COMMANDS as TARIFF_COMMANDS
 from csms.blocks.transactions import TransactionsBlock, TransactionsV16Block
 from csms.blocks.transactions.status_command import COMMANDS as TRANSACTION_STATUS_COMMANDS
-from csms.config import ApiSettings, Settings, driver_database_url
+from csms.config import ApiSettings, Settings, SettingsError, driver_database_url
 from csms.domain.api_credentials import ApiCredentials
 from csms.domain.charging_ports import (
     ChargingTransactionRepository,
@@ -74,6 +75,7 @@ from csms.domain.charging_ports import (
 from csms.domain.credentials import hash_password
 from csms.domain.devicemodel import DeviceModelRepository
 from csms.domain.files import FileRepository
+from csms.domain.iso15118 import Iso15118CertificateProvider
 from csms.domain.model import RegistrationStatus, Station
 from csms.domain.notifications import NotificationLog
 from csms.domain.ports import StationGateway, StationRepository, TransactionRepository
@@ -82,7 +84,13 @@ from csms.domain.smartcharging import ChargingProfileRepository
 from csms.domain.tokens import IdToken
 from csms.log import LogLimiter
 from csms.messages import MessageValidator
-from csms.pki import BuiltinCertificateAuthority
+from csms.pki import (
+    BuiltinCertificateAuthority,
+    BuiltinIso15118Provider,
+    CertificateAuthorityByType,
+    PreEncodedExiResponses,
+    V2GRootAuthority,
+)
 from csms.rpc import ALL_VERSIONS, OcppVersion
 from csms.server.listener import StationListener
 from csms.server.registry import ConnectionRegistry
@@ -152,6 +160,7 @@ def build_router(
     reservations: ReservationRepository | None = None,
     device_model: DeviceModelRepository | None = None,
     notifications: NotificationLog | None = None,
+    iso15118_provider: Iso15118CertificateProvider | None = None,
 ) -> Router:
     """Assemble the blocks csms runs.
 
@@ -164,7 +173,7 @@ def build_router(
     NotifyEvent and NotifyMonitoringReport are stored in ``device_model``; the other 2.x reports
     (charging limits and profiles, EV charging needs, display messages, customer information,
     firmware publication, ISO 15118 certificate requests, reservation updates) in
-    ``notifications``.
+    ``notifications``, ISO 15118 certificate requests answered by ``iso15118_provider``.
     """
     server = settings.server
     extra: list[object] = []
@@ -187,7 +196,7 @@ def build_router(
             DisplayMessageBlock(notifications, clock=clock),
             CustomerInformationBlock(notifications, clock=clock),
             PublishFirmwareBlock(notifications, clock=clock),
-            Iso15118CertificateBlock(notifications, clock=clock),
+            Iso15118CertificateBlock(notifications, clock=clock, provider=iso15118_provider),
         ]
         if reservations is not None:
             extra.append(ReservationBlock(reservations, notifications, clock=clock))
@@ -212,14 +221,44 @@ def build_security_block(
     settings: Settings,
     *,
     ca: CertificateAuthority | None = None,
+    v2g: CertificateAuthority | None = None,
     clock: Callable[[], datetime] = utc_now,
 ) -> SecurityBlock:
-    """The security block with the built-in CA in the data directory unless ``ca`` is given."""
+    """The security block with the built-in CA in the data directory unless ``ca`` is given.
+
+    V2GCertificate CSRs go to ``v2g`` (default: the built-in V2G root in the data directory).
+    """
     if ca is None:
         ca = BuiltinCertificateAuthority(Path(settings.files.data_dir) / "ca")
+    if v2g is None:
+        v2g = V2GRootAuthority(Path(settings.files.data_dir) / "v2g")
     return SecurityBlock(
-        security, gateway, ca=ca, clock=clock, call_timeout=settings.server.call_timeout
+        security,
+        gateway,
+        ca=CertificateAuthorityByType(ca, v2g),
+        clock=clock,
+        call_timeout=settings.server.call_timeout,
     )
+
+
+def build_iso15118_provider(
+    settings: Settings, v2g: V2GRootAuthority
+) -> Iso15118CertificateProvider | None:
+    """The provider ``CSMS_ISO15118_PROVIDER`` names (None for ``none``).
+
+    Raises:
+        SettingsError: a ``module:attribute`` provider cannot be loaded.
+    """
+    server = settings.server
+    name = server.iso15118_provider.strip()
+    if name == "none":
+        return None
+    if name == "builtin":
+        return BuiltinIso15118Provider(v2g, PreEncodedExiResponses(server.iso15118_exi_dir))
+    try:
+        return load_provider(name)
+    except ProviderConfigError as exc:
+        raise SettingsError(f"CSMS_ISO15118_PROVIDER: {exc}") from exc
 
 
 BLOCKS = (
@@ -339,6 +378,7 @@ class Csms:
         self.store: Store | None = None
         self.file_service: FileService | None = None
         self.security_block: SecurityBlock | None = None
+        self.v2g: V2GRootAuthority | None = None
         self.registry = ConnectionRegistry(log_limiter=self.log_limiter)
         self.listener: StationListener | None = None
         self._api: _EmbeddedUvicorn | None = None
@@ -405,8 +445,9 @@ class Csms:
             # Profile 2 stations are on TLS: never send them a plain http file URL.
             require_https=settings.server.security_profile == 2,
         )
+        self.v2g = V2GRootAuthority(Path(files.data_dir) / "v2g")
         self.security_block = build_security_block(
-            self.store.security, self.registry, settings, ca=self.ca, clock=self.clock
+            self.store.security, self.registry, settings, ca=self.ca, v2g=self.v2g, clock=self.clock
         )
         router = build_router(
             self.store.stations,
@@ -421,6 +462,7 @@ class Csms:
             reservations=self.store.reservations,
             device_model=self.store.device_model,
             notifications=self.store.notifications,
+            iso15118_provider=build_iso15118_provider(settings, self.v2g),
         )
         dispatcher = build_dispatcher(
             router,

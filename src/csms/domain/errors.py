@@ -13,6 +13,7 @@
      ├── CallFailed              the station answered with a CALLERROR
      ├── StorageError            persistence failed; nothing was acknowledged
      ├── CertificateRequestRejected  the certificate authority refused a CSR
+     ├── Iso15118ProviderFailure  the ISO 15118 certificate provider could not answer
      ├── UnknownFile             no such firmware image, file request or upload (or its URL expired)
      ├── FileTooLarge            an upload exceeds the configured size limit
      ├── UnknownTransaction      no such transaction
@@ -82,6 +83,19 @@ class StorageError(DomainError):
 
 class CertificateRequestRejected(DomainError):
     """The certificate authority refused a station's CSR (malformed, bad signature, wrong subject)."""
+
+
+class Iso15118ProviderFailure(DomainError):
+    """The ISO 15118 certificate provider could not answer (the station gets ``Failed``).
+
+    ``reason`` becomes statusInfo.reasonCode (at most 20 characters); ``detail`` is logged and sent
+    as additionalInfo.
+    """
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(detail or reason)
+        self.reason = reason[:20]
+        self.detail = detail
 
 
 class UnknownFile(DomainError):
