@@ -218,8 +218,16 @@ class StationListener:
             return connection.respond(HTTPStatus.NOT_FOUND, "No station identity in the URL.\n")
         try:
             station = await self._stations.get(identity)
-        except StorageError:
-            logger.exception("station lookup failed for %r", identity)
+        except (
+            StorageError
+        ) as exc:  # an outage: one traceback per class and window, not per handshake
+            self._admission.refusals.log(
+                logging.ERROR,
+                "storage unavailable",
+                "station lookup failed for %r",
+                identity,
+                exc=exc,
+            )
             return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "Try again later.\n")
         password = basic_auth_password(request.headers.get("Authorization"), identity)
         if station is None:
@@ -229,8 +237,8 @@ class StationListener:
         wait = self._admission.throttle.login(identity, address, authenticated=authenticated)
         if wait:
             refusals.log(
-                "security: failure budget spent",
                 logging.WARNING,
+                "security: failure budget spent",
                 "security: authentication failed for %r from %s; failure budget spent (429)",
                 identity,
                 address,
@@ -240,8 +248,8 @@ class StationListener:
             if station.password_hash is None:
                 self._warn_no_password(identity)
             refusals.log(
-                "security: authentication failed",
                 logging.WARNING,
+                "security: authentication failed",
                 "security: authentication failed for %r from %s",
                 identity,
                 address,
@@ -279,8 +287,8 @@ class StationListener:
         refusals = self._admission.refusals
         if wait := self._admission.registrations.take(address):
             refusals.log(
-                "registration rate limit",
                 logging.WARNING,
+                "registration rate limit",
                 "unknown station %r from %s refused (429): registration rate limit",
                 identity,
                 address,
@@ -310,8 +318,14 @@ class StationListener:
             # Two first connections raced (the other one registered it), or storage failed.
             try:
                 existing = await self._stations.get(identity)
-            except StorageError:
-                logger.exception("station registration failed for %r", identity)
+            except StorageError as exc:
+                self._admission.refusals.log(
+                    logging.ERROR,
+                    "storage unavailable",
+                    "station registration failed for %r",
+                    identity,
+                    exc=exc,
+                )
                 return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "Try again later.\n")
             if existing is None or not self._authenticated(existing, password):
                 return _unauthorized(connection)
@@ -329,14 +343,14 @@ class StationListener:
             pending = await self._stations.count(registration_status=RegistrationStatus.PENDING)
         except StorageError as exc:
             self._admission.refusals.log(
-                "storage unavailable", logging.WARNING, "could not count Pending stations: %s", exc
+                logging.WARNING, "storage unavailable", "could not count Pending stations: %s", exc
             )
             return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "Try again later.\n")
         if pending < self._settings.max_pending_registrations:
             return None
         self._admission.refusals.log(
-            "pending registration cap",
             logging.WARNING,
+            "pending registration cap",
             "unknown station %r from %s refused (503): %d stations are Pending "
             "(CSMS_MAX_PENDING_REGISTRATIONS); accept or reject some",
             identity,
@@ -358,16 +372,16 @@ class StationListener:
         refusals = self._admission.refusals
         if wait := self._admission.throttle.unknown_identity(address):
             refusals.log(
-                "unknown stations: budget spent",
                 logging.INFO,
+                "unknown stations: budget spent",
                 "unknown station %r from %s refused (429): budget for unknown identities spent",
                 identity,
                 address,
             )
             return _too_many(connection, wait, "Too many requests for unknown stations.\n")
         refusals.log(
-            "unknown stations",
             logging.INFO,
+            "unknown stations",
             "unknown station %r from %s refused (%d)",
             identity,
             address,
