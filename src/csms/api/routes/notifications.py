@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, FastAPI, Query, Request
 from pydantic import BaseModel, Field
 
-from csms.api.deps import Context
+from csms.api.deps import Context, attach, attached
 from csms.api.routes.stations import StationIdPath, require_station
 from csms.api.schemas import Problem
 from csms.domain.notifications import NotificationLog, StationNotification
@@ -26,14 +26,11 @@ _STATE_KEY = "csms_notifications"
 
 def attach_notifications(app: FastAPI, log: NotificationLog) -> None:
     """Store the log on the app, where the route finds it."""
-    setattr(app.state, _STATE_KEY, log)
+    attach(app, _STATE_KEY, log)
 
 
 def _log(request: Request) -> NotificationLog:
-    log = getattr(request.app.state, _STATE_KEY, None)
-    if log is None:
-        raise RuntimeError("the notification route needs attach_notifications")
-    return log  # type: ignore[no-any-return]
+    return attached(request, _STATE_KEY)  # type: ignore[no-any-return]
 
 
 class NotificationOut(BaseModel):
