@@ -95,6 +95,7 @@ from csms.pki import (
 from csms.rpc import ALL_VERSIONS, OcppVersion
 from csms.server.listener import StationListener
 from csms.server.registry import ConnectionRegistry
+from csms.server.tls import TlsConfigError
 from csms.simulator import FleetOptions, Timing, run_fleet
 from csms.storage import DatabaseUnavailable, Store, open_store
 from csms.storage.api_token_file import ApiTokenFile
@@ -522,6 +523,8 @@ class Csms:
         )
         try:
             await self.listener.start()
+        except TlsConfigError as exc:  # names the setting and the file already
+            raise StartupError(str(exc)) from exc
         except ssl.SSLError as exc:
             raise StartupError(
                 f"CSMS_TLS_CERT/CSMS_TLS_KEY (--tls-cert/--tls-key): not a PEM certificate chain "

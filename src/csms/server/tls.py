@@ -51,7 +51,8 @@ def certificate_key_type(cert_path: str) -> str:
         cert = x509.load_pem_x509_certificate(Path(cert_path).read_bytes())
     except (OSError, ValueError) as exc:
         raise TlsConfigError(
-            f"CSMS_TLS_CERT: {cert_path} is not a readable PEM certificate ({exc})"
+            f"CSMS_TLS_CERT/CSMS_TLS_KEY (--tls-cert/--tls-key): {cert_path} is not a PEM "
+            f"certificate chain ({exc})"
         ) from None
     key = cert.public_key()
     if isinstance(key, rsa.RSAPublicKey):
