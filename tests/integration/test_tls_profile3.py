@@ -6,6 +6,7 @@ operator (O) before the upgrade, and each refusal is logged."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import ssl
 from collections.abc import AsyncIterator
@@ -192,11 +193,13 @@ async def test_organization_checked_when_configured(
 
 async def test_mixed_mode_raises_the_minimum_profile_and_refuses_a_downgrade(
     tmp_path: Path,
+    database_url: str,
     pki: tuple[Path, list[tuple[Path, Path]], StationCa],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Profile 2 with CSMS_TLS_CLIENT_CA: stations on 2 and 3 share the port. A station seen on 3
-    is refused on 2 from then on (A05.FR.09) until the operator lowers its minimum."""
+    is refused on 2 from then on (A05.FR.09), also after a restart (the minimum is stored), until
+    the operator lowers it."""
     server_ca, [(cert, key)], cas = pki
     settings = settings_for(
         tmp_path,
@@ -204,6 +207,9 @@ async def test_mixed_mode_raises_the_minimum_profile_and_refuses_a_downgrade(
         tls_cert=str(cert),
         tls_key=str(key),
         tls_client_ca=str(cas.path),
+    )
+    settings = dataclasses.replace(
+        settings, database=dataclasses.replace(settings.database, url=database_url)
     )
     caplog.set_level(logging.WARNING, LISTENER_LOG)
     async with running_csms(settings) as server:
@@ -214,6 +220,7 @@ async def test_mixed_mode_raises_the_minimum_profile_and_refuses_a_downgrade(
         async with server.api() as api:
             detail = (await api.get(f"/api/v1/stations/{STATION}")).json()
         assert detail["min_security_profile"] == 3
+    async with running_csms(settings) as server:
         error = await refused(server, plain, password=PASSWORD)
         assert isinstance(error, InvalidStatus) and error.response.status_code == 403
         message = await _logged(caplog, LISTENER_LOG, "refused (403): security profile 2")
