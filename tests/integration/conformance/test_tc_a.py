@@ -27,6 +27,7 @@ from csms.blocks.provisioning.network_profile import SetNetworkProfile, SetNetwo
 from csms.blocks.remotecontrol.commands import TriggerMessage
 from csms.blocks.security.commands import rotate_authorization_key
 from csms.domain.commands import ChangeStatus, MessageTrigger, ResetType, TriggerStatus, VariableRef
+from csms.domain.credentials import verify_password
 from csms.pki import BuiltinCertificateAuthority
 from tests.integration.conformance.octt import (
     STATION,
@@ -238,6 +239,10 @@ async def _rotate(server: RunningCsms, octt: Octt, status: str) -> tuple[bytes, 
         "BasicAuthPassword",
     )
     assert 16 <= len(entry["attributeValue"]) <= 40
+    # Until the station answers, csms still expects the old password (A01.FR.03/04).
+    stored = await server.csms.store.stations.get(STATION)
+    assert stored is not None and stored.password_hash is not None
+    assert verify_password(PASSWORD, stored.password_hash)
     await octt.reply(
         message_id,
         {
