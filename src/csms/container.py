@@ -555,6 +555,7 @@ class Csms:
             else None,
             device_model=self.store.device_model,
             notifications=self.store.notifications,
+            remote_starts=self.store.remote_starts,
             station_load=self.listener.load if self.listener is not None else None,
         )
         config = uvicorn.Config(
