@@ -29,8 +29,8 @@ from csms.api.schemas import Problem
 from csms.domain.api_credentials import ApiCredentials, FixedApiToken
 from csms.domain.devicemodel import DeviceModelRepository
 from csms.domain.notifications import NotificationLog
-from csms.domain.remotestart import RemoteStartLinks
 from csms.domain.ports import StationGateway, StationRepository
+from csms.domain.remotestart import RemoteStartLinks
 
 API_PREFIX: Final = "/api/v1"
 ApiAuth = Literal["token", "none"]

@@ -41,7 +41,7 @@ class SqlRemoteStartLinks:
                 events.c.connector_id,
                 events.c.id_token,
             )
-            .where(events.c.station_id == station_id, _REMOTE_START_ID == remote_start_id)
+            .where(events.c.station_id == station_id, remote_start_id == _REMOTE_START_ID)
             .order_by(events.c.id)
             .limit(limit)
         )

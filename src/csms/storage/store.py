@@ -18,8 +18,8 @@ from csms.domain.devicemodel import DeviceModelRepository
 from csms.domain.files import FileRepository
 from csms.domain.localauth import LocalListRepository
 from csms.domain.notifications import NotificationLog
-from csms.domain.remotestart import RemoteStartLinks
 from csms.domain.ports import StationRepository, TransactionRepository
+from csms.domain.remotestart import RemoteStartLinks
 from csms.domain.security import SecurityRepository
 from csms.domain.smartcharging import ChargingProfileRepository
 from csms.log import LogLimiter
@@ -37,8 +37,8 @@ from csms.storage.files_repository import SqlFileRepository, SqlSecurityReposito
 from csms.storage.localauth import SqlLocalListRepository
 from csms.storage.migrate import upgrade
 from csms.storage.notifications import SqlNotificationLog
-from csms.storage.remote_starts import SqlRemoteStartLinks
 from csms.storage.opening import opening
+from csms.storage.remote_starts import SqlRemoteStartLinks
 from csms.storage.repositories import (
     Clock,
     SqlStationRepository,

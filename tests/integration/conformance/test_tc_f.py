@@ -41,9 +41,7 @@ def database(database_url: str) -> str:
     return database_url
 
 
-async def _remote_start(
-    server: RunningCsms, octt: Octt, transaction_id: str | None = None
-) -> int:
+async def _remote_start(server: RunningCsms, octt: Octt, transaction_id: str | None = None) -> int:
     """Manual Action: the operator starts a transaction for the valid token; the OCTT accepts
     (with ``transaction_id`` when one runs already). Returns csms's remoteStartId."""
     command = RemoteStartTransaction(VALID_TOKEN["idToken"], evse_id=1, token_type="ISO14443")
