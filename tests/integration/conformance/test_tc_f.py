@@ -41,6 +41,10 @@ def database(database_url: str) -> str:
     return database_url
 
 
+# Cases that store nothing this module reads back run on SQLite only (fast).
+sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
 async def _remote_start(server: RunningCsms, octt: Octt, transaction_id: str | None = None) -> int:
     """Manual Action: the operator starts a transaction for the valid token; the OCTT accepts
     (with ``transaction_id`` when one runs already). Returns csms's remoteStartId."""
@@ -142,6 +146,7 @@ async def test_remote_start_without_transaction_links_nothing(server: RunningCsm
     await _linked(server, first, "OCTT-TX-1")
 
 
+@sqlite_only
 async def test_TC_F_06_CSMS_remote_unlock_connector_without_transaction(
     server: RunningCsms,
 ) -> None:
@@ -173,6 +178,7 @@ async def _trigger(
     return request
 
 
+@sqlite_only
 async def test_TC_F_11_CSMS_trigger_meter_values_specific_evse(server: RunningCsms) -> None:
     async with connected(server) as octt:
         await octt.booted()
@@ -181,6 +187,7 @@ async def test_TC_F_11_CSMS_trigger_meter_values_specific_evse(server: RunningCs
         assert await octt.call("MeterValues", values) == {}
 
 
+@sqlite_only
 async def test_TC_F_12_CSMS_trigger_meter_values_all_evse(server: RunningCsms) -> None:
     async with connected(server) as octt:
         await octt.booted(((1, 1), (2, 1)))
@@ -200,6 +207,7 @@ async def _triggered_transaction_event(tx: Transaction, *, with_evse: bool) -> P
     )
 
 
+@sqlite_only
 async def test_TC_F_13_CSMS_trigger_transaction_event_specific_evse(server: RunningCsms) -> None:
     async with connected(server) as octt:
         await octt.booted()
@@ -209,6 +217,7 @@ async def test_TC_F_13_CSMS_trigger_transaction_event_specific_evse(server: Runn
         assert "idTokenInfo" not in await _triggered_transaction_event(tx, with_evse=True)
 
 
+@sqlite_only
 async def test_TC_F_14_CSMS_trigger_transaction_event_all_evse(server: RunningCsms) -> None:
     async with connected(server) as octt:
         await octt.booted(((1, 1), (2, 1)))
@@ -220,6 +229,7 @@ async def test_TC_F_14_CSMS_trigger_transaction_event_all_evse(server: RunningCs
             await _triggered_transaction_event(tx, with_evse=False)
 
 
+@sqlite_only
 async def test_TC_F_15_CSMS_trigger_log_status_notification_idle(server: RunningCsms) -> None:
     async with connected(server) as octt:
         await octt.booted()
@@ -227,6 +237,7 @@ async def test_TC_F_15_CSMS_trigger_log_status_notification_idle(server: Running
         assert await octt.call("LogStatusNotification", {"status": "Idle"}) == {}
 
 
+@sqlite_only
 async def test_TC_F_18_CSMS_trigger_firmware_status_notification_idle(server: RunningCsms) -> None:
     async with connected(server) as octt:
         await octt.booted()
@@ -234,6 +245,7 @@ async def test_TC_F_18_CSMS_trigger_firmware_status_notification_idle(server: Ru
         assert await octt.call("FirmwareStatusNotification", {"status": "Idle"}) == {}
 
 
+@sqlite_only
 async def test_TC_F_20_CSMS_trigger_heartbeat(server: RunningCsms) -> None:
     async with connected(server) as octt:
         await octt.booted()
@@ -241,6 +253,7 @@ async def test_TC_F_20_CSMS_trigger_heartbeat(server: RunningCsms) -> None:
         assert "currentTime" in await octt.call("Heartbeat", {})
 
 
+@sqlite_only
 async def test_TC_F_23_CSMS_trigger_status_notification_specific_evse_available(
     server: RunningCsms,
 ) -> None:
@@ -251,6 +264,7 @@ async def test_TC_F_23_CSMS_trigger_status_notification_specific_evse_available(
     assert await connector_states(server) == {(1, 1): "Available"}
 
 
+@sqlite_only
 async def test_TC_F_24_CSMS_trigger_status_notification_specific_evse_occupied(
     server: RunningCsms,
 ) -> None:
@@ -262,6 +276,7 @@ async def test_TC_F_24_CSMS_trigger_status_notification_specific_evse_occupied(
     assert await connector_states(server) == {(1, 1): "Occupied"}
 
 
+@sqlite_only
 async def test_TC_F_27_CSMS_trigger_message_not_implemented(server: RunningCsms) -> None:
     async with connected(server) as octt:
         await octt.booted()
@@ -276,6 +291,7 @@ def _schema_triggers() -> list[str]:
     return enum
 
 
+@sqlite_only
 async def test_every_2_0_1_trigger_goes_out_through_the_typed_command(
     server: RunningCsms,
 ) -> None:
