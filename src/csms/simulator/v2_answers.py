@@ -414,9 +414,12 @@ def get_log(station: SimStation, p: Payload) -> Answer:
 
 
 def customer_information(station: SimStation, p: Payload) -> Answer:
-    """N09/N10: Accepted, then NotifyCustomerInformation (the simulator stores no customer data)."""
+    """N09/N10: Accepted, then NotifyCustomerInformation only when a report was asked for (a
+    clear alone is just done, Part 6 TC_N_32); the simulator stores no customer data."""
     if not p["report"] and not p["clear"]:
         return Answer(_status("Rejected"))
+    if not p["report"]:
+        return Answer(_status("Accepted"))
     note = {
         "data": "no customer data stored",
         "seqNo": 0,
