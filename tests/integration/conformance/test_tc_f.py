@@ -8,9 +8,15 @@ remoteStartId the station repeats in its TransactionEvent is read back from the 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
+from ocpp.routing import after, on
+from ocpp.v201 import ChargePoint
+from ocpp.v201 import call as call201
+from ocpp.v201 import call_result as result201
+from ocpp.v201.enums import Action
 
 from csms.blocks.remotecontrol.commands import (
     RemoteStartTransaction,
@@ -21,6 +27,7 @@ from csms.domain.commands import AcceptStatus, MessageTrigger, TriggerStatus, Un
 from csms.messages.schemas import SchemaKind, load_schema
 from csms.rpc import OcppVersion
 from tests.integration.conformance.octt import (
+    STATION,
     VALID_TOKEN,
     Octt,
     Transaction,
@@ -29,6 +36,7 @@ from tests.integration.conformance.octt import (
     connector_states,
     meter_value,
     operator,
+    timestamp,
 )
 from tests.integration.harness import RunningCsms
 
@@ -304,3 +312,65 @@ async def test_every_2_0_1_trigger_goes_out_through_the_typed_command(
         for value in triggers:
             await _trigger(server, octt, MessageTrigger(value), evse_id=1)
         assert await octt.call("Heartbeat", {})  # still connected, nothing refused
+
+
+class RemoteStartStation(ChargePoint):  # type: ignore[misc]
+    """The ``ocpp`` package's 2.0.1 station: accepts a remote start and starts the transaction
+    with the remoteStartId it was given (triggerReason RemoteStart)."""
+
+    @on(Action.request_start_transaction)  # type: ignore[untyped-decorator]
+    async def on_request_start(
+        self, id_token: dict[str, Any], remote_start_id: int, **_: Any
+    ) -> Any:
+        return result201.RequestStartTransaction(status="Accepted")
+
+    @after(Action.request_start_transaction)  # type: ignore[untyped-decorator]
+    async def after_request_start(
+        self, id_token: dict[str, Any], remote_start_id: int, evse_id: int = 1, **_: Any
+    ) -> None:
+        # The ocpp package runs an @after hook as a task of its own: calling here is safe.
+        await self.call(
+            call201.TransactionEvent(
+                event_type="Started",
+                timestamp=timestamp(),
+                trigger_reason="RemoteStart",
+                seq_no=0,
+                transaction_info={
+                    "transaction_id": "PKG-TX-1",
+                    "remote_start_id": remote_start_id,
+                },
+                evse={"id": evse_id, "connector_id": 1},
+                id_token=id_token,
+            )
+        )
+
+
+async def test_remote_start_linked_for_an_ocpp_package_station(server: RunningCsms) -> None:
+    """The operator's remote start through the HTTP API (its own remoteStartId), answered by the
+    ``ocpp`` package's station; csms links the transaction it started."""
+    async with server.connect(STATION, subprotocols=["ocpp2.0.1"]) as ws:
+        station = RemoteStartStation(STATION, ws)
+        running = asyncio.create_task(station.start())
+        try:
+            boot = await station.call(
+                call201.BootNotification(
+                    charging_station={"model": "PKG", "vendor_name": "csms-tests"},
+                    reason="PowerUp",
+                )
+            )
+            assert boot.status == "Accepted"
+            async with server.api() as api:
+                answer = await api.post(
+                    f"/api/v1/stations/{STATION}/call/RequestStartTransaction",
+                    json={"idToken": VALID_TOKEN, "remoteStartId": 4242, "evseId": 1},
+                )
+            assert answer.json() == {"status": "Accepted"}
+            for _ in range(100):
+                link = await api_get(server, "/remote-starts/4242")
+                if link["transactions"]:
+                    break
+                await asyncio.sleep(0.02)
+        finally:
+            running.cancel()
+    assert [t["transaction_id"] for t in link["transactions"]] == ["PKG-TX-1"]
+    assert link["transactions"][0]["id_token"] == VALID_TOKEN["idToken"]

@@ -10,16 +10,34 @@ NotifyCustomerInformation parts are read back assembled (``/stations/{id}/custom
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from csms.blocks.diagnostics.monitoring_commands import CustomerInformation
-from csms.domain.devicemodel import CustomerInformationStatus
+from csms.blocks.diagnostics.monitoring_commands import (
+    CustomerInformation,
+    GetMonitoringReport,
+    SetMonitoringBase,
+    SetMonitoringLevel,
+    clear_variable_monitoring,
+    set_variable_monitoring,
+)
+from csms.domain.commands import AcceptStatus
+from csms.domain.devicemodel import (
+    ClearMonitoringStatus,
+    CustomerInformationStatus,
+    DeviceModelStatus,
+    MonitoringBase,
+    MonitorSetting,
+    SetMonitoringStatus,
+    VariableKey,
+)
 from tests.integration.conformance.octt import (
     STATION,
     VALID_TOKEN,
     Octt,
+    api_get,
     background,
     connected,
     operator,
@@ -273,9 +291,97 @@ async def test_customer_information_parts_out_of_order_and_repeated(server: Runn
         await part(2, "C", tbc=False)
         await part(0, "A", tbc=True)
         early = await _report(server, 7)
-        assert (early["data"], early["complete"], early["missing"]) == ("AC", False, [1])
+        assert (early["data"], early["complete"], early["missing_seq_nos"]) == ("AC", False, [1])
         await part(1, "B", tbc=True)
         await part(1, "X", tbc=True)  # the station's retry of part 1 with other data
     report = await _report(server, 7)
     assert (report["data"], report["parts"], report["complete"]) == ("ABC", 3, True)
-    assert report["missing"] == []
+    assert report["missing_seq_nos"] == []
+
+
+async def test_monitoring_set_report_event_and_clear(server: RunningCsms) -> None:
+    """N03/N05/N04/N02/N07/N06 end to end: the operator sets the monitoring base and level and a
+    monitor; the monitor report is stored; the event the monitor triggers is stored with the
+    monitor's severity; clearing the monitor forgets it."""
+    assert server.csms.store is not None
+    model = server.csms.store.device_model
+    registry = server.csms.registry
+    key = VariableKey("EVSE", "Power", evse_id=1)
+    monitor = {"id": 11, "transaction": False, "value": 20000.0, "type": "UpperThreshold"}
+    async with connected(server) as octt:
+        await octt.booted()
+        task = operator(server, SetMonitoringBase(MonitoringBase.HARD_WIRED_ONLY))
+        assert await octt.answer("SetMonitoringBase", {"status": "Accepted"}) == {
+            "monitoringBase": "HardWiredOnly"
+        }
+        assert (await task).status is DeviceModelStatus.ACCEPTED
+        task = operator(server, SetMonitoringLevel(4))
+        assert await octt.answer("SetMonitoringLevel", {"status": "Accepted"}) == {"severity": 4}
+        assert (await task).status is AcceptStatus.ACCEPTED
+
+        setting = MonitorSetting(key, "UpperThreshold", 20000.0, severity=2)
+        clock = lambda: datetime.now(UTC)  # noqa: E731
+        task = background(set_variable_monitoring(registry, model, STATION, [setting], clock=clock))
+        request = await octt.answer(
+            "SetVariableMonitoring",
+            {
+                "setMonitoringResult": [
+                    {
+                        "id": 11,
+                        "status": "Accepted",
+                        "type": "UpperThreshold",
+                        "severity": 2,
+                        "component": {"name": "EVSE", "evse": {"id": 1}},
+                        "variable": {"name": "Power"},
+                    }
+                ]
+            },
+        )
+        assert request["setMonitoringData"][0]["value"] == 20000.0
+        [result] = await task
+        assert (result.status, result.monitor_id) == (SetMonitoringStatus.ACCEPTED, 11)
+
+        task = operator(server, GetMonitoringReport(31))
+        assert (await octt.answer("GetMonitoringReport", {"status": "Accepted"}))["requestId"] == 31
+        assert (await task).status is DeviceModelStatus.ACCEPTED
+        report = {
+            "requestId": 31,
+            "seqNo": 0,
+            "generatedAt": timestamp(),
+            "monitor": [
+                {
+                    "component": {"name": "EVSE", "evse": {"id": 1}},
+                    "variable": {"name": "Power"},
+                    "variableMonitoring": [{**monitor, "severity": 2}],
+                }
+            ],
+        }
+        assert await octt.call("NotifyMonitoringReport", report) == {}
+
+        event = octt.notify_event(
+            {"name": "EVSE", "evse": {"id": 1}},
+            "Power",
+            "22000",
+            notification="CustomMonitor",
+        )
+        event["eventData"][0]["variableMonitoringId"] = 11
+        event["eventData"][0]["trigger"] = "Alerting"
+        assert await octt.call("NotifyEvent", event) == {}
+
+        [stored_monitor] = await api_get(server, "/monitors")
+        assert (stored_monitor["monitor_id"], stored_monitor["severity"]) == (11, 2)
+        [stored_report] = [r for r in await api_get(server, "/reports") if r["request_id"] == 31]
+        assert (stored_report["kind"], stored_report["complete"]) == ("monitors", True)
+        events = await api_get(server, "/events")
+        [stored_event] = [e for e in events if e["notification_type"] == "CustomMonitor"]
+        assert (stored_event["variable_monitoring_id"], stored_event["severity"]) == (11, 2)
+        assert stored_event["notification_type"] == "CustomMonitor"
+
+        task = background(clear_variable_monitoring(registry, model, STATION, [11]))
+        request = await octt.answer(
+            "ClearVariableMonitoring",
+            {"clearMonitoringResult": [{"id": 11, "status": "Accepted"}]},
+        )
+        assert request == {"id": [11]}
+        assert await task == ((11, ClearMonitoringStatus.ACCEPTED),)
+    assert await api_get(server, "/monitors") == []

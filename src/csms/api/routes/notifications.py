@@ -90,7 +90,7 @@ class CustomerInformationOut(BaseModel):
     data: str = Field(description="Every part's data, in seqNo order")
     parts: int = Field(description="Distinct parts received")
     complete: bool = Field(description="Parts 0..n all received and part n has tbc false")
-    missing: list[int] = Field(description="seqNos not received below the highest one")
+    missing_seq_nos: list[int] = Field(description="seqNos not received below the highest one")
     generated_at: datetime = Field(description="generatedAt of the last part")
     received_at: datetime
 
@@ -114,7 +114,7 @@ async def get_customer_information(
         data=report.data,
         parts=report.parts,
         complete=report.complete,
-        missing=list(report.missing),
+        missing_seq_nos=list(report.missing),
         generated_at=report.generated_at,
         received_at=report.received_at,
     )
