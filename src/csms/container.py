@@ -195,7 +195,7 @@ def build_router(
             SmartChargingReportsBlock(notifications, clock=clock),
             DisplayMessageBlock(notifications, clock=clock),
             CustomerInformationBlock(notifications, clock=clock),
-            PublishFirmwareBlock(notifications, clock=clock),
+            PublishFirmwareBlock(notifications, clock=clock, files=files),
             Iso15118CertificateBlock(notifications, clock=clock, provider=iso15118_provider),
         ]
         if reservations is not None:

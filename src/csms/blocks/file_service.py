@@ -23,6 +23,7 @@ Shared by the firmware and diagnostics blocks and the HTTP routes that serve ``/
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import secrets
 from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass
@@ -106,6 +107,14 @@ class Download:
     sha256: str
 
 
+def _md5_of(path: str) -> str:
+    digest = hashlib.md5(usedforsecurity=False)  # the schema's checksum, not a security check
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 class FileService:
     """Creates per-request URLs and moves bytes between HTTP and the blob store."""
 
@@ -174,6 +183,19 @@ class FileService:
     async def set_status(self, request_id: int, status: str) -> None:
         """Record the station's answer to a request (or that it could not be delivered)."""
         await self.files.set_status(request_id, status, self._clock())
+
+    async def image_md5(self, firmware_id: str) -> str:
+        """The MD5 of a stored image, in hex: how PublishFirmware/UnpublishFirmware name it
+        (2.0.1 L03/L04 ``checksum``). Read in a worker thread; images are at most
+        ``max_firmware_size`` bytes.
+
+        Raises:
+            UnknownFile: no such image.
+        """
+        image = await self.files.firmware(firmware_id)
+        if image is None:
+            raise UnknownFile(f"no firmware image {firmware_id!r}")
+        return await asyncio.to_thread(_md5_of, self._blobs.path(image.blob_key))
 
     async def cancel_superseded(
         self, request: FileRequest, kinds: tuple[TransferKind, ...]

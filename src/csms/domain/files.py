@@ -79,13 +79,15 @@ class TransferPhase(StrEnum):
 
 # Statuses of 1.6 FirmwareStatus/DiagnosticsStatus (§7.25, §7.24), 1.6 security FirmwareStatusEnumType
 # and UploadLogStatusEnumType (whitepaper §6), and 2.x FirmwareStatusEnumType/UploadLogStatusEnumType.
-_SUCCEEDED = frozenset({"Installed", "Uploaded"})
+_SUCCEEDED = frozenset({"Installed", "Uploaded", "Published"})  # Published: L03
 _FAILED = frozenset(
     {
         "DownloadFailed",
         "InstallationFailed",
         "InstallVerificationFailed",
         "InvalidSignature",
+        "InvalidChecksum",  # PublishFirmwareStatusEnumType (L03)
+        "PublishFailed",
         "UploadFailed",
         "UploadFailure",
         "BadMessage",

@@ -11,6 +11,7 @@ the OCTT sends is found, in order, in the request's status history.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -315,3 +316,57 @@ async def test_firmware_status_before_the_answer_is_kept(server: RunningCsms) ->
         await octt.reply(message_id, {"status": "Accepted"})
         assert (await asyncio.wait_for(task, 5))["status"] == "Accepted"
     assert "Downloading" in await _history(server, request["requestId"])
+
+
+async def test_publish_firmware_to_a_local_controller(server: RunningCsms) -> None:
+    """L03/L04 (no Part 6 CSMS case): the operator publishes a stored image through a local
+    controller (the OCTT); the controller downloads it from csms's URL, checks the MD5 csms sent,
+    reports progress (kept whole and in the request's history), and unpublishes it."""
+    image_id = await _upload(server)
+
+    async def post(path: str, body: Payload) -> Payload:
+        async with server.api() as api:
+            response = await api.post(f"/api/v1/stations/{STATION}/{path}", json=body)
+        assert response.status_code == 200, response.text
+        result: Payload = response.json()
+        return result
+
+    async with connected(server) as octt:
+        await octt.booted()
+        task = background(post("firmware-publish", {"firmware_id": image_id, "retries": 2}))
+        request = await octt.answer("PublishFirmware", {"status": "Accepted"})
+        assert request["checksum"] == hashlib.md5(IMAGE, usedforsecurity=False).hexdigest()
+        assert request["retries"] == 2
+        sent = await task
+        request_id = request["requestId"]
+        assert (sent["status"], sent["request"]["id"]) == ("Accepted", request_id)
+        assert await _download({"location": request["location"]}) == IMAGE
+        for status in ("Downloading", "Downloaded", "ChecksumVerified"):
+            payload = {"status": status, "requestId": request_id}
+            assert await octt.call("PublishFirmwareStatusNotification", payload) == {}
+        published = {
+            "status": "Published",
+            "requestId": request_id,
+            "location": ["http://lc.local/fw.bin"],
+        }
+        assert await octt.call("PublishFirmwareStatusNotification", published) == {}
+
+        task = background(post("firmware-unpublish", {"firmware_id": image_id}))
+        request = await octt.answer("UnpublishFirmware", {"status": "Unpublished"})
+        assert request == {"checksum": hashlib.md5(IMAGE, usedforsecurity=False).hexdigest()}
+        assert await task == {"status": "Unpublished"}
+    assert await _history(server, request_id) == [
+        "Requested",
+        "Accepted",
+        "Downloading",
+        "Downloaded",
+        "ChecksumVerified",
+        "Published",
+    ]
+    assert (await _requested(server, request_id))["phase"] == "succeeded"
+    async with server.api() as api:
+        kept = await api.get(
+            f"/api/v1/stations/{STATION}/notifications",
+            params={"action": "PublishFirmwareStatusNotification", "request_id": request_id},
+        )
+    assert kept.json()[0]["payload"]["location"] == ["http://lc.local/fw.bin"]
