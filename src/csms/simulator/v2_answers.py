@@ -389,7 +389,8 @@ def get_local_list_version(station: SimStation, p: Payload) -> Answer:
 
 
 def update_firmware(station: SimStation, p: Payload) -> Answer:
-    """L01: Downloading, Downloaded, (SignatureVerified), Installing, Installed, then reboot."""
+    """L01: Downloading, Downloaded, (SignatureVerified), Installing, InstallRebooting, reboot
+    (BootNotification FirmwareUpdate), then Installed, as Part 6 TC_L_01_CSMS plays it."""
     rid = int(p["requestId"])
     firmware = p["firmware"]
     signed = "signature" in firmware
@@ -398,9 +399,11 @@ def update_firmware(station: SimStation, p: Payload) -> Answer:
     steps = ["Downloading", "Downloaded"]
     if signed:
         steps.append("SignatureVerified")
-    steps += ["Installing", "Installed"]
+    steps += ["Installing", "InstallRebooting"]
     payloads = tuple({"status": s, "requestId": rid} for s in steps)
-    return Answer(_status("Accepted"), (Progress("FirmwareStatusNotification", payloads, True),))
+    installed = ({"status": "Installed", "requestId": rid},)
+    progress = Progress("FirmwareStatusNotification", payloads, True, after_boot=installed)
+    return Answer(_status("Accepted"), (progress,))
 
 
 def get_log(station: SimStation, p: Payload) -> Answer:
