@@ -35,6 +35,7 @@ from ocpp.v16.enums import Action
 from websockets.exceptions import InvalidStatus
 
 from csms.config import LogSettings
+from csms.pki import BuiltinCertificateAuthority
 from tests.firmware_signing import sign_image
 from tests.integration.harness import PASSWORD, RunningCsms, running_csms, settings_for
 
@@ -405,7 +406,8 @@ async def test_sign_certificate_then_certificate_signed_and_certificate_manageme
         refused = await cp.call(call16.SignCertificate(csr="not a CSR"))
         assert refused.status == "Rejected"
 
-        root = await server.csms.security_block._ca.root_certificate_pem()  # type: ignore[union-attr]
+        ca_dir = Path(server.csms.settings.files.data_dir) / "ca"
+        root = await BuiltinCertificateAuthority(ca_dir).root_certificate_pem()
         installed = await _ok(
             await api.post(
                 f"/api/v1/stations/{STATION}/certificates",

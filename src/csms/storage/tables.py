@@ -24,6 +24,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     PrimaryKeyConstraint,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -91,6 +92,7 @@ stations = Table(
     Column("last_seen_at", UtcDateTime),
     Column("connected_at", UtcDateTime),
     Column("disconnected_at", UtcDateTime),
+    Column("min_security_profile", SmallInteger),
     CheckConstraint(
         "registration_status IN ('Accepted', 'Pending', 'Rejected')", name="registration_status"
     ),

@@ -17,8 +17,7 @@ Two audiences:
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, Final
@@ -47,6 +46,7 @@ from csms.domain.files import (
 )
 from csms.domain.ports import StationGateway, StationRepository
 from csms.domain.security import SecurityRepository
+from csms.log import LogLimiter
 
 __all__ = ["FilesApi", "attach_files", "file_service_router", "files_context", "files_router"]
 
@@ -61,30 +61,17 @@ SLOTS_TAKEN = ProblemKind(409, "upload-slots-taken", "Upload limit of the reques
 QUOTA_EXCEEDED = ProblemKind(507, "upload-quota-exceeded", "Upload quota exceeded")
 
 
-class RefusalLog:
-    """Logs refused uploads at a bounded rate: one line per station and reason per interval,
-    with the number of refusals it stood for (a flood of PUTs must not flood the log)."""
+def upload_refusals() -> LogLimiter:
+    """Refused uploads: one line per station and reason per 10 s, then a count (a flood of PUTs
+    must not flood the log)."""
+    return LogLimiter(interval=10.0, burst=1)
 
-    def __init__(
-        self, interval: float = 10.0, *, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self._interval = interval
-        self._clock = clock
-        self._seen: dict[tuple[str, str], tuple[float, int]] = {}
 
-    def refused(self, station_id: str, reason: str, detail: str) -> None:
-        """Count a refusal; log it unless one of its kind was logged within the interval."""
-        now = self._clock()
-        key = (station_id, reason)
-        last, count = self._seen.get(key, (float("-inf"), 0))
-        if now - last < self._interval:
-            self._seen[key] = (last, count + 1)
-            return
-        if len(self._seen) >= 10_000:  # bounded memory under many identities
-            self._seen.clear()
-        self._seen[key] = (now, 0)
-        repeated = f" (and {count} more in the last {self._interval:.0f} s)" if count else ""
-        logger.warning("[%s] upload refused (%s): %s%s", station_id, reason, detail, repeated)
+def _refused(files: FilesApi, station_id: str, reason: str, detail: str) -> None:
+    files.refusals.log(
+        logger, logging.WARNING, station_id, reason, "[%s] upload refused (%s): %s",
+        station_id, reason, detail,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +82,7 @@ class FilesApi:
     security: SecurityRepository
     stations: StationRepository
     gateway: StationGateway
-    refusals: RefusalLog = field(default_factory=RefusalLog)
+    refusals: LogLimiter = field(default_factory=upload_refusals)
 
 
 def attach_files(app: FastAPI, files: FilesApi) -> None:
@@ -328,13 +315,13 @@ async def _reserve(files: FilesApi, request: Request, token: str) -> UploadSlot:
     try:
         return await files.service.reserve_upload(file_request, _declared_length(request))
     except FileTooLarge as exc:
-        files.refusals.refused(station, "too large", str(exc))
+        _refused(files, station, "too large", str(exc))
         raise _too_large(exc) from exc
     except UploadSlotsTaken as exc:
-        files.refusals.refused(station, "slots taken", str(exc))
+        _refused(files, station, "slots taken", str(exc))
         raise ApiProblem(SLOTS_TAKEN, str(exc)) from exc
     except UploadQuotaExceeded as exc:
-        files.refusals.refused(station, "quota", str(exc))
+        _refused(files, station, "quota", str(exc))
         raise ApiProblem(QUOTA_EXCEEDED, str(exc)) from exc
 
 
@@ -353,14 +340,14 @@ async def upload_file(request: Request, token: str, name: str = "") -> Response:
             slot, lambda: name or (names[0] if names else ""), _body(request, slot.limit, names)
         )
     except FileTooLarge as exc:
-        files.refusals.refused(station, "too large", str(exc))
+        _refused(files, station, "too large", str(exc))
         raise _too_large(exc) from exc
     except UploadQuotaExceeded as exc:
-        files.refusals.refused(station, "quota", str(exc))
+        _refused(files, station, "quota", str(exc))
         raise ApiProblem(QUOTA_EXCEEDED, str(exc)) from exc
     except ClientDisconnect:
         # The station went away mid-body: nothing was kept and its slot is free again.
-        files.refusals.refused(station, "aborted", "the connection closed before the body ended")
+        _refused(files, station, "aborted", "the connection closed before the body ended")
         return Response(status_code=400)  # nobody reads it
     logger.info(
         "[%s] received %s (%d bytes) for request %d",

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, FastAPI, Path, Query, Request
 from pydantic import BaseModel, Field
 
-from csms.api.deps import Context
+from csms.api.deps import Context, attach, attached
 from csms.api.errors import ApiProblem, ProblemKind
 from csms.api.routes.stations import StationIdPath, require_station
 from csms.api.schemas import Problem
@@ -30,14 +30,11 @@ NO_REPORT = ProblemKind(404, "not-found", "Not found")
 
 def attach_notifications(app: FastAPI, log: NotificationLog) -> None:
     """Store the log on the app, where the route finds it."""
-    setattr(app.state, _STATE_KEY, log)
+    attach(app, _STATE_KEY, log)
 
 
 def _log(request: Request) -> NotificationLog:
-    log = getattr(request.app.state, _STATE_KEY, None)
-    if log is None:
-        raise RuntimeError("the notification route needs attach_notifications")
-    return log  # type: ignore[no-any-return]
+    return attached(request, _STATE_KEY)  # type: ignore[no-any-return]
 
 
 class NotificationOut(BaseModel):

@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, FastAPI, Path, Request
 from pydantic import BaseModel
 
-from csms.api.deps import Context
+from csms.api.deps import Context, attach, attached
 from csms.api.routes.stations import StationIdPath, require_station
 from csms.api.schemas import Problem
 from csms.domain.remotestart import RemoteStartLink, RemoteStartLinks
@@ -25,14 +25,11 @@ _STATE_KEY = "csms_remote_starts"
 
 def attach_remote_starts(app: FastAPI, links: RemoteStartLinks) -> None:
     """Store the reader on the app, where the route finds it."""
-    setattr(app.state, _STATE_KEY, links)
+    attach(app, _STATE_KEY, links)
 
 
 def _links(request: Request) -> RemoteStartLinks:
-    links = getattr(request.app.state, _STATE_KEY, None)
-    if links is None:
-        raise RuntimeError("the remote-start route needs attach_remote_starts")
-    return links  # type: ignore[no-any-return]
+    return attached(request, _STATE_KEY)  # type: ignore[no-any-return]
 
 
 class RemoteStartEventOut(BaseModel):

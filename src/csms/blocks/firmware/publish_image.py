@@ -15,7 +15,7 @@ from csms.blocks.firmware.publish_commands import (
     UnpublishFirmware,
     UnpublishFirmwareStatus,
 )
-from csms.blocks.outbound import not_in_version, send
+from csms.blocks.outbound import require_2x, send
 from csms.blocks.station_version import live_version
 from csms.domain.errors import DomainError
 from csms.domain.files import TransferKind
@@ -41,9 +41,7 @@ async def publish_firmware(
         StationNotConnected, CallTimeout, CallFailed, ...: from the gateway (the request is then
         stored with status CommandFailed).
     """
-    version = live_version(gateway, station_id)
-    if not version.is_2x:
-        raise not_in_version("PublishFirmware", version)
+    require_2x("PublishFirmware", live_version(gateway, station_id))
     checksum = await files.image_md5(firmware_id)
     transfer = await files.new_transfer(
         station_id, TransferKind.FIRMWARE, "PublishFirmware", firmware_id=firmware_id
