@@ -197,7 +197,7 @@ def build_router(
             SmartChargingReportsBlock(notifications, clock=clock),
             DisplayMessageBlock(notifications, clock=clock),
             CustomerInformationBlock(notifications, clock=clock),
-            PublishFirmwareBlock(notifications, clock=clock),
+            PublishFirmwareBlock(notifications, clock=clock, files=files),
             Iso15118CertificateBlock(notifications, clock=clock, provider=iso15118_provider),
         ]
         if reservations is not None:
@@ -599,6 +599,7 @@ class Csms:
             else None,
             device_model=self.store.device_model,
             notifications=self.store.notifications,
+            remote_starts=self.store.remote_starts,
             station_load=self.listener.load if self.listener is not None else None,
         )
         config = uvicorn.Config(

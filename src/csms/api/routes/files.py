@@ -9,8 +9,9 @@ Two audiences:
   upload first reserves its slot and bytes (see :mod:`csms.blocks.file_service`): a request with
   its files stored or in flight is 409, a full quota 507, a body over the size limit 413 (cut
   while it streams, never buffered); each refusal is logged at a bounded rate.
-* **Operators**, under ``/api/v1``: upload firmware images, send UpdateFirmware/GetDiagnostics/
-  GetLog, follow each request's status history, and download what stations uploaded.
+* **Operators**, under ``/api/v1``: upload firmware images, send UpdateFirmware/PublishFirmware/
+  UnpublishFirmware/GetDiagnostics/GetLog, follow each request's status history, and download what
+  stations uploaded.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from csms.api.schemas import Problem
 from csms.blocks.diagnostics.commands import UploadRequest, get_diagnostics, get_log
 from csms.blocks.file_service import FileService, UploadSlot
 from csms.blocks.firmware.commands import update_firmware
+from csms.blocks.firmware.publish_image import publish_firmware, unpublish_firmware
 from csms.domain.errors import FileTooLarge, UnknownFile
 from csms.domain.files import (
     FileRequest,
@@ -206,6 +208,26 @@ class UpdateFirmwareIn(BaseModel):
     retry_interval: int | None = Field(default=None, ge=0)
     signing_certificate: str | None = Field(default=None, max_length=5500)
     signature: str | None = Field(default=None, max_length=800)
+
+
+class PublishFirmwareIn(BaseModel):
+    """2.x PublishFirmware to a local controller (L03): a URL of the image and its MD5."""
+
+    firmware_id: str
+    retries: int | None = Field(default=None, ge=0)
+    retry_interval: int | None = Field(default=None, ge=0)
+
+
+class UnpublishFirmwareIn(BaseModel):
+    """2.x UnpublishFirmware (L04): the image, named to the local controller by its MD5."""
+
+    firmware_id: str
+
+
+class UnpublishOut(BaseModel):
+    """The local controller's answer: Unpublished, NoFirmware or DownloadOngoing."""
+
+    status: str
 
 
 class GetDiagnosticsIn(BaseModel):
@@ -425,6 +447,52 @@ async def send_update_firmware(
     return CommandOut(status=result.status, request=FileRequestOut.of(result.request))
 
 
+async def send_publish_firmware(
+    request: Request,
+    context: Context,
+    station_id: StationIdPath,
+    body: Annotated[PublishFirmwareIn, Body()],
+) -> CommandOut:
+    """Send PublishFirmware with a URL of the image; its statuses join the request's history."""
+    await require_station(context, station_id)
+    files = files_context(request)
+    try:
+        result = await publish_firmware(
+            files.gateway,
+            files.service,
+            station_id,
+            body.firmware_id,
+            retries=body.retries,
+            retry_interval=body.retry_interval,
+            timeout=context.call_timeout,
+        )
+    except UnknownFile as exc:
+        raise ApiProblem(NOT_FOUND, str(exc)) from exc
+    return CommandOut(status=result.status, request=FileRequestOut.of(result.request))
+
+
+async def send_unpublish_firmware(
+    request: Request,
+    context: Context,
+    station_id: StationIdPath,
+    body: Annotated[UnpublishFirmwareIn, Body()],
+) -> UnpublishOut:
+    """Send UnpublishFirmware naming the image by its MD5."""
+    await require_station(context, station_id)
+    files = files_context(request)
+    try:
+        status = await unpublish_firmware(
+            files.gateway,
+            files.service,
+            station_id,
+            body.firmware_id,
+            timeout=context.call_timeout,
+        )
+    except UnknownFile as exc:
+        raise ApiProblem(NOT_FOUND, str(exc)) from exc
+    return UnpublishOut(status=status.value)
+
+
 async def send_get_diagnostics(
     request: Request,
     context: Context,
@@ -557,6 +625,20 @@ def files_router() -> APIRouter:
         send_update_firmware,
         methods=["POST"],
         summary="Send UpdateFirmware / SignedUpdateFirmware",
+        responses=command_errors,
+    )
+    router.add_api_route(
+        "/stations/{station_id}/firmware-publish",
+        send_publish_firmware,
+        methods=["POST"],
+        summary="Send PublishFirmware to a local controller (2.x)",
+        responses=command_errors,
+    )
+    router.add_api_route(
+        "/stations/{station_id}/firmware-unpublish",
+        send_unpublish_firmware,
+        methods=["POST"],
+        summary="Send UnpublishFirmware to a local controller (2.x)",
         responses=command_errors,
     )
     router.add_api_route(
