@@ -255,7 +255,7 @@ async def test_profile_2_never_sends_plain_http_file_urls(
     # No API TLS and no public URL: warned at start, and the file commands are refused rather
     # than sent with an http URL.
     async with running_csms(settings) as running, running.api() as api:
-        assert "security profile 2 but the file service is plain http" in caplog.text
+        assert "the file service is plain http" in caplog.text
         await running.add_station("CP-A")
         # CommandNotAllowed: the API answers 409 command-not-allowed with this detail.
         with pytest.raises(CommandNotAllowed, match="CSMS_API_TLS_CERT"):
