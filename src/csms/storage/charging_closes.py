@@ -71,10 +71,15 @@ def v2_transaction(row: Mapping[Any, Any]) -> Transaction:
         started_at=row["started_at"],
         ended_at=row["ended_at"],
         stopped_reason=row["stopped_reason"],
+        meter_start_wh=row["meter_start_wh"],
+        meter_stop_wh=row["meter_stop_wh"],
+        energy_wh=row["energy_wh"],
+        id_token_status=row["id_token_status"],
         flags=parse_flags(row["flags"]),
         closed_by=row["closed_by"],
         updated_at=row["updated_at"],
         ocpp_version="2.x",
+        seq_nos=row["seq_nos"],
     )
 
 

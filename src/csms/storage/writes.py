@@ -36,6 +36,7 @@ from csms.domain.model import (
     StatusReport,
     TransactionEventReport,
 )
+from csms.domain.transactions import TransactionEventOutcome
 from csms.storage.dialect import dialect_insert
 from csms.storage.rows import (
     INSERT_METER_VALUES,
@@ -143,7 +144,7 @@ class RecordMeterValues(Write[None]):
 
 
 @dataclass(slots=True)
-class RecordTransactionEvent(Write[bool]):  # False: (station, transactionId, seqNo) seen before
+class RecordTransactionEvent(Write[TransactionEventOutcome]):
     report: TransactionEventReport
     received_at: datetime
 
@@ -339,7 +340,7 @@ async def _record_touches(conn: AsyncConnection, touches: Mapping[str, datetime]
 
 async def _record_transaction_events(
     conn: AsyncConnection, writes: list[RecordTransactionEvent]
-) -> list[bool]:
+) -> list[TransactionEventOutcome]:
     return await record_transaction_events(conn, [(w.report, w.received_at) for w in writes])
 
 

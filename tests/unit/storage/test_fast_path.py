@@ -251,7 +251,12 @@ async def _reference_events(conn: AsyncConnection, reports: list[TransactionEven
         by_transaction.setdefault(e.transaction_id, []).append(e)
     samples = []
     for transaction_id, group in by_transaction.items():
-        state = reduce(apply_event, group, TransactionState())
+        # No token is registered here: csms answers every idToken Invalid and stores that.
+        state = reduce(
+            lambda s, e: apply_event(s, e, "Invalid" if e.id_token else None),
+            group,
+            TransactionState(),
+        )
         row = {"station_id": REFERENCE, "transaction_id": transaction_id, "updated_at": RECEIVED}
         await conn.execute(
             insert(transactions), [row | {f: getattr(state, f) for f in _STATE_FIELDS}]

@@ -1,0 +1,39 @@
+"""2.x transactions: the status csms answered for the authorising idToken, the energy from the
+Energy.Active.Import.Register readings of their events, and the seqNos received (gap detection).
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-12-06
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0009"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+_COLUMNS = (
+    ("id_token_status", sa.String(length=16)),
+    ("meter_start_wh", sa.BigInteger()),
+    ("meter_start_at", sa.DateTime(timezone=True)),
+    ("meter_stop_wh", sa.BigInteger()),
+    ("meter_stop_at", sa.DateTime(timezone=True)),
+    ("energy_wh", sa.BigInteger()),
+    ("seq_nos", sa.Text()),
+)
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("transactions") as batch:
+        for name, type_ in _COLUMNS:
+            batch.add_column(sa.Column(name, type_, nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("transactions") as batch:
+        for name, _ in reversed(_COLUMNS):
+            batch.drop_column(name)
