@@ -436,8 +436,9 @@ def _cmd_token_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # The columns of ``csms transaction open``, tab-separated (one line of headers first).
+# energy_wh: so far, from the register readings received (2.x; "-" for 1.6 until its stop).
 _OPEN_COLUMNS = ("transaction", "version", "station", "evse/connector", "id_token", "started",
-                 "last_activity")  # fmt: skip
+                 "last_activity", "energy_wh")  # fmt: skip
 
 
 def _cmd_transaction_open(args: argparse.Namespace, settings: Settings) -> int:
@@ -462,7 +463,7 @@ def _cmd_transaction_open(args: argparse.Namespace, settings: Settings) -> int:
             started = t.started_at.isoformat() if t.started_at else "-"
             last = t.updated_at.isoformat() if t.updated_at else "-"
             cells = (t.transaction_id, t.ocpp_version, t.station_id, where,
-                     t.id_token or "-", started, last)  # fmt: skip
+                     t.id_token or "-", started, last, _or_dash(t.energy_wh))  # fmt: skip
             _out("\t".join(cells))
         return 0
 

@@ -61,7 +61,8 @@ def test_token_and_transaction_commands(tmp_path: Path, capsys: pytest.CaptureFi
         "token B stored (Blocked)",
         "B\tBlocked\t-\t-",
         "Tag-1\tAccepted\t2030-01-01T00:00:00+00:00\tG",
-        "transaction\tversion\tstation\tevse/connector\tid_token\tstarted\tlast_activity",
+        "transaction\tversion\tstation\tevse/connector\tid_token\tstarted\tlast_activity"
+        "\tenergy_wh",
     ]
     assert "needs an offset" in err and "UnknownTransaction" in err
 
