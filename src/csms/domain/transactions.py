@@ -250,6 +250,20 @@ def add_seq_no(ranges: SeqRanges, seq_no: int) -> SeqRanges:
     return tuple(merged)
 
 
+def seq_nos_with(text: str | None, seq_no: int) -> str | None:
+    """The stored ranges ``text`` with ``seq_no`` added: :func:`add_seq_no` on text, with the usual
+    case (the next seqNo of a gap-free transaction) done without parsing the whole text."""
+    if text:
+        head, _, last = text.rpartition("..")
+        if last.lstrip("-").isdigit():
+            hi = int(last)
+            if seq_no == hi + 1:
+                return f"{head}..{seq_no}"
+            if seq_no == hi and "," not in head:
+                return text
+    return seq_ranges_text(add_seq_no(parse_seq_ranges(text), seq_no))
+
+
 def missing_seq_nos(ranges: SeqRanges) -> int:
     """How many seqNos between the lowest and highest received are missing."""
     return sum(b_lo - a_hi - 1 for (_, a_hi), (b_lo, _) in itertools.pairwise(ranges))

@@ -35,10 +35,8 @@ from csms.domain.transactions import (
     CLOSED_BY_CSMS,
     CLOSED_BY_OPERATOR,
     CLOSED_BY_STATION,
-    SeqRanges,
     TransactionEventOutcome,
     TransactionFlag,
-    add_seq_no,
     energy_wh,
     flags_text,
     missing_seq_nos,
@@ -46,7 +44,7 @@ from csms.domain.transactions import (
     parse_seq_ranges,
     reading_wh,
     register_wh,
-    seq_ranges_text,
+    seq_nos_with,
 )
 from csms.storage.dialect import dialect_insert
 from csms.storage.rows import INSERT_METER_VALUES, meter_tuples
@@ -175,13 +173,12 @@ def apply_event(
         changes["closed_by"] = CLOSED_BY_STATION
     if state.last_seq_no is None or seq > state.last_seq_no:
         changes["last_seq_no"] = seq
-    ranges = add_seq_no(parse_seq_ranges(state.seq_nos), seq)
-    seq_text = seq_ranges_text(ranges)
+    seq_text = seq_nos_with(state.seq_nos, seq)
     if seq_text != state.seq_nos:
         changes["seq_nos"] = seq_text
     metered = _readings(state, event, changes) if event.samples else False
     if metered or "seq_nos" in changes or "ended_at" in changes:
-        _derive(state, ranges, changes)
+        _derive(state, changes)
     return dataclasses.replace(state, **changes) if changes else state
 
 
@@ -213,20 +210,23 @@ _DERIVED_FLAGS = frozenset({TransactionFlag.SEQ_NO_GAP, TransactionFlag.METER_ST
                             TransactionFlag.ENERGY_OUT_OF_RANGE})  # fmt: skip
 
 
-def _derive(state: TransactionState, ranges: SeqRanges, changes: dict[str, Any]) -> None:
+def _derive(state: TransactionState, changes: dict[str, Any]) -> None:
     """The energy and the flags that follow from readings and seqNos (recomputed, so a late
     event that fills a gap clears SeqNoGap)."""
     start = changes.get("meter_start_wh", state.meter_start_wh)
     stop = changes.get("meter_stop_wh", state.meter_stop_wh)
-    flags_before = changes.get("flags", state.flags)
-    flags = set(parse_flags(flags_before)) - _DERIVED_FLAGS
+    energy_flags: frozenset[TransactionFlag] = frozenset()
     if start is not None and stop is not None:
         energy, energy_flags = energy_wh(start, stop)
-        flags |= energy_flags
         if energy != state.energy_wh:
             changes["energy_wh"] = energy
     ended = changes.get("ended_at", state.ended_at) is not None
-    if ended and missing_seq_nos(ranges):
+    flags_before = changes.get("flags", state.flags)
+    if flags_before is None and not energy_flags and not ended:
+        return  # the usual Updated of a running transaction: no flag to set or clear
+    flags = (set(parse_flags(flags_before)) - _DERIVED_FLAGS) | energy_flags
+    seq_nos = changes.get("seq_nos", state.seq_nos)
+    if ended and "," in (seq_nos or "") and missing_seq_nos(parse_seq_ranges(seq_nos)):
         flags.add(TransactionFlag.SEQ_NO_GAP)
     text = flags_text(flags)
     if text != flags_before:

@@ -11,6 +11,7 @@ from csms.domain.transactions import (
     add_seq_no,
     missing_seq_nos,
     parse_seq_ranges,
+    seq_nos_with,
     seq_ranges_text,
 )
 from csms.storage.transaction_log import TransactionState, apply_event
@@ -132,3 +133,12 @@ def test_the_token_status_is_kept_with_the_authorising_token() -> None:
     state = apply_event(TransactionState(), a_transaction_event(1, id_token="A"), "Blocked")
     state = apply_event(state, a_transaction_event(3, id_token="B"), "Accepted")
     assert (state.id_token, state.id_token_status) == ("A", "Blocked")
+
+
+def test_the_fast_seq_no_text_path_agrees_with_the_ranges() -> None:
+    for order in itertools.permutations((-1, 0, 1, 2, 4, 5)):
+        text: str | None = None
+        ranges: SeqRanges = ()
+        for seq_no in (*order, order[0]):
+            text, ranges = seq_nos_with(text, seq_no), add_seq_no(ranges, seq_no)
+            assert text == seq_ranges_text(ranges), order
