@@ -145,7 +145,7 @@ def events(station_id: str) -> list[TransactionEventReport]:
 _BOOT_FIELDS = tuple(f.name for f in dataclasses.fields(BootInfo))
 _STATION_BOOT_FIELDS = _BOOT_FIELDS[:-1]  # all but "reason"
 _STATUS_FIELDS = ("status", "timestamp", "error_code", "info", "vendor_id", "vendor_error_code")
-_STATE_FIELDS = tuple(f.name for f in dataclasses.fields(TransactionState))
+_STATE_FIELDS = TransactionState._fields
 
 
 def _meter_rows(
