@@ -385,6 +385,8 @@ def _cmd_token_add(args: argparse.Namespace, settings: Settings) -> int:
                     status=AuthorizationStatus(args.status.capitalize()),
                     expiry_date=expiry,
                     parent_id_token=args.parent,
+                    language=args.language,
+                    evse_ids=tuple(args.evse or ()),
                 )
                 if len(names) == 1:
                     _out(f"token {token.id_token} stored ({token.status.value})")
@@ -686,6 +688,15 @@ def build_parser() -> argparse.ArgumentParser:
     tk_add.add_argument("--status", choices=("accepted", "blocked", "invalid"), default="accepted")
     tk_add.add_argument("--expiry", help="ISO 8601 date-time with offset; Expired after it")
     tk_add.add_argument("--parent", help="parent (group) token")
+    tk_add.add_argument(
+        "--language", help="the driver's language (2.x idTokenInfo language1, e.g. 'de')"
+    )
+    tk_add.add_argument(
+        "--evse",
+        type=int,
+        action="append",
+        help="valid only at this EVSE (repeat for several; 2.x idTokenInfo evseId); default: all",
+    )
     tk_add.add_argument("--database-url")
     tk_add.set_defaults(func=_cmd_token_add)
     tk_ls = tk_sub.add_parser("list", help="list tokens")

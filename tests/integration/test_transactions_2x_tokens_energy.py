@@ -3,7 +3,8 @@ PostgreSQL: the `ocpp` package's 2.0.1 ChargePoint charges with a registered tok
 idTokenInfo in every TransactionEventResponse that carries an idToken (E01.FR.11), a blocked or
 unknown token is answered so (E05: the station deauthorizes), a token already in another
 transaction is ConcurrentTx for a Started only, and the transaction's energy comes from the
-Energy.Active.Import.Register readings of its events (signed values kept verbatim).
+Energy.Active.Import.Register readings of its events (signed values kept verbatim). The token's
+group, language and EVSE restrictions go with every answer about it.
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ async def server(database_url: str, tmp_path: Path) -> AsyncIterator[RunningCsms
     async with csms_on(database_url, tmp_path) as running:
         store = store_of(running)
         await running.add_station("TX2-1")
-        await add_token(store.tokens, "DRIVER", now=T0, parent_id_token="FLEET")
+        await add_token(
+            store.tokens, "DRIVER", now=T0, parent_id_token="FLEET", language="de", evse_ids=(1, 2)
+        )
         await add_token(store.tokens, "STOLEN", now=T0, status=AuthorizationStatus.BLOCKED)
         yield running
 
@@ -97,6 +100,8 @@ async def test_a_charge_with_the_ocpp_package_gets_id_token_info_and_energy(
             assert started.id_token_info == {
                 "status": "Accepted",
                 "group_id_token": {"id_token": "FLEET", "type": "Central"},
+                "language1": "de",
+                "evse_id": [1, 2],
             }
             # The same token on another EVSE while this one runs: ConcurrentTx for a Started
             # (open 2.x transactions are matched on the token as the station spells it).

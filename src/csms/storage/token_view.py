@@ -19,6 +19,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from csms.domain.tokens import AuthorizationStatus, IdToken, IdTokenInfo, evaluate, token_key
+from csms.storage.charging_rows import parse_evse_ids
 from csms.storage.statements import PreparedFamily, codec, power_of_two_chunks
 from csms.storage.tables import transactions
 from csms.storage.tables_charging import id_tokens, transactions_v16
@@ -36,7 +37,16 @@ def _tokens_by_key(_dialect: Dialect, count: int) -> Select[Any]:
     c = id_tokens.c
     open_v16 = and_(_T.id_tag_key == c.key, _T.ended_at.is_(None))
     return (
-        select(c.key, c.id_token, c.status, c.expiry_date, c.parent_id_token, _T.id)
+        select(
+            c.key,
+            c.id_token,
+            c.status,
+            c.expiry_date,
+            c.parent_id_token,
+            c.language,
+            c.evse_ids,
+            _T.id,
+        )
         .select_from(id_tokens.outerjoin(transactions_v16, open_v16))
         .where(c.key.in_([""] * count))  # placeholders only: rendered, never bound
     )
@@ -72,11 +82,12 @@ class TokenView:
         keys = sorted({token_key(v) for v in values})
         for chunk in power_of_two_chunks(keys):
             found = await _TOKENS(len(chunk)).fetchall(conn, tuple(chunk))
-            for key, value, status, expiry, parent, transaction_id in found:
+            for key, value, status, expiry, parent, language, evses, transaction_id in found:
                 if key not in view.tokens:
                     view.tokens[key] = IdToken(
-                        value, AuthorizationStatus(status), read_timestamp(expiry), parent
-                    )
+                        value, AuthorizationStatus(status), read_timestamp(expiry), parent,
+                        language=language, evse_ids=parse_evse_ids(evses),
+                    )  # fmt: skip
                 if transaction_id is not None:
                     view.open_v16.setdefault(key, set()).add(int(transaction_id))
         if not view.tokens:  # unknown tokens are Invalid whatever they are in

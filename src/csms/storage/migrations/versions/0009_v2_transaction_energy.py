@@ -1,5 +1,6 @@
 """2.x transactions: the status csms answered for the authorising idToken, the energy from the
-Energy.Active.Import.Register readings of their events, and the seqNos received (gap detection).
+Energy.Active.Import.Register readings of their events, and the seqNos received (gap detection);
+id tokens: the language and EVSE restrictions 2.x idTokenInfo reports.
 
 Revision ID: 0009
 Revises: 0008
@@ -27,13 +28,25 @@ _COLUMNS = (
 )
 
 
+_TOKEN_COLUMNS = (
+    ("language", sa.String(length=8)),
+    ("evse_ids", sa.Text()),
+)
+
+
 def upgrade() -> None:
     with op.batch_alter_table("transactions") as batch:
         for name, type_ in _COLUMNS:
             batch.add_column(sa.Column(name, type_, nullable=True))
+    with op.batch_alter_table("id_tokens") as batch:
+        for name, type_ in _TOKEN_COLUMNS:
+            batch.add_column(sa.Column(name, type_, nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("id_tokens") as batch:
+        for name, _ in reversed(_TOKEN_COLUMNS):
+            batch.drop_column(name)
     with op.batch_alter_table("transactions") as batch:
         for name, _ in reversed(_COLUMNS):
             batch.drop_column(name)
