@@ -93,6 +93,10 @@ def _apply_serve_flags(settings: Settings, args: argparse.Namespace) -> Settings
         ("max_connections", "max_connections"),
         ("max_handshakes_per_address", "max_handshakes_per_address"),
         ("iso15118_provider", "iso15118_provider"),
+        # security profile 3 (issue 8 block A)
+        ("tls_client_ca", "tls_client_ca"),
+        ("tls_organization", "tls_organization"),
+        ("certificate_signer", "certificate_signer"),
     ):
         value = getattr(args, flag)
         if value is not None:
@@ -562,8 +566,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--security-profile",
         type=int,
-        choices=(0, 1, 2),
-        help="0 none (trusted networks only), 1 Basic auth (default), 2 TLS + Basic auth",
+        choices=(0, 1, 2, 3),
+        help="0 none (trusted networks only), 1 Basic auth (default), 2 TLS + Basic auth, "
+        "3 TLS with client certificates",
     )
     serve.add_argument(
         "--tls-cert",
@@ -605,6 +610,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--iso15118-provider",
         help="answers Get15118EVCertificate/GetCertificateStatus: none (default), builtin or "
         "module:attribute (CSMS_ISO15118_PROVIDER)",
+    )
+    # security profile 3 (issue 8 block A)
+    serve.add_argument(
+        "--tls-client-ca",
+        help="PEM bundle of the CAs of station certificates: required under profile 3 (default the "
+        "built-in CA), optional (mixed mode) under profile 2 (CSMS_TLS_CLIENT_CA)",
+    )
+    serve.add_argument(
+        "--tls-organization",
+        help="the O a station certificate must carry (A00.FR.404; CSMS_TLS_ORGANIZATION)",
+    )
+    serve.add_argument(
+        "--certificate-signer",
+        help="signs station CSRs: builtin (default) or module:attribute (CSMS_CERTIFICATE_SIGNER)",
     )
     serve.add_argument("--no-compression", action="store_true", help="do not offer deflate")
     serve.add_argument(

@@ -26,7 +26,8 @@ class ServerSettings:
     host: str = "127.0.0.1"  # CSMS_HOST
     port: int = 9000  # CSMS_PORT
     # Security profile (1.6 security whitepaper §2; 2.0.1 A00): 0 = no station authentication (labs and
-    # trusted networks only), 1 = HTTP Basic auth, 2 = TLS + Basic auth.
+    # trusted networks only), 1 = HTTP Basic auth, 2 = TLS + Basic auth, 3 = TLS with client
+    # certificates (see the security profile 3 block below).
     security_profile: int = 1  # CSMS_SECURITY_PROFILE
     tls_cert: str | None = None  # CSMS_TLS_CERT
     tls_key: str | None = None  # CSMS_TLS_KEY
@@ -109,6 +110,18 @@ class ServerSettings:
     iso15118_provider: str = "none"  # CSMS_ISO15118_PROVIDER
     iso15118_exi_dir: str | None = None  # CSMS_ISO15118_EXI_DIR (builtin only)
     # --- end of ISO 15118 certificates
+    # --- Security profile 3 and station certificates (issue 8 block A; server/tls.py,
+    # server/client_certificates.py, blocks/security/signer_loading.py; docs/behaviour.md
+    # "Security profile 3"). PEM bundle of the CAs that issue station (TLS client) certificates.
+    # Profile 3: every station presents one (default: the built-in CA, <data_dir>/ca/ca-cert.pem).
+    # Profile 2 with it set: mixed mode, a station may present one (it is then on profile 3).
+    tls_client_ca: str | None = None  # CSMS_TLS_CLIENT_CA
+    # The operator's name; when set, a station certificate's O must equal it (A00.FR.404).
+    tls_organization: str | None = None  # CSMS_TLS_ORGANIZATION
+    # Who signs stations' ChargingStationCertificate CSRs (A02/A03): builtin (<data_dir>/ca) or
+    # module:attribute of a signer or its factory. V2G CSRs always go to the V2G root.
+    certificate_signer: str = "builtin"  # CSMS_CERTIFICATE_SIGNER
+    # --- end of security profile 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,11 +345,33 @@ def _validate_iso15118(server: ServerSettings) -> None:
         )
 
 
+def _validate_profile3(server: ServerSettings) -> None:
+    """Client certificates need TLS; the signer is builtin or module:attribute."""
+    if server.tls_client_ca is not None and server.security_profile < 2:
+        raise SettingsError(
+            "CSMS_TLS_CLIENT_CA: station certificates need TLS (security profile 2 or 3)"
+        )
+    client_certificates = server.security_profile == 3 or server.tls_client_ca is not None
+    if server.tls_organization is not None and (
+        not server.tls_organization.strip() or not client_certificates
+    ):
+        raise SettingsError(
+            "CSMS_TLS_ORGANIZATION: a non-empty name, used with security profile 3 or "
+            "CSMS_TLS_CLIENT_CA"
+        )
+    signer = server.certificate_signer.strip()
+    module, sep, attribute = signer.partition(":")
+    if signer != "builtin" and not (sep and module and attribute):
+        raise SettingsError(
+            f"CSMS_CERTIFICATE_SIGNER: expected builtin or module:attribute, got {signer!r}"
+        )
+
+
 def validate(settings: Settings) -> None:
     """Raise :class:`SettingsError` for combinations csms cannot serve."""
     server = settings.server
-    if server.security_profile not in (0, 1, 2):
-        raise SettingsError("CSMS_SECURITY_PROFILE: expected 0, 1 or 2 (3 is not supported yet)")
+    if server.security_profile not in (0, 1, 2, 3):
+        raise SettingsError("CSMS_SECURITY_PROFILE: expected 0, 1, 2 or 3")
     if (server.tls_cert is None) != (server.tls_key is None):
         raise SettingsError("CSMS_TLS_CERT and CSMS_TLS_KEY must be given together")
     if (server.tls_cert2 is None) != (server.tls_key2 is None):
@@ -356,8 +391,11 @@ def validate(settings: Settings) -> None:
             ) from None
     if server.open_timeout <= 0:
         raise SettingsError("CSMS_OPEN_TIMEOUT: seconds, more than 0 (default 10)")
-    if server.security_profile == 2 and server.tls_cert is None:
-        raise SettingsError("security profile 2 needs CSMS_TLS_CERT and CSMS_TLS_KEY")
+    if server.security_profile >= 2 and server.tls_cert is None:
+        raise SettingsError(
+            f"security profile {server.security_profile} needs CSMS_TLS_CERT and CSMS_TLS_KEY"
+        )
+    _validate_profile3(server)
     for name in ("port",):
         port = getattr(server, name)
         if not 0 <= port <= 65535:
@@ -411,7 +449,7 @@ def validate(settings: Settings) -> None:
     if (settings.api.tls_cert is None) != (settings.api.tls_key is None):
         raise SettingsError("CSMS_API_TLS_CERT and CSMS_API_TLS_KEY must be given together")
     if (
-        server.security_profile == 2
+        server.security_profile >= 2
         and files.public_url is not None
         and not files.public_url.startswith("https://")
     ):

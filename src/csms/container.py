@@ -59,6 +59,7 @@ from csms.blocks.security import SecurityBlock
 from csms.blocks.security.commands import COMMANDS as SECURITY_COMMANDS
 from csms.blocks.security.iso15118 import Iso15118CertificateBlock
 from csms.blocks.security.iso15118_loading import ProviderConfigError, load_provider
+from csms.blocks.security.signer_loading import SignerConfigError, load_signer
 from csms.blocks.smartcharging import COMMANDS as SMART_CHARGING_COMMANDS
 from csms.blocks.smartcharging.handlers import SmartChargingReportsBlock
 from csms.blocks.smartcharging.report_commands import COMMANDS as CHARGING_PROFILE_REPORT_COMMANDS
@@ -94,6 +95,7 @@ from csms.pki import (
 from csms.rpc import ALL_VERSIONS, OcppVersion
 from csms.server.listener import StationListener
 from csms.server.registry import ConnectionRegistry
+from csms.server.tls import TlsConfigError
 from csms.simulator import FleetOptions, Timing, run_fleet
 from csms.storage import DatabaseUnavailable, Store, open_store
 from csms.storage.api_token_file import ApiTokenFile
@@ -195,7 +197,7 @@ def build_router(
             SmartChargingReportsBlock(notifications, clock=clock),
             DisplayMessageBlock(notifications, clock=clock),
             CustomerInformationBlock(notifications, clock=clock),
-            PublishFirmwareBlock(notifications, clock=clock),
+            PublishFirmwareBlock(notifications, clock=clock, files=files),
             Iso15118CertificateBlock(notifications, clock=clock, provider=iso15118_provider),
         ]
         if reservations is not None:
@@ -224,12 +226,12 @@ def build_security_block(
     v2g: CertificateAuthority | None = None,
     clock: Callable[[], datetime] = utc_now,
 ) -> SecurityBlock:
-    """The security block with the built-in CA in the data directory unless ``ca`` is given.
+    """The security block with the CSMS_CERTIFICATE_SIGNER signer unless ``ca`` is given.
 
     V2GCertificate CSRs go to ``v2g`` (default: the built-in V2G root in the data directory).
     """
     if ca is None:
-        ca = BuiltinCertificateAuthority(Path(settings.files.data_dir) / "ca")
+        ca = build_certificate_signer(settings)
     if v2g is None:
         v2g = V2GRootAuthority(Path(settings.files.data_dir) / "v2g")
     return SecurityBlock(
@@ -239,6 +241,43 @@ def build_security_block(
         clock=clock,
         call_timeout=settings.server.call_timeout,
     )
+
+
+def build_certificate_signer(settings: Settings) -> CertificateAuthority:
+    """The signer of station CSRs ``CSMS_CERTIFICATE_SIGNER`` names (A02/A03): the built-in CA in
+    ``<data_dir>/ca`` or an operator's ``module:attribute``.
+
+    Raises:
+        SettingsError: a ``module:attribute`` signer cannot be loaded.
+    """
+    name = settings.server.certificate_signer.strip()
+    if name == "builtin":
+        return BuiltinCertificateAuthority(Path(settings.files.data_dir) / "ca")
+    try:
+        return load_signer(name)
+    except SignerConfigError as exc:
+        raise SettingsError(f"CSMS_CERTIFICATE_SIGNER: {exc}") from exc
+
+
+async def station_client_ca(settings: Settings, signer: CertificateAuthority) -> str | None:
+    """The CAs of station certificates: CSMS_TLS_CLIENT_CA, or under profile 3 the built-in CA's
+    certificate (created now if need be), so stations it signed connect (A00.FR.403).
+
+    Raises:
+        SettingsError: profile 3 with an external signer and no CSMS_TLS_CLIENT_CA.
+    """
+    server = settings.server
+    if server.tls_client_ca is not None:
+        return server.tls_client_ca
+    if server.security_profile != 3:
+        return None
+    if not isinstance(signer, BuiltinCertificateAuthority):
+        raise SettingsError(
+            "CSMS_TLS_CLIENT_CA: security profile 3 with an external CSMS_CERTIFICATE_SIGNER "
+            "needs the PEM bundle of the CAs that issue station certificates"
+        )
+    await signer.root_certificate_pem()
+    return str(signer.certificate_path)
 
 
 def build_iso15118_provider(
@@ -443,11 +482,13 @@ class Csms:
             upload_quota=files.upload_quota,
             station_upload_quota=files.station_upload_share,
             # Profile 2 stations are on TLS: never send them a plain http file URL.
-            require_https=settings.server.security_profile == 2,
+            require_https=settings.server.security_profile >= 2,
         )
         self.v2g = V2GRootAuthority(Path(files.data_dir) / "v2g")
+        signer = self.ca if self.ca is not None else build_certificate_signer(settings)
+        client_ca = await station_client_ca(settings, signer)
         self.security_block = build_security_block(
-            self.store.security, self.registry, settings, ca=self.ca, v2g=self.v2g, clock=self.clock
+            self.store.security, self.registry, settings, ca=signer, v2g=self.v2g, clock=self.clock
         )
         router = build_router(
             self.store.stations,
@@ -478,9 +519,12 @@ class Csms:
             registry=self.registry,
             clock=self.clock,
             log_frames=settings.log.frames,
+            client_ca=client_ca,
         )
         try:
             await self.listener.start()
+        except TlsConfigError as exc:  # names the setting and the file already
+            raise StartupError(str(exc)) from exc
         except ssl.SSLError as exc:
             raise StartupError(
                 f"CSMS_TLS_CERT/CSMS_TLS_KEY (--tls-cert/--tls-key): not a PEM certificate chain "
@@ -555,6 +599,7 @@ class Csms:
             else None,
             device_model=self.store.device_model,
             notifications=self.store.notifications,
+            remote_starts=self.store.remote_starts,
             station_load=self.listener.load if self.listener is not None else None,
         )
         config = uvicorn.Config(
@@ -579,11 +624,11 @@ class Csms:
             await asyncio.sleep(0.01)
         scheme = "https" if api.tls_cert is not None else "http"
         logger.info("HTTP API listening on %s://%s:%d/api/v1", scheme, api.host, self.api_port)
-        if self.settings.server.security_profile == 2 and not (
+        if self.settings.server.security_profile >= 2 and not (
             self.settings.files.public_url or self._default_public_url()
         ).startswith("https://"):
             logger.warning(
-                "security profile 2 but the file service is plain http: firmware, diagnostics "
+                "security profile 2 or 3 but the file service is plain http: firmware, diagnostics "
                 "and log commands are refused until CSMS_API_TLS_CERT/CSMS_API_TLS_KEY or an "
                 "https:// CSMS_FILES_PUBLIC_URL is set"
             )

@@ -68,6 +68,8 @@ def configure_logging(settings: LogSettings) -> None:
 # The key that stands for "many stations" once the limiter tracks ``max_keys`` keys: a hostile fleet
 # of identities shares one budget per kind instead of growing the table or the log.
 MANY_STATIONS = "*"
+# The key of lines no station causes on its own (refused handshakes, API requests): see KindLog.
+NO_STATION = ""
 
 
 @dataclass(slots=True)
@@ -201,10 +203,10 @@ class LogLimiter:
         if window.suppressed == 0 or logger is None:
             return
         station, kind = key
-        who = "many stations" if station == MANY_STATIONS else "this station"
+        who = {MANY_STATIONS: "many stations; ", NO_STATION: ""}.get(station, "this station; ")
         logger.log(
             logging.WARNING,
-            "%s repeated %d times in the last %.0f s (%s; last: %s)",
+            "%s repeated %d times in the last %.0f s (%slast: %s)",
             kind,
             window.suppressed,
             max(now - window.start, 0.0),
@@ -226,3 +228,44 @@ def _error_class(exc: BaseException) -> str:
 def _short(exc: BaseException) -> str:
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return text[:200]
+
+
+class KindLog:
+    """A logger whose lines are rate-limited per kind through a :class:`LogLimiter`.
+
+    For the places that log refusals with no station to key them by (the accept loop, the
+    handshake throttle, the API's middlewares): ``log(level, kind, msg, *args)`` writes the first
+    ``burst`` lines of a kind per ``interval``, then one "repeated N times" summary. Give
+    ``limiter`` to share the process's limiter (and its memory bound); otherwise one of its own.
+    """
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        *,
+        scope: str = NO_STATION,
+        limiter: LogLimiter | None = None,
+        burst: int = 5,
+        interval: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._logger = logger
+        self._scope = scope
+        self.limiter = limiter or LogLimiter(interval=interval, burst=burst, clock=clock)
+
+    def log(
+        self, level: int, kind: str, msg: str, *args: object, exc: BaseException | None = None
+    ) -> bool:
+        """Log ``msg % args`` unless ``kind`` is over its budget; True if it was written.
+
+        ``exc``: its traceback, at most once per error class and interval (see LogLimiter).
+        """
+        return self.limiter.log(self._logger, level, self._scope, kind, msg, *args, exc=exc)
+
+    def info(self, msg: str, *args: object) -> bool:
+        """``log(INFO, msg, ...)`` with the message template as its kind."""
+        return self.log(logging.INFO, msg, msg, *args)
+
+    def warning(self, msg: str, *args: object) -> bool:
+        """``log(WARNING, msg, ...)`` with the message template as its kind."""
+        return self.log(logging.WARNING, msg, msg, *args)

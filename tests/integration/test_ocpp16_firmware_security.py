@@ -35,6 +35,8 @@ from ocpp.v16.enums import Action
 from websockets.exceptions import InvalidStatus
 
 from csms.config import LogSettings
+from csms.pki import BuiltinCertificateAuthority
+from tests.firmware_signing import sign_image
 from tests.integration.harness import PASSWORD, RunningCsms, running_csms, settings_for
 
 STATION = "CP-FW-1"
@@ -285,14 +287,15 @@ async def test_firmware_update_downloads_the_image_and_records_every_status(
         listed = await _ok(await api.get(f"/api/v1/stations/{STATION}/file-requests"))
         assert listed[0]["id"] == request_id
 
+        certificate, signature = sign_image(image)
         signed = await _ok(
             await api.post(
                 f"/api/v1/stations/{STATION}/firmware-update",
                 json={
                     "firmware_id": uploaded["id"],
                     "retrieve_date": _now(),
-                    "signing_certificate": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----",
-                    "signature": "c2lnbmF0dXJl",
+                    "signing_certificate": certificate,
+                    "signature": signature,
                 },
             )
         )
@@ -403,7 +406,8 @@ async def test_sign_certificate_then_certificate_signed_and_certificate_manageme
         refused = await cp.call(call16.SignCertificate(csr="not a CSR"))
         assert refused.status == "Rejected"
 
-        root = await server.csms.security_block._ca.root_certificate_pem()  # type: ignore[union-attr]
+        ca_dir = Path(server.csms.settings.files.data_dir) / "ca"
+        root = await BuiltinCertificateAuthority(ca_dir).root_certificate_pem()
         installed = await _ok(
             await api.post(
                 f"/api/v1/stations/{STATION}/certificates",

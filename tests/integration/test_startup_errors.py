@@ -123,7 +123,7 @@ async def test_the_api_port_in_use_and_unreadable_tls_files_are_named(tmp_path: 
     garbage.write_text("not a certificate")
     for cert, expected in (
         (tmp_path / "missing.pem", r"^CSMS_TLS_CERT \(--tls-cert\): .*missing\.pem: no such file"),
-        (garbage, r"^CSMS_TLS_CERT/CSMS_TLS_KEY .*not a PEM certificate chain"),
+        (garbage, r"^CSMS_TLS_CERT/CSMS_TLS_KEY .*garbage\.pem is not a PEM certificate chain"),
     ):
         tls = settings_for(tmp_path, security_profile=2, tls_cert=str(cert), tls_key=str(garbage))
         with pytest.raises(StartupError, match=expected):

@@ -22,6 +22,7 @@ from csms.api.routes.device_model import attach_device_model, device_model_route
 from csms.api.routes.files import FilesApi, attach_files, file_service_router, files_router
 from csms.api.routes.health import LoadProbe, health_router
 from csms.api.routes.notifications import attach_notifications, notifications_router
+from csms.api.routes.remote_starts import attach_remote_starts, remote_starts_router
 from csms.api.routes.security import security_router
 from csms.api.routes.stations import stations_router
 from csms.api.schemas import Problem
@@ -29,6 +30,7 @@ from csms.domain.api_credentials import ApiCredentials, FixedApiToken
 from csms.domain.devicemodel import DeviceModelRepository
 from csms.domain.notifications import NotificationLog
 from csms.domain.ports import StationGateway, StationRepository
+from csms.domain.remotestart import RemoteStartLinks
 
 API_PREFIX: Final = "/api/v1"
 ApiAuth = Literal["token", "none"]
@@ -109,6 +111,7 @@ def create_app(
     files: FilesApi | None = None,
     device_model: DeviceModelRepository | None = None,
     notifications: NotificationLog | None = None,
+    remote_starts: RemoteStartLinks | None = None,
     station_load: LoadProbe | None = None,
 ) -> FastAPI:
     """Build the HTTP API. It fails closed: without a credential it refuses to build.
@@ -131,6 +134,8 @@ def create_app(
         device_model: what 2.x stations reported about themselves; adds the device-model,
             monitor, report and event routes under ``/stations/{id}``.
         notifications: the station notifications kept whole; adds ``/stations/{id}/notifications``.
+        remote_starts: reads the TransactionEvents that carried a remoteStartId; adds
+            ``/stations/{id}/remote-starts/{remoteStartId}``.
         station_load: the station endpoint's connection counters, shown by ``/healthz`` and
             ``/readyz`` (503 when saturated).
     """
@@ -175,6 +180,9 @@ def create_app(
     if notifications is not None:
         attach_notifications(app, notifications)
         routers.append(notifications_router())
+    if remote_starts is not None:
+        attach_remote_starts(app, remote_starts)
+        routers.append(remote_starts_router())
     for router in routers:
         app.include_router(
             router, prefix=API_PREFIX, dependencies=dependencies, responses=responses

@@ -20,8 +20,8 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from csms.api.errors import TYPE_PREFIX, UNAUTHORIZED, problem_response
-from csms.api.throttle import LogThrottle
 from csms.domain.api_credentials import ApiCredentials
+from csms.log import KindLog
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class BearerAuthMiddleware:
         # Paths with their own credential (the file service's per-request URL tokens) or static
         # assets of the public API description.
         self._public_prefixes = public_prefixes
-        self._log = LogThrottle(logger)
+        self._log = KindLog(logger, burst=10)  # 10 lines a minute per kind, then a count
 
     def _authorized(self, scope: Scope) -> bool:
         scheme, credentials = get_authorization_scheme_param(

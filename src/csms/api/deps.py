@@ -7,7 +7,7 @@ servers in one process) never share ports or settings.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 
@@ -40,3 +40,16 @@ def get_context(request: Request) -> ApiContext:
 
 
 Context = Annotated[ApiContext, Depends(get_context)]
+
+
+def attach(app: FastAPI, key: str, value: object) -> None:
+    """Keep ``value`` on the app's state under ``key`` (what optional route groups work with)."""
+    setattr(app.state, key, value)
+
+
+def attached(request: Request, key: str) -> Any:
+    """What :func:`attach` kept under ``key`` on the app serving ``request``."""
+    value = getattr(request.app.state, key, None)
+    if value is None:
+        raise RuntimeError(f"the app was built without {key}")
+    return value

@@ -16,7 +16,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from csms.api.errors import TYPE_PREFIX, ProblemKind, problem_response
-from csms.api.throttle import LogThrottle
+from csms.log import KindLog
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class TrustedHostMiddleware:
     def __init__(self, app: ASGIApp, *, hosts: HostPatterns) -> None:
         self._app = app
         self._hosts = hosts
-        self._log = LogThrottle(logger)
+        self._log = KindLog(logger, burst=10)  # 10 lines a minute per kind, then a count
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self._hosts.any:

@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from csms.api.auth import app_path
 from csms.api.errors import TYPE_PREFIX, ProblemKind, problem_response
-from csms.api.throttle import LogThrottle
+from csms.log import KindLog
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ class JsonBodyMiddleware:
         # The stations' file service (its own URL credential, raw uploads).
         self._exempt_prefixes = exempt_prefixes
         self._strict_bodyless = strict_bodyless
-        self._log = LogThrottle(logger)
+        self._log = KindLog(logger, burst=10)  # 10 lines a minute per kind, then a count
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in STATE_CHANGING:

@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from csms.api.errors import PROBLEM_MEDIA_TYPE, TYPE_PREFIX, ProblemKind
 from csms.api.hosts import normalize_host
-from csms.api.throttle import LogThrottle
+from csms.log import KindLog
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ class OcppHintMiddleware:
         self._app = app
         self._port = ocpp_port
         self._scheme = "wss" if ocpp_tls else "ws"
-        self._log = LogThrottle(logger)
+        self._log = KindLog(logger, burst=10)  # 10 lines a minute per kind, then a count
 
     def endpoint(self, host_header: str | None) -> str | None:
         """The OCPP URL template for a client that reached us as ``host_header``."""

@@ -54,6 +54,13 @@ class StationUpdate(_Strict):
     registration_status: RegistrationStatus | None = None
     password: SecretStr | None = None
     lenient: bool | None = None
+    min_security_profile: int | None = Field(
+        default=None,
+        ge=0,
+        le=3,
+        description="Lowest security profile the station may connect with (A05.FR.09); null: "
+        "the server's CSMS_SECURITY_PROFILE. Raised by csms when the station connects higher",
+    )
 
     @field_validator("registration_status", "lenient", mode="before")
     @classmethod
@@ -137,6 +144,9 @@ class StationDetail(StationSummary):
 
     lenient: bool
     has_password: bool = Field(description="Whether a Basic auth password is set")
+    min_security_profile: int | None = Field(
+        description="Lowest security profile the station may connect with; null: the server's"
+    )
     iccid: str | None
     imsi: str | None
     meter_type: str | None

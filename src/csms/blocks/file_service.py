@@ -23,6 +23,7 @@ Shared by the firmware and diagnostics blocks and the HTTP routes that serve ``/
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import secrets
 from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from datetime import datetime, timedelta
 
 from csms.domain.errors import CommandNotAllowed, FileTooLarge, UnknownFile
 from csms.domain.files import (
+    CANCELED,
     BlobStore,
     BlobWriter,
     FileRepository,
@@ -62,6 +64,9 @@ __all__ = [
 ]
 
 MAX_FILES_PER_REQUEST = 5
+# How many of a station's newest requests AcceptedCanceled looks through for the one it canceled
+# (a station runs one transfer of a kind at a time; older open ones are stale anyway).
+_SUPERSEDE_WINDOW = 20
 DEFAULT_UPLOAD_QUOTA = 10 * 1024**3
 DEFAULT_STATION_UPLOAD_QUOTA = 1024**3
 
@@ -100,6 +105,14 @@ class Download:
     filename: str
     size: int
     sha256: str
+
+
+def _md5_of(path: str) -> str:
+    digest = hashlib.md5(usedforsecurity=False)  # the schema's checksum, not a security check
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 class FileService:
@@ -170,6 +183,38 @@ class FileService:
     async def set_status(self, request_id: int, status: str) -> None:
         """Record the station's answer to a request (or that it could not be delivered)."""
         await self.files.set_status(request_id, status, self._clock())
+
+    async def image_md5(self, firmware_id: str) -> str:
+        """The MD5 of a stored image, in hex: how PublishFirmware/UnpublishFirmware name it
+        (2.0.1 L03/L04 ``checksum``). Read in a worker thread; images are at most
+        ``max_firmware_size`` bytes.
+
+        Raises:
+            UnknownFile: no such image.
+        """
+        image = await self.files.firmware(firmware_id)
+        if image is None:
+            raise UnknownFile(f"no firmware image {firmware_id!r}")
+        return await asyncio.to_thread(_md5_of, self._blobs.path(image.blob_key))
+
+    async def cancel_superseded(
+        self, request: FileRequest, kinds: tuple[TransferKind, ...]
+    ) -> list[int]:
+        """The station answered ``request`` AcceptedCanceled: it canceled the transfer it was
+        running for an earlier request (2.0.1 L01.FR.24, N01; whitepaper §5.7, §5.18). Mark the
+        station's earlier open requests of ``kinds`` Canceled (their URLs stop working) and
+        return their ids."""
+        open_phases = (TransferPhase.REQUESTED, TransferPhase.IN_PROGRESS)
+        earlier = [
+            r.id
+            for r in await self.files.requests(request.station_id, limit=_SUPERSEDE_WINDOW)
+            if r.id < request.id and r.kind in kinds and r.phase in open_phases
+        ]
+        for request_id in earlier:  # recorded as the station's own news: it is the latest status
+            await self.files.record_notification(
+                request.station_id, kinds, request_id, CANCELED, self._clock()
+            )
+        return earlier
 
     def blob_path(self, key: str) -> str:
         """The filesystem path of a stored blob (for the API to serve to operators)."""
@@ -260,7 +305,7 @@ class FileService:
             request is None
             or request.kind.upload != upload
             or request.expires_at <= self._clock()
-            or request.phase is TransferPhase.REJECTED
+            or request.phase in (TransferPhase.REJECTED, TransferPhase.CANCELED)
         ):
             raise UnknownFile("no such file")
         return request

@@ -25,6 +25,7 @@ __all__ = [
     "not_in_version",
     "read_status",
     "read_status_info",
+    "require_2x",
     "send",
     "sends",
     "sent_actions",
@@ -118,6 +119,16 @@ async def send(
 def not_in_version(what: str, version: OcppVersion) -> InvalidPayload:
     """The error for a command (or option) that OCPP ``version`` does not have."""
     return InvalidPayload(f"{what} does not exist in OCPP {version}", code="NotSupported")
+
+
+def require_2x(what: str, version: OcppVersion) -> None:
+    """Refuse a command 1.6 does not have (it exists only in 2.0.1 and 2.1).
+
+    Raises:
+        InvalidPayload: ``version`` is 1.6 (code NotSupported, the API's 422).
+    """
+    if not version.is_2x:
+        raise not_in_version(what, version)
 
 
 def read_status(kind: type[E], payload: Payload, field: str = "status") -> E:

@@ -27,6 +27,7 @@ from typing import Protocol
 from csms.domain.errors import DomainError
 
 __all__ = [
+    "CANCELED",
     "BlobStore",
     "BlobWriter",
     "FileRepository",
@@ -73,17 +74,20 @@ class TransferPhase(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     IDLE = "idle"  # a triggered notification while nothing runs
+    CANCELED = "canceled"  # superseded: the station canceled it for a newer request
 
 
 # Statuses of 1.6 FirmwareStatus/DiagnosticsStatus (§7.25, §7.24), 1.6 security FirmwareStatusEnumType
 # and UploadLogStatusEnumType (whitepaper §6), and 2.x FirmwareStatusEnumType/UploadLogStatusEnumType.
-_SUCCEEDED = frozenset({"Installed", "Uploaded"})
+_SUCCEEDED = frozenset({"Installed", "Uploaded", "Published"})  # Published: L03
 _FAILED = frozenset(
     {
         "DownloadFailed",
         "InstallationFailed",
         "InstallVerificationFailed",
         "InvalidSignature",
+        "InvalidChecksum",  # PublishFirmwareStatusEnumType (L03)
+        "PublishFailed",
         "UploadFailed",
         "UploadFailure",
         "BadMessage",
@@ -95,6 +99,9 @@ _FAILED = frozenset(
 # Answers to the request itself (SignedUpdateFirmware/GetLog/2.x UpdateFirmware .conf).
 _REJECTED = frozenset({"Rejected", "InvalidCertificate", "RevokedCertificate"})
 _REQUESTED = frozenset({"Requested", "Accepted", "AcceptedCanceled"})
+# csms's own status of a request the station canceled when it accepted a newer one with
+# AcceptedCanceled (2.0.1 L01.FR.24 UpdateFirmware, N01 GetLog; whitepaper §5.7, §5.18).
+CANCELED = "Canceled"
 
 
 def phase_of(status: str) -> TransferPhase:
@@ -109,6 +116,8 @@ def phase_of(status: str) -> TransferPhase:
         return TransferPhase.REQUESTED
     if status == "Idle":
         return TransferPhase.IDLE
+    if status == CANCELED:
+        return TransferPhase.CANCELED
     return TransferPhase.IN_PROGRESS  # Downloading, Installing, Uploading, ...Scheduled, ...
 
 

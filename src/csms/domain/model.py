@@ -63,6 +63,9 @@ class Station:
     last_seen_at: datetime | None = None
     connected_at: datetime | None = None
     disconnected_at: datetime | None = None
+    # The lowest security profile the station may connect with (2.0.1 A05.FR.09 / 1.6 whitepaper
+    # A05.FR.09: no downgrade once it connected on a higher one); None: the server's profile.
+    min_security_profile: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,6 +63,10 @@ class StationRepository(Protocol):
         """Choose whether the station's schema violations are logged instead of refused."""
         ...
 
+    async def set_min_security_profile(self, station_id: str, profile: int | None) -> None:
+        """Store the lowest security profile the station may connect with (None: the server's)."""
+        ...
+
     async def record_boot(
         self, station_id: str, boot: BootInfo, status: RegistrationStatus, now: datetime
     ) -> None:

@@ -17,26 +17,21 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from csms.domain.errors import CertificateRequestRejected
+from csms.pki.root import LocalRoot, load_csr, utc_now
 
 __all__ = ["BuiltinCertificateAuthority"]
 
 _KEY_FILE = "ca-key.pem"
 _CERT_FILE = "ca-cert.pem"
 _EC_CURVES = (ec.SECP256R1, ec.SECP384R1)
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class BuiltinCertificateAuthority:
@@ -50,11 +45,15 @@ class BuiltinCertificateAuthority:
         validity_days: int = 365,
     ) -> None:
         self._dir = Path(directory).expanduser()
-        self._common_name = common_name
         self._validity = dt.timedelta(days=validity_days)
-        self._lock = asyncio.Lock()
-        self._key: ec.EllipticCurvePrivateKey | None = None
-        self._cert: x509.Certificate | None = None
+        self._root = LocalRoot(
+            self._dir,
+            _KEY_FILE,
+            _CERT_FILE,
+            x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]),
+            path_length=0,
+            digital_signature=True,
+        )
 
     @property
     def certificate_path(self) -> Path:
@@ -84,7 +83,7 @@ class BuiltinCertificateAuthority:
         ca: x509.Certificate,
         csr: x509.CertificateSigningRequest,
     ) -> x509.Certificate:
-        now = _now()
+        now = utc_now()
         public_key = csr.public_key()
         usage_agreement = isinstance(public_key, ec.EllipticCurvePublicKey)
         return (
@@ -122,79 +121,11 @@ class BuiltinCertificateAuthority:
         )
 
     async def _loaded(self) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-        key, cert = self._key, self._cert
-        if key is not None and cert is not None:
-            return key, cert
-        async with self._lock:
-            if self._key is None or self._cert is None:
-                self._key, self._cert = await asyncio.to_thread(self._load_or_create)
-            key, cert = self._key, self._cert
-        assert key is not None and cert is not None
-        return key, cert
-
-    def _load_or_create(self) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-        key_path, cert_path = self._dir / _KEY_FILE, self._dir / _CERT_FILE
-        if key_path.exists() and cert_path.exists():
-            key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
-            if not isinstance(key, ec.EllipticCurvePrivateKey):
-                raise ValueError(f"{key_path} is not an EC private key")
-            return key, x509.load_pem_x509_certificate(cert_path.read_bytes())
-        self._dir.mkdir(parents=True, exist_ok=True)
-        key = ec.generate_private_key(ec.SECP256R1())
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, self._common_name)])
-        now = _now()
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=3650))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(
-                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
-            )
-            .sign(key, hashes.SHA256())
-        )
-        key_bytes = key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(key_bytes)
-        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        return key, cert
+        return await self._root.loaded()
 
 
 def _checked_csr(station_id: str, csr_pem: str) -> x509.CertificateSigningRequest:
-    try:
-        csr = x509.load_pem_x509_csr(csr_pem.encode("ascii"))
-    except (ValueError, UnicodeEncodeError) as exc:
-        raise CertificateRequestRejected("not a PEM certificate signing request") from exc
-    try:
-        valid = csr.is_signature_valid
-        public_key = csr.public_key()
-    except (InvalidSignature, UnsupportedAlgorithm, ValueError) as exc:
-        raise CertificateRequestRejected("the CSR's key or signature is unusable") from exc
-    if not valid:
-        raise CertificateRequestRejected("the CSR's signature is invalid")
+    csr, public_key = load_csr(csr_pem)
     if isinstance(public_key, rsa.RSAPublicKey):
         if public_key.key_size < 2048:
             raise CertificateRequestRejected("RSA keys must have at least 2048 bits")

@@ -25,17 +25,16 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import NameOID
 
 from csms.domain.errors import CertificateRequestRejected
+from csms.pki.root import LocalRoot, load_csr, utc_now
 
 __all__ = ["HASH_ALGORITHMS", "V2GRootAuthority", "issuer_hashes"]
 
@@ -47,10 +46,6 @@ HASH_ALGORITHMS: dict[str, type[hashes.HashAlgorithm]] = {
     "SHA384": hashes.SHA384,
     "SHA512": hashes.SHA512,
 }
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def issuer_hashes(issuer: x509.Certificate, algorithm: str) -> tuple[str, str]:
@@ -87,12 +82,21 @@ class V2GRootAuthority:
         ocsp_validity: dt.timedelta = dt.timedelta(days=1),
     ) -> None:
         self._dir = Path(directory).expanduser()
-        self._common_name = common_name
         self._validity = dt.timedelta(days=validity_days)
         self._ocsp_validity = ocsp_validity
-        self._lock = asyncio.Lock()
-        self._key: ec.EllipticCurvePrivateKey | None = None
-        self._cert: x509.Certificate | None = None
+        self._root = LocalRoot(
+            self._dir,
+            _KEY_FILE,
+            _CERT_FILE,
+            x509.Name(
+                [
+                    x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+                    x509.NameAttribute(NameOID.DOMAIN_COMPONENT, "V2G"),
+                ]
+            ),
+            path_length=None,
+            digital_signature=False,
+        )
 
     @property
     def directory(self) -> Path:
@@ -122,7 +126,7 @@ class V2GRootAuthority:
 
     async def revoke(self, serial_number: int, when: dt.datetime | None = None) -> None:
         """Mark ``serial_number`` revoked from ``when`` (default now); OCSP answers revoked."""
-        stamp = (when or _now()).astimezone(dt.UTC).isoformat()
+        stamp = (when or utc_now()).astimezone(dt.UTC).isoformat()
         await asyncio.to_thread(self._write, Path("revoked") / f"{serial_number:x}", stamp)
 
     async def ocsp_response(
@@ -149,7 +153,7 @@ class V2GRootAuthority:
     def _ocsp(
         self, key: ec.EllipticCurvePrivateKey, root: x509.Certificate, algorithm: str, serial: int
     ) -> bytes:
-        now = _now()
+        now = utc_now()
         name_hash, key_hash = issuer_hashes(root, algorithm)
         revoked_file = self._dir / "revoked" / f"{serial:x}"
         revocation_time: dt.datetime | None = None
@@ -184,7 +188,7 @@ class V2GRootAuthority:
         root: x509.Certificate,
         csr: x509.CertificateSigningRequest,
     ) -> x509.Certificate:
-        now = _now()
+        now = utc_now()
         public_key = csr.public_key()
         leaf = (
             x509.CertificateBuilder()
@@ -228,84 +232,11 @@ class V2GRootAuthority:
         temporary.replace(path)
 
     async def _loaded(self) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-        key, cert = self._key, self._cert
-        if key is not None and cert is not None:
-            return key, cert
-        async with self._lock:
-            if self._key is None or self._cert is None:
-                self._key, self._cert = await asyncio.to_thread(self._load_or_create)
-            key, cert = self._key, self._cert
-        assert key is not None and cert is not None
-        return key, cert
-
-    def _load_or_create(self) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-        key_path, cert_path = self._dir / _KEY_FILE, self._dir / _CERT_FILE
-        if key_path.exists() and cert_path.exists():
-            key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
-            if not isinstance(key, ec.EllipticCurvePrivateKey):
-                raise ValueError(f"{key_path} is not an EC private key")
-            return key, x509.load_pem_x509_certificate(cert_path.read_bytes())
-        self._dir.mkdir(parents=True, exist_ok=True)
-        key = ec.generate_private_key(ec.SECP256R1())
-        name = x509.Name(
-            [
-                x509.NameAttribute(NameOID.COMMON_NAME, self._common_name),
-                x509.NameAttribute(NameOID.DOMAIN_COMPONENT, "V2G"),
-            ]
-        )
-        now = _now()
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=3650))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=False,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(
-                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
-            )
-            .sign(key, hashes.SHA256())
-        )
-        key_bytes = key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(key_bytes)
-        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        return key, cert
+        return await self._root.loaded()
 
 
 def _checked_csr(csr_pem: str) -> x509.CertificateSigningRequest:
-    try:
-        csr = x509.load_pem_x509_csr(csr_pem.encode("ascii"))
-    except (ValueError, UnicodeEncodeError) as exc:
-        raise CertificateRequestRejected("not a PEM certificate signing request") from exc
-    try:
-        valid = csr.is_signature_valid
-        public_key = csr.public_key()
-    except (InvalidSignature, UnsupportedAlgorithm, ValueError) as exc:
-        raise CertificateRequestRejected("the CSR's key or signature is unusable") from exc
-    if not valid:
-        raise CertificateRequestRejected("the CSR's signature is invalid")
+    csr, public_key = load_csr(csr_pem)
     if not (
         isinstance(public_key, ec.EllipticCurvePublicKey)
         and isinstance(public_key.curve, ec.SECP256R1)

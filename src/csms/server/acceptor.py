@@ -32,7 +32,8 @@ from typing import Any, cast
 from websockets.asyncio.server import Server, ServerConnection, serve
 
 from csms.domain.load import ConnectionLoad
-from csms.server.limits import ConnectionLimits, Refusal, ThrottledLog, Ticket
+from csms.log import KindLog
+from csms.server.limits import ConnectionLimits, Refusal, Ticket
 from csms.server.tls import handshake_failure
 
 logger = logging.getLogger(__name__)
@@ -82,7 +83,8 @@ class StationAcceptor:
         self.limits = limits
         self._ssl = ssl_context
         self._timeout = handshake_timeout
-        self._log = ThrottledLog(logger, log_interval)
+        # One line per kind per interval, then a count: accept errors and refusals come in floods.
+        self._log = KindLog(logger, burst=1, interval=log_interval)
         self._log_interval = log_interval
         self._sockets: list[socket.socket] = []
         self._accepting: set[asyncio.Task[None]] = set()

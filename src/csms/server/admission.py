@@ -30,8 +30,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from csms.config import ServerSettings
+from csms.log import KindLog
 from csms.server.buckets import DEFAULT_MAX_KEYS, KeyedBuckets
-from csms.server.refusals import RefusalLog
 
 
 def address_group(address: str) -> str:
@@ -152,7 +152,7 @@ class Admission:
 
     throttle: HandshakeThrottle
     registrations: RegistrationLimiter
-    refusals: RefusalLog
+    refusals: KindLog  # refused handshakes: 10 lines per kind per window, then a count
 
     @classmethod
     def from_settings(
@@ -178,5 +178,5 @@ class Admission:
                 window=settings.auth_failure_window,
                 clock=clock,
             ),
-            refusals=RefusalLog(logger, interval=settings.auth_failure_window, clock=clock),
+            refusals=KindLog(logger, burst=10, interval=settings.auth_failure_window, clock=clock),
         )

@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import enum
 import ipaddress
-import logging
 import resource
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from csms.domain.load import ConnectionLoad
+from csms.server.admission import group_key
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -54,22 +52,6 @@ def default_max_connections(limit: int) -> int:
     return max(limit - descriptor_reserve(limit), 1)
 
 
-def address_group(address: str) -> str:
-    """The unit a per-address limit counts: an IPv4 address, or the /64 of an IPv6 address.
-
-    An IPv4-mapped IPv6 address counts as its IPv4 address.
-    """
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return address
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.IPv6Network((int(ip) >> 64 << 64, 64)))
-    return str(ip)
-
-
 class Refusal(enum.Enum):
     """Why a new connection was closed at accept."""
 
@@ -81,7 +63,7 @@ class Refusal(enum.Enum):
 class Ticket:
     """One admitted connection; released exactly once."""
 
-    group: str
+    group: int | str  # the address group (csms.server.admission.group_key)
     in_handshake: bool = True
     released: bool = False
 
@@ -110,14 +92,14 @@ class ConnectionLimits:
         self.max_handshakes_per_address = max_handshakes_per_address
         self._exempt = exempt
         self._open = 0
-        self._handshakes: dict[str, int] = {}
+        self._handshakes: dict[int | str, int] = {}
         self._in_handshake = 0
 
     def admit(self, address: str) -> Ticket | Refusal:
         """Take a slot for a connection from ``address``, or say why there is none."""
         if self._open >= self.max_connections:
             return Refusal.AT_CAPACITY
-        group = address_group(address)
+        group = group_key(address)
         if self._handshakes.get(group, 0) >= self.max_handshakes_per_address and not self._exempted(
             address
         ):
@@ -164,38 +146,3 @@ class ConnectionLimits:
             max=self.max_connections,
             saturated=accept_errors or self._open >= self.max_connections,
         )
-
-
-@dataclass(slots=True)
-class _Burst:
-    logged_at: float
-    suppressed: int = 0
-
-
-@dataclass(slots=True)
-class ThrottledLog:
-    """Logs the first event of a kind at once, then at most one line per ``interval`` with a count.
-
-    A flood of refusals or accept errors must not become a flood of log lines.
-    """
-
-    logger: logging.Logger
-    interval: float = 10.0
-    clock: Callable[[], float] = time.monotonic
-    _bursts: dict[str, _Burst] = field(default_factory=dict)
-
-    def log(self, level: int, kind: str, message: str, *args: object) -> bool:
-        """Log ``message % args`` unless ``kind`` was logged less than ``interval`` ago."""
-        now = self.clock()
-        burst = self._bursts.get(kind)
-        if burst is not None and now - burst.logged_at < self.interval:
-            burst.suppressed += 1
-            return False
-        if burst is not None and burst.suppressed:
-            message += " (and %d more like it in the last %.0f s)"
-            args = (*args, burst.suppressed, now - burst.logged_at)
-        self._bursts[kind] = _Burst(now)
-        if len(self._bursts) > 1024:  # kinds are few; never let them grow without bound
-            self._bursts = {kind: self._bursts[kind]}
-        self.logger.log(level, message, *args, stacklevel=2)
-        return True

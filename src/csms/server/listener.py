@@ -4,10 +4,19 @@ Handshake (before any upgrade, so nothing is processed for a refused client):
 
 1. a path without a valid identity, or an identity that is not registered while unknown stations are
    rejected, gets 404 (OCPP-J 1.6 §3.2; 2.0.1 Part 4 §3.2);
-2. Basic auth (security profile ≥ 1, and whenever the station has a password): wrong username or
-   password, or no header, gets 401 (1.6 security whitepaper A00.FR.202–204; OCTT TC_A_02/03_CSMS),
-   or 429 once the identity's or the address's failure budget is spent (CWE-307). Credentials are
-   checked first, so a right password is never throttled (server/admission.py);
+2. a station certificate (security profile 3, verified by the TLS layer) authenticates the station
+   when its CN is the identity (and its O the operator's, if configured); otherwise 403
+   (A00.FR.404/405/407; server/client_certificates.py). No Basic auth is needed then: the
+   certificate is the profile 3 credential (A00.FR.401; Part 6 TC_A_04_CSMS: "the HTTP request only
+   contains a username/password combination when the CSMS uses security profile 2");
+   without a certificate, Basic auth (security profile ≥ 1, and whenever the station has a
+   password): wrong username or password, or no header, gets 401 (1.6 security whitepaper
+   A00.FR.202–204; OCTT TC_A_02/03_CSMS), or 429 once the identity's or the address's failure
+   budget is spent (CWE-307). Credentials are checked first, so a right password is never
+   throttled (server/admission.py);
+   then a station on a lower security profile than its minimum (``min_security_profile``, default
+   CSMS_SECURITY_PROFILE) gets 403; one on a higher profile has its minimum raised to it: csms
+   "SHALL NOT allow the Charge Point to connect with a lower security profile anymore" (A05.FR.09);
 3. an unknown station under the ``pending``/``accept`` policies registers itself, paced per process
    and per address (429) and, under ``pending``, up to a cap of Pending stations (503);
 4. a second connection for a connected identity: the live session is pinged; if it answers within
@@ -55,6 +64,12 @@ from csms.rpc import ALL_VERSIONS, OcppVersion, select_subprotocol
 from csms.server.acceptor import StationAcceptor, serve_stations
 from csms.server.admission import Admission
 from csms.server.auth import basic_auth_password
+from csms.server.client_certificates import (
+    PeerCertificate,
+    connection_profile,
+    name_mismatch,
+    peer_certificate,
+)
 from csms.server.connection import CLOSE_PROTOCOL_ERROR, StationConnection, StationLog
 from csms.server.identity import identity_from_path
 from csms.server.limits import (
@@ -86,8 +101,11 @@ class StationListener:
         clock: Callable[[], datetime],
         versions: Sequence[OcppVersion] = ALL_VERSIONS,
         log_frames: bool = False,
+        client_ca: str | None = None,
     ) -> None:
         self._settings = settings
+        # The stations' CAs (CSMS_TLS_CLIENT_CA, or the built-in CA's certificate under profile 3).
+        self._client_ca = client_ca if client_ca is not None else settings.tls_client_ca
         self._stations = stations
         self._dispatcher = dispatcher
         self._registry = registry
@@ -191,7 +209,11 @@ class StationListener:
         pairs = [(s.tls_cert, s.tls_key)]
         if s.tls_cert2 is not None and s.tls_key2 is not None:
             pairs.append((s.tls_cert2, s.tls_key2))
-        return server_context(pairs)
+        return server_context(
+            pairs,
+            client_ca=self._client_ca,
+            require_client_certificate=s.security_profile == 3,
+        )
 
     async def close(self) -> None:
         """Stop accepting, close every session (1001) and wait for them to end."""
@@ -218,19 +240,35 @@ class StationListener:
             return connection.respond(HTTPStatus.NOT_FOUND, "No station identity in the URL.\n")
         try:
             station = await self._stations.get(identity)
-        except StorageError:
-            logger.exception("station lookup failed for %r", identity)
+        except (
+            StorageError
+        ) as exc:  # an outage: one traceback per class and window, not per handshake
+            self._admission.refusals.log(
+                logging.ERROR,
+                "storage unavailable",
+                "station lookup failed for %r",
+                identity,
+                exc=exc,
+            )
             return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "Try again later.\n")
+        ssl_object = connection.transport.get_extra_info("ssl_object")
+        certificate = peer_certificate(ssl_object)
+        if (
+            refusal := self._check_certificate(connection, address, identity, certificate)
+        ) is not None:
+            return refusal
         password = basic_auth_password(request.headers.get("Authorization"), identity)
         if station is None:
-            return await self._admit_unknown(connection, address, identity, password)
-        authenticated = self._authenticated(station, password)
+            return await self._admit_unknown(
+                connection, address, identity, password, certified=certificate is not None
+            )
+        authenticated = certificate is not None or self._authenticated(station, password)
         refusals = self._admission.refusals
         wait = self._admission.throttle.login(identity, address, authenticated=authenticated)
         if wait:
             refusals.log(
-                "security: failure budget spent",
                 logging.WARNING,
+                "security: failure budget spent",
                 "security: authentication failed for %r from %s; failure budget spent (429)",
                 identity,
                 address,
@@ -240,16 +278,84 @@ class StationListener:
             if station.password_hash is None:
                 self._warn_no_password(identity)
             refusals.log(
-                "security: authentication failed",
                 logging.WARNING,
+                "security: authentication failed",
                 "security: authentication failed for %r from %s",
                 identity,
                 address,
             )
             return _unauthorized(connection)
+        profile = connection_profile(
+            tls=ssl_object is not None,
+            certificate=certificate is not None,
+            password=station.password_hash is not None,
+        )
+        if (
+            refusal := await self._check_profile(connection, address, station, profile)
+        ) is not None:
+            return refusal
         if (refusal := await self._check_duplicate(connection, identity)) is not None:
             return refusal
         self._admitted[connection] = station
+        return None
+
+    def _check_certificate(
+        self,
+        connection: ServerConnection,
+        address: str,
+        identity: str,
+        certificate: PeerCertificate | None,
+    ) -> Response | None:
+        """403 for a station certificate of another station or operator (A00.FR.404/405/407),
+        and for no certificate under profile 3 (the TLS layer already requires one: fail closed)."""
+        if certificate is None:
+            reason = "no station certificate" if self._settings.security_profile == 3 else None
+        else:
+            reason = name_mismatch(certificate, identity, self._settings.tls_organization)
+        if reason is None:
+            return None
+        self._admission.refusals.log(
+            logging.WARNING,
+            f"security: certificate: {reason}",
+            "security: station certificate refused for %r from %s (403): %s",
+            identity,
+            address,
+            reason,
+        )
+        return connection.respond(HTTPStatus.FORBIDDEN, "Station certificate refused.\n")
+
+    async def _check_profile(
+        self, connection: ServerConnection, address: str, station: Station, profile: int
+    ) -> Response | None:
+        """403 below the station's minimum security profile; a higher one becomes its minimum
+        (A05.FR.09: no downgrade once it connected on a higher profile)."""
+        minimum = max(station.min_security_profile or 0, self._settings.security_profile)
+        if profile < minimum:
+            self._admission.refusals.log(
+                logging.WARNING,
+                "security: profile downgrade",
+                "security: %r from %s refused (403): security profile %d is below its minimum %d "
+                "(A05.FR.09)",
+                station.id,
+                address,
+                profile,
+                minimum,
+            )
+            return connection.respond(
+                HTTPStatus.FORBIDDEN, "Security profile below the station's minimum.\n"
+            )
+        if profile > minimum:
+            try:
+                await self._stations.set_min_security_profile(station.id, profile)
+            except StorageError:
+                logger.exception("could not raise the security profile of %r", station.id)
+            else:
+                logger.warning(
+                    "security: %r connected with security profile %d; lower profiles are refused "
+                    "from now on (A05.FR.09)",
+                    station.id,
+                    profile,
+                )
         return None
 
     def _authenticated(self, station: Station, password: bytes | None) -> bool:
@@ -261,13 +367,19 @@ class StationListener:
         return any(verify_password(c, stored) for c in password_candidates(password))
 
     async def _admit_unknown(
-        self, connection: ServerConnection, address: str, identity: str, password: bytes | None
+        self,
+        connection: ServerConnection,
+        address: str,
+        identity: str,
+        password: bytes | None,
+        *,
+        certified: bool = False,
     ) -> Response | None:
         policy = self._settings.unknown_stations
         if policy is UnknownStationPolicy.REJECT:
             return self._refuse_unknown(connection, address, identity, HTTPStatus.NOT_FOUND)
         password_hash = None
-        if self._settings.security_profile >= 1:
+        if not certified and self._settings.security_profile >= 1:
             # Trust on first use: the first password an unknown station presents becomes its own.
             if password is None:
                 return self._refuse_unknown(connection, address, identity, HTTPStatus.UNAUTHORIZED)
@@ -279,8 +391,8 @@ class StationListener:
         refusals = self._admission.refusals
         if wait := self._admission.registrations.take(address):
             refusals.log(
-                "registration rate limit",
                 logging.WARNING,
+                "registration rate limit",
                 "unknown station %r from %s refused (429): registration rate limit",
                 identity,
                 address,
@@ -296,6 +408,8 @@ class StationListener:
             registration_status=status,
             password_hash=password_hash,
             created_at=self._clock(),
+            # A station certificate makes it a profile 3 station from the start (A05.FR.09).
+            min_security_profile=3 if certified else None,
         )
         try:
             if status is RegistrationStatus.PENDING:
@@ -310,10 +424,16 @@ class StationListener:
             # Two first connections raced (the other one registered it), or storage failed.
             try:
                 existing = await self._stations.get(identity)
-            except StorageError:
-                logger.exception("station registration failed for %r", identity)
+            except StorageError as exc:
+                self._admission.refusals.log(
+                    logging.ERROR,
+                    "storage unavailable",
+                    "station registration failed for %r",
+                    identity,
+                    exc=exc,
+                )
                 return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "Try again later.\n")
-            if existing is None or not self._authenticated(existing, password):
+            if existing is None or not (certified or self._authenticated(existing, password)):
                 return _unauthorized(connection)
             station = existing
         logger.info("unknown station %r registered as %s", identity, status.value)
@@ -329,14 +449,14 @@ class StationListener:
             pending = await self._stations.count(registration_status=RegistrationStatus.PENDING)
         except StorageError as exc:
             self._admission.refusals.log(
-                "storage unavailable", logging.WARNING, "could not count Pending stations: %s", exc
+                logging.WARNING, "storage unavailable", "could not count Pending stations: %s", exc
             )
             return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "Try again later.\n")
         if pending < self._settings.max_pending_registrations:
             return None
         self._admission.refusals.log(
-            "pending registration cap",
             logging.WARNING,
+            "pending registration cap",
             "unknown station %r from %s refused (503): %d stations are Pending "
             "(CSMS_MAX_PENDING_REGISTRATIONS); accept or reject some",
             identity,
@@ -358,16 +478,16 @@ class StationListener:
         refusals = self._admission.refusals
         if wait := self._admission.throttle.unknown_identity(address):
             refusals.log(
-                "unknown stations: budget spent",
                 logging.INFO,
+                "unknown stations: budget spent",
                 "unknown station %r from %s refused (429): budget for unknown identities spent",
                 identity,
                 address,
             )
             return _too_many(connection, wait, "Too many requests for unknown stations.\n")
         refusals.log(
-            "unknown stations",
             logging.INFO,
+            "unknown stations",
             "unknown station %r from %s refused (%d)",
             identity,
             address,

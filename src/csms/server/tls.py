@@ -1,5 +1,5 @@
-"""The TLS side of security profile 2: the OCPP cipher suites, one certificate per key type, and
-names for failed handshakes.
+"""The TLS side of security profiles 2 and 3: the OCPP cipher suites, one certificate per key type,
+station (client) certificates, and names for failed handshakes.
 
 The Central System SHALL support TLS_ECDHE_ECDSA_WITH_AES_{128,256}_GCM_SHA{256,384} and
 TLS_RSA_WITH_AES_{128,256}_GCM_SHA{256,384} (1.6 security whitepaper and 2.0.1 Part 2 A00.FR.317),
@@ -7,6 +7,13 @@ only TLS 1.2 or above (A00.FR.312) and no TLS compression (A00.FR.320). Stations
 ECDSA or the RSA pair (A00.FR.318), so the CSMS needs "2 different certificates" (A00.FR.317 note):
 both are loaded into one context and OpenSSL picks the one matching the signature algorithms and
 suites the client offers. TLS 1.3 suites stay enabled for stations that speak it.
+
+Security profile 3 (1.6 security whitepaper §2.5 / 2.0.1 A00.FR.401–407): the station
+authenticates with its certificate as a TLS client certificate (A00.FR.402); csms verifies its
+certification path against ``CSMS_TLS_CLIENT_CA`` (A00.FR.403) and terminates a connection whose
+certificate is missing, expired or from another CA in the handshake (A00.FR.407), which the
+acceptor logs (A00.FR.408). Names (CN, O) are checked after the handshake, once the identity in
+the URL is known (server/client_certificates.py).
 """
 
 from __future__ import annotations
@@ -44,7 +51,8 @@ def certificate_key_type(cert_path: str) -> str:
         cert = x509.load_pem_x509_certificate(Path(cert_path).read_bytes())
     except (OSError, ValueError) as exc:
         raise TlsConfigError(
-            f"CSMS_TLS_CERT: {cert_path} is not a readable PEM certificate ({exc})"
+            f"CSMS_TLS_CERT/CSMS_TLS_KEY (--tls-cert/--tls-key): {cert_path} is not a PEM "
+            f"certificate chain ({exc})"
         ) from None
     key = cert.public_key()
     if isinstance(key, rsa.RSAPublicKey):
@@ -56,8 +64,18 @@ def certificate_key_type(cert_path: str) -> str:
     )
 
 
-def server_context(pairs: Sequence[tuple[str, str]]) -> ssl.SSLContext:
-    """A server context with one certificate per key type from ``pairs`` of (cert, key) files."""
+def server_context(
+    pairs: Sequence[tuple[str, str]],
+    *,
+    client_ca: str | None = None,
+    require_client_certificate: bool = False,
+) -> ssl.SSLContext:
+    """A server context with one certificate per key type from ``pairs`` of (cert, key) files.
+
+    With ``client_ca`` (a PEM bundle), a certificate a station presents must chain to one of its
+    CAs; it must present one when ``require_client_certificate`` (profile 3; CERT_REQUIRED), and
+    may otherwise (mixed profile 2/3 on one port; CERT_OPTIONAL).
+    """
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2  # A00.FR.312
     ctx.options |= ssl.OP_NO_COMPRESSION  # A00.FR.320
@@ -78,6 +96,17 @@ def server_context(pairs: Sequence[tuple[str, str]]) -> ssl.SSLContext:
             raise TlsConfigError(
                 f"CSMS_TLS_KEY: {key} cannot be loaded with {cert} ({exc})"
             ) from None
+    if client_ca is not None:
+        try:
+            ctx.load_verify_locations(cafile=client_ca)
+        except (OSError, ssl.SSLError) as exc:
+            raise TlsConfigError(
+                f"CSMS_TLS_CLIENT_CA: {client_ca} is not a readable PEM bundle of CA certificates "
+                f"({exc})"
+            ) from None
+        ctx.verify_mode = ssl.CERT_REQUIRED if require_client_certificate else ssl.CERT_OPTIONAL
+    elif require_client_certificate:
+        raise TlsConfigError("CSMS_TLS_CLIENT_CA: security profile 3 needs the stations' CAs")
     return ctx
 
 
@@ -86,7 +115,9 @@ def handshake_failure(exc: BaseException) -> str:
     if isinstance(exc, ssl.SSLError) and exc.reason:
         if exc.reason == "HTTP_REQUEST":
             return "plain HTTP (ws://) sent to the TLS endpoint"
-        return str(exc.reason).lower().replace("_", " ")
+        reason = str(exc.reason).lower().replace("_", " ")
+        detail = getattr(exc, "verify_message", None)  # the station certificate's fault
+        return f"{reason}: {detail}" if detail else reason
     if isinstance(exc, ConnectionError | EOFError):
         return "connection closed during the TLS handshake"
     return type(exc).__name__

@@ -135,6 +135,8 @@ class StationAgent:
         # The waits used before each reconnection attempt, for tests and logs.
         self.backoff_log: list[float] = []
         self.boot_replies: list[Payload] = []
+        # Sent once the next boot is Accepted (e.g. FirmwareStatusNotification Installed).
+        self.after_boot: list[tuple[str, Payload]] = []
         self._connected_before = False
         self.dropped: list[tuple[str, str]] = []
         # Refused tags are logged once per REFUSAL_LOG_INTERVAL per station, then summed up.
@@ -261,6 +263,9 @@ class StationAgent:
         self.stats.accepted_total += 1
         self.station.offline = False
         await self.send_statuses()
+        while self.after_boot:
+            action, payload = self.after_boot.pop(0)
+            await self.send(action, payload)
         async with asyncio.TaskGroup() as group:
             group.create_task(self._heartbeats(link))
             group.create_task(self._deliver(link))

@@ -99,11 +99,14 @@ class Reboot:
 
 @dataclass(frozen=True, slots=True)
 class Progress:
-    """Send ``action`` once per status, a step apart (firmware, diagnostics and log uploads)."""
+    """Send ``action`` once per status, a step apart (firmware, diagnostics and log uploads);
+    with ``reboot_after``, reboot and send ``after_boot`` once booted again (2.0.1 L01: Installed
+    follows the BootNotification of reason FirmwareUpdate)."""
 
     action: str
     payloads: tuple[Payload, ...]
     reboot_after: bool = False
+    after_boot: tuple[Payload, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,6 +65,7 @@ async def perform(agent: StationAgent, followup: Followup) -> None:
             await agent.send(followup.action, payload)
         if followup.reboot_after:
             station.state.firmware_version = _next_version(station.state.firmware_version)
+            agent.after_boot.extend((followup.action, p) for p in followup.after_boot)
             await agent.reboot(BootReason.FIRMWARE_UPDATE)
     elif type(followup) is Send:
         await agent.send(followup.action, followup.payload)

@@ -389,7 +389,8 @@ def get_local_list_version(station: SimStation, p: Payload) -> Answer:
 
 
 def update_firmware(station: SimStation, p: Payload) -> Answer:
-    """L01: Downloading, Downloaded, (SignatureVerified), Installing, Installed, then reboot."""
+    """L01: Downloading, Downloaded, (SignatureVerified), Installing, InstallRebooting, reboot
+    (BootNotification FirmwareUpdate), then Installed, as Part 6 TC_L_01_CSMS plays it."""
     rid = int(p["requestId"])
     firmware = p["firmware"]
     signed = "signature" in firmware
@@ -398,9 +399,11 @@ def update_firmware(station: SimStation, p: Payload) -> Answer:
     steps = ["Downloading", "Downloaded"]
     if signed:
         steps.append("SignatureVerified")
-    steps += ["Installing", "Installed"]
+    steps += ["Installing", "InstallRebooting"]
     payloads = tuple({"status": s, "requestId": rid} for s in steps)
-    return Answer(_status("Accepted"), (Progress("FirmwareStatusNotification", payloads, True),))
+    installed = ({"status": "Installed", "requestId": rid},)
+    progress = Progress("FirmwareStatusNotification", payloads, True, after_boot=installed)
+    return Answer(_status("Accepted"), (progress,))
 
 
 def get_log(station: SimStation, p: Payload) -> Answer:
@@ -414,9 +417,12 @@ def get_log(station: SimStation, p: Payload) -> Answer:
 
 
 def customer_information(station: SimStation, p: Payload) -> Answer:
-    """N09/N10: Accepted, then NotifyCustomerInformation (the simulator stores no customer data)."""
+    """N09/N10: Accepted, then NotifyCustomerInformation only when a report was asked for (a
+    clear alone is just done, Part 6 TC_N_32); the simulator stores no customer data."""
     if not p["report"] and not p["clear"]:
         return Answer(_status("Rejected"))
+    if not p["report"]:
+        return Answer(_status("Accepted"))
     note = {
         "data": "no customer data stored",
         "seqNo": 0,

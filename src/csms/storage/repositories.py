@@ -105,6 +105,9 @@ class SqlStationRepository:
     async def set_lenient(self, station_id: str, lenient: bool) -> None:
         await self._update(station_id, lenient=lenient)
 
+    async def set_min_security_profile(self, station_id: str, profile: int | None) -> None:
+        await self._update(station_id, min_security_profile=profile)
+
     async def _update(self, station_id: str, **values: object) -> None:
         """Apply an operator's change; raise UnknownStation if there is no such station."""
         if not await self._committer.submit(UpdateStation(station_id, values)):

@@ -19,6 +19,7 @@ from csms.domain.files import FileRepository
 from csms.domain.localauth import LocalListRepository
 from csms.domain.notifications import NotificationLog
 from csms.domain.ports import StationRepository, TransactionRepository
+from csms.domain.remotestart import RemoteStartLinks
 from csms.domain.security import SecurityRepository
 from csms.domain.smartcharging import ChargingProfileRepository
 from csms.log import LogLimiter
@@ -37,6 +38,7 @@ from csms.storage.localauth import SqlLocalListRepository
 from csms.storage.migrate import upgrade
 from csms.storage.notifications import SqlNotificationLog
 from csms.storage.opening import opening
+from csms.storage.remote_starts import SqlRemoteStartLinks
 from csms.storage.repositories import (
     Clock,
     SqlStationRepository,
@@ -59,6 +61,7 @@ class Store:
     configuration: ConfigurationRepository
     device_model: DeviceModelRepository
     notifications: NotificationLog
+    remote_starts: RemoteStartLinks
     tokens: IdTokenRepository
     charging: ChargingTransactionRepository
     reservations: ReservationRepository
@@ -90,6 +93,7 @@ class Store:
         self.configuration = SqlConfigurationRepository(engine)
         self.device_model = SqlDeviceModelRepository(engine)
         self.notifications = SqlNotificationLog(engine)
+        self.remote_starts = SqlRemoteStartLinks(engine)
         self.tokens = SqlIdTokenRepository(engine, self._committer)
         self.charging = SqlChargingRepository(engine, self._committer)
         self.reservations = SqlReservationRepository(engine, self._committer)

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     PrimaryKeyConstraint,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -91,6 +92,7 @@ stations = Table(
     Column("last_seen_at", UtcDateTime),
     Column("connected_at", UtcDateTime),
     Column("disconnected_at", UtcDateTime),
+    Column("min_security_profile", SmallInteger),
     CheckConstraint(
         "registration_status IN ('Accepted', 'Pending', 'Rejected')", name="registration_status"
     ),
@@ -227,7 +229,7 @@ transactions = Table(
     Column("closed_by", String(16)),
     Column("flags", Text),
     Column("close_operator", Text),  # the operator who closed it, with the reason in stopped_reason
-    # Authorization and energy (0009): the status csms answered for the authorising idToken, the
+    # Authorization and energy (0010): the status csms answered for the authorising idToken, the
     # earliest and latest Energy.Active.Import.Register readings (Wh) and the energy between them,
     # and the seqNos received ("0..4,7..9") so a gap is visible.
     Column("id_token_status", String(16)),

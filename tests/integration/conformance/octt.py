@@ -29,7 +29,7 @@ from websockets.asyncio.client import ClientConnection
 
 from csms.blocks.authorization.commands import add_token
 from csms.blocks.outbound import Command, send
-from tests.integration.harness import RunningCsms
+from tests.integration.harness import PASSWORD, RunningCsms
 
 Payload = dict[str, Any]
 R = TypeVar("R")
@@ -359,8 +359,10 @@ async def connector_states(server: RunningCsms) -> dict[tuple[int, int], str]:
 
 
 @asynccontextmanager
-async def connected(server: RunningCsms, station_id: str = STATION) -> AsyncIterator[Octt]:
+async def connected(
+    server: RunningCsms, station_id: str = STATION, *, password: bytes = PASSWORD
+) -> AsyncIterator[Octt]:
     """A 2.0.1 WebSocket connection of ``station_id`` (Basic auth, security profile 1)."""
-    async with server.connect(station_id, subprotocols=[SUBPROTOCOL]) as ws:
+    async with server.connect(station_id, subprotocols=[SUBPROTOCOL], password=password) as ws:
         assert ws.subprotocol == SUBPROTOCOL
         yield Octt(ws)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from csms.rpc.versions import OcppVersion
+from csms.storage.tables_files import file_request_status
 from tests.integration.harness import RunningCsms
 from tests.integration.simulator.helpers import make_agent, rows, running, tables, wait_for_rows
 
@@ -26,6 +27,8 @@ async def test_2x_remote_start_trigger_variables_and_firmware_update(server: Run
         )
         assert events[0].trigger_reason == "RemoteStart"
         assert events[0].id_token == "CARD-1"
+        link = (await api.get(f"/api/v1/stations/{sid}/remote-starts/77")).json()
+        assert [t["transaction_id"] for t in link["transactions"]] == [events[0].transaction_id]
         variables = await api.post(
             f"{base}/GetVariables",
             json={
@@ -61,7 +64,15 @@ async def test_2x_remote_start_trigger_variables_and_firmware_update(server: Run
         )
         assert boots[-1].reason == "FirmwareUpdate"
         assert boots[-1].firmware_version == "1.0.1"
-    assert agent.stats.sent["FirmwareStatusNotification"] == 4
+        # Installing, InstallRebooting, reboot, then Installed (2.0.1 L01, TC_L_01_CSMS).
+        await wait_for_rows(
+            server,
+            file_request_status,
+            sid,
+            lambda r: any(s.status == "Installed" for s in r),
+            timeout=10,
+        )
+    assert agent.stats.sent["FirmwareStatusNotification"] == 5
 
 
 async def test_16_remote_start_configuration_and_reset(server: RunningCsms) -> None:

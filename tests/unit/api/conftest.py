@@ -78,6 +78,9 @@ class FakeStationRepository:
     async def set_lenient(self, station_id: str, lenient: bool) -> None:
         self._require(station_id).lenient = lenient
 
+    async def set_min_security_profile(self, station_id: str, profile: int | None) -> None:
+        self._require(station_id).min_security_profile = profile
+
     async def record_boot(
         self, station_id: str, boot: BootInfo, status: RegistrationStatus, now: datetime
     ) -> None:

@@ -9,7 +9,7 @@ import pytest
 from csms.api.hosts import HostPatterns, default_trusted_hosts, normalize_host
 from csms.api.media import is_json, media_type
 from csms.api.ocpp_hint import OcppHintMiddleware
-from csms.api.throttle import INTERVAL, LINES_PER_INTERVAL, LogThrottle
+from csms.log import KindLog
 
 
 @pytest.mark.parametrize(
@@ -73,13 +73,13 @@ def test_the_ocpp_pointer_never_echoes_an_unsafe_host() -> None:
 
 def test_refusals_are_logged_at_a_bounded_rate(caplog: pytest.LogCaptureFixture) -> None:
     now = [0.0]
-    throttle = LogThrottle(logging.getLogger("test.throttle"), clock=lambda: now[0])
+    throttle = KindLog(logging.getLogger("test.throttle"), burst=10, clock=lambda: now[0])
     caplog.set_level(logging.INFO, logger="test.throttle")
-    for n in range(LINES_PER_INTERVAL + 50):
+    for n in range(10 + 50):
         throttle.info("refused %d", n)
-    assert len(caplog.records) == LINES_PER_INTERVAL
-    now[0] += INTERVAL
+    assert len(caplog.records) == 10
+    now[0] += 60
     throttle.info("refused again")
     messages = [r.getMessage() for r in caplog.records]
-    assert "... 50 more such refusals in the last 60 s" in messages
+    assert "refused %d repeated 50 times in the last 60 s (last: refused 59)" in messages
     assert messages[-1] == "refused again"

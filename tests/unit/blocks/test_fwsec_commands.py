@@ -26,6 +26,7 @@ from csms.messages import MessageValidator
 from csms.rpc import OcppVersion
 from csms.storage import Store, open_store
 from csms.storage.blobs import DiskBlobStore
+from tests.firmware_signing import sign_image
 
 HASH = {
     "hashAlgorithm": "SHA256",
@@ -133,14 +134,15 @@ async def test_file_commands_per_version(
     image = await files.store_firmware("fw.bin", _one(b"image"))
     when = datetime(2030, 1, 1, tzinfo=UTC)
     plain = await update_firmware(gateway, files, "CP", image.id, retrieve_date=when, retries=3)
+    certificate, signature = sign_image(b"image")
     signed = await update_firmware(
         gateway,
         files,
         "CP",
         image.id,
         retrieve_date=when,
-        signing_certificate="PEM",
-        signature="c2ln",
+        signing_certificate=certificate,
+        signature=signature,
     )
     diagnostics = await get_diagnostics(gateway, files, "CP", start_time=when)
     log = await get_log(gateway, files, "CP", log_type="SecurityLog", latest=when)

@@ -7,9 +7,9 @@ import logging
 import pytest
 
 from csms.config import SettingsError, load_settings
+from csms.log import KindLog
 from csms.server.admission import HandshakeThrottle, RegistrationLimiter, address_group
 from csms.server.buckets import KeyedBuckets
-from csms.server.refusals import RefusalLog
 
 
 class FakeClock:
@@ -155,13 +155,13 @@ def test_registration_pacing_can_be_turned_off() -> None:
 
 
 def test_refusals_are_logged_at_a_bounded_rate(caplog: pytest.LogCaptureFixture) -> None:
-    """At most ``lines`` per kind per interval, then one summary line with the count."""
+    """At most ``burst`` lines per kind per interval, then one summary line with the count."""
     clock = FakeClock()
-    log = RefusalLog(logging.getLogger("test.refusals"), lines=3, interval=60, clock=clock)
+    log = KindLog(logging.getLogger("test.refusals"), burst=3, interval=60, clock=clock)
     with caplog.at_level(logging.INFO, logger="test.refusals"):
         for n in range(1000):
-            log.log("auth", logging.WARNING, "refused %d", n)
-        log.log("other", logging.INFO, "other kind")
+            log.log(logging.WARNING, "auth", "refused %d", n)
+        log.log(logging.INFO, "other", "other kind")
         assert [r.getMessage() for r in caplog.records] == [
             "refused 0",
             "refused 1",
@@ -169,13 +169,13 @@ def test_refusals_are_logged_at_a_bounded_rate(caplog: pytest.LogCaptureFixture)
             "other kind",
         ]
         clock.now += 61
-        log.log("auth", logging.WARNING, "refused again")
+        log.log(logging.WARNING, "auth", "refused again")
     messages = [r.getMessage() for r in caplog.records]
     assert messages[4:] == [
-        "auth: 997 more refused handshakes not logged in the last 61 s",
+        "auth repeated 997 times in the last 61 s (last: refused 999)",
         "refused again",
     ]
-    assert log.totals == {"auth": 1001, "other": 1}
+    assert log.limiter.counters.suppressed == 997
 
 
 @pytest.mark.parametrize(

@@ -6,12 +6,12 @@ import logging
 
 import pytest
 
+from csms.log import KindLog
+from csms.server.admission import address_group
 from csms.server.limits import (
     ConnectionLimits,
     Refusal,
-    ThrottledLog,
     Ticket,
-    address_group,
     default_max_connections,
     descriptor_reserve,
     parse_networks,
@@ -71,9 +71,9 @@ def test_exempt_networks_are_not_limited_per_address_but_count_toward_the_cap() 
     assert other.admit("127.0.0.1") is Refusal.ADDRESS_BUSY
 
 
-def test_throttled_log_says_how_many_were_left_out(caplog: pytest.LogCaptureFixture) -> None:
+def test_the_accept_loops_log_says_how_many_were_left_out(caplog: pytest.LogCaptureFixture) -> None:
     now = [0.0]
-    log = ThrottledLog(logging.getLogger("t"), interval=10.0, clock=lambda: now[0])
+    log = KindLog(logging.getLogger("t"), burst=1, interval=10.0, clock=lambda: now[0])
     caplog.set_level(logging.INFO, "t")
     assert log.log(logging.WARNING, "k", "refused %s", "a")
     for _ in range(5):
@@ -85,5 +85,6 @@ def test_throttled_log_says_how_many_were_left_out(caplog: pytest.LogCaptureFixt
     assert [r.getMessage() for r in caplog.records] == [
         "refused a",
         "another kind",
-        "refused c (and 5 more like it in the last 11 s)",
+        "k repeated 5 times in the last 11 s (last: refused b)",
+        "refused c",
     ]

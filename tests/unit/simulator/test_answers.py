@@ -49,3 +49,14 @@ def test_unknown_action_is_not_implemented_and_bad_payload_a_violation() -> None
     with pytest.raises(CallErrorReply) as bad:
         station.answer("Reset", {"type": "Sideways"})
     assert bad.value.code.name in ("PROPERTY_CONSTRAINT_VIOLATION", "FORMATION_VIOLATION")
+
+
+@pytest.mark.parametrize("version", [OcppVersion.V201, OcppVersion.V21])
+def test_customer_information_reports_only_when_asked(version: OcppVersion) -> None:
+    """N09/N10 (Part 6 TC_N_32): a clear without report is answered, and nothing follows it."""
+    station = SimStation(StationSpec("CP-1", version))
+    base = {"requestId": 1, "customerIdentifier": "c-1"}
+    clear_only = station.answer("CustomerInformation", {**base, "report": False, "clear": True})
+    assert (clear_only.payload["status"], clear_only.then) == ("Accepted", ())
+    reported = station.answer("CustomerInformation", {**base, "report": True, "clear": True})
+    assert [f.action for f in reported.then] == ["NotifyCustomerInformation"]  # type: ignore[union-attr]

@@ -234,10 +234,11 @@ def test_2x_reset_unlock_and_firmware(version: OcppVersion) -> None:
         "Downloading",
         "Downloaded",
         "Installing",
-        "Installed",
+        "InstallRebooting",
     ]
     assert progress.reboot_after
-    for step in progress.payloads:
+    assert progress.after_boot == ({"status": "Installed", "requestId": 3},)  # TC_L_01_CSMS
+    for step in (*progress.payloads, *progress.after_boot):
         sim.validator.validate_request(progress.action, step)
 
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, FastAPI, Query, Request
 from pydantic import BaseModel, Field
 
-from csms.api.deps import Context
+from csms.api.deps import Context, attach, attached
 from csms.api.routes.stations import StationIdPath, require_station
 from csms.api.schemas import Problem
 from csms.domain.devicemodel import (
@@ -33,14 +33,11 @@ _STATE_KEY = "csms_device_model"
 
 def attach_device_model(app: FastAPI, repository: DeviceModelRepository) -> None:
     """Store the repository on the app, where the routes find it."""
-    setattr(app.state, _STATE_KEY, repository)
+    attach(app, _STATE_KEY, repository)
 
 
 def _repository(request: Request) -> DeviceModelRepository:
-    repository = getattr(request.app.state, _STATE_KEY, None)
-    if repository is None:
-        raise RuntimeError("the device model routes need attach_device_model")
-    return repository  # type: ignore[no-any-return]
+    return attached(request, _STATE_KEY)  # type: ignore[no-any-return]
 
 
 class VariableKeyOut(BaseModel):

@@ -9,15 +9,15 @@ Two audiences:
   upload first reserves its slot and bytes (see :mod:`csms.blocks.file_service`): a request with
   its files stored or in flight is 409, a full quota 507, a body over the size limit 413 (cut
   while it streams, never buffered); each refusal is logged at a bounded rate.
-* **Operators**, under ``/api/v1``: upload firmware images, send UpdateFirmware/GetDiagnostics/
-  GetLog, follow each request's status history, and download what stations uploaded.
+* **Operators**, under ``/api/v1``: upload firmware images, send UpdateFirmware/PublishFirmware/
+  UnpublishFirmware/GetDiagnostics/GetLog, follow each request's status history, and download what
+  stations uploaded.
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, Final
@@ -35,6 +35,7 @@ from csms.api.schemas import Problem
 from csms.blocks.diagnostics.commands import UploadRequest, get_diagnostics, get_log
 from csms.blocks.file_service import FileService, UploadSlot
 from csms.blocks.firmware.commands import update_firmware
+from csms.blocks.firmware.publish_image import publish_firmware, unpublish_firmware
 from csms.domain.errors import FileTooLarge, UnknownFile
 from csms.domain.files import (
     FileRequest,
@@ -45,6 +46,7 @@ from csms.domain.files import (
 )
 from csms.domain.ports import StationGateway, StationRepository
 from csms.domain.security import SecurityRepository
+from csms.log import LogLimiter
 
 __all__ = ["FilesApi", "attach_files", "file_service_router", "files_context", "files_router"]
 
@@ -59,30 +61,17 @@ SLOTS_TAKEN = ProblemKind(409, "upload-slots-taken", "Upload limit of the reques
 QUOTA_EXCEEDED = ProblemKind(507, "upload-quota-exceeded", "Upload quota exceeded")
 
 
-class RefusalLog:
-    """Logs refused uploads at a bounded rate: one line per station and reason per interval,
-    with the number of refusals it stood for (a flood of PUTs must not flood the log)."""
+def upload_refusals() -> LogLimiter:
+    """Refused uploads: one line per station and reason per 10 s, then a count (a flood of PUTs
+    must not flood the log)."""
+    return LogLimiter(interval=10.0, burst=1)
 
-    def __init__(
-        self, interval: float = 10.0, *, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self._interval = interval
-        self._clock = clock
-        self._seen: dict[tuple[str, str], tuple[float, int]] = {}
 
-    def refused(self, station_id: str, reason: str, detail: str) -> None:
-        """Count a refusal; log it unless one of its kind was logged within the interval."""
-        now = self._clock()
-        key = (station_id, reason)
-        last, count = self._seen.get(key, (float("-inf"), 0))
-        if now - last < self._interval:
-            self._seen[key] = (last, count + 1)
-            return
-        if len(self._seen) >= 10_000:  # bounded memory under many identities
-            self._seen.clear()
-        self._seen[key] = (now, 0)
-        repeated = f" (and {count} more in the last {self._interval:.0f} s)" if count else ""
-        logger.warning("[%s] upload refused (%s): %s%s", station_id, reason, detail, repeated)
+def _refused(files: FilesApi, station_id: str, reason: str, detail: str) -> None:
+    files.refusals.log(
+        logger, logging.WARNING, station_id, reason, "[%s] upload refused (%s): %s",
+        station_id, reason, detail,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +82,7 @@ class FilesApi:
     security: SecurityRepository
     stations: StationRepository
     gateway: StationGateway
-    refusals: RefusalLog = field(default_factory=RefusalLog)
+    refusals: LogLimiter = field(default_factory=upload_refusals)
 
 
 def attach_files(app: FastAPI, files: FilesApi) -> None:
@@ -221,6 +210,26 @@ class UpdateFirmwareIn(BaseModel):
     signature: str | None = Field(default=None, max_length=800)
 
 
+class PublishFirmwareIn(BaseModel):
+    """2.x PublishFirmware to a local controller (L03): a URL of the image and its MD5."""
+
+    firmware_id: str
+    retries: int | None = Field(default=None, ge=0)
+    retry_interval: int | None = Field(default=None, ge=0)
+
+
+class UnpublishFirmwareIn(BaseModel):
+    """2.x UnpublishFirmware (L04): the image, named to the local controller by its MD5."""
+
+    firmware_id: str
+
+
+class UnpublishOut(BaseModel):
+    """The local controller's answer: Unpublished, NoFirmware or DownloadOngoing."""
+
+    status: str
+
+
 class GetDiagnosticsIn(BaseModel):
     """1.6 GetDiagnostics (GetLog DiagnosticsLog on 2.x)."""
 
@@ -306,13 +315,13 @@ async def _reserve(files: FilesApi, request: Request, token: str) -> UploadSlot:
     try:
         return await files.service.reserve_upload(file_request, _declared_length(request))
     except FileTooLarge as exc:
-        files.refusals.refused(station, "too large", str(exc))
+        _refused(files, station, "too large", str(exc))
         raise _too_large(exc) from exc
     except UploadSlotsTaken as exc:
-        files.refusals.refused(station, "slots taken", str(exc))
+        _refused(files, station, "slots taken", str(exc))
         raise ApiProblem(SLOTS_TAKEN, str(exc)) from exc
     except UploadQuotaExceeded as exc:
-        files.refusals.refused(station, "quota", str(exc))
+        _refused(files, station, "quota", str(exc))
         raise ApiProblem(QUOTA_EXCEEDED, str(exc)) from exc
 
 
@@ -331,14 +340,14 @@ async def upload_file(request: Request, token: str, name: str = "") -> Response:
             slot, lambda: name or (names[0] if names else ""), _body(request, slot.limit, names)
         )
     except FileTooLarge as exc:
-        files.refusals.refused(station, "too large", str(exc))
+        _refused(files, station, "too large", str(exc))
         raise _too_large(exc) from exc
     except UploadQuotaExceeded as exc:
-        files.refusals.refused(station, "quota", str(exc))
+        _refused(files, station, "quota", str(exc))
         raise ApiProblem(QUOTA_EXCEEDED, str(exc)) from exc
     except ClientDisconnect:
         # The station went away mid-body: nothing was kept and its slot is free again.
-        files.refusals.refused(station, "aborted", "the connection closed before the body ended")
+        _refused(files, station, "aborted", "the connection closed before the body ended")
         return Response(status_code=400)  # nobody reads it
     logger.info(
         "[%s] received %s (%d bytes) for request %d",
@@ -436,6 +445,52 @@ async def send_update_firmware(
     except UnknownFile as exc:
         raise ApiProblem(NOT_FOUND, str(exc)) from exc
     return CommandOut(status=result.status, request=FileRequestOut.of(result.request))
+
+
+async def send_publish_firmware(
+    request: Request,
+    context: Context,
+    station_id: StationIdPath,
+    body: Annotated[PublishFirmwareIn, Body()],
+) -> CommandOut:
+    """Send PublishFirmware with a URL of the image; its statuses join the request's history."""
+    await require_station(context, station_id)
+    files = files_context(request)
+    try:
+        result = await publish_firmware(
+            files.gateway,
+            files.service,
+            station_id,
+            body.firmware_id,
+            retries=body.retries,
+            retry_interval=body.retry_interval,
+            timeout=context.call_timeout,
+        )
+    except UnknownFile as exc:
+        raise ApiProblem(NOT_FOUND, str(exc)) from exc
+    return CommandOut(status=result.status, request=FileRequestOut.of(result.request))
+
+
+async def send_unpublish_firmware(
+    request: Request,
+    context: Context,
+    station_id: StationIdPath,
+    body: Annotated[UnpublishFirmwareIn, Body()],
+) -> UnpublishOut:
+    """Send UnpublishFirmware naming the image by its MD5."""
+    await require_station(context, station_id)
+    files = files_context(request)
+    try:
+        status = await unpublish_firmware(
+            files.gateway,
+            files.service,
+            station_id,
+            body.firmware_id,
+            timeout=context.call_timeout,
+        )
+    except UnknownFile as exc:
+        raise ApiProblem(NOT_FOUND, str(exc)) from exc
+    return UnpublishOut(status=status.value)
 
 
 async def send_get_diagnostics(
@@ -570,6 +625,20 @@ def files_router() -> APIRouter:
         send_update_firmware,
         methods=["POST"],
         summary="Send UpdateFirmware / SignedUpdateFirmware",
+        responses=command_errors,
+    )
+    router.add_api_route(
+        "/stations/{station_id}/firmware-publish",
+        send_publish_firmware,
+        methods=["POST"],
+        summary="Send PublishFirmware to a local controller (2.x)",
+        responses=command_errors,
+    )
+    router.add_api_route(
+        "/stations/{station_id}/firmware-unpublish",
+        send_unpublish_firmware,
+        methods=["POST"],
+        summary="Send UnpublishFirmware to a local controller (2.x)",
         responses=command_errors,
     )
     router.add_api_route(

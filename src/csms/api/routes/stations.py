@@ -76,6 +76,7 @@ async def _detail(context: ApiContext, station: Station) -> StationDetail:
         **_summary_fields(context, station),
         lenient=station.lenient,
         has_password=station.password_hash is not None,
+        min_security_profile=station.min_security_profile,
         iccid=station.iccid,
         imsi=station.imsi,
         meter_type=station.meter_type,
@@ -195,6 +196,9 @@ async def update_station(
         await context.stations.set_password_hash(station_id, new_hash)
     if body.lenient is not None:
         await context.stations.set_lenient(station_id, body.lenient)
+    if "min_security_profile" in body.model_fields_set:
+        # The operator may lower it too (a replaced station); A05.FR.09 binds csms, not them.
+        await context.stations.set_min_security_profile(station_id, body.min_security_profile)
     if body.registration_status is not None:
         # After the response: a station that never answers must not hold the operator up.
         background.add_task(

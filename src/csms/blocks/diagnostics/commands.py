@@ -23,7 +23,7 @@ from csms.domain.files import FileRequest, TransferKind
 from csms.domain.ports import StationGateway
 from csms.rpc import OcppVersion
 
-__all__ = ["COMMANDS", "LOG_TYPES", "UploadRequest", "get_diagnostics", "get_log"]
+__all__ = ["COMMANDS", "LOG_KINDS", "LOG_TYPES", "UploadRequest", "get_diagnostics", "get_log"]
 
 # The (version, action) pairs these commands send, for the support matrix.
 COMMANDS = frozenset(
@@ -31,6 +31,8 @@ COMMANDS = frozenset(
 )
 
 LOG_TYPES = frozenset({"DiagnosticsLog", "SecurityLog"})  # LogEnumType, 1.6 ext. and 2.x
+# The requests a log upload may belong to (a 2.x GetDiagnostics goes out as GetLog).
+LOG_KINDS = (TransferKind.LOG, TransferKind.DIAGNOSTICS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +121,8 @@ async def get_log(
     reply = await _call(gateway, files, transfer.request, "GetLog", payload, timeout=timeout)
     status = str(reply["status"])
     await files.set_status(transfer.request.id, status)
+    if status == "AcceptedCanceled":  # the upload that was running is canceled (N01)
+        await files.cancel_superseded(transfer.request, LOG_KINDS)
     return UploadRequest(request=transfer.request, status=status, filename=reply.get("filename"))
 
 

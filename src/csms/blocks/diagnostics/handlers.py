@@ -2,7 +2,10 @@
 
 Stored in the request's history and always answered with ``{}`` (1.6 §6.21; whitepaper §5.9;
 2.0.1 N01). A 1.6 DiagnosticsStatusNotification carries no request id: it belongs to the station's
-newest GetDiagnostics; ``Idle`` belongs to no request.
+newest GetDiagnostics; ``Idle`` belongs to no request. A LogStatusNotification ``AcceptedCanceled``
+says the upload of its request was canceled for a newer GetLog (UploadLogStatusEnumType): it is
+kept as csms's status ``Canceled`` (:data:`csms.domain.files.CANCELED`), which the GetLog answer
+AcceptedCanceled has usually set already, not as a request still waiting for its upload.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ from datetime import datetime
 from typing import Any
 
 from csms.blocks.context import CallContext
+from csms.blocks.diagnostics.commands import LOG_KINDS
 from csms.blocks.routing import handles
-from csms.domain.files import FileRepository, TransferKind
+from csms.domain.files import CANCELED, FileRepository, TransferKind
 from csms.rpc import OcppVersion
 
 Payload = dict[str, Any]
@@ -35,7 +39,9 @@ class DiagnosticsBlock:
     @handles((OcppVersion.V16, *V2), "LogStatusNotification")
     async def log_status_notification(self, ctx: CallContext, payload: Payload) -> Payload:
         """Whitepaper §5.9 / 2.x {status, requestId?}; a 2.x GetDiagnostics went out as GetLog."""
-        return await self._record(ctx, (TransferKind.LOG, TransferKind.DIAGNOSTICS), payload)
+        if payload["status"] == "AcceptedCanceled" and payload.get("requestId") is not None:
+            payload = {**payload, "status": CANCELED}
+        return await self._record(ctx, LOG_KINDS, payload)
 
     async def _record(
         self, ctx: CallContext, kinds: tuple[TransferKind, ...], payload: Payload

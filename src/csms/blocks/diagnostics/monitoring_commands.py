@@ -16,9 +16,9 @@ from datetime import datetime
 
 from csms.blocks.outbound import (
     Payload,
-    not_in_version,
     read_status,
     read_status_info,
+    require_2x,
     send,
     sends,
     sent_actions,
@@ -56,11 +56,6 @@ __all__ = [
 V2 = (OcppVersion.V201, OcppVersion.V21)
 
 
-def _require_2x(what: str, version: OcppVersion) -> None:
-    if not version.is_2x:
-        raise not_in_version(what, version)
-
-
 def _status_info(payload: Payload) -> tuple[str, str | None] | None:
     info = read_status_info(payload)
     return None if info is None else (info.reason_code, info.additional_info)
@@ -74,7 +69,7 @@ class SetVariableMonitoring:
     settings: tuple[MonitorSetting, ...]
 
     def request(self, version: OcppVersion) -> tuple[str, Payload]:
-        _require_2x("SetVariableMonitoring", version)
+        require_2x("SetVariableMonitoring", version)
         data = []
         for s in self.settings:
             entry: Payload = {
@@ -115,7 +110,7 @@ class ClearVariableMonitoring:
             raise InvalidPayload("name at least one monitor id to clear")
 
     def request(self, version: OcppVersion) -> tuple[str, Payload]:
-        _require_2x("ClearVariableMonitoring", version)
+        require_2x("ClearVariableMonitoring", version)
         return "ClearVariableMonitoring", {"id": list(self.monitor_ids)}
 
     def result(
@@ -135,7 +130,7 @@ class SetMonitoringBase:
     base: MonitoringBase
 
     def request(self, version: OcppVersion) -> tuple[str, Payload]:
-        _require_2x("SetMonitoringBase", version)
+        require_2x("SetMonitoringBase", version)
         return "SetMonitoringBase", {"monitoringBase": str(self.base)}
 
     def result(self, version: OcppVersion, payload: Payload) -> CommandResult[DeviceModelStatus]:
@@ -154,7 +149,7 @@ class SetMonitoringLevel:
             raise InvalidPayload("severity is 0 (Danger) to 9 (Debug)")
 
     def request(self, version: OcppVersion) -> tuple[str, Payload]:
-        _require_2x("SetMonitoringLevel", version)
+        require_2x("SetMonitoringLevel", version)
         return "SetMonitoringLevel", {"severity": self.severity}
 
     def result(self, version: OcppVersion, payload: Payload) -> CommandResult[AcceptStatus]:
@@ -171,7 +166,7 @@ class GetMonitoringReport:
     refs: tuple[VariableRef, ...] = ()
 
     def request(self, version: OcppVersion) -> tuple[str, Payload]:
-        _require_2x("GetMonitoringReport", version)
+        require_2x("GetMonitoringReport", version)
         payload: Payload = {"requestId": self.request_id}
         if self.criteria:
             payload["monitoringCriteria"] = [str(c) for c in self.criteria]
@@ -214,7 +209,7 @@ class CustomerInformation:
             raise InvalidPayload("ask for a report, a clear, or both")
 
     def request(self, version: OcppVersion) -> tuple[str, Payload]:
-        _require_2x("CustomerInformation", version)
+        require_2x("CustomerInformation", version)
         payload: Payload = {
             "requestId": self.request_id,
             "report": self.report,

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 from csms.blocks.outbound import (
     Payload,
-    not_in_version,
     read_status,
     read_status_info,
+    require_2x,
     sends,
     sent_actions,
 )
@@ -31,11 +31,6 @@ from csms.rpc import OcppVersion
 __all__ = ["COMMANDS", "ClearDisplayMessage", "GetDisplayMessages", "SetDisplayMessage"]
 
 V2 = (OcppVersion.V201, OcppVersion.V21)
-
-
-def _require_2x(what: str, version: OcppVersion) -> None:
-    if not version.is_2x:
-        raise not_in_version(what, version)
 
 
 def _message_info(m: DisplayMessage) -> Payload:
@@ -64,7 +59,7 @@ class SetDisplayMessage:
     message: DisplayMessage
 
     def request(self, version: OcppVersion) -> tuple[str, Payload]:
-        _require_2x("SetDisplayMessage", version)
+        require_2x("SetDisplayMessage", version)
         return "SetDisplayMessage", {"message": _message_info(self.message)}
 
     def result(self, version: OcppVersion, payload: Payload) -> CommandResult[DisplayMessageStatus]:
@@ -82,7 +77,7 @@ class GetDisplayMessages:
     state: MessageState | None = None
 
     def request(self, version: OcppVersion) -> tuple[str, Payload]:
-        _require_2x("GetDisplayMessages", version)
+        require_2x("GetDisplayMessages", version)
         payload: Payload = {"requestId": self.request_id}
         if self.ids:
             payload["id"] = list(self.ids)
@@ -108,7 +103,7 @@ class ClearDisplayMessage:
     message_id: int
 
     def request(self, version: OcppVersion) -> tuple[str, Payload]:
-        _require_2x("ClearDisplayMessage", version)
+        require_2x("ClearDisplayMessage", version)
         return "ClearDisplayMessage", {"id": self.message_id}
 
     def result(self, version: OcppVersion, payload: Payload) -> CommandResult[ClearMessageStatus]:

@@ -11,9 +11,13 @@ requestId, so SignedFirmwareStatusNotification / 2.x FirmwareStatusNotification 
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from cryptography import x509
 
 from csms.blocks.file_service import FileService
 from csms.blocks.station_version import live_version
@@ -23,7 +27,7 @@ from csms.domain.files import FileRequest, TransferKind
 from csms.domain.ports import StationGateway
 from csms.rpc import OcppVersion
 
-__all__ = ["COMMANDS", "FirmwareUpdate", "update_firmware"]
+__all__ = ["COMMANDS", "FirmwareUpdate", "check_signed", "update_firmware"]
 
 # The (version, action) pairs these commands send, for the support matrix.
 COMMANDS = frozenset(
@@ -38,6 +42,36 @@ class FirmwareUpdate:
 
     request: FileRequest
     status: str
+
+
+# FirmwareType.signingCertificate / signature maxLength (2.0.1; 1.6 whitepaper FirmwareType).
+MAX_SIGNING_CERTIFICATE = 5500
+MAX_SIGNATURE = 800
+
+
+def check_signed(signing_certificate: str, signature: str) -> None:
+    """Refuse what no station could verify, before anything is stored or sent (L01.FR.01: the
+    station checks the firmware's signature with the signing certificate).
+
+    Raises:
+        InvalidPayload: the certificate is not one PEM X.509 certificate, the signature is not
+            base64, or either exceeds the schema's maxLength.
+    """
+    if len(signing_certificate) > MAX_SIGNING_CERTIFICATE or len(signature) > MAX_SIGNATURE:
+        raise InvalidPayload(
+            f"signingCertificate is at most {MAX_SIGNING_CERTIFICATE} characters and signature "
+            f"at most {MAX_SIGNATURE}"
+        )
+    try:
+        x509.load_pem_x509_certificate(signing_certificate.encode())
+    except ValueError:
+        raise InvalidPayload(
+            "signing_certificate is not a PEM X.509 certificate", path="firmware.signingCertificate"
+        ) from None
+    try:
+        base64.b64decode(signature, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidPayload("signature is not base64", path="firmware.signature") from None
 
 
 async def update_firmware(
@@ -57,7 +91,8 @@ async def update_firmware(
     """Send the station a URL of ``firmware_id`` to install; store the request and its answer.
 
     Raises:
-        UnknownFile: no such image. InvalidPayload: only one of certificate and signature.
+        UnknownFile: no such image. InvalidPayload: only one of certificate and signature, or
+        either malformed (:func:`check_signed`).
         StationNotConnected, CallTimeout, CallFailed, ...: from the gateway (the request is then
         stored with status CommandFailed).
     """
@@ -65,6 +100,8 @@ async def update_firmware(
     if (signing_certificate is None) != (signature is None):
         raise InvalidPayload("give both signing_certificate and signature, or neither")
     signed = signature is not None
+    if signing_certificate is not None and signature is not None:
+        check_signed(signing_certificate, signature)
     if version is OcppVersion.V16:
         action = "SignedUpdateFirmware" if signed else "UpdateFirmware"
     else:
@@ -105,4 +142,6 @@ async def update_firmware(
         raise
     status = str(reply.get("status", "Accepted"))  # 1.6 UpdateFirmware.conf is empty
     await files.set_status(request.id, status)
+    if status == "AcceptedCanceled":  # the update that was running is canceled (L01.FR.24)
+        await files.cancel_superseded(request, (TransferKind.FIRMWARE,))
     return FirmwareUpdate(request=request, status=status)

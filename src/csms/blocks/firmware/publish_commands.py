@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 from csms.blocks.outbound import (
     Payload,
-    not_in_version,
     read_status,
     read_status_info,
+    require_2x,
     sends,
     sent_actions,
 )
@@ -43,11 +43,6 @@ def _check_md5(checksum: str) -> None:
         raise InvalidPayload("checksum must be the image's MD5, 32 hex digits")
 
 
-def _require_2x(what: str, version: OcppVersion) -> None:
-    if not version.is_2x:
-        raise not_in_version(what, version)
-
-
 @sends(V2, "PublishFirmware")
 @dataclass(frozen=True, slots=True)
 class PublishFirmware:
@@ -63,7 +58,7 @@ class PublishFirmware:
         _check_md5(self.checksum)
 
     def request(self, version: OcppVersion) -> tuple[str, Payload]:
-        _require_2x("PublishFirmware", version)
+        require_2x("PublishFirmware", version)
         payload: Payload = {
             "requestId": self.request_id,
             "location": self.location,
@@ -90,7 +85,7 @@ class UnpublishFirmware:
         _check_md5(self.checksum)
 
     def request(self, version: OcppVersion) -> tuple[str, Payload]:
-        _require_2x("UnpublishFirmware", version)
+        require_2x("UnpublishFirmware", version)
         return "UnpublishFirmware", {"checksum": self.checksum.lower()}
 
     def result(self, version: OcppVersion, payload: Payload) -> UnpublishFirmwareStatus:

@@ -20,6 +20,7 @@ from csms.blocks.outbound import (
     not_in_version,
     read_status,
     read_status_info,
+    require_2x,
     send,
     sends,
     sent_actions,
@@ -38,6 +39,7 @@ from csms.domain.commands import (
     VariableResult,
 )
 from csms.domain.configuration import ConfigurationRepository, is_secret, masked
+from csms.domain.devicemodel import VariableKey
 from csms.domain.errors import CallFailed, CommandNotAllowed, DomainError, InvalidPayload
 from csms.domain.model import RegistrationStatus
 from csms.domain.ports import StationGateway
@@ -147,7 +149,8 @@ class ChangeConfiguration:
         return f"ChangeConfiguration(key={self.key!r})"
 
 
-def _component(ref: VariableRef) -> Payload:
+def variable_payloads(ref: VariableRef | VariableKey) -> Payload:
+    """A ComponentVariableType (``component`` + ``variable``) for a ref or a device-model key."""
     component: Payload = {"name": ref.component}
     if ref.component_instance is not None:
         component["instance"] = ref.component_instance
@@ -156,14 +159,10 @@ def _component(ref: VariableRef) -> Payload:
         if ref.connector_id is not None:
             evse["connectorId"] = ref.connector_id
         component["evse"] = evse
-    return component
-
-
-def _variable(ref: VariableRef) -> Payload:
     variable: Payload = {"name": ref.variable}
     if ref.variable_instance is not None:
         variable["instance"] = ref.variable_instance
-    return variable
+    return {"component": component, "variable": variable}
 
 
 def _ref(entry: Payload) -> VariableRef:
@@ -181,11 +180,6 @@ def _ref(entry: Payload) -> VariableRef:
     )
 
 
-def _require_2x(what: str, version: OcppVersion) -> None:
-    if not version.is_2x:
-        raise not_in_version(what, version)
-
-
 @sends(V2, "GetVariables")
 @dataclass(frozen=True, slots=True)
 class GetVariables:
@@ -194,10 +188,10 @@ class GetVariables:
     refs: tuple[VariableRef, ...]
 
     def request(self, version: OcppVersion) -> tuple[str, Payload]:
-        _require_2x("GetVariables (use GetConfiguration)", version)
+        require_2x("GetVariables (use GetConfiguration)", version)
         data = []
         for ref in self.refs:
-            entry: Payload = {"component": _component(ref), "variable": _variable(ref)}
+            entry: Payload = variable_payloads(ref)
             if ref.attribute_type is not None:
                 entry["attributeType"] = ref.attribute_type
             data.append(entry)
@@ -234,14 +228,10 @@ class SetVariables:
                 )
 
     def request(self, version: OcppVersion) -> tuple[str, Payload]:
-        _require_2x("SetVariables (use ChangeConfiguration)", version)
+        require_2x("SetVariables (use ChangeConfiguration)", version)
         data = []
         for ref, value in self.values:
-            entry: Payload = {
-                "attributeValue": value,
-                "component": _component(ref),
-                "variable": _variable(ref),
-            }
+            entry: Payload = {"attributeValue": value, **variable_payloads(ref)}
             if ref.attribute_type is not None:
                 entry["attributeType"] = ref.attribute_type
             data.append(entry)

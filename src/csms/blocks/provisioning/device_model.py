@@ -19,7 +19,7 @@ import orjson
 
 from csms.blocks.context import CallContext
 from csms.blocks.outbound import negotiated_version, send
-from csms.blocks.provisioning.commands import GetVariables, SetVariables
+from csms.blocks.provisioning.commands import GetVariables, SetVariables, variable_payloads
 from csms.blocks.routing import handles
 from csms.blocks.timefmt import station_time
 from csms.domain.commands import VariableRef, VariableResult
@@ -68,22 +68,6 @@ def variable_key(component: Payload, variable: Payload) -> VariableKey:
         connector_id=evse.get("connectorId"),
         variable_instance=variable.get("instance"),
     )
-
-
-def variable_payloads(ref: VariableRef | VariableKey) -> Payload:
-    """A ComponentVariableType (``component`` + optional ``variable``) for a ref or key."""
-    component: Payload = {"name": ref.component}
-    if ref.component_instance is not None:
-        component["instance"] = ref.component_instance
-    if ref.evse_id is not None:
-        evse: Payload = {"id": ref.evse_id}
-        if ref.connector_id is not None:
-            evse["connectorId"] = ref.connector_id
-        component["evse"] = evse
-    variable: Payload = {"name": ref.variable}
-    if ref.variable_instance is not None:
-        variable["instance"] = ref.variable_instance
-    return {"component": component, "variable": variable}
 
 
 def key_of_ref(ref: VariableRef) -> VariableKey:

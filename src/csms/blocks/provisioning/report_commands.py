@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from csms.blocks.outbound import (
     Payload,
-    not_in_version,
     read_status,
     read_status_info,
+    require_2x,
     sends,
     sent_actions,
 )
@@ -27,11 +27,6 @@ __all__ = ["COMMANDS", "GetBaseReport", "GetReport"]
 V2 = (OcppVersion.V201, OcppVersion.V21)
 
 
-def _require_2x(what: str, version: OcppVersion) -> None:
-    if not version.is_2x:
-        raise not_in_version(f"{what} (1.6: GetConfiguration)", version)
-
-
 @sends(V2, "GetBaseReport")
 @dataclass(frozen=True, slots=True)
 class GetBaseReport:
@@ -41,7 +36,7 @@ class GetBaseReport:
     report_base: ReportBase = ReportBase.FULL_INVENTORY
 
     def request(self, version: OcppVersion) -> tuple[str, Payload]:
-        _require_2x("GetBaseReport", version)
+        require_2x("GetBaseReport (1.6: GetConfiguration)", version)
         return "GetBaseReport", {"requestId": self.request_id, "reportBase": self.report_base}
 
     def result(self, version: OcppVersion, payload: Payload) -> CommandResult[DeviceModelStatus]:
@@ -58,7 +53,7 @@ class GetReport:
     refs: tuple[VariableRef, ...] = ()
 
     def request(self, version: OcppVersion) -> tuple[str, Payload]:
-        _require_2x("GetReport", version)
+        require_2x("GetReport (1.6: GetConfiguration)", version)
         payload: Payload = {"requestId": self.request_id}
         if self.criteria:
             payload["componentCriteria"] = [str(c) for c in self.criteria]

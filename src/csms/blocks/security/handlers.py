@@ -96,9 +96,7 @@ class SecurityBlock:
         )
         ctx.log.info("SignCertificate: %s", status)
         if able:
-            self._spawn(
-                self._sign_and_send(ctx.station_id, ctx.version, request_id, csr, certificate_type)
-            )
+            self._spawn(self._sign_and_send(ctx, request_id, csr, certificate_type))
         return {"status": status}
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
@@ -108,17 +106,17 @@ class SecurityBlock:
 
     async def _sign_and_send(
         self,
-        station_id: str,
-        version: OcppVersion,
+        ctx: CallContext,
         request_id: int,
         csr: str,
         certificate_type: str | None,
     ) -> None:
         assert self._ca is not None
+        station_id, version = ctx.station_id, ctx.version
         try:
             chain = await self._ca.sign(station_id, csr, certificate_type)
-        except CertificateRequestRejected as exc:
-            logger.warning("[%s] the CA refused the CSR: %s", station_id, exc)
+        except CertificateRequestRejected as exc:  # a station may send these in a loop
+            ctx.limited(logging.WARNING, "csr refused", "the CA refused the CSR: %s", exc)
             await self._finish(request_id, status="Failed", chain=None, error=str(exc))
             return
         payload: Payload = {"certificateChain": chain}
@@ -129,7 +127,12 @@ class SecurityBlock:
                 station_id, "CertificateSigned", payload, timeout=self._call_timeout
             )
         except DomainError as exc:
-            logger.warning("[%s] CertificateSigned not delivered: %s", station_id, exc)
+            ctx.limited(
+                logging.WARNING,
+                "certificate not delivered",
+                "CertificateSigned not delivered: %s",
+                exc,
+            )
             await self._finish(request_id, status="NotDelivered", chain=chain, error=str(exc))
             return
         status = "Signed" if reply.get("status") == "Accepted" else "StationRejected"

@@ -2,8 +2,8 @@
 Energy.Active.Import.Register readings of their events, and the seqNos received (gap detection);
 id tokens: the language and EVSE restrictions 2.x idTokenInfo reports.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-06
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
