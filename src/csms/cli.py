@@ -106,6 +106,8 @@ def _apply_serve_flags(settings: Settings, args: argparse.Namespace) -> Settings
         changes["unknown_stations"] = UnknownStationPolicy(args.unknown_stations)
     if args.no_compression:
         changes["compression"] = False
+    if args.concurrent_transactions:  # authorization and transactions (issue 8 blocks C/E)
+        changes["concurrent_transactions"] = True
     api_changes: dict[str, Any] = {}
     if args.api_host is not None:
         api_changes["host"] = args.api_host
@@ -626,6 +628,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="signs station CSRs: builtin (default) or module:attribute (CSMS_CERTIFICATE_SIGNER)",
     )
     serve.add_argument("--no-compression", action="store_true", help="do not offer deflate")
+    serve.add_argument(
+        "--concurrent-transactions",
+        action="store_true",
+        help="a token may run several 2.x transactions at once: a TransactionEvent Started is "
+        "never ConcurrentTx (CSMS_CONCURRENT_TRANSACTIONS)",
+    )
     serve.add_argument(
         "--log-level", help="csms's loggers: DEBUG, INFO (default), WARNING, ERROR (CSMS_LOG_LEVEL)"
     )

@@ -108,10 +108,12 @@ class TransactionRepository(Protocol):
         ...
 
     async def apply_transaction_event(
-        self, report: TransactionEventReport
+        self, report: TransactionEventReport, *, refuse_concurrent: bool = True
     ) -> TransactionEventOutcome:
         """Store a 2.x TransactionEvent once (as :meth:`record_transaction_event`) and, when it
-        carries an idToken, evaluate the token in the same group commit (2.0.1 E01.FR.11)."""
+        carries an idToken, evaluate the token in the same group commit (2.0.1 E01.FR.11);
+        ``refuse_concurrent``: a Started whose token is in another open transaction is
+        ConcurrentTx."""
         ...
 
 

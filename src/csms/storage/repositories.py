@@ -165,6 +165,7 @@ class SqlTransactionRepository:
         return (await self.apply_transaction_event(report)).fresh
 
     async def apply_transaction_event(
-        self, report: TransactionEventReport
+        self, report: TransactionEventReport, *, refuse_concurrent: bool = True
     ) -> TransactionEventOutcome:
-        return await self._committer.submit(RecordTransactionEvent(report, self._clock()))
+        write = RecordTransactionEvent(report, self._clock(), refuse_concurrent)
+        return await self._committer.submit(write)

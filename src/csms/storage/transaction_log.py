@@ -312,13 +312,16 @@ _UPDATE_TRANSACTIONS = Prepared(
 
 
 async def record_transaction_events(
-    conn: AsyncConnection, events: Sequence[tuple[TransactionEventReport, datetime]]
+    conn: AsyncConnection,
+    events: Sequence[tuple[TransactionEventReport, datetime]],
+    *,
+    refuse_concurrent: Sequence[bool] | None = None,
 ) -> list[TransactionEventOutcome]:
     """Store ``(event, received_at)`` pairs; return, for each, whether it was new and the
-    status of its idToken (:func:`_authorize`)."""
+    status of its idToken (:func:`_authorize`; ``refuse_concurrent`` per event, default all)."""
     dialect_codec = codec(conn.dialect)
     timestamp = dialect_codec.timestamp
-    infos = await _authorize(conn, events)
+    infos = await _authorize(conn, events, refuse_concurrent or [True] * len(events))
     first: dict[_EventKey, int] = {}
     for i, (event, _) in enumerate(events):
         first.setdefault((event.station_id, event.transaction_id, event.seq_no), i)
@@ -358,14 +361,17 @@ async def record_transaction_events(
 
 
 async def _authorize(
-    conn: AsyncConnection, events: Sequence[tuple[TransactionEventReport, datetime]]
+    conn: AsyncConnection,
+    events: Sequence[tuple[TransactionEventReport, datetime]],
+    refuse_concurrent: Sequence[bool],
 ) -> list[IdTokenInfo | None]:
     """The idTokenInfo of each event that carries an idToken, from the same token store as 1.6
     (read once for the batch), as if the events were applied one after the other.
 
     A Started whose token is in another open transaction (1.6 or 2.x, any station) is
     ConcurrentTx (2.0.1 AuthorizationStatusEnumType: "for the response to a
-    TransactionEventRequest(eventType=Started)"); every other event gets the token's own
+    TransactionEventRequest(eventType=Started)"), unless the operator allows a token several
+    transactions (CSMS_CONCURRENT_TRANSACTIONS); every other event gets the token's own
     status, so a StopAuthorized with the token of the running transaction is Accepted.
     """
     if not any(event.id_token is not None for event, _ in events):
@@ -374,13 +380,14 @@ async def _authorize(
         conn, (event.id_token for event, _ in events if event.id_token is not None)
     )
     out: list[IdTokenInfo | None] = []
-    for event, received_at in events:
+    for (event, received_at), refuse in zip(events, refuse_concurrent, strict=True):
         key = (event.station_id, event.transaction_id)
         token = event.id_token
         if token is None:
             out.append(None)
         elif event.event_type == STARTED:
-            out.append(view.info(token, received_at, exclude_v2=key))
+            busy = view.info(token, received_at, exclude_v2=key) if refuse else None
+            out.append(busy or view.own_info(token, received_at))
             view.opened_v2(token, key)
         else:
             out.append(view.own_info(token, received_at))

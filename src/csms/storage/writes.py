@@ -147,6 +147,7 @@ class RecordMeterValues(Write[None]):
 class RecordTransactionEvent(Write[TransactionEventOutcome]):
     report: TransactionEventReport
     received_at: datetime
+    refuse_concurrent: bool = True  # a Started with a token in another transaction: ConcurrentTx
 
 
 _BOOT_FIELDS = tuple(f.name for f in dataclasses.fields(BootInfo))
@@ -341,7 +342,11 @@ async def _record_touches(conn: AsyncConnection, touches: Mapping[str, datetime]
 async def _record_transaction_events(
     conn: AsyncConnection, writes: list[RecordTransactionEvent]
 ) -> list[TransactionEventOutcome]:
-    return await record_transaction_events(conn, [(w.report, w.received_at) for w in writes])
+    return await record_transaction_events(
+        conn,
+        [(w.report, w.received_at) for w in writes],
+        refuse_concurrent=[w.refuse_concurrent for w in writes],
+    )
 
 
 _Step = Callable[[AsyncConnection, list[Any]], Awaitable[Sequence[object]]]

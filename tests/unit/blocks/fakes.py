@@ -58,7 +58,7 @@ class MemoryTransactions:
         return True
 
     async def apply_transaction_event(
-        self, report: TransactionEventReport
+        self, report: TransactionEventReport, *, refuse_concurrent: bool = True
     ) -> TransactionEventOutcome:
         """No token store here: idTokenInfo is the storage's (tested in tests/integration)."""
         return TransactionEventOutcome(await self.record_transaction_event(report))

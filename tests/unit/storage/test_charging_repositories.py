@@ -366,3 +366,9 @@ async def test_2x_events_of_one_batch_are_authorized_as_if_one_after_the_other(
     assert b.id_token_status == "ConcurrentTx"
     start16 = await store.charging.start(a_start(evse_id=3), at(30))
     assert start16.id_token_info.status is AuthorizationStatus.CONCURRENT_TX
+    # CSMS_CONCURRENT_TRANSACTIONS=true: a token may run several transactions.
+    allowed = await store.transactions.apply_transaction_event(
+        started("E"), refuse_concurrent=False
+    )
+    assert allowed.id_token_info is not None
+    assert allowed.id_token_info.status is AuthorizationStatus.ACCEPTED

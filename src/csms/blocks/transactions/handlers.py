@@ -46,8 +46,11 @@ class TransactionsBlock:
         charging: ChargingTransactionRepository | None = None,
         reservations: ReservationRepository | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        concurrent_transactions: bool = False,
     ) -> None:
         self._transactions = transactions
+        # False: a Started whose token is in another open transaction is ConcurrentTx.
+        self._refuse_concurrent = not concurrent_transactions
         # With it, 1.6 MeterValues are stored once per content and advance their transaction's
         # register mark (see blocks/transactions/v16.py); without it, simply stored.
         self._charging = charging
@@ -107,7 +110,9 @@ class TransactionsBlock:
             samples=samples_v2(payload.get("meterValue", ()), now),
             raw=payload,
         )
-        outcome = await self._transactions.apply_transaction_event(report)
+        outcome = await self._transactions.apply_transaction_event(
+            report, refuse_concurrent=self._refuse_concurrent
+        )
         fresh = outcome.fresh
         if fresh and report.event_type == "Started" and self._charging is not None:
             # Another transaction started on this EVSE: whatever was open there was abandoned.
