@@ -106,6 +106,8 @@ def _apply_serve_flags(settings: Settings, args: argparse.Namespace) -> Settings
         changes["unknown_stations"] = UnknownStationPolicy(args.unknown_stations)
     if args.no_compression:
         changes["compression"] = False
+    if args.concurrent_transactions:  # authorization and transactions (issue 8 blocks C/E)
+        changes["concurrent_transactions"] = True
     api_changes: dict[str, Any] = {}
     if args.api_host is not None:
         api_changes["host"] = args.api_host
@@ -389,6 +391,8 @@ def _cmd_token_add(args: argparse.Namespace, settings: Settings) -> int:
                     status=AuthorizationStatus(args.status.capitalize()),
                     expiry_date=expiry,
                     parent_id_token=args.parent,
+                    language=args.language,
+                    evse_ids=tuple(args.evse or ()),
                 )
                 if len(names) == 1:
                     _out(f"token {token.id_token} stored ({token.status.value})")
@@ -440,8 +444,9 @@ def _cmd_token_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # The columns of ``csms transaction open``, tab-separated (one line of headers first).
+# energy_wh: so far, from the register readings received (2.x; "-" for 1.6 until its stop).
 _OPEN_COLUMNS = ("transaction", "version", "station", "evse/connector", "id_token", "started",
-                 "last_activity")  # fmt: skip
+                 "last_activity", "energy_wh")  # fmt: skip
 
 
 def _cmd_transaction_open(args: argparse.Namespace, settings: Settings) -> int:
@@ -466,7 +471,7 @@ def _cmd_transaction_open(args: argparse.Namespace, settings: Settings) -> int:
             started = t.started_at.isoformat() if t.started_at else "-"
             last = t.updated_at.isoformat() if t.updated_at else "-"
             cells = (t.transaction_id, t.ocpp_version, t.station_id, where,
-                     t.id_token or "-", started, last)  # fmt: skip
+                     t.id_token or "-", started, last, _or_dash(t.energy_wh))  # fmt: skip
             _out("\t".join(cells))
         return 0
 
@@ -624,6 +629,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--no-compression", action="store_true", help="do not offer deflate")
     serve.add_argument(
+        "--concurrent-transactions",
+        action="store_true",
+        help="a token may run several 2.x transactions at once: a TransactionEvent Started is "
+        "never ConcurrentTx (CSMS_CONCURRENT_TRANSACTIONS)",
+    )
+    serve.add_argument(
         "--log-level", help="csms's loggers: DEBUG, INFO (default), WARNING, ERROR (CSMS_LOG_LEVEL)"
     )
     serve.add_argument(
@@ -704,6 +715,15 @@ def build_parser() -> argparse.ArgumentParser:
     tk_add.add_argument("--status", choices=("accepted", "blocked", "invalid"), default="accepted")
     tk_add.add_argument("--expiry", help="ISO 8601 date-time with offset; Expired after it")
     tk_add.add_argument("--parent", help="parent (group) token")
+    tk_add.add_argument(
+        "--language", help="the driver's language (2.x idTokenInfo language1, e.g. 'de')"
+    )
+    tk_add.add_argument(
+        "--evse",
+        type=int,
+        action="append",
+        help="valid only at this EVSE (repeat for several; 2.x idTokenInfo evseId); default: all",
+    )
     tk_add.add_argument("--database-url")
     tk_add.set_defaults(func=_cmd_token_add)
     tk_ls = tk_sub.add_parser("list", help="list tokens")

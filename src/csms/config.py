@@ -122,6 +122,14 @@ class ServerSettings:
     # module:attribute of a signer or its factory. V2G CSRs always go to the V2G root.
     certificate_signer: str = "builtin"  # CSMS_CERTIFICATE_SIGNER
     # --- end of security profile 3
+    # --- Authorization and transactions (issue 8 blocks C/E; storage/token_view.py,
+    # docs/behaviour.md "2.x transactions"). False: a 2.x TransactionEvent Started whose idToken
+    # is in another open transaction is answered ConcurrentTx ("multiple transactions are not
+    # allowed", 2.0.1 AuthorizationStatusEnumType), like a 1.6 StartTransaction. True: a token may
+    # run several 2.x transactions at once (Part 6's reusable states start every EVSE with the one
+    # valid_idtoken and expect Accepted).
+    concurrent_transactions: bool = False  # CSMS_CONCURRENT_TRANSACTIONS
+    # --- end of authorization and transactions
 
 
 @dataclass(frozen=True, slots=True)

@@ -211,7 +211,13 @@ def build_router(
             pacer=BootPacer(server.boot_pacing_rate) if server.boot_pacing_rate > 0 else None,
         ),
         AvailabilityBlock(stations, clock=clock, charging=charging),
-        TransactionsBlock(transactions, charging=charging, reservations=reservations, clock=clock),
+        TransactionsBlock(
+            transactions,
+            charging=charging,
+            reservations=reservations,
+            clock=clock,
+            concurrent_transactions=server.concurrent_transactions,
+        ),
         DataTransferBlock(data_transfer or build_registry(server.data_transfer_handlers)),
         *extra,
     )

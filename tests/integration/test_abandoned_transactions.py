@@ -217,7 +217,8 @@ async def test_a_rebooted_2x_station_reporting_available_ends_its_lost_transacti
     store = store_of(server)
     async with server.connect("CP2X", subprotocols=["ocpp2.0.1"]) as ws:
         assert (await ok(ws, "BootNotification", BOOT_2X))["status"] == "Accepted"
-        assert await ok(ws, "TransactionEvent", event_2x("T-1", 0, "Started", NOW)) == {}
+        started = await ok(ws, "TransactionEvent", event_2x("T-1", 0, "Started", NOW))
+        assert started == {"idTokenInfo": {"status": "Accepted"}}
         await ok(ws, "StatusNotification", status_2x(2, 1, "Available"))  # another EVSE
         [still] = await list_open_transactions(store.charging, now=NOW)
         assert (still.transaction_id, still.ocpp_version, still.id_token) == ("T-1", "2.x", "TAG2X")

@@ -61,7 +61,8 @@ def test_token_and_transaction_commands(tmp_path: Path, capsys: pytest.CaptureFi
         "token B stored (Blocked)",
         "B\tBlocked\t-\t-",
         "Tag-1\tAccepted\t2030-01-01T00:00:00+00:00\tG",
-        "transaction\tversion\tstation\tevse/connector\tid_token\tstarted\tlast_activity",
+        "transaction\tversion\tstation\tevse/connector\tid_token\tstarted\tlast_activity"
+        "\tenergy_wh",
     ]
     assert "needs an offset" in err and "UnknownTransaction" in err
 
@@ -140,3 +141,23 @@ def test_token_add_stores_a_range_from_a_pattern(
         "T-9\tAccepted\t-\t-",
     ]
     assert "give --count" in err and "needs a pattern" in err and "only {n}" in err
+
+
+def test_token_add_takes_the_2x_language_and_evse_restrictions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'csms.db'}"
+    add = ["token", "add", "EV-1", "--language", "de", "--evse", "1", "--evse", "3"]
+    assert main([*add, "--database-url", url]) == 0
+    assert main(["token", "add", "EV-2", "--evse", "0", "--database-url", url]) == 2
+    assert "EVSE ids are positive" in capsys.readouterr().err
+
+    async def stored() -> IdToken | None:
+        store = await open_store(url)
+        try:
+            return await store.tokens.get("ev-1")
+        finally:
+            await store.aclose()
+
+    token = asyncio.run(stored())
+    assert token is not None and (token.language, token.evse_ids) == ("de", (1, 3))

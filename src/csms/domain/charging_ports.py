@@ -66,6 +66,11 @@ class ChargingTransactionRepository(Protocol):
         """Return one 1.6 transaction."""
         ...
 
+    async def get_v2(self, station_id: str, transaction_id: str) -> Transaction | None:
+        """Return one 2.x transaction (its id is the station's): token status, energy, flags
+        (e.g. SeqNoGap) and the seqNos received."""
+        ...
+
     async def list_open(
         self,
         *,

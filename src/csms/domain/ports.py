@@ -25,6 +25,7 @@ from csms.domain.model import (
     StatusReport,
     TransactionEventReport,
 )
+from csms.domain.transactions import TransactionEventOutcome
 
 
 class StationRepository(Protocol):
@@ -104,6 +105,15 @@ class TransactionRepository(Protocol):
 
     async def record_transaction_event(self, report: TransactionEventReport) -> bool:
         """Store a 2.x TransactionEvent once; return False if (station, tx, seqNo) was seen before."""
+        ...
+
+    async def apply_transaction_event(
+        self, report: TransactionEventReport, *, refuse_concurrent: bool = True
+    ) -> TransactionEventOutcome:
+        """Store a 2.x TransactionEvent once (as :meth:`record_transaction_event`) and, when it
+        carries an idToken, evaluate the token in the same group commit (2.0.1 E01.FR.11);
+        ``refuse_concurrent``: a Started whose token is in another open transaction is
+        ConcurrentTx."""
         ...
 
 

@@ -40,7 +40,9 @@ class IdToken:
     """A token an operator registered.
 
     ``parent_id_token`` groups tokens (1.6 parentIdTag, 2.x groupIdToken): a reservation made for
-    the parent may be used by any of its children (1.6 §5.13).
+    the parent may be used by any of its children (1.6 §5.13). ``language`` (2.x language1, the
+    driver's preferred language, RFC 5646) and ``evse_ids`` (2.x evseId: the token is only valid
+    at these EVSEs; empty: at all) go to 2.x idTokenInfo only: 1.6 IdTagInfo has no such fields.
     """
 
     id_token: str
@@ -49,12 +51,18 @@ class IdToken:
     parent_id_token: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    language: str | None = None
+    evse_ids: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.id_token:
             raise ValueError("an id token must not be empty")
         if self.status not in STORABLE_STATUSES:
             raise ValueError(f"status {self.status} is derived, not stored")
+        if self.language is not None and not 0 < len(self.language) <= LANGUAGE_MAX:
+            raise ValueError(f"a language is 1 to {LANGUAGE_MAX} characters (RFC 5646)")
+        if any(evse_id <= 0 for evse_id in self.evse_ids):
+            raise ValueError("EVSE ids are positive integers")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +72,12 @@ class IdTokenInfo:
     status: AuthorizationStatus
     expiry_date: datetime | None = None
     parent_id_token: str | None = None
+    language: str | None = None
+    evse_ids: tuple[int, ...] = ()
 
+
+# 2.0.1 IdTokenInfoType language1: string[0..8].
+LANGUAGE_MAX = 8
 
 INVALID = IdTokenInfo(AuthorizationStatus.INVALID)
 
@@ -92,7 +105,9 @@ def evaluate(token: IdToken | None, now: datetime, *, in_other_transaction: bool
             status = AuthorizationStatus.EXPIRED
         elif in_other_transaction:
             status = AuthorizationStatus.CONCURRENT_TX
-    return IdTokenInfo(status, token.expiry_date, token.parent_id_token)
+    return IdTokenInfo(
+        status, token.expiry_date, token.parent_id_token, token.language, token.evse_ids
+    )
 
 
 def expand_token_pattern(pattern: str, *, n: int, evse: int = 1) -> str:

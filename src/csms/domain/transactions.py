@@ -14,6 +14,7 @@ id token is the 1.6 idTag or a 2.x idToken, meter readings are in Wh. The rules 
 from __future__ import annotations
 
 import enum
+import itertools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -60,6 +61,10 @@ class TransactionFlag(enum.StrEnum):
     # Closed by csms: the station reported the connector free (see ABANDONED_STOP_REASON).
     ABANDONED_BY_STATION = "AbandonedByStation"
     STOPPED_AFTER_ABANDON = "StoppedAfterAbandon"  # the station's own stop came later and won
+    # 2.x: the Ended arrived, yet seqNos between the transaction's lowest and highest are missing
+    # (2.0.1 E01.FR.07: seqNo lets the CSMS tell whether it got every event); cleared when the
+    # missing events still come (offline queue, out of order).
+    SEQ_NO_GAP = "SeqNoGap"
 
 
 def flags_text(flags: Iterable[TransactionFlag]) -> str | None:
@@ -202,6 +207,69 @@ class StopResult:
 
 
 @dataclass(frozen=True, slots=True)
+class TransactionEventOutcome:
+    """What storing a 2.x TransactionEvent gave: whether it was new (a repeat of a stored
+    (station, transactionId, seqNo) is acknowledged, not applied again) and, when the event
+    carries an idToken, the token's status for the response's idTokenInfo (2.0.1 E01.FR.11:
+    ConcurrentTx only for a Started)."""
+
+    fresh: bool
+    id_token_info: IdTokenInfo | None = None
+
+
+SeqRanges = tuple[tuple[int, int], ...]  # the seqNos received, as sorted disjoint (lo, hi)
+
+
+def parse_seq_ranges(text: str | None) -> SeqRanges:
+    """``"0..4,7..7"`` → ``((0, 4), (7, 7))``; the stored form of the seqNos a transaction got
+    (``..`` because a seqNo a lenient station sends may be negative)."""
+    if not text:
+        return ()
+    out = []
+    for part in text.split(","):
+        lo, _, hi = part.partition("..")
+        out.append((int(lo), int(hi)))
+    return tuple(out)
+
+
+def seq_ranges_text(ranges: SeqRanges) -> str | None:
+    return ",".join(f"{lo}..{hi}" for lo, hi in ranges) or None
+
+
+def add_seq_no(ranges: SeqRanges, seq_no: int) -> SeqRanges:
+    """``ranges`` with ``seq_no`` in it; idempotent and independent of the order of calls."""
+    if ranges and ranges[-1][0] <= seq_no <= ranges[-1][1] + 1:
+        lo, hi = ranges[-1]  # the usual case: the next seqNo of a gap-free transaction
+        return (*ranges[:-1], (lo, max(hi, seq_no)))
+    merged: list[tuple[int, int]] = []
+    for lo, hi in sorted((*ranges, (seq_no, seq_no))):
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return tuple(merged)
+
+
+def seq_nos_with(text: str | None, seq_no: int) -> str | None:
+    """The stored ranges ``text`` with ``seq_no`` added: :func:`add_seq_no` on text, with the usual
+    case (the next seqNo of a gap-free transaction) done without parsing the whole text."""
+    if text:
+        head, _, last = text.rpartition("..")
+        if last.lstrip("-").isdigit():
+            hi = int(last)
+            if seq_no == hi + 1:
+                return f"{head}..{seq_no}"
+            if seq_no == hi and "," not in head:
+                return text
+    return seq_ranges_text(add_seq_no(parse_seq_ranges(text), seq_no))
+
+
+def missing_seq_nos(ranges: SeqRanges) -> int:
+    """How many seqNos between the lowest and highest received are missing."""
+    return sum(b_lo - a_hi - 1 for (_, a_hi), (b_lo, _) in itertools.pairwise(ranges))
+
+
+@dataclass(frozen=True, slots=True)
 class Transaction:
     """A transaction as operators see it, whatever version the station speaks."""
 
@@ -223,6 +291,8 @@ class Transaction:
     closed_by: str | None = None  # CLOSED_BY_STATION, CLOSED_BY_OPERATOR or CLOSED_BY_CSMS
     updated_at: datetime | None = None
     ocpp_version: str = "1.6"  # "1.6": the CSMS issued the id; "2.x": the station did
+    # 2.x: the seqNos received ("0..4,7..9"), so a gap (SeqNoGap) says which events are missing.
+    seq_nos: str | None = None
 
     @property
     def open(self) -> bool:

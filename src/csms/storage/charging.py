@@ -106,6 +106,15 @@ class SqlChargingRepository:
             row = (await conn.execute(stmt)).mappings().first()
         return rows.transaction(row) if row is not None else None
 
+    async def get_v2(self, station_id: str, transaction_id: str) -> Transaction | None:
+        t = transactions.c
+        stmt = select(transactions).where(
+            t.station_id == station_id, t.transaction_id == transaction_id
+        )
+        async with reading(self._engine) as conn:
+            row = (await conn.execute(stmt)).mappings().first()
+        return v2_transaction(row) if row is not None else None
+
     async def list_open(
         self,
         *,

@@ -37,7 +37,7 @@ from csms.domain.transactions import (
 from csms.storage import charging_rows as rows
 from csms.storage.charging_writes import audit, close_v16_values
 from csms.storage.statements import power_of_two_chunks
-from csms.storage.tables import transactions
+from csms.storage.tables import stations, transactions
 from csms.storage.tables_charging import transactions_v16
 from csms.storage.writes import BatchWrite
 
@@ -71,10 +71,15 @@ def v2_transaction(row: Mapping[Any, Any]) -> Transaction:
         started_at=row["started_at"],
         ended_at=row["ended_at"],
         stopped_reason=row["stopped_reason"],
+        meter_start_wh=row["meter_start_wh"],
+        meter_stop_wh=row["meter_stop_wh"],
+        energy_wh=row["energy_wh"],
+        id_token_status=row["id_token_status"],
         flags=parse_flags(row["flags"]),
         closed_by=row["closed_by"],
         updated_at=row["updated_at"],
         ocpp_version="2.x",
+        seq_nos=row["seq_nos"],
     )
 
 
@@ -88,6 +93,13 @@ class ReleaseConnector(BatchWrite[list[Transaction]]):
     ``connector_id`` None: the whole EVSE (1.6, where an EVSE is one connector); otherwise only
     2.x transactions on that connector or on none named. ``keep``: a 2.x transaction the message
     is about (a TransactionEvent of it), never closed by it. The result: the transactions closed.
+
+    A 2.x status report (``keep`` None) releases a 2.x transaction only when the station booted
+    after the transaction's last activity: in 2.0.1 a transaction outlives its cable (E10: EV-side
+    disconnect suspends it; TxStopPoint ParkingBayOccupancy/Authorized end it later), and the
+    OCTT's Reusable State EVDisconnected reports the connector Available *before* the Ended (Part
+    6 TC_E_14, TC_E_19, TC_E_26), so Available alone does not say the transaction is gone; a
+    station that rebooted and still reports nothing there does (B01 after a reboot).
     """
 
     station_id: str
@@ -131,6 +143,7 @@ async def _release_all(
         )
         for m in found2.mappings():
             open2.setdefault((m["station_id"], m["evse_id"]), []).append(dict(m))
+    booted = await _last_boots(conn, {w.station_id for w in writes if w.keep is None})
     out: list[list[Transaction]] = []
     for w in writes:
         key = (w.station_id, w.evse_id)
@@ -143,13 +156,23 @@ async def _release_all(
                 None,
                 w.connector_id,
             )
-            if other_connector or row["transaction_id"] == w.keep:
+            last_boot = booted.get(w.station_id)
+            running = w.keep is None and (last_boot is None or last_boot <= row["updated_at"])
+            if other_connector or running or row["transaction_id"] == w.keep:
                 remaining.append(row)
                 continue
             closed.append(await _abandon_v2(conn, row, w))
         open2[key] = remaining
         out.append(closed)
     return out
+
+
+async def _last_boots(conn: AsyncConnection, station_ids: set[str]) -> dict[str, datetime]:
+    if not station_ids:
+        return {}
+    s = stations.c
+    stmt = select(s.id, s.last_boot_at).where(s.id.in_(sorted(station_ids)))
+    return {row[0]: row[1] for row in await conn.execute(stmt) if row[1] is not None}
 
 
 def _locked(conn: AsyncConnection, stmt: Any) -> Any:

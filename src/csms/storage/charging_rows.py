@@ -28,7 +28,18 @@ def id_token_row(token: IdToken, now: datetime) -> dict[str, Any]:
         "parent_id_token": token.parent_id_token,
         "created_at": token.created_at or now,
         "updated_at": now,
+        "language": token.language,
+        "evse_ids": evse_ids_text(token.evse_ids),
     }
+
+
+def evse_ids_text(evse_ids: tuple[int, ...]) -> str | None:
+    """How ``id_tokens.evse_ids`` stores them: ``"1,3"``; None for none (valid everywhere)."""
+    return ",".join(str(e) for e in evse_ids) or None
+
+
+def parse_evse_ids(text: str | None) -> tuple[int, ...]:
+    return tuple(int(e) for e in text.split(",")) if text else ()
 
 
 def id_token(row: Mapping[Any, Any]) -> IdToken:
@@ -39,6 +50,8 @@ def id_token(row: Mapping[Any, Any]) -> IdToken:
         parent_id_token=row["parent_id_token"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        language=row["language"],
+        evse_ids=parse_evse_ids(row["evse_ids"]),
     )
 
 

@@ -21,19 +21,19 @@ samples. Unknown, -1 and other stations' ids are kept one by one (rare).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain
 from typing import Any, ClassVar
 
-from sqlalchemy import Select, and_, bindparam, select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import ReturningInsert
 
 from csms.domain.model import MeterSample
 from csms.domain.reservations import ReservationStatus
-from csms.domain.tokens import AuthorizationStatus, IdToken, IdTokenInfo, evaluate, token_key
+from csms.domain.tokens import AuthorizationStatus, IdTokenInfo, evaluate, token_key
 from csms.domain.transactions import (
     RegisterMark,
     StartResult,
@@ -66,101 +66,13 @@ from csms.storage.statements import (
     codec,
     power_of_two_chunks,
 )
-from csms.storage.tables import transactions
-from csms.storage.tables_charging import id_tokens, reservations, transactions_v16
+from csms.storage.tables_charging import reservations, transactions_v16
+from csms.storage.token_view import TokenView
 from csms.storage.writes import BatchWrite
 
 __all__ = ["StartTransaction", "StopTransaction", "TokenView"]
 
 _T = transactions_v16.c
-
-
-# --- the tokens of a batch ------------------------------------------------------------------
-
-
-def _tokens_by_key(_dialect: Dialect, count: int) -> Select[Any]:
-    """The tokens with these keys, one row per open 1.6 transaction each is in (or one with
-    no transaction id)."""
-    c = id_tokens.c
-    open_v16 = and_(_T.id_tag_key == c.key, _T.ended_at.is_(None))
-    return (
-        select(c.key, c.id_token, c.status, c.expiry_date, c.parent_id_token, _T.id)
-        .select_from(id_tokens.outerjoin(transactions_v16, open_v16))
-        .where(c.key.in_([""] * count))  # placeholders only: rendered, never bound
-    )
-
-
-def _open_v2_by_token(_dialect: Dialect, count: int) -> Select[Any]:
-    c = transactions.c
-    return (
-        select(c.id_token)
-        .where(c.started_at.is_not(None), c.ended_at.is_(None), c.id_token.in_([""] * count))
-        .distinct()
-    )
-
-
-_TOKENS = PreparedFamily(_tokens_by_key, 1)
-_OPEN_V2 = PreparedFamily(_open_v2_by_token, 1)
-
-
-@dataclass(slots=True)
-class TokenView:
-    """The tokens of a batch and the open transactions they are in, kept current as the batch's
-    messages are applied in order."""
-
-    tokens: dict[str, IdToken] = field(default_factory=dict)
-    open_v16: dict[str, set[int]] = field(default_factory=dict)  # token key -> transaction ids
-    open_v2: set[str] = field(default_factory=set)
-
-    @classmethod
-    async def load(cls, conn: AsyncConnection, id_tokens_seen: Iterable[str]) -> TokenView:
-        values = sorted(set(id_tokens_seen))
-        view = cls()
-        if not values:
-            return view
-        read_timestamp = codec(conn.dialect).read_timestamp
-        keys = sorted({token_key(v) for v in values})
-        for chunk in power_of_two_chunks(keys):
-            found = await _TOKENS(len(chunk)).fetchall(conn, tuple(chunk))
-            for key, value, status, expiry, parent, transaction_id in found:
-                if key not in view.tokens:
-                    view.tokens[key] = IdToken(
-                        value, AuthorizationStatus(status), read_timestamp(expiry), parent
-                    )
-                if transaction_id is not None:
-                    view.open_v16.setdefault(key, set()).add(int(transaction_id))
-        if not view.tokens:  # unknown tokens are Invalid whatever they are in
-            return view
-        for chunk in power_of_two_chunks(values):
-            found = await _OPEN_V2(len(chunk)).fetchall(conn, tuple(chunk))
-            view.open_v2.update(row[0] for row in found)
-        return view
-
-    def info(self, id_token: str, now: datetime, *, exclude: int | None = None) -> IdTokenInfo:
-        """:func:`~csms.domain.tokens.evaluate` for ``id_token``, leaving out ``exclude``."""
-        key = token_key(id_token)
-        token = self.tokens.get(key)
-        if token is None:
-            return evaluate(None, now, in_other_transaction=False)
-        ids = self.open_v16.get(key, set())
-        busy = bool(ids - {exclude}) if exclude is not None else bool(ids)
-        return evaluate(token, now, in_other_transaction=busy or id_token in self.open_v2)
-
-    def own_info(self, id_token: str, now: datetime) -> IdTokenInfo:
-        """The token's own status, whatever transactions it is in: the answer to an Authorize
-        and the idTagInfo of a StopTransaction.conf.
-
-        ConcurrentTx is "only relevant for a StartTransaction.req" (1.6 §7.2) and "for the
-        response to a TransactionEventRequest(eventType=Started)" (2.0.1 AuthorizationStatusEnumType),
-        never for an Authorize.
-        """
-        return evaluate(self.tokens.get(token_key(id_token)), now, in_other_transaction=False)
-
-    def opened(self, id_token: str, transaction_id: int) -> None:
-        self.open_v16.setdefault(token_key(id_token), set()).add(transaction_id)
-
-    def closed(self, id_tag_key: str, transaction_id: int) -> None:
-        self.open_v16.get(id_tag_key, set()).discard(transaction_id)
 
 
 # --- start ----------------------------------------------------------------------------------

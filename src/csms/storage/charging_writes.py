@@ -97,7 +97,14 @@ class PutIdToken(BatchWrite[None]):
                 index_elements=["key"],
                 set_={
                     name: stmt.excluded[name]
-                    for name in ("id_token", "status", "expiry_date", "parent_id_token")
+                    for name in (
+                        "id_token",
+                        "status",
+                        "expiry_date",
+                        "parent_id_token",
+                        "language",
+                        "evse_ids",
+                    )
                 }
                 | {"updated_at": stmt.excluded.updated_at},
             )

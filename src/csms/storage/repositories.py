@@ -24,6 +24,7 @@ from csms.domain.model import (
     StatusReport,
     TransactionEventReport,
 )
+from csms.domain.transactions import TransactionEventOutcome
 from csms.storage import rows
 from csms.storage.committer import GroupCommitter
 from csms.storage.direct import reading
@@ -161,4 +162,10 @@ class SqlTransactionRepository:
         await self._committer.submit(RecordMeterValues(report, self._clock()))
 
     async def record_transaction_event(self, report: TransactionEventReport) -> bool:
-        return await self._committer.submit(RecordTransactionEvent(report, self._clock()))
+        return (await self.apply_transaction_event(report)).fresh
+
+    async def apply_transaction_event(
+        self, report: TransactionEventReport, *, refuse_concurrent: bool = True
+    ) -> TransactionEventOutcome:
+        write = RecordTransactionEvent(report, self._clock(), refuse_concurrent)
+        return await self._committer.submit(write)

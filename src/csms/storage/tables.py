@@ -229,6 +229,16 @@ transactions = Table(
     Column("closed_by", String(16)),
     Column("flags", Text),
     Column("close_operator", Text),  # the operator who closed it, with the reason in stopped_reason
+    # Authorization and energy (0010): the status csms answered for the authorising idToken, the
+    # earliest and latest Energy.Active.Import.Register readings (Wh) and the energy between them,
+    # and the seqNos received ("0..4,7..9") so a gap is visible.
+    Column("id_token_status", String(16)),
+    Column("meter_start_wh", BigInteger),
+    Column("meter_start_at", UtcDateTime),
+    Column("meter_stop_wh", BigInteger),
+    Column("meter_stop_at", UtcDateTime),
+    Column("energy_wh", BigInteger),
+    Column("seq_nos", Text),
     UniqueConstraint("station_id", "transaction_id"),
     Index(None, "id_token", "ended_at"),  # Authorize: is this token in a transaction? (0002)
 )

@@ -66,6 +66,9 @@ id_tokens = Table(
     Column("parent_id_token", Text),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # 2.x idTokenInfo only (0010): language1, and the EVSEs it is valid at ("1,3"; None: all).
+    Column("language", String(8)),
+    Column("evse_ids", Text),
     CheckConstraint("status IN ('Accepted', 'Blocked', 'Invalid')", name="status"),
 )
 

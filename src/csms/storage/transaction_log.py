@@ -16,13 +16,11 @@ lost must still be stored (§6 tests 56-60). So:
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, bindparam, insert, select, tuple_, update
 from sqlalchemy.engine import Dialect
@@ -30,13 +28,21 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import ReturningInsert
 
 from csms.domain.model import TransactionEventReport
+from csms.domain.tokens import IdTokenInfo
 from csms.domain.transactions import (
     CLOSED_BY_CSMS,
     CLOSED_BY_OPERATOR,
     CLOSED_BY_STATION,
+    TransactionEventOutcome,
     TransactionFlag,
+    energy_wh,
     flags_text,
+    missing_seq_nos,
     parse_flags,
+    parse_seq_ranges,
+    reading_wh,
+    register_wh,
+    seq_nos_with,
 )
 from csms.storage.dialect import dialect_insert
 from csms.storage.rows import INSERT_METER_VALUES, meter_tuples
@@ -49,21 +55,23 @@ from csms.storage.statements import (
     power_of_two_chunks,
 )
 from csms.storage.tables import transaction_events, transactions
+from csms.storage.token_view import TokenView
 
 __all__ = ["TransactionState", "apply_event", "record_transaction_events"]
 
 _Key = tuple[str, str]  # (station_id, transaction_id)
 _EventKey = tuple[str, str, int]  # (station_id, transaction_id, seq_no)
-# An event, its arrival time, and both times converted for the dialect (Codec.timestamp).
-_Converted = tuple[TransactionEventReport, datetime, Any, Any]
+# An event, its arrival time, both times converted for the dialect (Codec.timestamp), and the
+# status csms answered for its idToken (None without one).
+_Converted = tuple[TransactionEventReport, datetime, Any, Any, str | None]
 
 STARTED = "Started"
 ENDED = "Ended"
 
 
-@dataclass(frozen=True, slots=True)
-class TransactionState:
-    """The columns of a ``transactions`` row that events determine."""
+class TransactionState(NamedTuple):
+    """The columns of a ``transactions`` row that events determine (a NamedTuple: ``_replace``
+    costs a third of ``dataclasses.replace`` on the hot path, and it is the row's tuple)."""
 
     evse_id: int | None = None
     connector_id: int | None = None
@@ -77,9 +85,16 @@ class TransactionState:
     last_seq_no: int | None = None
     closed_by: str | None = None  # station | operator | csms
     flags: str | None = None  # TransactionFlag values as stored (flags_text)
+    id_token_status: str | None = None  # the authorising token's status when it was presented
+    meter_start_wh: int | None = None  # the earliest Energy.Active.Import.Register reading
+    meter_start_at: datetime | None = None
+    meter_stop_wh: int | None = None  # the latest one (the stop reading once Ended came)
+    meter_stop_at: datetime | None = None
+    energy_wh: int | None = None  # meter_stop_wh - meter_start_wh, never negative
+    seq_nos: str | None = None  # the seqNos received (seq_ranges_text)
 
 
-_STATE_FIELDS = tuple(f.name for f in dataclasses.fields(TransactionState))
+_STATE_FIELDS = TransactionState._fields
 if _STATE_FIELDS != (
     "evse_id",
     "connector_id",
@@ -93,11 +108,20 @@ if _STATE_FIELDS != (
     "last_seq_no",
     "closed_by",
     "flags",
+    "id_token_status",
+    "meter_start_wh",
+    "meter_start_at",
+    "meter_stop_wh",
+    "meter_stop_at",
+    "energy_wh",
+    "seq_nos",
 ):  # _state_tuple builds tuples in this order
     raise AssertionError(f"update _state_tuple for TransactionState fields {_STATE_FIELDS}")
 
 
-def apply_event(state: TransactionState, event: TransactionEventReport) -> TransactionState:
+def apply_event(
+    state: TransactionState, event: TransactionEventReport, token_status: str | None = None
+) -> TransactionState:
     """Return ``state`` updated with ``event``; the result does not depend on arrival order.
 
     * ``id_token`` comes from the lowest seqNo that carries one: the token that authorised the
@@ -107,6 +131,13 @@ def apply_event(state: TransactionState, event: TransactionEventReport) -> Trans
     * EVSE and connector are set by the first event that names them (they do not change).
     * An Ended after an operator or csms closed the transaction (see
       :mod:`csms.storage.charging_closes`) replaces that close: the station's stop is the fact.
+    * ``id_token_status`` is ``token_status`` (what csms answered) of the event that set
+      ``id_token``.
+    * Energy: the earliest and the latest Energy.Active.Import.Register reading of all events
+      (by the station's timestamp) are the start and stop readings; ``energy_wh`` is their
+      difference, never negative (flagged MeterStopBelowStart).
+    * ``seq_nos`` records the seqNos received; once Ended, a hole is flagged SeqNoGap (cleared
+      when the missing events still come).
     """
     seq = event.seq_no
     changes: dict[str, Any] = {}
@@ -117,7 +148,7 @@ def apply_event(state: TransactionState, event: TransactionEventReport) -> Trans
     if event.id_token is not None and (
         state.id_token_seq_no is None or seq < state.id_token_seq_no
     ):
-        changes.update(id_token=event.id_token, id_token_seq_no=seq)
+        changes.update(id_token=event.id_token, id_token_seq_no=seq, id_token_status=token_status)
     if event.charging_state is not None and (
         state.charging_state_seq_no is None or seq > state.charging_state_seq_no
     ):
@@ -140,7 +171,64 @@ def apply_event(state: TransactionState, event: TransactionEventReport) -> Trans
         changes["closed_by"] = CLOSED_BY_STATION
     if state.last_seq_no is None or seq > state.last_seq_no:
         changes["last_seq_no"] = seq
-    return dataclasses.replace(state, **changes) if changes else state
+    seq_text = seq_nos_with(state.seq_nos, seq)
+    if seq_text != state.seq_nos:
+        changes["seq_nos"] = seq_text
+    metered = _readings(state, event, changes) if event.samples else False
+    if metered or "seq_nos" in changes or "ended_at" in changes:
+        _derive(state, changes)
+    return state._replace(**changes) if changes else state
+
+
+def _readings(
+    state: TransactionState, event: TransactionEventReport, changes: dict[str, Any]
+) -> bool:
+    """Put the event's register readings into ``changes``; True if start or stop moved."""
+    start = (state.meter_start_at, state.meter_start_wh)
+    stop = (state.meter_stop_at, state.meter_stop_wh)
+    moved = False
+    for sample in event.samples:
+        register = register_wh(sample)
+        if register is None:
+            continue
+        reading = (sample.timestamp, reading_wh(register))
+        if start[0] is None or reading < start:
+            start, moved = reading, True
+        if stop[0] is None or reading > stop:
+            stop, moved = reading, True
+    if moved:
+        changes.update(
+            meter_start_at=start[0], meter_start_wh=start[1],
+            meter_stop_at=stop[0], meter_stop_wh=stop[1],
+        )  # fmt: skip
+    return moved
+
+
+_DERIVED_FLAGS = frozenset({TransactionFlag.SEQ_NO_GAP, TransactionFlag.METER_STOP_BELOW_START,
+                            TransactionFlag.ENERGY_OUT_OF_RANGE})  # fmt: skip
+
+
+def _derive(state: TransactionState, changes: dict[str, Any]) -> None:
+    """The energy and the flags that follow from readings and seqNos (recomputed, so a late
+    event that fills a gap clears SeqNoGap)."""
+    start = changes.get("meter_start_wh", state.meter_start_wh)
+    stop = changes.get("meter_stop_wh", state.meter_stop_wh)
+    energy_flags: frozenset[TransactionFlag] = frozenset()
+    if start is not None and stop is not None:
+        energy, energy_flags = energy_wh(start, stop)
+        if energy != state.energy_wh:
+            changes["energy_wh"] = energy
+    ended = changes.get("ended_at", state.ended_at) is not None
+    flags_before = changes.get("flags", state.flags)
+    if flags_before is None and not energy_flags and not ended:
+        return  # the usual Updated of a running transaction: no flag to set or clear
+    flags = (set(parse_flags(flags_before)) - _DERIVED_FLAGS) | energy_flags
+    seq_nos = changes.get("seq_nos", state.seq_nos)
+    if ended and "," in (seq_nos or "") and missing_seq_nos(parse_seq_ranges(seq_nos)):
+        flags.add(TransactionFlag.SEQ_NO_GAP)
+    text = flags_text(flags)
+    if text != flags_before:
+        changes["flags"] = text
 
 
 # A close the station's own Ended replaces, and the flag that records it.
@@ -224,19 +312,28 @@ _UPDATE_TRANSACTIONS = Prepared(
 
 
 async def record_transaction_events(
-    conn: AsyncConnection, events: Sequence[tuple[TransactionEventReport, datetime]]
-) -> list[bool]:
-    """Store ``(event, received_at)`` pairs; return, for each, whether it was new."""
+    conn: AsyncConnection,
+    events: Sequence[tuple[TransactionEventReport, datetime]],
+    *,
+    refuse_concurrent: Sequence[bool] | None = None,
+) -> list[TransactionEventOutcome]:
+    """Store ``(event, received_at)`` pairs; return, for each, whether it was new and the
+    status of its idToken (:func:`_authorize`; ``refuse_concurrent`` per event, default all)."""
     dialect_codec = codec(conn.dialect)
     timestamp = dialect_codec.timestamp
+    infos = await _authorize(conn, events, refuse_concurrent or [True] * len(events))
     first: dict[_EventKey, int] = {}
     for i, (event, _) in enumerate(events):
         first.setdefault((event.station_id, event.transaction_id, event.seq_no), i)
     # Each event with its timestamp and arrival time converted once: they are used up to 3 times.
-    unique: list[_Converted] = [
-        (event, received_at, timestamp(received_at), timestamp(event.timestamp))
-        for event, received_at in (events[i] for i in first.values())
-    ]
+    unique: list[_Converted] = []
+    for i in first.values():
+        event, received_at = events[i]
+        info = infos[i]
+        status = None if info is None else info.status.value
+        unique.append(
+            (event, received_at, timestamp(received_at), timestamp(event.timestamp), status)
+        )
     inserted: set[_EventKey] = set()
     for chunk in power_of_two_chunks(unique):
         params = tuple(chain.from_iterable(_event_tuple(item) for item in chunk))
@@ -247,7 +344,7 @@ async def record_transaction_events(
     if new:
         evse_ids = await _update_transactions(conn, new, dialect_codec)
         samples: list[tuple[Any, ...]] = []
-        for event, _, received, stamp in new:
+        for event, _, received, stamp, _ in new:
             if event.samples:
                 meter_tuples(
                     samples,
@@ -260,7 +357,43 @@ async def record_transaction_events(
                     known=(event.timestamp, stamp),
                 )
         await INSERT_METER_VALUES.executemany(conn, samples)
-    return [i in new_positions for i in range(len(events))]
+    return [TransactionEventOutcome(i in new_positions, infos[i]) for i in range(len(events))]
+
+
+async def _authorize(
+    conn: AsyncConnection,
+    events: Sequence[tuple[TransactionEventReport, datetime]],
+    refuse_concurrent: Sequence[bool],
+) -> list[IdTokenInfo | None]:
+    """The idTokenInfo of each event that carries an idToken, from the same token store as 1.6
+    (read once for the batch), as if the events were applied one after the other.
+
+    A Started whose token is in another open transaction (1.6 or 2.x, any station) is
+    ConcurrentTx (2.0.1 AuthorizationStatusEnumType: "for the response to a
+    TransactionEventRequest(eventType=Started)"), unless the operator allows a token several
+    transactions (CSMS_CONCURRENT_TRANSACTIONS); every other event gets the token's own
+    status, so a StopAuthorized with the token of the running transaction is Accepted.
+    """
+    if not any(event.id_token is not None for event, _ in events):
+        return [None] * len(events)
+    view = await TokenView.load(
+        conn, (event.id_token for event, _ in events if event.id_token is not None)
+    )
+    out: list[IdTokenInfo | None] = []
+    for (event, received_at), refuse in zip(events, refuse_concurrent, strict=True):
+        key = (event.station_id, event.transaction_id)
+        token = event.id_token
+        if token is None:
+            out.append(None)
+        elif event.event_type == STARTED:
+            busy = view.info(token, received_at, exclude_v2=key) if refuse else None
+            out.append(busy or view.own_info(token, received_at))
+            view.opened_v2(token, key)
+        else:
+            out.append(view.own_info(token, received_at))
+        if event.event_type == ENDED and view.open_v2:
+            view.closed_v2(key)
+    return out
 
 
 def _key(event: TransactionEventReport) -> _Key:
@@ -269,7 +402,7 @@ def _key(event: TransactionEventReport) -> _Key:
 
 def _event_tuple(item: _Converted) -> tuple[Any, ...]:
     """The :data:`_EVENT_COLUMNS` of an event, converted for the dialect."""
-    event, _, received, stamp = item
+    event, _, received, stamp, _ = item
     return (
         event.station_id,
         event.transaction_id,
@@ -304,6 +437,13 @@ def _state_tuple(state: TransactionState, dialect_codec: Codec) -> tuple[Any, ..
         state.last_seq_no,
         state.closed_by,
         state.flags,
+        state.id_token_status,
+        state.meter_start_wh,
+        timestamp(state.meter_start_at),
+        state.meter_stop_wh,
+        timestamp(state.meter_stop_at),
+        state.energy_wh,
+        state.seq_nos,
     )
 
 
@@ -321,7 +461,7 @@ async def _update_transactions(
     for key, items in by_key.items():
         row_id, state = existing.get(key, (None, _NO_STATE))
         for item in items:
-            state = apply_event(state, item[0])
+            state = apply_event(state, item[0], item[4])
         evse_ids[key] = state.evse_id
         values = _state_tuple(state, dialect_codec)
         updated_at = max(items, key=_received_at)[2]  # the latest arrival, converted
@@ -336,8 +476,10 @@ async def _update_transactions(
 
 _received_at = itemgetter(1)
 _NO_STATE = TransactionState()
-_STARTED_AT = _STATE_FIELDS.index("started_at")
-_ENDED_AT = _STATE_FIELDS.index("ended_at")
+_TIMESTAMPS = tuple(
+    _STATE_FIELDS.index(name)
+    for name in ("started_at", "ended_at", "meter_start_at", "meter_stop_at")
+)
 
 
 async def _load(
@@ -352,7 +494,7 @@ async def _load(
         )
         for row in rows:
             values: list[Any] = list(row[3:])
-            for i in (_STARTED_AT, _ENDED_AT):
+            for i in _TIMESTAMPS:
                 if values[i] is not None:
                     values[i] = read_timestamp(values[i])
             found[(row[1], row[2])] = (row[0], TransactionState(*values))

@@ -36,6 +36,7 @@ from csms.domain.model import (
     StatusReport,
     TransactionEventReport,
 )
+from csms.domain.transactions import TransactionEventOutcome
 from csms.storage.dialect import dialect_insert
 from csms.storage.rows import (
     INSERT_METER_VALUES,
@@ -143,9 +144,10 @@ class RecordMeterValues(Write[None]):
 
 
 @dataclass(slots=True)
-class RecordTransactionEvent(Write[bool]):  # False: (station, transactionId, seqNo) seen before
+class RecordTransactionEvent(Write[TransactionEventOutcome]):
     report: TransactionEventReport
     received_at: datetime
+    refuse_concurrent: bool = True  # a Started with a token in another transaction: ConcurrentTx
 
 
 _BOOT_FIELDS = tuple(f.name for f in dataclasses.fields(BootInfo))
@@ -339,8 +341,12 @@ async def _record_touches(conn: AsyncConnection, touches: Mapping[str, datetime]
 
 async def _record_transaction_events(
     conn: AsyncConnection, writes: list[RecordTransactionEvent]
-) -> list[bool]:
-    return await record_transaction_events(conn, [(w.report, w.received_at) for w in writes])
+) -> list[TransactionEventOutcome]:
+    return await record_transaction_events(
+        conn,
+        [(w.report, w.received_at) for w in writes],
+        refuse_concurrent=[w.refuse_concurrent for w in writes],
+    )
 
 
 _Step = Callable[[AsyncConnection, list[Any]], Awaitable[Sequence[object]]]

@@ -26,7 +26,11 @@ def database(tmp_path: Path) -> str:
 async def server(database: str, tmp_path: Path) -> AsyncIterator[RunningCsms]:
     """csms with short intervals (nothing in these tests waits for one) and the OCTT's station
     and valid id token registered."""
-    settings = settings_for(tmp_path, heartbeat_interval=10, boot_retry_interval=2)
+    # concurrent_transactions: Part 6's reusable states start every EVSE with the one
+    # <Configured valid_idtoken> and expect Accepted (e.g. TC_F_14 "for all EVSE").
+    settings = settings_for(
+        tmp_path, heartbeat_interval=10, boot_retry_interval=2, concurrent_transactions=True
+    )
     settings = dataclasses.replace(
         settings, database=dataclasses.replace(settings.database, url=database)
     )

@@ -329,13 +329,9 @@ class Transaction:
 
 
 def _token_accepted(response: Payload) -> None:
-    """The reusable states' tool validation "idTokenInfo.status must be Accepted".
-
-    csms does not put idTokenInfo in TransactionEventResponse yet (issue 8 block C, owned
-    elsewhere); until it does, an absent idTokenInfo passes and a present one must be Accepted.
-    """
-    info = response.get("idTokenInfo")
-    assert info is None or info["status"] == "Accepted", response
+    """The reusable states' tool validation "idTokenInfo.status must be Accepted": csms answers
+    every TransactionEvent carrying an idToken with idTokenInfo (2.0.1 E01.FR.11)."""
+    assert response["idTokenInfo"]["status"] == "Accepted", response
 
 
 def clock_aligned(interval_s: int, count: int, *, start: datetime | None = None) -> list[datetime]:

@@ -14,6 +14,7 @@ from csms.domain.model import (
     StatusReport,
     TransactionEventReport,
 )
+from csms.domain.transactions import TransactionEventOutcome
 
 
 class MemoryStations:
@@ -55,3 +56,9 @@ class MemoryTransactions:
             return False
         self.events[key] = report
         return True
+
+    async def apply_transaction_event(
+        self, report: TransactionEventReport, *, refuse_concurrent: bool = True
+    ) -> TransactionEventOutcome:
+        """No token store here: idTokenInfo is the storage's (tested in tests/integration)."""
+        return TransactionEventOutcome(await self.record_transaction_event(report))

@@ -59,3 +59,21 @@ def test_empty_token_is_refused() -> None:
 
 def test_tokens_are_case_insensitive() -> None:
     assert token_key("abCD12") == token_key("ABcd12")
+
+
+def test_language_and_evse_restrictions_go_with_every_answer() -> None:
+    token = IdToken("T", language="de", evse_ids=(1, 3))
+    info = evaluate(token, NOW, in_other_transaction=True)
+    assert (info.status, info.language, info.evse_ids) == (
+        AuthorizationStatus.CONCURRENT_TX,
+        "de",
+        (1, 3),
+    )
+
+
+@pytest.mark.parametrize(
+    "fields", [{"language": ""}, {"language": "x" * 9}, {"evse_ids": (0,)}, {"evse_ids": (-1,)}]
+)
+def test_a_language_or_evse_outside_the_2x_limits_is_refused(fields: dict[str, object]) -> None:
+    with pytest.raises(ValueError, match=r"language|EVSE"):
+        IdToken("T", **fields)  # type: ignore[arg-type]

@@ -331,3 +331,44 @@ async def test_consume_marks_the_stations_reservation_used_once(store: Store) ->
     assert not await store.reservations.consume("CS1", made.reservation_id, "TX-B", at(3))
     got = await store.reservations.get(made.reservation_id, at(4))
     assert got is not None and (got.status, got.transaction_id) == (ReservationStatus.USED, "TX-A")
+
+
+async def test_2x_events_of_one_batch_are_authorized_as_if_one_after_the_other(
+    store: Store,
+) -> None:
+    """A token Started twice in one group commit is ConcurrentTx the second time; an Ended in
+    the batch frees it for a later Started; a repeat of a Started is not busy with itself; a
+    1.6 StartTransaction sees the open 2.x transaction (issue 8 block C)."""
+    await store.tokens.put(IdToken("TAG", parent_id_token="G"), T0)
+
+    def started(tx: str, seq: int = 0) -> Any:
+        return a_transaction_event(seq, "Started", transaction_id=tx, evse_id=1, id_token="TAG")
+
+    batch = [
+        started("A"),
+        started("A"),  # a repeat of A's Started: not busy with itself
+        started("B"),  # A is open: busy
+        a_transaction_event(1, "Ended", transaction_id="A"),
+        a_transaction_event(1, "Ended", transaction_id="B"),
+        started("C"),  # A and B ended earlier in the batch
+        a_transaction_event(1, "Updated", transaction_id="C", id_token="TAG"),  # own status
+        a_transaction_event(0, "Started", transaction_id="D", evse_id=2),  # no token
+    ]
+    out = await asyncio.gather(*(store.transactions.apply_transaction_event(e) for e in batch))
+    statuses = [None if o.id_token_info is None else o.id_token_info.status.value for o in out]
+    assert statuses == [
+        "Accepted", "Accepted", "ConcurrentTx", None, None, "Accepted", "Accepted", None,
+    ]  # fmt: skip
+    assert [o.fresh for o in out] == [True, False, True, True, True, True, True, True]
+    assert out[0].id_token_info is not None and out[0].id_token_info.parent_id_token == "G"
+    b = await store.charging.get_v2("CS1", "B")
+    assert b is not None and not b.open
+    assert b.id_token_status == "ConcurrentTx"
+    start16 = await store.charging.start(a_start(evse_id=3), at(30))
+    assert start16.id_token_info.status is AuthorizationStatus.CONCURRENT_TX
+    # CSMS_CONCURRENT_TRANSACTIONS=true: a token may run several transactions.
+    allowed = await store.transactions.apply_transaction_event(
+        started("E"), refuse_concurrent=False
+    )
+    assert allowed.id_token_info is not None
+    assert allowed.id_token_info.status is AuthorizationStatus.ACCEPTED

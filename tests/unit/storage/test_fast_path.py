@@ -145,7 +145,7 @@ def events(station_id: str) -> list[TransactionEventReport]:
 _BOOT_FIELDS = tuple(f.name for f in dataclasses.fields(BootInfo))
 _STATION_BOOT_FIELDS = _BOOT_FIELDS[:-1]  # all but "reason"
 _STATUS_FIELDS = ("status", "timestamp", "error_code", "info", "vendor_id", "vendor_error_code")
-_STATE_FIELDS = tuple(f.name for f in dataclasses.fields(TransactionState))
+_STATE_FIELDS = TransactionState._fields
 
 
 def _meter_rows(
@@ -251,7 +251,12 @@ async def _reference_events(conn: AsyncConnection, reports: list[TransactionEven
         by_transaction.setdefault(e.transaction_id, []).append(e)
     samples = []
     for transaction_id, group in by_transaction.items():
-        state = reduce(apply_event, group, TransactionState())
+        # No token is registered here: csms answers every idToken Invalid and stores that.
+        state = reduce(
+            lambda s, e: apply_event(s, e, "Invalid" if e.id_token else None),
+            group,
+            TransactionState(),
+        )
         row = {"station_id": REFERENCE, "transaction_id": transaction_id, "updated_at": RECEIVED}
         await conn.execute(
             insert(transactions), [row | {f: getattr(state, f) for f in _STATE_FIELDS}]

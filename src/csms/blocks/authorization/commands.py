@@ -33,13 +33,19 @@ async def add_token(
     status: AuthorizationStatus = AuthorizationStatus.ACCEPTED,
     expiry_date: datetime | None = None,
     parent_id_token: str | None = None,
+    language: str | None = None,
+    evse_ids: tuple[int, ...] = (),
 ) -> IdToken:
     """Register ``id_token`` (or replace what is stored for it) and return it.
 
     Raises:
-        ValueError: an empty token, or a derived status (Expired, ConcurrentTx).
+        ValueError: an empty token, a derived status (Expired, ConcurrentTx), a language longer
+            than 8 characters or an EVSE id below 1.
     """
-    token = IdToken(id_token, status, expiry_date, parent_id_token, created_at=now, updated_at=now)
+    token = IdToken(
+        id_token, status, expiry_date, parent_id_token, created_at=now, updated_at=now,
+        language=language, evse_ids=evse_ids,
+    )  # fmt: skip
     existing = await tokens.get(id_token)
     if existing is not None:
         token = dataclasses.replace(token, created_at=existing.created_at)

@@ -22,10 +22,15 @@ def id_tag_info(info: IdTokenInfo) -> dict[str, Any]:
 
 
 def id_token_info(info: IdTokenInfo) -> dict[str, Any]:
-    """2.x IdTokenInfoType: status, cacheExpiryDateTime, groupIdToken."""
+    """2.x IdTokenInfoType: status, cacheExpiryDateTime, groupIdToken, language1 and evseId
+    (the EVSEs the token is valid at; absent: all)."""
     out: dict[str, Any] = {"status": info.status.value}
     if info.expiry_date is not None:
         out["cacheExpiryDateTime"] = format_datetime(info.expiry_date)
     if info.parent_id_token is not None:
         out["groupIdToken"] = {"idToken": info.parent_id_token, "type": GROUP_TOKEN_TYPE}
+    if info.language is not None:
+        out["language1"] = info.language
+    if info.evse_ids:
+        out["evseId"] = list(info.evse_ids)
     return out

@@ -4,14 +4,24 @@ Transaction messages are never answered with a CALLERROR for a business reason: 
 and then discards them (1.6 §3.7.1; 2.0.1 E13), so data would be lost (ocpp-rules.md §3). Duplicate
 TransactionEvents (same transactionId and seqNo, whatever the message id) are acknowledged and
 stored once (ocpp-rules.md §6 test 57).
+
+A TransactionEvent with an idToken is answered with idTokenInfo (2.0.1 E01.FR.11, C12.FR.03,
+E05), from the same token store as 1.6 and in the same group commit as the event: Invalid for an
+unknown token, the stored Blocked/Invalid, Expired past its expiry date, ConcurrentTx for a
+Started whose token is in another open transaction, else Accepted; groupIdToken and
+cacheExpiryDateTime go with every known token. The transaction is stored whatever the status (a
+station that started offline reports a fact); a station that gets a status other than Accepted
+deauthorizes the transaction itself (E05.FR.02/03, TxStopPoint Authorized / StopTxOnInvalidId).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from csms.blocks.authorization.payloads import id_token_info
 from csms.blocks.context import CallContext
 from csms.blocks.routing import handles
 from csms.blocks.transactions.abandoned import release_connector
@@ -19,6 +29,7 @@ from csms.blocks.transactions.sampled import sample_time, samples_v2, samples_v1
 from csms.domain.charging_ports import ChargingTransactionRepository, ReservationRepository
 from csms.domain.model import MeterValuesReport, TransactionEventReport
 from csms.domain.ports import TransactionRepository
+from csms.domain.tokens import AuthorizationStatus
 from csms.rpc import OcppVersion
 
 Payload = dict[str, Any]
@@ -35,8 +46,11 @@ class TransactionsBlock:
         charging: ChargingTransactionRepository | None = None,
         reservations: ReservationRepository | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        concurrent_transactions: bool = False,
     ) -> None:
         self._transactions = transactions
+        # False: a Started whose token is in another open transaction is ConcurrentTx.
+        self._refuse_concurrent = not concurrent_transactions
         # With it, 1.6 MeterValues are stored once per content and advance their transaction's
         # register mark (see blocks/transactions/v16.py); without it, simply stored.
         self._charging = charging
@@ -96,7 +110,10 @@ class TransactionsBlock:
             samples=samples_v2(payload.get("meterValue", ()), now),
             raw=payload,
         )
-        fresh = await self._transactions.record_transaction_event(report)
+        outcome = await self._transactions.apply_transaction_event(
+            report, refuse_concurrent=self._refuse_concurrent
+        )
+        fresh = outcome.fresh
         if fresh and report.event_type == "Started" and self._charging is not None:
             # Another transaction started on this EVSE: whatever was open there was abandoned.
             await release_connector(
@@ -116,4 +133,16 @@ class TransactionsBlock:
                 report.transaction_id,
                 report.seq_no,
             )
-        return {}
+        info = outcome.id_token_info
+        if info is None:
+            return {}
+        if info.status is not AuthorizationStatus.ACCEPTED:
+            ctx.limited(
+                logging.WARNING,
+                "TransactionEvent token not accepted",
+                "TransactionEvent %s %s: idToken %s",
+                report.transaction_id,
+                report.event_type,
+                info.status.value,
+            )
+        return {"idTokenInfo": id_token_info(info)}
