@@ -11,6 +11,7 @@ from pathlib import Path
 import orjson
 
 from csms.container import Csms
+from csms.server.connection import SEEN_RESOLUTION
 from csms.storage import Store
 from tests.integration.harness import BOOT_16, RunningCsms, call, settings_for
 
@@ -70,11 +71,13 @@ async def test_last_seen_moves_on_any_frame(database_url: str, tmp_path: Path) -
                 ),
             ]
             for n, (action, payload) in enumerate(steps, start=2):
+                await asyncio.sleep(SEEN_RESOLUTION)  # a station is noted as seen once a second
                 clock.now += timedelta(minutes=5)
                 reply = await call(ws, str(n), action, payload)
                 assert reply[0] == 3, reply
                 assert await _seen_at(store, "CS-SEEN", clock.now) == clock.now, action
             # A CALLRESULT counts too: csms asks, the station answers.
+            await asyncio.sleep(SEEN_RESOLUTION)
             clock.now += timedelta(minutes=5)
             asked = asyncio.create_task(csms.registry.call("CS-SEEN", "ClearCache", {}))
             request = orjson.loads(await ws.recv())

@@ -146,7 +146,7 @@ class Dispatcher:
         self._check_request(ctx, validator, action, payload)
         response = await handler(ctx, payload)
         try:
-            validator.validate_response(action, response)
+            validator.validate_response(action, response, ours=True)
         except CallErrorReply as exc:
             self._log(
                 ctx,

@@ -95,6 +95,10 @@ _KINDS = (
 )
 
 
+# Seconds between two notes that a station was seen (its last_seen_at is coalesced as coarsely).
+SEEN_RESOLUTION = 1.0
+
+
 def loggable_frame(frame: str | bytes) -> str:
     """The frame as text, or a placeholder if it may carry a password (names compared
     case-insensitively)."""
@@ -191,11 +195,14 @@ class StationConnection:
         session = self._session
         loop = self._loop
         mark_seen = self._mark_seen
+        seen_at = loop.time()
         if mark_seen is not None:
             mark_seen()
         try:
             async for message in self.ws:
-                if mark_seen is not None:
+                # last_seen_at is written about once a second anyway: mark it at most that often.
+                if mark_seen is not None and (now := loop.time()) - seen_at >= SEEN_RESOLUTION:
+                    seen_at = now
                     mark_seen()
                 if self._log_frames is not None:
                     self._log_frames.info("<- %s", loggable_frame(message))
