@@ -66,6 +66,9 @@ class Station:
     # The lowest security profile the station may connect with (2.0.1 A05.FR.09 / 1.6 whitepaper
     # A05.FR.09: no downgrade once it connected on a higher one); None: the server's profile.
     min_security_profile: int | None = None
+    # Salted hash of a new password the station answered RebootRequired to (A01): it takes effect
+    # after the station's reboot, so both are accepted until it connects with this one.
+    pending_password_hash: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

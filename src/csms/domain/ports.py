@@ -56,7 +56,12 @@ class StationRepository(Protocol):
         ...
 
     async def set_password_hash(self, station_id: str, password_hash: str | None) -> None:
-        """Store a new salted password hash (never the password)."""
+        """Store a new salted password hash (never the password); a pending one is dropped."""
+        ...
+
+    async def set_pending_password_hash(self, station_id: str, password_hash: str | None) -> None:
+        """Store the hash of a password the station takes after its reboot (A01 answered
+        RebootRequired); the current one keeps working until the station connects with it."""
         ...
 
     async def set_lenient(self, station_id: str, lenient: bool) -> None:

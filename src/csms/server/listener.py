@@ -56,7 +56,7 @@ from csms.domain.credentials import (
     password_candidates,
     verify_password,
 )
-from csms.domain.errors import StorageError
+from csms.domain.errors import DomainError, StorageError
 from csms.domain.load import ConnectionLoad
 from csms.domain.model import RegistrationStatus, Station, UnknownStationPolicy
 from csms.domain.ports import StationRepository
@@ -296,6 +296,9 @@ class StationListener:
             return refusal
         if (refusal := await self._check_duplicate(connection, identity)) is not None:
             return refusal
+        pending = station.pending_password_hash
+        if certificate is None and pending is not None and _matches(password, pending):
+            await self._take_pending_password(station, pending)
         self._admitted[connection] = station
         return None
 
@@ -361,10 +364,26 @@ class StationListener:
     def _authenticated(self, station: Station, password: bytes | None) -> bool:
         if station.password_hash is None:
             return self._settings.security_profile == 0
-        if password is None:
-            return False
-        stored = station.password_hash
-        return any(verify_password(c, stored) for c in password_candidates(password))
+        # A01 answered RebootRequired: the station uses its old password until it reboots, then
+        # the new one, so both are accepted until it first connects with the new one.
+        return _matches(password, station.password_hash) or _matches(
+            password, station.pending_password_hash
+        )
+
+    async def _take_pending_password(self, station: Station, pending: str) -> None:
+        """The station connected with its pending password (A01, RebootRequired): it rebooted and
+        took it, so from now on it is the only one accepted."""
+        try:
+            await self._stations.set_password_hash(station.id, pending)
+        except DomainError:  # storage outage or station just deleted: the old one stays valid
+            logger.exception("could not make the new password of %r its only one", station.id)
+            return
+        station.password_hash, station.pending_password_hash = pending, None
+        logger.warning(
+            "security: %r connected with its new password; the old one is refused from now on "
+            "(A01)",
+            station.id,
+        )
 
     async def _admit_unknown(
         self,
@@ -595,6 +614,13 @@ class StationListener:
             self._settings.security_profile,
             station_id,
         )
+
+
+def _matches(password: bytes | None, stored: str | None) -> bool:
+    """True if ``password`` (in any form a 1.6 AuthorizationKey may take) verifies ``stored``."""
+    if password is None or stored is None:
+        return False
+    return any(verify_password(c, stored) for c in password_candidates(password))
 
 
 def _address(connection: ServerConnection) -> str:

@@ -46,6 +46,7 @@ from csms.simulator.dialect import (
     Payload,
     StopReason,
 )
+from csms.simulator.events import availability_event
 from csms.simulator.link import ABORTED, TIMEOUT, Link, Reply
 from csms.simulator.state import Evse, Transaction
 from csms.simulator.station import SimStation
@@ -283,6 +284,8 @@ class StationAgent:
                 if status == "Accepted":
                     if interval > 0 and not self.options.fixed_heartbeat:
                         self.station.heartbeat_interval = interval
+                    for evse in self.station.state.evses.values():
+                        evse.reported_availability = None  # reported afresh after each boot
                     self.booted = True
                     return
                 await asyncio.sleep(interval or 10.0)
@@ -403,9 +406,15 @@ class StationAgent:
             await self.send_status(evse)
 
     async def send_status(self, evse: Evse) -> None:
-        """StatusNotification for one connector."""
-        action, payload = self.station.dialect.status(self.station, evse, self.station.clock())
-        await self.send(action, payload)
+        """StatusNotification for one connector, and on 2.x the NotifyEvent of its
+        AvailabilityState when that changed (see :mod:`~csms.simulator.events`)."""
+        now = self.station.clock()
+        action, payload = self.station.dialect.status(self.station, evse, now)
+        if await self.send(action, payload) is None:
+            return  # offline: reported after the reconnect
+        event = availability_event(self.station, evse, now)
+        if event is not None:
+            await self.send(*event)
 
     # ------------------------------------------------------------------ answering the CSMS
 

@@ -85,6 +85,8 @@ class Evse:
     # Charging profiles by id, as the CSMS sent them (version-specific payloads).
     profiles: dict[int, dict[str, Any]] = field(default_factory=dict)
     limit_w: float | None = None
+    # The connector's AvailabilityState last sent in a NotifyEvent (2.x); None: none since boot.
+    reported_availability: str | None = None
 
     def effective_power(self) -> float:
         """The power the EV draws while charging: the station's maximum, capped by the limit."""
@@ -143,6 +145,9 @@ class StationState:
     tariffs: dict[str, dict[str, Any]] = field(default_factory=dict)
     firmware_version: str = "1.0.0"
     next_monitor_id: int = 1
+    # A Delta monitor's reference value: its variable's value when set or when it last tripped.
+    monitor_baselines: dict[int, str] = field(default_factory=dict)
+    next_event_id: int = 1  # NotifyEvent eventId
 
     def evse(self, evse_id: int) -> Evse | None:
         """The EVSE with this id, or None (0 is the station itself, never an EVSE)."""

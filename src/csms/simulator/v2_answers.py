@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from csms.rpc import OcppVersion
 from csms.simulator import certificates
+from csms.simulator.configuration import SetResult
 from csms.simulator.dialect import (
     VENDOR,
     Answer,
@@ -25,6 +26,7 @@ from csms.simulator.dialect import (
     Trigger,
     format_time,
 )
+from csms.simulator.events import monitor_events, notify_event
 from csms.simulator.state import Reservation, Status
 
 if TYPE_CHECKING:
@@ -142,20 +144,29 @@ def get_variables(station: SimStation, p: Payload) -> Answer:
 
 
 def set_variables(station: SimStation, p: Payload) -> Answer:
-    """B05: each write Accepted, Rejected (readonly or bad value) or Unknown*."""
+    """B05: each write Accepted, Rejected (readonly or bad value) or Unknown*; then a NotifyEvent
+    if a change tripped a monitor (N07, see :mod:`~csms.simulator.events`)."""
     results = []
+    tripped: list[Payload] = []
+    now = station.clock()
     for item in p["setVariableData"]:
-        component, name, instance = _component_key(item)
+        key = _component_key(item)
+        component, name, instance = key
         result: Payload = {"component": item["component"], "variable": item["variable"]}
         if "attributeType" in item:
             result["attributeType"] = item["attributeType"]
         if item.get("attributeType", "Actual") != "Actual":
             result["attributeStatus"] = "NotSupportedAttributeType"
         else:
+            variable = station.config.find(component, name, instance)
+            old = variable.value if variable is not None else ""
             outcome = station.config.set(component, name, item["attributeValue"], instance)
             result["attributeStatus"] = outcome.value
+            if variable is not None and outcome is SetResult.ACCEPTED:
+                tripped.extend(monitor_events(station, key, old, variable.value, now))
         results.append(result)
-    return Answer({"setVariableResult": results})
+    then = (Send(*notify_event(station, tripped, now)),) if tripped else ()
+    return Answer({"setVariableResult": results}, then)
 
 
 def _report_data(station: SimStation) -> list[Payload]:
@@ -531,6 +542,7 @@ def set_variable_monitoring(station: SimStation, p: Payload) -> Answer:
             mid = item.get("id") or station.state.next_monitor_id
             station.state.next_monitor_id = max(station.state.next_monitor_id, mid) + 1
             station.state.monitors[mid] = item
+            station.state.monitor_baselines[mid] = station.config.get(component, name, instance)
             result["status"] = "Accepted"
             result["id"] = mid
         results.append(result)

@@ -100,7 +100,10 @@ class SqlStationRepository:
         await self._update(station_id, registration_status=status.value)
 
     async def set_password_hash(self, station_id: str, password_hash: str | None) -> None:
-        await self._update(station_id, password_hash=password_hash)
+        await self._update(station_id, password_hash=password_hash, pending_password_hash=None)
+
+    async def set_pending_password_hash(self, station_id: str, password_hash: str | None) -> None:
+        await self._update(station_id, pending_password_hash=password_hash)
 
     async def set_lenient(self, station_id: str, lenient: bool) -> None:
         await self._update(station_id, lenient=lenient)

@@ -93,6 +93,7 @@ stations = Table(
     Column("connected_at", UtcDateTime),
     Column("disconnected_at", UtcDateTime),
     Column("min_security_profile", SmallInteger),
+    Column("pending_password_hash", Text),  # 0011: A01 rotation answered RebootRequired
     CheckConstraint(
         "registration_status IN ('Accepted', 'Pending', 'Rejected')", name="registration_status"
     ),

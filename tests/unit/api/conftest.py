@@ -73,7 +73,11 @@ class FakeStationRepository:
         self._require(station_id).registration_status = status
 
     async def set_password_hash(self, station_id: str, password_hash: str | None) -> None:
-        self._require(station_id).password_hash = password_hash
+        station = self._require(station_id)
+        station.password_hash, station.pending_password_hash = password_hash, None
+
+    async def set_pending_password_hash(self, station_id: str, password_hash: str | None) -> None:
+        self._require(station_id).pending_password_hash = password_hash
 
     async def set_lenient(self, station_id: str, lenient: bool) -> None:
         self._require(station_id).lenient = lenient

@@ -181,3 +181,30 @@ async def test_security_commands_per_version(version: OcppVersion, store: Store)
     station = await store.stations.get("CP")
     assert station is not None and station.password_hash is not None
     assert verify_password(key.encode(), station.password_hash)
+
+
+@pytest.mark.parametrize("version", list(OcppVersion))
+async def test_rotation_answered_reboot_required_keeps_the_new_password_pending(
+    version: OcppVersion, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A01: RebootRequired stores the new hash as pending, the current one unchanged; storing a
+    password (the listener does so on the first connection with the pending one) clears it."""
+    monkeypatch.setitem(REPLIES, "ChangeConfiguration", {"status": "RebootRequired"})
+    result = dict(REPLIES["SetVariables"]["setVariableResult"][0], attributeStatus="RebootRequired")
+    monkeypatch.setitem(REPLIES, "SetVariables", {"setVariableResult": [result]})
+    await store.stations.set_password_hash("CP", "current-hash")
+    gateway = SchemaCheckingGateway(version)
+    rotation = await rotate_authorization_key(gateway, store.stations, "CP")
+    assert (rotation.status, rotation.rotated) == ("RebootRequired", False)
+    sent = gateway.sent[-1][1]
+    key = sent.get("value") or sent["setVariableData"][0]["attributeValue"]
+    station = await store.stations.get("CP")
+    assert station is not None and station.password_hash == "current-hash"
+    assert station.pending_password_hash is not None
+    assert verify_password(key.encode(), station.pending_password_hash)
+    await store.stations.set_password_hash("CP", station.pending_password_hash)
+    station = await store.stations.get("CP")
+    assert station is not None and station.pending_password_hash is None
+    assert station.password_hash is not None and verify_password(
+        key.encode(), station.password_hash
+    )

@@ -146,7 +146,8 @@ async def list_security_events(
 
 
 async def rotate_key(request: Request, context: Context, station_id: StationIdPath) -> Any:
-    """Give the station a new random password; the old one works until it answers Accepted."""
+    """Give the station a new random password; the old one works until it answers Accepted
+    (RebootRequired: until it first connects with the new one)."""
     await require_station(context, station_id)
     files = files_context(request)
     result = await rotate_authorization_key(

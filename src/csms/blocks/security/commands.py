@@ -7,8 +7,11 @@
 * :func:`rotate_authorization_key`: a new random Basic-auth password for the station, through
   ChangeConfiguration(AuthorizationKey) on 1.6 (whitepaper A01) or SetVariables
   (SecurityCtrlr.BasicAuthPassword) on 2.x (A01). Only after the station answered Accepted is the
-  new hash stored, and only then does the old password stop working (A01.FR.03/04). The key is
-  never returned, logged or stored in clear (A01.FR.08/09).
+  new hash stored, and only then does the old password stop working (A01.FR.03/04). RebootRequired
+  means the station takes the new password when it reboots and uses the old one until then: the
+  new hash is kept as pending, both are accepted, and the station's first connection with the new
+  one makes it the only one (see the listener). The key is never returned, logged or stored in
+  clear (A01.FR.08/09).
 """
 
 from __future__ import annotations
@@ -175,7 +178,8 @@ async def get_installed_certificate_ids(
 
 @dataclass(frozen=True, slots=True)
 class KeyRotation:
-    """The station's answer; ``rotated`` True once the new password is the only one accepted."""
+    """The station's answer; ``rotated`` True once the new password is the only one accepted
+    (RebootRequired: not yet, the new one is pending until the station connects with it)."""
 
     status: str
     rotated: bool
@@ -223,5 +227,7 @@ async def rotate_authorization_key(
     rotated = status == "Accepted"
     if rotated:
         await stations.set_password_hash(station_id, hash_password(password))
+    elif status == "RebootRequired":
+        await stations.set_pending_password_hash(station_id, hash_password(password))
     logger.info("[%s] AuthorizationKey rotation: %s", station_id, status)
     return KeyRotation(status=status, rotated=rotated)
