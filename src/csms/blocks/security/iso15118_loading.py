@@ -8,22 +8,13 @@ function), as for DataTransfer handlers (:mod:`csms.blocks.datatransfer.loading`
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from csms.blocks.plugins import PluginConfigError, load_plugin
 from csms.domain.iso15118 import Iso15118CertificateProvider
 
 __all__ = ["ProviderConfigError", "load_provider"]
 
-_METHODS = ("ev_certificate", "certificate_status")
-
-
-class ProviderConfigError(ValueError):
-    """The configured provider cannot be loaded; the message names it."""
-
-
-def _is_provider(obj: object) -> bool:
-    return not isinstance(obj, type) and all(callable(getattr(obj, m, None)) for m in _METHODS)
+# The configured provider cannot be loaded; the message names it.
+ProviderConfigError = PluginConfigError
 
 
 def load_provider(target: str) -> Iso15118CertificateProvider:
@@ -32,20 +23,11 @@ def load_provider(target: str) -> Iso15118CertificateProvider:
     Raises:
         ProviderConfigError: malformed, not importable, or not a provider.
     """
-    module_name, sep, attribute = target.strip().partition(":")
-    if not sep or not module_name or not attribute:
-        raise ProviderConfigError(f"{target!r}: expected none, builtin or module:attribute")
-    try:
-        obj: Any = importlib.import_module(module_name)
-        for part in attribute.split("."):
-            obj = getattr(obj, part)
-    except (ImportError, AttributeError) as exc:
-        raise ProviderConfigError(f"cannot load {target!r}: {exc}") from exc
-    if not _is_provider(obj) and callable(obj):
-        obj = obj()
-    if not _is_provider(obj):
-        raise ProviderConfigError(
-            f"{target!r} is not an ISO 15118 certificate provider (needs async "
-            "ev_certificate and certificate_status methods)"
-        )
-    return obj  # type: ignore[no-any-return]  # duck-typed against the provider protocol
+    provider: Iso15118CertificateProvider = load_plugin(
+        target,
+        ("ev_certificate", "certificate_status"),
+        what="an ISO 15118 certificate provider (needs async ev_certificate and "
+        "certificate_status methods)",
+        choices="none, builtin",
+    )
+    return provider

@@ -10,20 +10,13 @@ the V2G root whatever the signer (``csms.pki.CertificateAuthorityByType``).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from csms.blocks.plugins import PluginConfigError, load_plugin
 from csms.domain.security import CertificateAuthority
 
 __all__ = ["SignerConfigError", "load_signer"]
 
-
-class SignerConfigError(ValueError):
-    """The configured signer cannot be loaded; the message names it."""
-
-
-def _is_signer(obj: object) -> bool:
-    return not isinstance(obj, type) and callable(getattr(obj, "sign", None))
+# The configured signer cannot be loaded; the message names it.
+SignerConfigError = PluginConfigError
 
 
 def load_signer(target: str) -> CertificateAuthority:
@@ -32,20 +25,11 @@ def load_signer(target: str) -> CertificateAuthority:
     Raises:
         SignerConfigError: malformed, not importable, or not a signer.
     """
-    module_name, sep, attribute = target.strip().partition(":")
-    if not sep or not module_name or not attribute:
-        raise SignerConfigError(f"{target!r}: expected builtin or module:attribute")
-    try:
-        obj: Any = importlib.import_module(module_name)
-        for part in attribute.split("."):
-            obj = getattr(obj, part)
-    except (ImportError, AttributeError) as exc:
-        raise SignerConfigError(f"cannot load {target!r}: {exc}") from exc
-    if not _is_signer(obj) and callable(obj):
-        obj = obj()
-    if not _is_signer(obj):
-        raise SignerConfigError(
-            f"{target!r} is not a certificate signer (needs an async "
-            "sign(station_id, csr_pem, certificate_type) method)"
-        )
-    return obj  # type: ignore[no-any-return]  # duck-typed against the CertificateAuthority port
+    signer: CertificateAuthority = load_plugin(
+        target,
+        ("sign",),
+        what="a certificate signer (needs an async sign(station_id, csr_pem, certificate_type) "
+        "method)",
+        choices="builtin",
+    )
+    return signer
