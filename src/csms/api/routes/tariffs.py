@@ -203,9 +203,12 @@ def _encode_cursor(tariff_id: str) -> str:
 
 def _decode_cursor(cursor: str) -> str:
     try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        after = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise _problem(BAD_CURSOR, "cursor is not one this API returned") from None
+        after = ""
+    if not after or _encode_cursor(after) != cursor:
+        raise _problem(BAD_CURSOR, "cursor is not one this API returned")
+    return after
 
 
 async def _out(api: TariffsApi, tariff: Tariff) -> TariffOut:

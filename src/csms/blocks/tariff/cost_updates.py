@@ -67,6 +67,8 @@ class CostUpdateSender:
                 await self.send_round()
             except DomainError as exc:  # storage unavailable: try again next round
                 self._log.warning("CostUpdated round failed: %s", exc)
+            except Exception as exc:  # a bug must not end the rounds for good
+                self._log.log(logging.ERROR, "round", "CostUpdated round failed", exc=exc)
 
     async def send_round(self) -> int:
         """One round; returns how many CostUpdated the stations accepted."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -167,7 +167,10 @@ class TariffPricer:
             tariff = found
         start = tx.started_at or at
         end = tx.ended_at or at
-        cost = compute_cost(tariff, tx.energy_wh or 0, end - start)
+        duration = end - start
+        if kept is not None:  # never less than already counted (station and CSMS clocks differ)
+            duration = max(duration, timedelta(seconds=kept.cost.duration_s))
+        cost = compute_cost(tariff, tx.energy_wh or 0, duration)
         previous = kept.sent_total if kept is not None else None
         changed = previous != cost.total
         sent: Decimal | None = cost.total if told else previous
