@@ -94,7 +94,7 @@ def _at(start: datetime, seconds: int) -> str:
 
 
 def _event(
-    tx: str, seq: int, event_type: str, trigger: str, wh: float, seconds: int, **kw: Any
+    tx: str, seq: int, event_type: str, trigger: str, *, wh: float, seconds: int, **kw: Any
 ) -> call.TransactionEvent:
     start = kw.pop("start", T0)
     context = {"Started": "Transaction.Begin", "Ended": "Transaction.End"}
@@ -133,17 +133,31 @@ async def test_a_priced_session_shows_tariff_running_cost_and_final_total(
                 "format": "UTF8", "language": "de", "content": "0,40 EUR/kWh + 1,20 EUR/h",
             }  # fmt: skip
             started = await cp.call(
-                _event("P-1", 0, "Started", "Authorized", 1000, 0, id_token=_token("VISITOR"))
+                _event(
+                    "P-1",
+                    0,
+                    "Started",
+                    "Authorized",
+                    wh=1000,
+                    seconds=0,
+                    id_token=_token("VISITOR"),
+                )
             )
             assert started.id_token_info["personal_message"]["content"].startswith("0,40")
             assert started.total_cost is None  # only once charging has ended (schema)
-            assert started.updated_personal_message["content"] == "Cost so far: 0.60 EUR (0.000 kWh)"
-            updated = await cp.call(_event("P-1", 1, "Updated", "MeterValuePeriodic", 4000, 1800))
+            assert (
+                started.updated_personal_message["content"] == "Cost so far: 0.60 EUR (0.000 kWh)"
+            )
+            updated = await cp.call(
+                _event("P-1", 1, "Updated", "MeterValuePeriodic", wh=4000, seconds=1800)
+            )
             # 3 kWh * 0.40 + 0.5 h * 1.20 + 0.50 = 2.30, + 19 % = 2.737
             assert updated.total_cost is None
-            assert updated.updated_personal_message["content"] == "Cost so far: 2.74 EUR (3.000 kWh)"
+            assert (
+                updated.updated_personal_message["content"] == "Cost so far: 2.74 EUR (3.000 kWh)"
+            )
             ended = await cp.call(
-                _event("P-1", 2, "Ended", "EVDeparted", 11_500, 3600,
+                _event("P-1", 2, "Ended", "EVDeparted", wh=11_500, seconds=3600,
                        info={"stopped_reason": "EVDisconnected"})
             )  # fmt: skip
         finally:
@@ -182,10 +196,12 @@ async def test_the_token_groups_tariff_wins_over_the_stations(server: RunningCsm
                 "Fleet rate 0.25 EUR/kWh"
             )
             await cp.call(
-                _event("G-1", 0, "Started", "Authorized", 0, 0, id_token=_token("DRIVER"))
+                _event(
+                    "G-1", 0, "Started", "Authorized", wh=0, seconds=0, id_token=_token("DRIVER")
+                )
             )
             # The group tariff is found from the token store even when Ended carries no idToken.
-            ended = await cp.call(_event("G-1", 1, "Ended", "EVDeparted", 8000, 7200))
+            ended = await cp.call(_event("G-1", 1, "Ended", "EVDeparted", wh=8000, seconds=7200))
         finally:
             task.cancel()
     assert ended.total_cost == 2.0  # 8 kWh * 0.25, no time price, no fee, no tax
@@ -204,12 +220,14 @@ async def test_cost_updated_arrives_during_the_session(database_url: str, tmp_pa
             try:
                 await cp.call(call.BootNotification(**BOOT))
                 await cp.call(
-                    _event("C-1", 0, "Started", "Authorized", 0, 0, start=start,
+                    _event("C-1", 0, "Started", "Authorized", wh=0, seconds=0, start=start,
                            id_token=_token("VISITOR"))
                 )  # fmt: skip
                 # 2000 Wh at 0.40 = 0.80 while the hours keep adding: the total keeps changing.
                 await cp.call(
-                    _event("C-1", 1, "Updated", "MeterValuePeriodic", 2000, 1, start=start)
+                    _event(
+                        "C-1", 1, "Updated", "MeterValuePeriodic", wh=2000, seconds=1, start=start
+                    )
                 )
                 await asyncio.wait_for(cp.cost_updated.wait(), 10)
             finally:
