@@ -76,20 +76,45 @@ class TariffPricer:
         self._monotonic = monotonic
         self._map: Mapping[str, str] | None = None
         self._by_id: dict[str, Tariff] = {}
+        # Station ids with a station or EVSE assignment; "*": a token or default one exists.
+        self._scoped: frozenset[str] | None = None
+        # Whether a running transaction is priced (read with the assignments): if not, and no
+        # assignment could apply, a TransactionEvent costs no query at all.
+        self._open_priced = False
         self._read_at = 0.0
 
     def invalidate(self) -> None:
         """Forget the cached assignments and tariffs (after an operator changed them)."""
         self._map = None
         self._by_id = {}
+        self._scoped = None
 
     async def _assignments(self) -> Mapping[str, str]:
         now = self._monotonic()
         if self._map is None or now - self._read_at >= self._ttl:
             self._map = await self.tariffs.assignment_map()
+            self._open_priced = bool(await self.tariffs.open_costs(limit=1))
             self._by_id = {}
+            self._scoped = None
             self._read_at = now
         return self._map
+
+    async def _may_apply(self, station_id: str) -> bool:
+        """Whether any assignment could price a transaction of the station (token assignments
+        could price any)."""
+        assigned = await self._assignments()
+        if self._scoped is None:
+            scoped: set[str] = set()
+            for key in assigned:
+                kind, _, rest = key.partition(":")
+                if kind in ("token", "default"):
+                    scoped.add("*")
+                elif kind == "station":
+                    scoped.add(rest)
+                elif kind == "evse":
+                    scoped.add(rest.partition(":")[2])
+            self._scoped = frozenset(scoped)
+        return "*" in self._scoped or station_id in self._scoped
 
     async def _tariff(self, tariff_id: str) -> Tariff | None:
         found = self._by_id.get(tariff_id)
@@ -185,6 +210,7 @@ class TariffPricer:
         )
         if store:
             await self.tariffs.put_cost(priced)
+            self._open_priced = self._open_priced or not priced.final
         return Priced(priced, changed=changed)
 
     async def mark_sent(self, priced: TransactionCost) -> None:
@@ -202,10 +228,10 @@ class TariffPricer:
         """:meth:`price` of a stored 2.x transaction (after its event was committed)."""
         if self._charging is None:
             return None
-        if not await self._assignments() and (
-            await self.tariffs.get_cost(station_id, transaction_id) is None
+        if not await self._may_apply(station_id) and (
+            not self._open_priced or await self.tariffs.get_cost(station_id, transaction_id) is None
         ):
-            return None
+            return None  # no tariff could price it and none did
         tx = await self._charging.get_v2(station_id, transaction_id)
         if tx is None:
             return None
