@@ -51,6 +51,12 @@ validations. Operator actions ("Manual Action: request the CSMS to ...") are the
 `csms/blocks/*/commands.py` or the HTTP API. A test covers a case when its name contains the case
 id (e.g. `test_TC_B_01_CSMS_cold_boot`); the shared reusable states of Part 6 §3.18 (Booted,
 Authorized, EnergyTransferStarted, ...) are in `tests/integration/conformance/octt.py`.
+
+This edition of Part 6 has no CSMS test cases for blocks D (Local Authorization List Management),
+H (Reservation), I (Tariff and Cost), K (SmartCharging) and O (Display Message): their sections
+(§3.5, §3.9, §3.10, §3.12, §3.16) are "intentionally blank, this will be added in a later
+version". Their behaviour is tested where docs/behaviour.md describes it (block I: "Tariffs and
+cost", `tests/integration/test_tariffs_2x.py`).
 """
 
 

@@ -97,6 +97,8 @@ def _apply_serve_flags(settings: Settings, args: argparse.Namespace) -> Settings
         ("tls_client_ca", "tls_client_ca"),
         ("tls_organization", "tls_organization"),
         ("certificate_signer", "certificate_signer"),
+        # tariffs and cost (issue 8 block I)
+        ("cost_update_interval", "cost_update_interval"),
     ):
         value = getattr(args, flag)
         if value is not None:
@@ -633,6 +635,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="a token may run several 2.x transactions at once: a TransactionEvent Started is "
         "never ConcurrentTx (CSMS_CONCURRENT_TRANSACTIONS)",
+    )
+    serve.add_argument(
+        "--cost-update-interval",
+        type=float,
+        help="seconds between CostUpdated rounds to 2.x stations charging on a tariff, 0: none "
+        "(default 60; CSMS_COST_UPDATE_INTERVAL)",
     )
     serve.add_argument(
         "--log-level", help="csms's loggers: DEBUG, INFO (default), WARNING, ERROR (CSMS_LOG_LEVEL)"

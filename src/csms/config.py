@@ -130,6 +130,14 @@ class ServerSettings:
     # valid_idtoken and expect Accepted).
     concurrent_transactions: bool = False  # CSMS_CONCURRENT_TRANSACTIONS
     # --- end of authorization and transactions
+    # --- Tariffs and cost (issue 8 block I; blocks/tariff/, docs/behaviour.md "Tariffs and
+    # cost"). Seconds between rounds of CostUpdated to 2.x stations with a running priced
+    # transaction whose total changed since they were last told (0: never send CostUpdated;
+    # the driver still gets the running cost in each TransactionEventResponse). At most
+    # cost_update_concurrency CostUpdated CALLs are outstanding at once.
+    cost_update_interval: float = 60.0  # CSMS_COST_UPDATE_INTERVAL
+    cost_update_concurrency: int = 8  # CSMS_COST_UPDATE_CONCURRENCY
+    # --- end of tariffs and cost
 
 
 @dataclass(frozen=True, slots=True)
@@ -438,6 +446,16 @@ def validate(settings: Settings) -> None:
         if level.strip().upper() not in _LOG_LEVELS:
             raise SettingsError(f"{name}: expected one of {', '.join(_LOG_LEVELS)}, not {level!r}")
     _validate_iso15118(server)
+    # Tariffs and cost (issue 8 block I).
+    if not server.cost_update_interval >= 0:
+        raise SettingsError(
+            "CSMS_COST_UPDATE_INTERVAL: seconds between CostUpdated rounds, 0 for none, got "
+            f"{server.cost_update_interval}"
+        )
+    if server.cost_update_concurrency < 1:
+        raise SettingsError(
+            f"CSMS_COST_UPDATE_CONCURRENCY: at least 1, got {server.cost_update_concurrency}"
+        )
     files = settings.files
     if files.max_firmware_size <= 0 or files.max_upload_size <= 0 or files.url_ttl <= 0:
         raise SettingsError("CSMS_FILES_MAX_*_SIZE and CSMS_FILES_URL_TTL must be positive")

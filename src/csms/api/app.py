@@ -25,6 +25,7 @@ from csms.api.routes.notifications import attach_notifications, notifications_ro
 from csms.api.routes.remote_starts import attach_remote_starts, remote_starts_router
 from csms.api.routes.security import security_router
 from csms.api.routes.stations import stations_router
+from csms.api.routes.tariffs import TariffsApi, attach_tariffs, tariffs_router
 from csms.api.schemas import Problem
 from csms.domain.api_credentials import ApiCredentials, FixedApiToken
 from csms.domain.devicemodel import DeviceModelRepository
@@ -113,6 +114,7 @@ def create_app(
     notifications: NotificationLog | None = None,
     remote_starts: RemoteStartLinks | None = None,
     station_load: LoadProbe | None = None,
+    tariffs: TariffsApi | None = None,
 ) -> FastAPI:
     """Build the HTTP API. It fails closed: without a credential it refuses to build.
 
@@ -138,6 +140,8 @@ def create_app(
             ``/stations/{id}/remote-starts/{remoteStartId}``.
         station_load: the station endpoint's connection counters, shown by ``/healthz`` and
             ``/readyz`` (503 when saturated).
+        tariffs: the tariff pricer and transactions; adds ``/tariffs`` and
+            ``/transactions/{id}/cost`` (block I).
     """
     checks = _credentials(auth, api_token, credentials)
     if call_timeout <= 0:
@@ -183,6 +187,9 @@ def create_app(
     if remote_starts is not None:
         attach_remote_starts(app, remote_starts)
         routers.append(remote_starts_router())
+    if tariffs is not None:
+        attach_tariffs(app, tariffs)
+        routers.append(tariffs_router())
     for router in routers:
         app.include_router(
             router, prefix=API_PREFIX, dependencies=dependencies, responses=responses

@@ -368,6 +368,7 @@ class StationAgent:
             item.tx.csms_id = int(answer["transactionId"])
         info = answer.get("idTagInfo") or answer.get("idTokenInfo")
         tx = item.tx
+        self._show_cost(item, answer)
         if not info or info.get("status") in (None, "Accepted") or tx is None:
             return
         logger.info(
@@ -380,6 +381,17 @@ class StationAgent:
         if evse is not None and evse.transaction is tx and self._stop_on_invalid_id():
             # 1.6 StopTransactionOnInvalidId; 2.0.1 TxCtrlr.StopTxOnInvalidId (E05).
             self.spawn(self._deauthorize(evse))
+
+    def _show_cost(self, item: Queued, answer: Payload) -> None:
+        """2.x block I: keep what a TransactionEventResponse tells the driver."""
+        state = self.station.state
+        info = answer.get("idTokenInfo") or {}
+        state.show_message(info.get("personalMessage"))
+        state.show_message(answer.get("updatedPersonalMessage"))
+        total = answer.get("totalCost")
+        if total is not None and item.tx is not None:
+            state.costs[item.tx.transaction_id] = float(total)
+            state.final_costs[item.tx.transaction_id] = float(total)
 
     async def _deauthorize(self, evse: Evse) -> None:
         await self.stop_session(evse, StopReason.DEAUTHORIZED)
@@ -453,6 +465,7 @@ class StationAgent:
         if reply is None or not reply.ok or reply.payload is None:
             return True  # LocalAuthorizeOffline, or a CSMS without Authorize
         info = reply.payload.get("idTagInfo") or reply.payload.get("idTokenInfo") or {}
+        self.station.state.show_message(info.get("personalMessage"))  # 2.x I01: the tariff
         status = info.get("status")
         if status == "Accepted":
             return True

@@ -148,6 +148,19 @@ class StationState:
     # A Delta monitor's reference value: its variable's value when set or when it last tripped.
     monitor_baselines: dict[int, str] = field(default_factory=dict)
     next_event_id: int = 1  # NotifyEvent eventId
+    # What the CSMS told the driver (2.x block I): the last total cost per transaction (from
+    # CostUpdated or the final totalCost of an Ended), every CostUpdated received, and the
+    # personal messages (idTokenInfo.personalMessage, updatedPersonalMessage), newest last.
+    costs: dict[str, float] = field(default_factory=dict)
+    final_costs: dict[str, float] = field(default_factory=dict)
+    cost_updates: list[tuple[str, float]] = field(default_factory=list)
+    personal_messages: list[str] = field(default_factory=list)
+
+    def show_message(self, content: dict[str, Any] | None) -> None:
+        """Show a MessageContentType to the driver (kept: the last 100)."""
+        if content and isinstance(content.get("content"), str):
+            self.personal_messages.append(content["content"])
+            del self.personal_messages[:-100]
 
     def evse(self, evse_id: int) -> Evse | None:
         """The EVSE with this id, or None (0 is the station itself, never an EVSE)."""

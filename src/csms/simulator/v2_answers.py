@@ -610,6 +610,16 @@ def _empty(station: SimStation, p: Payload) -> Answer:
     return Answer({})
 
 
+def cost_updated(station: SimStation, p: Payload) -> Answer:
+    """I02: show the running total cost (kept for tests and ``csms simulate`` logs)."""
+    state = station.state
+    total = float(p["totalCost"])
+    state.costs[p["transactionId"]] = total
+    state.cost_updates.append((p["transactionId"], total))
+    del state.cost_updates[:-100]
+    return Answer({})
+
+
 # 2.1 additions
 
 
@@ -673,7 +683,7 @@ _ANSWERS_201: dict[str, Handler] = {
     "ClearChargingProfile": clear_charging_profile,
     "ClearDisplayMessage": clear_display_message,
     "ClearVariableMonitoring": clear_variable_monitoring,
-    "CostUpdated": _empty,
+    "CostUpdated": cost_updated,
     "CustomerInformation": customer_information,
     "DataTransfer": data_transfer,
     "DeleteCertificate": delete_certificate,

@@ -22,6 +22,7 @@ from csms.domain.ports import StationRepository, TransactionRepository
 from csms.domain.remotestart import RemoteStartLinks
 from csms.domain.security import SecurityRepository
 from csms.domain.smartcharging import ChargingProfileRepository
+from csms.domain.tariffs import TariffRepository
 from csms.log import LogLimiter
 from csms.storage.charging import (
     SqlChargingRepository,
@@ -45,6 +46,7 @@ from csms.storage.repositories import (
     SqlTransactionRepository,
     utc_now,
 )
+from csms.storage.tariffs import SqlTariffRepository
 
 __all__ = ["Store", "open_store"]
 
@@ -65,6 +67,7 @@ class Store:
     tokens: IdTokenRepository
     charging: ChargingTransactionRepository
     reservations: ReservationRepository
+    tariffs: TariffRepository
 
     def __init__(
         self,
@@ -97,6 +100,7 @@ class Store:
         self.tokens = SqlIdTokenRepository(engine, self._committer)
         self.charging = SqlChargingRepository(engine, self._committer)
         self.reservations = SqlReservationRepository(engine, self._committer)
+        self.tariffs = SqlTariffRepository(engine)
 
     @property
     def engine(self) -> AsyncEngine:

@@ -7,6 +7,11 @@ token's own status, never ConcurrentTx: 1.6 §7.2 keeps it for StartTransaction.
 for a StartTransaction.req") and 2.0.1 AuthorizationStatusEnumType for the response to a
 TransactionEventRequest(eventType=Started); a driver whose token is in a transaction may still
 Authorize, e.g. to stop it.
+
+With tariffs (block I), an accepted 2.x token's idTokenInfo carries ``personalMessage``: the text
+of the tariff that would price the driver here (token, group, station or default; an
+AuthorizeRequest names no EVSE), in the driver's language (2.0.1 I01 "Show EV Driver-specific
+Tariff Information").
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ from typing import Any
 from csms.blocks.authorization.payloads import id_tag_info, id_token_info
 from csms.blocks.context import CallContext
 from csms.blocks.routing import handles
+from csms.blocks.tariff.pricing import TariffPricer
 from csms.domain.charging_ports import IdTokenRepository
+from csms.domain.tokens import AuthorizationStatus
 from csms.rpc import OcppVersion
 
 Payload = dict[str, Any]
@@ -28,9 +35,16 @@ V2 = (OcppVersion.V201, OcppVersion.V21)
 class AuthorizationBlock:
     """Handlers of the authorization block."""
 
-    def __init__(self, tokens: IdTokenRepository, *, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        tokens: IdTokenRepository,
+        *,
+        clock: Callable[[], datetime],
+        pricer: TariffPricer | None = None,
+    ) -> None:
         self._tokens = tokens
         self._clock = clock
+        self._pricer = pricer
 
     @handles(OcppVersion.V16, "Authorize")
     async def authorize_v16(self, ctx: CallContext, payload: Payload) -> Payload:
@@ -41,5 +55,13 @@ class AuthorizationBlock:
     @handles(V2, "Authorize")
     async def authorize_v2(self, ctx: CallContext, payload: Payload) -> Payload:
         """2.x AuthorizeRequest(idToken) → idTokenInfo, from the same store as 1.6."""
-        info = await self._tokens.authorize(payload["idToken"]["idToken"], self._clock())
-        return {"idTokenInfo": id_token_info(info)}
+        token = payload["idToken"]["idToken"]
+        info = await self._tokens.authorize(token, self._clock())
+        out = id_token_info(info)
+        if self._pricer is not None and info.status is AuthorizationStatus.ACCEPTED:
+            message = await self._pricer.personal_message(
+                ctx.station_id, None, token, info.parent_id_token, info.language
+            )
+            if message is not None:
+                out["personalMessage"] = message
+        return {"idTokenInfo": out}

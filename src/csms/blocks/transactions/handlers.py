@@ -12,6 +12,11 @@ Started whose token is in another open transaction, else Accepted; groupIdToken 
 cacheExpiryDateTime go with every known token. The transaction is stored whatever the status (a
 station that started offline reports a fact); a station that gets a status other than Accepted
 deauthorizes the transaction itself (E05.FR.02/03, TxStopPoint Authorized / StopTxOnInvalidId).
+
+With tariffs (block I, :mod:`csms.blocks.tariff.pricing`), a priced transaction's response carries
+``updatedPersonalMessage`` with the running cost, the final ``totalCost`` on Ended only (the
+schema: "SHALL only be sent when charging has ended"; I03), and an accepted idToken's
+``idTokenInfo.personalMessage`` with the tariff's text in the driver's language (I01).
 """
 
 from __future__ import annotations
@@ -24,12 +29,13 @@ from typing import Any
 from csms.blocks.authorization.payloads import id_token_info
 from csms.blocks.context import CallContext
 from csms.blocks.routing import handles
+from csms.blocks.tariff.pricing import TariffPricer, message_content, running_text
 from csms.blocks.transactions.abandoned import release_connector
 from csms.blocks.transactions.sampled import sample_time, samples_v2, samples_v16
 from csms.domain.charging_ports import ChargingTransactionRepository, ReservationRepository
 from csms.domain.model import MeterValuesReport, TransactionEventReport
 from csms.domain.ports import TransactionRepository
-from csms.domain.tokens import AuthorizationStatus
+from csms.domain.tokens import AuthorizationStatus, IdTokenInfo
 from csms.rpc import OcppVersion
 
 Payload = dict[str, Any]
@@ -47,6 +53,7 @@ class TransactionsBlock:
         reservations: ReservationRepository | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         concurrent_transactions: bool = False,
+        pricer: TariffPricer | None = None,
     ) -> None:
         self._transactions = transactions
         # False: a Started whose token is in another open transaction is ConcurrentTx.
@@ -57,6 +64,8 @@ class TransactionsBlock:
         # A 2.x TransactionEvent naming a reservation uses it up (2.0.1 H01, E reservationId).
         self._reservations = reservations
         self._clock = clock
+        # Block I: prices transactions with their tariff (None: no tariff support wired).
+        self._pricer = pricer
 
     @handles(OcppVersion.V16, "MeterValues")
     async def meter_values_v16(self, ctx: CallContext, payload: Payload) -> Payload:
@@ -134,15 +143,47 @@ class TransactionsBlock:
                 report.seq_no,
             )
         info = outcome.id_token_info
-        if info is None:
-            return {}
-        if info.status is not AuthorizationStatus.ACCEPTED:
-            ctx.limited(
-                logging.WARNING,
-                "TransactionEvent token not accepted",
-                "TransactionEvent %s %s: idToken %s",
-                report.transaction_id,
-                report.event_type,
-                info.status.value,
-            )
-        return {"idTokenInfo": id_token_info(info)}
+        response: Payload = {}
+        if info is not None:
+            if info.status is not AuthorizationStatus.ACCEPTED:
+                ctx.limited(
+                    logging.WARNING,
+                    "TransactionEvent token not accepted",
+                    "TransactionEvent %s %s: idToken %s",
+                    report.transaction_id,
+                    report.event_type,
+                    info.status.value,
+                )
+            response["idTokenInfo"] = id_token_info(info)
+        if self._pricer is not None:
+            await self._price(ctx, report, token, info, response)
+        return response
+
+    async def _price(
+        self,
+        ctx: CallContext,
+        report: TransactionEventReport,
+        token: Payload | None,
+        info: IdTokenInfo | None,
+        response: Payload,
+    ) -> None:
+        """Block I: the cost of the transaction, now that its event is stored."""
+        assert self._pricer is not None
+        group = info.parent_id_token if info is not None else None
+        priced = await self._pricer.price_v2(
+            ctx.station_id, report.transaction_id, report.timestamp, group_id_token=group
+        )
+        if priced is None:
+            return
+        if report.event_type == "Ended":
+            response["totalCost"] = priced.total  # I03: the final cost, 0.00 when free
+        response["updatedPersonalMessage"] = running_text(priced)
+        if (
+            token is not None
+            and info is not None
+            and info.status is AuthorizationStatus.ACCEPTED
+            and report.event_type != "Ended"
+        ):
+            text = priced.cost.tariff.description(info.language)
+            if text is not None:
+                response["idTokenInfo"]["personalMessage"] = message_content(text[1], text[0])
