@@ -25,6 +25,7 @@ from csms.api.routes.notifications import attach_notifications, notifications_ro
 from csms.api.routes.remote_starts import attach_remote_starts, remote_starts_router
 from csms.api.routes.security import security_router
 from csms.api.routes.stations import stations_router
+from csms.api.routes.tokens import TokensApi, attach_tokens, tokens_router
 from csms.api.schemas import Problem
 from csms.domain.api_credentials import ApiCredentials, FixedApiToken
 from csms.domain.devicemodel import DeviceModelRepository
@@ -54,6 +55,7 @@ _TAGS: Final = [
     {"name": "stations", "description": "Station registry and status"},
     {"name": "commands", "description": "CSMS-initiated OCPP commands"},
     {"name": "health", "description": "Liveness"},
+    {"name": "tokens", "description": "Id tokens (2.x IdTokens and 1.6 idTags), import/export"},
 ]
 _DEVICE_MODEL_TAGS: Final = [
     {"name": "device model", "description": "What 2.x stations reported about themselves"},
@@ -113,6 +115,7 @@ def create_app(
     notifications: NotificationLog | None = None,
     remote_starts: RemoteStartLinks | None = None,
     station_load: LoadProbe | None = None,
+    tokens: TokensApi | None = None,
 ) -> FastAPI:
     """Build the HTTP API. It fails closed: without a credential it refuses to build.
 
@@ -138,6 +141,7 @@ def create_app(
             ``/stations/{id}/remote-starts/{remoteStartId}``.
         station_load: the station endpoint's connection counters, shown by ``/healthz`` and
             ``/readyz`` (503 when saturated).
+        tokens: the id-token store; adds ``/tokens`` (CRUD, import, export).
     """
     checks = _credentials(auth, api_token, credentials)
     if call_timeout <= 0:
@@ -183,6 +187,9 @@ def create_app(
     if remote_starts is not None:
         attach_remote_starts(app, remote_starts)
         routers.append(remote_starts_router())
+    if tokens is not None:
+        attach_tokens(app, tokens)
+        routers.append(tokens_router())
     for router in routers:
         app.include_router(
             router, prefix=API_PREFIX, dependencies=dependencies, responses=responses

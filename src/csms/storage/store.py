@@ -22,6 +22,7 @@ from csms.domain.ports import StationRepository, TransactionRepository
 from csms.domain.remotestart import RemoteStartLinks
 from csms.domain.security import SecurityRepository
 from csms.domain.smartcharging import ChargingProfileRepository
+from csms.domain.token_admin import IdTokenAdmin
 from csms.log import LogLimiter
 from csms.storage.charging import (
     SqlChargingRepository,
@@ -45,6 +46,7 @@ from csms.storage.repositories import (
     SqlTransactionRepository,
     utc_now,
 )
+from csms.storage.token_admin import SqlIdTokenAdmin
 
 __all__ = ["Store", "open_store"]
 
@@ -63,6 +65,7 @@ class Store:
     notifications: NotificationLog
     remote_starts: RemoteStartLinks
     tokens: IdTokenRepository
+    token_admin: IdTokenAdmin
     charging: ChargingTransactionRepository
     reservations: ReservationRepository
 
@@ -95,6 +98,7 @@ class Store:
         self.notifications = SqlNotificationLog(engine)
         self.remote_starts = SqlRemoteStartLinks(engine)
         self.tokens = SqlIdTokenRepository(engine, self._committer)
+        self.token_admin = SqlIdTokenAdmin(engine)
         self.charging = SqlChargingRepository(engine, self._committer)
         self.reservations = SqlReservationRepository(engine, self._committer)
 

@@ -40,6 +40,8 @@ class AuthorizationBlock:
 
     @handles(V2, "Authorize")
     async def authorize_v2(self, ctx: CallContext, payload: Payload) -> Payload:
-        """2.x AuthorizeRequest(idToken) → idTokenInfo, from the same store as 1.6."""
-        info = await self._tokens.authorize(payload["idToken"]["idToken"], self._clock())
+        """2.x AuthorizeRequest(idToken) → idTokenInfo, from the same store as 1.6; a token
+        stored with another type is unknown (``tokens.type_matches``)."""
+        token = payload["idToken"]
+        info = await self._tokens.authorize(token["idToken"], self._clock(), token.get("type"))
         return {"idTokenInfo": id_token_info(info)}
