@@ -55,6 +55,8 @@ _TAGS: Final = [
     {"name": "stations", "description": "Station registry and status"},
     {"name": "commands", "description": "CSMS-initiated OCPP commands"},
     {"name": "health", "description": "Liveness"},
+]
+_TOKENS_TAGS: Final = [
     {"name": "tokens", "description": "Id tokens (2.x IdTokens and 1.6 idTags), import/export"},
 ]
 _DEVICE_MODEL_TAGS: Final = [
@@ -154,7 +156,8 @@ def create_app(
         version=version,
         openapi_tags=_TAGS
         + (_FILES_TAGS if files is not None else [])
-        + (_DEVICE_MODEL_TAGS if device_model or notifications else []),
+        + (_DEVICE_MODEL_TAGS if device_model or notifications else [])
+        + (_TOKENS_TAGS if tokens is not None else []),
         docs_url=None,
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,

@@ -521,8 +521,12 @@ IMPORT_BODY: Final[dict[str, Any]] = {
 def tokens_router() -> APIRouter:
     """Build the id-token routes (a new router per app: routers are mutable)."""
     router = APIRouter(tags=["tokens"])
-    not_found: dict[int | str, dict[str, Any]] = {404: {"model": Problem, "description": "Unknown token (or type)"}}
-    invalid: dict[int | str, dict[str, Any]] = {422: {"model": Problem, "description": "Invalid token"}}
+    not_found: dict[int | str, dict[str, Any]] = {
+        404: {"model": Problem, "description": "Unknown token (or type)"}
+    }
+    invalid: dict[int | str, dict[str, Any]] = {
+        422: {"model": Problem, "description": "Invalid token"}
+    }
     router.add_api_route(
         "/tokens",
         list_tokens,
