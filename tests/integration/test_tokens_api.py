@@ -4,6 +4,7 @@ consistent; bulk import with per-row errors; export round-trips. SQLite and Post
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -333,6 +334,17 @@ async def test_bad_requests_are_problems_not_500(server: RunningCsms) -> None:
         _problem(
             await api.post(url, content=big, headers={"content-type": "application/json"}), 413
         )
+        # Control characters (NUL: PostgreSQL refuses it in text) never reach the database.
+        _problem(await api.post("/api/v1/tokens", json={"id_token": "A\u0000"}), 422)
+        lone_surrogate = b'{"id_token": "A\\ud800"}'
+        json_type = {"content-type": "application/json"}
+        _problem(await api.post("/api/v1/tokens", content=lone_surrogate, headers=json_type), 422)
+        _problem(await api.get("/api/v1/tokens", params={"search": "\x00"}), 422)
+        _problem(await api.get("/api/v1/tokens", params={"group": "\x01"}), 422)
+        _problem(await api.get("/api/v1/tokens/idTag/A%00"), 404)
+        nul_cursor = base64.urlsafe_b64encode(b"k\x00").decode()
+        _problem(await api.get("/api/v1/tokens", params={"cursor": nul_cursor}), 400)
+        _problem(await api.post(url, json=[{"id_token": "B", "group_id_token": "\x00"}]), 422)
         patched = await api.patch("/api/v1/tokens/idTag/T1", json={"type": "ISO15693"})
         assert patched.json()["href"] == "/api/v1/tokens/ISO15693/T1"
         cleared = await api.patch("/api/v1/tokens/ISO15693/T1", json={"type": None})

@@ -62,6 +62,19 @@ def type_matches(stored_type: str | None, presented_type: str | None) -> bool:
     return stored_type is None or presented_type is None or stored_type == presented_type
 
 
+def storable_text(text: str) -> bool:
+    """Whether a token value can be stored and compared in every database: no control
+    characters (NUL above all, which PostgreSQL text refuses) and valid UTF-8 (no lone
+    surrogates)."""
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text):
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def token_key(id_token: str) -> str:
     """The lookup key of an id token: case-insensitive (1.6 §7.28)."""
     return id_token.casefold()
@@ -91,8 +104,11 @@ class IdToken:
     def __post_init__(self) -> None:
         if not self.id_token:
             raise ValueError("an id token must not be empty")
-        if len(self.id_token) > ID_TOKEN_MAX:
+        if len(self.id_token) > ID_TOKEN_MAX or len(token_key(self.id_token)) > ID_TOKEN_MAX:
             raise ValueError(f"an id token is at most {ID_TOKEN_MAX} characters")
+        for text in (self.id_token, self.parent_id_token, self.language):
+            if text is not None and not storable_text(text):
+                raise ValueError("an id token, group or language has no control characters")
         if self.token_type is not None and self.token_type not in TOKEN_TYPES:
             raise ValueError(f"type {self.token_type!r} is not an IdTokenEnumType")
         if self.token_type in UNSTORABLE_TYPES:

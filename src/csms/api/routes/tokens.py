@@ -36,7 +36,7 @@ from csms.domain.token_admin import (
     StatusFilter,
     TokenQuery,
 )
-from csms.domain.tokens import TOKEN_TYPES, UNSTORABLE_TYPES, IdToken, evaluate
+from csms.domain.tokens import TOKEN_TYPES, UNSTORABLE_TYPES, IdToken, evaluate, storable_text
 
 __all__ = ["TokensApi", "attach_tokens", "tokens_router"]
 
@@ -216,7 +216,7 @@ def _decode_cursor(cursor: str) -> str:
         text = raw.decode()
     except (binascii.Error, ValueError):
         raise ApiProblem(BAD_CURSOR, "the cursor is not one this API returned") from None
-    if not text.startswith("k"):
+    if not text.startswith("k") or not storable_text(text):
         raise ApiProblem(BAD_CURSOR, "the cursor is not one this API returned")
     return text[1:]
 
@@ -234,7 +234,7 @@ def _token(record: dict[str, Any], now: datetime) -> IdToken:
 
 
 async def _stored(api: TokensApi, token_type: str, id_token: str) -> IdToken:
-    found = await api.admin.get(id_token)
+    found = await api.admin.get(id_token) if storable_text(id_token) else None
     if found is None:
         raise ApiProblem(NOT_FOUND, f"no id token {id_token!r}")
     if (found.token_type or UNTYPED) != token_type:
@@ -254,6 +254,14 @@ async def _detail(api: TokensApi, token: IdToken) -> TokenDetail:
 
 TypePath = Annotated[str, Path(description="The stored type, or idTag for a type-less (1.6) token")]
 IdPath = Annotated[str, Path(description="The token, percent-encoded", min_length=1)]
+
+
+def _check_filters(type_: str | None, group: str | None, search: str | None) -> None:
+    if type_ is not None and type_ not in PATH_TYPES:
+        raise ApiProblem(BAD_TOKEN, f"type {type_!r} is not a token type (or idTag)", field="type")
+    for name, value in (("group", group), ("search", search)):
+        if value is not None and not storable_text(value):
+            raise ApiProblem(BAD_TOKEN, f"{name} must not hold control characters", field=name)
 
 
 def _check_path_type(token_type: str) -> None:
@@ -280,8 +288,7 @@ async def list_tokens(
 ) -> TokenPageOut:
     """Tokens ordered by value (case-insensitively), filtered; ``total`` counts every page."""
     api = _api(request)
-    if type is not None and type not in PATH_TYPES:
-        raise ApiProblem(BAD_TOKEN, f"type {type!r} is not a token type (or idTag)", field="type")
+    _check_filters(type, group, search)
     now = api.clock()
     query = TokenQuery(
         now=now,
@@ -458,8 +465,7 @@ async def export_tokens(
     """Every token (filtered like the listing), streamed as CSV or a JSON array of the import's
     records: an export imports unchanged."""
     api = _api(request)
-    if type is not None and type not in PATH_TYPES:
-        raise ApiProblem(BAD_TOKEN, f"type {type!r} is not a token type (or idTag)", field="type")
+    _check_filters(type, group, search)
     query = TokenQuery(
         now=api.clock(), token_type=type, status=status, group=group, search=search,
         limit=_EXPORT_PAGE,

@@ -33,6 +33,7 @@ from csms.domain.tokens import (
     UNSTORABLE_TYPES,
     AuthorizationStatus,
     IdToken,
+    storable_text,
     token_key,
 )
 
@@ -87,6 +88,8 @@ def _text(record: Mapping[str, Any], name: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise _Bad(name, "must be a string")
+    if not storable_text(value):
+        raise _Bad(name, "must not hold control characters")
     return value.strip() or None
 
 
