@@ -58,9 +58,10 @@ IMPORT_REJECTED = ProblemKind(422, "import-rejected", "Import rejected: some row
 TOO_LARGE = ProblemKind(413, "import-too-large", "Import too large")
 UNSUPPORTED = ProblemKind(415, "unsupported-media-type", "Import body must be JSON or CSV")
 
+# NoAuthorization is listed so that refusing it can say why (token_rows).
 TokenType = Literal[
     "Central", "DirectPayment", "eMAID", "EVCCID", "ISO14443", "ISO15693", "KeyCode", "Local",
-    "MacAddress", "VIN",
+    "MacAddress", "NoAuthorization", "VIN",
 ]  # fmt: skip
 PATH_TYPES: Final = frozenset((TOKEN_TYPES - UNSTORABLE_TYPES) | {UNTYPED})
 Status = Literal["Accepted", "Blocked", "Invalid"]
