@@ -33,7 +33,12 @@ from csms.domain.errors import (
 )
 from csms.domain.identity import is_valid_identity
 from csms.domain.model import RegistrationStatus, Station, UnknownStationPolicy
-from csms.domain.tokens import AuthorizationStatus, expand_token_pattern
+from csms.domain.tokens import (
+    TOKEN_TYPES,
+    UNSTORABLE_TYPES,
+    AuthorizationStatus,
+    expand_token_pattern,
+)
 from csms.loadtest.command import add_parser as add_loadtest_parser
 from csms.log import configure_logging
 from csms.simulator import command as simulator_command
@@ -395,6 +400,7 @@ def _cmd_token_add(args: argparse.Namespace, settings: Settings) -> int:
                     parent_id_token=args.parent,
                     language=args.language,
                     evse_ids=tuple(args.evse or ()),
+                    token_type=args.type,
                 )
                 if len(names) == 1:
                     _out(f"token {token.id_token} stored ({token.status.value})")
@@ -723,6 +729,11 @@ def build_parser() -> argparse.ArgumentParser:
     tk_add.add_argument("--status", choices=("accepted", "blocked", "invalid"), default="accepted")
     tk_add.add_argument("--expiry", help="ISO 8601 date-time with offset; Expired after it")
     tk_add.add_argument("--parent", help="parent (group) token")
+    tk_add.add_argument(
+        "--type",
+        choices=sorted(TOKEN_TYPES - UNSTORABLE_TYPES),
+        help="2.x IdTokenEnumType; default none: a 1.6 idTag, matched whatever type is presented",
+    )
     tk_add.add_argument(
         "--language", help="the driver's language (2.x idTokenInfo language1, e.g. 'de')"
     )

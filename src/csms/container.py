@@ -25,6 +25,7 @@ from csms.api.app import create_app
 from csms.api.hosts import default_trusted_hosts
 from csms.api.routes.files import FilesApi
 from csms.api.routes.tariffs import TariffsApi
+from csms.api.routes.tokens import TokensApi
 from csms.blocks.authorization import AuthorizationBlock
 from csms.blocks.authorization.cache import COMMANDS as AUTHORIZATION_COMMANDS
 from csms.blocks.availability import AvailabilityBlock
@@ -641,6 +642,7 @@ class Csms:
             remote_starts=self.store.remote_starts,
             station_load=self.listener.load if self.listener is not None else None,
             tariffs=TariffsApi(self.pricer, self.store.charging) if self.pricer else None,
+            tokens=TokensApi(self.store.token_admin, self.clock),
         )
         config = uvicorn.Config(
             app,

@@ -161,3 +161,20 @@ def test_token_add_takes_the_2x_language_and_evse_restrictions(
 
     token = asyncio.run(stored())
     assert token is not None and (token.language, token.evse_ids) == ("de", (1, 3))
+
+
+def test_token_add_keeps_the_2x_type(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'csms.db'}"
+    assert main(["token", "add", "04A2", "--type", "ISO14443", "--database-url", url]) == 0
+    with pytest.raises(SystemExit):  # argparse refuses a type that is never stored
+        main(["token", "add", "X", "--type", "NoAuthorization", "--database-url", url])
+
+    async def stored() -> IdToken | None:
+        store = await open_store(url)
+        try:
+            return await store.tokens.get("04a2")
+        finally:
+            await store.aclose()
+
+    token = asyncio.run(stored())
+    assert token is not None and token.token_type == "ISO14443"

@@ -26,6 +26,7 @@ from csms.api.routes.remote_starts import attach_remote_starts, remote_starts_ro
 from csms.api.routes.security import security_router
 from csms.api.routes.stations import stations_router
 from csms.api.routes.tariffs import TariffsApi, attach_tariffs, tariffs_router
+from csms.api.routes.tokens import TokensApi, attach_tokens, tokens_router
 from csms.api.schemas import Problem
 from csms.domain.api_credentials import ApiCredentials, FixedApiToken
 from csms.domain.devicemodel import DeviceModelRepository
@@ -55,6 +56,9 @@ _TAGS: Final = [
     {"name": "stations", "description": "Station registry and status"},
     {"name": "commands", "description": "CSMS-initiated OCPP commands"},
     {"name": "health", "description": "Liveness"},
+]
+_TOKENS_TAGS: Final = [
+    {"name": "tokens", "description": "Id tokens (2.x IdTokens and 1.6 idTags), import/export"},
 ]
 _DEVICE_MODEL_TAGS: Final = [
     {"name": "device model", "description": "What 2.x stations reported about themselves"},
@@ -115,6 +119,7 @@ def create_app(
     remote_starts: RemoteStartLinks | None = None,
     station_load: LoadProbe | None = None,
     tariffs: TariffsApi | None = None,
+    tokens: TokensApi | None = None,
 ) -> FastAPI:
     """Build the HTTP API. It fails closed: without a credential it refuses to build.
 
@@ -142,6 +147,7 @@ def create_app(
             ``/readyz`` (503 when saturated).
         tariffs: the tariff pricer and transactions; adds ``/tariffs`` and
             ``/transactions/{id}/cost`` (block I).
+        tokens: the id-token store; adds ``/tokens`` (CRUD, import, export).
     """
     checks = _credentials(auth, api_token, credentials)
     if call_timeout <= 0:
@@ -154,7 +160,8 @@ def create_app(
         version=version,
         openapi_tags=_TAGS
         + (_FILES_TAGS if files is not None else [])
-        + (_DEVICE_MODEL_TAGS if device_model or notifications else []),
+        + (_DEVICE_MODEL_TAGS if device_model or notifications else [])
+        + (_TOKENS_TAGS if tokens is not None else []),
         docs_url=None,
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
@@ -190,6 +197,9 @@ def create_app(
     if tariffs is not None:
         attach_tariffs(app, tariffs)
         routers.append(tariffs_router())
+    if tokens is not None:
+        attach_tokens(app, tokens)
+        routers.append(tokens_router())
     for router in routers:
         app.include_router(
             router, prefix=API_PREFIX, dependencies=dependencies, responses=responses

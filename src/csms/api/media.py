@@ -6,7 +6,9 @@ first (no CORS preflight); a JSON content type always needs a preflight, which t
 grants. So every POST/PUT/PATCH/DELETE with a body must declare a JSON media type
 (``application/json`` or ``application/*+json``), or 415 — except the routes that document binary
 bodies in their OpenAPI ``requestBody`` (firmware upload: ``application/octet-stream`` or
-``multipart/form-data``, or no declared type, read as raw bytes). Without authentication
+``multipart/form-data``, or no declared type, read as raw bytes; token import: ``text/csv``,
+which is not a CORS "simple" type either, so a cross-site page cannot send it without a
+preflight). Without authentication
 (``CSMS_API_AUTH=none``) a bodyless POST must declare JSON too, since a browser can send one
 cross-site; with a bearer token it cannot (browsers never attach one on their own).
 """
@@ -60,15 +62,17 @@ class BinaryRoute:
 
 
 def binary_routes(routes: Iterable[BaseRoute], *, prefix: str = "") -> tuple[BinaryRoute, ...]:
-    """The routes (of a router mounted at ``prefix``) whose OpenAPI ``requestBody`` declares only
-    non-JSON media types."""
+    """The routes (of a router mounted at ``prefix``) whose OpenAPI ``requestBody`` declares
+    non-JSON media types, with those types (JSON is accepted everywhere anyway). A route that
+    declares JSON too (token import: JSON or ``text/csv``) reads a body without a declared type
+    itself, refusing it."""
     found = []
     for route in routes:
         if not isinstance(route, APIRoute) or not route.openapi_extra:
             continue
         content = route.openapi_extra.get("requestBody", {}).get("content", {})
-        types = frozenset(str(t).lower() for t in content)
-        if types and not any(is_json(t) for t in types):
+        types = frozenset(str(t).lower() for t in content if not is_json(str(t).lower()))
+        if types:
             regex = compile_path(prefix + route.path)[0]
             found.append(BinaryRoute(regex, frozenset(route.methods or ()), types))
     return tuple(found)

@@ -39,8 +39,11 @@ class IdTokenRepository(Protocol):
         """Return tokens ordered by their key."""
         ...
 
-    async def authorize(self, id_token: str, now: datetime) -> IdTokenInfo:
-        """The status of ``id_token`` now: stored state, expiry, and transactions it is in."""
+    async def authorize(
+        self, id_token: str, now: datetime, token_type: str | None = None
+    ) -> IdTokenInfo:
+        """The status of ``id_token`` now: stored state, expiry, and transactions it is in.
+        ``token_type`` is the 2.x type presented (None for 1.6; see ``tokens.type_matches``)."""
         ...
 
 

@@ -157,6 +157,7 @@ class TransactionEventReport:
     charging_state: str | None = None
     stopped_reason: str | None = None
     id_token: str | None = None
+    id_token_type: str | None = None  # IdTokenType.type (see domain.tokens.type_matches)
     offline: bool = False
     samples: tuple[MeterSample, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict)

@@ -30,6 +30,51 @@ STORABLE_STATUSES = frozenset(
 )
 
 
+# 2.0.1 IdTokenEnumType and the 2.1 additions (2.1 Part 2 Appendix 7.1 IdTokenEnumStringType).
+TOKEN_TYPES_201 = frozenset(
+    {
+        "Central",
+        "eMAID",
+        "ISO14443",
+        "ISO15693",
+        "KeyCode",
+        "Local",
+        "MacAddress",
+        "NoAuthorization",
+    }
+)
+TOKEN_TYPES = TOKEN_TYPES_201 | {"DirectPayment", "EVCCID", "VIN"}
+# "The IdToken field SHALL be left empty" (2.1 Appendix 7.1): there is no token to store.
+UNSTORABLE_TYPES = frozenset({"NoAuthorization"})
+# The longest token any version presents (2.1 IdTokenType idToken: 255; 2.0.1: 36; 1.6: 20).
+ID_TOKEN_MAX = 255
+
+
+def type_matches(stored_type: str | None, presented_type: str | None) -> bool:
+    """Whether a presented token is the stored one, given their types.
+
+    The store holds one token per case-insensitive value. A 1.6 idTag has no type
+    (``presented_type`` None) and matches the token of that value whatever its type, so a card
+    stored as ISO14443 "ABC" is "ABC" to a 1.6 station too. A 2.x idToken is the pair (idToken,
+    type) (2.0.1 IdTokenType), so it matches a typed token only of the same type; a type-less
+    token (an idTag stored for 1.6, or registered before types were kept) matches every type.
+    """
+    return stored_type is None or presented_type is None or stored_type == presented_type
+
+
+def storable_text(text: str) -> bool:
+    """Whether a token value can be stored and compared in every database: no control
+    characters (NUL above all, which PostgreSQL text refuses) and valid UTF-8 (no lone
+    surrogates)."""
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text):
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def token_key(id_token: str) -> str:
     """The lookup key of an id token: case-insensitive (1.6 §7.28)."""
     return id_token.casefold()
@@ -39,6 +84,7 @@ def token_key(id_token: str) -> str:
 class IdToken:
     """A token an operator registered.
 
+    ``token_type`` is the 2.x type (see :func:`type_matches`).
     ``parent_id_token`` groups tokens (1.6 parentIdTag, 2.x groupIdToken): a reservation made for
     the parent may be used by any of its children (1.6 §5.13). ``language`` (2.x language1, the
     driver's preferred language, RFC 5646) and ``evse_ids`` (2.x evseId: the token is only valid
@@ -53,10 +99,20 @@ class IdToken:
     updated_at: datetime | None = None
     language: str | None = None
     evse_ids: tuple[int, ...] = ()
+    token_type: str | None = None  # 2.x IdTokenEnumType; None: a 1.6 idTag, any type
 
     def __post_init__(self) -> None:
         if not self.id_token:
             raise ValueError("an id token must not be empty")
+        if len(self.id_token) > ID_TOKEN_MAX or len(token_key(self.id_token)) > ID_TOKEN_MAX:
+            raise ValueError(f"an id token is at most {ID_TOKEN_MAX} characters")
+        for text in (self.id_token, self.parent_id_token, self.language):
+            if text is not None and not storable_text(text):
+                raise ValueError("an id token, group or language has no control characters")
+        if self.token_type is not None and self.token_type not in TOKEN_TYPES:
+            raise ValueError(f"type {self.token_type!r} is not an IdTokenEnumType")
+        if self.token_type in UNSTORABLE_TYPES:
+            raise ValueError("a NoAuthorization idToken is empty: there is no token to store")
         if self.status not in STORABLE_STATUSES:
             raise ValueError(f"status {self.status} is derived, not stored")
         if self.language is not None and not 0 < len(self.language) <= LANGUAGE_MAX:

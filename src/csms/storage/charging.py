@@ -77,9 +77,11 @@ class SqlIdTokenRepository:
         async with reading(self._engine) as conn:
             return [rows.id_token(row) for row in (await conn.execute(stmt)).mappings()]
 
-    async def authorize(self, id_token: str, now: datetime) -> IdTokenInfo:
+    async def authorize(
+        self, id_token: str, now: datetime, token_type: str | None = None
+    ) -> IdTokenInfo:
         # Batched with the writes (see AuthorizeToken): no pooled connection per Authorize.
-        return await self._committer.submit(AuthorizeToken(id_token, now))
+        return await self._committer.submit(AuthorizeToken(id_token, now, token_type))
 
 
 class SqlChargingRepository:

@@ -30,6 +30,7 @@ def id_token_row(token: IdToken, now: datetime) -> dict[str, Any]:
         "updated_at": now,
         "language": token.language,
         "evse_ids": evse_ids_text(token.evse_ids),
+        "token_type": token.token_type,
     }
 
 
@@ -52,6 +53,7 @@ def id_token(row: Mapping[Any, Any]) -> IdToken:
         updated_at=row["updated_at"],
         language=row["language"],
         evse_ids=parse_evse_ids(row["evse_ids"]),
+        token_type=row["token_type"],
     )
 
 

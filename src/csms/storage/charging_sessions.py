@@ -408,9 +408,10 @@ class AuthorizeToken(BatchWrite[IdTokenInfo]):
 
     id_token: str
     now: datetime
+    token_type: str | None = None  # 2.x: the type presented; 1.6: None
     batch_order: ClassVar[int] = 1  # before starts: as if asked just before them
 
     @classmethod
     async def apply_all(cls, conn: AsyncConnection, writes: list[Any]) -> Sequence[object]:
         view = await TokenView.load(conn, (w.id_token for w in writes))
-        return [view.own_info(w.id_token, w.now) for w in writes]
+        return [view.own_info(w.id_token, w.now, w.token_type) for w in writes]

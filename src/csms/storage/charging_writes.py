@@ -104,6 +104,7 @@ class PutIdToken(BatchWrite[None]):
                         "parent_id_token",
                         "language",
                         "evse_ids",
+                        "token_type",
                     )
                 }
                 | {"updated_at": stmt.excluded.updated_at},

@@ -23,6 +23,7 @@ from csms.domain.remotestart import RemoteStartLinks
 from csms.domain.security import SecurityRepository
 from csms.domain.smartcharging import ChargingProfileRepository
 from csms.domain.tariffs import TariffRepository
+from csms.domain.token_admin import IdTokenAdmin
 from csms.log import LogLimiter
 from csms.storage.charging import (
     SqlChargingRepository,
@@ -47,6 +48,7 @@ from csms.storage.repositories import (
     utc_now,
 )
 from csms.storage.tariffs import SqlTariffRepository
+from csms.storage.token_admin import SqlIdTokenAdmin
 
 __all__ = ["Store", "open_store"]
 
@@ -65,6 +67,7 @@ class Store:
     notifications: NotificationLog
     remote_starts: RemoteStartLinks
     tokens: IdTokenRepository
+    token_admin: IdTokenAdmin
     charging: ChargingTransactionRepository
     reservations: ReservationRepository
     tariffs: TariffRepository
@@ -98,6 +101,7 @@ class Store:
         self.notifications = SqlNotificationLog(engine)
         self.remote_starts = SqlRemoteStartLinks(engine)
         self.tokens = SqlIdTokenRepository(engine, self._committer)
+        self.token_admin = SqlIdTokenAdmin(engine)
         self.charging = SqlChargingRepository(engine, self._committer)
         self.reservations = SqlReservationRepository(engine, self._committer)
         self.tariffs = SqlTariffRepository(engine)

@@ -69,6 +69,8 @@ id_tokens = Table(
     # 2.x idTokenInfo only (0010): language1, and the EVSEs it is valid at ("1,3"; None: all).
     Column("language", String(8)),
     Column("evse_ids", Text),
+    # 2.x IdTokenEnumType (0013); None: a 1.6 idTag, matched whatever type is presented.
+    Column("token_type", String(20)),
     CheckConstraint("status IN ('Accepted', 'Blocked', 'Invalid')", name="status"),
 )
 

@@ -18,7 +18,14 @@ from sqlalchemy import Select, and_, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from csms.domain.tokens import AuthorizationStatus, IdToken, IdTokenInfo, evaluate, token_key
+from csms.domain.tokens import (
+    AuthorizationStatus,
+    IdToken,
+    IdTokenInfo,
+    evaluate,
+    token_key,
+    type_matches,
+)
 from csms.storage.charging_rows import parse_evse_ids
 from csms.storage.statements import PreparedFamily, codec, power_of_two_chunks
 from csms.storage.tables import transactions
@@ -45,6 +52,7 @@ def _tokens_by_key(_dialect: Dialect, count: int) -> Select[Any]:
             c.parent_id_token,
             c.language,
             c.evse_ids,
+            c.token_type,
             _T.id,
         )
         .select_from(id_tokens.outerjoin(transactions_v16, open_v16))
@@ -82,11 +90,11 @@ class TokenView:
         keys = sorted({token_key(v) for v in values})
         for chunk in power_of_two_chunks(keys):
             found = await _TOKENS(len(chunk)).fetchall(conn, tuple(chunk))
-            for key, value, status, expiry, parent, language, evses, transaction_id in found:
+            for key, value, status, expiry, parent, language, evses, kind, transaction_id in found:
                 if key not in view.tokens:
                     view.tokens[key] = IdToken(
                         value, AuthorizationStatus(status), read_timestamp(expiry), parent,
-                        language=language, evse_ids=parse_evse_ids(evses),
+                        language=language, evse_ids=parse_evse_ids(evses), token_type=kind,
                     )  # fmt: skip
                 if transaction_id is not None:
                     view.open_v16.setdefault(key, set()).add(int(transaction_id))
@@ -104,12 +112,14 @@ class TokenView:
         *,
         exclude: int | None = None,
         exclude_v2: V2Key | None = None,
+        token_type: str | None = None,
     ) -> IdTokenInfo:
         """:func:`~csms.domain.tokens.evaluate` for a transaction start with ``id_token``,
         leaving out the transaction the message is about (``exclude`` for 1.6, ``exclude_v2``
-        for 2.x): a retried start is not ConcurrentTx with itself."""
+        for 2.x): a retried start is not ConcurrentTx with itself. ``token_type`` is the 2.x
+        type presented (None for a 1.6 idTag): a token of another type is unknown."""
         key = token_key(id_token)
-        token = self.tokens.get(key)
+        token = self._find(key, token_type)
         if token is None:
             return evaluate(None, now, in_other_transaction=False)
         ids = self.open_v16.get(key, set())
@@ -119,7 +129,13 @@ class TokenView:
             busy = bool(v2 - {exclude_v2}) if exclude_v2 is not None else bool(v2)
         return evaluate(token, now, in_other_transaction=busy)
 
-    def own_info(self, id_token: str, now: datetime) -> IdTokenInfo:
+    def _find(self, key: str, token_type: str | None) -> IdToken | None:
+        token = self.tokens.get(key)
+        if token is None or not type_matches(token.token_type, token_type):
+            return None
+        return token
+
+    def own_info(self, id_token: str, now: datetime, token_type: str | None = None) -> IdTokenInfo:
         """The token's own status, whatever transactions it is in: the answer to an Authorize,
         the idTagInfo of a StopTransaction.conf and the idTokenInfo of a TransactionEvent that
         is not a Started.
@@ -128,7 +144,8 @@ class TokenView:
         response to a TransactionEventRequest(eventType=Started)" (2.0.1 AuthorizationStatusEnumType),
         never for an Authorize.
         """
-        return evaluate(self.tokens.get(token_key(id_token)), now, in_other_transaction=False)
+        token = self._find(token_key(id_token), token_type)
+        return evaluate(token, now, in_other_transaction=False)
 
     def opened(self, id_token: str, transaction_id: int) -> None:
         self.open_v16.setdefault(token_key(id_token), set()).add(transaction_id)

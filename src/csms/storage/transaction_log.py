@@ -382,15 +382,17 @@ async def _authorize(
     out: list[IdTokenInfo | None] = []
     for (event, received_at), refuse in zip(events, refuse_concurrent, strict=True):
         key = (event.station_id, event.transaction_id)
-        token = event.id_token
+        token, kind = event.id_token, event.id_token_type
         if token is None:
             out.append(None)
         elif event.event_type == STARTED:
-            busy = view.info(token, received_at, exclude_v2=key) if refuse else None
-            out.append(busy or view.own_info(token, received_at))
+            busy = (
+                view.info(token, received_at, exclude_v2=key, token_type=kind) if refuse else None
+            )
+            out.append(busy or view.own_info(token, received_at, kind))
             view.opened_v2(token, key)
         else:
-            out.append(view.own_info(token, received_at))
+            out.append(view.own_info(token, received_at, kind))
         if event.event_type == ENDED and view.open_v2:
             view.closed_v2(key)
     return out

@@ -77,3 +77,37 @@ def test_language_and_evse_restrictions_go_with_every_answer() -> None:
 def test_a_language_or_evse_outside_the_2x_limits_is_refused(fields: dict[str, object]) -> None:
     with pytest.raises(ValueError, match=r"language|EVSE"):
         IdToken("T", **fields)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("stored", "presented", "matches"),
+    [
+        (None, None, True),  # a 1.6 idTag presented by a 1.6 station
+        (None, "ISO14443", True),  # a type-less token serves every 2.x type
+        ("ISO14443", None, True),  # a 1.6 station presents the card's value without a type
+        ("ISO14443", "ISO14443", True),
+        ("ISO14443", "KeyCode", False),  # 2.x: (idToken, type) is the identity
+    ],
+)
+def test_type_matches(stored: str | None, presented: str | None, matches: bool) -> None:
+    from csms.domain.tokens import type_matches
+
+    assert type_matches(stored, presented) is matches
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"token_type": "Bogus"}, "IdTokenEnumType"),
+        ({"token_type": "NoAuthorization"}, "NoAuthorization"),
+    ],
+)
+def test_token_type_is_checked(kwargs: dict[str, str], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        IdToken("A", **kwargs)  # type: ignore[arg-type]
+
+
+def test_2_1_types_and_long_tokens_are_storable() -> None:
+    assert IdToken("x" * 255, token_type="VIN").token_type == "VIN"
+    with pytest.raises(ValueError, match="255"):
+        IdToken("x" * 256)

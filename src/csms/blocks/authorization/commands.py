@@ -35,16 +35,17 @@ async def add_token(
     parent_id_token: str | None = None,
     language: str | None = None,
     evse_ids: tuple[int, ...] = (),
+    token_type: str | None = None,
 ) -> IdToken:
     """Register ``id_token`` (or replace what is stored for it) and return it.
 
     Raises:
         ValueError: an empty token, a derived status (Expired, ConcurrentTx), a language longer
-            than 8 characters or an EVSE id below 1.
+            than 8 characters, an EVSE id below 1 or an unknown (or NoAuthorization) type.
     """
     token = IdToken(
         id_token, status, expiry_date, parent_id_token, created_at=now, updated_at=now,
-        language=language, evse_ids=evse_ids,
+        language=language, evse_ids=evse_ids, token_type=token_type,
     )  # fmt: skip
     existing = await tokens.get(id_token)
     if existing is not None:

@@ -54,13 +54,14 @@ class AuthorizationBlock:
 
     @handles(V2, "Authorize")
     async def authorize_v2(self, ctx: CallContext, payload: Payload) -> Payload:
-        """2.x AuthorizeRequest(idToken) → idTokenInfo, from the same store as 1.6."""
-        token = payload["idToken"]["idToken"]
-        info = await self._tokens.authorize(token, self._clock())
+        """2.x AuthorizeRequest(idToken) → idTokenInfo, from the same store as 1.6; a token
+        stored with another type is unknown (``tokens.type_matches``)."""
+        token = payload["idToken"]
+        info = await self._tokens.authorize(token["idToken"], self._clock(), token.get("type"))
         out = id_token_info(info)
         if self._pricer is not None and info.status is AuthorizationStatus.ACCEPTED:
             message = await self._pricer.personal_message(
-                ctx.station_id, None, token, info.parent_id_token, info.language
+                ctx.station_id, None, token["idToken"], info.parent_id_token, info.language
             )
             if message is not None:
                 out["personalMessage"] = message

@@ -41,6 +41,7 @@ class IdTokenListSource:
                         AuthorizationStatus(info.status),
                         token.expiry_date,
                         token.parent_id_token,
+                        token.token_type,
                     )
                 )
             if len(page) < _PAGE:

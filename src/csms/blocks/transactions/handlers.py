@@ -115,6 +115,7 @@ class TransactionsBlock:
             charging_state=info.get("chargingState"),
             stopped_reason=info.get("stoppedReason"),
             id_token=token.get("idToken") if token else None,
+            id_token_type=token.get("type") if token else None,
             offline=bool(payload.get("offline", False)),
             samples=samples_v2(payload.get("meterValue", ()), now),
             raw=payload,

@@ -1,7 +1,7 @@
 """Tariffs, their assignments by scope (token, EVSE, station, default) and the cost csms computed
 for each priced transaction (2.0.1 block I).
 
-Revision ID: 0012_tariffs
+Revision ID: 0012
 Revises: 0011
 Create Date: 2026-12-06
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012_tariffs"
+revision = "0012"
 down_revision = "0011"
 branch_labels = None
 depends_on = None
