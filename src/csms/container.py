@@ -24,6 +24,7 @@ import uvicorn
 from csms.api.app import create_app
 from csms.api.hosts import default_trusted_hosts
 from csms.api.routes.files import FilesApi
+from csms.api.routes.ledger_context import TransactionsApi
 from csms.blocks.authorization import AuthorizationBlock
 from csms.blocks.authorization.cache import COMMANDS as AUTHORIZATION_COMMANDS
 from csms.blocks.availability import AvailabilityBlock
@@ -607,6 +608,7 @@ class Csms:
             notifications=self.store.notifications,
             remote_starts=self.store.remote_starts,
             station_load=self.listener.load if self.listener is not None else None,
+            transactions=TransactionsApi(ledger=self.store.ledger, charging=self.store.charging),
         )
         config = uvicorn.Config(
             app,

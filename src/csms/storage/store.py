@@ -16,6 +16,7 @@ from csms.domain.charging_ports import (
 from csms.domain.configuration import ConfigurationRepository
 from csms.domain.devicemodel import DeviceModelRepository
 from csms.domain.files import FileRepository
+from csms.domain.ledger import Ledger
 from csms.domain.localauth import LocalListRepository
 from csms.domain.notifications import NotificationLog
 from csms.domain.ports import StationRepository, TransactionRepository
@@ -34,6 +35,7 @@ from csms.storage.configuration import SqlConfigurationRepository
 from csms.storage.devicemodel import SqlDeviceModelRepository
 from csms.storage.engine import SqliteSynchronous, create_engine
 from csms.storage.files_repository import SqlFileRepository, SqlSecurityRepository
+from csms.storage.ledger import SqlLedger
 from csms.storage.localauth import SqlLocalListRepository
 from csms.storage.migrate import upgrade
 from csms.storage.notifications import SqlNotificationLog
@@ -65,6 +67,7 @@ class Store:
     tokens: IdTokenRepository
     charging: ChargingTransactionRepository
     reservations: ReservationRepository
+    ledger: Ledger
 
     def __init__(
         self,
@@ -97,6 +100,7 @@ class Store:
         self.tokens = SqlIdTokenRepository(engine, self._committer)
         self.charging = SqlChargingRepository(engine, self._committer)
         self.reservations = SqlReservationRepository(engine, self._committer)
+        self.ledger = SqlLedger(engine)
 
     @property
     def engine(self) -> AsyncEngine:
