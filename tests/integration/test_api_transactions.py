@@ -325,6 +325,13 @@ BAD_INPUT = [
     (f"{TX}/v16-1/meter-values", {"points": 0}, 422, "validation-error"),
     ("/api/v1/stations/NOPE/evses/1/meter-values", {}, 404, "unknown-station"),
     ("/api/v1/stations", {"cursor": "e30"}, 400, "bad-cursor"),
+    # What PostgreSQL cannot bind is refused before it gets there (never a 5xx).
+    (TX, {"station": "a\x00b"}, 422, "validation-error"),
+    (TX, {"id_token": "\x00"}, 422, "validation-error"),
+    (TX, {"started_from": "0001-01-01T00:00:00+01:00"}, 422, "validation-error"),
+    (f"{TX}/v16-1/meter-values", {"measurand": "E\x00"}, 422, "validation-error"),
+    ("/api/v1/stations", {"q": "\x00"}, 422, "validation-error"),
+    ("/api/v1/stations", {"status": "x" * 65}, 422, "validation-error"),
 ]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from csms.api.errors import ApiProblem, ProblemKind
@@ -26,6 +26,7 @@ __all__ = [
 
 BAD_CURSOR: Final = ProblemKind(400, "bad-cursor", "Invalid page cursor")
 _MAX_LENGTH: Final = 1024
+_INT64: Final = 2**63 - 1
 _HINT: Final = "pass back a next_cursor exactly as received, or omit cursor for the first page"
 
 
@@ -63,8 +64,10 @@ def decode_transaction_cursor(cursor: str) -> LedgerKey:
         at = datetime.fromisoformat(started) if isinstance(started, str) else None
         if (started is not None and at is None) or (at is not None and at.tzinfo is None):
             raise ValueError("timestamp")
-        return LedgerKey(at, LedgerVersion(version), row_id)
-    except (TypeError, ValueError):
+        if not 0 <= row_id <= _INT64:
+            raise ValueError("row id")
+        return LedgerKey(at and at.astimezone(UTC), LedgerVersion(version), row_id)
+    except (TypeError, ValueError, OverflowError):
         raise ApiProblem(BAD_CURSOR, f"cursor does not name a position; {_HINT}") from None
 
 
@@ -76,6 +79,6 @@ def encode_station_cursor(station_id: str) -> str:
 def decode_station_cursor(cursor: str) -> str:
     """The station id a station cursor names; :class:`ApiProblem` (400) if it is not one."""
     station_id = _decode(cursor, "st").get("i")
-    if not isinstance(station_id, str):
+    if not isinstance(station_id, str) or "\x00" in station_id:
         raise ApiProblem(BAD_CURSOR, f"cursor does not name a position; {_HINT}")
     return station_id

@@ -16,6 +16,7 @@ from csms.api.cursors import (
     encode_transaction_cursor,
 )
 from csms.api.errors import ApiProblem
+from csms.domain.identity import MAX_IDENTITY_LENGTH, is_valid_identity
 from csms.domain.ledger import LedgerKey, LedgerVersion, MeterPoint, downsample
 
 T0 = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
@@ -35,7 +36,7 @@ def test_transaction_cursor_round_trips(
     assert decode_transaction_cursor(cursor) == key
 
 
-@given(st.text(min_size=1, max_size=255))
+@given(st.text(min_size=1, max_size=MAX_IDENTITY_LENGTH).filter(is_valid_identity))
 def test_station_cursor_round_trips(station_id: str) -> None:
     assert decode_station_cursor(encode_station_cursor(station_id)) == station_id
 
@@ -59,6 +60,9 @@ def _b64(text: str) -> str:
         _b64('{"k": "tx", "s": "yesterday", "v": 0, "i": 1}'),
         _b64('{"k": "tx", "s": null, "v": 0, "i": true}'),
         _b64('{"k": "tx", "s": 5, "v": 0, "i": 1}'),
+        _b64('{"k": "tx", "s": "0001-01-01T00:00:00+01:00", "v": 0, "i": 1}'),  # year 0 in UTC
+        _b64('{"k": "tx", "s": null, "v": 0, "i": -1}'),
+        _b64('{"k": "tx", "s": null, "v": 0, "i": 9223372036854775808}'),
         "A" * 2000,
     ],
 )
@@ -116,3 +120,8 @@ def test_downsampling_samples_at_one_instant_fall_in_one_bucket() -> None:
 def test_downsampling_refuses_zero_buckets() -> None:
     with pytest.raises(ValueError, match="buckets"):
         downsample([], 0)
+
+
+def test_a_station_cursor_naming_nul_is_refused() -> None:
+    with pytest.raises(ApiProblem):
+        decode_station_cursor(_b64('{"k": "st", "i": "a\\u0000b"}'))

@@ -17,6 +17,7 @@ from csms.api.cursors import decode_station_cursor, encode_station_cursor
 from csms.api.deps import ApiContext, Context
 from csms.api.errors import STATION_EXISTS, WEAK_PASSWORD, ApiProblem
 from csms.api.ledger_schemas import TransactionOut
+from csms.api.query_types import QueryText
 from csms.api.routes.ledger_context import optional_ledger
 from csms.api.schemas import (
     ConnectorOut,
@@ -162,11 +163,11 @@ async def list_stations(
         Literal["1.6", "2.0.1", "2.1"] | None, Query(description="Version last negotiated")
     ] = None,
     status: Annotated[
-        str | None,
+        QueryText | None,
         Query(max_length=64, description="A connector (or the station) reports this status"),
     ] = None,
     q: Annotated[
-        str | None,
+        QueryText | None,
         Query(max_length=255, description="Search id, vendor, model, serial (case-insensitive)"),
     ] = None,
     include_decommissioned: Annotated[bool, Query()] = False,

@@ -24,7 +24,6 @@ from typing import Annotated, Any, Final, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import AwareDatetime
 
 from csms.api.cursors import decode_transaction_cursor, encode_transaction_cursor
 from csms.api.deps import Context
@@ -39,6 +38,7 @@ from csms.api.ledger_schemas import (
     TransactionPage,
     public_id,
 )
+from csms.api.query_types import QueryInstant, QueryText
 from csms.api.routes.ledger_context import TransactionsApi, attach_transactions, transactions_api
 from csms.api.routes.stations import StationIdPath, require_station
 from csms.api.schemas import Problem, ValidationProblem
@@ -125,15 +125,15 @@ class _Filters:
 
 def _filters(
     *,
-    station: Annotated[str | None, Query(max_length=255, description="Station id")] = None,
+    station: Annotated[QueryText | None, Query(max_length=255, description="Station id")] = None,
     evse: Annotated[int | None, Query(ge=0, le=_INT64, description="EVSE id")] = None,
     id_token: Annotated[
-        str | None, Query(max_length=255, description="1.6 idTag (any case) or 2.x idToken")
+        QueryText | None, Query(max_length=255, description="1.6 idTag (any case) or 2.x idToken")
     ] = None,
-    started_from: Annotated[AwareDatetime | None, Query(description="Started at or after")] = None,
-    started_to: Annotated[AwareDatetime | None, Query(description="Started before")] = None,
+    started_from: Annotated[QueryInstant | None, Query(description="Started at or after")] = None,
+    started_to: Annotated[QueryInstant | None, Query(description="Started before")] = None,
     state: Annotated[Literal["open", "closed"] | None, Query(description="open or closed")] = None,
-    stop_reason: Annotated[str | None, Query(max_length=64)] = None,
+    stop_reason: Annotated[QueryText | None, Query(max_length=64)] = None,
     ocpp_version: Annotated[Literal["1.6", "2.x"] | None, Query()] = None,
 ) -> _Filters:
     if started_from is not None and started_to is not None and started_to <= started_from:
@@ -319,18 +319,18 @@ async def close_transaction_route(
 
 
 Measurands = Annotated[
-    list[str] | None, Query(max_length=50, description="Measurand(s); repeat for several")
+    list[QueryText] | None, Query(max_length=50, description="Measurand(s); repeat for several")
 ]
 Phases = Annotated[
-    list[str] | None,
+    list[QueryText] | None,
     Query(max_length=20, description='Phase(s), e.g. L1, L1-N; "none": samples without one'),
 ]
 Points = Annotated[
     int | None,
     Query(ge=1, le=MAX_POINTS, description="Downsample: at most this many points per series"),
 ]
-From = Annotated[AwareDatetime | None, Query(alias="from", description="Sampled at or after")]
-To = Annotated[AwareDatetime | None, Query(alias="to", description="Sampled before")]
+From = Annotated[QueryInstant | None, Query(alias="from", description="Sampled at or after")]
+To = Annotated[QueryInstant | None, Query(alias="to", description="Sampled before")]
 
 
 async def _series(request: Request, query: MeterQuery, points: int | None) -> MeterSeriesOut:
