@@ -158,6 +158,13 @@ async def _charge201(server: RunningCsms) -> None:
                   info={"stopped_reason": "EVDisconnected"},
                   meter_value=_register201(15000, 12, context="Transaction.End"))
         )  # fmt: skip
+        # TX-NOSTART: its Started never arrived (no start time): listed last, still open.
+        late = call201.TransactionEvent(
+            event_type="Updated", timestamp=_at(30), trigger_reason="MeterValuePeriodic",
+            seq_no=4, transaction_info={"transaction_id": "TX-NOSTART"},
+            evse={"id": 2, "connector_id": 1},
+        )  # fmt: skip
+        await cp.call(late)
 
 
 @pytest.fixture
@@ -183,8 +190,12 @@ async def test_one_listing_for_16_and_201_with_energy_filters_and_cursors(
     server, closed, still = charged
     async with server.api() as api:
         page = (await api.get(TX)).json()
-        # Newest first: the open 1.6 one (T0+20), the 2.0.1 one (T0+10), the closed 1.6 (T0).
-        assert _ids(page) == [f"v16-{still}", page["items"][1]["id"], f"v16-{closed}"]
+        # Newest first: the open 1.6 one (T0+20), the 2.0.1 one (T0+10), the closed 1.6 (T0),
+        # then the 2.0.1 one without a start time.
+        items = page["items"]
+        assert _ids(page) == [f"v16-{still}", items[1]["id"], f"v16-{closed}", items[3]["id"]]
+        assert (items[3]["transaction_id"], items[3]["started_at"]) == ("TX-NOSTART", None)
+        nostart = items[3]["id"]
         assert page["next_cursor"] is None and page["total"] is None
         by_version = {t["ocpp_version"]: t for t in page["items"] if not t["open"]}
         assert by_version["1.6"]["energy_wh"] == 1500
@@ -204,14 +215,15 @@ async def test_one_listing_for_16_and_201_with_energy_filters_and_cursors(
             assert response.status_code == 200, response.text
             return _ids(response.json())
 
-        assert await ids(station="API201") == [v2["id"]]
+        assert await ids(station="API201") == [v2["id"], nostart]
         assert await ids(ocpp_version="1.6", state="closed") == [f"v16-{closed}"]
-        assert await ids(state="open") == [f"v16-{still}"]
+        assert await ids(state="open") == [f"v16-{still}", nostart]
         assert await ids(id_token="Driver") == [f"v16-{closed}"]  # 1.6 idTags: any case
         assert await ids(stop_reason="EVDisconnected", evse=1) == [v2["id"], f"v16-{closed}"]
         window = {"started_from": _at(5), "started_to": _at(15)}
         assert await ids(**window) == [v2["id"]]
-        assert (await api.get(TX, params={"total": "true"})).json()["total"] == 3
+        assert (await api.get(TX, params={"total": "true"})).json()["total"] == 4
+        assert (await api.get(TX, params={"total": "true", **window})).json()["total"] == 1
 
         walked: list[str] = []
         cursor = None
@@ -229,7 +241,7 @@ async def test_one_listing_for_16_and_201_with_energy_filters_and_cursors(
             assert exported.status_code == 200
             assert exported.headers["content-type"].startswith("text/csv")
             rows = list(csv.DictReader(io.StringIO(exported.text)))
-            assert [(r["id"], r["energy_wh"]) for r in rows] == [(v2["id"], "5000")]
+            assert [(r["id"], r["energy_wh"]) for r in rows] == [(v2["id"], "5000"), (nostart, "")]
 
 
 async def test_detail_history_warnings_and_meter_series(
@@ -237,7 +249,8 @@ async def test_detail_history_warnings_and_meter_series(
 ) -> None:
     server, closed, _ = charged
     async with server.api() as api:
-        [v2] = (await api.get(TX, params={"station": "API201"})).json()["items"]
+        params = {"station": "API201", "state": "closed"}
+        [v2] = (await api.get(TX, params=params)).json()["items"]
         detail = (await api.get(f"{TX}/{v2['id']}")).json()
         assert [(e["kind"], e["seq_no"], e["offline"]) for e in detail["events"]] == [
             ("Started", 0, False),
@@ -248,6 +261,14 @@ async def test_detail_history_warnings_and_meter_series(
         assert detail["seq_nos"] == "0..1,3..3"
         assert any("seqNo gap: 1 event(s) missing" in w for w in detail["warnings"])
         assert any("1 event(s) sent offline" in w for w in detail["warnings"])
+
+        [late] = (await api.get(TX, params={"station": "API201", "state": "open"})).json()["items"]
+        late_detail = (await api.get(f"{TX}/{late['id']}")).json()
+        assert late_detail["warnings"] == [
+            "seqNo gap: the first event received has seqNo 4, not 0",
+            "no Energy.Active.Import.Register reading yet: energy unknown",
+        ]
+        assert late_detail["duration_s"] is None and late_detail["energy_wh"] is None
 
         series = (await api.get(f"{TX}/{v2['id']}/meter-values")).json()
         assert [p["value"] for p in series["items"]] == [10000, 12000, 15000]
@@ -308,7 +329,8 @@ async def test_station_detail_shows_the_running_transaction_and_the_operator_clo
         )
         station = (await api.get("/api/v1/stations/API16")).json()
         assert all(e["transaction"] is None for e in station["evses"])
-        assert (await api.get(TX, params={"state": "open"})).json()["items"] == []
+        still_open = (await api.get(TX, params={"state": "open"})).json()["items"]
+        assert [t["transaction_id"] for t in still_open] == ["TX-NOSTART"]
 
 
 BAD_INPUT = [
