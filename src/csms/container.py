@@ -24,6 +24,7 @@ import uvicorn
 from csms.api.app import create_app
 from csms.api.hosts import default_trusted_hosts
 from csms.api.routes.files import FilesApi
+from csms.api.routes.ledger_context import TransactionsApi
 from csms.api.routes.tariffs import TariffsApi
 from csms.api.routes.tokens import TokensApi
 from csms.blocks.authorization import AuthorizationBlock
@@ -643,6 +644,7 @@ class Csms:
             station_load=self.listener.load if self.listener is not None else None,
             tariffs=TariffsApi(self.pricer, self.store.charging) if self.pricer else None,
             tokens=TokensApi(self.store.token_admin, self.clock),
+            transactions=TransactionsApi(ledger=self.store.ledger, charging=self.store.charging),
         )
         config = uvicorn.Config(
             app,

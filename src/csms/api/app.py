@@ -21,12 +21,14 @@ from csms.api.routes.commands import commands_router
 from csms.api.routes.device_model import attach_device_model, device_model_router
 from csms.api.routes.files import FilesApi, attach_files, file_service_router, files_router
 from csms.api.routes.health import LoadProbe, health_router
+from csms.api.routes.ledger_context import TransactionsApi, attach_transactions
 from csms.api.routes.notifications import attach_notifications, notifications_router
 from csms.api.routes.remote_starts import attach_remote_starts, remote_starts_router
 from csms.api.routes.security import security_router
 from csms.api.routes.stations import stations_router
 from csms.api.routes.tariffs import TariffsApi, attach_tariffs, tariffs_router
 from csms.api.routes.tokens import TokensApi, attach_tokens, tokens_router
+from csms.api.routes.transactions import transactions_router
 from csms.api.schemas import Problem
 from csms.domain.api_credentials import ApiCredentials, FixedApiToken
 from csms.domain.devicemodel import DeviceModelRepository
@@ -59,6 +61,9 @@ _TAGS: Final = [
 ]
 _TOKENS_TAGS: Final = [
     {"name": "tokens", "description": "Id tokens (2.x IdTokens and 1.6 idTags), import/export"},
+]
+_TRANSACTION_TAGS: Final = [
+    {"name": "transactions", "description": "Transactions (1.6 and 2.x) and meter values"},
 ]
 _DEVICE_MODEL_TAGS: Final = [
     {"name": "device model", "description": "What 2.x stations reported about themselves"},
@@ -120,6 +125,7 @@ def create_app(
     station_load: LoadProbe | None = None,
     tariffs: TariffsApi | None = None,
     tokens: TokensApi | None = None,
+    transactions: TransactionsApi | None = None,
 ) -> FastAPI:
     """Build the HTTP API. It fails closed: without a credential it refuses to build.
 
@@ -148,6 +154,8 @@ def create_app(
         tariffs: the tariff pricer and transactions; adds ``/tariffs`` and
             ``/transactions/{id}/cost`` (block I).
         tokens: the id-token store; adds ``/tokens`` (CRUD, import, export).
+        transactions: the ledger and the transaction repository; adds ``/transactions`` and
+            the meter-value series, and the running transaction per EVSE in a station's detail.
     """
     checks = _credentials(auth, api_token, credentials)
     if call_timeout <= 0:
@@ -161,7 +169,8 @@ def create_app(
         openapi_tags=_TAGS
         + (_FILES_TAGS if files is not None else [])
         + (_DEVICE_MODEL_TAGS if device_model or notifications else [])
-        + (_TOKENS_TAGS if tokens is not None else []),
+        + (_TOKENS_TAGS if tokens is not None else [])
+        + (_TRANSACTION_TAGS if transactions is not None else []),
         docs_url=None,
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
@@ -200,6 +209,9 @@ def create_app(
     if tokens is not None:
         attach_tokens(app, tokens)
         routers.append(tokens_router())
+    if transactions is not None:
+        attach_transactions(app, transactions)
+        routers.append(transactions_router())
     for router in routers:
         app.include_router(
             router, prefix=API_PREFIX, dependencies=dependencies, responses=responses

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from csms.api.ledger_schemas import TransactionOut
 from csms.domain.identity import check_identity
 from csms.domain.model import ConnectorState, RegistrationStatus, StatusReport
 
@@ -126,6 +127,28 @@ class StationSummary(BaseModel):
     last_seen_at: datetime | None
     last_boot_at: datetime | None
     connected_at: datetime | None
+    decommissioned_at: datetime | None = Field(
+        default=None, description="Set: decommissioned (handshakes refused, history kept)"
+    )
+
+
+class StationPage(BaseModel):
+    """A page of stations ordered by id."""
+
+    items: list[StationSummary]
+    next_cursor: str | None = Field(description="Pass as cursor for the next page; null: last")
+    total: int = Field(description="All stations matching the filters")
+
+
+class EvseOut(BaseModel):
+    """An EVSE (1.6: a connectorId), its connectors' current status and what runs on it."""
+
+    evse_id: int
+    status: str | None = Field(
+        description="Its connector's status when it has one connector; null otherwise"
+    )
+    connectors: list[ConnectorOut]
+    transaction: TransactionOut | None = Field(description="The open transaction, if any")
 
 
 class SessionCountersOut(BaseModel):
@@ -154,6 +177,11 @@ class StationDetail(StationSummary):
     created_at: datetime | None
     disconnected_at: datetime | None
     connectors: list[ConnectorOut]
+    evses: list[EvseOut] = Field(
+        default_factory=list,
+        description="Connectors grouped by EVSE (EVSE 0, the station, left out) with the "
+        "transaction running on each",
+    )
     session: SessionCountersOut | None = Field(
         default=None, description="Counters of the live session; null while offline"
     )

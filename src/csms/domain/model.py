@@ -69,6 +69,8 @@ class Station:
     # Salted hash of a new password the station answered RebootRequired to (A01): it takes effect
     # after the station's reboot, so both are accepted until it connects with this one.
     pending_password_hash: str | None = None
+    # Decommissioned (a soft delete): its handshakes are refused, its history kept; None: active.
+    decommissioned_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from csms.domain.ledger import StationQuery, StationSearch
 from csms.domain.model import (
     BootInfo,
     ConnectorState,
@@ -70,6 +71,14 @@ class StationRepository(Protocol):
 
     async def set_min_security_profile(self, station_id: str, profile: int | None) -> None:
         """Store the lowest security profile the station may connect with (None: the server's)."""
+        ...
+
+    async def search(self, query: StationQuery, *, after: str | None, limit: int) -> StationSearch:
+        """Stations matching ``query`` ordered by id, after the id ``after``, and their total."""
+        ...
+
+    async def set_decommissioned(self, station_id: str, at: datetime | None) -> None:
+        """Decommission the station as of ``at`` (a soft delete), or reactivate it (None)."""
         ...
 
     async def record_boot(

@@ -258,6 +258,9 @@ class StationListener:
         ) is not None:
             return refusal
         password = basic_auth_password(request.headers.get("Authorization"), identity)
+        if station is not None and station.decommissioned_at is not None:
+            # Decommissioned (issue 9): refused like an unknown identity, never re-registered.
+            return self._refuse_unknown(connection, address, identity, HTTPStatus.NOT_FOUND)
         if station is None:
             return await self._admit_unknown(
                 connection, address, identity, password, certified=certificate is not None

@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from csms.domain.errors import UnknownStation
+from csms.domain.ledger import StationQuery, StationSearch
 from csms.domain.model import (
     BootInfo,
     ConnectorState,
@@ -29,6 +30,7 @@ from csms.storage import rows
 from csms.storage.committer import GroupCommitter
 from csms.storage.direct import reading
 from csms.storage.engine import single_reads
+from csms.storage.ledger import search_stations
 from csms.storage.statements import Prepared, codec
 from csms.storage.tables import connector_status, stations, status_history
 from csms.storage.writes import (
@@ -110,6 +112,12 @@ class SqlStationRepository:
 
     async def set_min_security_profile(self, station_id: str, profile: int | None) -> None:
         await self._update(station_id, min_security_profile=profile)
+
+    async def search(self, query: StationQuery, *, after: str | None, limit: int) -> StationSearch:
+        return await search_stations(self._engine, query, after=after, limit=limit)
+
+    async def set_decommissioned(self, station_id: str, at: datetime | None) -> None:
+        await self._update(station_id, decommissioned_at=at)
 
     async def _update(self, station_id: str, **values: object) -> None:
         """Apply an operator's change; raise UnknownStation if there is no such station."""

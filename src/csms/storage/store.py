@@ -16,6 +16,7 @@ from csms.domain.charging_ports import (
 from csms.domain.configuration import ConfigurationRepository
 from csms.domain.devicemodel import DeviceModelRepository
 from csms.domain.files import FileRepository
+from csms.domain.ledger import Ledger
 from csms.domain.localauth import LocalListRepository
 from csms.domain.notifications import NotificationLog
 from csms.domain.ports import StationRepository, TransactionRepository
@@ -36,6 +37,7 @@ from csms.storage.configuration import SqlConfigurationRepository
 from csms.storage.devicemodel import SqlDeviceModelRepository
 from csms.storage.engine import SqliteSynchronous, create_engine
 from csms.storage.files_repository import SqlFileRepository, SqlSecurityRepository
+from csms.storage.ledger import SqlLedger
 from csms.storage.localauth import SqlLocalListRepository
 from csms.storage.migrate import upgrade
 from csms.storage.notifications import SqlNotificationLog
@@ -71,6 +73,7 @@ class Store:
     charging: ChargingTransactionRepository
     reservations: ReservationRepository
     tariffs: TariffRepository
+    ledger: Ledger
 
     def __init__(
         self,
@@ -105,6 +108,7 @@ class Store:
         self.charging = SqlChargingRepository(engine, self._committer)
         self.reservations = SqlReservationRepository(engine, self._committer)
         self.tariffs = SqlTariffRepository(engine)
+        self.ledger = SqlLedger(engine)
 
     @property
     def engine(self) -> AsyncEngine:

@@ -94,6 +94,7 @@ stations = Table(
     Column("disconnected_at", UtcDateTime),
     Column("min_security_profile", SmallInteger),
     Column("pending_password_hash", Text),  # 0011: A01 rotation answered RebootRequired
+    Column("decommissioned_at", UtcDateTime),  # 0012: soft delete; handshakes refused, kept
     CheckConstraint(
         "registration_status IN ('Accepted', 'Pending', 'Rejected')", name="registration_status"
     ),
@@ -180,6 +181,7 @@ meter_values = Table(
     Column("signed_data", Text),  # verbatim, never reformatted
     Column("received_at", UtcDateTime, nullable=False),
     Index(None, "station_id", "transaction_id"),
+    Index(None, "station_id", "evse_id", "timestamp"),  # 0012: the meter series of an EVSE
 )
 
 # 2.x TransactionEvents, stored once each (ocpp-rules §3.2 key: station, transactionId, seqNo).
@@ -242,6 +244,8 @@ transactions = Table(
     Column("seq_nos", Text),
     UniqueConstraint("station_id", "transaction_id"),
     Index(None, "id_token", "ended_at"),  # Authorize: is this token in a transaction? (0002)
+    Index(None, "started_at", "id"),  # 0012: keyset pages of the listing, newest first
+    Index(None, "station_id", "started_at", "id"),
 )
 
 # Tables of other areas live in their own modules on this metadata; importing them here makes

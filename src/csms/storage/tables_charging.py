@@ -110,6 +110,8 @@ transactions_v16 = Table(
     ),
     Index(None, "id_tag_key", "ended_at"),
     Index(None, "ended_at", "updated_at"),
+    Index(None, "started_at", "id"),  # 0012: keyset pages of the listing, newest first
+    Index(None, "station_id", "started_at", "id"),
     sqlite_autoincrement=True,
 )
 

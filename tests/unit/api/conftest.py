@@ -19,6 +19,7 @@ from fastapi import FastAPI
 
 from csms.api import create_app
 from csms.domain.errors import StationNotConnected, StorageError, UnknownStation
+from csms.domain.ledger import StationQuery, StationSearch
 from csms.domain.model import (
     BootInfo,
     ConnectorState,
@@ -41,6 +42,7 @@ class FakeStationRepository:
         self.history: dict[str, list[StatusReport]] = {}
         self.add_hook: Callable[[Station], object] | None = None
         self.list_calls: list[tuple[int, int]] = []
+        self.search_calls: list[tuple[StationQuery, str | None, int]] = []
         self.history_calls: list[tuple[str, int]] = []
 
     def put(self, station: Station) -> Station:
@@ -61,6 +63,22 @@ class FakeStationRepository:
         self.list_calls.append((limit, offset))
         ordered = sorted(self.stations.values(), key=lambda s: s.id)
         return [replace(s) for s in ordered[offset : offset + limit]]
+
+    async def search(self, query: StationQuery, *, after: str | None, limit: int) -> StationSearch:
+        """The filters of the SQL search that need no connectors (those run on the database)."""
+        self.search_calls.append((query, after, limit))
+        needle = (query.q or "").lower()
+        found = [
+            s
+            for s in sorted(self.stations.values(), key=lambda s: s.id)
+            if (query.include_decommissioned or s.decommissioned_at is None)
+            and (query.registration_status in (None, s.registration_status))
+            and (query.online is None or s.online is query.online)
+            and (query.ocpp_version in (None, s.ocpp_version))
+            and any(needle in (v or "").lower() for v in (s.id, s.vendor_name, s.model))
+        ]
+        page = [s for s in found if after is None or s.id > after]
+        return StationSearch([replace(s) for s in page[:limit]], len(found), more=len(page) > limit)
 
     async def add(self, station: Station) -> None:
         if self.add_hook is not None:
@@ -84,6 +102,9 @@ class FakeStationRepository:
 
     async def set_min_security_profile(self, station_id: str, profile: int | None) -> None:
         self._require(station_id).min_security_profile = profile
+
+    async def set_decommissioned(self, station_id: str, at: datetime | None) -> None:
+        self._require(station_id).decommissioned_at = at
 
     async def record_boot(
         self, station_id: str, boot: BootInfo, status: RegistrationStatus, now: datetime

@@ -73,12 +73,12 @@ async def test_apps_share_no_state(
     client_2 = make_client(
         create_app(stations=other_repo, gateway=gateway, api_token="other-token")
     )
-    listed = (await client_1.get("/api/v1/stations")).json()
+    listed = (await client_1.get("/api/v1/stations")).json()["items"]
     assert [s["id"] for s in listed] == ["only-in-first"]
     # The second app has its own token and its own repository.
     assert (await client_2.get("/api/v1/stations")).status_code == 401
     other = {"Authorization": "Bearer other-token"}
-    assert (await client_2.get("/api/v1/stations", headers=other)).json() == []
+    assert (await client_2.get("/api/v1/stations", headers=other)).json()["items"] == []
     assert (await client_1.get("/api/v1/stations", headers=other)).status_code == 401
 
 
@@ -236,6 +236,7 @@ async def test_openapi_lists_the_routes(client: httpx.AsyncClient) -> None:
         ("POST", "/api/v1/stations"): "registerStation",
         ("GET", "/api/v1/stations/{station_id}"): "getStation",
         ("PATCH", "/api/v1/stations/{station_id}"): "updateStation",
+        ("DELETE", "/api/v1/stations/{station_id}"): "decommissionStation",
         ("GET", "/api/v1/stations/{station_id}/status-history"): "getStatusHistory",
         ("POST", "/api/v1/stations/{station_id}/call/{action}"): "callStation",
         ("GET", "/healthz"): "healthz",

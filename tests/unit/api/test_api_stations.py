@@ -31,6 +31,7 @@ SUMMARY_KEYS = {
     "last_seen_at",
     "last_boot_at",
     "connected_at",
+    "decommissioned_at",
 }
 
 
@@ -44,7 +45,7 @@ def _station(station_id: str, **kwargs: Any) -> Station:
 async def test_list_is_empty_without_stations(client: httpx.AsyncClient) -> None:
     response = await client.get("/api/v1/stations")
     assert response.status_code == 200
-    assert response.json() == []
+    assert response.json() == {"items": [], "next_cursor": None, "total": 0}
 
 
 async def test_list_reports_fields_and_never_the_password_hash(
@@ -67,7 +68,7 @@ async def test_list_reports_fields_and_never_the_password_hash(
     )
     response = await client.get("/api/v1/stations")
     assert response.status_code == 200
-    [item] = response.json()
+    [item] = response.json()["items"]
     assert set(item) == SUMMARY_KEYS
     assert item == {
         "id": "CS-1",
@@ -81,6 +82,7 @@ async def test_list_reports_fields_and_never_the_password_hash(
         "last_seen_at": "2025-01-02T03:04:05Z",
         "last_boot_at": "2025-01-02T02:04:05Z",
         "connected_at": "2025-01-02T01:04:05Z",
+        "decommissioned_at": None,
     }
     assert "secret-hash" not in response.text
 
@@ -93,33 +95,84 @@ async def test_online_and_version_come_from_the_gateway_not_the_stored_flag(
     # Live: connected and negotiated 2.1 although storage has not caught up yet.
     repo.put(_station("live", online=False, ocpp_version="2.0.1"))
     gateway.sessions["live"] = "2.1"
-    items = {s["id"]: s for s in (await client.get("/api/v1/stations")).json()}
+    items = {s["id"]: s for s in (await client.get("/api/v1/stations")).json()["items"]}
     assert items["stale"]["online"] is False
     assert items["stale"]["ocpp_version"] == "1.6"
     assert items["live"]["online"] is True
     assert items["live"]["ocpp_version"] == "2.1"
 
 
-async def test_list_pages_with_limit_and_offset(
+async def test_list_pages_with_an_opaque_cursor_and_a_total(
     client: httpx.AsyncClient, repo: FakeStationRepository
 ) -> None:
     for n in range(5):
         repo.put(_station(f"CS-{n}"))
-    response = await client.get("/api/v1/stations", params={"limit": 2, "offset": 1})
-    assert [s["id"] for s in response.json()] == ["CS-1", "CS-2"]
-    assert repo.list_calls == [(2, 1)]
+    first = (await client.get("/api/v1/stations", params={"limit": 2})).json()
+    assert [s["id"] for s in first["items"]] == ["CS-0", "CS-1"]
+    assert first["total"] == 5
+    second = (
+        await client.get("/api/v1/stations", params={"limit": 2, "cursor": first["next_cursor"]})
+    ).json()
+    assert [s["id"] for s in second["items"]] == ["CS-2", "CS-3"]
+    last = (
+        await client.get("/api/v1/stations", params={"limit": 2, "cursor": second["next_cursor"]})
+    ).json()
+    assert [s["id"] for s in last["items"]] == ["CS-4"]
+    assert last["next_cursor"] is None
     await client.get("/api/v1/stations")
-    assert repo.list_calls[-1] == (100, 0)
+    assert repo.search_calls[-1][2] == 50  # the default page
 
 
 @pytest.mark.parametrize(
-    "params", [{"limit": 0}, {"limit": 1001}, {"offset": -1}, {"limit": "many"}]
+    "params", [{"limit": 0}, {"limit": 501}, {"limit": "many"}, {"online": "maybe"}]
 )
 async def test_list_rejects_bad_paging(
     client: httpx.AsyncClient, problem: ProblemCheck, params: dict[str, int | str]
 ) -> None:
     body = problem(await client.get("/api/v1/stations", params=params), 422, "validation-error")
     assert body["errors"][0]["loc"][0] == "query"
+
+
+@pytest.mark.parametrize("cursor", ["not base64!", "e30", "eyJrIjoidHgiLCJpIjoxfQ", "x" * 1024])
+async def test_list_refuses_a_bad_cursor(
+    client: httpx.AsyncClient, problem: ProblemCheck, cursor: str
+) -> None:
+    body = problem(await client.get("/api/v1/stations", params={"cursor": cursor}), 400)
+    assert body["type"] == "urn:csms:problem:bad-cursor"
+    assert "next_cursor" in body["detail"]
+
+
+async def test_list_filters_and_searches(
+    client: httpx.AsyncClient, repo: FakeStationRepository
+) -> None:
+    repo.put(_station("CS-A", vendor_name="Acme", registration_status=RegistrationStatus.ACCEPTED))
+    repo.put(_station("CS-B", model="ACME-2", ocpp_version="1.6"))
+    repo.put(_station("CS-C", decommissioned_at=T0))
+    ids = lambda r: [s["id"] for s in r.json()["items"]]  # noqa: E731
+    assert ids(await client.get("/api/v1/stations", params={"q": "acme"})) == ["CS-A", "CS-B"]
+    assert ids(await client.get("/api/v1/stations", params={"ocpp_version": "1.6"})) == ["CS-B"]
+    accepted = {"registration_status": "Accepted"}
+    assert ids(await client.get("/api/v1/stations", params=accepted)) == ["CS-A"]
+    assert ids(await client.get("/api/v1/stations")) == ["CS-A", "CS-B"]
+    everything = {"include_decommissioned": "true"}
+    assert ids(await client.get("/api/v1/stations", params=everything))[-1] == "CS-C"
+
+
+async def test_decommission_hides_keeps_and_reactivates(
+    client: httpx.AsyncClient, repo: FakeStationRepository, problem: ProblemCheck
+) -> None:
+    repo.put(_station("CS-D", registration_status=RegistrationStatus.ACCEPTED))
+    assert (await client.delete("/api/v1/stations/CS-D")).status_code == 204
+    assert (await client.delete("/api/v1/stations/CS-D")).status_code == 204  # idempotent
+    assert repo.stations["CS-D"].decommissioned_at is not None
+    detail = (await client.get("/api/v1/stations/CS-D")).json()
+    assert detail["decommissioned_at"] is not None
+    problem(await client.delete("/api/v1/stations/nope"), 404, "unknown-station")
+    again = await client.post("/api/v1/stations", json={"id": "CS-D", "password": PASSWORD})
+    assert again.status_code == 201
+    assert again.json()["decommissioned_at"] is None
+    assert repo.stations["CS-D"].decommissioned_at is None
+    assert repo.stations["CS-D"].password_hash is not None
 
 
 # --- GET /api/v1/stations/{id} --------------------------------------------------------------

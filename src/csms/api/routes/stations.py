@@ -8,19 +8,25 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Final, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, BackgroundTasks, Path, Query, Response
+from fastapi import APIRouter, BackgroundTasks, Path, Query, Request, Response
 
+from csms.api.cursors import decode_station_cursor, encode_station_cursor
 from csms.api.deps import ApiContext, Context
 from csms.api.errors import STATION_EXISTS, WEAK_PASSWORD, ApiProblem
+from csms.api.ledger_schemas import TransactionOut
+from csms.api.query_types import QueryText
+from csms.api.routes.ledger_context import optional_ledger
 from csms.api.schemas import (
     ConnectorOut,
+    EvseOut,
     Problem,
     SessionCountersOut,
     StationCreate,
     StationDetail,
+    StationPage,
     StationSummary,
     StationUpdate,
     StatusReportOut,
@@ -29,11 +35,14 @@ from csms.api.schemas import (
 from csms.blocks.provisioning.commands import notify_registration_change
 from csms.domain.credentials import WeakPassword, check_password_strength, hash_password
 from csms.domain.errors import StorageError, UnknownStation
-from csms.domain.model import Station
+from csms.domain.ledger import Ledger, LedgerEntry, StationQuery
+from csms.domain.model import RegistrationStatus, Station
 
 logger = logging.getLogger(__name__)
 
 StationIdPath = Annotated[str, Path(description="Charging station identity")]
+DEFAULT_LIMIT: Final = 50
+MAX_LIMIT: Final = 500
 
 
 async def require_station(context: ApiContext, station_id: str) -> Station:
@@ -59,12 +68,17 @@ def _summary_fields(context: ApiContext, station: Station) -> dict[str, Any]:
         "last_seen_at": station.last_seen_at,
         "last_boot_at": station.last_boot_at,
         "connected_at": station.connected_at,
+        "decommissioned_at": station.decommissioned_at,
     }
 
 
-async def _detail(context: ApiContext, station: Station) -> StationDetail:
+async def _detail(
+    context: ApiContext, station: Station, ledger: Ledger | None = None
+) -> StationDetail:
     connectors = await context.stations.connector_states(station.id)
     counters = context.gateway.session_counters(station.id)
+    running = list(await ledger.open_on(station.id)) if ledger is not None else []
+    connector_out = [ConnectorOut.of(state) for state in connectors]
     return StationDetail(
         session=None
         if counters is None
@@ -83,9 +97,36 @@ async def _detail(context: ApiContext, station: Station) -> StationDetail:
         meter_serial_number=station.meter_serial_number,
         created_at=station.created_at,
         disconnected_at=station.disconnected_at,
-        connectors=[ConnectorOut.of(state) for state in connectors],
+        connectors=connector_out,
+        evses=evses_of(connector_out, running, datetime.now(UTC)),
         warnings=[] if station.password_hash is not None else [_no_password(station.id)],
     )
+
+
+def evses_of(
+    connectors: list[ConnectorOut], running: list[LedgerEntry], now: datetime
+) -> list[EvseOut]:
+    """Group the connectors by EVSE (EVSE 0, the station itself, left out) and put on each the
+    most recent open transaction."""
+    by_evse: dict[int, list[ConnectorOut]] = {}
+    for c in connectors:
+        if c.evse_id > 0:
+            by_evse.setdefault(c.evse_id, []).append(c)
+    tx: dict[int, LedgerEntry] = {}
+    for entry in running:  # newest first: keep the first per EVSE
+        evse = entry.transaction.evse_id
+        if evse is not None and evse > 0:
+            tx.setdefault(evse, entry)
+            by_evse.setdefault(evse, [])
+    return [
+        EvseOut(
+            evse_id=evse,
+            status=found[0].status if len(found) == 1 else None,
+            connectors=found,
+            transaction=TransactionOut.of(tx[evse], now) if evse in tx else None,
+        )
+        for evse, found in sorted(by_evse.items())
+    ]
 
 
 def _no_password(station_id: str) -> str:
@@ -113,17 +154,61 @@ def _hash_new_password(password: str) -> str:
 
 async def list_stations(
     context: Context,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
-) -> list[StationSummary]:
-    """List registered stations ordered by id."""
-    stations = await context.stations.list(limit=limit, offset=offset)
-    return [StationSummary(**_summary_fields(context, station)) for station in stations]
+    *,
+    registration_status: Annotated[RegistrationStatus | None, Query()] = None,
+    online: Annotated[
+        bool | None, Query(description="As the server last recorded it (connect/disconnect)")
+    ] = None,
+    ocpp_version: Annotated[
+        Literal["1.6", "2.0.1", "2.1"] | None, Query(description="Version last negotiated")
+    ] = None,
+    status: Annotated[
+        QueryText | None,
+        Query(max_length=64, description="A connector (or the station) reports this status"),
+    ] = None,
+    q: Annotated[
+        QueryText | None,
+        Query(max_length=255, description="Search id, vendor, model, serial (case-insensitive)"),
+    ] = None,
+    include_decommissioned: Annotated[bool, Query()] = False,
+    cursor: Annotated[str | None, Query(max_length=1024)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> StationPage:
+    """List stations ordered by id, filtered and paged (``total``: all that match)."""
+    query = StationQuery(
+        registration_status=registration_status,
+        online=online,
+        ocpp_version=ocpp_version,
+        status=status,
+        q=q or None,
+        include_decommissioned=include_decommissioned,
+    )
+    after = decode_station_cursor(cursor) if cursor is not None else None
+    found = await context.stations.search(query, after=after, limit=limit)
+    items = [StationSummary(**_summary_fields(context, s)) for s in found.stations]
+    next_cursor = encode_station_cursor(items[-1].id) if found.more and items else None
+    return StationPage(items=items, next_cursor=next_cursor, total=found.total)
 
 
-async def get_station(context: Context, station_id: StationIdPath) -> StationDetail:
-    """Return one station with the current status of its connectors."""
-    return await _detail(context, await require_station(context, station_id))
+async def decommission_station(context: Context, station_id: StationIdPath) -> Response:
+    """Decommission a station: a soft delete. Its handshakes are refused (404, like an unknown
+    identity, and it never registers itself again), it leaves the default listing, and its
+    history (transactions, meter values, status) stays readable. Registering the id again
+    (``POST /stations``) reactivates it. Repeating the request is harmless (204)."""
+    station = await require_station(context, station_id)
+    if station.decommissioned_at is None:
+        await context.stations.set_decommissioned(station_id, datetime.now(UTC))
+        logger.info("decommissioned station %r via the API", station_id)
+    return Response(status_code=204)
+
+
+async def get_station(
+    context: Context, request: Request, station_id: StationIdPath
+) -> StationDetail:
+    """Return one station with the current status of its connectors (by EVSE, with the
+    transaction running on each)."""
+    station = await require_station(context, station_id)
+    return await _detail(context, station, optional_ledger(request))
 
 
 async def status_history(
@@ -144,7 +229,10 @@ async def register_station(
     password_hash = (
         _hash_new_password(body.password.get_secret_value()) if body.password is not None else None
     )
-    if await context.stations.get(body.id) is not None:
+    existing = await context.stations.get(body.id)
+    if existing is not None and existing.decommissioned_at is not None:
+        return await _reactivate(context, body, password_hash, response)
+    if existing is not None:
         raise _already_registered(body.id)
     station = Station(
         id=body.id,
@@ -173,8 +261,25 @@ async def register_station(
     return await _detail(context, stored or station)
 
 
+async def _reactivate(
+    context: Context, body: StationCreate, password_hash: str | None, response: Response
+) -> StationDetail:
+    """Register a decommissioned id again: the settings of ``body``, the history kept."""
+    await context.stations.set_registration(body.id, body.registration_status)
+    await context.stations.set_password_hash(body.id, password_hash)
+    await context.stations.set_lenient(body.id, body.lenient)
+    await context.stations.set_decommissioned(body.id, None)
+    logger.info("reactivated decommissioned station %r via the API", body.id)
+    response.headers["Location"] = f"/api/v1/stations/{quote(body.id, safe='')}"
+    return await _detail(context, await require_station(context, body.id))
+
+
 async def update_station(
-    context: Context, station_id: StationIdPath, body: StationUpdate, background: BackgroundTasks
+    context: Context,
+    request: Request,
+    station_id: StationIdPath,
+    body: StationUpdate,
+    background: BackgroundTasks,
 ) -> StationDetail:
     """Change a station's registration status, password or leniency (e.g. accept a Pending one).
 
@@ -212,7 +317,8 @@ async def update_station(
     logger.info(
         "updated station %r via the API (%s)", station_id, ", ".join(sorted(body.model_fields_set))
     )
-    return await _detail(context, await require_station(context, station_id))
+    station = await require_station(context, station_id)
+    return await _detail(context, station, optional_ledger(request))
 
 
 def stations_router() -> APIRouter:
@@ -230,7 +336,7 @@ def stations_router() -> APIRouter:
         methods=["GET"],
         operation_id="listStations",
         summary="List stations",
-        responses=invalid,
+        responses={400: {"model": Problem, "description": "Invalid cursor"}, **invalid},
     )
     router.add_api_route(
         "",
@@ -258,6 +364,16 @@ def stations_router() -> APIRouter:
         methods=["PATCH"],
         operation_id="updateStation",
         summary="Update a station",
+        responses={**unknown, **invalid},
+    )
+    router.add_api_route(
+        "/{station_id}",
+        decommission_station,
+        methods=["DELETE"],
+        status_code=204,
+        response_class=Response,
+        operation_id="decommissionStation",
+        summary="Decommission a station (soft delete)",
         responses={**unknown, **invalid},
     )
     router.add_api_route(
