@@ -642,7 +642,11 @@ class Csms:
             notifications=self.store.notifications,
             remote_starts=self.store.remote_starts,
             station_load=self.listener.load if self.listener is not None else None,
-            tariffs=TariffsApi(self.pricer, self.store.charging) if self.pricer else None,
+            tariffs=(
+                TariffsApi(self.pricer, self.store.charging, self.store.ledger)
+                if self.pricer
+                else None
+            ),
             tokens=TokensApi(self.store.token_admin, self.clock),
             transactions=TransactionsApi(ledger=self.store.ledger, charging=self.store.charging),
         )

@@ -107,5 +107,11 @@ async def test_a_16_transaction_is_priced_by_the_same_model(server: RunningCsms)
         cost = got.json()
         assert (cost["total_cost"], cost["energy_wh"], cost["source"]) == ("1.50", 5000, "computed")
         assert cost["final"] is True  # it ended; computed on request (1.6 has no totalCost)
+        # The transactions resource's id names the same transaction.
+        listed = (await api.get("/api/v1/transactions", params={"station": "CS16"})).json()
+        ledger_id = listed["items"][0]["id"]
+        by_ledger_id = await api.get(f"/api/v1/transactions/{ledger_id}/cost")
+        assert by_ledger_id.status_code == 200, by_ledger_id.text
+        assert by_ledger_id.json()["total_cost"] == "1.50"
         unknown = await api.get("/api/v1/transactions/999999/cost")
         assert unknown.status_code == 404

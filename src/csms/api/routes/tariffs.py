@@ -21,9 +21,11 @@ from pydantic import BaseModel, Field
 
 from csms.api.deps import attach, attached
 from csms.api.errors import ApiProblem, ProblemKind
+from csms.api.routes.transactions import find_entry
 from csms.api.schemas import Problem
 from csms.blocks.tariff.pricing import Priced, TariffPricer
 from csms.domain.charging_ports import ChargingTransactionRepository
+from csms.domain.ledger import Ledger
 from csms.domain.tariffs import (
     Assignment,
     CostBreakdown,
@@ -49,9 +51,16 @@ BAD_CURSOR: Final = ProblemKind(400, "invalid-cursor", "Invalid cursor")
 class TariffsApi:
     """What the tariff routes work with."""
 
-    def __init__(self, pricer: TariffPricer, charging: ChargingTransactionRepository) -> None:
+    def __init__(
+        self,
+        pricer: TariffPricer,
+        charging: ChargingTransactionRepository,
+        ledger: Ledger | None = None,
+    ) -> None:
         self.pricer = pricer
         self.charging = charging
+        # Resolves the transactions resource's ids (v16-42, v2-7) when the ledger is present.
+        self.ledger = ledger
 
 
 def attach_tariffs(app: FastAPI, api: TariffsApi) -> None:
@@ -345,7 +354,11 @@ async def preview_cost(request: Request, tariff_id: TariffIdPath, body: PreviewI
 
 async def _transaction(api: TariffsApi, transaction_id: str, station_id: str | None) -> Transaction:
     tx = None
-    if station_id is not None:
+    if api.ledger is not None:
+        entry = await find_entry(api.ledger, transaction_id)
+        if entry is not None and station_id in (None, entry.transaction.station_id):
+            tx = entry.transaction
+    if tx is None and station_id is not None:
         tx = await api.charging.get_v2(station_id, transaction_id)
     if tx is None and transaction_id.isdigit() and len(transaction_id) < 19:
         found = await api.charging.get(int(transaction_id))

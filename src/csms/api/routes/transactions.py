@@ -218,13 +218,17 @@ def _csv_cells(t: TransactionOut) -> list[str]:
     return ["" if values[c] is None else str(values[c]) for c in _CSV_COLUMNS]
 
 
-async def _entry(request: Request, transaction_id: str) -> LedgerEntry:
+async def find_entry(ledger: Ledger, transaction_id: str) -> LedgerEntry | None:
+    """The transaction named by the API's id (``v16-42``, ``v2-7``), or None."""
     match = _ID.fullmatch(transaction_id)
     row_id = int(match.group(2)) if match else None
-    entry = None
-    if match and row_id is not None and row_id <= _INT64:
-        version = _VERSIONS["v" + match.group(1)]
-        entry = await transactions_api(request).ledger.get(version, row_id)
+    if match is None or row_id is None or row_id > _INT64:
+        return None
+    return await ledger.get(_VERSIONS["v" + match.group(1)], row_id)
+
+
+async def _entry(request: Request, transaction_id: str) -> LedgerEntry:
+    entry = await find_entry(transactions_api(request).ledger, transaction_id)
     if entry is None:
         raise ApiProblem(
             UNKNOWN_TRANSACTION,
