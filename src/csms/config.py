@@ -130,6 +130,15 @@ class ServerSettings:
     # valid_idtoken and expect Accepted).
     concurrent_transactions: bool = False  # CSMS_CONCURRENT_TRANSACTIONS
     # --- end of authorization and transactions
+    # --- ISO 15118 smart charging (issue 8 K15-K17; blocks/smartcharging/ev_schedule.py,
+    # domain/ev_charging.py; docs/behaviour.md "ISO 15118 smart charging"). True: an EV's
+    # NotifyEVChargingNeeds during a 2.x transaction is Accepted and answered with a TxProfile
+    # planned within the EVSE's installed limits; False: Rejected (NoSchedule), the station
+    # applies the profiles it has.
+    ev_charging_schedules: bool = True  # CSMS_EV_CHARGING_SCHEDULES
+    # The stackLevel of that TxProfile (an operator's TxProfile above it prevails).
+    ev_schedule_stack_level: int = 0  # CSMS_EV_SCHEDULE_STACK_LEVEL
+    # --- end of ISO 15118 smart charging
 
 
 @dataclass(frozen=True, slots=True)
@@ -438,6 +447,10 @@ def validate(settings: Settings) -> None:
         if level.strip().upper() not in _LOG_LEVELS:
             raise SettingsError(f"{name}: expected one of {', '.join(_LOG_LEVELS)}, not {level!r}")
     _validate_iso15118(server)
+    if server.ev_schedule_stack_level < 0:  # ISO 15118 smart charging (issue 8 K15-K17)
+        raise SettingsError(
+            f"CSMS_EV_SCHEDULE_STACK_LEVEL: 0 or more, got {server.ev_schedule_stack_level}"
+        )
     files = settings.files
     if files.max_firmware_size <= 0 or files.max_upload_size <= 0 or files.url_ttl <= 0:
         raise SettingsError("CSMS_FILES_MAX_*_SIZE and CSMS_FILES_URL_TTL must be positive")
