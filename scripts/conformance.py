@@ -51,6 +51,11 @@ validations. Operator actions ("Manual Action: request the CSMS to ...") are the
 `csms/blocks/*/commands.py` or the HTTP API. A test covers a case when its name contains the case
 id (e.g. `test_TC_B_01_CSMS_cold_boot`); the shared reusable states of Part 6 §3.18 (Booted,
 Authorized, EnergyTransferStarted, ...) are in `tests/integration/conformance/octt.py`.
+
+This edition has no K (Smart Charging) case; its one CSMS reusable state of that block,
+ISO15118SmartCharging (Table 402: NotifyEVChargingNeeds → a TxProfile for the transaction →
+NotifyEVChargingSchedule), and the K15–K17 requirements around it are played by
+`tests/integration/conformance/test_tc_k.py`.
 """
 
 
