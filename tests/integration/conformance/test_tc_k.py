@@ -204,3 +204,17 @@ async def test_ISO15118SmartCharging_CSMS_K16_renegotiation_by_the_csms(
         profile = message["chargingProfile"]
         assert profile["chargingSchedule"][0]["chargingSchedulePeriod"][0]["limit"] == 10
         assert profile["transactionId"] == tx.transaction_id
+
+
+async def test_ISO15118SmartCharging_CSMS_K16_no_renegotiation_after_the_transaction(
+    server: RunningCsms,
+) -> None:
+    """Once the transaction ended, its EV's needs are gone: a renegotiation sends nothing."""
+    async with connected(server) as octt:
+        tx = await started(octt)
+        await iso15118_smart_charging(octt, tx, needs())
+        await tx.event("Ended", "StopAuthorized", stopped_reason="Local", id_token=None)
+        scheduler = server.csms.ev_scheduler
+        assert scheduler is not None
+        assert await scheduler.renegotiate(STATION, 1) is None
+        await octt.nothing_sent(0.2)

@@ -128,6 +128,9 @@ class EvChargingScheduler:
         pending = self._last.get((station_id, evse_id))
         if pending is None:
             return None
+        if await self._transaction_on(station_id, evse_id) != pending.transaction_id:
+            del self._last[(station_id, evse_id)]  # that transaction ended: its needs with it
+            return None
         return await self._plan_and_send(station_id, pending)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
