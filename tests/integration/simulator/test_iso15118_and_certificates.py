@@ -8,10 +8,17 @@ import asyncio
 
 import pytest
 
+from csms.blocks.displaymessage.commands import ClearDisplayMessage, SetDisplayMessage
 from csms.blocks.outbound import send
 from csms.blocks.remotecontrol.commands import TriggerMessage
+from csms.blocks.security.commands import (
+    delete_certificate,
+    get_installed_certificate_ids,
+    install_certificate,
+)
 from csms.blocks.smartcharging.ev_schedule import PROFILE_ID_BASE
 from csms.domain.commands import MessageTrigger
+from csms.domain.displaymessages import ClearMessageStatus, DisplayMessage, DisplayMessageStatus
 from csms.rpc.versions import OcppVersion
 from csms.simulator import Scenario, Timing, run_scenario
 from tests.integration.harness import RunningCsms
@@ -114,3 +121,31 @@ async def test_iso15118_scenario(server: RunningCsms, version: OcppVersion) -> N
     assert sent["Authorize"] == 1
     expected = 1 if version.is_2x else 0
     assert (sent["Get15118EVCertificate"], sent["NotifyEVChargingNeeds"]) == (expected, expected)
+
+
+@pytest.mark.parametrize("version", V2)
+async def test_certificates_and_display_messages_kept_in_the_station_state(
+    server: RunningCsms, version: OcppVersion
+) -> None:
+    """M05/M03/M04 and O01/O05 with csms's typed commands: what the station keeps follows."""
+    store = server.csms.store
+    assert store is not None
+    sid = f"SIM-CERT-{version.value}"
+    await server.add_station(sid)
+    gw = server.csms.registry
+    agent = make_agent(server.ocpp_url, sid, version)
+    async with running(agent):
+        pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+        assert await install_certificate(gw, sid, "V2GRootCertificate", pem) == "Accepted"
+        listed = await get_installed_certificate_ids(
+            gw, store.security, sid, ["V2GRootCertificate"]
+        )
+        [installed] = listed.certificates
+        assert await delete_certificate(gw, store.security, sid, installed.hash_data) == "Accepted"
+        assert agent.station.state.certificates == []
+        shown = await send(gw, sid, SetDisplayMessage(DisplayMessage(6, "Hello")))
+        assert shown.status is DisplayMessageStatus.ACCEPTED
+        assert 6 in agent.station.state.display_messages
+        cleared = await send(gw, sid, ClearDisplayMessage(6))
+        assert cleared.status is ClearMessageStatus.ACCEPTED
+        assert agent.station.state.display_messages == {}
