@@ -496,20 +496,30 @@ async def test_K_smart_charging_and_iso15118_schedule(server: RunningCsms, versi
             info={"charging_state": "EVConnected"},
         )
         profiles_before = st.count("SetChargingProfile")
+        charging_needs: Payload = {
+            "requested_energy_transfer": "AC_three_phase",
+            "departure_time": _now(timedelta(hours=6)),
+            "ac_charging_parameters": {
+                "energy_amount": 30_000,
+                "ev_min_current": 6,
+                "ev_max_current": 32,
+                "ev_max_voltage": 400,
+            },
+        }
+        extended: Payload = {}
+        if version == "2.1":  # 2.1's extended fields, tolerated
+            charging_needs |= {
+                "control_mode": "ScheduledControl",
+                "mobility_needs_mode": "EVCC",
+                "v2x_charging_parameters": {"max_charge_power": 22_000},
+            }
+            extended = {"timestamp": _now()}
         needs = await st.send(
             "NotifyEVChargingNeeds",
             evse_id=1,
             max_schedule_tuples=5,
-            charging_needs={
-                "requested_energy_transfer": "AC_three_phase",
-                "departure_time": _now(timedelta(hours=6)),
-                "ac_charging_parameters": {
-                    "energy_amount": 30_000,
-                    "ev_min_current": 6,
-                    "ev_max_current": 32,
-                    "ev_max_voltage": 400,
-                },
-            },
+            charging_needs=charging_needs,
+            **extended,
         )
         assert needs.status == "Accepted"
         received = await st.arrived("SetChargingProfile", after=profiles_before)
@@ -530,6 +540,7 @@ async def test_K_smart_charging_and_iso15118_schedule(server: RunningCsms, versi
             time_base=schedule["start_schedule"],
             evse_id=1,
             charging_schedule=ev_schedule,
+            **({"selected_charging_schedule_id": schedule["id"]} if version == "2.1" else {}),
         )
         assert answer.status == "Accepted"
 

@@ -51,7 +51,8 @@ class NeedsError(ValueError):
 @dataclass(frozen=True, slots=True)
 class EvChargingNeeds:
     """What NotifyEVChargingNeeds says, in csms's terms (2.0.1 ChargingNeedsType; 2.1 adds
-    ``v2xChargingParameters``, read for its maxChargePower / targetEnergyRequest)."""
+    ``v2xChargingParameters``, read for maxChargePower / maxChargeCurrent / minChargeCurrent /
+    evTargetEnergyRequest where the AC/DC parameters lack them)."""
 
     evse_id: int
     energy_transfer: str  # requestedEnergyTransfer
@@ -85,8 +86,9 @@ def parse_needs(
     """Read a (schema-valid) NotifyEVChargingNeeds request of 2.0.1 or 2.1.
 
     Raises:
-        NeedsError: the parameters do not match the requested energy transfer (no AC parameters
-            for an AC transfer, none of DC for DC; 2.0.1 ChargingNeedsType), or no maximum.
+        NeedsError: no maximum rate for the requested energy transfer among its parameters
+            (AC: evMaxCurrent; DC: evMaxPower or evMaxCurrent × evMaxVoltage; 2.1 also
+            v2xChargingParameters), or a transfer csms plans nothing for (2.1 WPT).
     """
     needs = payload["chargingNeeds"]
     assert isinstance(needs, dict)
@@ -100,23 +102,32 @@ def parse_needs(
     max_tuples = tuples if isinstance(tuples, int) and tuples > 0 else None
     evse_id = payload["evseId"]
     assert isinstance(evse_id, int)
-    phases = _AC_PHASES.get(transfer)
-    if phases is not None:
-        if not isinstance(ac, dict):
-            raise NeedsError(f"{transfer} without acChargingParameters")
-        max_rate = _number(ac.get("evMaxCurrent"))
+    phases = _AC_PHASES.get(transfer) or (3 if transfer.startswith("AC") else None)
+    if phases is not None:  # 2.1 AC_BPT, AC_DER...: three phases assumed
+        ac_params = ac if isinstance(ac, dict) else {}
+        max_rate = _number(ac_params.get("evMaxCurrent"))
+        if max_rate is None:
+            max_rate = _number(v2x.get("maxChargeCurrent"))
+        if max_rate is None and (power := _number(v2x.get("maxChargePower"))) is not None:
+            max_rate = round(power / (voltage * phases), 1)
         if max_rate is None or max_rate <= 0:
-            raise NeedsError("acChargingParameters.evMaxCurrent must be > 0")
-        energy = _number(ac.get("energyAmount"))
+            raise NeedsError(
+                f"{transfer} without acChargingParameters.evMaxCurrent (or 2.1 "
+                "v2xChargingParameters.maxChargeCurrent/maxChargePower) > 0"
+            )
+        energy = _number(ac_params.get("energyAmount"))
         if energy is None:
-            energy = _number(v2x.get("targetEnergyRequest"))
+            energy = _number(v2x.get("evTargetEnergyRequest"))
+        minimum = _number(ac_params.get("evMinCurrent"))
+        if minimum is None:
+            minimum = _number(v2x.get("minChargeCurrent"))
         return EvChargingNeeds(
             evse_id,
             transfer,
             departure_time,
             energy,
             max_rate,
-            _number(ac.get("evMinCurrent")),
+            minimum,
             ChargingRateUnit.A,
             phases,
             max_tuples,
@@ -137,7 +148,7 @@ def parse_needs(
             raise NeedsError(f"{transfer} without dcChargingParameters (evMaxPower or current)")
         energy = _number(params.get("energyAmount")) if params else None
         if energy is None:
-            energy = _number(v2x.get("targetEnergyRequest"))
+            energy = _number(v2x.get("evTargetEnergyRequest"))
         return EvChargingNeeds(
             evse_id,
             transfer,

@@ -93,6 +93,7 @@ async def iso15118_smart_charging(octt: Octt, tx: Transaction, request: Payload)
     """Reusable State ISO15118SmartCharging steps 1-4: returns the TxProfile csms sent."""
     answer = await octt.call("NotifyEVChargingNeeds", request)
     assert answer["status"] in ("Accepted", "Processing"), answer
+    assert not octt._inbox  # step 3 (SetChargingProfile) comes after step 2's answer
     message = await octt.answer("SetChargingProfile", {"status": "Accepted"})
     assert message["evseId"] == tx.evse_id
     profile: Payload = message["chargingProfile"]

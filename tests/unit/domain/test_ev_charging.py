@@ -85,7 +85,7 @@ def test_dc_in_watts_and_2_1_v2x_parameters() -> None:
         "chargingNeeds": {
             "requestedEnergyTransfer": "DC",
             "controlMode": "ScheduledControl",
-            "v2xChargingParameters": {"maxChargePower": 50_000, "targetEnergyRequest": 40_000},
+            "v2xChargingParameters": {"maxChargePower": 50_000, "evTargetEnergyRequest": 40_000},
             "dcChargingParameters": {"evMaxCurrent": 125, "evMaxVoltage": 400},
         },
     }
@@ -100,6 +100,7 @@ def test_dc_in_watts_and_2_1_v2x_parameters() -> None:
     [
         {"requestedEnergyTransfer": "AC_single_phase"},
         {"requestedEnergyTransfer": "DC", "acChargingParameters": {}},
+        {"requestedEnergyTransfer": "WPT"},
     ],
 )
 def test_parameters_that_do_not_fit_the_transfer(charging: dict) -> None:
@@ -120,3 +121,20 @@ def test_ev_schedule_checked_against_the_sent_one() -> None:
     in_watts = [(0, 11_000, 3), (3600, 5_500, 3)]  # 15.9 A, then 8 A
     assert exceeds(sent, NOW, in_watts, ChargingRateUnit.W) is None
     assert exceeds(sent, NOW, [(0, 12_000, 3), (3600, 0, 3)], ChargingRateUnit.W) is not None
+
+
+def test_2_1_ac_needs_from_v2x_parameters_only() -> None:
+    """ISO 15118-20 AC (2.1): no acChargingParameters; the V2X ones give the limits."""
+    payload = {
+        "evseId": 1,
+        "chargingNeeds": {
+            "requestedEnergyTransfer": "AC_BPT",
+            "controlMode": "ScheduledControl",
+            "mobilityNeedsMode": "EVCC",
+            "v2xChargingParameters": {"maxChargePower": 11_040, "evTargetEnergyRequest": 22_080},
+        },
+    }
+    needs = parse_needs(payload, NOW + timedelta(hours=4))
+    assert (needs.unit, needs.phases, needs.max_rate) == (ChargingRateUnit.A, 3, 16.0)
+    plan = plan_schedule(needs, limits((0, None)))
+    assert plan.schedule.periods[0].limit == 8.0

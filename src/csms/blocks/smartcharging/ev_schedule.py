@@ -18,8 +18,9 @@
   the EVSE there is nothing to check: Accepted (the station checked it, K15.FR.07).
 
 2.1's extended fields (controlMode, mobilityNeedsMode, v2xChargingParameters, evEnergyOffer,
-timestamp...) are kept with the notification; the plan reads v2xChargingParameters'
-maxChargePower/targetEnergyRequest when the AC/DC parameters lack them.
+timestamp...) are kept with the notification; the plan reads v2xChargingParameters
+(maxChargeCurrent, maxChargePower, minChargeCurrent, evTargetEnergyRequest) when the AC/DC
+parameters lack them.
 """
 
 from __future__ import annotations
