@@ -219,3 +219,31 @@ async def test_ISO15118SmartCharging_CSMS_K16_no_renegotiation_after_the_transac
         assert scheduler is not None
         assert await scheduler.renegotiate(STATION, 1) is None
         await octt.nothing_sent(0.2)
+
+
+async def test_ISO15118SmartCharging_CSMS_needs_in_a_burst_cost_one_profile_at_a_time(
+    server: RunningCsms,
+) -> None:
+    """Needs sent in a burst: csms plans one at a time and ends with a profile for the last."""
+    async with connected(server) as octt:
+        tx = await started(octt)
+        departure = datetime.now(UTC) + timedelta(hours=4)
+        for energy in (50_000, 30_000, 10_000):
+            answer = await octt.call(
+                "NotifyEVChargingNeeds", needs(energy=energy, departure=departure)
+            )
+            assert answer["status"] == "Accepted"
+        profiles = []
+        while True:
+            try:
+                message_id, request = await octt.expect("SetChargingProfile", timeout=1.0)
+            except TimeoutError:
+                break
+            await octt.reply(message_id, {"status": "Accepted"})
+            profiles.append(request)
+            if len(profiles) > 3:
+                break
+        assert 1 <= len(profiles) <= 2, profiles
+        last = profiles[-1]["chargingProfile"]
+        assert last["transactionId"] == tx.transaction_id
+        assert last["chargingSchedule"][0]["chargingSchedulePeriod"][0]["limit"] == 6  # 10 kWh

@@ -94,6 +94,7 @@ class EvChargingScheduler:
         # The last needs per (station, evse), for a renegotiation by the CSMS (K16). Bounded by
         # the EVSEs with a running transaction: dropped when a plan finds none.
         self._last: dict[tuple[str, int], _Pending] = {}
+        self._inflight: dict[tuple[str, int], asyncio.Task[None]] = {}
 
     async def _transaction_on(self, station_id: str, evse_id: int) -> str | None:
         for tx in await self._charging.list_open(station_id=station_id, limit=1000):
@@ -111,16 +112,26 @@ class EvChargingScheduler:
         try:
             needs = parse_needs(payload, departure)
         except NeedsError as exc:
-            ctx.log.info("NotifyEVChargingNeeds Rejected: %s", exc)
+            ctx.limited(logging.INFO, "ev needs refused", "NotifyEVChargingNeeds Rejected: %s", exc)
             return _status("Rejected", "InvalidValue", str(exc)[:500])
         transaction_id = await self._transaction_on(ctx.station_id, needs.evse_id)
         if transaction_id is None:
             self._last.pop((ctx.station_id, needs.evse_id), None)
-            ctx.log.info("NotifyEVChargingNeeds Rejected: no transaction on EVSE %d", needs.evse_id)
+            ctx.limited(
+                logging.INFO,
+                "ev needs refused",
+                "NotifyEVChargingNeeds Rejected: no transaction on EVSE %d",
+                needs.evse_id,
+            )
             return _status("Rejected", "TxNotFound", f"no transaction on EVSE {needs.evse_id}")
         pending = _Pending(needs, transaction_id)
-        self._last[(ctx.station_id, needs.evse_id)] = pending
-        self._spawn(self._send(ctx.station_id, pending))
+        key = (ctx.station_id, needs.evse_id)
+        self._last[key] = pending
+        # One planning task per EVSE, which plans again while newer needs arrived meanwhile: a
+        # station sending needs in a loop costs one SetChargingProfile at a time.
+        running = self._inflight.get(key)
+        if running is None or running.done():
+            self._inflight[key] = self._spawn(self._send(ctx, key))
         return {"status": "Accepted"}
 
     async def renegotiate(self, station_id: str, evse_id: int) -> EvSchedulePlan | None:
@@ -134,16 +145,23 @@ class EvChargingScheduler:
             return None
         return await self._plan_and_send(station_id, pending)
 
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
-    async def _send(self, station_id: str, pending: _Pending) -> None:
+    async def _send(self, ctx: CallContext, key: tuple[str, int]) -> None:
+        sent: _Pending | None = None
         try:
-            await self._plan_and_send(station_id, pending)
+            while (pending := self._last.get(key)) is not None and pending is not sent:
+                sent = pending
+                await self._plan_and_send(ctx.station_id, pending)
         except DomainError as exc:
-            logger.warning("[%s] ISO 15118 TxProfile not set: %s", station_id, exc)
+            ctx.limited(logging.WARNING, "ev profile", "ISO 15118 TxProfile not set: %s", exc)
+        finally:
+            if self._inflight.get(key) is asyncio.current_task():
+                del self._inflight[key]
 
     async def plan(self, station_id: str, needs: EvChargingNeeds) -> EvSchedulePlan:
         """The schedule for ``needs`` within the limits installed on its EVSE, from now."""
@@ -206,7 +224,13 @@ class EvChargingScheduler:
             f"asks {excess.asked:g} {sent.charging_rate_unit.value} at "
             f"{excess.start.isoformat()}, allowed {excess.allowed:g}"
         )
-        ctx.log.info("NotifyEVChargingSchedule Rejected on EVSE %d: %s", evse_id, info)
+        ctx.limited(
+            logging.INFO,
+            "ev schedule refused",
+            "NotifyEVChargingSchedule Rejected on EVSE %d: %s",
+            evse_id,
+            info,
+        )
         return _status("Rejected", "InvalidSchedule", info)
 
     async def _sent_schedule(self, station_id: str, evse_id: int) -> ChargingSchedule | None:
