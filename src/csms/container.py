@@ -631,6 +631,7 @@ class Csms:
             device_model=self.store.device_model,
             notifications=self.store.notifications,
             remote_starts=self.store.remote_starts,
+            ev_schedules=self.ev_scheduler,
             station_load=self.listener.load if self.listener is not None else None,
         )
         config = uvicorn.Config(

@@ -19,6 +19,7 @@ from csms.api.media import STATE_CHANGING, JsonBodyMiddleware, binary_routes
 from csms.api.ocpp_hint import OcppHintMiddleware
 from csms.api.routes.commands import commands_router
 from csms.api.routes.device_model import attach_device_model, device_model_router
+from csms.api.routes.ev_schedules import EvRenegotiation, attach_ev_schedules, ev_schedules_router
 from csms.api.routes.files import FilesApi, attach_files, file_service_router, files_router
 from csms.api.routes.health import LoadProbe, health_router
 from csms.api.routes.notifications import attach_notifications, notifications_router
@@ -113,6 +114,7 @@ def create_app(
     notifications: NotificationLog | None = None,
     remote_starts: RemoteStartLinks | None = None,
     station_load: LoadProbe | None = None,
+    ev_schedules: EvRenegotiation | None = None,
 ) -> FastAPI:
     """Build the HTTP API. It fails closed: without a credential it refuses to build.
 
@@ -138,6 +140,8 @@ def create_app(
             ``/stations/{id}/remote-starts/{remoteStartId}``.
         station_load: the station endpoint's connection counters, shown by ``/healthz`` and
             ``/readyz`` (503 when saturated).
+        ev_schedules: the ISO 15118 scheduler; adds ``/stations/{id}/evses/{evseId}/ev-schedule``
+            (K16 renegotiation).
     """
     checks = _credentials(auth, api_token, credentials)
     if call_timeout <= 0:
@@ -183,6 +187,9 @@ def create_app(
     if remote_starts is not None:
         attach_remote_starts(app, remote_starts)
         routers.append(remote_starts_router())
+    if ev_schedules is not None:
+        attach_ev_schedules(app, ev_schedules)
+        routers.append(ev_schedules_router())
     for router in routers:
         app.include_router(
             router, prefix=API_PREFIX, dependencies=dependencies, responses=responses

@@ -196,12 +196,16 @@ async def test_ISO15118SmartCharging_CSMS_K16_renegotiation_by_the_csms(
         tx = await started(octt)
         await iso15118_smart_charging(octt, tx, needs())
         await install_station_max(server, octt, 10)
-        scheduler = server.csms.ev_scheduler
-        assert scheduler is not None
-        task = asyncio.ensure_future(scheduler.renegotiate(STATION, 1))
-        message = await octt.answer("SetChargingProfile", {"status": "Accepted"})
-        plan = await task
-        assert plan is not None
+        async with server.api() as api:  # the operator asks for it (HTTP API)
+            task = asyncio.ensure_future(
+                api.post(f"/api/v1/stations/{STATION}/evses/1/ev-schedule")
+            )
+            message = await octt.answer("SetChargingProfile", {"status": "Accepted"})
+            response = await task
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert (body["status"], body["transaction_id"]) == ("Accepted", tx.transaction_id)
+        assert body["periods"] == [{"start_period": 0, "limit": 10.0}]
         profile = message["chargingProfile"]
         assert profile["chargingSchedule"][0]["chargingSchedulePeriod"][0]["limit"] == 10
         assert profile["transactionId"] == tx.transaction_id
@@ -215,9 +219,10 @@ async def test_ISO15118SmartCharging_CSMS_K16_no_renegotiation_after_the_transac
         tx = await started(octt)
         await iso15118_smart_charging(octt, tx, needs())
         await tx.event("Ended", "StopAuthorized", stopped_reason="Local", id_token=None)
-        scheduler = server.csms.ev_scheduler
-        assert scheduler is not None
-        assert await scheduler.renegotiate(STATION, 1) is None
+        async with server.api() as api:
+            response = await api.post(f"/api/v1/stations/{STATION}/evses/1/ev-schedule")
+        assert response.status_code == 404, response.text
+        assert response.json()["type"].endswith("no-ev-charging-needs")
         await octt.nothing_sent(0.2)
 
 

@@ -11,7 +11,8 @@
   transfer (``InvalidValue``) or when the operator turned schedules off (``NoSchedule``). The
   profile's id is :data:`PROFILE_ID_BASE` + evseId, so a renegotiation (K16/K17) replaces it.
 * **K16** (renegotiation initiated by the CSMS): :meth:`EvChargingScheduler.renegotiate` plans again
-  from the EV's last needs (after the operator changed the limits) and sends the new TxProfile.
+  from the EV's last needs (after the operator changed the limits) and sends the new TxProfile
+  (``POST /api/v1/stations/{id}/evses/{evseId}/ev-schedule``).
 * **NotifyEVChargingSchedule** (K15.FR.10/K17.FR.10): the EV's schedule is checked against the
   TxProfile csms sent for that EVSE: Accepted when within it (K15.FR.11), else Rejected with
   reasonCode ``InvalidSchedule`` and where it exceeds (logged). Without a schedule of csms's on
@@ -50,11 +51,12 @@ from csms.domain.smartcharging import (
     ChargingProfileKind,
     ChargingProfilePurpose,
     ChargingProfileRepository,
+    ChargingProfileStatus,
     ChargingRateUnit,
     ChargingSchedule,
 )
 
-__all__ = ["HORIZON", "MAX_HORIZON", "PROFILE_ID_BASE", "EvChargingScheduler"]
+__all__ = ["HORIZON", "MAX_HORIZON", "PROFILE_ID_BASE", "EvChargingScheduler", "EvScheduleSent"]
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +65,16 @@ Payload = dict[str, Any]
 PROFILE_ID_BASE = 15_118_000  # + evseId: the id of csms's ISO 15118 TxProfile on that EVSE
 HORIZON = 86_400  # seconds planned when the EV gives no departure time
 MAX_HORIZON = 7 * 86_400  # a departure time further away is planned up to this
+
+
+@dataclass(frozen=True, slots=True)
+class EvScheduleSent:
+    """A TxProfile csms planned for an EV's needs and the station's answer to it."""
+
+    transaction_id: str
+    profile: ChargingProfile
+    plan: EvSchedulePlan
+    status: ChargingProfileStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,9 +146,13 @@ class EvChargingScheduler:
             self._inflight[key] = self._spawn(self._send(ctx, key))
         return {"status": "Accepted"}
 
-    async def renegotiate(self, station_id: str, evse_id: int) -> EvSchedulePlan | None:
+    async def renegotiate(self, station_id: str, evse_id: int) -> EvScheduleSent | None:
         """K16: plan again from the EV's last needs and send the TxProfile (None: no needs known
-        for a running transaction there)."""
+        for a running transaction there).
+
+        Raises:
+            StationNotConnected, CallTimeout, CallFailed, CallOutcomeUnknown, StationBusy.
+        """
         pending = self._last.get((station_id, evse_id))
         if pending is None:
             return None
@@ -178,7 +194,7 @@ class EvChargingScheduler:
         )
         return plan_schedule(needs, limits)
 
-    async def _plan_and_send(self, station_id: str, pending: _Pending) -> EvSchedulePlan:
+    async def _plan_and_send(self, station_id: str, pending: _Pending) -> EvScheduleSent:
         needs = pending.needs
         plan = await self.plan(station_id, needs)
         profile = ChargingProfile(
@@ -200,7 +216,7 @@ class EvChargingScheduler:
             plan.energy_wh,
             "" if plan.meets_energy else f" of the {needs.energy_amount_wh:.0f} Wh asked",
         )
-        return plan
+        return EvScheduleSent(pending.transaction_id, profile, plan, status)
 
     async def ev_schedule(self, ctx: CallContext, payload: Payload) -> Payload:
         """K15.FR.11 / K17.FR.11: Accepted when the EV's schedule stays within csms's TxProfile."""
