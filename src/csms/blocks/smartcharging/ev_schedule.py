@@ -103,8 +103,8 @@ class EvChargingScheduler:
         self._enabled = enabled
         self._stack_level = stack_level
         self._tasks: set[asyncio.Task[None]] = set()
-        # The last needs per (station, evse), for a renegotiation by the CSMS (K16). Bounded by
-        # the EVSEs with a running transaction: dropped when a plan finds none.
+        # The last needs per (station, evse), for a renegotiation by the CSMS (K16): at most one
+        # per EVSE csms knows (bounded by the fleet), dropped when its transaction is found gone.
         self._last: dict[tuple[str, int], _Pending] = {}
         self._inflight: dict[tuple[str, int], asyncio.Task[None]] = {}
 
