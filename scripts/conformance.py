@@ -56,7 +56,10 @@ This edition of Part 6 has no CSMS test cases for blocks D (Local Authorization 
 H (Reservation), I (Tariff and Cost), K (SmartCharging) and O (Display Message): their sections
 (§3.5, §3.9, §3.10, §3.12, §3.16) are "intentionally blank, this will be added in a later
 version". Their behaviour is tested where docs/behaviour.md describes it (block I: "Tariffs and
-cost", `tests/integration/test_tariffs_2x.py`).
+cost", `tests/integration/test_tariffs_2x.py`). Block K's one CSMS reusable state,
+ISO15118SmartCharging (Table 402: NotifyEVChargingNeeds → a TxProfile for the transaction →
+NotifyEVChargingSchedule), and the K15–K17 requirements around it are played by
+`tests/integration/conformance/test_tc_k.py`.
 """
 
 

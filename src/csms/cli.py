@@ -115,6 +115,8 @@ def _apply_serve_flags(settings: Settings, args: argparse.Namespace) -> Settings
         changes["compression"] = False
     if args.concurrent_transactions:  # authorization and transactions (issue 8 blocks C/E)
         changes["concurrent_transactions"] = True
+    if args.no_ev_charging_schedules:  # ISO 15118 smart charging (issue 8 K15-K17)
+        changes["ev_charging_schedules"] = False
     api_changes: dict[str, Any] = {}
     if args.api_host is not None:
         api_changes["host"] = args.api_host
@@ -620,6 +622,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--iso15118-provider",
         help="answers Get15118EVCertificate/GetCertificateStatus: none (default), builtin or "
         "module:attribute (CSMS_ISO15118_PROVIDER)",
+    )
+    # ISO 15118 smart charging (issue 8 K15-K17)
+    serve.add_argument(
+        "--no-ev-charging-schedules",
+        action="store_true",
+        help="answer NotifyEVChargingNeeds Rejected instead of with a TxProfile planned within the "
+        "EVSE's limits (CSMS_EV_CHARGING_SCHEDULES=false)",
     )
     # security profile 3 (issue 8 block A)
     serve.add_argument(

@@ -138,6 +138,15 @@ class ServerSettings:
     cost_update_interval: float = 60.0  # CSMS_COST_UPDATE_INTERVAL
     cost_update_concurrency: int = 8  # CSMS_COST_UPDATE_CONCURRENCY
     # --- end of tariffs and cost
+    # --- ISO 15118 smart charging (issue 8 K15-K17; blocks/smartcharging/ev_schedule.py,
+    # domain/ev_charging.py; docs/behaviour.md "ISO 15118 smart charging"). True: an EV's
+    # NotifyEVChargingNeeds during a 2.x transaction is Accepted and answered with a TxProfile
+    # planned within the EVSE's installed limits; False: Rejected (NoSchedule), the station
+    # applies the profiles it has.
+    ev_charging_schedules: bool = True  # CSMS_EV_CHARGING_SCHEDULES
+    # The stackLevel of that TxProfile (an operator's TxProfile above it prevails).
+    ev_schedule_stack_level: int = 0  # CSMS_EV_SCHEDULE_STACK_LEVEL
+    # --- end of ISO 15118 smart charging
 
 
 @dataclass(frozen=True, slots=True)
@@ -455,6 +464,10 @@ def validate(settings: Settings) -> None:
     if server.cost_update_concurrency < 1:
         raise SettingsError(
             f"CSMS_COST_UPDATE_CONCURRENCY: at least 1, got {server.cost_update_concurrency}"
+        )
+    if server.ev_schedule_stack_level < 0:  # ISO 15118 smart charging (issue 8 K15-K17)
+        raise SettingsError(
+            f"CSMS_EV_SCHEDULE_STACK_LEVEL: 0 or more, got {server.ev_schedule_stack_level}"
         )
     files = settings.files
     if files.max_firmware_size <= 0 or files.max_upload_size <= 0 or files.url_ttl <= 0:

@@ -64,6 +64,8 @@ from csms.blocks.security.iso15118 import Iso15118CertificateBlock
 from csms.blocks.security.iso15118_loading import ProviderConfigError, load_provider
 from csms.blocks.security.signer_loading import SignerConfigError, load_signer
 from csms.blocks.smartcharging import COMMANDS as SMART_CHARGING_COMMANDS
+from csms.blocks.smartcharging.commands import SmartChargingCommands
+from csms.blocks.smartcharging.ev_schedule import EvChargingScheduler
 from csms.blocks.smartcharging.handlers import SmartChargingReportsBlock
 from csms.blocks.smartcharging.report_commands import COMMANDS as CHARGING_PROFILE_REPORT_COMMANDS
 from csms.blocks.tariff import COMMANDS as TARIFF_COMMANDS
@@ -168,6 +170,7 @@ def build_router(
     notifications: NotificationLog | None = None,
     iso15118_provider: Iso15118CertificateProvider | None = None,
     pricer: TariffPricer | None = None,
+    ev_scheduler: EvChargingScheduler | None = None,
 ) -> Router:
     """Assemble the blocks csms runs.
 
@@ -182,6 +185,8 @@ def build_router(
     firmware publication, ISO 15118 certificate requests, reservation updates) in
     ``notifications``, ISO 15118 certificate requests answered by ``iso15118_provider``; with
     ``pricer``, 2.x Authorize and TransactionEvent answers carry tariff texts and costs (block I).
+    ``notifications``, ISO 15118 certificate requests answered by ``iso15118_provider``, EV
+    charging needs answered with a TxProfile by ``ev_scheduler`` (K15-K17).
     """
     server = settings.server
     extra: list[object] = []
@@ -200,7 +205,7 @@ def build_router(
         ]
     if notifications is not None:
         extra += [
-            SmartChargingReportsBlock(notifications, clock=clock),
+            SmartChargingReportsBlock(notifications, clock=clock, ev_scheduler=ev_scheduler),
             DisplayMessageBlock(notifications, clock=clock),
             CustomerInformationBlock(notifications, clock=clock),
             PublishFirmwareBlock(notifications, clock=clock, files=files),
@@ -430,6 +435,7 @@ class Csms:
         self.store: Store | None = None
         self.file_service: FileService | None = None
         self.security_block: SecurityBlock | None = None
+        self.ev_scheduler: EvChargingScheduler | None = None
         self.v2g: V2GRootAuthority | None = None
         self.registry = ConnectionRegistry(log_limiter=self.log_limiter)
         self.listener: StationListener | None = None
@@ -527,6 +533,7 @@ class Csms:
             notifications=self.store.notifications,
             iso15118_provider=build_iso15118_provider(settings, self.v2g),
             pricer=self.pricer,
+            ev_scheduler=self._ev_scheduler(),
         )
         dispatcher = build_dispatcher(
             router,
@@ -577,6 +584,25 @@ class Csms:
             log_limiter=self.log_limiter,
         )
         self._cost_updates = asyncio.create_task(sender.run())
+
+    def _ev_scheduler(self) -> EvChargingScheduler:
+        """The ISO 15118 smart charging side (K15-K17) over the live connections."""
+        assert self.store is not None
+        server = self.settings.server
+        self.ev_scheduler = EvChargingScheduler(
+            SmartChargingCommands(
+                self.registry,
+                self.store.charging_profiles,
+                clock=self.clock,
+                call_timeout=server.call_timeout,
+            ),
+            self.store.charging_profiles,
+            self.store.charging,
+            clock=self.clock,
+            enabled=server.ev_charging_schedules,
+            stack_level=server.ev_schedule_stack_level,
+        )
+        return self.ev_scheduler
 
     def _default_public_url(self) -> str:
         """Where stations reach the file service when CSMS_FILES_PUBLIC_URL is not set."""
@@ -641,6 +667,7 @@ class Csms:
             device_model=self.store.device_model,
             notifications=self.store.notifications,
             remote_starts=self.store.remote_starts,
+            ev_schedules=self.ev_scheduler,
             station_load=self.listener.load if self.listener is not None else None,
             tariffs=(
                 TariffsApi(self.pricer, self.store.charging, self.store.ledger)
@@ -756,6 +783,9 @@ class Csms:
         if self.security_block is not None:
             await self.security_block.aclose()
             self.security_block = None
+        if self.ev_scheduler is not None:
+            await self.ev_scheduler.aclose()
+            self.ev_scheduler = None
         if self.store is not None:
             await self.store.aclose()
             self.store = None

@@ -19,6 +19,7 @@ from csms.api.media import STATE_CHANGING, JsonBodyMiddleware, binary_routes
 from csms.api.ocpp_hint import OcppHintMiddleware
 from csms.api.routes.commands import commands_router
 from csms.api.routes.device_model import attach_device_model, device_model_router
+from csms.api.routes.ev_schedules import EvRenegotiation, attach_ev_schedules, ev_schedules_router
 from csms.api.routes.files import FilesApi, attach_files, file_service_router, files_router
 from csms.api.routes.health import LoadProbe, health_router
 from csms.api.routes.ledger_context import TransactionsApi, attach_transactions
@@ -126,6 +127,7 @@ def create_app(
     tariffs: TariffsApi | None = None,
     tokens: TokensApi | None = None,
     transactions: TransactionsApi | None = None,
+    ev_schedules: EvRenegotiation | None = None,
 ) -> FastAPI:
     """Build the HTTP API. It fails closed: without a credential it refuses to build.
 
@@ -156,6 +158,8 @@ def create_app(
         tokens: the id-token store; adds ``/tokens`` (CRUD, import, export).
         transactions: the ledger and the transaction repository; adds ``/transactions`` and
             the meter-value series, and the running transaction per EVSE in a station's detail.
+        ev_schedules: the ISO 15118 scheduler; adds ``/stations/{id}/evses/{evseId}/ev-schedule``
+            (K16 renegotiation).
     """
     checks = _credentials(auth, api_token, credentials)
     if call_timeout <= 0:
@@ -212,6 +216,9 @@ def create_app(
     if transactions is not None:
         attach_transactions(app, transactions)
         routers.append(transactions_router())
+    if ev_schedules is not None:
+        attach_ev_schedules(app, ev_schedules)
+        routers.append(ev_schedules_router())
     for router in routers:
         app.include_router(
             router, prefix=API_PREFIX, dependencies=dependencies, responses=responses

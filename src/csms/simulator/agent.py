@@ -39,9 +39,10 @@ from csms.rpc.errors import CallErrorReply, ErrorCode
 from csms.rpc.events import CallReceived
 from csms.rpc.session import RpcSession
 from csms.rpc.versions import OcppVersion
-from csms.simulator import followups
+from csms.simulator import certificates, followups, iso15118
 from csms.simulator.backoff import backoff_delays
 from csms.simulator.dialect import (
+    VENDOR,
     BootReason,
     Payload,
     StopReason,
@@ -495,9 +496,18 @@ class StationAgent:
         )
 
     async def start_session(
-        self, evse: Evse, id_tag: str, *, remote_start_id: int | None = None
+        self,
+        evse: Evse,
+        id_tag: str,
+        *,
+        remote_start_id: int | None = None,
+        iso15118: bool = False,
     ) -> Transaction | None:
-        """Plug in, authorise (unless remote), start the transaction and the meter samples."""
+        """Plug in, authorise (unless remote), start the transaction and the meter samples.
+
+        ``iso15118``: the EV speaks ISO 15118 (2.x only): once the TransactionEvent Started is
+        delivered it sends its charging needs (K15.FR.01, :mod:`csms.simulator.iso15118`).
+        """
         station = self.station
         station.plug_in(evse)
         await self.send_status(evse)
@@ -514,7 +524,36 @@ class StationAgent:
         await self.send_status(evse)
         self._meters[evse.id] = self.spawn(self._sample(evse, tx))
         logger.info("%s: charging on EVSE %d for %s", self.identity, evse.id, id_tag)
+        evse.iso15118 = iso15118 and station.version is not OcppVersion.V16
+        if evse.iso15118:
+            self.spawn(self._charging_needs(evse, tx))
         return tx
+
+    async def _charging_needs(self, evse: Evse, tx: Transaction) -> None:
+        """K15.FR.01: after the transaction is known to the CSMS, the EV's needs."""
+        await self.drained()
+        if evse.transaction is tx:
+            payload = iso15118.charging_needs(self.station, evse, self.station.clock())
+            await self.send("NotifyEVChargingNeeds", payload)
+
+    async def request_ev_certificates(self) -> tuple[Reply | None, Reply | None]:
+        """Plug & Charge (2.x M06, M02): GetCertificateStatus, then Get15118EVCertificate."""
+        status = await self.send(
+            "GetCertificateStatus", iso15118.certificate_status_request(self.station)
+        )
+        install = await self.send(
+            "Get15118EVCertificate", iso15118.ev_certificate_request(self.station)
+        )
+        return status, install
+
+    async def sign_certificate(self, certificate_type: str) -> Reply | None:
+        """A02/A03: send a SignCertificate with a new CSR (CN = identity); the CSMS answers with
+        a CertificateSigned CALL, which installs the chain."""
+        csr = certificates.make_csr(self.identity, VENDOR)
+        payload: Payload = {"csr": csr}
+        if self.station.version is not OcppVersion.V16:
+            payload["certificateType"] = certificate_type
+        return await self.send("SignCertificate", payload)
 
     async def _sample(self, evse: Evse, tx: Transaction) -> None:
         station = self.station
@@ -560,6 +599,7 @@ class StationAgent:
             station, evse, tx, reason, at or station.clock(), offline=station.offline
         )
         station.end_transaction(evse, self._now())
+        evse.iso15118 = False
         self.stats.charging -= 1
         self.send_tx(action, payload, tx)
         await self.send_status(evse)
@@ -571,9 +611,11 @@ class StationAgent:
         self.station.settle(evse)
         await self.send_status(evse)
 
-    async def charge(self, evse: Evse, id_tag: str, seconds: float) -> None:
+    async def charge(
+        self, evse: Evse, id_tag: str, seconds: float, *, iso15118: bool = False
+    ) -> None:
         """One whole session: plug in, authorise, charge ``seconds``, stop, unplug."""
-        tx = await self.start_session(evse, id_tag)
+        tx = await self.start_session(evse, id_tag, iso15118=iso15118)
         if tx is None:
             return
         await asyncio.sleep(seconds)

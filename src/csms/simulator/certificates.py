@@ -9,6 +9,11 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
 from csms.simulator.state import Certificate, StationState
 
 
@@ -51,3 +56,20 @@ def delete(state: StationState, wanted: dict[str, Any]) -> bool:
 def of_types(state: StationState, types: list[str] | None) -> list[Certificate]:
     """The installed certificates of ``types`` (all when None or empty)."""
     return [c for c in state.certificates if not types or c.certificate_type in types]
+
+
+def make_csr(common_name: str, organization: str) -> str:
+    """A PEM CSR for a new P-256 key, CN the station's identity (2.0.1 A02.FR.06/A00.FR.407).
+
+    The key is not kept: the simulator installs the signed chain as text and never uses it in
+    TLS, so the CSMS's side of the flow (sign, CertificateSigned) is what this exercises.
+    """
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
+        ]
+    )
+    csr = x509.CertificateSigningRequestBuilder().subject_name(subject).sign(key, hashes.SHA256())
+    return csr.public_bytes(serialization.Encoding.PEM).decode()

@@ -111,6 +111,8 @@ def monitor_events(
             continue
         if monitor.get("transaction") and not running:
             continue
+        if int(monitor["severity"]) > station.state.monitoring_level:  # N05.FR.02
+            continue
         baseline = station.state.monitor_baselines.get(mid, old)
         cleared = _cleared(monitor, baseline, old, new)
         if cleared is None:

@@ -101,6 +101,15 @@ async def triggered(agent: StationAgent, trigger: Trigger) -> None:
                 agent.send_tx(*updated, tx)
     elif message in _IDLE_STATUS:
         await agent.send(message, {"status": "Idle"})
+    elif message in _SIGN:
+        await agent.sign_certificate(_SIGN[message])
+
+
+# TriggerMessage of a certificate signing (2.0.1 A02/A03) → the certificateType of the CSR.
+_SIGN = {
+    "SignChargingStationCertificate": "ChargingStationCertificate",
+    "SignV2GCertificate": "V2GCertificate",
+}
 
 
 def _next_version(version: str) -> str:

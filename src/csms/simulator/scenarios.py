@@ -11,6 +11,7 @@ import enum
 import zlib
 from dataclasses import dataclass
 
+from csms.rpc.versions import OcppVersion
 from csms.simulator.agent import StationAgent
 from csms.simulator.dialect import StopReason
 from csms.simulator.state import Evse
@@ -26,6 +27,9 @@ class Scenario(enum.StrEnum):
     FAULT = "fault"  # charge, a ground fault ends it, Faulted, then recovered
     SLOW = "slow"  # answer every CSMS command late (see --response-delay)
     RECONNECT = "reconnect"  # the connection breaks; reconnect with the back-off
+    # 2.x: an ISO 15118 EV: contract certificate status and installation asked of the CSMS, then
+    # a charge whose needs the CSMS answers with a TxProfile (K15), the EV's schedule reported
+    ISO15118 = "iso15118"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +62,10 @@ async def run_scenario(
         evse = agent.station.state.evses[1]
         if scenario is Scenario.CHARGE:
             await agent.charge(evse, rfid_tag(agent, evse), timing.charge)
+        elif scenario is Scenario.ISO15118:
+            if agent.station.version is not OcppVersion.V16:  # 1.6 has no such messages
+                await agent.request_ev_certificates()
+            await agent.charge(evse, rfid_tag(agent, evse), timing.charge, iso15118=True)
         elif scenario is Scenario.OFFLINE:
             await agent.start_session(evse, rfid_tag(agent, evse))
             await asyncio.sleep(timing.charge / 2)

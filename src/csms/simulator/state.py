@@ -87,6 +87,9 @@ class Evse:
     limit_w: float | None = None
     # The connector's AvailabilityState last sent in a NotifyEvent (2.x); None: none since boot.
     reported_availability: str | None = None
+    # The EV of the running transaction speaks ISO 15118 (2.x): it sent its charging needs and
+    # reports the schedule it adopts from a TxProfile (csms.simulator.iso15118).
+    iso15118: bool = False
 
     def effective_power(self) -> float:
         """The power the EV draws while charging: the station's maximum, capped by the limit."""
@@ -161,6 +164,11 @@ class StationState:
         if content and isinstance(content.get("content"), str):
             self.personal_messages.append(content["content"])
             del self.personal_messages[:-100]
+
+    # N03 SetMonitoringBase (All, FactoryDefault, HardWiredOnly) and N05 SetMonitoringLevel: only
+    # monitors of severity <= the level report events (0 Danger ... 9 Debug).
+    monitoring_base: str = "All"
+    monitoring_level: int = 9
 
     def evse(self, evse_id: int) -> Evse | None:
         """The EVSE with this id, or None (0 is the station itself, never an EVSE)."""

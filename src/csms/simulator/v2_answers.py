@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from csms.rpc import OcppVersion
-from csms.simulator import certificates
+from csms.simulator import certificates, iso15118
 from csms.simulator.configuration import SetResult
 from csms.simulator.dialect import (
     VENDOR,
@@ -238,6 +238,8 @@ def trigger(station: SimStation, p: Payload) -> Answer:
         "TransactionEvent",
         "FirmwareStatusNotification",
         "LogStatusNotification",
+        "SignChargingStationCertificate",  # A02: a SignCertificate with a new CSR follows
+        "SignV2GCertificate",
     }
     if message not in supported:
         return Answer(_status("NotImplemented"))
@@ -265,7 +267,13 @@ def set_charging_profile(station: SimStation, p: Payload) -> Answer:
         evse.apply_profiles()
         if evse.transaction is not None:
             evse.meter.set_power(evse.effective_power(), now)
-    return Answer(_status("Accepted"))
+    then: tuple[Followup, ...] = ()
+    if profile["chargingProfilePurpose"] == "TxProfile" and evses[0].iso15118:
+        # K15.FR.10: the ISO 15118 EV adopts the CSMS's schedule and the station reports it.
+        schedule = iso15118.ev_schedule(evses[0], profile, station.clock())
+        if schedule is not None:
+            then = (Send("NotifyEVChargingSchedule", schedule),)
+    return Answer(_status("Accepted"), then)
 
 
 def clear_charging_profile(station: SimStation, p: Payload) -> Answer:
@@ -468,8 +476,9 @@ def delete_certificate(station: SimStation, p: Payload) -> Answer:
 
 
 def certificate_signed(station: SimStation, p: Payload) -> Answer:
-    """A02/A03: the signed chain becomes the station's certificate."""
-    ok = certificates.install(station.state, "ChargingStationCertificate", p["certificateChain"])
+    """A02/A03: the signed chain becomes the station's (or, for V2G, the SECC's) certificate."""
+    kind = p.get("certificateType", "ChargingStationCertificate")
+    ok = certificates.install(station.state, kind, p["certificateChain"])
     return _ok(ok)
 
 
@@ -594,6 +603,23 @@ def get_monitoring_report(station: SimStation, p: Payload) -> Answer:
     return Answer(_status("Accepted"), (Send("NotifyMonitoringReport", report),))
 
 
+def set_monitoring_base(station: SimStation, p: Payload) -> Answer:
+    """N03: FactoryDefault and HardWiredOnly remove the monitors the CSMS set (the simulator's
+    are all custom; it has no preconfigured or hard-wired ones); All keeps them."""
+    base = p["monitoringBase"]
+    station.state.monitoring_base = base
+    if base != "All":
+        station.state.monitors.clear()
+        station.state.monitor_baselines.clear()
+    return Answer(_status("Accepted"))
+
+
+def set_monitoring_level(station: SimStation, p: Payload) -> Answer:
+    """N05: events of monitors with a severity above the level are no longer reported."""
+    station.state.monitoring_level = int(p["severity"])
+    return Answer(_status("Accepted"))
+
+
 def _accept(station: SimStation, p: Payload) -> Answer:
     return Answer(_status("Accepted"))
 
@@ -707,8 +733,8 @@ _ANSWERS_201: dict[str, Handler] = {
     "SendLocalList": send_local_list,
     "SetChargingProfile": set_charging_profile,
     "SetDisplayMessage": set_display_message,
-    "SetMonitoringBase": _accept,
-    "SetMonitoringLevel": _accept,
+    "SetMonitoringBase": set_monitoring_base,
+    "SetMonitoringLevel": set_monitoring_level,
     "SetNetworkProfile": _accept,
     "SetVariableMonitoring": set_variable_monitoring,
     "SetVariables": set_variables,

@@ -4,9 +4,10 @@ ReportChargingProfiles (the answer to GetChargingProfiles), NotifyChargingLimit 
 ClearedChargingLimit (a limit set by an external system such as an energy manager or the grid
 operator) and the ISO 15118 NotifyEVChargingNeeds / NotifyEVChargingSchedule are stored whole
 (:mod:`csms.domain.notifications`) and answered. csms computes no schedule for an EV's charging
-needs yet, so NotifyEVChargingNeeds is answered ``Rejected`` (no schedule will follow; the
-station applies the profiles it has), never ``Accepted``, which would promise a
-SetChargingProfile; the EV's schedule (NotifyEVChargingSchedule) is ``Accepted``.
+needs itself: with an :class:`~csms.blocks.smartcharging.ev_schedule.EvChargingScheduler` the
+needs are answered with a TxProfile and the EV's schedule checked against it (K15–K17, see
+that module); without one NotifyEVChargingNeeds is answered ``Rejected`` (no schedule will
+follow; the station applies the profiles it has) and NotifyEVChargingSchedule ``Accepted``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from csms.blocks.context import CallContext
 from csms.blocks.kept import keep
 from csms.blocks.routing import handles
+from csms.blocks.smartcharging.ev_schedule import EvChargingScheduler
 from csms.domain.notifications import NotificationLog
 from csms.rpc import OcppVersion
 
@@ -30,9 +32,16 @@ V2 = (OcppVersion.V201, OcppVersion.V21)
 class SmartChargingReportsBlock:
     """Station-initiated messages of the smart charging block (2.x)."""
 
-    def __init__(self, log: NotificationLog, *, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        log: NotificationLog,
+        *,
+        clock: Callable[[], datetime],
+        ev_scheduler: EvChargingScheduler | None = None,
+    ) -> None:
         self._log = log
         self._clock = clock
+        self._ev = ev_scheduler
 
     async def _keep(self, ctx: CallContext, action: str, payload: Payload) -> None:
         await keep(self._log, ctx, action, payload, self._clock())
@@ -57,8 +66,10 @@ class SmartChargingReportsBlock:
 
     @handles(V2, "NotifyEVChargingNeeds")
     async def notify_ev_charging_needs(self, ctx: CallContext, payload: Payload) -> Payload:
-        """K15: stored; Rejected, as no schedule will be computed for it (see module)."""
+        """K15.FR.02 / K17.FR.02: stored, then answered by the scheduler (see module)."""
         await self._keep(ctx, "NotifyEVChargingNeeds", payload)
+        if self._ev is not None:
+            return await self._ev.needs(ctx, payload)
         return {
             "status": "Rejected",
             "statusInfo": {
@@ -69,6 +80,8 @@ class SmartChargingReportsBlock:
 
     @handles(V2, "NotifyEVChargingSchedule")
     async def notify_ev_charging_schedule(self, ctx: CallContext, payload: Payload) -> Payload:
-        """K15/K17: the schedule the EV chose, stored and Accepted."""
+        """K15.FR.10/11, K17: the schedule the EV chose, stored and checked (see module)."""
         await self._keep(ctx, "NotifyEVChargingSchedule", payload)
+        if self._ev is not None:
+            return await self._ev.ev_schedule(ctx, payload)
         return {"status": "Accepted"}
