@@ -25,6 +25,12 @@ from csms.api.routes.notifications import attach_notifications, notifications_ro
 from csms.api.routes.remote_starts import attach_remote_starts, remote_starts_router
 from csms.api.routes.security import security_router
 from csms.api.routes.stations import stations_router
+from csms.api.routes.tracked_state import attach_tracked_state, tracked_state_router
+from csms.api.routes.typed_commands import (
+    CommandsApi,
+    attach_typed_commands,
+    typed_commands_router,
+)
 from csms.api.schemas import Problem
 from csms.domain.api_credentials import ApiCredentials, FixedApiToken
 from csms.domain.devicemodel import DeviceModelRepository
@@ -57,6 +63,9 @@ _TAGS: Final = [
 ]
 _DEVICE_MODEL_TAGS: Final = [
     {"name": "device model", "description": "What 2.x stations reported about themselves"},
+]
+_TRACKED_TAGS: Final = [
+    {"name": "tracked state", "description": "What csms sent (desired) vs what stations reported"},
 ]
 _FILES_TAGS: Final = [
     {"name": "files", "description": "Firmware images, diagnostics and log uploads"},
@@ -113,6 +122,7 @@ def create_app(
     notifications: NotificationLog | None = None,
     remote_starts: RemoteStartLinks | None = None,
     station_load: LoadProbe | None = None,
+    commands: CommandsApi | None = None,
 ) -> FastAPI:
     """Build the HTTP API. It fails closed: without a credential it refuses to build.
 
@@ -138,6 +148,9 @@ def create_app(
             ``/stations/{id}/remote-starts/{remoteStartId}``.
         station_load: the station endpoint's connection counters, shown by ``/healthz`` and
             ``/readyz`` (503 when saturated).
+        commands: the typed commands' services and job runner; adds
+            ``/stations/{id}/commands/{intent}``, ``/commands/{intent}``, ``/jobs`` and the
+            tracked state (``/reservations``, ``/stations/{id}/charging-profiles``, ...).
     """
     checks = _credentials(auth, api_token, credentials)
     if call_timeout <= 0:
@@ -150,7 +163,8 @@ def create_app(
         version=version,
         openapi_tags=_TAGS
         + (_FILES_TAGS if files is not None else [])
-        + (_DEVICE_MODEL_TAGS if device_model or notifications else []),
+        + (_DEVICE_MODEL_TAGS if device_model or notifications else [])
+        + (_TRACKED_TAGS if commands is not None else []),
         docs_url=None,
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
@@ -183,6 +197,13 @@ def create_app(
     if remote_starts is not None:
         attach_remote_starts(app, remote_starts)
         routers.append(remote_starts_router())
+    if commands is not None:
+        attach_typed_commands(app, commands)
+        attach_tracked_state(app, commands.services)
+        routers += [
+            typed_commands_router(commands.services),
+            tracked_state_router(commands.services),
+        ]
     for router in routers:
         app.include_router(
             router, prefix=API_PREFIX, dependencies=dependencies, responses=responses

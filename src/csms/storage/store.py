@@ -13,6 +13,7 @@ from csms.domain.charging_ports import (
     IdTokenRepository,
     ReservationRepository,
 )
+from csms.domain.command_jobs import CommandJobRepository, DesiredSettings
 from csms.domain.configuration import ConfigurationRepository
 from csms.domain.devicemodel import DeviceModelRepository
 from csms.domain.files import FileRepository
@@ -29,6 +30,7 @@ from csms.storage.charging import (
     SqlReservationRepository,
 )
 from csms.storage.chargingprofiles import SqlChargingProfileRepository
+from csms.storage.command_jobs import SqlCommandJobRepository, SqlDesiredSettings
 from csms.storage.committer import GroupCommitter
 from csms.storage.configuration import SqlConfigurationRepository
 from csms.storage.devicemodel import SqlDeviceModelRepository
@@ -65,6 +67,8 @@ class Store:
     tokens: IdTokenRepository
     charging: ChargingTransactionRepository
     reservations: ReservationRepository
+    command_jobs: CommandJobRepository
+    desired_settings: DesiredSettings
 
     def __init__(
         self,
@@ -97,6 +101,8 @@ class Store:
         self.tokens = SqlIdTokenRepository(engine, self._committer)
         self.charging = SqlChargingRepository(engine, self._committer)
         self.reservations = SqlReservationRepository(engine, self._committer)
+        self.command_jobs = SqlCommandJobRepository(engine)
+        self.desired_settings = SqlDesiredSettings(engine)
 
     @property
     def engine(self) -> AsyncEngine:
