@@ -105,7 +105,14 @@ from csms.domain.devicemodel import (
     MonitorSettingResult,
     VariableKey,
 )
-from csms.domain.errors import InvalidPayload, NotSupportedByVersion, UnknownReservation
+from csms.domain.errors import (
+    CallFailed,
+    CallOutcomeUnknown,
+    CallTimeout,
+    InvalidPayload,
+    NotSupportedByVersion,
+    UnknownReservation,
+)
 from csms.domain.localauth import LocalListEntry, UpdateType
 from csms.domain.notifications import StationNotification
 from csms.domain.reservations import Reservation
@@ -347,15 +354,21 @@ async def _set_configuration(
         if body.variables or body.key is None or body.value is None:
             raise NotSupportedByVersion("a 1.6 station takes one key and its value")
         ChangeConfiguration(body.key, body.value)  # refuses a password before anything is stored
-        result = await change_configuration(
-            s.gateway,
-            s.need("configuration"),
-            sid,
-            body.key,
-            body.value,
-            clock=s.clock,
-            timeout=timeout,
-        )
+        try:
+            result = await change_configuration(
+                s.gateway,
+                s.need("configuration"),
+                sid,
+                body.key,
+                body.value,
+                clock=s.clock,
+                timeout=timeout,
+            )
+        except (CallTimeout, CallOutcomeUnknown, CallFailed):  # sent, but no answer to keep
+            await _record_desired(
+                s, DesiredSetting(sid, "key", body.key, body.value, s.clock(), None)
+            )
+            raise
         await _record_desired(
             s, DesiredSetting(sid, "key", body.key, body.value, s.clock(), result.status.value)
         )
