@@ -101,6 +101,19 @@ class Station201(ChargePoint201):  # type: ignore[misc]
     async def on_set_charging_profile(self, **_: Any) -> Any:
         return result201.SetChargingProfile(status="Accepted")
 
+    @on(Action201.set_variables)  # type: ignore[untyped-decorator]
+    async def on_set_variables(self, set_variable_data: list[dict[str, Any]], **_: Any) -> Any:
+        return result201.SetVariables(
+            set_variable_result=[
+                {
+                    "attribute_status": "Accepted",
+                    "component": entry["component"],
+                    "variable": entry["variable"],
+                }
+                for entry in set_variable_data
+            ]
+        )
+
     @on(Action201.get_composite_schedule)  # type: ignore[untyped-decorator]
     async def on_get_composite_schedule(self, evse_id: int, duration: int, **_: Any) -> Any:
         return result201.GetCompositeSchedule(
@@ -402,3 +415,51 @@ async def test_every_intent_has_its_own_request_schema(tmp_path: Path) -> None:
         bodies.add(schema["$ref"])
         assert f"/api/v1/commands/{intent.name}" in document["paths"]
     assert len(bodies) == len(INTENTS)
+
+
+async def test_2x_variables_desired_vs_reported(server: RunningCsms) -> None:
+    async with station201(server, "CP201") as cp201, server.api() as api:
+        changed = await api.post(
+            "/api/v1/stations/CP201/commands/set-configuration",
+            json={
+                "variables": [
+                    {
+                        "ref": {"component": "OCPPCommCtrlr", "variable": "HeartbeatInterval"},
+                        "value": "120",
+                    }
+                ]
+            },
+        )
+        assert changed.status_code == 200, changed.text
+        assert changed.json()["variables"][0]["status"] == "Accepted"
+        keys = await api.post(
+            "/api/v1/stations/CP201/commands/set-configuration",
+            json={"key": "HeartbeatInterval", "value": "1"},
+        )
+        await cp201.call(
+            call201.NotifyReport(
+                request_id=1,
+                generated_at=datetime.now(UTC).isoformat(),
+                seq_no=0,
+                report_data=[
+                    {
+                        "component": {"name": "SampledDataCtrlr"},
+                        "variable": {"name": "TxUpdatedInterval"},
+                        "variableAttribute": [{"type": "Actual", "value": "30"}],
+                    }
+                ],
+            )
+        )
+        state = (await api.get("/api/v1/stations/CP201/configuration")).json()
+    assert keys.json()["type"] == PROBLEM + "not-supported-by-version"
+    variables = {v["name"]: v for v in state["variables"]}
+    [heartbeat] = [v for name, v in variables.items() if "HeartbeatInterval" in name]
+    assert heartbeat["desired"]["value"] == "120"
+    assert heartbeat["desired"]["status"] == "Accepted"
+    assert (heartbeat["reported"]["value"], heartbeat["reported"]["source"]) == (
+        "120",
+        "SetVariables",
+    )
+    [sampled] = [v for name, v in variables.items() if "TxUpdatedInterval" in name]
+    assert sampled["desired"] is None
+    assert (sampled["reported"]["value"], sampled["reported"]["source"]) == ("30", "NotifyReport")
