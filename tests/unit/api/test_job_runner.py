@@ -13,7 +13,7 @@ import pytest
 from pydantic import BaseModel
 
 from csms.api.errors import ApiProblem
-from csms.api.intents.jobs import JobLimits, JobRunner
+from csms.api.intents.jobs import JobLimits, JobRunner, redact
 from csms.api.intents.registry import Intent, IntentServices
 from csms.domain.command_jobs import CommandJob, JobState, StationOutcome
 from csms.domain.errors import CallFailed
@@ -153,3 +153,24 @@ async def test_more_jobs_than_max_running_are_refused_with_429() -> None:
     probe.release.set()
     await runner.aclose()
     assert dataclasses.asdict(JobLimits())["max_stations"] == 1000
+
+
+def test_job_parameters_never_keep_a_password() -> None:
+    params = {
+        "connection_data": {
+            "vpn": {"password": "s3cret", "key": "k", "user": "u"},
+            "apn": {"apn_password": "p", "apn": "internet"},
+            "basic_auth_password": None,
+        },
+        "values": [{"AuthorizationKey": "x"}],
+        "key": "HeartbeatInterval",
+    }
+    assert redact(params) == {
+        "connection_data": {
+            "vpn": {"password": "********", "key": "********", "user": "u"},
+            "apn": {"apn_password": "********", "apn": "internet"},
+            "basic_auth_password": None,
+        },
+        "values": [{"AuthorizationKey": "********"}],
+        "key": "HeartbeatInterval",
+    }

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import re
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
@@ -27,6 +28,7 @@ from csms.domain.command_jobs import (
     StationOutcome,
     StationResult,
 )
+from csms.domain.commands import MASKED
 from csms.domain.errors import (
     CallOutcomeUnknown,
     DomainError,
@@ -36,13 +38,14 @@ from csms.domain.errors import (
 
 from .registry import Intent, IntentServices, execute
 
-__all__ = ["JOBS_BUSY", "JobLimits", "JobRunner", "problem_of"]
+__all__ = ["JOBS_BUSY", "JobLimits", "JobRunner", "problem_of", "redact"]
 
 logger = logging.getLogger(__name__)
 
 JOBS_BUSY = ProblemKind(429, "jobs-busy", "Too many command jobs running")
 RESTART_REASON = "csms stopped while the job ran: the outcome on unfinished stations is unknown"
 _PRUNE_EVERY = timedelta(minutes=1)
+_SECRET_NAME = re.compile(r"password|authorization_?key|secret", re.IGNORECASE)
 
 # Called with each finished job (e.g. to emit an event); its failures are logged, never raised.
 JobCallback = Callable[[CommandJob], Awaitable[None]]
@@ -69,6 +72,24 @@ def problem_of(exc: BaseException) -> dict[str, Any]:
         detail = kind.title
     return {"type": TYPE_PREFIX + kind.slug, "title": kind.title, "status": kind.status,
             "detail": detail}  # fmt: skip
+
+
+def redact(value: Any, parent: str = "") -> Any:
+    """``value`` with every member named like a password masked: job parameters are stored and
+    shown to every API reader (e.g. the VPN and APN passwords of set-network-profile, and the
+    VPN's shared ``key``, 2.0.1 VPNType)."""
+    if isinstance(value, dict):
+        return {
+            k: MASKED if v is not None and _secret(str(k), parent) else redact(v, str(k))
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [redact(v, parent) for v in value]
+    return value
+
+
+def _secret(name: str, parent: str) -> bool:
+    return bool(_SECRET_NAME.search(name)) or (parent.lower() == "vpn" and name.lower() == "key")
 
 
 def _outcome(exc: BaseException) -> StationOutcome:
@@ -151,7 +172,7 @@ class JobRunner:
         job = CommandJob(
             id=str(uuid.uuid4()),
             intent=intent.name,
-            params=intent.dump_body(body),
+            params=redact(intent.dump_body(body)),
             state=JobState.QUEUED,
             created_at=now,
             results=tuple(StationResult(sid) for sid in unique),
