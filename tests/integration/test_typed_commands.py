@@ -57,6 +57,10 @@ class Station16(ChargePoint16):  # type: ignore[misc]
     async def on_reserve_now(self, **_: Any) -> Any:
         return result16.ReserveNow(status="Accepted")
 
+    @on(Action16.cancel_reservation)  # type: ignore[untyped-decorator]
+    async def on_cancel_reservation(self, **_: Any) -> Any:
+        return result16.CancelReservation(status="Accepted")
+
     @on(Action16.change_configuration)  # type: ignore[untyped-decorator]
     async def on_change_configuration(self, key: str, value: str, **_: Any) -> Any:
         self.config[key] = value
@@ -212,12 +216,16 @@ async def test_version_cannot_do_it_is_a_422_before_anything_is_sent(server: Run
         )
         malformed = await api.post("/api/v1/stations/CP16/commands/reset", json={"type": "x"})
         unknown = await api.post("/api/v1/stations/NOPE/commands/reset", json={})
+        no_ids = await api.post(
+            "/api/v1/stations/CP16/commands/clear-variable-monitoring", json={"monitor_ids": []}
+        )
     for response in (report, one_evse):
         assert response.status_code == 422, response.text
         assert response.json()["type"] == PROBLEM + "not-supported-by-version"
     assert "OCPP 1.6" in report.json()["detail"]
     assert malformed.json()["type"] == PROBLEM + "validation-error"
     assert unknown.status_code == 404
+    assert no_ids.status_code == 422, no_ids.text  # refused by the typed command itself
     assert cp16.resets == []
 
 
@@ -318,6 +326,15 @@ async def test_reservations_and_profiles_are_listed_as_sent_and_as_reported(
             )
         )
         after = (await api.get("/api/v1/stations/CP201/reservations")).json()
+        elsewhere = await api.post(
+            "/api/v1/stations/CP201/commands/cancel-reservation",
+            json={"reservation_id": other.json()["reservation_id"]},
+        )
+        cancelled = await api.post(
+            "/api/v1/stations/CP16/commands/cancel-reservation",
+            json={"reservation_id": other.json()["reservation_id"]},
+        )
+        cp16_after = (await api.get("/api/v1/reservations", params={"station": "CP16"})).json()
 
         set_profile = await api.post(
             f"{base}/set-charging-profile", json={"evse_id": 1, "profile": profile}
@@ -357,6 +374,10 @@ async def test_reservations_and_profiles_are_listed_as_sent_and_as_reported(
     assert everywhere["total"] == 2 and len(everywhere["items"]) == 1
     assert everywhere["next_cursor"] is not None
     assert after["items"][0]["status"] == "Removed"
+    assert elsewhere.status_code == 404  # CP16's reservation is not CP201's to cancel
+    assert elsewhere.json()["type"] == PROBLEM + "unknown-reservation"
+    assert cancelled.json()["status"] == "Accepted", cancelled.text
+    assert [r["status"] for r in cp16_after["items"]] == ["Cancelled"]
     assert [(p["profile"]["id"], p["status"], p["installed"]) for p in profiles["desired"]] == [
         (7, "Accepted", True)
     ]
