@@ -29,7 +29,7 @@ from ocpp.v201.enums import Action as Action201
 from csms.api.intents.catalog import INTENTS
 from csms.rpc.versions import OcppVersion
 from tests.integration.harness import RunningCsms, running_csms, settings_for
-from tests.integration.simulator.helpers import make_agent, running
+from tests.integration.simulator.helpers import allow_tags, make_agent, running
 
 PROBLEM = "urn:csms:problem:"
 
@@ -484,3 +484,19 @@ async def test_2x_variables_desired_vs_reported(server: RunningCsms) -> None:
     [sampled] = [v for name, v in variables.items() if "TxUpdatedInterval" in name]
     assert sampled["desired"] is None
     assert (sampled["reported"]["value"], sampled["reported"]["source"]) == ("30", "NotifyReport")
+
+
+async def test_one_start_intent_charges_simulated_16_and_201_stations(server: RunningCsms) -> None:
+    await allow_tags(server, "SIM-CARD-1")
+    answers = {}
+    for sid, version in (("SIM16", OcppVersion.V16), ("SIM2", OcppVersion.V201)):
+        await server.add_station(sid)
+        async with running(make_agent(server.ocpp_url, sid, version)), server.api() as api:
+            answers[sid] = await api.post(
+                f"/api/v1/stations/{sid}/commands/start",
+                json={"id_token": "SIM-CARD-1", "evse_id": 1, "remote_start_id": 42},
+            )
+    assert answers["SIM16"].json()["status"] == "Accepted", answers["SIM16"].text
+    assert answers["SIM16"].json()["remote_start_id"] is None  # 1.6 has no remoteStartId
+    assert answers["SIM2"].json()["status"] == "Accepted", answers["SIM2"].text
+    assert answers["SIM2"].json()["remote_start_id"] == 42
