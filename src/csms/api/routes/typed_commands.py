@@ -241,6 +241,9 @@ def _station_route(intent: Intent) -> Callable[..., Awaitable[Any]]:
     return endpoint
 
 
+StationRef = Annotated[str, Field(min_length=1, max_length=255)]
+
+
 class StationFilter(BaseModel):
     """Which stations a fan-out targets; all given conditions must hold."""
 
@@ -258,7 +261,7 @@ def _fan_out_model(intent: Intent) -> type[BaseModel]:
         "FanOut" + "".join(part.title() for part in intent.name.split("-")),
         __config__=ConfigDict(extra="forbid"),
         __doc__=f"Send {intent.name} to ``stations`` or to the stations matching ``filter``.",
-        stations=(list[str] | None, Field(default=None, min_length=1)),
+        stations=(list[StationRef] | None, Field(default=None, min_length=1, max_length=100_000)),
         filter=(StationFilter | None, None),
         params=(intent.body, ...),
     )
