@@ -91,3 +91,15 @@ def test_log_rate_and_violation_settings() -> None:
     assert custom.server.max_protocol_violations == 10
     assert custom.server.protocol_violation_window == 5.0
     assert (custom.log.rate_burst, custom.log.rate_interval) == (2, 30.0)
+
+
+def test_command_job_max_stations_from_the_command_line() -> None:
+    from csms.cli import _apply_serve_flags, build_parser
+    from csms.config import Settings
+
+    args = build_parser().parse_args(["serve", "--command-job-max-stations", "5000"])
+    settings = _apply_serve_flags(Settings(), args)
+    assert settings.api.command_job_max_stations == 5000
+    zero = build_parser().parse_args(["serve", "--command-job-max-stations", "0"])
+    with pytest.raises(SettingsError, match="CSMS_API_COMMAND_JOB_MAX_STATIONS"):
+        _apply_serve_flags(Settings(), zero)
