@@ -174,3 +174,18 @@ def test_job_parameters_never_keep_a_password() -> None:
         "values": [{"AuthorizationKey": "********"}],
         "key": "HeartbeatInterval",
     }
+
+
+async def test_stopping_csms_keeps_finished_stations_and_marks_the_rest_unknown() -> None:
+    probe = Probe()
+    runner = _runner({"CS1", "CS2", "CS3"}, JobLimits(concurrency=3), [])
+    job = await runner.submit(_intent(probe), Body(), ["CS1", "CS2", "CS3", "OFFLINE"])
+    async with asyncio.timeout(5):
+        await probe.full.wait()
+    await runner.aclose()
+    stored = await runner.repository.get(job.id)
+    assert stored is not None and stored.state is JobState.FAILED
+    assert stored.error is not None and "stopped" in stored.error
+    outcomes = [r.outcome for r in stored.results]
+    # Three were on the wire; the fourth never started (concurrency 3): nothing was sent to it.
+    assert outcomes == [StationOutcome.UNKNOWN] * 3 + [StationOutcome.PENDING]

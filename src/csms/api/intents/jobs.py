@@ -44,6 +44,7 @@ logger = logging.getLogger(__name__)
 
 JOBS_BUSY = ProblemKind(429, "jobs-busy", "Too many command jobs running")
 RESTART_REASON = "csms stopped while the job ran: the outcome on unfinished stations is unknown"
+STOPPED_REASON = "csms was stopped while the job ran: unfinished stations' outcome is unknown"
 _PRUNE_EVERY = timedelta(minutes=1)
 _SECRET_NAME = re.compile(r"password|authorization_?key|secret", re.IGNORECASE)
 
@@ -119,6 +120,7 @@ class JobRunner:
         self._on_finished = on_finished
         self._live: dict[str, CommandJob] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._started: dict[str, set[int]] = {}  # per running job: stations sent to
         self._last_prune: datetime | None = None
 
     @property
@@ -199,8 +201,11 @@ class JobRunner:
             results = list(job.results)
             gate = asyncio.Semaphore(self.limits.concurrency)
 
+            started = self._started.setdefault(job.id, set())
+
             async def one(index: int, station_id: str) -> None:
                 async with gate:
+                    started.add(index)
                     results[index] = await self._station(intent, body, station_id, timeout)
                     self._live[job.id] = dataclasses.replace(
                         self._live[job.id], results=tuple(results)
@@ -215,18 +220,40 @@ class JobRunner:
                 finished_at=self._services.clock(),
             )
             await self._repository.save(job)
-        except asyncio.CancelledError:
+        except asyncio.CancelledError:  # csms stops: what finished is kept, the rest unknown
+            await self._stopped(self._live.get(job.id, job), self._started.get(job.id, set()))
             raise
         except Exception:  # storage down: the record stays running → failed at next start
             logger.exception("command job %s could not be completed", job.id)
             return
         finally:
             self._live.pop(job.id, None)
+            self._started.pop(job.id, None)
         if self._on_finished is not None:
             try:
                 await self._on_finished(job)
             except Exception:
                 logger.exception("command job %s: completion callback failed", job.id)
+
+    async def _stopped(self, job: CommandJob, started: set[int]) -> None:
+        """Record a job csms stops: stations whose command was in flight are ``unknown``; those
+        never started stay ``pending`` (nothing was sent to them)."""
+        results = tuple(
+            dataclasses.replace(r, outcome=StationOutcome.UNKNOWN)
+            if r.outcome is StationOutcome.PENDING and i in started else r
+            for i, r in enumerate(job.results)
+        )  # fmt: skip
+        stopped = dataclasses.replace(
+            job,
+            state=JobState.FAILED,
+            results=results,
+            error=STOPPED_REASON,
+            finished_at=self._services.clock(),
+        )
+        try:
+            await self._repository.save(stopped)
+        except Exception:  # the next start marks it failed instead
+            logger.exception("command job %s: could not record that csms stopped", job.id)
 
     async def _station(
         self, intent: Intent, body: Any, station_id: str, timeout: float
