@@ -132,6 +132,9 @@ def _apply_serve_flags(settings: Settings, args: argparse.Namespace) -> Settings
         api_changes["auth"] = args.api_auth
     if args.api_trusted_hosts is not None:
         api_changes["trusted_hosts"] = args.api_trusted_hosts
+    # typed commands and jobs (issue 9)
+    if args.command_job_max_stations is not None:
+        api_changes["command_job_max_stations"] = args.command_job_max_stations
     log_changes: dict[str, Any] = {}
     if args.log_level is not None:
         log_changes["level"] = args.log_level
@@ -568,6 +571,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--api-trusted-hosts",
         metavar="HOSTS",
         help="Host headers the API answers, comma-separated (CSMS_API_TRUSTED_HOSTS)",
+    )
+    serve.add_argument(
+        "--command-job-max-stations",
+        type=int,
+        metavar="N",
+        help="stations one command job (fan-out) may target "
+        "(CSMS_API_COMMAND_JOB_MAX_STATIONS, default 1000)",
     )
     serve.add_argument("--database-url", help="SQLAlchemy URL (CSMS_DATABASE_URL)")
     serve.add_argument(

@@ -181,6 +181,15 @@ class ApiSettings:
     # any); other hosts get 400 (DNS rebinding). None: localhost, 127.0.0.1, ::1, CSMS_API_HOST
     # unless a wildcard, and the host of CSMS_FILES_PUBLIC_URL.
     trusted_hosts: str | None = None  # CSMS_API_TRUSTED_HOSTS
+    # --- typed commands and jobs (issue 9: async mode and fan-out, /api/v1/jobs) ---
+    # A job sends one intent to at most this many stations (a fan-out matching more is refused),
+    # this many stations of a job at once, with at most this many jobs running (more: 429).
+    command_job_max_stations: int = 1000  # CSMS_API_COMMAND_JOB_MAX_STATIONS
+    command_job_concurrency: int = 20  # CSMS_API_COMMAND_JOB_CONCURRENCY
+    command_jobs_max_running: int = 16  # CSMS_API_COMMAND_JOBS_MAX_RUNNING
+    # Finished jobs are kept this many days, and at most this many (the newest).
+    command_job_retention_days: float = 7.0  # CSMS_API_COMMAND_JOB_RETENTION_DAYS
+    command_jobs_max_kept: int = 10_000  # CSMS_API_COMMAND_JOBS_MAX_KEPT
 
 
 @dataclass(frozen=True, slots=True)
@@ -516,6 +525,20 @@ def _validate_api(api: ApiSettings) -> None:
         )
     if api.trusted_hosts is not None and not [h for h in api.trusted_hosts.split(",") if h.strip()]:
         raise SettingsError("CSMS_API_TRUSTED_HOSTS: expected comma-separated host names")
+    _validate_command_jobs(api)
+
+
+def _validate_command_jobs(api: ApiSettings) -> None:
+    """The typed commands' job bounds (issue 9): every one positive."""
+    for name, value in (
+        ("COMMAND_JOB_MAX_STATIONS", api.command_job_max_stations),
+        ("COMMAND_JOB_CONCURRENCY", api.command_job_concurrency),
+        ("COMMAND_JOBS_MAX_RUNNING", api.command_jobs_max_running),
+        ("COMMAND_JOB_RETENTION_DAYS", api.command_job_retention_days),
+        ("COMMAND_JOBS_MAX_KEPT", api.command_jobs_max_kept),
+    ):
+        if not value > 0:
+            raise SettingsError(f"CSMS_API_{name}: must be positive, got {value}")
 
 
 def is_loopback_host(host: str) -> bool:

@@ -15,7 +15,7 @@ import secrets
 import socket
 import ssl
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -23,10 +23,13 @@ import uvicorn
 
 from csms.api.app import create_app
 from csms.api.hosts import default_trusted_hosts
+from csms.api.intents.jobs import JobLimits, JobRunner
+from csms.api.intents.registry import IntentServices
 from csms.api.routes.files import FilesApi
 from csms.api.routes.ledger_context import TransactionsApi
 from csms.api.routes.tariffs import TariffsApi
 from csms.api.routes.tokens import TokensApi
+from csms.api.routes.typed_commands import CommandsApi
 from csms.blocks.authorization import AuthorizationBlock
 from csms.blocks.authorization.cache import COMMANDS as AUTHORIZATION_COMMANDS
 from csms.blocks.availability import AvailabilityBlock
@@ -440,6 +443,7 @@ class Csms:
         self.registry = ConnectionRegistry(log_limiter=self.log_limiter)
         self.listener: StationListener | None = None
         self._api: _EmbeddedUvicorn | None = None
+        self.jobs: JobRunner | None = None  # the typed commands' job runner, with the API
         self._api_task: asyncio.Task[None] | None = None
         self._demo_stop = asyncio.Event()
         self._demo_task: asyncio.Task[object] | None = None
@@ -676,6 +680,7 @@ class Csms:
             ),
             tokens=TokensApi(self.store.token_admin, self.clock),
             transactions=TransactionsApi(ledger=self.store.ledger, charging=self.store.charging),
+            commands=await self._start_commands(api),
         )
         config = uvicorn.Config(
             app,
@@ -713,6 +718,42 @@ class Csms:
                 "set CSMS_FILES_PUBLIC_URL",
                 self._default_public_url(),
             )
+
+    async def _start_commands(self, api: ApiSettings) -> CommandsApi:
+        """The typed commands' services and job runner (jobs left running by a previous process
+        are marked failed now)."""
+        assert self.store is not None
+        store = self.store
+        services = IntentServices(
+            gateway=self.registry,
+            stations=store.stations,
+            clock=self.clock,
+            configuration=store.configuration,
+            device_model=store.device_model,
+            desired=store.desired_settings,
+            reservations=store.reservations,
+            tokens=store.tokens,
+            charging_profiles=store.charging_profiles,
+            notifications=store.notifications,
+            security=store.security,
+            files=self.file_service,
+            local_lists=store.local_lists,
+        )
+        limits = JobLimits(
+            max_stations=api.command_job_max_stations,
+            concurrency=api.command_job_concurrency,
+            max_running=api.command_jobs_max_running,
+            retention=timedelta(days=api.command_job_retention_days),
+            max_kept=api.command_jobs_max_kept,
+        )
+        self.jobs = JobRunner(
+            store.command_jobs,
+            services,
+            limits=limits,
+            default_timeout=self.settings.server.call_timeout,
+        )
+        await self.jobs.start()
+        return CommandsApi(services, self.jobs, call_timeout=self.settings.server.call_timeout)
 
     async def start_demo(self, count: int, *, prefix: str = "DEMO-") -> None:
         """Register ``count`` accepted stations and run them as simulated stations (``--demo``).
@@ -777,6 +818,9 @@ class Csms:
             with contextlib.suppress(SystemExit):  # an API that failed to start (see _start_api)
                 await self._api_task
             self._api = None
+        if self.jobs is not None:
+            await self.jobs.aclose()
+            self.jobs = None
         if self.listener is not None:
             await self.listener.close()
             self.listener = None

@@ -58,6 +58,11 @@ def test_environment_overrides() -> None:
         ({"CSMS_PROTOCOL_VIOLATION_WINDOW": "0"}, "CSMS_PROTOCOL_VIOLATION_WINDOW"),
         ({"CSMS_LOG_RATE_BURST": "0"}, "CSMS_LOG_RATE_BURST"),
         ({"CSMS_LOG_RATE_INTERVAL": "-1"}, "CSMS_LOG_RATE_INTERVAL"),
+        ({"CSMS_API_COMMAND_JOB_MAX_STATIONS": "0"}, "CSMS_API_COMMAND_JOB_MAX_STATIONS"),
+        ({"CSMS_API_COMMAND_JOB_CONCURRENCY": "-1"}, "CSMS_API_COMMAND_JOB_CONCURRENCY"),
+        ({"CSMS_API_COMMAND_JOBS_MAX_RUNNING": "0"}, "CSMS_API_COMMAND_JOBS_MAX_RUNNING"),
+        ({"CSMS_API_COMMAND_JOB_RETENTION_DAYS": "0"}, "CSMS_API_COMMAND_JOB_RETENTION_DAYS"),
+        ({"CSMS_API_COMMAND_JOBS_MAX_KEPT": "x"}, "CSMS_API_COMMAND_JOBS_MAX_KEPT"),
     ],
 )
 def test_bad_values_are_refused_with_the_setting_named(
@@ -86,3 +91,15 @@ def test_log_rate_and_violation_settings() -> None:
     assert custom.server.max_protocol_violations == 10
     assert custom.server.protocol_violation_window == 5.0
     assert (custom.log.rate_burst, custom.log.rate_interval) == (2, 30.0)
+
+
+def test_command_job_max_stations_from_the_command_line() -> None:
+    from csms.cli import _apply_serve_flags, build_parser
+    from csms.config import Settings
+
+    args = build_parser().parse_args(["serve", "--command-job-max-stations", "5000"])
+    settings = _apply_serve_flags(Settings(), args)
+    assert settings.api.command_job_max_stations == 5000
+    zero = build_parser().parse_args(["serve", "--command-job-max-stations", "0"])
+    with pytest.raises(SettingsError, match="CSMS_API_COMMAND_JOB_MAX_STATIONS"):
+        _apply_serve_flags(Settings(), zero)

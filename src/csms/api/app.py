@@ -29,7 +29,13 @@ from csms.api.routes.security import security_router
 from csms.api.routes.stations import stations_router
 from csms.api.routes.tariffs import TariffsApi, attach_tariffs, tariffs_router
 from csms.api.routes.tokens import TokensApi, attach_tokens, tokens_router
+from csms.api.routes.tracked_state import attach_tracked_state, tracked_state_router
 from csms.api.routes.transactions import transactions_router
+from csms.api.routes.typed_commands import (
+    CommandsApi,
+    attach_typed_commands,
+    typed_commands_router,
+)
 from csms.api.schemas import Problem
 from csms.domain.api_credentials import ApiCredentials, FixedApiToken
 from csms.domain.devicemodel import DeviceModelRepository
@@ -68,6 +74,9 @@ _TRANSACTION_TAGS: Final = [
 ]
 _DEVICE_MODEL_TAGS: Final = [
     {"name": "device model", "description": "What 2.x stations reported about themselves"},
+]
+_TRACKED_TAGS: Final = [
+    {"name": "tracked state", "description": "What csms sent (desired) vs what stations reported"},
 ]
 _FILES_TAGS: Final = [
     {"name": "files", "description": "Firmware images, diagnostics and log uploads"},
@@ -128,6 +137,7 @@ def create_app(
     tokens: TokensApi | None = None,
     transactions: TransactionsApi | None = None,
     ev_schedules: EvRenegotiation | None = None,
+    commands: CommandsApi | None = None,
 ) -> FastAPI:
     """Build the HTTP API. It fails closed: without a credential it refuses to build.
 
@@ -160,6 +170,9 @@ def create_app(
             the meter-value series, and the running transaction per EVSE in a station's detail.
         ev_schedules: the ISO 15118 scheduler; adds ``/stations/{id}/evses/{evseId}/ev-schedule``
             (K16 renegotiation).
+        commands: the typed commands' services and job runner; adds
+            ``/stations/{id}/commands/{intent}``, ``/commands/{intent}``, ``/jobs`` and the
+            tracked state (``/reservations``, ``/stations/{id}/charging-profiles``, ...).
     """
     checks = _credentials(auth, api_token, credentials)
     if call_timeout <= 0:
@@ -174,7 +187,8 @@ def create_app(
         + (_FILES_TAGS if files is not None else [])
         + (_DEVICE_MODEL_TAGS if device_model or notifications else [])
         + (_TOKENS_TAGS if tokens is not None else [])
-        + (_TRANSACTION_TAGS if transactions is not None else []),
+        + (_TRANSACTION_TAGS if transactions is not None else [])
+        + (_TRACKED_TAGS if commands is not None else []),
         docs_url=None,
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
@@ -219,6 +233,13 @@ def create_app(
     if ev_schedules is not None:
         attach_ev_schedules(app, ev_schedules)
         routers.append(ev_schedules_router())
+    if commands is not None:
+        attach_typed_commands(app, commands)
+        attach_tracked_state(app, commands.services)
+        routers += [
+            typed_commands_router(commands.services),
+            tracked_state_router(commands.services),
+        ]
     for router in routers:
         app.include_router(
             router, prefix=API_PREFIX, dependencies=dependencies, responses=responses

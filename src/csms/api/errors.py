@@ -29,9 +29,12 @@ from csms.domain.errors import (
     CommandNotAllowed,
     DomainError,
     InvalidPayload,
+    NotSupportedByVersion,
     StationBusy,
     StationNotConnected,
     StorageError,
+    UnknownFile,
+    UnknownReservation,
     UnknownStation,
 )
 
@@ -87,10 +90,15 @@ VALIDATION: Final = ProblemKind(422, "validation-error", "Request validation fai
 _DOMAIN_KINDS: Final[Mapping[type[DomainError], ProblemKind]] = MappingProxyType(
     {
         UnknownStation: ProblemKind(404, "unknown-station", "Unknown station"),
+        UnknownReservation: ProblemKind(404, "unknown-reservation", "Unknown reservation"),
+        UnknownFile: ProblemKind(404, "not-found", "Not found"),
         StationNotConnected: ProblemKind(409, "station-not-connected", "Station not connected"),
         StationBusy: ProblemKind(429, "station-busy", "Station command queue is full"),
         CommandNotAllowed: ProblemKind(409, "command-not-allowed", "Command not allowed"),
         InvalidPayload: ProblemKind(422, "invalid-payload", "Invalid OCPP payload"),
+        NotSupportedByVersion: ProblemKind(
+            422, "not-supported-by-version", "Not supported by the station's OCPP version"
+        ),
         CallTimeout: ProblemKind(504, "call-timeout", "Station did not answer in time"),
         CallOutcomeUnknown: ProblemKind(502, "call-outcome-unknown", "Command outcome unknown"),
         CallFailed: ProblemKind(502, "call-failed", "Station answered with a CALLERROR"),

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol, TypeVar
 
 from csms.domain.commands import StatusInfo
-from csms.domain.errors import CallFailed, InvalidPayload, StationNotConnected
+from csms.domain.errors import CallFailed, NotSupportedByVersion, StationNotConnected
 from csms.domain.ports import StationGateway
 from csms.rpc import OcppVersion
 
@@ -116,9 +116,9 @@ async def send(
     return command.result(version, answer)
 
 
-def not_in_version(what: str, version: OcppVersion) -> InvalidPayload:
+def not_in_version(what: str, version: OcppVersion) -> NotSupportedByVersion:
     """The error for a command (or option) that OCPP ``version`` does not have."""
-    return InvalidPayload(f"{what} does not exist in OCPP {version}", code="NotSupported")
+    return NotSupportedByVersion(f"{what} does not exist in OCPP {version}")
 
 
 def require_2x(what: str, version: OcppVersion) -> None:

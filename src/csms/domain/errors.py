@@ -59,6 +59,15 @@ class InvalidPayload(DomainError):
         self.path = path
 
 
+class NotSupportedByVersion(InvalidPayload):
+    """The command (or one of its options) does not exist in the station's OCPP version, e.g. a
+    2.x-only command to a 1.6 station: refused before anything is sent (the API's 422
+    ``not-supported-by-version``)."""
+
+    def __init__(self, description: str, *, path: str = "") -> None:
+        super().__init__(description, code="NotSupported", path=path)
+
+
 class CallTimeout(DomainError):
     """The station did not answer the CALL within the response timeout."""
 

@@ -26,6 +26,7 @@ class ReservationStatus(enum.StrEnum):
     UNAVAILABLE = "Unavailable"
     CANCELLED = "Cancelled"
     REMOVED = "Removed"  # the station removed it (2.x ReservationStatusUpdate, H04)
+    NO_TRANSACTION = "NoTransaction"  # 2.1 H04: the reservation ended without a transaction
     USED = "Used"
     EXPIRED = "Expired"
 

@@ -13,6 +13,7 @@ from csms.domain.charging_ports import (
     IdTokenRepository,
     ReservationRepository,
 )
+from csms.domain.command_jobs import CommandJobRepository, DesiredSettings
 from csms.domain.configuration import ConfigurationRepository
 from csms.domain.devicemodel import DeviceModelRepository
 from csms.domain.files import FileRepository
@@ -32,6 +33,7 @@ from csms.storage.charging import (
     SqlReservationRepository,
 )
 from csms.storage.chargingprofiles import SqlChargingProfileRepository
+from csms.storage.command_jobs import SqlCommandJobRepository, SqlDesiredSettings
 from csms.storage.committer import GroupCommitter
 from csms.storage.configuration import SqlConfigurationRepository
 from csms.storage.devicemodel import SqlDeviceModelRepository
@@ -74,6 +76,8 @@ class Store:
     reservations: ReservationRepository
     tariffs: TariffRepository
     ledger: Ledger
+    command_jobs: CommandJobRepository
+    desired_settings: DesiredSettings
 
     def __init__(
         self,
@@ -109,6 +113,8 @@ class Store:
         self.reservations = SqlReservationRepository(engine, self._committer)
         self.tariffs = SqlTariffRepository(engine)
         self.ledger = SqlLedger(engine)
+        self.command_jobs = SqlCommandJobRepository(engine)
+        self.desired_settings = SqlDesiredSettings(engine)
 
     @property
     def engine(self) -> AsyncEngine:

@@ -27,7 +27,12 @@ __all__ = ["ReservationBlock"]
 Payload = dict[str, Any]
 V2 = (OcppVersion.V201, OcppVersion.V21)
 
-_STATUSES = {"Expired": ReservationStatus.EXPIRED, "Removed": ReservationStatus.REMOVED}
+# ReservationUpdateStatusEnumType; 2.1 adds NoTransaction.
+_STATUSES = {
+    "Expired": ReservationStatus.EXPIRED,
+    "Removed": ReservationStatus.REMOVED,
+    "NoTransaction": ReservationStatus.NO_TRANSACTION,
+}
 
 
 class ReservationBlock:
@@ -46,7 +51,7 @@ class ReservationBlock:
 
     @handles(V2, "ReservationStatusUpdate")
     async def reservation_status_update(self, ctx: CallContext, payload: Payload) -> Payload:
-        """H04: {reservationId, reservationUpdateStatus: Expired | Removed}."""
+        """H04: {reservationId, reservationUpdateStatus: Expired | Removed (| NoTransaction, 2.1)}."""
         now = self._clock()
         await keep(self._log, ctx, "ReservationStatusUpdate", payload, now)
         reservation_id = int(payload["reservationId"])
