@@ -206,7 +206,8 @@ def _show_api_access(csms: Csms) -> None:
         f"      {token}\n\n"
         f"  export TOKEN={token}\n"
         f'  curl -H "Authorization: Bearer $TOKEN" http://{host}:{csms.api_port}/api/v1/stations\n'
-        "  Lost it? `csms api-token rotate` prints a new one (the old one stops working).\n\n"
+        "  Lost it? `csms api-token rotate` prints a new one (the old one stops working).\n"
+        "  It is the bootstrap admin credential: create accounts with `csms user add` (docs/api.md).\n\n"
     )
     sys.stderr.flush()
 

@@ -23,6 +23,7 @@ import uvicorn
 
 from csms.api.app import create_app
 from csms.api.hosts import default_trusted_hosts
+from csms.api.identity import Identity, IdentitySettings
 from csms.api.routes.files import FilesApi
 from csms.blocks.authorization import AuthorizationBlock
 from csms.blocks.authorization.cache import COMMANDS as AUTHORIZATION_COMMANDS
@@ -79,6 +80,7 @@ from csms.domain.files import FileRepository
 from csms.domain.iso15118 import Iso15118CertificateProvider
 from csms.domain.model import RegistrationStatus, Station
 from csms.domain.notifications import NotificationLog
+from csms.domain.operator_passwords import OperatorPasswords
 from csms.domain.ports import StationGateway, StationRepository, TransactionRepository
 from csms.domain.security import CertificateAuthority, SecurityRepository
 from csms.domain.smartcharging import ChargingProfileRepository
@@ -395,6 +397,25 @@ def _api_socket(host: str, port: int) -> socket.socket:
         raise _bind_error(exc, host, port, names) from exc
 
 
+def build_identity(store: Store, api: ApiSettings) -> Identity:
+    """Operator accounts, tokens, sessions and the audit log over ``store`` (issue 9)."""
+    return Identity(
+        accounts=store.accounts,
+        audit=store.audit,
+        passwords=OperatorPasswords(),
+        settings=IdentitySettings(
+            login_failures_per_account_address=api.login_failures_per_account_address,
+            login_failures_per_address=api.login_failures_per_address,
+            login_failure_window=api.login_failure_window,
+            session_idle_timeout=api.session_idle_timeout,
+            session_lifetime=api.session_lifetime,
+            token_lifetime=api.token_lifetime,
+            audit_max_rows=api.audit_max_rows,
+            audit_max_age=api.audit_max_age,
+        ),
+    )
+
+
 class _EmbeddedUvicorn(uvicorn.Server):
     """uvicorn without its signal handlers: csms's CLI owns SIGINT/SIGTERM."""
 
@@ -607,6 +628,7 @@ class Csms:
             notifications=self.store.notifications,
             remote_starts=self.store.remote_starts,
             station_load=self.listener.load if self.listener is not None else None,
+            identity=build_identity(self.store, api),
         )
         config = uvicorn.Config(
             app,

@@ -8,19 +8,22 @@ from typing import Any, Final, Literal
 
 from fastapi import FastAPI, Security
 from fastapi.params import Depends
+from fastapi.routing import APIRoute
 
 import csms
-from csms.api.auth import BearerAuthMiddleware, bearer_scheme
+from csms.api.auth import PUBLIC, AuthMiddleware, bearer_scheme, default_role, required_role
 from csms.api.deps import ApiContext, attach_context
 from csms.api.docs import ASSETS_PATH, install_docs
 from csms.api.errors import PROBLEM_MEDIA_TYPE, install_error_handlers
 from csms.api.hosts import LOOPBACK_HOSTS, HostPatterns, TrustedHostMiddleware
+from csms.api.identity import Identity
 from csms.api.media import STATE_CHANGING, JsonBodyMiddleware, binary_routes
 from csms.api.ocpp_hint import OcppHintMiddleware
 from csms.api.routes.commands import commands_router
 from csms.api.routes.device_model import attach_device_model, device_model_router
 from csms.api.routes.files import FilesApi, attach_files, file_service_router, files_router
 from csms.api.routes.health import LoadProbe, health_router
+from csms.api.routes.identity import attach_identity, identity_router
 from csms.api.routes.notifications import attach_notifications, notifications_router
 from csms.api.routes.remote_starts import attach_remote_starts, remote_starts_router
 from csms.api.routes.security import security_router
@@ -41,8 +44,11 @@ _DESCRIPTION: Final = """\
 Operate the charging stations of this CSMS: register them, see their state and send them OCPP
 commands (1.6J, 2.0.1 and 2.1). The OCPP WebSocket endpoint is served on a separate port.
 
-Every `/api/v1` route needs `Authorization: Bearer <token>` (the API token: `CSMS_API_TOKEN`, or
-the one csms generated and showed at its first start; `csms api-token rotate` prints a new one).
+Every `/api/v1` route but login needs a credential: `Authorization: Bearer <token>` (an account's
+API token, or the bootstrap admin token: `CSMS_API_TOKEN`, or the one csms generated and showed at
+its first start; `csms api-token rotate` prints a new one), or the session cookie set by
+`POST /api/v1/auth/login` (then state-changing requests send `X-CSRF-Token`). Each operation's
+`x-required-role` names the least role it needs (viewer < operator < admin); else 403.
 Requests must name a trusted host (`CSMS_API_TRUSTED_HOSTS`, else 400) and state-changing ones send
 JSON (`Content-Type: application/json`, else 415), except the firmware upload.
 
@@ -54,6 +60,12 @@ _TAGS: Final = [
     {"name": "stations", "description": "Station registry and status"},
     {"name": "commands", "description": "CSMS-initiated OCPP commands"},
     {"name": "health", "description": "Liveness"},
+]
+_IDENTITY_TAGS: Final = [
+    {"name": "auth", "description": "Login, logout and who am I (browser sessions)"},
+    {"name": "users", "description": "Operator accounts and roles (admin)"},
+    {"name": "api tokens", "description": "Per-account API tokens"},
+    {"name": "audit", "description": "Who changed what (admin)"},
 ]
 _DEVICE_MODEL_TAGS: Final = [
     {"name": "device model", "description": "What 2.x stations reported about themselves"},
@@ -78,7 +90,35 @@ class CsmsApi(FastAPI):
                     ) and "application/json" in content:
                         content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
         _declare_guards(schema)
+        _declare_roles(schema, self.routes)
         return schema
+
+
+def _declare_roles(schema: dict[str, Any], routes: Sequence[Any]) -> None:
+    """Publish ``x-required-role`` on every operation: declared, or the default by method; the
+    routes outside ``/api/v1`` are public (health) or carry their own URL credential (files)."""
+    declared = {
+        (route.path, method.lower()): required_role(route, method)
+        for route in routes
+        if isinstance(route, APIRoute)
+        for method in route.methods or ()
+    }
+    problem = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path, path_item in schema.get("paths", {}).items():
+        for method, operation in path_item.items():
+            if not path.startswith(API_PREFIX):
+                operation.setdefault("x-required-role", PUBLIC)
+                continue
+            role = declared.get((path, method), default_role(method).value)
+            operation["x-required-role"] = role
+            if role != PUBLIC:
+                operation.setdefault("responses", {}).setdefault(
+                    "403",
+                    {
+                        "description": "Role insufficient (or CSRF token missing)",
+                        "content": problem,
+                    },
+                )
 
 
 def _declare_guards(schema: dict[str, Any]) -> None:
@@ -113,6 +153,7 @@ def create_app(
     notifications: NotificationLog | None = None,
     remote_starts: RemoteStartLinks | None = None,
     station_load: LoadProbe | None = None,
+    identity: Identity | None = None,
 ) -> FastAPI:
     """Build the HTTP API. It fails closed: without a credential it refuses to build.
 
@@ -138,6 +179,9 @@ def create_app(
             ``/stations/{id}/remote-starts/{remoteStartId}``.
         station_load: the station endpoint's connection counters, shown by ``/healthz`` and
             ``/readyz`` (503 when saturated).
+        identity: operator accounts, API tokens, sessions and the audit log; adds ``/auth``,
+            ``/users``, ``/api-tokens`` and ``/audit``. Without it only the bootstrap token
+            (``api_token``/``credentials``, an admin) is accepted and nothing is audited.
     """
     checks = _credentials(auth, api_token, credentials)
     if call_timeout <= 0:
@@ -150,7 +194,8 @@ def create_app(
         version=version,
         openapi_tags=_TAGS
         + (_FILES_TAGS if files is not None else [])
-        + (_DEVICE_MODEL_TAGS if device_model or notifications else []),
+        + (_DEVICE_MODEL_TAGS if device_model or notifications else [])
+        + (_IDENTITY_TAGS if identity is not None else []),
         docs_url=None,
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
@@ -183,6 +228,9 @@ def create_app(
     if remote_starts is not None:
         attach_remote_starts(app, remote_starts)
         routers.append(remote_starts_router())
+    if identity is not None:
+        attach_identity(app, identity)
+        routers.append(identity_router())
     for router in routers:
         app.include_router(
             router, prefix=API_PREFIX, dependencies=dependencies, responses=responses
@@ -190,20 +238,22 @@ def create_app(
     app.include_router(health_router(station_load))
     docs_paths = install_docs(app, title="csms HTTP API")
 
-    # Added innermost first: hint → host → token → media type → routes.
+    # Added innermost first: hint → host → auth (roles, audit) → media type → routes.
     app.add_middleware(
         JsonBodyMiddleware,
         binary=[b for r in routers for b in binary_routes(r.routes, prefix=API_PREFIX)],
         exempt_prefixes=("/files/",),
         strict_bodyless=checks is None,
     )
-    if checks is not None:
-        app.add_middleware(
-            BearerAuthMiddleware,
-            credentials=checks,
-            public_paths=frozenset((*HEALTH_PATHS, *docs_paths)),
-            public_prefixes=("/files/", ASSETS_PATH + "/"),
-        )
+    app.add_middleware(
+        AuthMiddleware,
+        credentials=checks,
+        identity=identity,
+        routes=app.routes,
+        public_paths=frozenset((*HEALTH_PATHS, *docs_paths)),
+        public_prefixes=("/files/", ASSETS_PATH + "/"),
+        open_access=checks is None,
+    )
     app.add_middleware(TrustedHostMiddleware, hosts=hosts)
     app.add_middleware(OcppHintMiddleware, ocpp_port=ocpp_port, ocpp_tls=ocpp_tls)
     return app

@@ -1,31 +1,74 @@
-"""Bearer-token authentication for the API.
+"""Authentication, roles and the audit log of the API, in one ASGI middleware.
 
 Enforced by an ASGI middleware rather than a route dependency so that it runs before anything
 else: FastAPI reads and parses the body before it resolves dependencies, which would let an
 unauthenticated client get 422s (and reach unknown routes' 404s). The middleware fails closed:
-every path needs the token except the few public ones (health and the API description). A no-op
-:class:`HTTPBearer` dependency only declares the scheme in the OpenAPI document.
+every path needs a credential except the few public ones (health, the API description and the
+routes that declare ``x-required-role: public``, i.e. login).
 
-Tokens are checked by an :class:`~csms.domain.api_credentials.ApiCredentials` (digests only) and
-never logged.
+Credentials, first match wins:
+
+* ``Authorization: Bearer <token>``: the bootstrap token (CSMS_API_TOKEN or the generated one, an
+  admin without an account) or an account's API token (``csms_at_...``; its role is the lesser of
+  the token's ceiling and the account's role). Bearer requests need no CSRF token: browsers never
+  attach one on their own.
+* The ``csms_session`` cookie of a browser session (``POST /api/v1/auth/login``): a state-changing
+  request must also send ``X-CSRF-Token`` equal to the token returned at login (and kept in the
+  readable ``csms_csrf`` cookie), else 403.
+
+Roles: a GET/HEAD route needs ``viewer``, any other method ``operator``, unless the route declares
+``openapi_extra={"x-required-role": ...}`` (``viewer``, ``operator``, ``admin`` or ``public``). The
+table is read from the app's routes at the first request; an insufficient role gets 403. The
+principal is put on ``request.state.principal``.
+
+Audit: every authenticated state-changing request (not GET/HEAD/OPTIONS) is written to the audit
+log before its answer is sent: who, how authenticated, method, path, station id, status, client
+address; never a body, query string or secret. Refusals for missing credentials (401) are logged at
+a bounded rate instead, so an unauthenticated flood cannot fill the table.
+
+Tokens are checked by digests only and never logged.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from http.cookies import SimpleCookie
+from typing import Any, Final
+from urllib.parse import unquote
 
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
 from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.routing import BaseRoute, Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from csms.api.errors import TYPE_PREFIX, UNAUTHORIZED, problem_response
+from csms.api.errors import TYPE_PREFIX, UNAUTHORIZED, ProblemKind, problem_response
+from csms.api.identity import (
+    CSRF_HEADER,
+    OPEN_PRINCIPAL,
+    SESSION_COOKIE,
+    Identity,
+    bootstrap_principal,
+)
+from csms.domain.accounts import AuditEntry, Principal, Role, role_allows
 from csms.domain.api_credentials import ApiCredentials
+from csms.domain.errors import StorageError
 from csms.log import KindLog
 
 logger = logging.getLogger(__name__)
 
 SCHEME_NAME = "bearerAuth"
+ROLE_KEY: Final = "x-required-role"
+PUBLIC: Final = "public"
+SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
+FORBIDDEN: Final = ProblemKind(403, "forbidden", "Role insufficient")
+CSRF_FAILED: Final = ProblemKind(403, "csrf-token-missing", "CSRF token missing or wrong")
+_STATION_PATH: Final = re.compile(r"/api/v1/stations/([^/]+)")
 
 
 def bearer_scheme() -> HTTPBearer:
@@ -34,7 +77,8 @@ def bearer_scheme() -> HTTPBearer:
         auto_error=False,
         scheme_name=SCHEME_NAME,
         description=(
-            "The API token: CSMS_API_TOKEN, or the one csms generated at its first start "
+            "An account's API token (`POST /api/v1/api-tokens`, `csms api-token create`) or the "
+            "bootstrap admin token: CSMS_API_TOKEN, or the one csms generated at its first start "
             "(`csms api-token rotate` prints a new one)"
         ),
     )
@@ -49,52 +93,299 @@ def app_path(scope: Scope) -> str:
     return path
 
 
-class BearerAuthMiddleware:
-    """Answer 401 problem+json to any non-public HTTP request without a valid bearer token."""
+def default_role(method: str) -> Role:
+    """GET/HEAD (and OPTIONS) read: viewer; anything else changes state: operator."""
+    return Role.VIEWER if method.upper() in SAFE_METHODS else Role.OPERATOR
+
+
+def declared_role(route: APIRoute) -> str | None:
+    """The ``x-required-role`` a route declares, or None for the default."""
+    extra = route.openapi_extra or {}
+    value = extra.get(ROLE_KEY)
+    return None if value is None else str(value)
+
+
+def required_role(route: APIRoute, method: str) -> str:
+    """``viewer``, ``operator``, ``admin`` or ``public`` for ``method`` on ``route``."""
+    return declared_role(route) or default_role(method).value
+
+
+class RouteRoles:
+    """The method + path template → required role table, built from the app's routes."""
+
+    def __init__(self, routes: Sequence[BaseRoute]) -> None:
+        self._routes = [r for r in routes if isinstance(r, APIRoute)]
+        for route in self._routes:
+            role = declared_role(route)
+            if role is not None and role != PUBLIC and role not in Role.__members__.values():
+                raise ValueError(f"{route.path}: unknown {ROLE_KEY} {role!r}")
+
+    def lookup(self, scope: Scope) -> tuple[str, dict[str, Any]]:
+        """The role the request needs and the matched path parameters (default by method)."""
+        method = scope["method"]
+        for route in self._routes:
+            match, child = route.matches(scope)
+            if match is Match.FULL:
+                return required_role(route, method), dict(child.get("path_params", {}))
+        return default_role(method).value, {}
+
+
+@dataclass(slots=True)
+class _Outcome:
+    principal: Principal | None = None
+    refusal: ProblemKind | None = None
+    detail: str = ""
+
+
+class AuthMiddleware:
+    """Authenticate, check the role, set ``request.state.principal``, audit state changes."""
 
     def __init__(
         self,
         app: ASGIApp,
         *,
-        credentials: ApiCredentials,
+        credentials: ApiCredentials | None,
+        identity: Identity | None,
+        routes: Sequence[BaseRoute],
         public_paths: frozenset[str],
         public_prefixes: tuple[str, ...] = (),
+        open_access: bool = False,
     ) -> None:
         self._app = app
         self._credentials = credentials
+        self._identity = identity
+        self._all_routes = routes
+        self._roles: RouteRoles | None = None
         self._public_paths = public_paths
         # Paths with their own credential (the file service's per-request URL tokens) or static
         # assets of the public API description.
         self._public_prefixes = public_prefixes
+        self._open = open_access  # CSMS_API_AUTH=none: everyone is an admin (loopback labs)
         self._log = KindLog(logger, burst=10)  # 10 lines a minute per kind, then a count
+        self._audit_writes = 0
 
-    def _authorized(self, scope: Scope) -> bool:
-        scheme, credentials = get_authorization_scheme_param(
-            Headers(scope=scope).get("authorization")
-        )
-        if scheme.lower() != "bearer" or not credentials:
-            return False
-        return self._credentials.verify(credentials)
+    def _public(self, scope: Scope) -> bool:
+        path = app_path(scope)
+        return path in self._public_paths or path.startswith(self._public_prefixes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self._public(scope) or self._authorized(scope):
+        if scope["type"] != "http" or self._public(scope):
             await self._app(scope, receive, send)
             return
-        path = scope["path"]
-        self._log.info("refused unauthenticated API request %s %r", scope["method"], path)
+        if self._roles is None:  # routes are complete once the app serves
+            self._roles = RouteRoles(self._all_routes)
+        role, params = self._roles.lookup(scope)
+        if role == PUBLIC:
+            await self._app(scope, receive, send)
+            return
+        try:
+            outcome = await self._authenticate(scope)
+        except StorageError:
+            await self._refuse(scope, receive, send, _STORAGE, "The credential store failed.")
+            return
+        principal = outcome.principal
+        if principal is None:
+            await self._unauthorized(scope, receive, send, outcome.detail)
+            return
+        if outcome.refusal is not None:
+            await self._forbidden(
+                scope,
+                receive=receive,
+                send=send,
+                principal=principal,
+                kind=outcome.refusal,
+                detail=outcome.detail,
+            )
+            return
+        needed = Role(role)
+        if not role_allows(principal.role, needed):
+            await self._forbidden(
+                scope,
+                receive=receive,
+                send=send,
+                principal=principal,
+                kind=FORBIDDEN,
+                detail=f"This needs the {needed.value} role; {principal.name} acts as {principal.role}.",
+            )
+            return
+        scope.setdefault("state", {})["principal"] = principal
+        if scope["method"] in SAFE_METHODS:
+            await self._app(scope, receive, send)
+            return
+        await self._audited(scope, receive, send, principal, params)
+
+    # ------------------------------------------------------------------ authentication
+
+    async def _authenticate(self, scope: Scope) -> _Outcome:
+        if self._open:
+            return _Outcome(OPEN_PRINCIPAL)
+        headers = Headers(scope=scope)
+        scheme, token = get_authorization_scheme_param(headers.get("authorization"))
+        if scheme:
+            if scheme.lower() != "bearer" or not token:
+                return _Outcome(detail="Only 'Authorization: Bearer <token>' is accepted.")
+            principal = bootstrap_principal(self._credentials, token)
+            if principal is None and self._identity is not None:
+                principal = await self._identity.token_principal(token)
+            if principal is None:
+                return _Outcome(detail="The bearer token is unknown, revoked or expired.")
+            return _Outcome(principal)
+        session = _cookie(headers, SESSION_COOKIE)
+        if session is None or self._identity is None:
+            return _Outcome(detail="")
+        check = await self._identity.session_principal(session, headers.get(CSRF_HEADER))
+        if check.principal is None:
+            return _Outcome(detail=f"The session cookie is not valid ({check.refusal}).")
+        if scope["method"] not in SAFE_METHODS and not check.csrf_ok:
+            return _Outcome(
+                check.principal,
+                CSRF_FAILED,
+                "A session's state-changing request needs the X-CSRF-Token header (the "
+                "csrf_token returned at login, also in the csms_csrf cookie).",
+            )
+        return _Outcome(check.principal)
+
+    # ------------------------------------------------------------------ audit
+
+    async def _audited(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        principal: Principal,
+        params: dict[str, Any],
+    ) -> None:
+        written = False
+
+        async def audit_then_send(message: Message) -> None:
+            nonlocal written
+            if message["type"] == "http.response.start" and not written:
+                written = True
+                await self._audit(scope, principal, int(message["status"]), params)
+            await send(message)
+
+        try:
+            await self._app(scope, receive, audit_then_send)
+        except BaseException:
+            if not written:  # the app failed before answering: the server answers 500
+                written = True
+                await self._audit(scope, principal, 500, params)
+            raise
+
+    async def _audit(
+        self, scope: Scope, principal: Principal, status: int, params: dict[str, Any]
+    ) -> None:
+        if self._identity is None:
+            return
+        client = scope.get("client")
+        entry = AuditEntry(
+            at=self._identity.clock(),
+            actor=principal.name,
+            auth_kind=principal.kind,
+            method=scope["method"],
+            path=app_path(scope),
+            status=status,
+            client=str(client[0]) if client else "",
+            station_id=_station_id(app_path(scope), params),
+        )
+        try:
+            await self._identity.audit.append([entry])
+        except StorageError as exc:
+            self._log.log(logging.ERROR, "audit-write", "audit log write failed: %s", exc)
+            return
+        self._audit_writes += 1
+        if self._audit_writes % PRUNE_EVERY == 1:
+            await self._prune()
+
+    async def _prune(self) -> None:
+        assert self._identity is not None
+        s = self._identity.settings
+        try:
+            await self._identity.audit.prune(
+                keep_rows=s.audit_max_rows,
+                older_than=self._identity.clock() - timedelta(seconds=s.audit_max_age),
+            )
+            await self._identity.end_expired_sessions()
+        except StorageError as exc:
+            self._log.log(logging.ERROR, "audit-prune", "audit log pruning failed: %s", exc)
+
+    # ------------------------------------------------------------------ refusals
+
+    async def _unauthorized(self, scope: Scope, receive: Receive, send: Send, why: str) -> None:
+        self._log.info("refused unauthenticated API request %s %r", scope["method"], scope["path"])
         response = problem_response(
             UNAUTHORIZED.status,
             type_=TYPE_PREFIX + UNAUTHORIZED.slug,
             title=UNAUTHORIZED.title,
             detail=(
-                "Send 'Authorization: Bearer <token>' with the API token (CSMS_API_TOKEN, or the "
-                "one shown at csms's first start; `csms api-token rotate` prints a new one)."
+                (why + " " if why else "")
+                + "Send 'Authorization: Bearer <token>' with an API token (or the bootstrap token: "
+                "CSMS_API_TOKEN, or the one shown at csms's first start; `csms api-token rotate` "
+                "prints a new one), or log in with POST /api/v1/auth/login for a session cookie."
             ),
-            instance=path,
+            instance=scope["path"],
             headers={"WWW-Authenticate": 'Bearer realm="csms"'},
         )
         await response(scope, receive, send)
 
-    def _public(self, scope: Scope) -> bool:
-        path = app_path(scope)
-        return path in self._public_paths or path.startswith(self._public_prefixes)
+    async def _forbidden(
+        self,
+        scope: Scope,
+        *,
+        receive: Receive,
+        send: Send,
+        principal: Principal,
+        kind: ProblemKind,
+        detail: str,
+    ) -> None:
+        self._log.info(
+            "refused API request %s %r by %s: %s",
+            scope["method"],
+            scope["path"],
+            principal.name,
+            kind.slug,
+        )
+        if scope["method"] not in SAFE_METHODS:
+            await self._audit(scope, principal, kind.status, {})
+        await self._refuse(scope, receive, send, kind, detail)
+
+    @staticmethod
+    async def _refuse(
+        scope: Scope, receive: Receive, send: Send, kind: ProblemKind, detail: str
+    ) -> None:
+        response = problem_response(
+            kind.status,
+            type_=TYPE_PREFIX + kind.slug,
+            title=kind.title,
+            detail=detail,
+            instance=scope["path"],
+        )
+        await response(scope, receive, send)
+
+
+PRUNE_EVERY: Final = 1000  # audit writes between two retention passes
+_STORAGE: Final = ProblemKind(503, "storage-unavailable", "Storage unavailable")
+
+
+def _cookie(headers: Headers, name: str) -> str | None:
+    raw = headers.get("cookie")
+    if not raw:
+        return None
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(raw)
+    except Exception:
+        return None
+    morsel = jar.get(name)
+    return None if morsel is None else morsel.value
+
+
+def _station_id(path: str, params: dict[str, Any]) -> str | None:
+    for key in ("station_id", "id"):
+        value = params.get(key)
+        if isinstance(value, str) and path.startswith("/api/v1/stations/"):
+            return value
+    match = _STATION_PATH.match(path)
+    if match is None:
+        return None
+    return unquote(match.group(1))

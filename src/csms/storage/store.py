@@ -8,6 +8,7 @@ from typing import Self
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from csms.domain.accounts import AccountRepository, AuditLog
 from csms.domain.charging_ports import (
     ChargingTransactionRepository,
     IdTokenRepository,
@@ -34,6 +35,7 @@ from csms.storage.configuration import SqlConfigurationRepository
 from csms.storage.devicemodel import SqlDeviceModelRepository
 from csms.storage.engine import SqliteSynchronous, create_engine
 from csms.storage.files_repository import SqlFileRepository, SqlSecurityRepository
+from csms.storage.identity import SqlAccountRepository, SqlAuditLog
 from csms.storage.localauth import SqlLocalListRepository
 from csms.storage.migrate import upgrade
 from csms.storage.notifications import SqlNotificationLog
@@ -65,6 +67,8 @@ class Store:
     tokens: IdTokenRepository
     charging: ChargingTransactionRepository
     reservations: ReservationRepository
+    accounts: AccountRepository
+    audit: AuditLog
 
     def __init__(
         self,
@@ -97,6 +101,8 @@ class Store:
         self.tokens = SqlIdTokenRepository(engine, self._committer)
         self.charging = SqlChargingRepository(engine, self._committer)
         self.reservations = SqlReservationRepository(engine, self._committer)
+        self.accounts = SqlAccountRepository(engine)
+        self.audit = SqlAuditLog(engine)
 
     @property
     def engine(self) -> AsyncEngine:
