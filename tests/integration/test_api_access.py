@@ -57,8 +57,9 @@ def _operations(spec: dict[str, Any]) -> list[tuple[str, str]]:
     return [
         (method.upper(), path)
         for path, item in spec["paths"].items()
-        for method in item
-        if path.startswith("/api/v1")
+        for method, operation in item.items()
+        # Login is the one public operation of /api/v1 (it takes a name and password instead).
+        if path.startswith("/api/v1") and operation.get("x-required-role") != "public"
     ]
 
 

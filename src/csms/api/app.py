@@ -8,10 +8,9 @@ from typing import Any, Final, Literal
 
 from fastapi import FastAPI, Security
 from fastapi.params import Depends
-from fastapi.routing import APIRoute
 
 import csms
-from csms.api.auth import PUBLIC, AuthMiddleware, bearer_scheme, default_role, required_role
+from csms.api.auth import PUBLIC, ROLE_KEY, AuthMiddleware, bearer_scheme, default_role
 from csms.api.deps import ApiContext, attach_context
 from csms.api.docs import ASSETS_PATH, install_docs
 from csms.api.errors import PROBLEM_MEDIA_TYPE, install_error_handlers
@@ -90,27 +89,21 @@ class CsmsApi(FastAPI):
                     ) and "application/json" in content:
                         content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
         _declare_guards(schema)
-        _declare_roles(schema, self.routes)
+        _declare_roles(schema)
         return schema
 
 
-def _declare_roles(schema: dict[str, Any], routes: Sequence[Any]) -> None:
-    """Publish ``x-required-role`` on every operation: declared, or the default by method; the
-    routes outside ``/api/v1`` are public (health) or carry their own URL credential (files)."""
-    declared = {
-        (route.path, method.lower()): required_role(route, method)
-        for route in routes
-        if isinstance(route, APIRoute)
-        for method in route.methods or ()
-    }
+def _declare_roles(schema: dict[str, Any]) -> None:
+    """Publish ``x-required-role`` on every operation: as declared (``openapi_extra``), else the
+    default by method; the routes outside ``/api/v1`` are public (health) or carry their own URL
+    credential (the stations' ``/files``)."""
     problem = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for path, path_item in schema.get("paths", {}).items():
         for method, operation in path_item.items():
             if not path.startswith(API_PREFIX):
-                operation.setdefault("x-required-role", PUBLIC)
+                operation.setdefault(ROLE_KEY, PUBLIC)
                 continue
-            role = declared.get((path, method), default_role(method).value)
-            operation["x-required-role"] = role
+            role = operation.setdefault(ROLE_KEY, default_role(method).value)
             if role != PUBLIC:
                 operation.setdefault("responses", {}).setdefault(
                     "403",

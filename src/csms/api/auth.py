@@ -33,18 +33,19 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from http.cookies import SimpleCookie
 from typing import Any, Final
 from urllib.parse import unquote
 
+import fastapi.routing
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
 from starlette.datastructures import Headers
-from starlette.routing import BaseRoute, Match
+from starlette.routing import BaseRoute, compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from csms.api.errors import TYPE_PREFIX, UNAUTHORIZED, ProblemKind, problem_response
@@ -98,35 +99,66 @@ def default_role(method: str) -> Role:
     return Role.VIEWER if method.upper() in SAFE_METHODS else Role.OPERATOR
 
 
-def declared_role(route: APIRoute) -> str | None:
-    """The ``x-required-role`` a route declares, or None for the default."""
-    extra = route.openapi_extra or {}
-    value = extra.get(ROLE_KEY)
+@dataclass(frozen=True, slots=True)
+class RouteRole:
+    """One operation as the app serves it: its full path, methods and required role."""
+
+    path: str
+    methods: frozenset[str]
+    role: str
+    regex: re.Pattern[str]
+
+
+def _declared(extra: dict[str, Any] | None) -> str | None:
+    value = (extra or {}).get(ROLE_KEY)
     return None if value is None else str(value)
 
 
-def required_role(route: APIRoute, method: str) -> str:
-    """``viewer``, ``operator``, ``admin`` or ``public`` for ``method`` on ``route``."""
-    return declared_role(route) or default_role(method).value
+def route_roles(routes: Sequence[BaseRoute]) -> list[RouteRole]:
+    """Every HTTP operation of ``routes`` (included routers flattened, prefixes applied) with the
+    role it needs: its ``x-required-role``, else the default by method."""
+    found = []
+    for route in _flat(routes):
+        path = getattr(route, "path", None)
+        methods = getattr(route, "methods", None)
+        if not isinstance(path, str) or not methods:
+            continue
+        declared = _declared(getattr(route, "openapi_extra", None))
+        if declared is not None and declared != PUBLIC and declared not in set(Role):
+            raise ValueError(f"{path}: unknown {ROLE_KEY} {declared!r}")
+        regex = compile_path(path)[0]
+        for method in methods:
+            role = declared or default_role(method).value
+            found.append(RouteRole(path, frozenset({method.upper()}), role, regex))
+    return found
+
+
+def _flat(routes: Sequence[BaseRoute]) -> Iterator[Any]:
+    """The routes with included routers expanded (FastAPI >= 0.160 keeps them nested)."""
+    contexts = getattr(fastapi.routing, "iter_route_contexts", None)
+    if contexts is None:  # older FastAPI: include_router copies the routes, prefixed
+        yield from (r for r in routes if isinstance(r, APIRoute))
+        return
+    for context in contexts(routes):
+        if isinstance(context.original_route, APIRoute):
+            yield context
 
 
 class RouteRoles:
     """The method + path template → required role table, built from the app's routes."""
 
     def __init__(self, routes: Sequence[BaseRoute]) -> None:
-        self._routes = [r for r in routes if isinstance(r, APIRoute)]
-        for route in self._routes:
-            role = declared_role(route)
-            if role is not None and role != PUBLIC and role not in Role.__members__.values():
-                raise ValueError(f"{route.path}: unknown {ROLE_KEY} {role!r}")
+        self.operations = route_roles(routes)
 
     def lookup(self, scope: Scope) -> tuple[str, dict[str, Any]]:
         """The role the request needs and the matched path parameters (default by method)."""
         method = scope["method"]
-        for route in self._routes:
-            match, child = route.matches(scope)
-            if match is Match.FULL:
-                return required_role(route, method), dict(child.get("path_params", {}))
+        path = app_path(scope)
+        for op in self.operations:
+            if method in op.methods:
+                match = op.regex.match(path)
+                if match is not None:
+                    return op.role, match.groupdict()
         return default_role(method).value, {}
 
 
