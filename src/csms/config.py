@@ -175,6 +175,10 @@ class ApiSettings:
     session_lifetime: float = 12 * 3600.0  # CSMS_API_SESSION_LIFETIME (seconds)
     # An API token created without an expiry expires after this long (0: never).
     token_lifetime: float = 90 * 86400.0  # CSMS_API_TOKEN_LIFETIME (seconds)
+    # argon2id cost of operator passwords (RFC 9106 second recommendation: 64 MiB, 3 passes).
+    # Lower only on small hardware; new hashes use it, stored ones keep their own.
+    password_hash_memory: int = 65536  # CSMS_API_PASSWORD_HASH_MEMORY (KiB)
+    password_hash_time: int = 3  # CSMS_API_PASSWORD_HASH_TIME (passes)
     # Audit log retention: the newest rows kept, and the oldest age kept.
     audit_max_rows: int = 1_000_000  # CSMS_API_AUDIT_MAX_ROWS
     audit_max_age: float = 365 * 86400.0  # CSMS_API_AUDIT_MAX_AGE (seconds)
@@ -522,6 +526,11 @@ def _validate_identity(api: ApiSettings) -> None:
             raise SettingsError(
                 f"CSMS_API_{name.upper()}: seconds, must be positive, got {getattr(api, name)}"
             )
+    if api.password_hash_memory < 1024 or api.password_hash_time < 1:
+        raise SettingsError(
+            "CSMS_API_PASSWORD_HASH_MEMORY (KiB, at least 1024; default 65536) and "
+            "CSMS_API_PASSWORD_HASH_TIME (at least 1; default 3)"
+        )
     if not api.token_lifetime >= 0:
         raise SettingsError(
             f"CSMS_API_TOKEN_LIFETIME: seconds, 0 (never) or more, got {api.token_lifetime}"

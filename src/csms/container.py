@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import uvicorn
+from argon2 import PasswordHasher
 
 from csms.api.app import create_app
 from csms.api.hosts import default_trusted_hosts
@@ -402,7 +403,9 @@ def build_identity(store: Store, api: ApiSettings) -> Identity:
     return Identity(
         accounts=store.accounts,
         audit=store.audit,
-        passwords=OperatorPasswords(),
+        passwords=OperatorPasswords(
+            PasswordHasher(memory_cost=api.password_hash_memory, time_cost=api.password_hash_time)
+        ),
         settings=IdentitySettings(
             login_failures_per_account_address=api.login_failures_per_account_address,
             login_failures_per_address=api.login_failures_per_address,

@@ -168,7 +168,10 @@ def test_route_roles_default_by_method_and_read_declarations() -> None:
 
     router.add_api_route("/things/{thing_id}", endpoint, methods=["GET", "POST"])
     router.add_api_route(
-        "/things/{thing_id}", endpoint, methods=["DELETE"], openapi_extra={"x-required-role": "admin"}
+        "/things/{thing_id}",
+        endpoint,
+        methods=["DELETE"],
+        openapi_extra={"x-required-role": "admin"},
     )
     app = FastAPI()
     app.include_router(router, prefix="/api/v1")

@@ -51,7 +51,7 @@ def test_unknown_account_is_verified_against_a_dummy_hash_and_fails() -> None:
     calls: list[str] = []
 
     class Spy(PasswordHasher):
-        def verify(self, hash: str | bytes, password: str | bytes) -> bool:  # noqa: A002
+        def verify(self, hash: str | bytes, password: str | bytes) -> bool:
             calls.append(str(hash))
             return super().verify(hash, password)
 

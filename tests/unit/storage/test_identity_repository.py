@@ -82,15 +82,15 @@ async def test_audit_query_filters_and_pages_newest_first(store: Store) -> None:
     assert [e.at.minute for e in rest] == [6, 5, 4]
     alice, total = await store.audit.query(AuditQuery(actor="alice"))
     assert total == 5 and {e.actor for e in alice} == {"alice"}
-    station, total = await store.audit.query(AuditQuery(station_id="CS1"))
+    _, total = await store.audit.query(AuditQuery(station_id="CS1"))
     assert total == 4
-    prefixed, total = await store.audit.query(AuditQuery(path_prefix="/api/v1/stations/"))
+    _, total = await store.audit.query(AuditQuery(path_prefix="/api/v1/stations/"))
     assert total == 4
     ranged, total = await store.audit.query(
         AuditQuery(since=T0 + timedelta(minutes=2), until=T0 + timedelta(minutes=5))
     )
     assert [e.at.minute for e in ranged] == [4, 3, 2]
-    like, total = await store.audit.query(AuditQuery(path_prefix="/api/v1/%"))
+    _, total = await store.audit.query(AuditQuery(path_prefix="/api/v1/%"))
     assert total == 0  # LIKE wildcards are escaped
 
 
