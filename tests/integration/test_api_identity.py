@@ -267,16 +267,20 @@ async def test_the_audit_log_names_who_changed_what(both: RunningCsms) -> None:
             headers=_bearer(token),
         )
         await client.get("/api/v1/stations/CP-A", headers=_bearer(token))  # reads are not audited
+        failed = {"name": "olga", "password": "not the password"}
+        assert (await client.post("/api/v1/auth/login", json=failed)).status_code == 401
         await client.post("/api/v1/auth/login", json={"name": "olga", "password": PASSWORD})
     async with server.api() as admin:
         page = (await admin.get("/api/v1/audit", params={"actor": "olga"})).json()
         rows = page["items"]
         assert [(r["method"], r["path"], r["status"]) for r in rows] == [
+            ("POST", "/api/v1/auth/login", 200),  # a successful login is audited
             ("PATCH", "/api/v1/stations/CP-A", 200),
             ("POST", "/api/v1/stations", 201),
         ]
-        assert rows[0]["station_id"] == "CP-A" and rows[0]["auth_kind"] == "token"
-        assert rows[0]["client"] == "127.0.0.1"
+        assert rows[0]["auth_kind"] == "session"
+        assert rows[1]["station_id"] == "CP-A" and rows[1]["auth_kind"] == "token"
+        assert rows[1]["client"] == "127.0.0.1"
         by_station = (await admin.get("/api/v1/audit", params={"station": "CP-A"})).json()
         assert by_station["total"] == 1
         everything = (await admin.get("/api/v1/audit", params={"limit": 2})).json()

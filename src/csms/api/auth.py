@@ -208,7 +208,10 @@ class AuthMiddleware:
             self._roles = RouteRoles(self._all_routes)
         role, params = self._roles.lookup(scope)
         if role == PUBLIC:
-            await self._app(scope, receive, send)
+            if scope["method"] in SAFE_METHODS:
+                await self._app(scope, receive, send)
+            else:  # a login: audited when it succeeded (the route then names the principal)
+                await self._audited(scope, receive, send, None, params)
             return
         try:
             outcome = await self._authenticate(scope)
@@ -284,24 +287,35 @@ class AuthMiddleware:
         scope: Scope,
         receive: Receive,
         send: Send,
-        principal: Principal,
+        principal: Principal | None,
         params: dict[str, Any],
     ) -> None:
+        """Run the request and write its audit row before the answer leaves. ``principal`` None:
+        a public route, audited only if it named one (a successful login; failed ones are
+        throttled and logged instead, so a guesser cannot flush the table)."""
         written = False
+
+        def who() -> Principal | None:
+            if principal is not None:
+                return principal
+            named = scope.get("state", {}).get("principal")
+            return named if isinstance(named, Principal) else None
 
         async def audit_then_send(message: Message) -> None:
             nonlocal written
-            if message["type"] == "http.response.start" and not written:
+            actor = who()
+            if message["type"] == "http.response.start" and not written and actor is not None:
                 written = True
-                await self._audit(scope, principal, int(message["status"]), params)
+                await self._audit(scope, actor, int(message["status"]), params)
             await send(message)
 
         try:
             await self._app(scope, receive, audit_then_send)
         except BaseException:
-            if not written:  # the app failed before answering: the server answers 500
+            actor = who()
+            if not written and actor is not None:  # failed before answering: the server says 500
                 written = True
-                await self._audit(scope, principal, 500, params)
+                await self._audit(scope, actor, 500, params)
             raise
 
     async def _audit(

@@ -301,6 +301,13 @@ async def login(request: Request, response: Response, body: LoginIn) -> SessionO
         ) from None
     if result is None:
         raise ApiProblem(LOGIN_FAILED, "Wrong account name or password, or account disabled.")
+    # Named for the audit log (the middleware records a successful login under this name).
+    request.state.principal = Principal(
+        name=result.account.name,
+        role=result.account.role,
+        kind="session",
+        account_id=result.account.id,
+    )
     lifetime = identity.settings.session_lifetime
     _set_session_cookies(request, response, result.session_id, result.csrf_token, int(lifetime))
     return SessionOut(
