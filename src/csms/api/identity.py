@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
@@ -37,6 +37,7 @@ from csms.domain.api_credentials import (
     new_secret,
     token_digest,
 )
+from csms.domain.buckets import group_key
 from csms.domain.login_throttle import LoginThrottle
 from csms.domain.operator_passwords import OperatorPasswords
 
@@ -47,6 +48,8 @@ CSRF_HEADER: Final = "x-csrf-token"
 TOUCH_INTERVAL: Final = 60.0
 # Password verifications at once: each argon2 verification takes 64 MiB for ~50 ms.
 MAX_CONCURRENT_VERIFICATIONS: Final = 4
+# Logins from one address group checked at once; more get 429 at once.
+MAX_LOGINS_IN_FLIGHT_PER_ADDRESS: Final = 2
 
 
 def utc_now() -> datetime:
@@ -106,6 +109,8 @@ class Identity:
     monotonic: Callable[[], float] = time.monotonic
     throttle: LoginThrottle | None = None
     _verifications: asyncio.Semaphore | None = None
+    # Logins being checked per address group (bounded by the requests in flight).
+    _in_flight: dict[int | str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.throttle is None:
@@ -146,8 +151,19 @@ class Identity:
         wait = self.throttle.wait(name, address)
         if wait > 0:
             raise LoginThrottled(wait)
-        account = await self.accounts.account_by_name(name)
-        ok = await self._verify(account.password_hash if account else None, password)
+        # Failures are charged after the check: without this, concurrent guesses from one
+        # address would all pass the budget before the first is charged.
+        group = group_key(address)
+        if self._in_flight.get(group, 0) >= MAX_LOGINS_IN_FLIGHT_PER_ADDRESS:
+            raise LoginThrottled(1.0)
+        self._in_flight[group] = self._in_flight.get(group, 0) + 1
+        try:
+            account = await self.accounts.account_by_name(name)
+            ok = await self._verify(account.password_hash if account else None, password)
+        finally:
+            left = self._in_flight.pop(group) - 1
+            if left:
+                self._in_flight[group] = left
         if account is None or not ok or not account.enabled:
             # A disabled account's right password counts as a failure too: nothing tells them apart.
             self.throttle.failed(account.name if account else None, address)

@@ -3,6 +3,7 @@ disabled accounts) and the route → role table, without sockets (SQLite store).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -195,3 +196,15 @@ def test_an_unknown_declared_role_is_refused() -> None:
     app.add_api_route("/x", endpoint, openapi_extra={"x-required-role": "root"})
     with pytest.raises(ValueError, match="root"):
         RouteRoles(app.routes)
+
+
+async def test_concurrent_guesses_from_one_address_cannot_outrun_the_budget(
+    identity: Identity,
+) -> None:
+    results = await asyncio.gather(
+        *(identity.login("alice", f"wrong password {n}", "10.0.0.9") for n in range(8)),
+        return_exceptions=True,
+    )
+    throttled = [r for r in results if isinstance(r, LoginThrottled)]
+    assert len(throttled) >= 8 - 2  # two at a time are checked, the budget then holds
+    assert await identity.login("alice", PASSWORD, "10.0.0.10") is not None
