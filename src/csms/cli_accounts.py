@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from argon2 import PasswordHasher
+
 from csms.config import Settings, driver_database_url
 from csms.domain.accounts import Role, is_valid_account_name
 from csms.domain.api_credentials import ACCOUNT_TOKEN_PREFIX, new_secret, token_digest
@@ -79,7 +81,9 @@ def _cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
         check_operator_password(password)
     except WeakOperatorPassword as exc:
         return _err(f"password: {exc}")
-    password_hash = OperatorPasswords().hash(password)
+    api = settings.api
+    hasher = PasswordHasher(memory_cost=api.password_hash_memory, time_cost=api.password_hash_time)
+    password_hash = OperatorPasswords(hasher).hash(password)
 
     async def work(store: Store) -> int:
         account = await store.accounts.add_account(

@@ -10,7 +10,14 @@ from fastapi import FastAPI, Security
 from fastapi.params import Depends
 
 import csms
-from csms.api.auth import PUBLIC, ROLE_KEY, AuthMiddleware, bearer_scheme, default_role
+from csms.api.auth import (
+    PUBLIC,
+    ROLE_KEY,
+    AuthMiddleware,
+    bearer_scheme,
+    default_role,
+    route_roles,
+)
 from csms.api.deps import ApiContext, attach_context
 from csms.api.docs import ASSETS_PATH, install_docs
 from csms.api.errors import PROBLEM_MEDIA_TYPE, install_error_handlers
@@ -247,6 +254,7 @@ def create_app(
         public_prefixes=("/files/", ASSETS_PATH + "/"),
         open_access=checks is None,
     )
+    route_roles(app.routes)  # an unknown x-required-role fails here, not at the first request
     app.add_middleware(TrustedHostMiddleware, hosts=hosts)
     app.add_middleware(OcppHintMiddleware, ocpp_port=ocpp_port, ocpp_tls=ocpp_tls)
     return app
