@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 
 from csms.cli import main as csms_main
 from tests.integration.harness import RunningCsms, running_csms, settings_for
+from tests.integration.tls import make_server_certificate
 
 PASSWORD = "correct horse battery"
 
@@ -323,3 +325,35 @@ async def test_the_bootstrap_token_is_an_admin_without_an_account(server: Runnin
         users = (await admin.get("/api/v1/users")).json()
         assert users["total"] == 1 and users["items"][0]["name"] == "u"
         assert "password" not in str(users) and "argon2" not in str(users)
+
+
+async def test_session_cookies_are_secure_when_the_api_serves_tls(tmp_path: Path) -> None:
+    ca, cert, key = make_server_certificate(tmp_path)
+    settings = settings_for(tmp_path)
+    settings = dataclasses.replace(
+        settings,
+        api=dataclasses.replace(
+            settings.api,
+            tls_cert=str(cert),
+            tls_key=str(key),
+            password_hash_memory=1024,
+            password_hash_time=1,
+        ),
+    )
+    async with running_csms(settings) as running:
+        base = f"https://127.0.0.1:{running.csms.api_port}"
+        trust = ssl.create_default_context(cafile=str(ca))
+        token = {"Authorization": f"Bearer {settings.api.token}"}
+        async with httpx.AsyncClient(base_url=base, verify=trust, timeout=30) as api:
+            made = await api.post(
+                "/api/v1/users",
+                json={"name": "alice", "role": "viewer", "password": PASSWORD},
+                headers=token,
+            )
+            assert made.status_code == 201
+            login = await api.post(
+                "/api/v1/auth/login", json={"name": "alice", "password": PASSWORD}
+            )
+            assert login.status_code == 200
+            for cookie in login.headers.get_list("set-cookie"):
+                assert "secure" in cookie.lower(), cookie
