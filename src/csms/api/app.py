@@ -22,14 +22,14 @@ from csms.api.deps import ApiContext, attach_context
 from csms.api.docs import ASSETS_PATH, install_docs
 from csms.api.errors import PROBLEM_MEDIA_TYPE, install_error_handlers
 from csms.api.hosts import LOOPBACK_HOSTS, HostPatterns, TrustedHostMiddleware
-from csms.api.identity import Identity
+from csms.api.identity import SESSION_COOKIE, Identity
 from csms.api.media import STATE_CHANGING, JsonBodyMiddleware, binary_routes
 from csms.api.ocpp_hint import OcppHintMiddleware
 from csms.api.routes.commands import commands_router
 from csms.api.routes.device_model import attach_device_model, device_model_router
 from csms.api.routes.files import FilesApi, attach_files, file_service_router, files_router
 from csms.api.routes.health import LoadProbe, health_router
-from csms.api.routes.identity import attach_identity, identity_router
+from csms.api.routes.identity import attach_identity, has_identity, identity_router
 from csms.api.routes.notifications import attach_notifications, notifications_router
 from csms.api.routes.remote_starts import attach_remote_starts, remote_starts_router
 from csms.api.routes.security import security_router
@@ -42,6 +42,7 @@ from csms.domain.ports import StationGateway, StationRepository
 from csms.domain.remotestart import RemoteStartLinks
 
 API_PREFIX: Final = "/api/v1"
+SESSION_SCHEME: Final = "sessionCookie"
 ApiAuth = Literal["token", "none"]
 # Never behind the token: liveness/readiness probes (load balancers send no token).
 HEALTH_PATHS: Final = ("/healthz", "/readyz")
@@ -96,21 +97,35 @@ class CsmsApi(FastAPI):
                     ) and "application/json" in content:
                         content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
         _declare_guards(schema)
-        _declare_roles(schema)
+        _declare_roles(schema, sessions=has_identity(self))
         return schema
 
 
-def _declare_roles(schema: dict[str, Any]) -> None:
+def _declare_roles(schema: dict[str, Any], *, sessions: bool) -> None:
     """Publish ``x-required-role`` on every operation: as declared (``openapi_extra``), else the
     default by method; the routes outside ``/api/v1`` are public (health) or carry their own URL
     credential (the stations' ``/files``)."""
     problem = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+    if schemes and sessions:  # accounts are on: the dashboard's session cookie is the other way
+        schemes[SESSION_SCHEME] = {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": SESSION_COOKIE,
+            "description": "Browser session from POST /api/v1/auth/login; state-changing "
+            "requests also send X-CSRF-Token",
+        }
     for path, path_item in schema.get("paths", {}).items():
         for method, operation in path_item.items():
             if not path.startswith(API_PREFIX):
                 operation.setdefault(ROLE_KEY, PUBLIC)
                 continue
             role = operation.setdefault(ROLE_KEY, default_role(method).value)
+            if role == PUBLIC:
+                operation["security"] = []  # login: no credential
+                operation.get("responses", {}).pop("401", None)
+            elif sessions and operation.get("security"):
+                operation["security"] = [*operation["security"], {SESSION_SCHEME: []}]
             if role != PUBLIC:
                 operation.setdefault("responses", {}).setdefault(
                     "403",

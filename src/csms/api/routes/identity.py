@@ -45,7 +45,7 @@ from csms.domain.operator_passwords import (
     check_operator_password,
 )
 
-__all__ = ["attach_identity", "identity_router"]
+__all__ = ["attach_identity", "has_identity", "identity_router"]
 
 _STATE_KEY: Final = "csms_identity"
 ADMIN: Final = {"x-required-role": "admin"}
@@ -70,6 +70,11 @@ Password = Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
 def attach_identity(app: FastAPI, identity: Identity) -> None:
     """Store the identity service on the app, where the routes find it."""
     attach(app, _STATE_KEY, identity)
+
+
+def has_identity(app: FastAPI) -> bool:
+    """Whether ``app`` was built with operator accounts (and so with session cookies)."""
+    return getattr(app.state, _STATE_KEY, None) is not None
 
 
 def _identity(request: Request) -> Identity:
