@@ -14,6 +14,7 @@ session or token, so the idle timeout is precise to a minute.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,6 +41,9 @@ from csms.domain.api_credentials import (
 from csms.domain.buckets import group_key
 from csms.domain.login_throttle import LoginThrottle
 from csms.domain.operator_passwords import OperatorPasswords
+from csms.log import KindLog
+
+logger = logging.getLogger(__name__)
 
 SESSION_COOKIE: Final = "csms_session"
 CSRF_COOKIE: Final = "csms_csrf"
@@ -109,6 +113,8 @@ class Identity:
     monotonic: Callable[[], float] = time.monotonic
     throttle: LoginThrottle | None = None
     _verifications: asyncio.Semaphore | None = None
+    # Refused logins: 10 lines a minute per kind, then a count (never a password).
+    refusals: KindLog = field(default_factory=lambda: KindLog(logger, burst=10))
     # Logins being checked per address group (bounded by the requests in flight).
     _in_flight: dict[int | str, int] = field(default_factory=dict)
 
@@ -150,11 +156,15 @@ class Identity:
         assert self.throttle is not None
         wait = self.throttle.wait(name, address)
         if wait > 0:
+            self.refusals.warning(
+                "login throttled for %r from %s (too many failed logins)", name[:64], address
+            )
             raise LoginThrottled(wait)
         # Failures are charged after the check: without this, concurrent guesses from one
         # address would all pass the budget before the first is charged.
         group = group_key(address)
         if self._in_flight.get(group, 0) >= MAX_LOGINS_IN_FLIGHT_PER_ADDRESS:
+            self.refusals.warning("login throttled from %s (logins already being checked)", address)
             raise LoginThrottled(1.0)
         self._in_flight[group] = self._in_flight.get(group, 0) + 1
         try:
@@ -167,6 +177,12 @@ class Identity:
         if account is None or not ok or not account.enabled:
             # A disabled account's right password counts as a failure too: nothing tells them apart.
             self.throttle.failed(account.name if account else None, address)
+            self.refusals.info(
+                "login refused for %r from %s (%s)",
+                name[:64],
+                address,
+                "unknown account" if account is None else "wrong password or disabled",
+            )
             return None
         now = self.clock()
         session_id = new_secret(SESSION_PREFIX)

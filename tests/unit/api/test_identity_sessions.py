@@ -4,6 +4,7 @@ disabled accounts) and the route → role table, without sockets (SQLite store).
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -108,12 +109,18 @@ async def test_logout_and_disabling_end_sessions(identity: Identity, store: Stor
     assert (await identity.session_principal(second.session_id, None)).principal is None
 
 
-async def test_wrong_passwords_are_throttled_before_checking(identity: Identity) -> None:
+async def test_wrong_passwords_are_throttled_before_checking(
+    identity: Identity, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="csms.api.identity")
     assert await identity.login("alice", "wrong password!", "10.0.0.1") is None
     assert await identity.login("alice", "wrong password!", "10.0.0.1") is None
     with pytest.raises(LoginThrottled):
         await identity.login("alice", PASSWORD, "10.0.0.1")  # even the right one, from there
     assert await identity.login("alice", PASSWORD, "10.0.0.2") is not None
+    assert "login refused for 'alice' from 10.0.0.1" in caplog.text
+    assert "login throttled for 'alice' from 10.0.0.1" in caplog.text
+    assert "wrong password!" not in caplog.text and PASSWORD not in caplog.text
 
 
 async def test_a_disabled_accounts_right_password_fails(identity: Identity, store: Store) -> None:
