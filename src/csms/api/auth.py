@@ -57,7 +57,7 @@ from csms.api.identity import (
     bootstrap_principal,
 )
 from csms.domain.accounts import AuditEntry, Principal, Role, role_allows
-from csms.domain.api_credentials import ApiCredentials
+from csms.domain.api_credentials import ACCOUNT_TOKEN_PREFIX, ApiCredentials
 from csms.domain.errors import StorageError
 from csms.log import KindLog
 
@@ -259,9 +259,11 @@ class AuthMiddleware:
         if scheme:
             if scheme.lower() != "bearer" or not token:
                 return _Outcome(detail="Only 'Authorization: Bearer <token>' is accepted.")
-            principal = bootstrap_principal(self._credentials, token)
-            if principal is None and self._identity is not None:
+            principal = None
+            if self._identity is not None and token.startswith(ACCOUNT_TOKEN_PREFIX):
                 principal = await self._identity.token_principal(token)
+            if principal is None:
+                principal = bootstrap_principal(self._credentials, token)
             if principal is None:
                 return _Outcome(detail="The bearer token is unknown, revoked or expired.")
             return _Outcome(principal)
