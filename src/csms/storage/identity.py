@@ -310,10 +310,6 @@ def _entry(row: Any) -> AuditEntry:
     )
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 class SqlAuditLog:
     """Implements :class:`csms.domain.accounts.AuditLog`."""
 
@@ -346,9 +342,9 @@ class SqlAuditLog:
         if query.station_id is not None:
             conditions.append(audit_log.c.station_id == query.station_id)
         if query.path_prefix is not None:
-            conditions.append(
-                audit_log.c.path.like(_escape_like(query.path_prefix) + "%", escape="\\")
-            )
+            # substr, not LIKE: SQLite's LIKE ignores ASCII case, and no wildcard to escape.
+            prefix = query.path_prefix
+            conditions.append(func.substr(audit_log.c.path, 1, len(prefix)) == prefix)
         if query.since is not None:
             conditions.append(audit_log.c.at >= query.since)
         if query.until is not None:
