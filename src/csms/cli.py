@@ -1,5 +1,6 @@
 """The ``csms`` command: ``serve``, ``db upgrade``, ``station add|list``, ``token add|list``,
-``transaction open|close``, ``api-token rotate`` and ``loadtest``.
+``transaction open|close``, ``user add|list|disable|enable``, ``api-token rotate|create|list|revoke``
+and ``loadtest``.
 
 Settings come from ``CSMS_*`` environment variables (see :mod:`csms.config`); flags override them.
 """
@@ -22,6 +23,7 @@ from typing import Any
 from csms import __version__
 from csms.blocks.authorization.commands import add_token
 from csms.blocks.transactions.commands import close_transaction, list_open_transactions
+from csms.cli_accounts import add_account_parsers
 from csms.config import Settings, SettingsError, driver_database_url, load_settings, validate
 from csms.container import Csms, StartupError, utc_now
 from csms.domain.credentials import WeakPassword, check_password_strength, hash_password
@@ -218,7 +220,8 @@ def _show_api_access(csms: Csms) -> None:
         f"      {token}\n\n"
         f"  export TOKEN={token}\n"
         f'  curl -H "Authorization: Bearer $TOKEN" http://{host}:{csms.api_port}/api/v1/stations\n'
-        "  Lost it? `csms api-token rotate` prints a new one (the old one stops working).\n\n"
+        "  Lost it? `csms api-token rotate` prints a new one (the old one stops working).\n"
+        "  It is the bootstrap admin credential: create accounts with `csms user add` (docs/api.md).\n\n"
     )
     sys.stderr.flush()
 
@@ -784,11 +787,12 @@ def build_parser() -> argparse.ArgumentParser:
     tx_close.add_argument("--station", help="the station, when the id is open on several")
     tx_close.add_argument("--database-url")
     tx_close.set_defaults(func=_cmd_transaction_close)
-    api_token = sub.add_parser("api-token", help="manage the generated HTTP API token")
+    api_token = sub.add_parser("api-token", help="manage HTTP API tokens")
     at_sub = api_token.add_subparsers(dest="api_token_command", required=True)
     rotate = at_sub.add_parser("rotate", help="replace the API token and print the new one")
     rotate.add_argument("--data-dir", help="csms's data directory (CSMS_FILES_DATA_DIR, ./var)")
     rotate.set_defaults(func=_cmd_api_token_rotate)
+    add_account_parsers(sub, at_sub)  # user add|list|disable, api-token create|list|revoke
     add_loadtest_parser(sub)
     return parser
 

@@ -190,6 +190,25 @@ class ApiSettings:
     # Finished jobs are kept this many days, and at most this many (the newest).
     command_job_retention_days: float = 7.0  # CSMS_API_COMMAND_JOB_RETENTION_DAYS
     command_jobs_max_kept: int = 10_000  # CSMS_API_COMMAND_JOBS_MAX_KEPT
+    # --- Identity and access (issue 9: accounts, roles, sessions, audit; docs/behaviour.md
+    # "Operator accounts"). Login budgets: wrong passwords per (account, address group) and per
+    # address group within the window, then 429 before the password is checked.
+    login_failures_per_account_address: int = 5  # CSMS_API_LOGIN_FAILURES_PER_ACCOUNT_ADDRESS
+    login_failures_per_address: int = 20  # CSMS_API_LOGIN_FAILURES_PER_ADDRESS
+    login_failure_window: float = 900.0  # CSMS_API_LOGIN_FAILURE_WINDOW (seconds)
+    # Browser sessions end after this long without a request, and this long after login at most.
+    session_idle_timeout: float = 1800.0  # CSMS_API_SESSION_IDLE_TIMEOUT (seconds)
+    session_lifetime: float = 12 * 3600.0  # CSMS_API_SESSION_LIFETIME (seconds)
+    # An API token created without an expiry expires after this long (0: never).
+    token_lifetime: float = 90 * 86400.0  # CSMS_API_TOKEN_LIFETIME (seconds)
+    # argon2id cost of operator passwords (RFC 9106 second recommendation: 64 MiB, 3 passes).
+    # Lower only on small hardware; new hashes use it, stored ones keep their own.
+    password_hash_memory: int = 65536  # CSMS_API_PASSWORD_HASH_MEMORY (KiB)
+    password_hash_time: int = 3  # CSMS_API_PASSWORD_HASH_TIME (passes)
+    # Audit log retention: the newest rows kept, and the oldest age kept.
+    audit_max_rows: int = 1_000_000  # CSMS_API_AUDIT_MAX_ROWS
+    audit_max_age: float = 365 * 86400.0  # CSMS_API_AUDIT_MAX_AGE (seconds)
+    # --- end of identity and access
 
 
 @dataclass(frozen=True, slots=True)
@@ -526,6 +545,7 @@ def _validate_api(api: ApiSettings) -> None:
     if api.trusted_hosts is not None and not [h for h in api.trusted_hosts.split(",") if h.strip()]:
         raise SettingsError("CSMS_API_TRUSTED_HOSTS: expected comma-separated host names")
     _validate_command_jobs(api)
+    _validate_identity(api)
 
 
 def _validate_command_jobs(api: ApiSettings) -> None:
@@ -539,6 +559,36 @@ def _validate_command_jobs(api: ApiSettings) -> None:
     ):
         if not value > 0:
             raise SettingsError(f"CSMS_API_{name}: must be positive, got {value}")
+
+
+def _validate_identity(api: ApiSettings) -> None:
+    """Identity and access (issue 9): budgets >= 1, durations > 0 (token lifetime: 0 = never)."""
+    for name in (
+        "login_failures_per_account_address",
+        "login_failures_per_address",
+        "audit_max_rows",
+    ):
+        if getattr(api, name) < 1:
+            raise SettingsError(f"CSMS_API_{name.upper()}: at least 1, got {getattr(api, name)}")
+    for name in (
+        "login_failure_window",
+        "session_idle_timeout",
+        "session_lifetime",
+        "audit_max_age",
+    ):
+        if not getattr(api, name) > 0:
+            raise SettingsError(
+                f"CSMS_API_{name.upper()}: seconds, must be positive, got {getattr(api, name)}"
+            )
+    if api.password_hash_memory < 1024 or api.password_hash_time < 1:
+        raise SettingsError(
+            "CSMS_API_PASSWORD_HASH_MEMORY (KiB, at least 1024; default 65536) and "
+            "CSMS_API_PASSWORD_HASH_TIME (at least 1; default 3)"
+        )
+    if not api.token_lifetime >= 0:
+        raise SettingsError(
+            f"CSMS_API_TOKEN_LIFETIME: seconds, 0 (never) or more, got {api.token_lifetime}"
+        )
 
 
 def is_loopback_host(host: str) -> bool:

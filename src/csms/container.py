@@ -20,9 +20,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import uvicorn
+from argon2 import PasswordHasher
 
 from csms.api.app import create_app
 from csms.api.hosts import default_trusted_hosts
+from csms.api.identity import Identity, IdentitySettings
 from csms.api.intents.jobs import JobLimits, JobRunner
 from csms.api.intents.registry import IntentServices
 from csms.api.routes.files import FilesApi
@@ -88,6 +90,7 @@ from csms.domain.files import FileRepository
 from csms.domain.iso15118 import Iso15118CertificateProvider
 from csms.domain.model import RegistrationStatus, Station
 from csms.domain.notifications import NotificationLog
+from csms.domain.operator_passwords import OperatorPasswords
 from csms.domain.ports import StationGateway, StationRepository, TransactionRepository
 from csms.domain.security import CertificateAuthority, SecurityRepository
 from csms.domain.smartcharging import ChargingProfileRepository
@@ -410,6 +413,27 @@ def _api_socket(host: str, port: int) -> socket.socket:
         raise _bind_error(exc, host, port, names) from exc
 
 
+def build_identity(store: Store, api: ApiSettings) -> Identity:
+    """Operator accounts, tokens, sessions and the audit log over ``store`` (issue 9)."""
+    return Identity(
+        accounts=store.accounts,
+        audit=store.audit,
+        passwords=OperatorPasswords(
+            PasswordHasher(memory_cost=api.password_hash_memory, time_cost=api.password_hash_time)
+        ),
+        settings=IdentitySettings(
+            login_failures_per_account_address=api.login_failures_per_account_address,
+            login_failures_per_address=api.login_failures_per_address,
+            login_failure_window=api.login_failure_window,
+            session_idle_timeout=api.session_idle_timeout,
+            session_lifetime=api.session_lifetime,
+            token_lifetime=api.token_lifetime,
+            audit_max_rows=api.audit_max_rows,
+            audit_max_age=api.audit_max_age,
+        ),
+    )
+
+
 class _EmbeddedUvicorn(uvicorn.Server):
     """uvicorn without its signal handlers: csms's CLI owns SIGINT/SIGTERM."""
 
@@ -681,6 +705,7 @@ class Csms:
             tokens=TokensApi(self.store.token_admin, self.clock),
             transactions=TransactionsApi(ledger=self.store.ledger, charging=self.store.charging),
             commands=await self._start_commands(api),
+            identity=build_identity(self.store, api),
         )
         config = uvicorn.Config(
             app,

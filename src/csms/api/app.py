@@ -10,11 +10,19 @@ from fastapi import FastAPI, Security
 from fastapi.params import Depends
 
 import csms
-from csms.api.auth import BearerAuthMiddleware, bearer_scheme
+from csms.api.auth import (
+    PUBLIC,
+    ROLE_KEY,
+    AuthMiddleware,
+    bearer_scheme,
+    default_role,
+    route_roles,
+)
 from csms.api.deps import ApiContext, attach_context
 from csms.api.docs import ASSETS_PATH, install_docs
 from csms.api.errors import PROBLEM_MEDIA_TYPE, install_error_handlers
 from csms.api.hosts import LOOPBACK_HOSTS, HostPatterns, TrustedHostMiddleware
+from csms.api.identity import SESSION_COOKIE, Identity
 from csms.api.media import STATE_CHANGING, JsonBodyMiddleware, binary_routes
 from csms.api.ocpp_hint import OcppHintMiddleware
 from csms.api.routes.commands import commands_router
@@ -22,6 +30,7 @@ from csms.api.routes.device_model import attach_device_model, device_model_route
 from csms.api.routes.ev_schedules import EvRenegotiation, attach_ev_schedules, ev_schedules_router
 from csms.api.routes.files import FilesApi, attach_files, file_service_router, files_router
 from csms.api.routes.health import LoadProbe, health_router
+from csms.api.routes.identity import attach_identity, has_identity, identity_router
 from csms.api.routes.ledger_context import TransactionsApi, attach_transactions
 from csms.api.routes.notifications import attach_notifications, notifications_router
 from csms.api.routes.remote_starts import attach_remote_starts, remote_starts_router
@@ -44,6 +53,7 @@ from csms.domain.ports import StationGateway, StationRepository
 from csms.domain.remotestart import RemoteStartLinks
 
 API_PREFIX: Final = "/api/v1"
+SESSION_SCHEME: Final = "sessionCookie"
 ApiAuth = Literal["token", "none"]
 # Never behind the token: liveness/readiness probes (load balancers send no token).
 HEALTH_PATHS: Final = ("/healthz", "/readyz")
@@ -52,8 +62,11 @@ _DESCRIPTION: Final = """\
 Operate the charging stations of this CSMS: register them, see their state and send them OCPP
 commands (1.6J, 2.0.1 and 2.1). The OCPP WebSocket endpoint is served on a separate port.
 
-Every `/api/v1` route needs `Authorization: Bearer <token>` (the API token: `CSMS_API_TOKEN`, or
-the one csms generated and showed at its first start; `csms api-token rotate` prints a new one).
+Every `/api/v1` route but login needs a credential: `Authorization: Bearer <token>` (an account's
+API token, or the bootstrap admin token: `CSMS_API_TOKEN`, or the one csms generated and showed at
+its first start; `csms api-token rotate` prints a new one), or the session cookie set by
+`POST /api/v1/auth/login` (then state-changing requests send `X-CSRF-Token`). Each operation's
+`x-required-role` names the least role it needs (viewer < operator < admin); else 403.
 Requests must name a trusted host (`CSMS_API_TRUSTED_HOSTS`, else 400) and state-changing ones send
 JSON (`Content-Type: application/json`, else 415), except the firmware upload.
 
@@ -71,6 +84,12 @@ _TOKENS_TAGS: Final = [
 ]
 _TRANSACTION_TAGS: Final = [
     {"name": "transactions", "description": "Transactions (1.6 and 2.x) and meter values"},
+]
+_IDENTITY_TAGS: Final = [
+    {"name": "auth", "description": "Login, logout and who am I (browser sessions)"},
+    {"name": "users", "description": "Operator accounts and roles (admin)"},
+    {"name": "api tokens", "description": "Per-account API tokens"},
+    {"name": "audit", "description": "Who changed what (admin)"},
 ]
 _DEVICE_MODEL_TAGS: Final = [
     {"name": "device model", "description": "What 2.x stations reported about themselves"},
@@ -98,7 +117,43 @@ class CsmsApi(FastAPI):
                     ) and "application/json" in content:
                         content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
         _declare_guards(schema)
+        _declare_roles(schema, sessions=has_identity(self))
         return schema
+
+
+def _declare_roles(schema: dict[str, Any], *, sessions: bool) -> None:
+    """Publish ``x-required-role`` on every operation: as declared (``openapi_extra``), else the
+    default by method; the routes outside ``/api/v1`` are public (health) or carry their own URL
+    credential (the stations' ``/files``)."""
+    problem = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+    if schemes and sessions:  # accounts are on: the dashboard's session cookie is the other way
+        schemes[SESSION_SCHEME] = {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": SESSION_COOKIE,
+            "description": "Browser session from POST /api/v1/auth/login; state-changing "
+            "requests also send X-CSRF-Token",
+        }
+    for path, path_item in schema.get("paths", {}).items():
+        for method, operation in path_item.items():
+            if not path.startswith(API_PREFIX):
+                operation.setdefault(ROLE_KEY, PUBLIC)
+                continue
+            role = operation.setdefault(ROLE_KEY, default_role(method).value)
+            if role == PUBLIC:
+                operation["security"] = []  # login: no credential
+                operation.get("responses", {}).pop("401", None)
+            elif sessions and operation.get("security"):
+                operation["security"] = [*operation["security"], {SESSION_SCHEME: []}]
+            if role != PUBLIC:
+                operation.setdefault("responses", {}).setdefault(
+                    "403",
+                    {
+                        "description": "Role insufficient (or CSRF token missing)",
+                        "content": problem,
+                    },
+                )
 
 
 def _declare_guards(schema: dict[str, Any]) -> None:
@@ -138,6 +193,7 @@ def create_app(
     transactions: TransactionsApi | None = None,
     ev_schedules: EvRenegotiation | None = None,
     commands: CommandsApi | None = None,
+    identity: Identity | None = None,
 ) -> FastAPI:
     """Build the HTTP API. It fails closed: without a credential it refuses to build.
 
@@ -173,6 +229,9 @@ def create_app(
         commands: the typed commands' services and job runner; adds
             ``/stations/{id}/commands/{intent}``, ``/commands/{intent}``, ``/jobs`` and the
             tracked state (``/reservations``, ``/stations/{id}/charging-profiles``, ...).
+        identity: operator accounts, API tokens, sessions and the audit log; adds ``/auth``,
+            ``/users``, ``/api-tokens`` and ``/audit``. Without it only the bootstrap token
+            (``api_token``/``credentials``, an admin) is accepted and nothing is audited.
     """
     checks = _credentials(auth, api_token, credentials)
     if call_timeout <= 0:
@@ -188,7 +247,8 @@ def create_app(
         + (_DEVICE_MODEL_TAGS if device_model or notifications else [])
         + (_TOKENS_TAGS if tokens is not None else [])
         + (_TRANSACTION_TAGS if transactions is not None else [])
-        + (_TRACKED_TAGS if commands is not None else []),
+        + (_TRACKED_TAGS if commands is not None else [])
+        + (_IDENTITY_TAGS if identity is not None else []),
         docs_url=None,
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
@@ -240,6 +300,9 @@ def create_app(
             typed_commands_router(commands.services),
             tracked_state_router(commands.services),
         ]
+    if identity is not None:
+        attach_identity(app, identity)
+        routers.append(identity_router())
     for router in routers:
         app.include_router(
             router, prefix=API_PREFIX, dependencies=dependencies, responses=responses
@@ -247,20 +310,23 @@ def create_app(
     app.include_router(health_router(station_load))
     docs_paths = install_docs(app, title="csms HTTP API")
 
-    # Added innermost first: hint → host → token → media type → routes.
+    # Added innermost first: hint → host → auth (roles, audit) → media type → routes.
     app.add_middleware(
         JsonBodyMiddleware,
         binary=[b for r in routers for b in binary_routes(r.routes, prefix=API_PREFIX)],
         exempt_prefixes=("/files/",),
         strict_bodyless=checks is None,
     )
-    if checks is not None:
-        app.add_middleware(
-            BearerAuthMiddleware,
-            credentials=checks,
-            public_paths=frozenset((*HEALTH_PATHS, *docs_paths)),
-            public_prefixes=("/files/", ASSETS_PATH + "/"),
-        )
+    app.add_middleware(
+        AuthMiddleware,
+        credentials=checks,
+        identity=identity,
+        routes=app.routes,
+        public_paths=frozenset((*HEALTH_PATHS, *docs_paths)),
+        public_prefixes=("/files/", ASSETS_PATH + "/"),
+        open_access=checks is None,
+    )
+    route_roles(app.routes)  # an unknown x-required-role fails here, not at the first request
     app.add_middleware(TrustedHostMiddleware, hosts=hosts)
     app.add_middleware(OcppHintMiddleware, ocpp_port=ocpp_port, ocpp_tls=ocpp_tls)
     return app

@@ -1,6 +1,7 @@
 """Operator API credentials: what the HTTP API checks a bearer token against.
 
-The API holds no token in clear: it compares SHA-256 digests (fixed length, so
+The API holds no token in clear (neither the bootstrap token nor accounts' API tokens and session
+ids): it compares SHA-256 digests (fixed length, so
 :func:`hmac.compare_digest` leaks neither the token nor its length). The tokens csms generates carry
 256 bits from the operating system's CSPRNG, so a fast hash is enough: there is nothing to guess.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from typing import Protocol
 
 # Characters of randomness in a generated token (secrets.token_urlsafe(32): 256 bits).
@@ -43,3 +45,19 @@ class FixedApiToken:
 
     def verify(self, token: str) -> bool:
         return hmac.compare_digest(token_digest(token), self._digest)
+
+
+# Account tokens (API tokens of operator accounts) and session ids start with these, so a leaked
+# one is recognisable (secret scanners) and the API tells them from the bootstrap token at a glance.
+ACCOUNT_TOKEN_PREFIX = "csms_at_"
+SESSION_PREFIX = "csms_s_"
+
+
+def new_secret(prefix: str = "") -> str:
+    """A new random credential (256 bits from the OS CSPRNG), with a recognisable ``prefix``."""
+    return prefix + secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def digests_equal(a: bytes, b: bytes) -> bool:
+    """Compare two digests in constant time."""
+    return hmac.compare_digest(a, b)

@@ -17,7 +17,7 @@ Policy (docs/behaviour.md, "Handshake throttle"; CWE-307):
 
 Addresses are grouped as one IPv4 address, or one IPv6 /64 (a single subscriber usually owns a
 whole /64); an IPv4-mapped IPv6 address counts as its IPv4 address. Every budget is a bounded table
-of token buckets (:mod:`csms.server.buckets`), so a peer with many identities or addresses cannot
+of token buckets (:mod:`csms.domain.buckets`), so a peer with many identities or addresses cannot
 grow memory without limit.
 """
 
@@ -30,8 +30,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from csms.config import ServerSettings
+from csms.domain.buckets import DEFAULT_MAX_KEYS, IPV6_GROUP_MARK, KeyedBuckets, group_key
 from csms.log import KindLog
-from csms.server.buckets import DEFAULT_MAX_KEYS, KeyedBuckets
 
 
 def address_group(address: str) -> str:
@@ -40,24 +40,8 @@ def address_group(address: str) -> str:
     if isinstance(key, str):
         return key
     if key >> 64:
-        return str(ipaddress.IPv6Network(((key ^ _IPV6) << 64, 64)))
+        return str(ipaddress.IPv6Network(((key ^ IPV6_GROUP_MARK) << 64, 64)))
     return str(ipaddress.IPv4Address(key))
-
-
-_IPV6 = 1 << 64  # marks an IPv6 /64 prefix in a group key, apart from IPv4 addresses
-
-
-def group_key(address: str) -> int | str:
-    """:func:`address_group` as a compact table key: an int (IPv4, or IPv6 /64 prefix | 2**64)."""
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return address
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return int(ip.ipv4_mapped)
-        return _IPV6 | int(ip) >> 64
-    return int(ip)
 
 
 class HandshakeThrottle:

@@ -15,8 +15,8 @@ import ipaddress
 import resource
 from dataclasses import dataclass
 
+from csms.domain.buckets import group_key
 from csms.domain.load import ConnectionLoad
-from csms.server.admission import group_key
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 

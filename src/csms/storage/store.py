@@ -8,6 +8,7 @@ from typing import Self
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from csms.domain.accounts import AccountRepository, AuditLog
 from csms.domain.charging_ports import (
     ChargingTransactionRepository,
     IdTokenRepository,
@@ -39,6 +40,7 @@ from csms.storage.configuration import SqlConfigurationRepository
 from csms.storage.devicemodel import SqlDeviceModelRepository
 from csms.storage.engine import SqliteSynchronous, create_engine
 from csms.storage.files_repository import SqlFileRepository, SqlSecurityRepository
+from csms.storage.identity import SqlAccountRepository, SqlAuditLog
 from csms.storage.ledger import SqlLedger
 from csms.storage.localauth import SqlLocalListRepository
 from csms.storage.migrate import upgrade
@@ -78,6 +80,8 @@ class Store:
     ledger: Ledger
     command_jobs: CommandJobRepository
     desired_settings: DesiredSettings
+    accounts: AccountRepository
+    audit: AuditLog
 
     def __init__(
         self,
@@ -115,6 +119,8 @@ class Store:
         self.ledger = SqlLedger(engine)
         self.command_jobs = SqlCommandJobRepository(engine)
         self.desired_settings = SqlDesiredSettings(engine)
+        self.accounts = SqlAccountRepository(engine)
+        self.audit = SqlAuditLog(engine)
 
     @property
     def engine(self) -> AsyncEngine:

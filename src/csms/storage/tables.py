@@ -251,3 +251,4 @@ transactions = Table(
 # Tables of other areas live in their own modules on this metadata; importing them here makes
 # ``metadata`` complete for Alembic and the schema test.
 from csms.storage import tables_files as _tables_files  # noqa: E402, F401
+from csms.storage import tables_identity as _tables_identity  # noqa: E402, F401
