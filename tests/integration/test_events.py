@@ -85,6 +85,20 @@ def _event(seq: int, event_type: str, trigger: str, wh: float, **kw: Any) -> cal
     )
 
 
+async def _settled_log(api: httpx.AsyncClient, hook_id: int, count: int) -> list[dict[str, Any]]:
+    """The delivery log once it has ``count`` rows, none pending (the receiver sees a request
+    before csms has stored the attempt)."""
+    deadline = time.monotonic() + 10
+    while True:
+        items: list[dict[str, Any]] = (
+            await api.get(f"/api/v1/webhooks/{hook_id}/deliveries")
+        ).json()["items"]
+        if len(items) == count and all(d["state"] != "pending" for d in items):
+            return items
+        assert time.monotonic() < deadline, items
+        await asyncio.sleep(0.02)
+
+
 @asynccontextmanager
 async def _station(server: RunningCsms) -> AsyncIterator[ChargePoint]:
     async with server.connect(STATION, subprotocols=["ocpp2.0.1"]) as ws:
@@ -185,12 +199,11 @@ async def test_sse_and_signed_webhooks_follow_a_2_0_1_charge(
         assert sorted(b["type"] for b in bodies) == sorted(
             m.event or "" for m in [*everything, rest[3]]
         )
-        log = (await api.get(f"/api/v1/webhooks/{hook['id']}/deliveries")).json()
-        assert len(log["items"]) == 7
-        assert {(d["state"], d["status_code"], d["attempts"]) for d in log["items"]} == {
+        log = await _settled_log(api, hook["id"], 7)
+        assert {(d["state"], d["status_code"], d["attempts"]) for d in log} == {
             ("delivered", 200, 1)
         }
-        assert all(d["latency_ms"] is not None and d["error"] is None for d in log["items"])
+        assert all(d["latency_ms"] is not None and d["error"] is None for d in log)
 
 
 async def test_a_failing_receiver_gets_retries_then_the_subscription_is_disabled(
@@ -215,7 +228,7 @@ async def test_a_failing_receiver_gets_retries_then_the_subscription_is_disabled
         # Three attempts of the same event, spaced by the (jittered) backoff.
         assert {r.headers["csms-event-id"] for r in got} == {got[0].headers["csms-event-id"]}
         assert got[1].at - got[0].at >= 0.02 and got[2].at - got[1].at >= 0.04
-        [delivery] = (await api.get(f"/api/v1/webhooks/{hook_id}/deliveries")).json()["items"]
+        [delivery] = await _settled_log(api, hook_id, 1)
         assert (delivery["state"], delivery["attempts"], delivery["status_code"]) == (
             "failed",
             3,
@@ -340,8 +353,6 @@ async def test_accepted_deliveries_survive_a_restart(database_url: str, tmp_path
                 await asyncio.sleep(0.02)
             async with server.api() as api:
                 [hook] = (await api.get("/api/v1/webhooks")).json()["items"]
-                [delivery] = (await api.get(f"/api/v1/webhooks/{hook['id']}/deliveries")).json()[
-                    "items"
-                ]
+                [delivery] = await _settled_log(api, hook["id"], 1)
         assert delivery["state"] == "delivered" and delivery["status_code"] == 200
         assert delivery["event_id"] == int(event_id)

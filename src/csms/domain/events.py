@@ -105,6 +105,10 @@ class EventSubscription(Protocol):
         announced by one ``events.lost`` event."""
         ...
 
+    def take_ready(self, limit: int) -> list[Event]:
+        """Up to ``limit`` events already queued, without waiting (lets a writer batch)."""
+        ...
+
     def close(self) -> None:
         """Stop receiving (idempotent)."""
         ...

@@ -172,6 +172,19 @@ class _Subscription:
                 continue
             return None
 
+    def take_ready(self, limit: int) -> list[Event]:
+        taken: list[Event] = []
+        while len(taken) < limit:
+            if not self._queue:
+                if not self._behind:
+                    break
+                self._catch_up()
+                continue
+            event = self._queue.popleft()
+            self._position = event.id
+            taken.append(event)
+        return taken
+
     def _catch_up(self) -> None:
         """Refill the queue from the replay buffer; live again once nothing more is missing."""
         marker, events = self._bus.replay(self._position, self._filter, limit=self._size)

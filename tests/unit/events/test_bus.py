@@ -142,3 +142,14 @@ def test_ids_of_a_later_run_are_larger() -> None:
 def test_bad_sizes_are_refused() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         InProcessBus(replay_size=0)
+
+
+async def test_take_ready_returns_what_is_queued_and_catches_up() -> None:
+    bus = _bus(queue_size=2)
+    sub = bus.subscribe(EventFilter())
+    assert sub.take_ready(10) == []
+    for n in range(5):
+        bus.publish("x", None, {"n": n})
+    assert [e.id for e in sub.take_ready(3)] == [1, 2, 3]  # 2 queued, then the replay buffer
+    assert [e.id for e in sub.take_ready(10)] == [4, 5]
+    assert sub.take_ready(10) == []
