@@ -176,6 +176,7 @@ class WebhookDispatcher:
         )
         self._subscriptions: dict[int, WebhookSubscription] = {}
         self._stale = True
+        self._reloading = asyncio.Lock()
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._limit = asyncio.Semaphore(options.concurrency)
@@ -205,18 +206,25 @@ class WebhookDispatcher:
         self._wake.set()
 
     async def _reload(self) -> None:
-        if not self._stale:
-            return
-        self._stale = False
-        found: dict[int, WebhookSubscription] = {}
-        after: int | None = None
-        while True:
-            page = await self._repository.list(after_id=after, limit=500)
-            found.update((s.id, s) for s in page)
-            if len(page) < 500:
-                break
-            after = page[-1].id
-        self._subscriptions = found
+        """Read the subscriptions again if they changed. One reload at a time: a reload that
+        began before a change must not overwrite the result of one that began after it."""
+        async with self._reloading:
+            if not self._stale:
+                return
+            self._stale = False  # a change from here on makes the next call reload again
+            found: dict[int, WebhookSubscription] = {}
+            after: int | None = None
+            try:
+                while True:
+                    page = await self._repository.list(after_id=after, limit=500)
+                    found.update((s.id, s) for s in page)
+                    if len(page) < 500:
+                        break
+                    after = page[-1].id
+            except BaseException:
+                self._stale = True
+                raise
+            self._subscriptions = found
 
     # --- intake ------------------------------------------------------------------------------
 
