@@ -280,7 +280,7 @@ class WebhookDispatcher:
             self._wake.clear()
             try:
                 await self._reload()
-                due = await self._repository.due(self._clock(), limit=self._options.concurrency * 4)
+                due = await self._repository.due(self._clock(), limit=self._options.concurrency * 8)
             except StorageError:
                 self._stale = True
                 logger.warning("webhooks: cannot read the outbox; retrying in 1 s")

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, and_, delete, func, insert, select, update
+from sqlalchemy import RowMapping, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from csms.domain.webhooks import (
@@ -231,20 +231,32 @@ class SqlWebhookRepository:
             return []
         disabled: builtins.list[int] = []
         async with writing(self._engine) as conn:
-            for a in attempts:
-                await conn.execute(
-                    update(deliveries)
-                    .where(deliveries.c.id == a.delivery_id)
-                    .values(
-                        state=a.state.value,
-                        attempts=a.attempts,
-                        next_attempt_at=a.next_attempt_at,
-                        last_status_code=a.status_code,
-                        last_latency_ms=a.latency_ms,
-                        last_error=a.error,
-                        updated_at=a.at,
-                    )
-                )
+            await conn.execute(  # one executemany for the batch
+                update(deliveries)
+                .where(deliveries.c.id == bindparam("delivery_id"))
+                .values(
+                    state=bindparam("new_state"),
+                    attempts=bindparam("new_attempts"),
+                    next_attempt_at=bindparam("new_next_attempt_at"),
+                    last_status_code=bindparam("new_status_code"),
+                    last_latency_ms=bindparam("new_latency_ms"),
+                    last_error=bindparam("new_error"),
+                    updated_at=bindparam("new_updated_at"),
+                ),
+                [
+                    {
+                        "delivery_id": a.delivery_id,
+                        "new_state": a.state.value,
+                        "new_attempts": a.attempts,
+                        "new_next_attempt_at": a.next_attempt_at,
+                        "new_status_code": a.status_code,
+                        "new_latency_ms": a.latency_ms,
+                        "new_error": a.error,
+                        "new_updated_at": a.at,
+                    }
+                    for a in attempts
+                ],
+            )
             # Per subscription, in attempt order: a success resets the run of failures.
             by_subscription: dict[int, builtins.list[DeliveryAttempt]] = {}
             for a in attempts:
