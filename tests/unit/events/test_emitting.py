@@ -10,10 +10,27 @@ from typing import Any
 import pytest
 
 from csms.domain.errors import CallFailed, StorageError
+from csms.domain.files import TransferKind
 from csms.domain.model import MeterSample, MeterValuesReport, StatusReport, TransactionEventReport
-from csms.domain.transactions import TransactionEventOutcome
+from csms.domain.security import SecurityEvent
+from csms.domain.tokens import AuthorizationStatus, IdTokenInfo
+from csms.domain.transactions import (
+    StopOutcome,
+    StopResult,
+    TransactionEventOutcome,
+    TransactionStart,
+    TransactionStop,
+)
 from csms.domain.webhooks import sign, verify
-from csms.events import EmittingStations, EmittingTransactions, EventingGateway, MeterSampler
+from csms.events import (
+    EmittingCharging,
+    EmittingFiles,
+    EmittingSecurity,
+    EmittingStations,
+    EmittingTransactions,
+    EventingGateway,
+    MeterSampler,
+)
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -188,3 +205,53 @@ def test_signature_round_trip_and_replay_window() -> None:
     assert not verify("whsec_x", header, b'{"id":2}', 1_700_000_100)  # altered body
     assert not verify("whsec_x", header, b'{"id":1}', 1_700_001_000)  # too old: a replay
     assert not verify("whsec_x", "garbage", b'{"id":1}', 1_700_000_000)
+
+
+class FakeCharging:
+    async def start(self, start: Any, received_at: datetime) -> Any:
+        from csms.domain.transactions import StartResult
+
+        return StartResult(
+            42, IdTokenInfo(AuthorizationStatus.ACCEPTED), duplicate=start.meter_start_wh == 1
+        )
+
+    async def stop(self, stop: Any, received_at: datetime) -> Any:
+        outcome = StopOutcome.CLOSED if stop.transaction_id == 42 else StopOutcome.ALREADY_CLOSED
+        return StopResult(outcome, energy_wh=500, evse_id=1)
+
+
+async def test_1_6_transactions_once_each() -> None:
+    events = Recorder()
+    charging = EmittingCharging(FakeCharging(), events, MeterSampler(0))  # type: ignore[arg-type]
+    await charging.start(TransactionStart("CS1", 1, 1, "TAG", 0, NOW), NOW)
+    await charging.start(TransactionStart("CS1", 1, 1, "TAG", 1, NOW), NOW)  # a retry
+    await charging.stop(TransactionStop("CS1", 42, 500, NOW, reason="Local"), NOW)
+    await charging.stop(TransactionStop("CS1", 42 + 1, 500, NOW), NOW)  # nothing closed
+    assert [(e[0], e[2]["transaction_id"]) for e in events.events] == [
+        ("transaction.started", "42"),
+        ("transaction.ended", "42"),
+    ]
+    assert events.events[1][2]["energy_wh"] == 500
+
+
+class FakeFilesAndSecurity:
+    async def record_notification(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    async def record_event(self, event: SecurityEvent) -> None:
+        return None
+
+
+async def test_firmware_log_and_security_notifications() -> None:
+    events = Recorder()
+    inner = FakeFilesAndSecurity()
+    files = EmittingFiles(inner, events)  # type: ignore[arg-type]
+    await files.record_notification("CS1", (TransferKind.FIRMWARE,), 7, "Installed", NOW)
+    await files.record_notification("CS1", (TransferKind.LOG,), None, "Uploaded", NOW)
+    security = EmittingSecurity(inner, events)  # type: ignore[arg-type]
+    await security.record_event(SecurityEvent("CS1", "FirmwareUpdated", NOW, True, NOW))
+    assert [(e[0], e[2].get("status") or e[2].get("type")) for e in events.events] == [
+        ("firmware.status", "Installed"),
+        ("log.status", "Uploaded"),
+        ("security.event", "FirmwareUpdated"),
+    ]
