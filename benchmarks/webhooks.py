@@ -8,6 +8,7 @@ intake, outbox insert, due query, HMAC signature, HTTP POST, attempt stored. The
 to CPU 0 and the receiver to CPU 1 where the machine has them.
 
     .venv/bin/python benchmarks/webhooks.py                    # 5,000 events, SQLite
+    .venv/bin/python benchmarks/webhooks.py --postgres         # a throwaway durable PostgreSQL
     .venv/bin/python benchmarks/webhooks.py --database-url postgresql+asyncpg://user@host/db
 """
 
@@ -19,6 +20,7 @@ import contextlib
 import dataclasses
 import multiprocessing
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -30,6 +32,7 @@ from csms.config import ApiSettings, DatabaseSettings, EventsSettings, ServerSet
 from csms.container import Csms
 
 TOKEN = "benchmark-api-token-0123456789abcdef"
+REPO_ROOT = str(Path(__file__).resolve().parent.parent)
 
 
 def _pin(cpu: int) -> None:
@@ -126,11 +129,27 @@ def parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="start a throwaway PostgreSQL (tests/postgres.py, default durability) and use it",
+    )
     parser.add_argument("--timeout", type=float, default=300.0)
     return parser.parse_args()
 
 
+async def on_postgres(args: argparse.Namespace) -> dict[str, Any]:
+    sys.path.insert(0, REPO_ROOT)
+    from tests.postgres import running_postgres
+
+    with running_postgres(durable=True) as server:
+        async with server.database() as url:
+            args.database_url = url
+            return await main(args)
+
+
 if __name__ == "__main__":
-    result = asyncio.run(main(parse()))
+    arguments = parse()
+    result = asyncio.run(on_postgres(arguments) if arguments.postgres else main(arguments))
     for key, value in result.items():
         print(f"{key:>18}: {round(value, 1) if isinstance(value, float) else value}")
