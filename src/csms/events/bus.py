@@ -69,7 +69,8 @@ class InProcessBus:
                 "station_id": station_id,
                 "time": time.isoformat(),
                 "data": data,
-            }
+            },
+            default=str,  # never raise on the OCPP path: an odd value is sent as its text
         ).decode()
         event = Event(event_id, type, station_id, time, data, wire)
         self._buffer.append(event)

@@ -153,3 +153,13 @@ async def test_take_ready_returns_what_is_queued_and_catches_up() -> None:
     assert [e.id for e in sub.take_ready(3)] == [1, 2, 3]  # 2 queued, then the replay buffer
     assert [e.id for e in sub.take_ready(10)] == [4, 5]
     assert sub.take_ready(10) == []
+
+
+async def test_publish_never_raises_on_a_value_json_cannot_hold() -> None:
+    from decimal import Decimal
+
+    bus = _bus()
+    sub = bus.subscribe(EventFilter())
+    bus.publish("meter.values", "CS1", {"value": Decimal("1.5")})
+    [event] = await _drain(sub, 1)
+    assert orjson.loads(event.wire)["data"] == {"value": "1.5"}
