@@ -356,3 +356,48 @@ async def test_accepted_deliveries_survive_a_restart(database_url: str, tmp_path
                 [delivery] = await _settled_log(api, hook["id"], 1)
         assert delivery["state"] == "delivered" and delivery["status_code"] == 200
         assert delivery["event_id"] == int(event_id)
+
+
+async def test_a_1_6_charge_is_streamed_once_per_fact(database_url: str, tmp_path: Path) -> None:
+    from ocpp.v16 import ChargePoint as ChargePoint16
+    from ocpp.v16 import call as call16
+
+    async with _csms(database_url, tmp_path) as server, server.api() as api:
+        await server.add_station("EV16")
+        filters = {"station": "EV16", "type": ["transaction.", "meter.", "station.boot"]}
+        async with _sse(api, filters) as stream:
+            async with server.connect("EV16", subprotocols=["ocpp1.6"]) as ws:
+                cp = ChargePoint16("EV16", ws)
+                task = asyncio.create_task(cp.start())
+                try:
+                    await cp.call(
+                        call16.BootNotification(charge_point_vendor="V", charge_point_model="M")
+                    )
+                    start = await cp.call(
+                        call16.StartTransaction(connector_id=1, id_tag="TAG", meter_start=1000,
+                                                timestamp=_at(0))
+                    )  # fmt: skip
+                    meter = call16.MeterValues(
+                        connector_id=1, transaction_id=start.transaction_id,
+                        meter_value=[{"timestamp": _at(60), "sampled_value": [{"value": "1600"}]}],
+                    )  # fmt: skip
+                    await cp.call(meter)
+                    await cp.call(meter)  # a retry with a new message id: stored (and told) once
+                    await cp.call(
+                        call16.StopTransaction(meter_stop=2500, timestamp=_at(120),
+                                               transaction_id=start.transaction_id)
+                    )  # fmt: skip
+                    got = await stream.take(5)
+                finally:
+                    task.cancel()
+            with pytest.raises(TimeoutError):
+                await stream.next(timeout=0.3)
+    assert [m.event for m in got] == [
+        "station.boot", "transaction.started", "transaction.updated", "meter.values",
+        "transaction.ended",
+    ]  # fmt: skip
+    tx = str(start.transaction_id)
+    assert {m.data["data"]["transaction_id"] for m in got[1:]} == {tx}
+    assert got[1].data["data"]["meter_start_wh"] == 1000
+    assert got[2].data["data"]["energy_wh"] == 1600.0
+    assert (got[4].data["data"]["energy_wh"], got[4].data["data"]["meter_stop_wh"]) == (1500, 2500)
