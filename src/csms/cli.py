@@ -108,6 +108,8 @@ def _apply_serve_flags(settings: Settings, args: argparse.Namespace) -> Settings
         changes["compression"] = False
     if args.concurrent_transactions:  # authorization and transactions (issue 8 blocks C/E)
         changes["concurrent_transactions"] = True
+    if args.message_log is not None:  # message log (issue 9)
+        changes["message_log"] = args.message_log == "on"
     api_changes: dict[str, Any] = {}
     if args.api_host is not None:
         api_changes["host"] = args.api_host
@@ -633,6 +635,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="a token may run several 2.x transactions at once: a TransactionEvent Started is "
         "never ConcurrentTx (CSMS_CONCURRENT_TRANSACTIONS)",
+    )
+    serve.add_argument(
+        "--message-log",
+        choices=("on", "off"),
+        help="keep every OCPP frame, searchable at /api/v1/messages (CSMS_MESSAGE_LOG, default on)",
     )
     serve.add_argument(
         "--log-level", help="csms's loggers: DEBUG, INFO (default), WARNING, ERROR (CSMS_LOG_LEVEL)"

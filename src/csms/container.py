@@ -23,7 +23,9 @@ import uvicorn
 
 from csms.api.app import create_app
 from csms.api.hosts import default_trusted_hosts
+from csms.api.metrics import MetricsSources
 from csms.api.routes.files import FilesApi
+from csms.api.routes.health import DatabaseProbe
 from csms.blocks.authorization import AuthorizationBlock
 from csms.blocks.authorization.cache import COMMANDS as AUTHORIZATION_COMMANDS
 from csms.blocks.availability import AvailabilityBlock
@@ -77,6 +79,8 @@ from csms.domain.credentials import hash_password
 from csms.domain.devicemodel import DeviceModelRepository
 from csms.domain.files import FileRepository
 from csms.domain.iso15118 import Iso15118CertificateProvider
+from csms.domain.messagelog import Retention
+from csms.domain.metrics import ServerStats
 from csms.domain.model import RegistrationStatus, Station
 from csms.domain.notifications import NotificationLog
 from csms.domain.ports import StationGateway, StationRepository, TransactionRepository
@@ -94,6 +98,7 @@ from csms.pki import (
 )
 from csms.rpc import ALL_VERSIONS, OcppVersion
 from csms.server.listener import StationListener
+from csms.server.message_log import MessageLogRecorder
 from csms.server.registry import ConnectionRegistry
 from csms.server.tls import TlsConfigError
 from csms.simulator import FleetOptions, Timing, run_fleet
@@ -306,6 +311,27 @@ def build_iso15118_provider(
         raise SettingsError(f"CSMS_ISO15118_PROVIDER: {exc}") from exc
 
 
+def build_message_log(
+    settings: Settings, store: Store, log_limiter: LogLimiter | None = None
+) -> MessageLogRecorder | None:
+    """The OCPP message log's recorder (issue 9), or None when CSMS_MESSAGE_LOG is off."""
+    server = settings.server
+    if not server.message_log:
+        return None
+    return MessageLogRecorder(
+        store.message_log,
+        retention=Retention(
+            max_age=server.message_log_max_age,
+            max_rows=server.message_log_max_rows,
+            max_bytes=server.message_log_max_bytes,
+        ),
+        queue_size=server.message_log_queue,
+        keep_payloads=server.message_log_payloads,
+        prune_interval=server.message_log_prune_interval,
+        log_limiter=log_limiter,
+    )
+
+
 BLOCKS = (
     ProvisioningBlock,
     AvailabilityBlock,
@@ -426,6 +452,10 @@ class Csms:
         self.v2g: V2GRootAuthority | None = None
         self.registry = ConnectionRegistry(log_limiter=self.log_limiter)
         self.listener: StationListener | None = None
+        # Operations (issue 9): the message log's recorder (None when CSMS_MESSAGE_LOG=off) and
+        # the per-message counters behind /metrics.
+        self.message_log: MessageLogRecorder | None = None
+        self.stats = ServerStats()
         self._api: _EmbeddedUvicorn | None = None
         self._api_task: asyncio.Task[None] | None = None
         self._demo_stop = asyncio.Event()
@@ -518,6 +548,9 @@ class Csms:
                 settings.server.max_protocol_violations, settings.server.protocol_violation_window
             ),
         )
+        self.message_log = build_message_log(settings, self.store, self.log_limiter)
+        if self.message_log is not None:
+            await self.message_log.start()
         self.listener = StationListener(
             settings.server,
             stations=self.store.stations,
@@ -526,6 +559,8 @@ class Csms:
             clock=self.clock,
             log_frames=settings.log.frames,
             client_ca=client_ca,
+            frame_taps=self.message_log.tap if self.message_log is not None else None,
+            stats=self.stats,
         )
         try:
             await self.listener.start()
@@ -542,6 +577,28 @@ class Csms:
             raise _bind_error(exc, server.host, server.port, names) from exc
         if settings.api.enabled:
             await self._start_api()
+
+    def metrics_sources(self) -> MetricsSources:
+        """What /metrics reads at each scrape."""
+        store, log = self.store, self.message_log
+        return MetricsSources(
+            stats=self.stats,
+            connections=self.registry.by_version,
+            commit_latency=store.commit_latency if store is not None else None,
+            committer_pending=(lambda: store.committer_pending) if store is not None else None,
+            pool=store.pool_stats if store is not None else None,
+            message_log=(
+                lambda: {
+                    "queued": log.queued,
+                    "dropped": log.dropped,
+                    "written": log.written,
+                    "failed": log.failed,
+                    "pruned": log.pruned,
+                }
+            )
+            if log is not None
+            else None,
+        )
 
     def _default_public_url(self) -> str:
         """Where stations reach the file service when CSMS_FILES_PUBLIC_URL is not set."""
@@ -607,6 +664,13 @@ class Csms:
             notifications=self.store.notifications,
             remote_starts=self.store.remote_starts,
             station_load=self.listener.load if self.listener is not None else None,
+            message_log=self.store.message_log,
+            metrics=self.metrics_sources(),
+            database=DatabaseProbe(
+                self.store.ping,
+                timeout=self.settings.server.readiness_timeout,
+                cache=self.settings.server.readiness_cache,
+            ),
         )
         config = uvicorn.Config(
             app,
@@ -706,6 +770,9 @@ class Csms:
         if self.listener is not None:
             await self.listener.close()
             self.listener = None
+        if self.message_log is not None:
+            await self.message_log.aclose()
+            self.message_log = None
         if self.security_block is not None:
             await self.security_block.aclose()
             self.security_block = None

@@ -16,11 +16,13 @@ from csms.api.docs import ASSETS_PATH, install_docs
 from csms.api.errors import PROBLEM_MEDIA_TYPE, install_error_handlers
 from csms.api.hosts import LOOPBACK_HOSTS, HostPatterns, TrustedHostMiddleware
 from csms.api.media import STATE_CHANGING, JsonBodyMiddleware, binary_routes
+from csms.api.metrics import MetricsSources, attach_metrics, metrics_router
 from csms.api.ocpp_hint import OcppHintMiddleware
 from csms.api.routes.commands import commands_router
 from csms.api.routes.device_model import attach_device_model, device_model_router
 from csms.api.routes.files import FilesApi, attach_files, file_service_router, files_router
-from csms.api.routes.health import LoadProbe, health_router
+from csms.api.routes.health import DatabaseProbe, LoadProbe, health_router
+from csms.api.routes.messages import attach_message_log, message_log_router
 from csms.api.routes.notifications import attach_notifications, notifications_router
 from csms.api.routes.remote_starts import attach_remote_starts, remote_starts_router
 from csms.api.routes.security import security_router
@@ -28,6 +30,7 @@ from csms.api.routes.stations import stations_router
 from csms.api.schemas import Problem
 from csms.domain.api_credentials import ApiCredentials, FixedApiToken
 from csms.domain.devicemodel import DeviceModelRepository
+from csms.domain.messagelog import MessageLogRepository
 from csms.domain.notifications import NotificationLog
 from csms.domain.ports import StationGateway, StationRepository
 from csms.domain.remotestart import RemoteStartLinks
@@ -53,7 +56,8 @@ Errors are [RFC 9457](https://www.rfc-editor.org/rfc/rfc9457) problem details
 _TAGS: Final = [
     {"name": "stations", "description": "Station registry and status"},
     {"name": "commands", "description": "CSMS-initiated OCPP commands"},
-    {"name": "health", "description": "Liveness"},
+    {"name": "health", "description": "Liveness, readiness and metrics"},
+    {"name": "message log", "description": "Every OCPP frame in and out"},
 ]
 _DEVICE_MODEL_TAGS: Final = [
     {"name": "device model", "description": "What 2.x stations reported about themselves"},
@@ -113,6 +117,9 @@ def create_app(
     notifications: NotificationLog | None = None,
     remote_starts: RemoteStartLinks | None = None,
     station_load: LoadProbe | None = None,
+    message_log: MessageLogRepository | None = None,
+    metrics: MetricsSources | None = None,
+    database: DatabaseProbe | None = None,
 ) -> FastAPI:
     """Build the HTTP API. It fails closed: without a credential it refuses to build.
 
@@ -138,6 +145,9 @@ def create_app(
             ``/stations/{id}/remote-starts/{remoteStartId}``.
         station_load: the station endpoint's connection counters, shown by ``/healthz`` and
             ``/readyz`` (503 when saturated).
+        message_log: the OCPP message log; adds ``/messages`` and ``/stations/{id}/messages``.
+        metrics: what ``/metrics`` reports (Prometheus; behind the bearer token like ``/api/v1``).
+        database: ``/readyz`` answers 503 while it fails (SELECT 1, cached about a second).
     """
     checks = _credentials(auth, api_token, credentials)
     if call_timeout <= 0:
@@ -183,11 +193,17 @@ def create_app(
     if remote_starts is not None:
         attach_remote_starts(app, remote_starts)
         routers.append(remote_starts_router())
+    if message_log is not None:
+        attach_message_log(app, message_log)
+        routers.append(message_log_router())
     for router in routers:
         app.include_router(
             router, prefix=API_PREFIX, dependencies=dependencies, responses=responses
         )
-    app.include_router(health_router(station_load))
+    app.include_router(health_router(station_load, database))
+    if metrics is not None:
+        attach_metrics(app, metrics)
+        app.include_router(metrics_router(), dependencies=dependencies, responses=responses)
     docs_paths = install_docs(app, title="csms HTTP API")
 
     # Added innermost first: hint → host → token → media type → routes.

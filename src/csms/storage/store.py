@@ -17,6 +17,8 @@ from csms.domain.configuration import ConfigurationRepository
 from csms.domain.devicemodel import DeviceModelRepository
 from csms.domain.files import FileRepository
 from csms.domain.localauth import LocalListRepository
+from csms.domain.messagelog import MessageLogRepository
+from csms.domain.metrics import Histogram
 from csms.domain.notifications import NotificationLog
 from csms.domain.ports import StationRepository, TransactionRepository
 from csms.domain.remotestart import RemoteStartLinks
@@ -32,9 +34,11 @@ from csms.storage.chargingprofiles import SqlChargingProfileRepository
 from csms.storage.committer import GroupCommitter
 from csms.storage.configuration import SqlConfigurationRepository
 from csms.storage.devicemodel import SqlDeviceModelRepository
+from csms.storage.direct import reading
 from csms.storage.engine import SqliteSynchronous, create_engine
 from csms.storage.files_repository import SqlFileRepository, SqlSecurityRepository
 from csms.storage.localauth import SqlLocalListRepository
+from csms.storage.messagelog import SqlMessageLog
 from csms.storage.migrate import upgrade
 from csms.storage.notifications import SqlNotificationLog
 from csms.storage.opening import opening
@@ -65,6 +69,7 @@ class Store:
     tokens: IdTokenRepository
     charging: ChargingTransactionRepository
     reservations: ReservationRepository
+    message_log: MessageLogRepository
 
     def __init__(
         self,
@@ -97,11 +102,38 @@ class Store:
         self.tokens = SqlIdTokenRepository(engine, self._committer)
         self.charging = SqlChargingRepository(engine, self._committer)
         self.reservations = SqlReservationRepository(engine, self._committer)
+        self.message_log = SqlMessageLog(engine)
 
     @property
     def engine(self) -> AsyncEngine:
         """The engine (for health checks, tests and read-only reporting queries)."""
         return self._engine
+
+    @property
+    def committer_pending(self) -> int:
+        """Writes queued or being committed by the group committer (for /metrics)."""
+        return self._committer.pending
+
+    @property
+    def commit_latency(self) -> Histogram:
+        """Seconds per group-commit transaction (for /metrics)."""
+        return self._committer.commit_latency
+
+    def pool_stats(self) -> dict[str, int]:
+        """The connection pool's size, connections checked out and overflow (empty for pools
+        that keep no count, e.g. NullPool)."""
+        pool = self._engine.sync_engine.pool
+        stats: dict[str, int] = {}
+        for name in ("size", "checkedout", "overflow"):
+            method = getattr(pool, name, None)
+            if callable(method):
+                stats[name] = int(method())
+        return stats
+
+    async def ping(self) -> None:
+        """Run ``SELECT 1`` (readiness); database failures become :class:`StorageError`."""
+        async with reading(self._engine) as conn:
+            await conn.execute(text("SELECT 1"))
 
     async def start(self) -> None:
         """Start the group committer (idempotent)."""

@@ -1,0 +1,143 @@
+"""SQL implementation of :class:`csms.domain.messagelog.MessageLogRepository`.
+
+Written by the recorder's one task in batches (one transaction, one ``executemany`` each), off the
+stations' hot path and outside the group committer: a log entry is never something a station waits
+for. Pruning deletes the oldest rows in chunks of :data:`PRUNE_CHUNK`, each its own short
+transaction, so a large prune never holds SQLite's write lock for long.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql import Select
+
+from csms.domain.messagelog import ERROR_TYPES, LoggedMessage, MessageQuery, Retention
+from csms.storage.direct import reading, writing
+from csms.storage.tables_messagelog import ocpp_messages as table
+
+__all__ = ["PRUNE_CHUNK", "SqlMessageLog"]
+
+PRUNE_CHUNK = 10_000
+# Rows whose mean size estimates the bytes of the whole log.
+SIZE_SAMPLE = 1000
+
+
+class SqlMessageLog:
+    """Implements :class:`csms.domain.messagelog.MessageLogRepository`."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._insert = insert(table)
+
+    async def append(self, messages: Sequence[LoggedMessage]) -> None:
+        if not messages:
+            return
+        rows = [
+            {
+                "station_id": m.station_id,
+                "at": m.at,
+                "direction": m.direction,
+                "message_type": m.message_type,
+                "message_id": m.message_id,
+                "action": m.action,
+                "latency_ms": m.latency_ms,
+                "error_code": m.error_code,
+                "size": m.size,
+                "payload": m.payload,
+            }
+            for m in messages
+        ]
+        async with writing(self._engine) as conn:
+            await conn.execute(self._insert, rows)
+
+    async def search(self, query: MessageQuery, limit: int) -> Sequence[LoggedMessage]:
+        stmt = _filtered(select(table), query).order_by(table.c.id.desc()).limit(limit)
+        async with reading(self._engine) as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [
+            LoggedMessage(
+                station_id=r.station_id,
+                at=r.at,
+                direction=r.direction,
+                message_type=r.message_type,
+                message_id=r.message_id,
+                action=r.action,
+                latency_ms=r.latency_ms,
+                error_code=r.error_code,
+                size=r.size,
+                payload=r.payload,
+                id=r.id,
+            )
+            for r in rows
+        ]
+
+    async def prune(self, retention: Retention, now: datetime) -> int:
+        keep_from = await self._first_kept(retention, now)
+        if keep_from is None:
+            return 0
+        deleted = 0
+        while True:
+            chunk = (
+                select(table.c.id)
+                .where(table.c.id < keep_from)
+                .order_by(table.c.id)
+                .limit(PRUNE_CHUNK)
+                .scalar_subquery()
+            )
+            async with writing(self._engine) as conn:
+                result = await conn.execute(delete(table).where(table.c.id.in_(chunk)))
+            count = int(result.rowcount or 0)
+            deleted += count
+            if count < PRUNE_CHUNK:
+                return deleted
+
+    async def _first_kept(self, retention: Retention, now: datetime) -> int | None:
+        """The lowest id ``retention`` keeps, or None when nothing is to go.
+
+        Cheap on a large log: ids grow with time (one writer), so the rows too old are the lowest
+        ids (found by walking the primary key from the oldest, as far as there is something to
+        delete); the row count is the id span (an upper bound where PostgreSQL's sequence left
+        gaps) and the bytes are that times the mean size of the newest :data:`SIZE_SAMPLE` rows.
+        """
+        cutoff = now - timedelta(seconds=retention.max_age)
+        c = table.c
+        async with reading(self._engine) as conn:
+            oldest, newest = (await conn.execute(select(func.min(c.id), func.max(c.id)))).one()
+            if newest is None:
+                return None
+            young = (
+                await conn.execute(select(c.id).where(c.at >= cutoff).order_by(c.id).limit(1))
+            ).scalar()
+            recent = select(c.size).order_by(c.id.desc()).limit(SIZE_SAMPLE).subquery()
+            mean = (await conn.execute(select(func.avg(recent.c.size)))).scalar() or 0
+        keep_from = int(young) if young is not None else newest + 1
+        rows = newest - oldest + 1
+        keep = retention.max_rows
+        if mean and rows * float(mean) > retention.max_bytes:
+            keep = min(keep, int(retention.max_bytes / float(mean)))
+        if rows > keep:
+            keep_from = max(keep_from, newest - keep + 1)
+        return keep_from if keep_from > oldest else None
+
+
+def _filtered(stmt: Select[tuple[object, ...]], query: MessageQuery) -> Select[tuple[object, ...]]:
+    c = table.c
+    if query.station_id is not None:
+        stmt = stmt.where(c.station_id == query.station_id)
+    if query.action is not None:
+        stmt = stmt.where(c.action == query.action)
+    if query.direction is not None:
+        stmt = stmt.where(c.direction == query.direction)
+    if query.since is not None:
+        stmt = stmt.where(c.at >= query.since)
+    if query.until is not None:
+        stmt = stmt.where(c.at < query.until)
+    if query.errors_only:
+        stmt = stmt.where(c.message_type.in_(ERROR_TYPES))
+    if query.before_id is not None:
+        stmt = stmt.where(c.id < query.before_id)
+    return stmt

@@ -1,0 +1,47 @@
+"""The OCPP message log: every frame per station with direction, action, latency and its payload
+(secrets masked), bounded by the pruner.
+
+Revision ID: 0012_messagelog
+Revises: 0011
+Create Date: 2026-12-06
+
+Self-contained, like every migration (see 0001).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0012_messagelog"
+down_revision = "0011"
+branch_labels = None
+depends_on = None
+
+_Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def upgrade() -> None:
+    op.create_table(
+        "ocpp_messages",
+        sa.Column("id", _Id, autoincrement=True, nullable=False),
+        sa.Column("station_id", sa.String(length=255), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("direction", sa.String(length=3), nullable=False),
+        sa.Column("message_type", sa.String(length=16), nullable=False),
+        sa.Column("message_id", sa.Text(), nullable=True),
+        sa.Column("action", sa.Text(), nullable=True),
+        sa.Column("latency_ms", sa.Double(), nullable=True),
+        sa.Column("error_code", sa.Text(), nullable=True),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("payload", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ocpp_messages")),
+    )
+    op.create_index(op.f("ix_ocpp_messages_station_id_id"), "ocpp_messages", ["station_id", "id"])
+    op.create_index(op.f("ix_ocpp_messages_action_id"), "ocpp_messages", ["action", "id"])
+
+
+def downgrade() -> None:
+    op.drop_index(op.f("ix_ocpp_messages_action_id"), table_name="ocpp_messages")
+    op.drop_index(op.f("ix_ocpp_messages_station_id_id"), table_name="ocpp_messages")
+    op.drop_table("ocpp_messages")

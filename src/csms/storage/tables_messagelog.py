@@ -1,0 +1,33 @@
+"""Table of the OCPP message log (:mod:`csms.domain.messagelog`), on the shared metadata.
+
+Append-only, newest rows have the highest id; bounded by the pruner (age, rows, bytes). No foreign
+key to ``stations``: an entry outlives a station's deletion until it ages out, and a batch never
+fails because a station was deleted while its frames were queued.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Double, Index, Integer, String, Table, Text
+
+from csms.storage.tables import _id, metadata
+from csms.storage.types import UtcDateTime
+
+__all__ = ["ocpp_messages"]
+
+ocpp_messages = Table(
+    "ocpp_messages",
+    metadata,
+    _id(),
+    Column("station_id", String(255), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("direction", String(3), nullable=False),  # in / out
+    Column("message_type", String(16), nullable=False),  # CALL, CALLRESULT, ..., INVALID
+    Column("message_id", Text),  # as the frame carried it (a bad frame's may be long)
+    Column("action", Text),  # a station may send any action name
+    Column("latency_ms", Double),
+    Column("error_code", Text),
+    Column("size", Integer, nullable=False),
+    Column("payload", Text),  # JSON text, secrets masked
+    Index(None, "station_id", "id"),
+    Index(None, "action", "id"),
+)
