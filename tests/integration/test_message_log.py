@@ -5,6 +5,7 @@ never reaches the log; the queue-full path drops and counts without slowing a st
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -139,6 +140,8 @@ async def test_16_frames_are_logged_with_action_direction_and_latency(
     async with server.api() as api:
         bad = await api.get("/api/v1/messages", params={"cursor": "nope"})
         assert bad.status_code == 422
+        huge = base64.urlsafe_b64encode(f"m:{2**70}".encode()).decode()
+        assert (await api.get("/api/v1/messages", params={"cursor": huge})).status_code == 422
         naive = await api.get("/api/v1/messages", params={"since": "2026-01-01T00:00:00"})
         assert naive.status_code == 422
         unknown = await api.get("/api/v1/stations/NOPE/messages")

@@ -19,7 +19,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from csms.api.deps import Context, attach, attached
 from csms.api.errors import VALIDATION, ApiProblem
 from csms.api.routes.stations import StationIdPath, require_station
-from csms.api.schemas import Problem, ValidationProblem
+from csms.api.schemas import DB_INT_MAX, Problem, ValidationProblem
 from csms.domain.messagelog import LoggedMessage, MessageLogRepository, MessageQuery
 
 __all__ = ["attach_message_log", "message_log_router"]
@@ -105,7 +105,7 @@ def _decode_cursor(cursor: str) -> int:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, _, number = text.partition(":")
         value = int(number)
-        if prefix != "m" or value < 1:
+        if prefix != "m" or not 1 <= value <= DB_INT_MAX:
             raise ValueError(cursor)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise ApiProblem(VALIDATION, "cursor: not a cursor this API returned") from None

@@ -16,6 +16,7 @@ from fastapi import APIRouter, BackgroundTasks, Path, Query, Response
 from csms.api.deps import ApiContext, Context
 from csms.api.errors import STATION_EXISTS, WEAK_PASSWORD, ApiProblem
 from csms.api.schemas import (
+    DB_INT_MAX,
     ConnectorOut,
     Problem,
     SessionCountersOut,
@@ -114,7 +115,7 @@ def _hash_new_password(password: str) -> str:
 async def list_stations(
     context: Context,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=DB_INT_MAX)] = 0,
 ) -> list[StationSummary]:
     """List registered stations ordered by id."""
     stations = await context.stations.list(limit=limit, offset=offset)
