@@ -87,7 +87,7 @@ async def _all_payloads(server: RunningCsms) -> list[str]:
     from csms.storage.tables_messagelog import ocpp_messages
 
     async with store_of(server).engine.connect() as conn:
-        rows = (await conn.execute(select(ocpp_messages.c.payload))).scalars().all()
+        rows = (await conn.execute(select(ocpp_messages.c.frame))).scalars().all()
     return [r for r in rows if r is not None]
 
 

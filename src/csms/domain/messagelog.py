@@ -1,20 +1,26 @@
 """The OCPP message log: what csms keeps of every frame a station sent or was sent.
 
 One :class:`LoggedMessage` per frame: direction, message type, message id, action, for results
-the latency since their CALL, the error code of a CALLERROR, the frame's size and its payload with
-every secret masked (:func:`mask_secrets`; never a password, OCPP 1.6 security whitepaper A01.FR.09
-and 2.0.1 A00.FR.205: passwords must not be logged). :class:`StationFrames` turns one
+the latency since their CALL, the error code of a CALLERROR, the frame's size and the frame itself
+with every secret masked (:func:`mask_secrets`; never a password, OCPP 1.6 security whitepaper
+A01.FR.09 and 2.0.1 A00.FR.205: passwords must not be logged). :class:`StationFrames` turns one
 connection's frames into entries, pairing each CALLRESULT/CALLERROR with its CALL (OCPP-J 1.6
 §4.1.3, 2.0.1 Part 4 §4.2: a result carries the CALL's message id). Plain data, no I/O: the
 recorder (``csms.server.message_log``) and the repository do the rest.
+
+Cheap enough for every frame: the type, id, action or error code are read from the frame's head
+with one regular expression (the full parser only when that does not match), and a frame is
+decoded, masked and encoded again only if its text names a secret at all (``password``,
+``authorizationkey``, in any case); any other frame is kept as it came.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, Protocol
+from typing import Any, Final, NamedTuple, Protocol
 
 import orjson
 
@@ -38,6 +44,7 @@ __all__ = [
     "MessageQuery",
     "Retention",
     "StationFrames",
+    "frame_payload",
     "mask_secrets",
 ]
 
@@ -59,13 +66,16 @@ MAX_PENDING: Final = 64
 # A field whose name contains this (any case) holds a password: basicAuthPassword (2.1
 # SetNetworkProfile), apnPassword, vpn password (2.x NetworkConnectionProfile).
 _PASSWORD: Final = "password"
-# Raw text of an unreadable frame is kept only without these (compared in lower case).
+# A frame naming none of these (in lower case) carries no secret: kept as it came. BasicAuthPassword
+# contains "password".
 _SECRET_WORDS: Final = ("password", "authorizationkey")
+# The head of a frame: [MessageTypeId, "MessageId", "Action" or "ErrorCode" ...
+_HEAD: Final = re.compile(r'\[\s*([2-6])\s*,\s*"([^"\\]{1,36})"\s*(?:,\s*"([^"\\]{1,128})")?')
+_KINDS: Final = {"2": CALL, "3": CALLRESULT, "4": CALLERROR, "5": CALLRESULTERROR, "6": SEND}
 
 
-@dataclass(frozen=True, slots=True)
-class LoggedMessage:
-    """One frame as the log keeps it."""
+class LoggedMessage(NamedTuple):
+    """One frame as the log keeps it (a named tuple: built for every frame, so cheap to make)."""
 
     station_id: str
     at: datetime
@@ -76,7 +86,7 @@ class LoggedMessage:
     latency_ms: float | None  # results and errors: milliseconds since their CALL
     error_code: str | None  # CALLERROR / CALLRESULTERROR
     size: int  # bytes of the frame as sent
-    payload: str | None  # JSON text with secrets masked; None when not kept
+    frame: str | None  # the frame's text with secrets masked; None when not kept
     id: int | None = None  # storage id, newest highest
 
 
@@ -182,11 +192,63 @@ class StationFrames:
     ) -> LoggedMessage:
         """The log entry of ``frame``, seen at ``monotonic`` (for latencies) and ``at``."""
         size = len(frame)
-        parsed = parse_frame(frame)
+        text = frame if isinstance(frame, str) else frame.decode("utf-8", "replace")
+        head = _HEAD.match(text)
+        if head is None or (head.group(3) is None and head.group(1) != "3"):  # no action
+            return self._parsed(direction, text, size, monotonic, at)
+        type_id, message_id, name = head.groups()
+        kind = _KINDS[type_id]
         action: str | None = None
         latency: float | None = None
         error_code: str | None = None
-        body: Any = None
+        if kind in (CALL, SEND):
+            action = name
+            if kind == CALL:
+                self._call(direction, message_id, action, monotonic)
+        else:
+            started = self._pending.pop((OUT if direction == IN else IN, message_id), None)
+            if started is not None:
+                action = started[0]
+                latency = round((monotonic - started[1]) * 1000.0, 3)
+            if kind != CALLRESULT:
+                error_code = name
+        return LoggedMessage(
+            self.station_id,
+            at,
+            direction,
+            kind,
+            message_id,
+            action,
+            latency,
+            error_code,
+            size,
+            self._kept(text, size),
+        )
+
+    def _call(self, direction: str, message_id: str, action: str, monotonic: float) -> None:
+        pending = self._pending
+        if len(pending) >= MAX_PENDING:
+            del pending[next(iter(pending))]
+        pending[(direction, message_id)] = (action, monotonic)
+
+    def _kept(self, text: str, size: int) -> str | None:
+        """The frame as stored: None if not kept or too large, masked if it names a secret."""
+        if not self._keep_payloads or size > self._max_payload:
+            return None
+        lowered = text.lower()
+        if "password" not in lowered and "authorizationkey" not in lowered:  # _SECRET_WORDS
+            return text
+        try:
+            return orjson.dumps(mask_secrets(orjson.loads(text))).decode()
+        except orjson.JSONDecodeError:
+            return None  # unreadable and it may carry a password: not kept
+
+    def _parsed(
+        self, direction: str, text: str, size: int, monotonic: float, at: datetime
+    ) -> LoggedMessage:
+        """The slow path: a frame whose head the expression does not read (spacing, escapes in
+        its id or action, or no valid frame at all)."""
+        parsed = parse_frame(text)
         if isinstance(parsed, BadFrame):
             return LoggedMessage(
                 self.station_id,
@@ -198,54 +260,55 @@ class StationFrames:
                 None,
                 None,
                 size,
-                self._raw(frame) if self._keep_payloads else None,
+                self._kept(text, size),
             )
-        message_id = parsed.message_id
+        action: str | None = None
+        latency: float | None = None
+        error_code: str | None = None
         if isinstance(parsed, Call | Send):
             kind = CALL if isinstance(parsed, Call) else SEND
-            action, body = parsed.action, parsed.payload
+            action = parsed.action
             if kind == CALL:
-                pending = self._pending
-                if len(pending) >= MAX_PENDING:
-                    del pending[next(iter(pending))]
-                pending[(direction, message_id)] = (action, monotonic)
+                self._call(direction, parsed.message_id, action, monotonic)
         else:
-            call_direction = OUT if direction == IN else IN
-            started = self._pending.pop((call_direction, message_id), None)
+            started = self._pending.pop((OUT if direction == IN else IN, parsed.message_id), None)
             if started is not None:
                 action = started[0]
                 latency = round((monotonic - started[1]) * 1000.0, 3)
             if isinstance(parsed, CallResult):
-                kind, body = CALLRESULT, parsed.payload
+                kind = CALLRESULT
             else:
                 assert isinstance(parsed, CallError | CallResultError)
                 kind = CALLERROR if isinstance(parsed, CallError) else CALLRESULTERROR
                 error_code = parsed.error_code
-                body = {
-                    "errorCode": parsed.error_code,
-                    "errorDescription": parsed.description,
-                    "errorDetails": parsed.details,
-                }
-        payload = None
-        if self._keep_payloads and size <= self._max_payload:
-            payload = orjson.dumps(mask_secrets(body)).decode()
         return LoggedMessage(
             self.station_id,
             at,
             direction,
             kind,
-            message_id,
+            parsed.message_id,
             action,
             latency,
             error_code,
             size,
-            payload,
+            self._kept(text, size),
         )
 
-    def _raw(self, frame: str | bytes) -> str | None:
-        """An unreadable frame's text (as a JSON string), unless it may carry a password."""
-        text = frame if isinstance(frame, str) else frame.decode("utf-8", "replace")
-        lowered = text.lower()
-        if len(text) > self._max_payload or any(w in lowered for w in _SECRET_WORDS):
-            return None
-        return orjson.dumps(text).decode()
+
+def frame_payload(frame: str) -> Any:
+    """What an operator is shown of a stored frame: a CALL's or result's payload, a CALLERROR's
+    code, description and details, or the text itself when it is not a readable frame."""
+    try:
+        value = orjson.loads(frame)
+    except orjson.JSONDecodeError:
+        return frame
+    if not isinstance(value, list) or not value:
+        return frame
+    kind = value[0]
+    if kind in (2, 6) and len(value) == 4:
+        return value[3]
+    if kind == 3 and len(value) == 3:
+        return value[2]
+    if kind in (4, 5) and len(value) == 5:
+        return {"errorCode": value[2], "errorDescription": value[3], "errorDetails": value[4]}
+    return frame

@@ -1,9 +1,10 @@
 """Records every OCPP frame in the message log, off the stations' hot path.
 
 A connection's :class:`FrameTap` only appends ``(frames, direction, frame, monotonic, wall time)``
-to one bounded queue: no parsing, no I/O, never a wait. One task drains it: it describes each frame
-(:class:`~csms.domain.messagelog.StationFrames`: parse, pair with its CALL, mask secrets) and
-writes up to ``batch_size`` entries per transaction (one ``executemany``). When the queue is full
+to one bounded queue: no parsing, no I/O, never a wait. One task drains it: after the first frame
+it lingers up to ``linger`` seconds (or until ``batch_size`` frames wait), describes each frame
+(:class:`~csms.domain.messagelog.StationFrames`: read its head, pair it with its CALL, mask
+secrets) and writes them in one transaction (one ``executemany``). When the queue is full
 (the database is slower than the stations) new frames are dropped and counted (``dropped``, shown
 by ``/metrics``), so a slow log never slows a station. A second task prunes the log to its
 :class:`~csms.domain.messagelog.Retention` every ``prune_interval`` seconds.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -59,7 +61,8 @@ class MessageLogRecorder:
         *,
         retention: Retention,
         queue_size: int = 10_000,
-        batch_size: int = 500,
+        batch_size: int = 5000,
+        linger: float = 1.0,
         keep_payloads: bool = True,
         max_payload: int = 65_536,
         prune_interval: float = 60.0,
@@ -72,13 +75,16 @@ class MessageLogRecorder:
         self._retention = retention
         self._queue: collections.deque[_Entry] = collections.deque()
         self._queue_size = queue_size
-        self._batch_size = batch_size
+        # A full queue ends the linger too.
+        self._batch_size = min(batch_size, queue_size)
+        self._linger = linger
         self._keep_payloads = keep_payloads
         self._max_payload = max_payload
         self._prune_interval = prune_interval
         self._clock = clock
         self._limiter = log_limiter if log_limiter is not None else LogLimiter()
         self._wakeup = asyncio.Event()
+        self._full = asyncio.Event()  # a batch is ready: stop lingering
         self._writer: asyncio.Task[None] | None = None
         self._pruner: asyncio.Task[None] | None = None
         self._closing = False
@@ -117,8 +123,11 @@ class MessageLogRecorder:
                 )
             return
         queue.append(entry)
-        if len(queue) == 1:
+        size = len(queue)
+        if size == 1:
             self._wakeup.set()
+        elif size == self._batch_size:
+            self._full.set()
 
     async def start(self) -> None:
         """Start the writer and the pruner (idempotent)."""
@@ -130,6 +139,7 @@ class MessageLogRecorder:
         """Write what is queued, then stop."""
         self._closing = True
         self._wakeup.set()
+        self._full.set()
         if self._pruner is not None:
             self._pruner.cancel()
             await asyncio.gather(self._pruner, return_exceptions=True)
@@ -150,6 +160,10 @@ class MessageLogRecorder:
             if not queue:
                 self._wakeup.clear()
                 await self._wakeup.wait()
+                if not self._closing and len(queue) < self._batch_size:
+                    # Gather a second's frames into one transaction: one commit (one fsync on
+                    # SQLite) per second instead of one per frame or two.
+                    await self._sleep(self._linger)
                 continue
             batch = [queue.popleft() for _ in range(min(len(queue), self._batch_size))]
             try:
@@ -174,6 +188,13 @@ class MessageLogRecorder:
                 logger.exception("message log entries could not be described; skipped")
             else:
                 self.written += len(rows)
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep ``seconds``, or less if the batch fills or the recorder closes."""
+        self._full.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._full.wait()
 
     async def _prune_loop(self) -> None:
         while True:

@@ -17,9 +17,25 @@ from sqlalchemy.sql import Select
 
 from csms.domain.messagelog import ERROR_TYPES, LoggedMessage, MessageQuery, Retention
 from csms.storage.direct import reading, writing
+from csms.storage.statements import Prepared, codec
 from csms.storage.tables_messagelog import ocpp_messages as table
 
 __all__ = ["PRUNE_CHUNK", "SqlMessageLog"]
+
+_COLUMNS = (
+    "station_id",
+    "at",
+    "direction",
+    "message_type",
+    "message_id",
+    "action",
+    "latency_ms",
+    "error_code",
+    "size",
+    "frame",
+)
+# Tuples straight to the driver (csms.storage.statements): no per-row SQLAlchemy processing.
+_INSERT = Prepared(lambda _: insert(table), _COLUMNS, column_keys=_COLUMNS)
 
 PRUNE_CHUNK = 10_000
 # Rows whose mean size estimates the bytes of the whole log.
@@ -31,28 +47,30 @@ class SqlMessageLog:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._insert = insert(table)
 
     async def append(self, messages: Sequence[LoggedMessage]) -> None:
         if not messages:
             return
-        rows = [
-            {
-                "station_id": m.station_id,
-                "at": m.at,
-                "direction": m.direction,
-                "message_type": m.message_type,
-                "message_id": m.message_id,
-                "action": m.action,
-                "latency_ms": m.latency_ms,
-                "error_code": m.error_code,
-                "size": m.size,
-                "payload": m.payload,
-            }
-            for m in messages
-        ]
         async with writing(self._engine) as conn:
-            await conn.execute(self._insert, rows)
+            timestamp = codec(conn.dialect).timestamp
+            await _INSERT.executemany(
+                conn,
+                [
+                    (
+                        m.station_id,
+                        timestamp(m.at),
+                        m.direction,
+                        m.message_type,
+                        m.message_id,
+                        m.action,
+                        m.latency_ms,
+                        m.error_code,
+                        m.size,
+                        m.frame,
+                    )
+                    for m in messages
+                ],
+            )
 
     async def search(self, query: MessageQuery, limit: int) -> Sequence[LoggedMessage]:
         stmt = _filtered(select(table), query).order_by(table.c.id.desc()).limit(limit)
@@ -69,7 +87,7 @@ class SqlMessageLog:
                 latency_ms=r.latency_ms,
                 error_code=r.error_code,
                 size=r.size,
-                payload=r.payload,
+                frame=r.frame,
                 id=r.id,
             )
             for r in rows

@@ -27,7 +27,8 @@ ocpp_messages = Table(
     Column("latency_ms", Double),
     Column("error_code", Text),
     Column("size", Integer, nullable=False),
-    Column("payload", Text),  # JSON text, secrets masked
+    Column("frame", Text),  # the frame as sent, secrets masked
+    # One secondary index only (every index is written per frame): a station's frames newest
+    # first; searches by action or time alone walk the ids from the newest.
     Index(None, "station_id", "id"),
-    Index(None, "action", "id"),
 )

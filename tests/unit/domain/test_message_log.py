@@ -5,10 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-
 from csms.domain.commands import MASKED
-from csms.domain.messagelog import MAX_PENDING, StationFrames, mask_secrets
+from csms.domain.messagelog import MAX_PENDING, StationFrames, frame_payload, mask_secrets
 from csms.domain.metrics import MAX_SERIES, OTHER, Histogram, ServerStats
 
 AT = datetime(2026, 12, 6, tzinfo=UTC)
@@ -74,11 +72,13 @@ def test_results_are_paired_with_their_call_in_either_direction() -> None:
         "NotSupported",
     )
     assert error.latency_ms == 500.0
-    assert orjson.loads(error.payload or "") == {
+    assert frame_payload(error.frame or "") == {
         "errorCode": "NotSupported",
         "errorDescription": "no",
         "errorDetails": {},
     }
+    assert frame_payload(call.frame or "") == {}
+    assert frame_payload(result.frame or "") == {"currentTime": "x"}
     stray = frames.describe("in", '[3,"zzz",{}]', 21.0, AT)
     assert stray.action is None and stray.latency_ms is None
 
@@ -94,15 +94,32 @@ def test_pending_calls_are_bounded() -> None:
 def test_unreadable_frames_and_payload_settings() -> None:
     frames = _frames()
     bad = frames.describe("in", "not json", 0.0, AT)
-    assert (bad.message_type, bad.payload) == ("INVALID", '"not json"')
+    assert (bad.message_type, bad.frame) == ("INVALID", "not json")
+    assert frame_payload("not json") == "not json"
     secret = frames.describe("in", '{"password": "x"', 0.0, AT)
-    assert secret.message_type == "INVALID" and secret.payload is None
+    assert secret.message_type == "INVALID" and secret.frame is None
     assert (
-        _frames(keep_payloads=False).describe("in", '[2,"1","Heartbeat",{}]', 0, AT).payload is None
+        _frames(keep_payloads=False).describe("in", '[2,"1","Heartbeat",{}]', 0, AT).frame is None
     )
     big = '[2,"1","DataTransfer",{"vendorId":"v","data":"' + "x" * 100 + '"}]'
     kept = _frames(max_payload=50).describe("in", big, 0.0, AT)
-    assert kept.payload is None and kept.action == "DataTransfer" and kept.size == len(big)
+    assert kept.frame is None and kept.action == "DataTransfer" and kept.size == len(big)
+
+
+def test_secrets_are_masked_in_the_stored_frame_whatever_its_spelling() -> None:
+    frames = _frames()
+    change = '[2,"r1","ChangeConfiguration",{"key":"AuthorizationKey","value":"hunter2-hunter2"}]'
+    stored = frames.describe("out", change, 0.0, AT)
+    assert stored.action == "ChangeConfiguration"
+    assert "hunter2" not in (stored.frame or "")
+    assert frame_payload(stored.frame or "") == {"key": "AuthorizationKey", "value": MASKED}
+    shouting = '[2, "r2" ,"SetNetworkProfile",{"connectionData":{"BASICAUTHPASSWORD":"hunter2"}}]'
+    assert "hunter2" not in (frames.describe("out", shouting, 0.0, AT).frame or "")
+    escaped = '[2,"r\\"3","X",{"password":"hunter2"}]'  # an id the head expression does not read
+    slow = frames.describe("in", escaped, 0.0, AT)
+    assert slow.message_type == "CALL" and "hunter2" not in (slow.frame or "")
+    unreadable = '[2,"r4","X",{"password":"hunter2"'
+    assert frames.describe("in", unreadable, 0.0, AT).frame is None
 
 
 def test_histogram_is_cumulative() -> None:

@@ -59,7 +59,7 @@ async def test_frames_are_written_in_batches() -> None:
 async def test_a_full_queue_drops_and_counts_and_never_waits() -> None:
     log = FakeLog()
     log.release.clear()  # the database hangs
-    recorder = MessageLogRecorder(log, retention=RETENTION, queue_size=5, batch_size=2)
+    recorder = MessageLogRecorder(log, retention=RETENTION, queue_size=5, batch_size=2, linger=0)
     await recorder.start()
     tap = recorder.tap("CS1")
     tap(True, '[2,"0","Heartbeat",{}]')
@@ -76,7 +76,7 @@ async def test_a_full_queue_drops_and_counts_and_never_waits() -> None:
 async def test_a_failed_write_is_counted_and_the_writer_goes_on() -> None:
     log = FakeLog()
     log.fail = True
-    recorder = MessageLogRecorder(log, retention=RETENTION)
+    recorder = MessageLogRecorder(log, retention=RETENTION, linger=0)
     await recorder.start()
     tap = recorder.tap("CS1")
     tap(True, '[2,"0","Heartbeat",{}]')
@@ -85,6 +85,26 @@ async def test_a_failed_write_is_counted_and_the_writer_goes_on() -> None:
     tap(True, '[2,"1","Heartbeat",{}]')
     await recorder.aclose()
     assert (recorder.failed, recorder.written) == (1, 1)
+
+
+async def test_the_writer_lingers_until_a_batch_is_full() -> None:
+    log = FakeLog()
+    recorder = MessageLogRecorder(log, retention=RETENTION, batch_size=3, linger=30)
+    await recorder.start()
+    await asyncio.sleep(0)  # the writer waits for a first frame
+    tap = recorder.tap("CS1")
+    tap(True, '[2,"0","Heartbeat",{}]')
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert log.batches == []  # lingering: one frame is not worth a transaction
+    tap(True, '[2,"1","Heartbeat",{}]')
+    tap(True, '[2,"2","Heartbeat",{}]')  # the batch is full: written at once
+    for _ in range(20):
+        if log.batches:
+            break
+        await asyncio.sleep(0)
+    assert [len(b) for b in log.batches] == [3]
+    await recorder.aclose()
 
 
 async def test_the_pruner_runs_periodically() -> None:

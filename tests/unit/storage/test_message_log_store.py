@@ -25,7 +25,7 @@ def _entry(n: int, *, at: datetime = NOW, station: str = "CS1", size: int = 100)
         latency_ms=None if n % 2 == 0 else 1.5,
         error_code=None if n % 2 == 0 else "InternalError",
         size=size,
-        payload="{}",
+        frame='[2,"1","Heartbeat",{}]',
     )
 
 

@@ -12,7 +12,6 @@ import binascii
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-import orjson
 from fastapi import APIRouter, FastAPI, Query, Request
 from pydantic import AwareDatetime, BaseModel, Field
 
@@ -20,7 +19,12 @@ from csms.api.deps import Context, attach, attached
 from csms.api.errors import VALIDATION, ApiProblem
 from csms.api.routes.stations import StationIdPath, require_station
 from csms.api.schemas import DB_INT_MAX, Problem, ValidationProblem
-from csms.domain.messagelog import LoggedMessage, MessageLogRepository, MessageQuery
+from csms.domain.messagelog import (
+    LoggedMessage,
+    MessageLogRepository,
+    MessageQuery,
+    frame_payload,
+)
 
 __all__ = ["attach_message_log", "message_log_router"]
 
@@ -71,7 +75,7 @@ class MessageOut(BaseModel):
             latency_ms=m.latency_ms,
             error_code=m.error_code,
             size=m.size,
-            payload=None if m.payload is None else orjson.loads(m.payload),
+            payload=None if m.frame is None else frame_payload(m.frame),
         )
 
 

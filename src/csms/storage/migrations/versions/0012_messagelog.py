@@ -1,4 +1,4 @@
-"""The OCPP message log: every frame per station with direction, action, latency and its payload
+"""The OCPP message log: every frame per station with direction, action, latency and the frame
 (secrets masked), bounded by the pruner.
 
 Revision ID: 0012_messagelog
@@ -34,14 +34,12 @@ def upgrade() -> None:
         sa.Column("latency_ms", sa.Double(), nullable=True),
         sa.Column("error_code", sa.Text(), nullable=True),
         sa.Column("size", sa.Integer(), nullable=False),
-        sa.Column("payload", sa.Text(), nullable=True),
+        sa.Column("frame", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ocpp_messages")),
     )
     op.create_index(op.f("ix_ocpp_messages_station_id_id"), "ocpp_messages", ["station_id", "id"])
-    op.create_index(op.f("ix_ocpp_messages_action_id"), "ocpp_messages", ["action", "id"])
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_ocpp_messages_action_id"), table_name="ocpp_messages")
     op.drop_index(op.f("ix_ocpp_messages_station_id_id"), table_name="ocpp_messages")
     op.drop_table("ocpp_messages")
