@@ -78,7 +78,7 @@ class LoggedMessage(NamedTuple):
     """One frame as the log keeps it (a named tuple: built for every frame, so cheap to make)."""
 
     station_id: str
-    at: datetime
+    at: float  # UNIX time (seconds, UTC) when csms read or wrote the frame
     direction: str  # IN or OUT
     message_type: str  # CALL, CALLRESULT, CALLERROR, CALLRESULTERROR, SEND, INVALID
     message_id: str | None
@@ -87,7 +87,7 @@ class LoggedMessage(NamedTuple):
     error_code: str | None  # CALLERROR / CALLRESULTERROR
     size: int  # bytes of the frame as sent
     frame: str | None  # the frame's text with secrets masked; None when not kept
-    id: int | None = None  # storage id, newest highest
+    id: int | None = None  # storage id, newest highest (last: the stored columns come first)
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,9 +188,10 @@ class StationFrames:
         self._pending: dict[tuple[str, str], tuple[str, float]] = {}
 
     def describe(
-        self, direction: str, frame: str | bytes, monotonic: float, at: datetime
+        self, direction: str, frame: str | bytes, monotonic: float, at: float
     ) -> LoggedMessage:
-        """The log entry of ``frame``, seen at ``monotonic`` (for latencies) and ``at``."""
+        """The log entry of ``frame``, seen at ``monotonic`` (for latencies) and UNIX time
+        ``at``."""
         size = len(frame)
         text = frame if isinstance(frame, str) else frame.decode("utf-8", "replace")
         head = _HEAD.match(text)
@@ -244,7 +245,7 @@ class StationFrames:
             return None  # unreadable and it may carry a password: not kept
 
     def _parsed(
-        self, direction: str, text: str, size: int, monotonic: float, at: datetime
+        self, direction: str, text: str, size: int, monotonic: float, at: float
     ) -> LoggedMessage:
         """The slow path: a frame whose head the expression does not read (spacing, escapes in
         its id or action, or no valid frame at all)."""

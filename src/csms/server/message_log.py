@@ -168,7 +168,7 @@ class MessageLogRecorder:
             batch = [queue.popleft() for _ in range(min(len(queue), self._batch_size))]
             try:
                 rows = [
-                    frames.describe(direction, frame, mono, datetime.fromtimestamp(wall, UTC))
+                    frames.describe(direction, frame, mono, wall)
                     for frames, direction, frame, mono, wall in batch
                 ]
                 await self._repository.append(rows)

@@ -9,7 +9,7 @@ transaction, so a large prune never holds SQLite's write lock for long.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -17,7 +17,7 @@ from sqlalchemy.sql import Select
 
 from csms.domain.messagelog import ERROR_TYPES, LoggedMessage, MessageQuery, Retention
 from csms.storage.direct import reading, writing
-from csms.storage.statements import Prepared, codec
+from csms.storage.statements import Prepared
 from csms.storage.tables_messagelog import ocpp_messages as table
 
 __all__ = ["PRUNE_CHUNK", "SqlMessageLog"]
@@ -51,26 +51,9 @@ class SqlMessageLog:
     async def append(self, messages: Sequence[LoggedMessage]) -> None:
         if not messages:
             return
+        width = len(_COLUMNS)  # LoggedMessage starts with the stored columns, in their order
         async with writing(self._engine) as conn:
-            timestamp = codec(conn.dialect).timestamp
-            await _INSERT.executemany(
-                conn,
-                [
-                    (
-                        m.station_id,
-                        timestamp(m.at),
-                        m.direction,
-                        m.message_type,
-                        m.message_id,
-                        m.action,
-                        m.latency_ms,
-                        m.error_code,
-                        m.size,
-                        m.frame,
-                    )
-                    for m in messages
-                ],
-            )
+            await _INSERT.executemany(conn, [m[:width] for m in messages])
 
     async def search(self, query: MessageQuery, limit: int) -> Sequence[LoggedMessage]:
         stmt = _filtered(select(table), query).order_by(table.c.id.desc()).limit(limit)
@@ -121,7 +104,7 @@ class SqlMessageLog:
         delete); the row count is the id span (an upper bound where PostgreSQL's sequence left
         gaps) and the bytes are that times the mean size of the newest :data:`SIZE_SAMPLE` rows.
         """
-        cutoff = now - timedelta(seconds=retention.max_age)
+        cutoff = now.timestamp() - retention.max_age
         c = table.c
         async with reading(self._engine) as conn:
             oldest, newest = (await conn.execute(select(func.min(c.id), func.max(c.id)))).one()
@@ -151,9 +134,9 @@ def _filtered(stmt: Select[tuple[object, ...]], query: MessageQuery) -> Select[t
     if query.direction is not None:
         stmt = stmt.where(c.direction == query.direction)
     if query.since is not None:
-        stmt = stmt.where(c.at >= query.since)
+        stmt = stmt.where(c.at >= query.since.timestamp())
     if query.until is not None:
-        stmt = stmt.where(c.at < query.until)
+        stmt = stmt.where(c.at < query.until.timestamp())
     if query.errors_only:
         stmt = stmt.where(c.message_type.in_(ERROR_TYPES))
     if query.before_id is not None:

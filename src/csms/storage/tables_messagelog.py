@@ -10,7 +10,6 @@ from __future__ import annotations
 from sqlalchemy import Column, Double, Index, Integer, String, Table, Text
 
 from csms.storage.tables import _id, metadata
-from csms.storage.types import UtcDateTime
 
 __all__ = ["ocpp_messages"]
 
@@ -19,7 +18,8 @@ ocpp_messages = Table(
     metadata,
     _id(),
     Column("station_id", String(255), nullable=False),
-    Column("at", UtcDateTime, nullable=False),
+    # UNIX time in seconds: written as it is measured, no conversion per frame.
+    Column("at", Double, nullable=False),
     Column("direction", String(3), nullable=False),  # in / out
     Column("message_type", String(16), nullable=False),  # CALL, CALLRESULT, ..., INVALID
     Column("message_id", Text),  # as the frame carried it (a bad frame's may be long)

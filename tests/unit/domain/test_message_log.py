@@ -9,7 +9,7 @@ from csms.domain.commands import MASKED
 from csms.domain.messagelog import MAX_PENDING, StationFrames, frame_payload, mask_secrets
 from csms.domain.metrics import MAX_SERIES, OTHER, Histogram, ServerStats
 
-AT = datetime(2026, 12, 6, tzinfo=UTC)
+AT = datetime(2026, 12, 6, tzinfo=UTC).timestamp()
 
 
 def _frames(**kwargs: Any) -> StationFrames:

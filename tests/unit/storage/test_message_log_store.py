@@ -17,7 +17,7 @@ KEEP_ALL = Retention(max_age=10 * 86400, max_rows=1_000_000, max_bytes=1 << 40)
 def _entry(n: int, *, at: datetime = NOW, station: str = "CS1", size: int = 100) -> LoggedMessage:
     return LoggedMessage(
         station_id=station,
-        at=at,
+        at=at.timestamp(),
         direction="in" if n % 2 == 0 else "out",
         message_type="CALL" if n % 2 == 0 else "CALLERROR",
         message_id=f"m{n}",
@@ -40,7 +40,7 @@ async def test_append_and_search_with_filters(store: Store) -> None:
     ids = await _ids(store)
     assert len(ids) == 11 and ids == sorted(ids, reverse=True)
     first = (await store.message_log.search(MessageQuery(), 1))[0]
-    assert (first.station_id, first.message_id, first.at) == ("CS2", "m10", NOW)
+    assert (first.station_id, first.message_id, first.at) == ("CS2", "m10", NOW.timestamp())
     assert len(await _ids(store, MessageQuery(station_id="CS1"))) == 10
     assert len(await _ids(store, MessageQuery(action="BootNotification"))) == 4  # 0 3 6 9
     assert len(await _ids(store, MessageQuery(direction="out"))) == 5

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Query, Request
@@ -67,7 +67,7 @@ class MessageOut(BaseModel):
         return cls(
             id=m.id,
             station_id=m.station_id,
-            at=m.at,
+            at=datetime.fromtimestamp(m.at, UTC),
             direction=m.direction,  # type: ignore[arg-type]
             message_type=m.message_type,  # type: ignore[arg-type]
             message_id=m.message_id,

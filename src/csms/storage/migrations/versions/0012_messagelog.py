@@ -26,7 +26,7 @@ def upgrade() -> None:
         "ocpp_messages",
         sa.Column("id", _Id, autoincrement=True, nullable=False),
         sa.Column("station_id", sa.String(length=255), nullable=False),
-        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("at", sa.Double(), nullable=False),
         sa.Column("direction", sa.String(length=3), nullable=False),
         sa.Column("message_type", sa.String(length=16), nullable=False),
         sa.Column("message_id", sa.Text(), nullable=True),
