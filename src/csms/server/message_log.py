@@ -33,6 +33,9 @@ _WRITE_FAILED: Final = "message log write failed"
 _DROPPED: Final = "message log full"
 _PRUNE_FAILED: Final = "message log prune failed"
 
+# Frames described between two yields to the event loop (about a millisecond of work).
+_DESCRIBE_CHUNK = 256
+
 # (frames, direction, frame, monotonic seconds, UNIX time)
 _Entry = tuple[StationFrames, str, str | bytes, float, float]
 
@@ -167,10 +170,16 @@ class MessageLogRecorder:
                 continue
             batch = [queue.popleft() for _ in range(min(len(queue), self._batch_size))]
             try:
-                rows = [
-                    frames.describe(direction, frame, mono, wall)
-                    for frames, direction, frame, mono, wall in batch
-                ]
+                rows = []
+                for start in range(0, len(batch), _DESCRIBE_CHUNK):
+                    if start:
+                        await asyncio.sleep(0)  # never hold the loop for a whole batch
+                    rows += [
+                        frames.describe(direction, frame, mono, wall)
+                        for frames, direction, frame, mono, wall in batch[
+                            start : start + _DESCRIBE_CHUNK
+                        ]
+                    ]
                 await self._repository.append(rows)
             except StorageError as exc:
                 self.failed += len(batch)

@@ -1,24 +1,32 @@
 """SQL implementation of :class:`csms.domain.messagelog.MessageLogRepository`.
 
-Written by the recorder's one task in batches (one transaction, one ``executemany`` each), off the
-stations' hot path and outside the group committer: a log entry is never something a station waits
-for. Pruning deletes the oldest rows in chunks of :data:`PRUNE_CHUNK`, each its own short
-transaction, so a large prune never holds SQLite's write lock for long.
+Written by the recorder's one task in batches, off the stations' hot path. A batch rides in the
+group committer's next transaction (:class:`AppendMessages`, one ``executemany``) rather than a
+transaction of its own: on SQLite a second writer would take the write lock between the
+committer's batches and make them wait in SQLite's busy handler (sleeps of up to 100 ms), and it
+would cost a second fsync. A station never waits for a log write: the recorder does.
+
+Pruning deletes the oldest rows in chunks of :data:`PRUNE_CHUNK`, each its own short transaction,
+so a large prune never holds SQLite's write lock for long.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, ClassVar
 
 from sqlalchemy import delete, func, insert, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import Select
 
 from csms.domain.messagelog import ERROR_TYPES, LoggedMessage, MessageQuery, Retention
+from csms.storage.committer import GroupCommitter
 from csms.storage.direct import reading, writing
 from csms.storage.statements import Prepared
 from csms.storage.tables_messagelog import ocpp_messages as table
+from csms.storage.writes import BatchWrite
 
 __all__ = ["PRUNE_CHUNK", "SqlMessageLog"]
 
@@ -37,6 +45,21 @@ _COLUMNS = (
 # Tuples straight to the driver (csms.storage.statements): no per-row SQLAlchemy processing.
 _INSERT = Prepared(lambda _: insert(table), _COLUMNS, column_keys=_COLUMNS)
 
+
+@dataclass(frozen=True, slots=True)
+class AppendMessages(BatchWrite[None]):
+    """A batch of log entries for the group committer (after the stations' own writes)."""
+
+    messages: Sequence[LoggedMessage]
+    batch_order: ClassVar[int] = 100
+
+    @classmethod
+    async def apply_all(cls, conn: AsyncConnection, writes: list[Any]) -> Sequence[object]:
+        width = len(_COLUMNS)  # LoggedMessage starts with the stored columns, in their order
+        await _INSERT.executemany(conn, [m[:width] for write in writes for m in write.messages])
+        return [None] * len(writes)
+
+
 PRUNE_CHUNK = 10_000
 # Rows whose mean size estimates the bytes of the whole log.
 SIZE_SAMPLE = 1000
@@ -45,15 +68,13 @@ SIZE_SAMPLE = 1000
 class SqlMessageLog:
     """Implements :class:`csms.domain.messagelog.MessageLogRepository`."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, committer: GroupCommitter) -> None:
         self._engine = engine
+        self._committer = committer
 
     async def append(self, messages: Sequence[LoggedMessage]) -> None:
-        if not messages:
-            return
-        width = len(_COLUMNS)  # LoggedMessage starts with the stored columns, in their order
-        async with writing(self._engine) as conn:
-            await _INSERT.executemany(conn, [m[:width] for m in messages])
+        if messages:
+            await self._committer.submit(AppendMessages(messages))
 
     async def search(self, query: MessageQuery, limit: int) -> Sequence[LoggedMessage]:
         stmt = _filtered(select(table), query).order_by(table.c.id.desc()).limit(limit)

@@ -102,7 +102,7 @@ class Store:
         self.tokens = SqlIdTokenRepository(engine, self._committer)
         self.charging = SqlChargingRepository(engine, self._committer)
         self.reservations = SqlReservationRepository(engine, self._committer)
-        self.message_log = SqlMessageLog(engine)
+        self.message_log = SqlMessageLog(engine, self._committer)
 
     @property
     def engine(self) -> AsyncEngine:
