@@ -4,7 +4,8 @@ A connection's :class:`FrameTap` only appends ``(frames, direction, frame, monot
 to one bounded queue: no parsing, no I/O, never a wait. One task drains it: after the first frame
 it lingers up to ``linger`` seconds (or until ``batch_size`` frames wait), describes each frame
 (:class:`~csms.domain.messagelog.StationFrames`: read its head, pair it with its CALL, mask
-secrets) and writes them in one transaction (one ``executemany``). When the queue is full
+secrets) and hands them to the repository as one batch (one ``executemany`` in the group
+committer's next transaction, ``csms.storage.messagelog``). When the queue is full
 (the database is slower than the stations) new frames are dropped and counted (``dropped``, shown
 by ``/metrics``), so a slow log never slows a station. A second task prunes the log to its
 :class:`~csms.domain.messagelog.Retention` every ``prune_interval`` seconds.
@@ -65,7 +66,7 @@ class MessageLogRecorder:
         retention: Retention,
         queue_size: int = 10_000,
         batch_size: int = 5000,
-        linger: float = 1.0,
+        linger: float = 0.25,
         keep_payloads: bool = True,
         max_payload: int = 65_536,
         prune_interval: float = 60.0,
@@ -164,8 +165,8 @@ class MessageLogRecorder:
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 if not self._closing and len(queue) < self._batch_size:
-                    # Gather a second's frames into one transaction: one commit (one fsync on
-                    # SQLite) per second instead of one per frame or two.
+                    # Gather a quarter second's frames into one write: a few per second ride
+                    # in the committer's transactions, instead of one per frame.
                     await self._sleep(self._linger)
                 continue
             batch = [queue.popleft() for _ in range(min(len(queue), self._batch_size))]
