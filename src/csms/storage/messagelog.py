@@ -79,6 +79,12 @@ class SqlMessageLog:
     async def search(self, query: MessageQuery, limit: int) -> Sequence[LoggedMessage]:
         stmt = _filtered(select(table), query).order_by(table.c.id.desc()).limit(limit)
         async with reading(self._engine) as conn:
+            # A time window as an id range too, so the walk from the newest id stops at once.
+            if query.since is not None:
+                first = await _first_id_at(conn, query.since.timestamp())
+                stmt = stmt.where(table.c.id >= first)
+            if query.until is not None:
+                stmt = stmt.where(table.c.id < await _first_id_at(conn, query.until.timestamp()))
             rows = (await conn.execute(stmt)).all()
         return [
             LoggedMessage(
@@ -144,6 +150,26 @@ class SqlMessageLog:
         if rows > keep:
             keep_from = max(keep_from, newest - keep + 1)
         return keep_from if keep_from > oldest else None
+
+
+async def _first_id_at(conn: AsyncConnection, at: float) -> int:
+    """The lowest id whose time is at or after ``at`` (one past the newest if none), found by
+    bisecting the ids with primary-key lookups (times grow with ids: one writer, in order)."""
+    c = table.c
+    oldest, newest = (await conn.execute(select(func.min(c.id), func.max(c.id)))).one()
+    if newest is None:
+        return 0
+    low, high = int(oldest), int(newest) + 1  # the answer is in [low, high]
+    while low < high:
+        middle = (low + high) // 2
+        found = (
+            await conn.execute(select(c.id, c.at).where(c.id >= middle).order_by(c.id).limit(1))
+        ).one()
+        if found.at < at:
+            low = int(found.id) + 1
+        else:
+            high = middle
+    return low
 
 
 def _filtered(stmt: Select[tuple[object, ...]], query: MessageQuery) -> Select[tuple[object, ...]]:

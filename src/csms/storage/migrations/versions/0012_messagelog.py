@@ -37,9 +37,7 @@ def upgrade() -> None:
         sa.Column("frame", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ocpp_messages")),
     )
-    op.create_index(op.f("ix_ocpp_messages_station_id_id"), "ocpp_messages", ["station_id", "id"])
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_ocpp_messages_station_id_id"), table_name="ocpp_messages")
     op.drop_table("ocpp_messages")
