@@ -175,6 +175,9 @@ def _secret_entry(entry: dict[str, Any]) -> bool:
     return isinstance(variable, dict) and is_secret(str(variable.get("name", "")))
 
 
+_new_entry = tuple.__new__
+
+
 class StationFrames:
     """Describes one connection's frames; pairs results with their CALLs for the latency."""
 
@@ -210,20 +213,25 @@ class StationFrames:
             started = self._pending.pop((OUT if direction == IN else IN, message_id), None)
             if started is not None:
                 action = started[0]
-                latency = round((monotonic - started[1]) * 1000.0, 3)
+                latency = int((monotonic - started[1]) * 1e6 + 0.5) / 1000.0  # ms, to the µs
             if kind != CALLRESULT:
                 error_code = name
-        return LoggedMessage(
-            self.station_id,
-            at,
-            direction,
-            kind,
-            message_id,
-            action,
-            latency,
-            error_code,
-            size,
-            self._kept(text, size),
+        # tuple.__new__ skips the named tuple's Python-level __new__ (this runs for every frame).
+        return _new_entry(
+            LoggedMessage,
+            (
+                self.station_id,
+                at,
+                direction,
+                kind,
+                message_id,
+                action,
+                latency,
+                error_code,
+                size,
+                self._kept(text, size),
+                None,
+            ),
         )
 
     def _call(self, direction: str, message_id: str, action: str, monotonic: float) -> None:
@@ -275,7 +283,7 @@ class StationFrames:
             started = self._pending.pop((OUT if direction == IN else IN, parsed.message_id), None)
             if started is not None:
                 action = started[0]
-                latency = round((monotonic - started[1]) * 1000.0, 3)
+                latency = int((monotonic - started[1]) * 1e6 + 0.5) / 1000.0  # ms, to the µs
             if isinstance(parsed, CallResult):
                 kind = CALLRESULT
             else:
