@@ -2,8 +2,9 @@
 
 Same run, same machine, same harness (one server process pinned to CPU 0, the load generator to
 CPU 1, loopback, SQLite): csms is started with ``--message-log off`` and ``--message-log on`` in
-turn, ``--rounds`` times in alternating order (off/on, then on/off, ...) so drift hits both alike,
-and each runs the mixes. The figure is the median calls/s with the log on over the median with it
+turn (and ``on`` with ``CSMS_MESSAGE_LOG_PAYLOADS=off``: metadata only), ``--rounds`` times in
+alternating order (off/on/metadata, then the reverse, ...) so drift hits all alike, and each runs
+the mixes. The figure is the median calls/s with the log on over the median with it
 off, per mix (target: the log costs less than 15 %, i.e. a ratio above 0.85)::
 
     .venv/bin/python benchmarks/message_log.py                 # 3 mixes, 200 stations, 2 rounds
@@ -39,7 +40,7 @@ from benchmarks.run import (  # noqa: E402
 )
 
 MIXES = ("heartbeat16", "metervalues16", "transactionevent201")
-STATES = ("off", "on")
+STATES = ("off", "on", "metadata")  # metadata: on with CSMS_MESSAGE_LOG_PAYLOADS=off
 
 
 def _options(args: argparse.Namespace, state: str) -> Options:
@@ -54,7 +55,7 @@ def _options(args: argparse.Namespace, state: str) -> Options:
         settle_timeout=30.0,
         rss_interval=0.25,
         pause_after_idle=0.0,
-        csms_cmd=f"{DEFAULT_CSMS_CMD} --message-log {state}",
+        csms_cmd=f"{DEFAULT_CSMS_CMD} --message-log {'off' if state == 'off' else 'on'}",
         quick=args.quick,
         json_path=None,
         markdown_path=None,
@@ -82,7 +83,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             order = STATES if n % 2 == 0 else tuple(reversed(STATES))
             for state in order:
                 options = _options(args, state)
-                result = bench_server("csms", options, workdir / f"{n}-{state}", cpus)
+                if state == "metadata":
+                    os.environ["CSMS_MESSAGE_LOG_PAYLOADS"] = "off"  # inherited by csms serve
+                try:
+                    result = bench_server("csms", options, workdir / f"{n}-{state}", cpus)
+                finally:
+                    os.environ.pop("CSMS_MESSAGE_LOG_PAYLOADS", None)
                 if not result["ok"]:
                     raise BenchmarkError(result["error"] or "csms failed")
                 for mix, figures in result["mixes"].items():
@@ -96,12 +102,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     for mix in args.mixes.split(","):
         off = _median(samples["off"].get(mix, []))
         on = _median(samples["on"].get(mix, []))
+        metadata = _median(samples["metadata"].get(mix, []))
         rows[mix] = {
             "calls_per_s_off": off,
             "calls_per_s_on": on,
+            "calls_per_s_metadata": metadata,
             "ratio": (on / off) if on and off else None,
+            "ratio_metadata": (metadata / off) if metadata and off else None,
             "cpu_us_per_call_off": _median(cpu_us["off"].get(mix, [])),
             "cpu_us_per_call_on": _median(cpu_us["on"].get(mix, [])),
+            "cpu_us_per_call_metadata": _median(cpu_us["metadata"].get(mix, [])),
             "samples": {s: samples[s].get(mix, []) for s in STATES},
         }
     return {
@@ -116,8 +126,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def render_markdown(report: dict[str, Any]) -> str:
     """The table for docs/performance.md."""
     lines = [
-        "| mix | calls/s log off | calls/s log on | on / off | server CPU µs/call off | on |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| mix | calls/s log off | log on | on / off | on, payloads off | ratio "
+        "| server CPU µs/call off | on | on, payloads off |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for mix, row in report["mixes"].items():
 
@@ -126,8 +137,9 @@ def render_markdown(report: dict[str, Any]) -> str:
 
         lines.append(
             f"| {mix} | {num(row['calls_per_s_off'])} | {num(row['calls_per_s_on'])} | "
-            f"{num(row['ratio'], 3)} | {num(row['cpu_us_per_call_off'])} | "
-            f"{num(row['cpu_us_per_call_on'])} |"
+            f"{num(row['ratio'], 3)} | {num(row['calls_per_s_metadata'])} | "
+            f"{num(row['ratio_metadata'], 3)} | {num(row['cpu_us_per_call_off'])} | "
+            f"{num(row['cpu_us_per_call_on'])} | {num(row['cpu_us_per_call_metadata'])} |"
         )
     return "\n".join(lines) + "\n"
 

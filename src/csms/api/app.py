@@ -57,6 +57,8 @@ _TAGS: Final = [
     {"name": "stations", "description": "Station registry and status"},
     {"name": "commands", "description": "CSMS-initiated OCPP commands"},
     {"name": "health", "description": "Liveness, readiness and metrics"},
+]
+_MESSAGE_LOG_TAGS: Final = [
     {"name": "message log", "description": "Every OCPP frame in and out"},
 ]
 _DEVICE_MODEL_TAGS: Final = [
@@ -160,7 +162,8 @@ def create_app(
         version=version,
         openapi_tags=_TAGS
         + (_FILES_TAGS if files is not None else [])
-        + (_DEVICE_MODEL_TAGS if device_model or notifications else []),
+        + (_DEVICE_MODEL_TAGS if device_model or notifications else [])
+        + (_MESSAGE_LOG_TAGS if message_log is not None else []),
         docs_url=None,
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
