@@ -11,7 +11,8 @@ recorder (``csms.server.message_log``) and the repository do the rest.
 Cheap enough for every frame: the type, id, action or error code are read from the frame's head
 with one regular expression (the full parser only when that does not match), and a frame is
 decoded, masked and encoded again only if its text names a secret at all (``password``,
-``authorizationkey``, in any case); any other frame is kept as it came.
+``authorizationkey``, in any case) or holds a unicode escape (which could spell one); any other
+frame is kept as it came.
 """
 
 from __future__ import annotations
@@ -66,9 +67,9 @@ MAX_PENDING: Final = 64
 # A field whose name contains this (any case) holds a password: basicAuthPassword (2.1
 # SetNetworkProfile), apnPassword, vpn password (2.x NetworkConnectionProfile).
 _PASSWORD: Final = "password"
-# A frame naming none of these (in lower case) carries no secret: kept as it came. BasicAuthPassword
-# contains "password".
-_SECRET_WORDS: Final = ("password", "authorizationkey")
+# A frame is kept as it came unless, in lower case, it contains "password" (basicAuthPassword,
+# apnPassword, BasicAuthPassword...) or "authorizationkey", or any \u escape (which could spell
+# either without its letters); otherwise it is decoded, masked and encoded again.
 # The head of a frame: [MessageTypeId, "MessageId", "Action" or "ErrorCode" ...
 _HEAD: Final = re.compile(r'\[\s*([2-6])\s*,\s*"([^"\\]{1,36})"\s*(?:,\s*"([^"\\]{1,128})")?')
 _KINDS: Final = {"2": CALL, "3": CALLRESULT, "4": CALLERROR, "5": CALLRESULTERROR, "6": SEND}
@@ -245,7 +246,7 @@ class StationFrames:
         if not self._keep_payloads or size > self._max_payload:
             return None
         lowered = text.lower()
-        if "password" not in lowered and "authorizationkey" not in lowered:  # _SECRET_WORDS
+        if "password" not in lowered and "authorizationkey" not in lowered and "\\u" not in text:
             return text
         try:
             return orjson.dumps(mask_secrets(orjson.loads(text))).decode()

@@ -118,6 +118,8 @@ def test_secrets_are_masked_in_the_stored_frame_whatever_its_spelling() -> None:
     escaped = '[2,"r\\"3","X",{"password":"hunter2"}]'  # an id the head expression does not read
     slow = frames.describe("in", escaped, 0.0, AT)
     assert slow.message_type == "CALL" and "hunter2" not in (slow.frame or "")
+    spelt = '[3,"r5",{"configurationKey":[{"key":"Authoriz\\u0061tionKey","value":"hunter2"}]}]'
+    assert "hunter2" not in (frames.describe("in", spelt, 0.0, AT).frame or "")
     unreadable = '[2,"r4","X",{"password":"hunter2"'
     assert frames.describe("in", unreadable, 0.0, AT).frame is None
 
