@@ -16,7 +16,7 @@ HUGE = str(2**70)
         ("GET", f"/api/v1/file-requests/{HUGE}"),
         ("GET", f"/api/v1/uploads/{HUGE}/content"),
         ("DELETE", f"/api/v1/uploads/{HUGE}"),
-        ("GET", f"/api/v1/stations?offset={HUGE}"),
+        ("DELETE", f"/api/v1/api-tokens/{HUGE}"),
         ("GET", f"/api/v1/stations/CS1/events?before={HUGE}"),
         ("GET", f"/api/v1/stations/CS1/notifications?before={HUGE}"),
         ("GET", f"/api/v1/stations/CS1/notifications?request_id={HUGE}"),

@@ -49,7 +49,7 @@ from csms.api.routes.typed_commands import (
     typed_commands_router,
 )
 from csms.api.routes.webhooks import webhooks_router
-from csms.api.schemas import Problem
+from csms.api.schemas import Problem, ValidationProblem
 from csms.domain.api_credentials import ApiCredentials, FixedApiToken
 from csms.domain.devicemodel import DeviceModelRepository
 from csms.domain.messagelog import MessageLogRepository
@@ -58,6 +58,7 @@ from csms.domain.ports import StationGateway, StationRepository
 from csms.domain.remotestart import RemoteStartLinks
 
 API_PREFIX: Final = "/api/v1"
+_NO_TOKEN: Final = "Missing or invalid bearer token"
 SESSION_SCHEME: Final = "sessionCookie"
 ApiAuth = Literal["token", "none"]
 # Never behind the token: liveness/readiness probes (load balancers send no token).
@@ -128,8 +129,30 @@ class CsmsApi(FastAPI):
                     ) and "application/json" in content:
                         content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
         _declare_guards(schema)
+        _declare_validation_problems(schema)
         _declare_roles(schema, sessions=has_identity(self))
         return schema
+
+
+def _declare_validation_problems(schema: dict[str, Any]) -> None:
+    """A 422 is always a problem document (``install_error_handlers`` answers FastAPI's request
+    validation errors with ``validation-error`` problems too), never FastAPI's default
+    ``HTTPValidationError`` body: say so wherever FastAPI put its default."""
+    default = "#/components/schemas/HTTPValidationError"
+    problem = "#/components/schemas/ValidationProblem"
+    replaced = False
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            response = operation.get("responses", {}).get("422", {})
+            for media in response.get("content", {}).values():
+                if media.get("schema", {}).get("$ref") == default:
+                    media["schema"] = {"$ref": problem}
+                    replaced = True
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    if replaced and "ValidationProblem" not in components:
+        components["ValidationProblem"] = ValidationProblem.model_json_schema(
+            ref_template="#/components/schemas/{model}"
+        )
 
 
 def _declare_roles(schema: dict[str, Any], *, sessions: bool) -> None:
@@ -154,7 +177,9 @@ def _declare_roles(schema: dict[str, Any], *, sessions: bool) -> None:
             role = operation.setdefault(ROLE_KEY, default_role(method).value)
             if role == PUBLIC:
                 operation["security"] = []  # login: no credential
-                operation.get("responses", {}).pop("401", None)
+                responses = operation.get("responses", {})
+                if responses.get("401", {}).get("description") == _NO_TOKEN:
+                    responses.pop("401")  # the router's default; login's own 401 stays
             elif sessions and operation.get("security"):
                 operation["security"] = [*operation["security"], {SESSION_SCHEME: []}]
             if role != PUBLIC:
@@ -288,7 +313,7 @@ def create_app(
     if checks is not None:
         # Declares the scheme in OpenAPI; the middleware enforces it before any parsing.
         dependencies.append(Security(bearer_scheme()))
-        responses[401] = {"model": Problem, "description": "Missing or invalid bearer token"}
+        responses[401] = {"model": Problem, "description": _NO_TOKEN}
     routers = [stations_router(), commands_router()]
     if files is not None:
         attach_files(app, files)

@@ -25,7 +25,7 @@ from csms.api.routes.identity_common import (
     identity_of,
     principal_of,
 )
-from csms.api.schemas import Problem
+from csms.api.schemas import DB_INT_MAX, Problem
 from csms.domain.accounts import (
     ApiTokenRecord,
     Role,
@@ -160,7 +160,9 @@ async def create_api_token(
     return ApiTokenCreated(**ApiTokenOut.of(record).model_dump(), token=token)
 
 
-async def revoke_api_token(request: Request, token_id: Annotated[int, Path(ge=1)]) -> Response:
+async def revoke_api_token(
+    request: Request, token_id: Annotated[int, Path(ge=1, le=DB_INT_MAX)]
+) -> Response:
     """Revoke an API token (yours; admins: anyone's). It stops working at once."""
     identity = identity_of(request)
     principal = principal_of(request)
@@ -180,7 +182,11 @@ def api_tokens_router() -> APIRouter:
     router = APIRouter()
     tokens: list[str | Enum] = ["api tokens"]
     router.add_api_route(
-        "/api-tokens", list_api_tokens, methods=["GET"], tags=tokens, responses=ROLE_PROBLEMS
+        "/api-tokens",
+        list_api_tokens,
+        methods=["GET"],
+        tags=tokens,
+        responses={**ROLE_PROBLEMS, 404: {"model": Problem, "description": "No such account"}},
     )
     router.add_api_route(
         "/api-tokens",
