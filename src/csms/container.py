@@ -78,6 +78,7 @@ from csms.blocks.tariff import CostUpdateSender, TariffPricer
 from csms.blocks.transactions import TransactionsBlock, TransactionsV16Block
 from csms.blocks.transactions.status_command import COMMANDS as TRANSACTION_STATUS_COMMANDS
 from csms.config import ApiSettings, Settings, SettingsError, driver_database_url
+from csms.dashboard import install_dashboard
 from csms.domain.api_credentials import ApiCredentials
 from csms.domain.charging_ports import (
     ChargingTransactionRepository,
@@ -707,6 +708,7 @@ class Csms:
             commands=await self._start_commands(api),
             identity=build_identity(self.store, api),
         )
+        install_dashboard(app)  # the operator dashboard at /, a client of the API above
         config = uvicorn.Config(
             app,
             host=api.host,

@@ -1,0 +1,140 @@
+"""The dashboard driven in a real browser (Debian chromium through Playwright): sign in, the demo
+fleet live, a transaction started and stopped from the station page with its power chart, the
+transaction list and detail, a viewer without command buttons, an ended session. Each page's
+screenshot is written to the artifacts directory (docs/dashboard/ when regenerating the docs)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from playwright.async_api import Browser, Page, expect
+
+from tests.e2e.conftest import ACCOUNT_PASSWORD, DEMO_STATIONS, IDLE_STATION
+from tests.integration.harness import RunningCsms
+
+TIMEOUT_MS = 20_000
+CARD = "DEMO-CARD-10"  # registered by the demo and used by none of its drivers (3 stations)
+
+
+async def sign_in(page: Page, base: str, name: str) -> None:
+    await page.goto(base + "/")
+    await expect(page).to_have_url(re.compile(r"/login\?expired=1&next=%2F$"))
+    await page.get_by_label("Account name").fill(name)
+    await page.get_by_label("Password").fill(ACCOUNT_PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page).to_have_url(base + "/")
+
+
+async def test_operator_signs_in_watches_the_fleet_and_charges(
+    dashboard_csms: RunningCsms, browser: Browser, artifacts: Path
+) -> None:
+    base = dashboard_csms.api_url
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = await context.new_page()
+
+    # Sign in: an unauthenticated visit lands on the sign-in page.
+    await page.goto(base + "/login")
+    await page.screenshot(path=artifacts / "login.png")
+    await sign_in(page, base, "ada")
+    await expect(page.locator("#who")).to_have_text("ada (operator)")
+
+    # The fleet: every demo station appears online, without reloading the page.
+    for n in range(1, DEMO_STATIONS + 1):
+        row = page.locator(f'tr[data-station="DEMO-{n}"]')
+        await expect(row.locator(".badge").first).to_have_text("online")
+    await expect(page.locator("#count-online")).to_have_text(str(DEMO_STATIONS + 1))
+    await expect(page.locator('tr[data-station="DEMO-1"] .connectors .badge')).not_to_have_count(0)
+    await page.get_by_label("Search").fill("DEMO-2")
+    await page.get_by_role("button", name="Apply").click()
+    await expect(page.locator("#stations tr")).to_have_count(1)
+    await page.get_by_label("Search").fill("")
+    await page.get_by_role("button", name="Apply").click()
+    await expect(page.locator("#stations tr")).to_have_count(DEMO_STATIONS + 1)
+    await page.screenshot(path=artifacts / "fleet.png", full_page=True)
+
+    # The station page: start for a token, watch the power chart get points, stop.
+    await page.get_by_role("link", name=IDLE_STATION).click()
+    await expect(page.locator('tr[data-evse="1"]')).to_be_visible()
+    await page.get_by_label("Id token").fill(CARD)
+    await page.get_by_role("button", name="Start", exact=True).click()
+    await expect(page.locator("#outcome")).to_have_text("start: Accepted by the station")
+    chart = page.locator("#power-chart")
+    await expect(chart).to_have_attribute("data-points", re.compile(r"^([3-9]|\d\d+)$"))
+    await expect(page.locator('tr[data-evse="1"] a')).to_have_text(re.compile(r"^v2-"))
+    first = int(await chart.get_attribute("data-points") or 0)
+    await expect(chart).not_to_have_attribute("data-points", str(first))  # it keeps moving
+    await page.screenshot(path=artifacts / "station.png", full_page=True)
+    transaction = await page.locator('tr[data-evse="1"] a').inner_text()
+    await expect(page.locator("#stop-tx option")).to_have_count(1)
+    await page.get_by_role("button", name="Stop", exact=True).click()
+    await expect(page.locator("#outcome")).to_have_text("stop: Accepted by the station")
+
+    # The transaction list: the stopped transaction with its energy.
+    await page.get_by_role("link", name="Transactions").click()
+    await page.get_by_label("Station").fill(IDLE_STATION)
+    row = page.locator(f'tr[data-transaction="{transaction}"]')
+    for _ in range(40):  # the station reports the end a moment after accepting the stop
+        await page.get_by_role("button", name="Apply").click()
+        await expect(row).to_be_visible()
+        if (await row.locator("td").last.inner_text()).startswith("ended"):
+            break
+        await page.wait_for_timeout(250)
+    await expect(row.locator("td").last).to_have_text(re.compile(r"^ended"))
+    await expect(row.locator("td.energy")).to_have_text(re.compile(r"^\d+(\.\d+)? k?Wh$"))
+    await page.get_by_label("Station").fill("")
+    await page.get_by_role("button", name="Apply").click()
+    await page.screenshot(path=artifacts / "transactions.png", full_page=True)
+
+    # Its detail: power and energy charts, the CSV export.
+    await page.get_by_role("link", name=transaction).click()
+    await expect(page.locator("#power-chart")).to_have_attribute(
+        "data-points", re.compile(r"[1-9]")
+    )
+    await expect(page.locator("#energy-chart")).to_have_attribute(
+        "data-points", re.compile(r"[1-9]")
+    )
+    csv = await page.locator("#csv").get_attribute("href")
+    assert csv is not None
+    exported = await page.request.get(base + csv)
+    assert exported.ok
+    lines = (await exported.text()).strip().splitlines()
+    assert len(lines) == 2, lines  # the header and this transaction
+    assert transaction in lines[1]
+    await page.screenshot(path=artifacts / "transaction.png", full_page=True)
+    await context.close()
+
+
+async def test_viewer_sees_no_command_buttons_and_an_ended_session_signs_in_again(
+    dashboard_csms: RunningCsms, browser: Browser, artifacts: Path
+) -> None:
+    base = dashboard_csms.api_url
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = await context.new_page()
+    await sign_in(page, base, "vic")
+    await page.goto(base + "/stations/DEMO-1")
+    await expect(page.locator("#identity dd").first).not_to_have_text("")
+    await expect(page.locator("#commands")).to_be_hidden()
+    assert await page.get_by_role("button", name="Start").count() == 0
+    assert await page.get_by_role("button", name="Reset").count() == 0
+    # The API refuses a viewer anyway (the page only hides what it could not do).
+    status = await page.evaluate(
+        """async () => {
+            const csrf = document.cookie.split('; ').find((c) => c.startsWith('csms_csrf='));
+            const r = await fetch('/api/v1/stations/DEMO-1/commands/clear-cache', {method: 'POST',
+              headers: {'Content-Type': 'application/json', 'X-CSRF-Token': csrf.split('=')[1]},
+              body: '{}'});
+            return r.status;
+        }"""
+    )
+    assert status == 403
+    await page.screenshot(path=artifacts / "station-viewer.png", full_page=True)
+
+    # The session ends (here: its cookie is gone): the next page sends the viewer to sign in.
+    await context.clear_cookies()
+    await page.reload()
+    await expect(page).to_have_url(re.compile(r"/login\?expired=1&next=%2Fstations%2FDEMO-1$"))
+    await expect(page.locator("#expired")).to_be_visible()
+    await context.close()
