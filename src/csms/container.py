@@ -731,6 +731,7 @@ class Csms:
             await asyncio.sleep(0.01)
         scheme = "https" if api.tls_cert is not None else "http"
         logger.info("HTTP API listening on %s://%s:%d/api/v1", scheme, api.host, self.api_port)
+        logger.info("operator dashboard on %s://%s:%d/", scheme, api.host, self.api_port)
         if self.settings.server.security_profile >= 2 and not (
             self.settings.files.public_url or self._default_public_url()
         ).startswith("https://"):
