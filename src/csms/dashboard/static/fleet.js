@@ -20,8 +20,11 @@ function filters() {
 
 async function counters() {
   const count = async (query) => (await api(`/stations?limit=1&${query}`)).total;
+  // Charging: open transactions (1.6 says Charging, 2.x only Occupied: the transaction is the
+  // one version-neutral sign of a car charging).
+  const open = async () => (await api("/transactions?state=open&limit=1&total=true")).total;
   const [online, charging, faulted, offline] = await Promise.all([
-    count("online=true"), count("status=Charging"), count("status=Faulted"), count("online=false"),
+    count("online=true"), open(), count("status=Faulted"), count("online=false"),
   ]);
   for (const [id, n] of [["online", online], ["charging", charging], ["faulted", faulted], ["offline", offline]]) {
     document.getElementById(`count-${id}`).textContent = n;
@@ -70,7 +73,8 @@ async function load() {
 
 const refreshRows = throttle(load, 1000);
 const refreshCounters = throttle(() => counters().catch(() => {}), 2000);
-const COUNTED = new Set(["station.connected", "station.disconnected", "station.status", "events.lost"]);
+const COUNTED = new Set(["station.connected", "station.disconnected", "station.status",
+  "transaction.started", "transaction.ended", "events.lost"]);
 
 form.addEventListener("submit", (event) => { event.preventDefault(); cursors = [null]; load(); });
 document.getElementById("next").addEventListener("click", (event) => {
@@ -81,7 +85,7 @@ document.getElementById("first").addEventListener("click", () => { cursors = [nu
 await session();
 await Promise.all([load(), counters()]);
 live({
-  types: ["station."],
+  types: ["station.", "transaction.started", "transaction.ended"],
   label: document.getElementById("live"),
   onTick: () => { load(); counters(); },
   // A change to a station on this page reloads the page (at most once a second, whatever the
