@@ -158,12 +158,21 @@ def _apply_serve_flags(settings: Settings, args: argparse.Namespace) -> Settings
         files_changes["public_url"] = args.files_public_url
     if args.upload_quota is not None:
         files_changes["upload_quota"] = args.upload_quota
+    # events (issue 9): the SSE stream and webhooks
+    events_changes: dict[str, Any] = {}
+    if args.events_max_streams is not None:
+        events_changes["max_streams"] = args.events_max_streams
+    if args.webhook_allow_http:
+        events_changes["webhook_allow_http"] = True
+    if args.webhook_block_private:
+        events_changes["webhook_block_private"] = True
     result = Settings(
         server=dataclasses.replace(server, **changes),
         database=db,
         api=dataclasses.replace(settings.api, **api_changes),
         log=dataclasses.replace(settings.log, **log_changes),
         files=dataclasses.replace(settings.files, **files_changes),
+        events=dataclasses.replace(settings.events, **events_changes),
     )
     validate(result)
     return result
@@ -663,6 +672,24 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="a token may run several 2.x transactions at once: a TransactionEvent Started is "
         "never ConcurrentTx (CSMS_CONCURRENT_TRANSACTIONS)",
+    )
+    # events (issue 9): the SSE stream and webhooks
+    serve.add_argument(
+        "--events-max-streams",
+        type=int,
+        help="concurrent SSE streams on /api/v1/events; more get 503 (CSMS_EVENTS_MAX_STREAMS)",
+    )
+    serve.add_argument(
+        "--webhook-allow-http",
+        action="store_true",
+        help="allow http:// webhook URLs on hosts other than loopback "
+        "(CSMS_EVENTS_WEBHOOK_ALLOW_HTTP)",
+    )
+    serve.add_argument(
+        "--webhook-block-private",
+        action="store_true",
+        help="refuse webhook targets resolving to private, loopback or link-local addresses "
+        "(CSMS_EVENTS_WEBHOOK_BLOCK_PRIVATE)",
     )
     serve.add_argument(
         "--cost-update-interval",

@@ -264,6 +264,39 @@ class FilesSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class EventsSettings:
+    """Events (issue 9, scope 8): the SSE stream and webhooks (docs/behaviour.md "Events and
+    webhooks"). CSMS_EVENTS_*."""
+
+    # Events kept in memory for Last-Event-ID resumption (and for slow subscribers to catch up).
+    replay_size: int = 10_000  # CSMS_EVENTS_REPLAY_SIZE
+    # Events queued per subscriber before it falls back to the replay buffer.
+    queue_size: int = 1_000  # CSMS_EVENTS_QUEUE_SIZE
+    # Concurrent SSE streams; more get 503.
+    max_streams: int = 100  # CSMS_EVENTS_MAX_STREAMS
+    # Seconds between SSE keepalive comments.
+    keepalive: float = 15.0  # CSMS_EVENTS_KEEPALIVE
+    # At most one meter.values event per station and EVSE per this many seconds (0: every one).
+    meter_interval: float = 60.0  # CSMS_EVENTS_METER_INTERVAL
+    # Webhooks: subscriptions allowed; attempts per delivery; first retry delay (doubled each
+    # time, with jitter, up to webhook_max_backoff); timeout per attempt; failed attempts in a row
+    # that disable a subscription.
+    max_webhooks: int = 100  # CSMS_EVENTS_MAX_WEBHOOKS
+    webhook_max_attempts: int = 8  # CSMS_EVENTS_WEBHOOK_MAX_ATTEMPTS
+    webhook_backoff: float = 2.0  # CSMS_EVENTS_WEBHOOK_BACKOFF (seconds)
+    webhook_max_backoff: float = 3600.0  # CSMS_EVENTS_WEBHOOK_MAX_BACKOFF (seconds)
+    webhook_timeout: float = 10.0  # CSMS_EVENTS_WEBHOOK_TIMEOUT (seconds)
+    webhook_disable_after: int = 20  # CSMS_EVENTS_WEBHOOK_DISABLE_AFTER
+    # Plain http:// to hosts other than loopback (off: https required).
+    webhook_allow_http: bool = False  # CSMS_EVENTS_WEBHOOK_ALLOW_HTTP
+    # Refuse webhook targets that resolve to private, loopback or link-local addresses (SSRF).
+    webhook_block_private: bool = False  # CSMS_EVENTS_WEBHOOK_BLOCK_PRIVATE
+    # The delivery log: seconds kept, and rows kept per subscription.
+    webhook_retention: float = 7 * 24 * 3600.0  # CSMS_EVENTS_WEBHOOK_RETENTION (seconds)
+    webhook_log_size: int = 1000  # CSMS_EVENTS_WEBHOOK_LOG_SIZE
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """All of csms's settings."""
 
@@ -272,9 +305,17 @@ class Settings:
     api: ApiSettings = field(default_factory=ApiSettings)
     log: LogSettings = field(default_factory=LogSettings)
     files: FilesSettings = field(default_factory=FilesSettings)
+    events: EventsSettings = field(default_factory=EventsSettings)
 
 
-_SECTIONS = {"server": "", "database": "DATABASE_", "api": "API_", "log": "LOG_", "files": "FILES_"}
+_SECTIONS = {
+    "server": "",
+    "database": "DATABASE_",
+    "api": "API_",
+    "log": "LOG_",
+    "files": "FILES_",
+    "events": "EVENTS_",
+}
 
 
 def _convert(name: str, raw: str, current: object, optional: bool) -> object:
@@ -456,6 +497,7 @@ def validate(settings: Settings) -> None:
     if not 0 <= settings.api.port <= 65535:
         raise SettingsError(f"CSMS_API_PORT: {settings.api.port} is not a TCP port")
     _validate_api(settings.api)
+    _validate_events(settings.events)
     if server.max_message_size < 64 * 1024:
         raise SettingsError("CSMS_MAX_MESSAGE_SIZE: at least 65536 bytes (certificates need 10 kB)")
     if server.call_timeout <= 0 or server.heartbeat_interval <= 0:
@@ -588,6 +630,38 @@ def _validate_identity(api: ApiSettings) -> None:
     if not api.token_lifetime >= 0:
         raise SettingsError(
             f"CSMS_API_TOKEN_LIFETIME: seconds, 0 (never) or more, got {api.token_lifetime}"
+        )
+
+
+def _validate_events(events: EventsSettings) -> None:
+    """Events (issue 9): counts at least 1, durations positive (the meter interval may be 0)."""
+    for name in (
+        "replay_size",
+        "queue_size",
+        "max_streams",
+        "max_webhooks",
+        "webhook_max_attempts",
+        "webhook_disable_after",
+        "webhook_log_size",
+    ):
+        if getattr(events, name) < 1:
+            raise SettingsError(
+                f"CSMS_EVENTS_{name.upper()}: at least 1, got {getattr(events, name)}"
+            )
+    for name in (
+        "keepalive",
+        "webhook_backoff",
+        "webhook_max_backoff",
+        "webhook_timeout",
+        "webhook_retention",
+    ):
+        if not getattr(events, name) > 0:
+            raise SettingsError(
+                f"CSMS_EVENTS_{name.upper()}: seconds, more than 0, got {getattr(events, name)}"
+            )
+    if not events.meter_interval >= 0:
+        raise SettingsError(
+            f"CSMS_EVENTS_METER_INTERVAL: seconds, 0 or more, got {events.meter_interval}"
         )
 
 

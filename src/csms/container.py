@@ -22,11 +22,13 @@ from urllib.parse import urlsplit
 import uvicorn
 from argon2 import PasswordHasher
 
+from csms import __version__ as csms_version
 from csms.api.app import create_app
 from csms.api.hosts import default_trusted_hosts
 from csms.api.identity import Identity, IdentitySettings
 from csms.api.intents.jobs import JobLimits, JobRunner
 from csms.api.intents.registry import IntentServices
+from csms.api.routes.events import EventsApi
 from csms.api.routes.files import FilesApi
 from csms.api.routes.ledger_context import TransactionsApi
 from csms.api.routes.tariffs import TariffsApi
@@ -96,6 +98,18 @@ from csms.domain.ports import StationGateway, StationRepository, TransactionRepo
 from csms.domain.security import CertificateAuthority, SecurityRepository
 from csms.domain.smartcharging import ChargingProfileRepository
 from csms.domain.tokens import IdToken
+from csms.events import (
+    EmittingCharging,
+    EmittingFiles,
+    EmittingSecurity,
+    EmittingStations,
+    EmittingTransactions,
+    EventingGateway,
+    InProcessBus,
+    MeterSampler,
+    WebhookDispatcher,
+    WebhookOptions,
+)
 from csms.log import LogLimiter
 from csms.messages import MessageValidator
 from csms.pki import (
@@ -110,7 +124,7 @@ from csms.server.listener import StationListener
 from csms.server.registry import ConnectionRegistry
 from csms.server.tls import TlsConfigError
 from csms.simulator import FleetOptions, Timing, run_fleet
-from csms.storage import DatabaseUnavailable, Store, open_store
+from csms.storage import DatabaseUnavailable, SqlWebhookRepository, Store, open_store
 from csms.storage.api_token_file import ApiTokenFile
 from csms.storage.blobs import DiskBlobStore
 
@@ -443,6 +457,34 @@ class _EmbeddedUvicorn(uvicorn.Server):
         yield
 
 
+def emit_events(store: Store, bus: InProcessBus, meter_interval: float) -> None:
+    """Events (issue 9): wrap the store's repositories so each committed fact is published on
+    ``bus`` (:mod:`csms.events.emitting`); everything that reads them from the store after this
+    (blocks, listener, API) publishes."""
+    sampler = MeterSampler(meter_interval)
+    store.stations = EmittingStations(store.stations, bus)
+    store.transactions = EmittingTransactions(store.transactions, bus, sampler)
+    store.charging = EmittingCharging(store.charging, bus, sampler)
+    store.security = EmittingSecurity(store.security, bus)
+    store.files = EmittingFiles(store.files, bus)
+
+
+def webhook_options(settings: Settings) -> WebhookOptions:
+    """The CSMS_EVENTS_WEBHOOK_* settings as the dispatcher's options."""
+    events = settings.events
+    return WebhookOptions(
+        max_attempts=events.webhook_max_attempts,
+        backoff=events.webhook_backoff,
+        max_backoff=events.webhook_max_backoff,
+        timeout=events.webhook_timeout,
+        disable_after=events.webhook_disable_after,
+        allow_http=events.webhook_allow_http,
+        block_private=events.webhook_block_private,
+        retention=events.webhook_retention,
+        log_size=events.webhook_log_size,
+    )
+
+
 class Csms:
     """A running csms: storage, the OCPP endpoint and the HTTP API."""
 
@@ -466,6 +508,11 @@ class Csms:
         self.ev_scheduler: EvChargingScheduler | None = None
         self.v2g: V2GRootAuthority | None = None
         self.registry = ConnectionRegistry(log_limiter=self.log_limiter)
+        # Events (issue 9): committed facts for SSE and webhooks.
+        self.events = InProcessBus(
+            replay_size=settings.events.replay_size, queue_size=settings.events.queue_size
+        )
+        self.webhooks: WebhookDispatcher | None = None
         self.listener: StationListener | None = None
         self._api: _EmbeddedUvicorn | None = None
         self.jobs: JobRunner | None = None  # the typed commands' job runner, with the API
@@ -521,6 +568,14 @@ class Csms:
             )
         except DatabaseUnavailable as exc:
             raise StartupError(f"CSMS_DATABASE_URL (--database-url): {exc}") from exc
+        emit_events(self.store, self.events, settings.events.meter_interval)  # events (issue 9)
+        self.webhooks = WebhookDispatcher(
+            SqlWebhookRepository(self.store.engine),
+            self.events,
+            webhook_options(settings),
+            user_agent=f"csms/{csms_version}",
+        )
+        self.webhooks.start()
         files = settings.files
         self.file_service = FileService(
             self.store.files,
@@ -675,9 +730,11 @@ class Csms:
     async def _start_api(self) -> None:
         assert self.store is not None
         api = self.settings.api
+        # Events (issue 9): every call the API sends is announced as command.result.
+        gateway = EventingGateway(self.registry, self.events)
         app = create_app(
             stations=self.store.stations,
-            gateway=self.registry,
+            gateway=gateway,
             api_token=api.token,
             credentials=self._api_credentials(api),
             auth="none" if api.auth == "none" else "token",
@@ -689,7 +746,7 @@ class Csms:
                 service=self.file_service,
                 security=self.store.security,
                 stations=self.store.stations,
-                gateway=self.registry,
+                gateway=gateway,
             )
             if self.file_service is not None
             else None,
@@ -705,8 +762,9 @@ class Csms:
             ),
             tokens=TokensApi(self.store.token_admin, self.clock),
             transactions=TransactionsApi(ledger=self.store.ledger, charging=self.store.charging),
-            commands=await self._start_commands(api),
+            commands=await self._start_commands(api, gateway),
             identity=build_identity(self.store, api),
+            events=self._events_api(),
         )
         install_dashboard(app)  # the operator dashboard at /, a client of the API above
         config = uvicorn.Config(
@@ -747,13 +805,13 @@ class Csms:
                 self._default_public_url(),
             )
 
-    async def _start_commands(self, api: ApiSettings) -> CommandsApi:
+    async def _start_commands(self, api: ApiSettings, gateway: StationGateway) -> CommandsApi:
         """The typed commands' services and job runner (jobs left running by a previous process
-        are marked failed now)."""
+        are marked failed now). ``gateway`` is the API's: its calls are announced as events."""
         assert self.store is not None
         store = self.store
         services = IntentServices(
-            gateway=self.registry,
+            gateway=gateway,
             stations=store.stations,
             clock=self.clock,
             configuration=store.configuration,
@@ -782,6 +840,21 @@ class Csms:
         )
         await self.jobs.start()
         return CommandsApi(services, self.jobs, call_timeout=self.settings.server.call_timeout)
+
+    def _events_api(self) -> EventsApi:
+        """The SSE stream and the webhook routes (events, issue 9)."""
+        events = self.settings.events
+        assert self.store is not None and self.webhooks is not None
+        return EventsApi(
+            bus=self.events,
+            max_streams=events.max_streams,
+            keepalive=events.keepalive,
+            webhooks=SqlWebhookRepository(self.store.engine),
+            dispatcher=self.webhooks,
+            max_webhooks=events.max_webhooks,
+            allow_http=events.webhook_allow_http,
+            block_private=events.webhook_block_private,
+        )
 
     async def start_demo(self, count: int, *, prefix: str = "DEMO-") -> None:
         """Register ``count`` accepted stations and run them as simulated stations (``--demo``).
@@ -858,6 +931,9 @@ class Csms:
         if self.ev_scheduler is not None:
             await self.ev_scheduler.aclose()
             self.ev_scheduler = None
+        if self.webhooks is not None:  # events (issue 9)
+            await self.webhooks.aclose()
+            self.webhooks = None
         if self.store is not None:
             await self.store.aclose()
             self.store = None

@@ -28,6 +28,7 @@ from csms.api.ocpp_hint import OcppHintMiddleware
 from csms.api.routes.commands import commands_router
 from csms.api.routes.device_model import attach_device_model, device_model_router
 from csms.api.routes.ev_schedules import EvRenegotiation, attach_ev_schedules, ev_schedules_router
+from csms.api.routes.events import EventsApi, attach_events, events_router
 from csms.api.routes.files import FilesApi, attach_files, file_service_router, files_router
 from csms.api.routes.health import LoadProbe, health_router
 from csms.api.routes.identity import attach_identity, has_identity, identity_router
@@ -45,6 +46,7 @@ from csms.api.routes.typed_commands import (
     attach_typed_commands,
     typed_commands_router,
 )
+from csms.api.routes.webhooks import webhooks_router
 from csms.api.schemas import Problem
 from csms.domain.api_credentials import ApiCredentials, FixedApiToken
 from csms.domain.devicemodel import DeviceModelRepository
@@ -96,6 +98,9 @@ _DEVICE_MODEL_TAGS: Final = [
 ]
 _TRACKED_TAGS: Final = [
     {"name": "tracked state", "description": "What csms sent (desired) vs what stations reported"},
+]
+_EVENTS_TAGS: Final = [
+    {"name": "events", "description": "Server-Sent Events and webhooks"},
 ]
 _FILES_TAGS: Final = [
     {"name": "files", "description": "Firmware images, diagnostics and log uploads"},
@@ -194,6 +199,7 @@ def create_app(
     ev_schedules: EvRenegotiation | None = None,
     commands: CommandsApi | None = None,
     identity: Identity | None = None,
+    events: EventsApi | None = None,
 ) -> FastAPI:
     """Build the HTTP API. It fails closed: without a credential it refuses to build.
 
@@ -232,6 +238,8 @@ def create_app(
         identity: operator accounts, API tokens, sessions and the audit log; adds ``/auth``,
             ``/users``, ``/api-tokens`` and ``/audit``. Without it only the bootstrap token
             (``api_token``/``credentials``, an admin) is accepted and nothing is audited.
+        events: the event bus (adds ``/events``) and, with its ``webhooks`` repository,
+            ``/webhooks``.
     """
     checks = _credentials(auth, api_token, credentials)
     if call_timeout <= 0:
@@ -248,7 +256,8 @@ def create_app(
         + (_TOKENS_TAGS if tokens is not None else [])
         + (_TRANSACTION_TAGS if transactions is not None else [])
         + (_TRACKED_TAGS if commands is not None else [])
-        + (_IDENTITY_TAGS if identity is not None else []),
+        + (_IDENTITY_TAGS if identity is not None else [])
+        + (_EVENTS_TAGS if events is not None else []),
         docs_url=None,
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
@@ -303,6 +312,11 @@ def create_app(
     if identity is not None:
         attach_identity(app, identity)
         routers.append(identity_router())
+    if events is not None:  # events (issue 9)
+        attach_events(app, events)
+        routers.append(events_router())
+        if events.webhooks is not None:
+            routers.append(webhooks_router())
     for router in routers:
         app.include_router(
             router, prefix=API_PREFIX, dependencies=dependencies, responses=responses

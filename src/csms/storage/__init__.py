@@ -6,6 +6,7 @@ Nothing above this package sees a connection: the container calls :func:`open_st
 """
 
 from csms.storage import tables_charging as _tables_charging  # noqa: F401 - on the metadata
+from csms.storage import tables_events as _tables_events  # noqa: F401 - events: on the metadata
 from csms.storage import tables_tariffs as _tables_tariffs  # noqa: F401 - on the metadata
 from csms.storage.committer import GroupCommitter
 from csms.storage.engine import SqliteSynchronous, create_engine
@@ -13,12 +14,14 @@ from csms.storage.migrate import upgrade
 from csms.storage.opening import DatabaseUnavailable
 from csms.storage.repositories import SqlStationRepository, SqlTransactionRepository
 from csms.storage.store import Store, open_store
+from csms.storage.webhooks import SqlWebhookRepository  # events (issue 9)
 
 __all__ = [
     "DatabaseUnavailable",
     "GroupCommitter",
     "SqlStationRepository",
     "SqlTransactionRepository",
+    "SqlWebhookRepository",
     "SqliteSynchronous",
     "Store",
     "create_engine",
