@@ -26,6 +26,15 @@ async def sign_in(page: Page, base: str, name: str) -> None:
     await expect(page).to_have_url(base + "/")
 
 
+async def change_availability(running: RunningCsms, availability: str) -> None:
+    async with running.api() as client:
+        answer = await client.post(
+            f"/api/v1/stations/{IDLE_STATION}/commands/change-availability",
+            json={"availability": availability, "evse_id": 1},
+        )
+        assert answer.json()["status"] == "Accepted", answer.text
+
+
 async def test_operator_signs_in_watches_the_fleet_and_charges(
     dashboard_csms: RunningCsms, browser: Browser, artifacts: Path
 ) -> None:
@@ -41,6 +50,7 @@ async def test_operator_signs_in_watches_the_fleet_and_charges(
     await expect(page.locator("#who")).to_have_text("ada (operator)")
 
     # The fleet: every demo station appears online, without reloading the page.
+    await expect(page.locator("#live")).to_have_text("live")  # the event stream is open
     for n in range(1, DEMO_STATIONS + 1):
         row = page.locator(f'tr[data-station="DEMO-{n}"]')
         await expect(row.locator(".badge").first).to_have_text("online")
@@ -53,6 +63,16 @@ async def test_operator_signs_in_watches_the_fleet_and_charges(
     await page.get_by_role("button", name="Apply").click()
     await expect(page.locator("#stations tr")).to_have_count(DEMO_STATIONS + 1)
     await page.screenshot(path=artifacts / "fleet.png", full_page=True)
+
+    # Live: a status change made elsewhere shows up on the open page, which is not reloaded.
+    await page.evaluate("window.notReloaded = true")
+    idle = page.locator(f'tr[data-station="{IDLE_STATION}"] .connectors')
+    await expect(idle).to_have_text("1/1 Available")
+    await change_availability(dashboard_csms, "Inoperative")
+    await expect(idle).to_have_text("1/1 Unavailable")
+    await change_availability(dashboard_csms, "Operative")
+    await expect(idle).to_have_text("1/1 Available")
+    assert await page.evaluate("window.notReloaded") is True
 
     # The station page: start for a token, watch the power chart get points, stop.
     await page.get_by_role("link", name=IDLE_STATION).click()
