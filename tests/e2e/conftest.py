@@ -44,6 +44,7 @@ async def dashboard_csms(tmp_path: Path) -> AsyncIterator[RunningCsms]:
     async with running_csms(settings) as running:
         await running.csms.start_demo(DEMO_STATIONS)
         await running.add_station(IDLE_STATION)
+        await running.add_station("E2E-AUTH")  # offline until the test connects it
         async with running.api() as client:
             for name, role in ACCOUNTS.items():
                 answer = await client.post(

@@ -11,9 +11,11 @@ from pathlib import Path
 from playwright.async_api import Browser, Page, expect
 
 from tests.e2e.conftest import ACCOUNT_PASSWORD, DEMO_STATIONS, IDLE_STATION
-from tests.integration.harness import RunningCsms
+from tests.integration.harness import BOOT_16, RunningCsms, call
 
 TIMEOUT_MS = 20_000
+AUTH_STATION = "E2E-AUTH"  # a bare 1.6 station the test drives itself
+NEW_TAG = "04E2E0001"
 CARD = "DEMO-CARD-10"  # registered by the demo and used by none of its drivers (3 stations)
 
 
@@ -24,6 +26,14 @@ async def sign_in(page: Page, base: str, name: str) -> None:
     await page.get_by_label("Password").fill(ACCOUNT_PASSWORD)
     await page.get_by_role("button", name="Sign in").click()
     await expect(page).to_have_url(base + "/")
+
+
+async def authorize(running: RunningCsms, id_tag: str) -> str:
+    """What a 1.6 station is answered for ``id_tag``."""
+    async with running.connect(AUTH_STATION) as ws:
+        assert (await call(ws, "b", "BootNotification", BOOT_16))[2]["status"] == "Accepted"
+        answer = await call(ws, "a", "Authorize", {"idTag": id_tag})
+    return str(answer[2]["idTagInfo"]["status"])
 
 
 async def change_availability(running: RunningCsms, availability: str) -> None:
@@ -61,7 +71,7 @@ async def test_operator_signs_in_watches_the_fleet_and_charges(
     await expect(page.locator("#stations tr")).to_have_count(1)
     await page.get_by_label("Search").fill("")
     await page.get_by_role("button", name="Apply").click()
-    await expect(page.locator("#stations tr")).to_have_count(DEMO_STATIONS + 1)
+    await expect(page.locator("#stations tr")).to_have_count(DEMO_STATIONS + 2)  # + E2E-AUTH
     await page.screenshot(path=artifacts / "fleet.png", full_page=True)
 
     # Live: a status change made elsewhere shows up on the open page, which is not reloaded.
@@ -123,6 +133,20 @@ async def test_operator_signs_in_watches_the_fleet_and_charges(
     assert len(lines) == 2, lines  # the header and this transaction
     assert transaction in lines[1]
     await page.screenshot(path=artifacts / "transaction.png", full_page=True)
+
+    # Id tokens: register one, block it; a station's Authorize is then refused.
+    await page.get_by_role("link", name="Id tokens").click()
+    await page.get_by_label("Id token").fill(NEW_TAG)
+    await page.get_by_label("Type").select_option("ISO14443")
+    await page.get_by_role("button", name="Register").click()
+    await expect(page.locator("#outcome")).to_have_text(f"{NEW_TAG}: registered")
+    row = page.locator(f'tr[data-token="{NEW_TAG}"]')
+    await expect(row.locator("td.status")).to_have_text("Accepted")
+    assert await authorize(dashboard_csms, NEW_TAG) == "Accepted"
+    await row.get_by_role("button", name=f"Block {NEW_TAG}").click()
+    await expect(row.locator("td.status")).to_have_text("Blocked")
+    assert await authorize(dashboard_csms, NEW_TAG) == "Blocked"
+    await page.screenshot(path=artifacts / "tokens.png", full_page=True)
     await context.close()
 
 
@@ -151,10 +175,14 @@ async def test_viewer_sees_no_command_buttons_and_an_ended_session_signs_in_agai
     )
     assert status == 403
     await page.screenshot(path=artifacts / "station-viewer.png", full_page=True)
+    await page.goto(base + "/tokens")
+    await expect(page.locator('tr[data-token="DEMO-CARD-1"]')).to_be_visible()
+    await expect(page.locator("#create")).to_be_hidden()
+    assert await page.get_by_role("button", name=re.compile("^(Block|Unblock)")).count() == 0
 
     # The session ends (here: its cookie is gone): the next page sends the viewer to sign in.
     await context.clear_cookies()
     await page.reload()
-    await expect(page).to_have_url(re.compile(r"/login\?expired=1&next=%2Fstations%2FDEMO-1$"))
+    await expect(page).to_have_url(re.compile(r"/login\?expired=1&next=%2Ftokens$"))
     await expect(page.locator("#expired")).to_be_visible()
     await context.close()

@@ -96,6 +96,10 @@ def dashboard_router(pages: Pages, static: StaticFiles) -> APIRouter:
             transaction_id=transaction_id,
         )
 
+    @router.get("/tokens", openapi_extra=_PUBLIC)
+    async def tokens() -> HTMLResponse:
+        return pages.render("tokens.html", title="Id tokens", page="tokens")
+
     @router.get(STATIC_PATH + "/{name:path}", openapi_extra=_PUBLIC)
     async def asset(name: Annotated[str, Path(max_length=200)]) -> Response:
         return static.response(name)

@@ -13,7 +13,7 @@ from csms.dashboard import install_dashboard
 from csms.domain.model import ConnectorState, RegistrationStatus, Station
 from tests.unit.api.conftest import T0, AppFactory, ClientFactory, FakeStationRepository
 
-PAGES = ("/", "/login", "/stations/CS-1", "/transactions", "/transactions/v16-1")
+PAGES = ("/", "/login", "/stations/CS-1", "/transactions", "/transactions/v16-1", "/tokens")
 ROOT = Path(__file__).resolve().parents[3]
 
 

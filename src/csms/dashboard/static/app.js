@@ -155,7 +155,7 @@ export function duration(s) {
 // A status word with a class for its colour (and the word itself, never colour alone).
 export function statusBadge(status) {
   const s = (status || "unknown");
-  const kind = /fault/i.test(s) ? "bad" : /unavailable|inoperative/i.test(s) ? "off"
+  const kind = /fault|blocked|invalid|expired|rejected/i.test(s) ? "bad" : /unavailable|inoperative/i.test(s) ? "off"
     : /charging|occupied|preparing|suspended|finishing/i.test(s) ? "busy" : "ok";
   return el("span", { class: `badge ${kind}`, text: s });
 }
