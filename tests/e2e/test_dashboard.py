@@ -186,3 +186,30 @@ async def test_viewer_sees_no_command_buttons_and_an_ended_session_signs_in_agai
     await expect(page).to_have_url(re.compile(r"/login\?expired=1&next=%2Ftokens$"))
     await expect(page.locator("#expired")).to_be_visible()
     await context.close()
+
+
+async def test_operator_edits_a_16_key_and_a_2x_variable(
+    dashboard_csms: RunningCsms, browser: Browser, artifacts: Path
+) -> None:
+    base = dashboard_csms.api_url
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    await sign_in(page, base, "ada")
+    for station, setting in (
+        ("DEMO-1", "MeterValueSampleInterval"),  # OCPP 1.6: ChangeConfiguration
+        ("DEMO-2", "SampledDataCtrlr/TxUpdatedInterval"),  # 2.0.1: SetVariables
+    ):
+        await page.goto(f"{base}/stations/{station}")
+        await expect(page.locator("#identity dd").first).not_to_have_text("")
+        await page.get_by_role("button", name="Read from the station").click()
+        row = page.locator(f'tr[data-setting="{setting}"]')
+        await expect(row).to_be_visible()
+        await row.get_by_role("button", name=f"Edit {setting}").click()
+        await page.get_by_label("Value", exact=True).fill("15")
+        await page.get_by_role("button", name="Set", exact=True).click()
+        outcome = page.locator("#configuration-outcome")
+        await expect(outcome).to_have_text(f"{setting}: accepted by the station")
+        await expect(row.locator("td.desired")).to_have_text(re.compile(r"^15 \(Accepted"))
+        await expect(row.locator("td.reported")).to_have_text("15")
+    await page.locator("#configuration").screenshot(path=artifacts / "configuration.png")
+    await context.close()

@@ -3,6 +3,7 @@
 import { api, session, mayAct, live, throttle, el, ago, when, energy, power, statusBadge,
   onlineBadge, outcomeOf, flash } from "./app.js";
 import { timeChart, pointsOf } from "./chart.js";
+import { configuration } from "./configuration.js";
 
 const id = document.getElementById("station").dataset.station;
 const base = `/stations/${encodeURIComponent(id)}`;
@@ -120,6 +121,10 @@ if (mayAct(me)) {
 document.getElementById("power-evse").addEventListener("change", loadPower);
 await loadDetail();
 await loadPower();
+const settings = configuration({
+  base, version: () => detail && detail.ocpp_version, canEdit: mayAct(me), outcomeOf,
+});
+await settings.load();
 live({
   stations: [id],
   label: document.getElementById("live"),
