@@ -80,7 +80,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 base_url=base, headers={"Authorization": f"Bearer {TOKEN}"}
             ) as client:
                 answer = await client.post(
-                    "/api/v1/users", json={"name": "bench", "role": "operator", "password": PASSWORD}
+                    "/api/v1/users",
+                    json={"name": "bench", "role": "operator", "password": PASSWORD},
                 )
                 answer.raise_for_status()
             url = f"ws://127.0.0.1:{csms.ocpp_port}/ocpp/{STATION}"
