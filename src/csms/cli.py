@@ -119,6 +119,8 @@ def _apply_serve_flags(settings: Settings, args: argparse.Namespace) -> Settings
         changes["concurrent_transactions"] = True
     if args.no_ev_charging_schedules:  # ISO 15118 smart charging (issue 8 K15-K17)
         changes["ev_charging_schedules"] = False
+    if args.message_log is not None:  # message log (issue 9)
+        changes["message_log"] = args.message_log == "on"
     api_changes: dict[str, Any] = {}
     if args.api_host is not None:
         api_changes["host"] = args.api_host
@@ -696,6 +698,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         help="seconds between CostUpdated rounds to 2.x stations charging on a tariff, 0: none "
         "(default 60; CSMS_COST_UPDATE_INTERVAL)",
+    )
+    serve.add_argument(
+        "--message-log",
+        choices=("on", "off"),
+        help="keep every OCPP frame, searchable at /api/v1/messages (CSMS_MESSAGE_LOG, default on)",
     )
     serve.add_argument(
         "--log-level", help="csms's loggers: DEBUG, INFO (default), WARNING, ERROR (CSMS_LOG_LEVEL)"

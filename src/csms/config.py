@@ -147,6 +147,24 @@ class ServerSettings:
     # The stackLevel of that TxProfile (an operator's TxProfile above it prevails).
     ev_schedule_stack_level: int = 0  # CSMS_EV_SCHEDULE_STACK_LEVEL
     # --- end of ISO 15118 smart charging
+    # --- OCPP message log and operations (issue 9 items 7 and 9; docs/behaviour.md "OCPP message
+    # log"). Every frame in and out (direction, action, message id, latency, result, size, payload
+    # with secrets masked), searchable at /api/v1/messages; written in batches by one task off the
+    # stations' path: past message_log_queue waiting frames new ones are dropped and counted.
+    message_log: bool = True  # CSMS_MESSAGE_LOG (on/off)
+    message_log_payloads: bool = True  # CSMS_MESSAGE_LOG_PAYLOADS: keep payloads (masked)
+    # Retention, applied every message_log_prune_interval seconds: entries older than max_age go,
+    # and the oldest while there are more than max_rows entries or max_bytes bytes of frames.
+    message_log_max_age: float = 7 * 24 * 3600.0  # CSMS_MESSAGE_LOG_MAX_AGE (seconds)
+    message_log_max_rows: int = 1_000_000  # CSMS_MESSAGE_LOG_MAX_ROWS
+    message_log_max_bytes: int = 512 * 1024 * 1024  # CSMS_MESSAGE_LOG_MAX_BYTES
+    message_log_queue: int = 20_000  # CSMS_MESSAGE_LOG_QUEUE (frames)
+    message_log_prune_interval: float = 60.0  # CSMS_MESSAGE_LOG_PRUNE_INTERVAL (seconds)
+    # /readyz checks the database with SELECT 1 within this many seconds; the answer is reused
+    # for readiness_cache seconds, so probes cannot load the database.
+    readiness_timeout: float = 2.0  # CSMS_READINESS_TIMEOUT
+    readiness_cache: float = 1.0  # CSMS_READINESS_CACHE
+    # --- end of message log and operations
 
 
 @dataclass(frozen=True, slots=True)
@@ -404,6 +422,26 @@ _DATABASE_URL_HINT = (
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
+def _validate_operations(server: ServerSettings) -> None:
+    """The message log's bounds and the readiness check (issue 9): positive numbers."""
+    for name in ("message_log_max_rows", "message_log_max_bytes", "message_log_queue"):
+        if getattr(server, name) < 1:
+            raise SettingsError(f"CSMS_{name.upper()}: at least 1, got {getattr(server, name)}")
+    for name in (
+        "message_log_max_age",
+        "message_log_prune_interval",
+        "readiness_timeout",
+    ):
+        if not getattr(server, name) > 0:
+            raise SettingsError(
+                f"CSMS_{name.upper()}: seconds, must be positive, got {getattr(server, name)}"
+            )
+    if not server.readiness_cache >= 0:
+        raise SettingsError(
+            f"CSMS_READINESS_CACHE: seconds, 0 or more, got {server.readiness_cache}"
+        )
+
+
 def driver_database_url(url: str) -> str:
     """The URL csms opens for ``url``: ``postgres://`` and ``postgresql://`` become
     ``postgresql+asyncpg://``, ``sqlite://`` becomes ``sqlite+aiosqlite://``; the rest is kept.
@@ -507,6 +545,7 @@ def validate(settings: Settings) -> None:
     if server.boot_pacing_rate < 0:
         raise SettingsError("CSMS_BOOT_PACING_RATE: boots per second, 0 for no pacing")
     _validate_admission(server)
+    _validate_operations(server)
     # Log rate limits and protocol violations (issue 7 finding 5).
     if server.max_protocol_violations < 1 or server.protocol_violation_window <= 0:
         raise SettingsError(

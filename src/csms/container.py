@@ -28,8 +28,10 @@ from csms.api.hosts import default_trusted_hosts
 from csms.api.identity import Identity, IdentitySettings
 from csms.api.intents.jobs import JobLimits, JobRunner
 from csms.api.intents.registry import IntentServices
+from csms.api.metrics import MetricsSources
 from csms.api.routes.events import EventsApi
 from csms.api.routes.files import FilesApi
+from csms.api.routes.health import DatabaseProbe
 from csms.api.routes.ledger_context import TransactionsApi
 from csms.api.routes.tariffs import TariffsApi
 from csms.api.routes.tokens import TokensApi
@@ -91,6 +93,8 @@ from csms.domain.credentials import hash_password
 from csms.domain.devicemodel import DeviceModelRepository
 from csms.domain.files import FileRepository
 from csms.domain.iso15118 import Iso15118CertificateProvider
+from csms.domain.messagelog import Retention
+from csms.domain.metrics import ServerStats
 from csms.domain.model import RegistrationStatus, Station
 from csms.domain.notifications import NotificationLog
 from csms.domain.operator_passwords import OperatorPasswords
@@ -121,6 +125,7 @@ from csms.pki import (
 )
 from csms.rpc import ALL_VERSIONS, OcppVersion
 from csms.server.listener import StationListener
+from csms.server.message_log import MessageLogRecorder
 from csms.server.registry import ConnectionRegistry
 from csms.server.tls import TlsConfigError
 from csms.simulator import FleetOptions, Timing, run_fleet
@@ -339,6 +344,27 @@ def build_iso15118_provider(
         raise SettingsError(f"CSMS_ISO15118_PROVIDER: {exc}") from exc
 
 
+def build_message_log(
+    settings: Settings, store: Store, log_limiter: LogLimiter | None = None
+) -> MessageLogRecorder | None:
+    """The OCPP message log's recorder (issue 9), or None when CSMS_MESSAGE_LOG is off."""
+    server = settings.server
+    if not server.message_log:
+        return None
+    return MessageLogRecorder(
+        store.message_log,
+        retention=Retention(
+            max_age=server.message_log_max_age,
+            max_rows=server.message_log_max_rows,
+            max_bytes=server.message_log_max_bytes,
+        ),
+        queue_size=server.message_log_queue,
+        keep_payloads=server.message_log_payloads,
+        prune_interval=server.message_log_prune_interval,
+        log_limiter=log_limiter,
+    )
+
+
 BLOCKS = (
     ProvisioningBlock,
     AvailabilityBlock,
@@ -514,6 +540,10 @@ class Csms:
         )
         self.webhooks: WebhookDispatcher | None = None
         self.listener: StationListener | None = None
+        # Operations (issue 9): the message log's recorder (None when CSMS_MESSAGE_LOG=off) and
+        # the per-message counters behind /metrics.
+        self.message_log: MessageLogRecorder | None = None
+        self.stats = ServerStats()
         self._api: _EmbeddedUvicorn | None = None
         self.jobs: JobRunner | None = None  # the typed commands' job runner, with the API
         self._api_task: asyncio.Task[None] | None = None
@@ -626,6 +656,9 @@ class Csms:
                 settings.server.max_protocol_violations, settings.server.protocol_violation_window
             ),
         )
+        self.message_log = build_message_log(settings, self.store, self.log_limiter)
+        if self.message_log is not None:
+            await self.message_log.start()
         self.listener = StationListener(
             settings.server,
             stations=self.store.stations,
@@ -634,6 +667,8 @@ class Csms:
             clock=self.clock,
             log_frames=settings.log.frames,
             client_ca=client_ca,
+            frame_taps=self.message_log.tap if self.message_log is not None else None,
+            stats=self.stats,
         )
         try:
             await self.listener.start()
@@ -687,6 +722,28 @@ class Csms:
             stack_level=server.ev_schedule_stack_level,
         )
         return self.ev_scheduler
+
+    def metrics_sources(self) -> MetricsSources:
+        """What /metrics reads at each scrape."""
+        store, log = self.store, self.message_log
+        return MetricsSources(
+            stats=self.stats,
+            connections=self.registry.by_version,
+            commit_latency=store.commit_latency if store is not None else None,
+            committer_pending=(lambda: store.committer_pending) if store is not None else None,
+            pool=store.pool_stats if store is not None else None,
+            message_log=(
+                lambda: {
+                    "queued": log.queued,
+                    "dropped": log.dropped,
+                    "written": log.written,
+                    "failed": log.failed,
+                    "pruned": log.pruned,
+                }
+            )
+            if log is not None
+            else None,
+        )
 
     def _default_public_url(self) -> str:
         """Where stations reach the file service when CSMS_FILES_PUBLIC_URL is not set."""
@@ -765,6 +822,13 @@ class Csms:
             commands=await self._start_commands(api, gateway),
             identity=build_identity(self.store, api),
             events=self._events_api(),
+            message_log=self.store.message_log,
+            metrics=self.metrics_sources(),
+            database=DatabaseProbe(
+                self.store.ping,
+                timeout=self.settings.server.readiness_timeout,
+                cache=self.settings.server.readiness_cache,
+            ),
         )
         install_dashboard(app)  # the operator dashboard at /, a client of the API above
         config = uvicorn.Config(
@@ -925,6 +989,9 @@ class Csms:
         if self.listener is not None:
             await self.listener.close()
             self.listener = None
+        if self.message_log is not None:
+            await self.message_log.aclose()
+            self.message_log = None
         if self.security_block is not None:
             await self.security_block.aclose()
             self.security_block = None

@@ -99,7 +99,7 @@ async def test_openapi_declares_the_scheme_on_every_operation_that_needs_it(
         for method, operation in item.items():
             if operation.get("x-required-role") == "public":  # login, health, /files
                 assert operation.get("security", []) == [], (method, path)
-            elif path.startswith("/api/v1"):
+            elif path.startswith("/api/v1") or path == "/metrics":  # /metrics: the token too
                 assert operation["security"] == [{"bearerAuth": []}, {"sessionCookie": []}], (
                     method,
                     path,

@@ -24,15 +24,17 @@ from csms.api.errors import PROBLEM_MEDIA_TYPE, install_error_handlers
 from csms.api.hosts import LOOPBACK_HOSTS, HostPatterns, TrustedHostMiddleware
 from csms.api.identity import SESSION_COOKIE, Identity
 from csms.api.media import STATE_CHANGING, JsonBodyMiddleware, binary_routes
+from csms.api.metrics import MetricsSources, attach_metrics, metrics_router
 from csms.api.ocpp_hint import OcppHintMiddleware
 from csms.api.routes.commands import commands_router
 from csms.api.routes.device_model import attach_device_model, device_model_router
 from csms.api.routes.ev_schedules import EvRenegotiation, attach_ev_schedules, ev_schedules_router
 from csms.api.routes.events import EventsApi, attach_events, events_router
 from csms.api.routes.files import FilesApi, attach_files, file_service_router, files_router
-from csms.api.routes.health import LoadProbe, health_router
+from csms.api.routes.health import DatabaseProbe, LoadProbe, health_router
 from csms.api.routes.identity import attach_identity, has_identity, identity_router
 from csms.api.routes.ledger_context import TransactionsApi, attach_transactions
+from csms.api.routes.messages import attach_message_log, message_log_router
 from csms.api.routes.notifications import attach_notifications, notifications_router
 from csms.api.routes.remote_starts import attach_remote_starts, remote_starts_router
 from csms.api.routes.security import security_router
@@ -50,6 +52,7 @@ from csms.api.routes.webhooks import webhooks_router
 from csms.api.schemas import Problem
 from csms.domain.api_credentials import ApiCredentials, FixedApiToken
 from csms.domain.devicemodel import DeviceModelRepository
+from csms.domain.messagelog import MessageLogRepository
 from csms.domain.notifications import NotificationLog
 from csms.domain.ports import StationGateway, StationRepository
 from csms.domain.remotestart import RemoteStartLinks
@@ -79,7 +82,10 @@ Errors are [RFC 9457](https://www.rfc-editor.org/rfc/rfc9457) problem details
 _TAGS: Final = [
     {"name": "stations", "description": "Station registry and status"},
     {"name": "commands", "description": "CSMS-initiated OCPP commands"},
-    {"name": "health", "description": "Liveness"},
+    {"name": "health", "description": "Liveness, readiness and metrics"},
+]
+_MESSAGE_LOG_TAGS: Final = [
+    {"name": "message log", "description": "Every OCPP frame in and out"},
 ]
 _TOKENS_TAGS: Final = [
     {"name": "tokens", "description": "Id tokens (2.x IdTokens and 1.6 idTags), import/export"},
@@ -200,6 +206,9 @@ def create_app(
     commands: CommandsApi | None = None,
     identity: Identity | None = None,
     events: EventsApi | None = None,
+    message_log: MessageLogRepository | None = None,
+    metrics: MetricsSources | None = None,
+    database: DatabaseProbe | None = None,
 ) -> FastAPI:
     """Build the HTTP API. It fails closed: without a credential it refuses to build.
 
@@ -240,6 +249,9 @@ def create_app(
             (``api_token``/``credentials``, an admin) is accepted and nothing is audited.
         events: the event bus (adds ``/events``) and, with its ``webhooks`` repository,
             ``/webhooks``.
+        message_log: the OCPP message log; adds ``/messages`` and ``/stations/{id}/messages``.
+        metrics: what ``/metrics`` reports (Prometheus; behind the bearer token like ``/api/v1``).
+        database: ``/readyz`` answers 503 while it fails (SELECT 1, cached about a second).
     """
     checks = _credentials(auth, api_token, credentials)
     if call_timeout <= 0:
@@ -257,7 +269,8 @@ def create_app(
         + (_TRANSACTION_TAGS if transactions is not None else [])
         + (_TRACKED_TAGS if commands is not None else [])
         + (_IDENTITY_TAGS if identity is not None else [])
-        + (_EVENTS_TAGS if events is not None else []),
+        + (_EVENTS_TAGS if events is not None else [])
+        + (_MESSAGE_LOG_TAGS if message_log is not None else []),
         docs_url=None,
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
@@ -317,11 +330,17 @@ def create_app(
         routers.append(events_router())
         if events.webhooks is not None:
             routers.append(webhooks_router())
+    if message_log is not None:
+        attach_message_log(app, message_log)
+        routers.append(message_log_router())
     for router in routers:
         app.include_router(
             router, prefix=API_PREFIX, dependencies=dependencies, responses=responses
         )
-    app.include_router(health_router(station_load))
+    app.include_router(health_router(station_load, database))
+    if metrics is not None:
+        attach_metrics(app, metrics)
+        app.include_router(metrics_router(), dependencies=dependencies, responses=responses)
     docs_paths = install_docs(app, title="csms HTTP API")
 
     # Added innermost first: hint → host → auth (roles, audit) → media type → routes.

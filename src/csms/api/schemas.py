@@ -23,6 +23,10 @@ def check_station_id(value: str) -> str:
 
 
 StationId = Annotated[str, AfterValidator(check_station_id)]
+# Integers bound to database columns (ids, offsets, request ids) fit a signed 64-bit integer: a
+# larger one is a 422, not a driver overflow (500). Found by the OpenAPI fuzz test.
+DB_INT_MAX = 2**63 - 1
+DB_INT_MIN = -(2**63)
 
 
 class _Strict(BaseModel):

@@ -145,6 +145,10 @@ def check_url(url: str, *, allow_http: bool, block_private: bool) -> str:
 
 
 def _wants(subscription: WebhookSubscription, event: Event) -> bool:
+    # A subscription gets the events that happened after it was created, even when the intake
+    # reads the subscriptions (reload) after an older event was published.
+    if event.time < subscription.created_at:
+        return False
     if subscription.station_ids and event.station_id not in subscription.station_ids:
         return False
     return not subscription.event_types or event.type.startswith(subscription.event_types)

@@ -45,6 +45,7 @@ from csms.domain.errors import (
     StationNotConnected,
     StorageError,
 )
+from csms.domain.metrics import ServerStats
 from csms.rpc import (
     CallAborted,
     CallErrorReply,
@@ -99,6 +100,12 @@ _KINDS = (
 SEEN_RESOLUTION = 1.0
 
 
+def _status(result: dict[str, Any]) -> str:
+    """The ``status`` a station answered a command with (Accepted, Rejected, ...), for /metrics."""
+    status = result.get("status")
+    return status if isinstance(status, str) and len(status) <= 32 else "result"
+
+
 def loggable_frame(frame: str | bytes) -> str:
     """The frame as text, or a placeholder if it may carry a password (names compared
     case-insensitively)."""
@@ -136,6 +143,8 @@ class StationConnection:
         "_loop",
         "_mark_seen",
         "_session",
+        "_stats",
+        "_tap",
         "_timer",
         "_timer_at",
         "_violation_times",
@@ -157,6 +166,8 @@ class StationConnection:
         max_queued_calls: int,
         log_frames: bool = False,
         mark_seen: Callable[[], None] | None = None,
+        tap: Callable[[bool, str | bytes], None] | None = None,
+        stats: ServerStats | None = None,
     ) -> None:
         self.ws = ws
         self.ctx = ctx
@@ -180,6 +191,10 @@ class StationConnection:
         # Called for the connection and every frame received: last_seen_at reflects any message
         # (coalesced in memory by the storage, no write per frame).
         self._mark_seen = mark_seen
+        # The message log's hook, called with (inbound, frame) for every frame read or written,
+        # and the process's message counters (/metrics); both cost a few hundred ns per frame.
+        self._tap = tap
+        self._stats = stats
         self._close_request: tuple[int, str] | None = None
         self._close_task: asyncio.Task[None] | None = None
         self._limiter = dispatcher.log_limiter
@@ -206,6 +221,8 @@ class StationConnection:
                     mark_seen()
                 if self._log_frames is not None:
                     self._log_frames.info("<- %s", loggable_frame(message))
+                if self._tap is not None:
+                    self._tap(True, message)
                 if isinstance(message, str):
                     events = session.receive(message, loop.time())
                 else:
@@ -316,7 +333,9 @@ class StationConnection:
                 self._inbound = None  # most connections idle: keep no deque around
 
     async def _answer(self, event: CallReceived) -> None:
-        session = self._session
+        stats = self._stats
+        started = self._loop.time() if stats is not None else 0.0
+        outcome = "error"
         try:
             result = await self._dispatcher.handle_call(self.ctx, event.action, event.payload)
         except CallErrorReply as exc:
@@ -338,10 +357,13 @@ class StationConnection:
             )
             self._reply_error(event.message_id, ErrorCode.INTERNAL_ERROR, "internal error")
         else:
+            outcome = "result"
             try:
-                session.send_result(event.message_id, result)
+                self._session.send_result(event.message_id, result)
             except LocalProtocolError:
                 self.log.info("connection closed before %s could be answered", event.action)
+        if stats is not None:
+            stats.answered(self.version.value, event.action, outcome, self._loop.time() - started)
 
     # ------------------------------------------------------------------ misbehaviour
 
@@ -420,21 +442,36 @@ class StationConnection:
             self._waiters = {}
         self._waiters[mid] = waiter
         self._arm_timer()
+        outcome, status = "aborted", "Unknown"
         try:
             await self._flush()
             async with asyncio.timeout(timeout if timeout is not None else self._call_timeout):
-                return await waiter
+                result = await waiter
+            outcome, status = "result", _status(result)
+            return result
         except TimeoutError:
+            outcome, status = "timeout", "Timeout"
             queued = self._session.cancel_call(mid)
             raise CallTimeout(
                 f"{action} still waiting in the queue"
                 if queued
                 else f"no reply to {action} in time"
             ) from None
+        except CallFailed:
+            outcome, status = "error", "CallError"
+            raise
+        except CallTimeout:
+            outcome, status = "timeout", "Timeout"
+            raise
+        except StationNotConnected:
+            status = "NotConnected"
+            raise
         finally:
             self._waiters.pop(mid, None)
             if not self._waiters:
                 self._waiters = None
+            if self._stats is not None:
+                self._stats.called(self.version.value, action, outcome, status)
 
     def send_message(self, action: str, payload: dict[str, Any]) -> None:
         """2.1: send an unconfirmed SEND."""
@@ -452,6 +489,8 @@ class StationConnection:
                 for data in out:
                     if self._log_frames is not None:
                         self._log_frames.info("-> %s", loggable_frame(data))
+                    if self._tap is not None:
+                        self._tap(False, data)
                     await self.ws.send(data, text=True)
         except ConnectionClosed:
             pass

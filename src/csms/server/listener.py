@@ -58,6 +58,7 @@ from csms.domain.credentials import (
 )
 from csms.domain.errors import DomainError, StorageError
 from csms.domain.load import ConnectionLoad
+from csms.domain.metrics import ServerStats
 from csms.domain.model import RegistrationStatus, Station, UnknownStationPolicy
 from csms.domain.ports import StationRepository
 from csms.rpc import ALL_VERSIONS, OcppVersion, select_subprotocol
@@ -102,6 +103,8 @@ class StationListener:
         versions: Sequence[OcppVersion] = ALL_VERSIONS,
         log_frames: bool = False,
         client_ca: str | None = None,
+        frame_taps: Callable[[str], Callable[[bool, str | bytes], None]] | None = None,
+        stats: ServerStats | None = None,
     ) -> None:
         self._settings = settings
         # The stations' CAs (CSMS_TLS_CLIENT_CA, or the built-in CA's certificate under profile 3).
@@ -112,6 +115,9 @@ class StationListener:
         self._clock = clock
         self._versions = tuple(versions)
         self._log_frames = log_frames
+        # The message log's hook per connection (None: the log is off) and the message counters.
+        self._frame_taps = frame_taps
+        self.stats = stats
         self._admission = Admission.from_settings(settings, logger)
         # Serialises "count Pending stations, then add one" so the cap holds within this process.
         self._registering = asyncio.Lock()
@@ -575,6 +581,8 @@ class StationListener:
             max_queued_calls=self._settings.max_queued_calls,
             log_frames=self._log_frames,
             mark_seen=functools.partial(self._mark_seen, station.id),
+            tap=self._frame_taps(station.id) if self._frame_taps is not None else None,
+            stats=self.stats,
         )
         # The handshake is done: its headers are not needed any more (~2.5 KiB per connection). The
         # request object lives on in websockets' parser, so empty it in place.

@@ -64,6 +64,13 @@ class ConnectionRegistry:
         """Every live session."""
         return list(self._live.values())
 
+    def by_version(self) -> dict[str, int]:
+        """Live sessions per OCPP version (for /metrics)."""
+        counts: dict[str, int] = {}
+        for conn in self._live.values():
+            counts[conn.version.value] = counts.get(conn.version.value, 0) + 1
+        return counts
+
     # ---------------------------------------------------------------- StationGateway
 
     def is_connected(self, station_id: str) -> bool:

@@ -7,6 +7,7 @@ Nothing above this package sees a connection: the container calls :func:`open_st
 
 from csms.storage import tables_charging as _tables_charging  # noqa: F401 - on the metadata
 from csms.storage import tables_events as _tables_events  # noqa: F401 - events: on the metadata
+from csms.storage import tables_messagelog as _tables_messagelog  # noqa: F401 - on the metadata
 from csms.storage import tables_tariffs as _tables_tariffs  # noqa: F401 - on the metadata
 from csms.storage.committer import GroupCommitter
 from csms.storage.engine import SqliteSynchronous, create_engine

@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import time
 from datetime import datetime
 from typing import TypeVar
 
@@ -38,6 +39,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from csms.domain.errors import StorageError
+from csms.domain.metrics import COMMIT_BUCKETS, Histogram
 from csms.log import MANY_STATIONS, LogLimiter
 from csms.storage.engine import write_transaction, writers
 from csms.storage.writes import Write, apply_batch
@@ -88,6 +90,8 @@ class GroupCommitter:
         self._task: asyncio.Task[None] | None = None
         self._accepting = False  # started, not closing, task alive: submit() takes writes
         self._closing = False
+        # Seconds per batch transaction (BEGIN to COMMIT), for /metrics.
+        self.commit_latency = Histogram(COMMIT_BUCKETS)
 
     @property
     def running(self) -> bool:
@@ -326,8 +330,10 @@ class GroupCommitter:
     async def _transaction(
         self, writes: list[Write[object]], touches: dict[str, datetime]
     ) -> list[object]:
+        started = time.perf_counter()
         async with write_transaction(self._writers) as conn:
             results = await apply_batch(conn, writes, touches)
+        self.commit_latency.observe(time.perf_counter() - started)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("committed %d writes and %d touches", len(writes), len(touches))
         return results

@@ -20,6 +20,8 @@ from csms.domain.devicemodel import DeviceModelRepository
 from csms.domain.files import FileRepository
 from csms.domain.ledger import Ledger
 from csms.domain.localauth import LocalListRepository
+from csms.domain.messagelog import MessageLogRepository
+from csms.domain.metrics import Histogram
 from csms.domain.notifications import NotificationLog
 from csms.domain.ports import StationRepository, TransactionRepository
 from csms.domain.remotestart import RemoteStartLinks
@@ -38,11 +40,13 @@ from csms.storage.command_jobs import SqlCommandJobRepository, SqlDesiredSetting
 from csms.storage.committer import GroupCommitter
 from csms.storage.configuration import SqlConfigurationRepository
 from csms.storage.devicemodel import SqlDeviceModelRepository
+from csms.storage.direct import reading
 from csms.storage.engine import SqliteSynchronous, create_engine
 from csms.storage.files_repository import SqlFileRepository, SqlSecurityRepository
 from csms.storage.identity import SqlAccountRepository, SqlAuditLog
 from csms.storage.ledger import SqlLedger
 from csms.storage.localauth import SqlLocalListRepository
+from csms.storage.messagelog import SqlMessageLog
 from csms.storage.migrate import upgrade
 from csms.storage.notifications import SqlNotificationLog
 from csms.storage.opening import opening
@@ -82,6 +86,7 @@ class Store:
     desired_settings: DesiredSettings
     accounts: AccountRepository
     audit: AuditLog
+    message_log: MessageLogRepository
 
     def __init__(
         self,
@@ -121,11 +126,38 @@ class Store:
         self.desired_settings = SqlDesiredSettings(engine)
         self.accounts = SqlAccountRepository(engine)
         self.audit = SqlAuditLog(engine)
+        self.message_log = SqlMessageLog(engine, self._committer)
 
     @property
     def engine(self) -> AsyncEngine:
         """The engine (for health checks, tests and read-only reporting queries)."""
         return self._engine
+
+    @property
+    def committer_pending(self) -> int:
+        """Writes queued or being committed by the group committer (for /metrics)."""
+        return self._committer.pending
+
+    @property
+    def commit_latency(self) -> Histogram:
+        """Seconds per group-commit transaction (for /metrics)."""
+        return self._committer.commit_latency
+
+    def pool_stats(self) -> dict[str, int]:
+        """The connection pool's size, connections checked out and overflow (empty for pools
+        that keep no count, e.g. NullPool)."""
+        pool = self._engine.sync_engine.pool
+        stats: dict[str, int] = {}
+        for name in ("size", "checkedout", "overflow"):
+            method = getattr(pool, name, None)
+            if callable(method):
+                stats[name] = int(method())
+        return stats
+
+    async def ping(self) -> None:
+        """Run ``SELECT 1`` (readiness); database failures become :class:`StorageError`."""
+        async with reading(self._engine) as conn:
+            await conn.execute(text("SELECT 1"))
 
     async def start(self) -> None:
         """Start the group committer (idempotent)."""

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from csms.domain.events import EventFilter
 from csms.domain.webhooks import PendingDelivery, WebhookSubscription, verify
 from csms.events import InProcessBus, WebhookDispatcher, WebhookOptions
 
@@ -103,3 +104,34 @@ async def test_block_private_refuses_a_name_resolving_to_loopback_at_each_attemp
     finally:
         await dispatcher.aclose()
     assert status is None and error is not None and "BLOCK_PRIVATE" in error
+
+
+class Outbox:
+    """list(): the one subscription, created at NOW; enqueue(): keeps the rows."""
+
+    def __init__(self) -> None:
+        self.rows: list[Any] = []
+
+    async def list(self, **kwargs: Any) -> list[WebhookSubscription]:
+        return [SUB]
+
+    async def enqueue(self, rows: list[Any], now: datetime) -> None:
+        self.rows.extend(rows)
+
+
+async def test_an_event_older_than_the_subscription_is_not_delivered_to_it() -> None:
+    # The intake may read the subscriptions after an older event was published (the merged API
+    # made this race visible: a station's registration reached a hook created after it).
+    now = [datetime(2025, 12, 31, tzinfo=UTC)]  # before SUB's creation
+    bus = InProcessBus(clock=lambda: now[0])
+    outbox = Outbox()
+    dispatcher = WebhookDispatcher(outbox, bus, WebhookOptions())  # type: ignore[arg-type]
+    try:
+        bus.publish("station.registration", "CS1", {})
+        now[0] = datetime(2026, 1, 2, tzinfo=UTC)  # after it
+        bus.publish("station.boot", "CS1", {})
+        _, events = bus.replay(0, EventFilter(), limit=10)
+        await dispatcher._accept(events)
+        assert [row.event_type for row in outbox.rows] == ["station.boot"]
+    finally:
+        await dispatcher.aclose()

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from csms.api.deps import Context, attach, attached
 from csms.api.routes.stations import StationIdPath, require_station
-from csms.api.schemas import Problem
+from csms.api.schemas import DB_INT_MAX, Problem
 from csms.domain.devicemodel import (
     DeviceEvent,
     DeviceModelRepository,
@@ -227,7 +227,9 @@ async def get_events(
     request: Request,
     station_id: StationIdPath,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    before: Annotated[int | None, Query(ge=1, description="Only events with a smaller id")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=DB_INT_MAX, description="Only events with a smaller id")
+    ] = None,
 ) -> list[DeviceEventOut]:
     """The station's NotifyEvent history, newest first."""
     await require_station(context, station_id)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Body, FastAPI, Query, Request
+from fastapi import APIRouter, Body, FastAPI, Path, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.requests import ClientDisconnect
@@ -31,7 +31,7 @@ from csms.api.deps import Context
 from csms.api.errors import ApiProblem, ProblemKind
 from csms.api.multipart import MultipartError, boundary_of, first_file
 from csms.api.routes.stations import StationIdPath, require_station
-from csms.api.schemas import Problem
+from csms.api.schemas import DB_INT_MAX, Problem
 from csms.blocks.diagnostics.commands import UploadRequest, get_diagnostics, get_log
 from csms.blocks.file_service import FileService, UploadSlot
 from csms.blocks.firmware.commands import update_firmware
@@ -47,6 +47,8 @@ from csms.domain.files import (
 from csms.domain.ports import StationGateway, StationRepository
 from csms.domain.security import SecurityRepository
 from csms.log import LogLimiter
+
+StorageIdPath = Annotated[int, Path(ge=1, le=DB_INT_MAX, description="Storage id")]
 
 __all__ = ["FilesApi", "attach_files", "file_service_router", "files_context", "files_router"]
 
@@ -547,7 +549,7 @@ async def list_file_requests(
     return [FileRequestOut.of(r) for r in found]
 
 
-async def get_file_request(request: Request, request_id: int) -> FileRequestDetail:
+async def get_file_request(request: Request, request_id: StorageIdPath) -> FileRequestDetail:
     """One request with its status history."""
     repo = files_context(request).service.files
     found = await repo.request(request_id)
@@ -566,7 +568,7 @@ async def list_uploads(
     return [ReceivedFileOut.of(f) for f in found]
 
 
-async def download_upload(request: Request, file_id: int) -> Response:
+async def download_upload(request: Request, file_id: StorageIdPath) -> Response:
     """The content of a file a station uploaded (operators only)."""
     files = files_context(request)
     found = await files.service.files.received_file(file_id)
@@ -579,7 +581,7 @@ async def download_upload(request: Request, file_id: int) -> Response:
     )
 
 
-async def delete_upload(request: Request, file_id: int) -> Response:
+async def delete_upload(request: Request, file_id: StorageIdPath) -> Response:
     """Delete a file a station uploaded and its bytes (frees its share of the upload quota)."""
     try:
         await files_context(request).service.delete_upload(file_id)

@@ -4,21 +4,76 @@ balancers and monitoring.
 Both report the station endpoint's load when the app is given it (issue 7 finding 3): connections
 open (handshakes included), in handshake, the cap, and ``saturated`` while new station connections
 are being refused. ``/readyz`` answers 503 then, so a balancer sends new stations elsewhere.
+
+``/readyz`` also checks the database when given a :class:`DatabaseProbe` (issue 9): ``SELECT 1``
+within a short timeout, its answer reused for about a second and concurrent probes sharing one
+check, so probes can never load the database. ``/healthz`` stays liveness only: a database outage
+must not get the process restarted.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
 from typing import Literal
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from csms.api.deps import Context
 from csms.api.schemas import Health
 from csms.domain.load import ConnectionLoad
+from csms.log import KindLog
+
+logger = logging.getLogger(__name__)
 
 LoadProbe = Callable[[], ConnectionLoad | None]
+
+
+class DatabaseProbe:
+    """Whether the database answers ``SELECT 1`` (``ping``) within ``timeout`` seconds; an answer
+    is reused for ``cache`` seconds and concurrent callers share one check."""
+
+    def __init__(
+        self,
+        ping: Callable[[], Awaitable[None]],
+        *,
+        timeout: float = 2.0,
+        cache: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._ping = ping
+        self._timeout = timeout
+        self._cache = cache
+        self._clock = clock
+        self._checked_at: float | None = None
+        self._ok = False
+        self._running: asyncio.Task[bool] | None = None
+        self._log = KindLog(logger, burst=3)
+
+    async def ok(self) -> bool:
+        """True if the database answered (now or within the last ``cache`` seconds)."""
+        if self._checked_at is not None and self._clock() - self._checked_at < self._cache:
+            return self._ok
+        if self._running is None:
+            self._running = asyncio.create_task(self._check())
+        task = self._running
+        return await asyncio.shield(task)
+
+    async def _check(self) -> bool:
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self._ping()
+        except Exception as exc:
+            self._log.warning("readiness: the database did not answer: %r", exc)
+            self._ok = False
+        else:
+            self._ok = True
+        self._checked_at = self._clock()
+        self._running = None
+        return self._ok
 
 
 class Connections(BaseModel):
@@ -39,11 +94,16 @@ class HealthReport(Health):
 class Readiness(BaseModel):
     """Whether csms takes new station connections now."""
 
-    status: Literal["ready", "saturated"]
+    status: Literal["ready", "saturated", "database-unavailable"]
     connections: Connections | None = None
+    database: Literal["ok", "unavailable"] | None = Field(
+        default=None, description="SELECT 1 answered (absent when not checked here)"
+    )
 
 
-def health_router(load: LoadProbe | None = None) -> APIRouter:
+def health_router(
+    load: LoadProbe | None = None, database: DatabaseProbe | None = None
+) -> APIRouter:
     """Build the probes (a new router per app: routers are mutable)."""
     router = APIRouter(tags=["health"])
 
@@ -62,16 +122,26 @@ def health_router(load: LoadProbe | None = None) -> APIRouter:
         )
 
     async def readyz(response: Response) -> Readiness:
-        """503 while new station connections are refused (at the cap, or out of descriptors)."""
+        """503 while new station connections are refused (at the cap, or out of descriptors) or
+        the database does not answer."""
         now = current()
-        if now is None:
-            return Readiness(status="ready")
-        connections = Connections(open=now.open, in_handshake=now.in_handshake, max=now.max)
-        if now.saturated:
+        connections = (
+            None
+            if now is None
+            else Connections(open=now.open, in_handshake=now.in_handshake, max=now.max)
+        )
+        db: Literal["ok", "unavailable"] | None = None
+        if database is not None:
+            db = "ok" if await database.ok() else "unavailable"
+        status: Literal["ready", "saturated", "database-unavailable"] = "ready"
+        if db == "unavailable":
+            status = "database-unavailable"
+        elif now is not None and now.saturated:
+            status = "saturated"
+        if status != "ready":
             response.status_code = 503
             response.headers["Retry-After"] = "10"
-            return Readiness(status="saturated", connections=connections)
-        return Readiness(status="ready", connections=connections)
+        return Readiness(status=status, connections=connections, database=db)
 
     router.add_api_route(
         "/healthz",
@@ -88,6 +158,11 @@ def health_router(load: LoadProbe | None = None) -> APIRouter:
         operation_id="readyz",
         summary="Readiness",
         response_model_exclude_none=True,
-        responses={503: {"model": Readiness, "description": "Station connections saturated"}},
+        responses={
+            503: {
+                "model": Readiness,
+                "description": "Station connections saturated or the database unavailable",
+            }
+        },
     )
     return router

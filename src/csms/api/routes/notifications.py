@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from csms.api.deps import Context, attach, attached
 from csms.api.errors import ApiProblem, ProblemKind
 from csms.api.routes.stations import StationIdPath, require_station
-from csms.api.schemas import Problem
+from csms.api.schemas import DB_INT_MAX, DB_INT_MIN, Problem
 from csms.blocks.diagnostics.customer import customer_information
 from csms.domain.notifications import NotificationLog, StationNotification
 
@@ -68,9 +68,11 @@ async def list_notifications(
     action: Annotated[
         str | None, Query(max_length=64, description="e.g. NotifyChargingLimit")
     ] = None,
-    request_id: Annotated[int | None, Query()] = None,
+    request_id: Annotated[int | None, Query(ge=DB_INT_MIN, le=DB_INT_MAX)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    before: Annotated[int | None, Query(ge=1, description="Only entries with a smaller id")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=DB_INT_MAX, description="Only entries with a smaller id")
+    ] = None,
 ) -> list[NotificationOut]:
     """The station's kept notifications, newest first."""
     await require_station(context, station_id)
