@@ -82,6 +82,7 @@ from csms.blocks.tariff import CostUpdateSender, TariffPricer
 from csms.blocks.transactions import TransactionsBlock, TransactionsV16Block
 from csms.blocks.transactions.status_command import COMMANDS as TRANSACTION_STATUS_COMMANDS
 from csms.config import ApiSettings, Settings, SettingsError, driver_database_url
+from csms.dashboard import install_dashboard
 from csms.domain.api_credentials import ApiCredentials
 from csms.domain.charging_ports import (
     ChargingTransactionRepository,
@@ -829,6 +830,7 @@ class Csms:
                 cache=self.settings.server.readiness_cache,
             ),
         )
+        install_dashboard(app)  # the operator dashboard at /, a client of the API above
         config = uvicorn.Config(
             app,
             host=api.host,
@@ -851,6 +853,7 @@ class Csms:
             await asyncio.sleep(0.01)
         scheme = "https" if api.tls_cert is not None else "http"
         logger.info("HTTP API listening on %s://%s:%d/api/v1", scheme, api.host, self.api_port)
+        logger.info("operator dashboard on %s://%s:%d/", scheme, api.host, self.api_port)
         if self.settings.server.security_profile >= 2 and not (
             self.settings.files.public_url or self._default_public_url()
         ).startswith("https://"):

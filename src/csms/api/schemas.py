@@ -134,6 +134,9 @@ class StationSummary(BaseModel):
     decommissioned_at: datetime | None = Field(
         default=None, description="Set: decommissioned (handshakes refused, history kept)"
     )
+    connectors: list[ConnectorOut] | None = Field(
+        default=None, description="Each connector's current status (with_connectors=true)"
+    )
 
 
 class StationPage(BaseModel):

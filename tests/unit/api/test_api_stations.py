@@ -32,6 +32,7 @@ SUMMARY_KEYS = {
     "last_boot_at",
     "connected_at",
     "decommissioned_at",
+    "connectors",
 }
 
 
@@ -83,6 +84,7 @@ async def test_list_reports_fields_and_never_the_password_hash(
         "last_boot_at": "2025-01-02T02:04:05Z",
         "connected_at": "2025-01-02T01:04:05Z",
         "decommissioned_at": None,
+        "connectors": None,  # only with ?with_connectors=true
     }
     assert "secret-hash" not in response.text
 

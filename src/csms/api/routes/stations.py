@@ -171,6 +171,13 @@ async def list_stations(
         Query(max_length=255, description="Search id, vendor, model, serial (case-insensitive)"),
     ] = None,
     include_decommissioned: Annotated[bool, Query()] = False,
+    with_connectors: Annotated[
+        bool,
+        Query(
+            description="Add each station's connectors with their current status (one more "
+            "read per station of the page)"
+        ),
+    ] = False,
     cursor: Annotated[str | None, Query(max_length=1024)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> StationPage:
@@ -186,6 +193,10 @@ async def list_stations(
     after = decode_station_cursor(cursor) if cursor is not None else None
     found = await context.stations.search(query, after=after, limit=limit)
     items = [StationSummary(**_summary_fields(context, s)) for s in found.stations]
+    if with_connectors:  # the dashboard's fleet page: status per connector on one page
+        for item in items:
+            states = await context.stations.connector_states(item.id)
+            item.connectors = [ConnectorOut.of(state) for state in states]
     next_cursor = encode_station_cursor(items[-1].id) if found.more and items else None
     return StationPage(items=items, next_cursor=next_cursor, total=found.total)
 

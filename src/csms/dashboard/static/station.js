@@ -1,0 +1,133 @@
+// Station page: identity, EVSEs with their running transaction, a live power chart and the
+// typed commands (operators and admins only; the API refuses viewers anyway).
+import { api, session, mayAct, live, throttle, el, ago, when, energy, power, statusBadge,
+  onlineBadge, outcomeOf, flash } from "./app.js";
+import { timeChart, pointsOf } from "./chart.js";
+import { configuration } from "./configuration.js";
+
+const id = document.getElementById("station").dataset.station;
+const base = `/stations/${encodeURIComponent(id)}`;
+const WINDOW_S = 3600;  // the power chart shows the last hour
+let detail = null;
+
+function facts(s) {
+  const list = document.getElementById("identity");
+  const items = [
+    ["Vendor", s.vendor_name], ["Model", s.model], ["Serial number", s.serial_number],
+    ["Firmware", s.firmware_version], ["OCPP", s.ocpp_version], ["Registration", s.registration_status],
+    ["Last seen", ago(s.last_seen_at)], ["Connected", when(s.connected_at)], ["Last boot", when(s.last_boot_at)],
+  ];
+  list.replaceChildren(...items.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v || "–" })]));
+  document.getElementById("online-badge").replaceChildren(onlineBadge(s.online));
+}
+
+function evses(s) {
+  const body = document.getElementById("evses");
+  body.replaceChildren(...s.evses.map((e) => {
+    const tx = e.transaction;
+    return el("tr", { "data-evse": e.evse_id },
+      el("th", { scope: "row" }, `EVSE ${e.evse_id}`),
+      el("td", {}, statusBadge(e.status || (e.connectors[0] && e.connectors[0].status))),
+      el("td", {}, e.connectors.map((c) => `${c.connector_id}: ${c.status}`).join(", ")),
+      el("td", {}, tx ? el("a", { href: `/transactions/${encodeURIComponent(tx.id)}` }, tx.id) : "none"),
+      el("td", {}, tx ? energy(tx.energy_wh) : "–"));
+  }));
+  if (!s.evses.length) body.append(el("tr", {}, el("td", { colspan: 5, text: "No EVSE reported yet." })));
+  const select = document.getElementById("power-evse");
+  const chosen = select.value;
+  select.replaceChildren(...s.evses.map((e) => el("option", { value: e.evse_id, text: `EVSE ${e.evse_id}` })));
+  if (chosen && s.evses.some((e) => String(e.evse_id) === chosen)) select.value = chosen;
+  else {
+    const running = s.evses.find((e) => e.transaction);
+    if (running) select.value = running.evse_id;
+  }
+  const stop = document.getElementById("stop-tx");
+  const open = s.evses.filter((e) => e.transaction);
+  stop.replaceChildren(...open.map((e) => el("option", { value: e.transaction.transaction_id,
+    text: `${e.transaction.id} on EVSE ${e.evse_id}` })));
+  if (!open.length) stop.append(el("option", { value: "", text: "no transaction running" }));
+}
+
+async function loadDetail() {
+  try {
+    detail = await api(base);
+    facts(detail);
+    evses(detail);
+  } catch (e) {
+    if (e.status === 404) flash(`There is no station ${id}.`, "bad");
+    else if (e.status !== 401) flash(`Could not load the station: ${e.message}`, "bad");
+  }
+}
+
+const chart = timeChart(document.getElementById("power-chart"), { label: "Power", unit: "W" });
+async function loadPower() {
+  const evse = document.getElementById("power-evse").value;
+  if (!evse) return;
+  const from = new Date(Date.now() - WINDOW_S * 1000).toISOString();
+  const query = new URLSearchParams({ measurand: "Power.Active.Import", from, points: "300" });
+  try {
+    const series = await api(`${base}/evses/${evse}/meter-values?${query}`);
+    const points = pointsOf(series.items, "Power.Active.Import");
+    chart.set(points);
+    const last = points[points.length - 1];
+    document.getElementById("power-info").textContent = last
+      ? `now ${power(last.v)} · ${points.length} readings in the last hour` : "no reading in the last hour";
+  } catch (e) {
+    if (e.status !== 401) document.getElementById("power-info").textContent = e.message;
+  }
+}
+
+function commandBody(form) {
+  const body = {};
+  for (const input of form.querySelectorAll("input, select")) {
+    if (input.value === "") continue;
+    body[input.name] = input.type === "number" ? Number(input.value) : input.value;
+  }
+  return body;
+}
+
+function wireCommands() {
+  const outcome = document.getElementById("outcome");
+  for (const form of document.querySelectorAll("form.command")) {
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const intent = form.dataset.intent;
+      const button = form.querySelector("button");
+      button.disabled = true;
+      outcome.textContent = `${intent}: sending…`;
+      outcome.className = "outcome";
+      let result = null, error = null;
+      try {
+        result = await api(`${base}/commands/${intent}`, { method: "POST", body: commandBody(form) });
+      } catch (e) {
+        error = e;
+      }
+      const { text, kind } = outcomeOf(error, result);
+      outcome.textContent = `${intent}: ${text}`;
+      outcome.className = `outcome ${kind}`;
+      button.disabled = false;
+      refresh();
+    });
+  }
+}
+
+const refresh = throttle(async () => { await loadDetail(); await loadPower(); }, 1000);
+
+const me = await session();
+if (mayAct(me)) {
+  document.getElementById("commands").hidden = false;
+  wireCommands();
+}
+document.getElementById("power-evse").addEventListener("change", loadPower);
+await loadDetail();
+await loadPower();
+const settings = configuration({
+  base, version: () => detail && detail.ocpp_version, canEdit: mayAct(me), outcomeOf,
+});
+await settings.load();
+live({
+  stations: [id],
+  label: document.getElementById("live"),
+  onTick: refresh,
+  onEvent: () => refresh(),
+});
