@@ -82,9 +82,11 @@ class ServiceDescription:
             SoapFault: Sender, naming the violated rule and where.
         """
         try:
-            decoded = self.schema.decode(element, datetime_types=True)
+            decoded = self.schema.decode(element, datetime_types=True, strip_namespaces=True)
         except xmlschema.XMLSchemaValidationError as exc:
             raise sender(f"schema violation: {_reason(exc)}") from None
+        if decoded is None:  # an empty request element (heartbeatRequest)
+            decoded = {}
         if not isinstance(decoded, dict):  # pragma: no cover - every request type is complex
             raise sender("schema violation: the body is not a request element")
         payload: Payload = _plain(decoded)
