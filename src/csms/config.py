@@ -344,7 +344,7 @@ def _validate_soap(server: ServerSettings) -> None:
         raise SettingsError("CSMS_SOAP_PORT: must differ from CSMS_PORT (the WebSocket endpoint)")
     if not 4096 <= server.soap_max_message_size <= 16 * 1024 * 1024:
         raise SettingsError("CSMS_SOAP_MAX_MESSAGE_SIZE: 4096 to 16777216 bytes (default 65536)")
-    if server.soap_presence_grace < 0:
+    if not server.soap_presence_grace >= 0:  # also NaN
         raise SettingsError("CSMS_SOAP_PRESENCE_GRACE: seconds, 0 or more (default 60)")
     if server.soap_enabled and server.security_profile == 3:
         raise SettingsError(

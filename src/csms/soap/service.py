@@ -60,7 +60,7 @@ class ServiceDescription:
         namespace, filename = CENTRAL_SYSTEM[version]
         self.version = version
         self.namespace = namespace
-        tree = etree.parse(str(WSDL_DIR / filename), hardened_parser())
+        tree = etree.fromstring((WSDL_DIR / filename).read_bytes(), hardened_parser())
         schema = tree.find(f"{{{_WSDL}}}types/{{{_XSD}}}schema")
         if schema is None:  # pragma: no cover - the shipped files have one
             raise RuntimeError(f"{filename} has no embedded XML Schema")
@@ -113,7 +113,7 @@ class ServiceDescription:
         return result
 
 
-def _operations(tree: etree._ElementTree, namespace: str) -> dict[str, Operation]:
+def _operations(tree: etree._Element, namespace: str) -> dict[str, Operation]:
     elements: dict[str, str] = {}
     for message in tree.iterfind(f"{{{_WSDL}}}message"):
         part = message.find(f"{{{_WSDL}}}part")
