@@ -111,6 +111,7 @@ from csms.server.tls import TlsConfigError, server_context
 from csms.simulator import FleetOptions, Timing, run_fleet
 from csms.soap.app import SoapEndpoint
 from csms.soap.gateway import SoapGateway
+from csms.soap.outbound import CombinedGateway, SoapStations
 from csms.soap.presence import PresenceTable
 from csms.storage import DatabaseUnavailable, Store, open_store
 from csms.storage.api_token_file import ApiTokenFile
@@ -485,6 +486,7 @@ class Csms:
         # OCPP over SOAP (issue 12): the endpoint and its presence table, when CSMS_SOAP_ENABLED.
         self.soap: SoapEndpoint | None = None
         self.soap_presence: PresenceTable | None = None
+        self.soap_stations: SoapStations | None = None  # CSMS-initiated calls to SOAP stations
 
     @property
     def ocpp_port(self) -> int:
@@ -644,6 +646,12 @@ class Csms:
             sweep_interval=min(30.0, max(1.0, server.soap_presence_grace / 2)),
         )
         await self.soap.start()
+        self.soap_stations = SoapStations(
+            self.soap_presence,
+            dispatcher,
+            call_timeout=server.call_timeout,
+            max_response=server.soap_max_message_size,
+        )
         logger.info(
             "OCPP over SOAP (1.5, 1.6) listening on %s://%s:%d/ (CentralSystemService)",
             "https" if context is not None else "http",
@@ -806,7 +814,10 @@ class Csms:
         assert self.store is not None
         store = self.store
         services = IntentServices(
-            gateway=self.registry,
+            # SOAP stations (issue 12) are reached through the same typed commands.
+            gateway=self.registry
+            if self.soap_stations is None
+            else CombinedGateway(self.registry, self.soap_stations),
             stations=store.stations,
             clock=self.clock,
             configuration=store.configuration,
@@ -905,6 +916,9 @@ class Csms:
         if self.soap is not None:
             await self.soap.close()
             self.soap = None
+        if self.soap_stations is not None:
+            await self.soap_stations.aclose()
+            self.soap_stations = None
         if self.listener is not None:
             await self.listener.close()
             self.listener = None

@@ -97,6 +97,38 @@ def response_envelope(payload: etree._Element, *, action: str, relates_to: str |
     return _serialize(envelope)
 
 
+def request_envelope(
+    payload: etree._Element,
+    *,
+    identity: str,
+    namespace: str,
+    action: str,
+    to: str,
+    message_id: str,
+) -> bytes:
+    """A SOAP 1.2 request to a station's ChargePointService: chargeBoxIdentity, MessageID,
+    Action, To and an anonymous From/ReplyTo (the answer comes back on the same HTTP exchange)."""
+    envelope = etree.Element(f"{{{SOAP12}}}Envelope", nsmap={"env": SOAP12, "wsa": WSA})
+    header = etree.SubElement(envelope, f"{{{SOAP12}}}Header")
+    etree.SubElement(header, f"{{{namespace}}}chargeBoxIdentity").text = identity
+    etree.SubElement(header, f"{{{WSA}}}MessageID").text = message_id
+    etree.SubElement(header, f"{{{WSA}}}Action").text = action
+    etree.SubElement(header, f"{{{WSA}}}To").text = to
+    reply_to = etree.SubElement(header, f"{{{WSA}}}ReplyTo")
+    etree.SubElement(reply_to, f"{{{WSA}}}Address").text = ANONYMOUS[0]
+    etree.SubElement(envelope, f"{{{SOAP12}}}Body").append(payload)
+    return _serialize(envelope)
+
+
+def read_fault(body: etree._Element) -> str | None:
+    """The reason of a SOAP 1.2 Fault in a response body element, or None if it is no fault."""
+    if body.tag != f"{{{SOAP12}}}Fault":
+        return None
+    code = body.findtext(f"{{{SOAP12}}}Code/{{{SOAP12}}}Value") or "env:Receiver"
+    reason = body.findtext(f"{{{SOAP12}}}Reason/{{{SOAP12}}}Text") or ""
+    return f"{code.strip()}: {reason.strip()[:MAX_HEADER_TEXT]}"
+
+
 def fault_envelope(code: FaultCode, reason: str, *, relates_to: str | None = None) -> bytes:
     """A SOAP 1.2 Fault (Part 1 §5.4): env:Code/env:Value and env:Reason/env:Text."""
     envelope, body = _envelope(WSA + "/fault", relates_to)

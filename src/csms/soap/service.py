@@ -25,10 +25,15 @@ WSDL_DIR = Path(__file__).parent / "wsdl"
 _WSDL = "http://schemas.xmlsoap.org/wsdl/"
 _XSD = "http://www.w3.org/2001/XMLSchema"
 
-# OCPP protocol version → (namespace of CentralSystemService, its WSDL file).
+# OCPP protocol version → (namespace of CentralSystemService, its WSDL file): what csms serves.
 CENTRAL_SYSTEM = {
     "1.6": ("urn://Ocpp/Cs/2015/10/", "OCPP_CentralSystemService_1.6.wsdl"),
     "1.5": ("urn://Ocpp/Cs/2012/06/", "ocpp_centralsystemservice_1.5_final.wsdl"),
+}
+# The same for ChargePointService: what csms calls on a station.
+CHARGE_POINT = {
+    "1.6": ("urn://Ocpp/Cp/2015/10/", "OCPP_ChargePointService_1.6.wsdl"),
+    "1.5": ("urn://Ocpp/Cp/2012/06/", "ocpp_chargepointservice_1.5_final.wsdl"),
 }
 
 Payload = dict[str, Any]
@@ -54,10 +59,11 @@ class Operation:
 
 
 class ServiceDescription:
-    """One version's CentralSystemService: namespace, operations and compiled schema."""
+    """One version's CentralSystemService (or, with ``charge_point``, ChargePointService):
+    namespace, operations and compiled schema."""
 
-    def __init__(self, version: str) -> None:
-        namespace, filename = CENTRAL_SYSTEM[version]
+    def __init__(self, version: str, *, charge_point: bool = False) -> None:
+        namespace, filename = (CHARGE_POINT if charge_point else CENTRAL_SYSTEM)[version]
         self.version = version
         self.namespace = namespace
         tree = etree.fromstring((WSDL_DIR / filename).read_bytes(), hardened_parser())
@@ -73,7 +79,7 @@ class ServiceDescription:
         return self._by_request.get(element_name)
 
     def decode(self, element: etree._Element) -> Payload:
-        """Validate a request body element against the schema and return it as a dict.
+        """Validate a body element (request or response) against the schema; return it as a dict.
 
         Date-times become ISO 8601 strings (UTC assumed when the station gave no offset), so the
         result reads like an OCPP-J payload.
@@ -98,6 +104,9 @@ class ServiceDescription:
         Raises:
             SoapFault: Receiver: csms built a response the schema refuses (a bug; never sent).
         """
+        element = self.schema.elements.get(element_name)
+        if element is not None:  # the encoder wants a sequence's fields in declaration order
+            payload = _ordered(element, payload)
         try:
             result = self.schema.encode(
                 payload,
@@ -134,6 +143,23 @@ def _message_element(op: etree._Element, kind: str, elements: dict[str, str]) ->
     if node is None:
         return None
     return elements.get(str(node.get("message")).partition(":")[2])
+
+
+def _ordered(element: Any, value: Any) -> Any:
+    """``value`` with the keys of each complex element in the order its type declares them
+    (OCPP-J payloads have no order; an XML sequence has). Unknown keys go last, for the encoder
+    to refuse."""
+    if isinstance(value, list):
+        return [_ordered(element, v) for v in value]
+    content: Any = getattr(element.type, "content", None)
+    if not isinstance(value, dict) or not hasattr(content, "iter_elements"):
+        return value
+    ordered: dict[str, Any] = {}
+    for child in content.iter_elements():
+        if child.local_name in value:
+            ordered[child.local_name] = _ordered(child, value[child.local_name])
+    ordered.update((k, v) for k, v in value.items() if k not in ordered)
+    return ordered
 
 
 def _plain(value: Any) -> Any:
