@@ -105,14 +105,19 @@ class SoapGateway:
             request = read_request(parse_message(data))
             relates_to = request.message_id
             return await self._serve(request, caller)
-        except SoapFault as fault:
+        except SoapFault as exc:
+            fault = exc
             self._refused(caller, fault)
-            headers = (("Content-Type", CONTENT_TYPE), *fault.headers)
-            return SoapReply(
-                fault.status,
-                fault_envelope(fault.code, fault.reason, relates_to=relates_to),
-                headers,
+        except Exception as exc:  # a bug of ours: a Receiver fault, one traceback per window
+            self._admission.refusals.log(
+                logging.ERROR, "soap internal error", "SOAP request failed", exc=exc
             )
+            fault = SoapFault("Receiver", "internal error")
+        return SoapReply(
+            fault.status,
+            fault_envelope(fault.code, fault.reason, relates_to=relates_to),
+            (("Content-Type", CONTENT_TYPE), *fault.headers),
+        )
 
     async def _serve(self, request: SoapRequest, caller: Caller) -> SoapReply:
         service, operation = self._operation(request)
