@@ -71,7 +71,11 @@ class SoapApp:
             {
                 "type": "http.response.start",
                 "status": reply.status,
-                "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers],
+                # A Content-Length (not chunked): one write, no Nagle/delayed-ACK stall per call.
+                "headers": [
+                    *((k.encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers),
+                    (b"content-length", str(len(reply.body)).encode()),
+                ],
             }
         )
         await send({"type": "http.response.body", "body": reply.body})
@@ -97,10 +101,12 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
 async def _plain(
     send: Send, status: int, text: str, extra: tuple[tuple[str, str], ...] = ()
 ) -> None:
+    data = text.encode()
     headers = [(b"content-type", b"text/plain; charset=utf-8")]
+    headers += [(b"content-length", str(len(data)).encode())]
     headers += [(k.encode(), v.encode()) for k, v in extra]
     await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": text.encode()})
+    await send({"type": "http.response.body", "body": data})
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:
