@@ -514,6 +514,13 @@ class Csms:
         assert self.listener is not None
         return self.listener.port
 
+    def command_gateway(self) -> StationGateway:
+        """The gateway of the API and its commands: the WebSocket sessions and, with
+        CSMS_SOAP_ENABLED, the SOAP stations (issue 12; a WebSocket session first)."""
+        if self.soap_stations is None:
+            return self.registry
+        return CombinedGateway(self.registry, self.soap_stations)
+
     @property
     def soap_port(self) -> int | None:
         """The bound SOAP port, or None if the SOAP endpoint is off."""
@@ -758,7 +765,7 @@ class Csms:
         api = self.settings.api
         app = create_app(
             stations=self.store.stations,
-            gateway=self.registry,
+            gateway=self.command_gateway(),
             api_token=api.token,
             credentials=self._api_credentials(api),
             auth="none" if api.auth == "none" else "token",
@@ -833,10 +840,7 @@ class Csms:
         assert self.store is not None
         store = self.store
         services = IntentServices(
-            # SOAP stations (issue 12) are reached through the same typed commands.
-            gateway=self.registry
-            if self.soap_stations is None
-            else CombinedGateway(self.registry, self.soap_stations),
+            gateway=self.command_gateway(),
             stations=store.stations,
             clock=self.clock,
             configuration=store.configuration,

@@ -118,16 +118,21 @@ async def test_typed_commands_reach_a_soap_station(
             invalid = await api.post(
                 "/api/v1/stations/SOAP-CP/commands/unlock", json={"evse_id": 1}
             )
+            # The generic call route reaches it too (the API's gateway includes SOAP stations).
+            generic = await api.post("/api/v1/stations/SOAP-CP/call/Reset", json={"type": "Soft"})
         assert reset.status_code == 200 and reset.json()["status"] == "Accepted", reset.text
         assert start.status_code == 200 and start.json()["status"] == "Accepted", start.text
         assert stop.status_code == 200 and stop.json()["status"] == "Rejected", stop.text
         assert invalid.status_code == 502, invalid.text  # the station's answer violates the schema
+        assert generic.status_code == 200, generic.text
+        assert generic.json()["status"] == "Accepted", generic.text
         actions = [(a, i) for a, i, _, _ in cp_service.received]
         assert actions == [
             ("/Reset", "SOAP-CP"),
             ("/RemoteStartTransaction", "SOAP-CP"),
             ("/RemoteStopTransaction", "SOAP-CP"),
             ("/UnlockConnector", "SOAP-CP"),
+            ("/Reset", "SOAP-CP"),
         ]
         assert cp_service.received[0][2] == {"type": "Hard"}
         assert cp_service.received[1][2] == {"connectorId": "1", "idTag": "TAG"}

@@ -54,12 +54,16 @@ async def require_station(context: ApiContext, station_id: str) -> Station:
 
 
 def _summary_fields(context: ApiContext, station: Station) -> dict[str, Any]:
-    online = context.gateway.is_connected(station.id)
-    live_version = context.gateway.ocpp_version(station.id) if online else None
-    transport: str | None = "json" if online else None
-    soap = None if online or context.soap is None else context.soap.soap_session(station.id)
-    if soap is not None:  # a SOAP station is online while it keeps calling (issue 12)
+    # A SOAP station is online while it keeps calling (issue 12); the gateway may include it.
+    soap = None if context.soap is None else context.soap.soap_session(station.id)
+    live_version: str | None
+    transport: str | None
+    if soap is not None:
         online, live_version, transport = True, soap.ocpp_version, "soap"
+    else:
+        online = context.gateway.is_connected(station.id)
+        live_version = context.gateway.ocpp_version(station.id) if online else None
+        transport = "json" if online else None
     return {
         "id": station.id,
         "registration_status": station.registration_status,
