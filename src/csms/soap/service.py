@@ -71,7 +71,7 @@ class ServiceDescription:
         if schema is None:  # pragma: no cover - the shipped files have one
             raise RuntimeError(f"{filename} has no embedded XML Schema")
         self.schema = xmlschema.XMLSchema(etree.tostring(schema).decode())
-        self.operations = _operations(tree, namespace)
+        self.operations = _operations(tree)
         self._by_request = {op.request: op for op in self.operations.values()}
 
     def operation_for(self, element_name: str) -> Operation | None:
@@ -128,7 +128,7 @@ class ServiceDescription:
         return result
 
 
-def _operations(tree: etree._Element, namespace: str) -> dict[str, Operation]:
+def _operations(tree: etree._Element) -> dict[str, Operation]:
     elements: dict[str, str] = {}
     for message in tree.iterfind(f"{{{_WSDL}}}message"):
         part = message.find(f"{{{_WSDL}}}part")

@@ -143,3 +143,18 @@ def test_an_invalid_response_of_ours_is_a_receiver_fault(v16: ServiceDescription
     with pytest.raises(SoapFault) as fault:
         v16.encode("heartbeatResponse", {"currentTime": "yesterday"})
     assert fault.value.code == "Receiver" and fault.value.status == 500
+
+
+def test_the_shipped_wsdls_are_the_official_files_unmodified() -> None:
+    """CC BY-ND / "free to use without modifications": byte-identical to ../shared/spec/soap."""
+    from pathlib import Path
+
+    from csms.soap.service import WSDL_DIR
+
+    official = Path(__file__).resolve().parents[3].parent / "shared" / "spec" / "soap"
+    if not official.is_dir():
+        pytest.skip("../shared/spec/soap is not present")
+    shipped = sorted(p.name for p in WSDL_DIR.glob("*.wsdl"))
+    assert len(shipped) == 4
+    for name in shipped:
+        assert (WSDL_DIR / name).read_bytes() == (official / name).read_bytes(), name
