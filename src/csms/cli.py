@@ -106,6 +106,8 @@ def _apply_serve_flags(settings: Settings, args: argparse.Namespace) -> Settings
         ("certificate_signer", "certificate_signer"),
         # tariffs and cost (issue 8 block I)
         ("cost_update_interval", "cost_update_interval"),
+        # OCPP over SOAP (issue 12)
+        ("soap_port", "soap_port"),
     ):
         value = getattr(args, flag)
         if value is not None:
@@ -121,6 +123,8 @@ def _apply_serve_flags(settings: Settings, args: argparse.Namespace) -> Settings
         changes["ev_charging_schedules"] = False
     if args.message_log is not None:  # message log (issue 9)
         changes["message_log"] = args.message_log == "on"
+    if args.soap:  # OCPP over SOAP (issue 12)
+        changes["soap_enabled"] = True
     api_changes: dict[str, Any] = {}
     if args.api_host is not None:
         api_changes["host"] = args.api_host
@@ -573,6 +577,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the OCPP endpoint and the HTTP API")
     serve.add_argument("--host", help="OCPP bind address (CSMS_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="OCPP port (CSMS_PORT, default 9000)")
+    serve.add_argument(
+        "--soap",
+        action="store_true",
+        help="also serve ocpp1.5s/ocpp1.6s stations over SOAP (CSMS_SOAP_ENABLED)",
+    )
+    serve.add_argument(
+        "--soap-port", type=int, help="OCPP over SOAP port (CSMS_SOAP_PORT, default 9001)"
+    )
     serve.add_argument("--api-host", help="API bind address (CSMS_API_HOST, default 127.0.0.1)")
     serve.add_argument("--api-port", type=int, help="API port (CSMS_API_PORT, default 8080)")
     serve.add_argument("--no-api", action="store_true", help="do not start the HTTP API")

@@ -165,6 +165,17 @@ class ServerSettings:
     readiness_timeout: float = 2.0  # CSMS_READINESS_TIMEOUT
     readiness_cache: float = 1.0  # CSMS_READINESS_CACHE
     # --- end of message log and operations
+    # --- OCPP over SOAP (issue 12; csms/soap/, docs/behaviour.md "OCPP over SOAP"). A second
+    # endpoint on CSMS_HOST for ocpp1.5s/ocpp1.6s stations (CentralSystemService), off by default.
+    # TLS and Basic auth as on the WebSocket port (CSMS_TLS_CERT/KEY, CSMS_SECURITY_PROFILE).
+    soap_enabled: bool = False  # CSMS_SOAP_ENABLED
+    soap_port: int = 9001  # CSMS_SOAP_PORT
+    # Largest request body read (Content-Length or streamed); bigger ones get 413 unparsed.
+    soap_max_message_size: int = 64 * 1024  # CSMS_SOAP_MAX_MESSAGE_SIZE
+    # A SOAP station is online while its last call is at most CSMS_HEARTBEAT_INTERVAL plus this
+    # many seconds old.
+    soap_presence_grace: float = 60.0  # CSMS_SOAP_PRESENCE_GRACE
+    # --- end of OCPP over SOAP
 
 
 @dataclass(frozen=True, slots=True)
@@ -384,6 +395,23 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     return result
 
 
+def _validate_soap(server: ServerSettings) -> None:
+    """OCPP over SOAP (issue 12): a TCP port, a body limit SOAP headers fit in, a grace >= 0."""
+    if not 0 <= server.soap_port <= 65535:
+        raise SettingsError(f"CSMS_SOAP_PORT: {server.soap_port} is not a TCP port")
+    if server.soap_enabled and server.soap_port == server.port and server.port != 0:
+        raise SettingsError("CSMS_SOAP_PORT: must differ from CSMS_PORT (the WebSocket endpoint)")
+    if not 4096 <= server.soap_max_message_size <= 16 * 1024 * 1024:
+        raise SettingsError("CSMS_SOAP_MAX_MESSAGE_SIZE: 4096 to 16777216 bytes (default 65536)")
+    if not server.soap_presence_grace >= 0:  # also NaN
+        raise SettingsError("CSMS_SOAP_PRESENCE_GRACE: seconds, 0 or more (default 60)")
+    if server.soap_enabled and server.security_profile == 3:
+        raise SettingsError(
+            "CSMS_SOAP_ENABLED: OCPP over SOAP serves security profiles 0-2 (Basic auth, TLS); "
+            "profile 3 (client certificates) is not supported on it"
+        )
+
+
 def _validate_admission(server: ServerSettings) -> None:
     """The handshake throttle's budgets: whole numbers >= 1 and positive durations/rates."""
     for name in (
@@ -546,6 +574,7 @@ def validate(settings: Settings) -> None:
         raise SettingsError("CSMS_BOOT_PACING_RATE: boots per second, 0 for no pacing")
     _validate_admission(server)
     _validate_operations(server)
+    _validate_soap(server)
     # Log rate limits and protocol violations (issue 7 finding 5).
     if server.max_protocol_violations < 1 or server.protocol_violation_window <= 0:
         raise SettingsError(

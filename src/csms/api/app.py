@@ -54,7 +54,7 @@ from csms.domain.api_credentials import ApiCredentials, FixedApiToken
 from csms.domain.devicemodel import DeviceModelRepository
 from csms.domain.messagelog import MessageLogRepository
 from csms.domain.notifications import NotificationLog
-from csms.domain.ports import StationGateway, StationRepository
+from csms.domain.ports import SoapPresence, StationGateway, StationRepository
 from csms.domain.remotestart import RemoteStartLinks
 
 API_PREFIX: Final = "/api/v1"
@@ -234,6 +234,7 @@ def create_app(
     message_log: MessageLogRepository | None = None,
     metrics: MetricsSources | None = None,
     database: DatabaseProbe | None = None,
+    soap: SoapPresence | None = None,
 ) -> FastAPI:
     """Build the HTTP API. It fails closed: without a credential it refuses to build.
 
@@ -257,6 +258,8 @@ def create_app(
         notifications: the station notifications kept whole; adds ``/stations/{id}/notifications``.
         remote_starts: reads the TransactionEvents that carried a remoteStartId; adds
             ``/stations/{id}/remote-starts/{remoteStartId}``.
+        soap: the SOAP stations online (issue 12): a station's ``online``, ``ocpp_version`` and
+            ``transport`` come from it when it has no WebSocket session.
         station_load: the station endpoint's connection counters, shown by ``/healthz`` and
             ``/readyz`` (503 when saturated).
         tariffs: the tariff pricer and transactions; adds ``/tariffs`` and
@@ -302,7 +305,13 @@ def create_app(
     )
     attach_context(
         app,
-        ApiContext(stations=stations, gateway=gateway, call_timeout=call_timeout, version=version),
+        ApiContext(
+            stations=stations,
+            gateway=gateway,
+            call_timeout=call_timeout,
+            version=version,
+            soap=soap,
+        ),
     )
     install_error_handlers(app)
 

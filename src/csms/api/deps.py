@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 
-from csms.domain.ports import StationGateway, StationRepository
+from csms.domain.ports import SoapPresence, StationGateway, StationRepository
 
 _STATE_KEY = "csms_api_context"
 
@@ -24,6 +24,8 @@ class ApiContext:
     gateway: StationGateway
     call_timeout: float
     version: str
+    # Stations speaking OCPP over SOAP (issue 12); None when the SOAP endpoint is off.
+    soap: SoapPresence | None = None
 
 
 def attach_context(app: FastAPI, context: ApiContext) -> None:

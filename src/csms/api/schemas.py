@@ -128,6 +128,11 @@ class StationSummary(BaseModel):
     serial_number: str | None
     firmware_version: str | None
     online: bool = Field(description="True while the station has a live OCPP session")
+    transport: Literal["json", "soap"] | None = Field(
+        default=None,
+        description="While online: json (OCPP-J over WebSocket) or soap (OCPP over SOAP, online "
+        "while it keeps calling: heartbeat interval plus CSMS_SOAP_PRESENCE_GRACE)",
+    )
     last_seen_at: datetime | None
     last_boot_at: datetime | None
     connected_at: datetime | None

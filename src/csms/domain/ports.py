@@ -140,6 +140,24 @@ class SessionCounters:
     suppressed_log_lines: int
 
 
+@dataclass(frozen=True, slots=True)
+class SoapSession:
+    """A station that speaks OCPP over SOAP (issue 12): no connection, only calls it makes."""
+
+    ocpp_version: str  # "1.5" or "1.6"
+    endpoint: str | None  # its ChargePointService address: the From of its latest call
+    last_call_at: datetime
+
+
+class SoapPresence(Protocol):
+    """Which stations speak OCPP over SOAP and are online (implemented by ``csms.soap``)."""
+
+    def soap_session(self, station_id: str) -> SoapSession | None:
+        """The station's SOAP session while online (it called within its heartbeat interval plus
+        the grace), else None."""
+        ...
+
+
 class StationGateway(Protocol):
     """Sends CSMS-initiated CALLs to connected stations (implemented by ``csms.server``)."""
 

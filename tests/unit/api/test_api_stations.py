@@ -28,6 +28,7 @@ SUMMARY_KEYS = {
     "serial_number",
     "firmware_version",
     "online",
+    "transport",
     "last_seen_at",
     "last_boot_at",
     "connected_at",
@@ -80,6 +81,7 @@ async def test_list_reports_fields_and_never_the_password_hash(
         "serial_number": "SN1",
         "firmware_version": "1.2.3",
         "online": False,
+        "transport": None,
         "last_seen_at": "2025-01-02T03:04:05Z",
         "last_boot_at": "2025-01-02T02:04:05Z",
         "connected_at": "2025-01-02T01:04:05Z",
@@ -102,6 +104,7 @@ async def test_online_and_version_come_from_the_gateway_not_the_stored_flag(
     assert items["stale"]["ocpp_version"] == "1.6"
     assert items["live"]["online"] is True
     assert items["live"]["ocpp_version"] == "2.1"
+    assert (items["live"]["transport"], items["stale"]["transport"]) == ("json", None)
 
 
 async def test_list_pages_with_an_opaque_cursor_and_a_total(

@@ -54,12 +54,21 @@ async def require_station(context: ApiContext, station_id: str) -> Station:
 
 
 def _summary_fields(context: ApiContext, station: Station) -> dict[str, Any]:
-    online = context.gateway.is_connected(station.id)
-    live_version = context.gateway.ocpp_version(station.id) if online else None
+    # A SOAP station is online while it keeps calling (issue 12); the gateway may include it.
+    soap = None if context.soap is None else context.soap.soap_session(station.id)
+    live_version: str | None
+    transport: str | None
+    if soap is not None:
+        online, live_version, transport = True, soap.ocpp_version, "soap"
+    else:
+        online = context.gateway.is_connected(station.id)
+        live_version = context.gateway.ocpp_version(station.id) if online else None
+        transport = "json" if online else None
     return {
         "id": station.id,
         "registration_status": station.registration_status,
         "ocpp_version": live_version or station.ocpp_version,
+        "transport": transport,
         "vendor_name": station.vendor_name,
         "model": station.model,
         "serial_number": station.serial_number,
@@ -160,7 +169,8 @@ async def list_stations(
         bool | None, Query(description="As the server last recorded it (connect/disconnect)")
     ] = None,
     ocpp_version: Annotated[
-        Literal["1.6", "2.0.1", "2.1"] | None, Query(description="Version last negotiated")
+        Literal["1.5", "1.6", "2.0.1", "2.1"] | None,
+        Query(description="Version last negotiated (1.5: SOAP only)"),
     ] = None,
     status: Annotated[
         QueryText | None,
