@@ -99,11 +99,13 @@ async def test_openapi_declares_the_scheme_on_every_operation_that_needs_it(
         for method, operation in item.items():
             if operation.get("x-required-role") == "public":  # login, health, /files
                 assert operation.get("security", []) == [], (method, path)
-            elif path.startswith("/api/v1") or path == "/metrics":  # /metrics: the token too
+            elif path.startswith("/api/v1"):
                 assert operation["security"] == [{"bearerAuth": []}, {"sessionCookie": []}], (
                     method,
                     path,
                 )
+            elif path == "/metrics":  # scraped with a token (Prometheus credentials_file)
+                assert operation["security"] == [{"bearerAuth": []}], (method, path)
                 assert "401" in operation["responses"]
                 if method.upper() in ("POST", "PUT", "PATCH", "DELETE"):
                     assert "415" in operation["responses"]

@@ -156,6 +156,8 @@ def metrics_router() -> APIRouter:
         operation_id="metrics",
         summary="Prometheus metrics",
         response_class=Response,
+        # Outside /api/v1 but behind the same credential: any role may scrape.
+        openapi_extra={"x-required-role": "viewer"},
         responses={
             200: {
                 "description": "Prometheus text format",
