@@ -126,12 +126,30 @@ class SmartChargingCommands:
             answer = await self._gateway.call(
                 station_id, "SetChargingProfile", request, timeout=self._timeout
             )
-        except InvalidPayload:
+        except DomainError as error:
+            await self.record_set_outcome(station_id, evse_id, profile, error)
             raise
-        except DomainError:
+        status = await self.record_set_outcome(station_id, evse_id, profile, answer)
+        assert status is not None  # an answer always has one
+        return status
+
+    async def record_set_outcome(
+        self,
+        station_id: str,
+        evse_id: int,
+        profile: ChargingProfile,
+        outcome: dict[str, object] | DomainError,
+    ) -> ChargingProfileStatus | None:
+        """Store a sent SetChargingProfile with the station's answer (also for one sent through
+        the generic call) and return its status; without an answer (timeout, CALLERROR,
+        disconnect) it is stored without status, as not installed. A payload refused before
+        sending (InvalidPayload) stores nothing."""
+        if isinstance(outcome, InvalidPayload):
+            return None
+        if isinstance(outcome, DomainError):
             await self._profiles.record_set(station_id, evse_id, profile, None, self._clock())
-            raise
-        status = ChargingProfileStatus(answer["status"])
+            return None
+        status = ChargingProfileStatus(str(outcome["status"]))
         await self._profiles.record_set(station_id, evse_id, profile, status, self._clock())
         logger.info(
             "[%s] SetChargingProfile %d (%s, level %d) on %d: %s",
@@ -156,7 +174,14 @@ class SmartChargingCommands:
             payloads.clear_payload(criteria, version),
             timeout=self._timeout,
         )
-        status = ClearChargingProfileStatus(answer["status"])
+        return await self.record_clear_answer(station_id, criteria, answer)
+
+    async def record_clear_answer(
+        self, station_id: str, criteria: ClearCriteria, answer: dict[str, object]
+    ) -> ClearChargingProfileResult:
+        """Keep the station's answer to ClearChargingProfile: Accepted removes the profiles the
+        criteria match (also for one sent through the generic call)."""
+        status = ClearChargingProfileStatus(str(answer["status"]))
         removed = await self._profiles.record_clear(station_id, criteria, status, self._clock())
         logger.info("[%s] ClearChargingProfile: %s (%d removed)", station_id, status, removed)
         return ClearChargingProfileResult(status, removed)
