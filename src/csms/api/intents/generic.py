@@ -47,6 +47,7 @@ from csms.blocks.reservation.commands import (
 from csms.blocks.security.commands import hash_data_from_request, record_delete_answer
 from csms.blocks.smartcharging import payloads as smart_payloads
 from csms.blocks.smartcharging.commands import SmartChargingCommands
+from csms.domain.configuration import secret_write
 from csms.domain.errors import CommandNotAllowed, DomainError
 from csms.rpc import OcppVersion
 
@@ -261,6 +262,8 @@ async def _prepare(
     version = services.gateway.ocpp_version(station_id)
     if tracker is None or version is None or not services.has(tracker.needs):
         return None  # not tracked; an offline station is refused by the call itself
+    if secret_write(action, payload) is not None:
+        return None  # the gateway's secret guard refuses it, naming the rotation route
     try:
         return await tracker.prepare(services, station_id, OcppVersion(version), payload)
     except (KeyError, IndexError, TypeError, ValueError, AttributeError) as error:
