@@ -240,6 +240,19 @@ async def _delete_certificate(
     return record
 
 
+# --- local authorization list ----------------------------------------------------------------
+
+
+async def _local_list_version(
+    s: IntentServices, sid: str, version: OcppVersion, payload: Payload
+) -> Record:
+    async def record(outcome: Outcome) -> None:
+        if not isinstance(outcome, DomainError):
+            await s.local_list_commands().record_version_answer(sid, version, outcome)
+
+    return record
+
+
 _TRACKERS: dict[str, _Tracker] = {
     "ReserveNow": _Tracker(("reservations",), _reserve_now),
     "CancelReservation": _Tracker(("reservations",), _cancel_reservation),
@@ -251,6 +264,7 @@ _TRACKERS: dict[str, _Tracker] = {
     "SetVariables": _Tracker(("device_model",), _set_variables),
     "GetVariables": _Tracker(("device_model",), _get_variables),
     "DeleteCertificate": _Tracker(("security",), _delete_certificate),
+    "GetLocalListVersion": _Tracker(("local_lists",), _local_list_version),
 }
 TRACKED_ACTIONS = frozenset(_TRACKERS)
 
