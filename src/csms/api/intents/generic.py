@@ -134,7 +134,10 @@ async def _set_profile(
     evse_id, profile = smart_payloads.profile_from_request(payload, version)
 
     async def record(outcome: Outcome) -> None:
-        await _smart(s).record_set_outcome(sid, evse_id, profile, outcome)
+        if isinstance(outcome, DomainError):
+            await _smart(s).record_set_unanswered(sid, evse_id, profile, outcome)
+        else:
+            await _smart(s).record_set_answer(sid, evse_id, profile, outcome)
 
     return record
 

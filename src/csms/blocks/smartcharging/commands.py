@@ -127,29 +127,25 @@ class SmartChargingCommands:
                 station_id, "SetChargingProfile", request, timeout=self._timeout
             )
         except DomainError as error:
-            await self.record_set_outcome(station_id, evse_id, profile, error)
+            await self.record_set_unanswered(station_id, evse_id, profile, error)
             raise
-        status = await self.record_set_outcome(station_id, evse_id, profile, answer)
-        assert status is not None  # an answer always has one
-        return status
+        return await self.record_set_answer(station_id, evse_id, profile, answer)
 
-    async def record_set_outcome(
-        self,
-        station_id: str,
-        evse_id: int,
-        profile: ChargingProfile,
-        outcome: dict[str, object] | DomainError,
-    ) -> ChargingProfileStatus | None:
-        """Store a sent SetChargingProfile with the station's answer (also for one sent through
-        the generic call) and return its status; without an answer (timeout, CALLERROR,
-        disconnect) it is stored without status, as not installed. A payload refused before
-        sending (InvalidPayload) stores nothing."""
-        if isinstance(outcome, InvalidPayload):
-            return None
-        if isinstance(outcome, DomainError):
+    async def record_set_unanswered(
+        self, station_id: str, evse_id: int, profile: ChargingProfile, error: DomainError
+    ) -> None:
+        """Store a SetChargingProfile that got no answer (timeout, CALLERROR, disconnect)
+        without status, as not installed; one refused before sending (InvalidPayload) is not
+        stored. Also for one sent through the generic call."""
+        if not isinstance(error, InvalidPayload):
             await self._profiles.record_set(station_id, evse_id, profile, None, self._clock())
-            return None
-        status = ChargingProfileStatus(str(outcome["status"]))
+
+    async def record_set_answer(
+        self, station_id: str, evse_id: int, profile: ChargingProfile, answer: dict[str, object]
+    ) -> ChargingProfileStatus:
+        """Store a sent SetChargingProfile with the station's answer (also for one sent through
+        the generic call); Accepted installs it."""
+        status = ChargingProfileStatus(str(answer["status"]))
         await self._profiles.record_set(station_id, evse_id, profile, status, self._clock())
         logger.info(
             "[%s] SetChargingProfile %d (%s, level %d) on %d: %s",
