@@ -145,6 +145,13 @@ class ReservationRepository(Protocol):
         """Store a new reservation (status Requested) with a fresh reservationId."""
         ...
 
+    async def put(self, reservation: Reservation, now: datetime) -> bool:
+        """Store a reservation whose id an operator chose (a ReserveNow sent through the generic
+        call), status Requested; it replaces this station's reservation with that id, as the
+        station does (1.6 §5.13; 2.0.1 H01.FR.02). False (nothing stored) when the id is another
+        station's."""
+        ...
+
     async def set_status(
         self, reservation_id: int, status: ReservationStatus, now: datetime
     ) -> None:

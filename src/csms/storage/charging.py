@@ -40,6 +40,7 @@ from csms.storage.charging_writes import (
     ConsumeReservation,
     CreateReservation,
     PutIdToken,
+    PutReservation,
     SetReservationStatus,
 )
 from csms.storage.committer import GroupCommitter
@@ -254,6 +255,9 @@ class SqlReservationRepository:
         return await self._committer.submit(
             CreateReservation(station_id, connector_id, id_token, parent_id_token, expiry_date, now)
         )
+
+    async def put(self, reservation: Reservation, now: datetime) -> bool:
+        return await self._committer.submit(PutReservation(reservation, now))
 
     async def set_status(
         self, reservation_id: int, status: ReservationStatus, now: datetime

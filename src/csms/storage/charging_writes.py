@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 import orjson
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from csms.domain.model import MeterSample
@@ -62,6 +62,7 @@ __all__ = [
     "ConsumeReservation",
     "CreateReservation",
     "PutIdToken",
+    "PutReservation",
     "SetReservationStatus",
     "Unmatched",
     "audit",
@@ -296,6 +297,55 @@ class CreateReservation(BatchWrite[Reservation]):
             stmt = insert(reservations).values(values).returning(reservations.c.id)
             reservation_id = int((await conn.execute(stmt)).one()[0])
             out.append(rows.reservation(values | {"id": reservation_id, "transaction_id": None}))
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class PutReservation(BatchWrite[bool]):  # False: the id is another station's
+    """A reservation with an operator-chosen id (generic ReserveNow): inserted, or replacing this
+    station's reservation with that id; the id sequence is moved past it so ``create`` never
+    hands it out again."""
+
+    reservation: Reservation
+    now: datetime
+    batch_order: ClassVar[int] = 50
+
+    @classmethod
+    async def apply_all(cls, conn: AsyncConnection, writes: list[Any]) -> Sequence[object]:
+        out = []
+        r = reservations.c
+        for w in writes:
+            res: Reservation = w.reservation
+            found = await conn.execute(select(r.station_id).where(r.id == res.reservation_id))
+            owner = found.scalar_one_or_none()
+            values = {
+                "station_id": res.station_id,
+                "connector_id": res.connector_id,
+                "id_token": res.id_token,
+                "parent_id_token": res.parent_id_token,
+                "expiry_date": res.expiry_date,
+                "status": ReservationStatus.REQUESTED.value,
+                "transaction_id": None,
+                "updated_at": w.now,
+            }
+            if owner is None:
+                values |= {"id": res.reservation_id, "created_at": w.now}
+                await conn.execute(insert(reservations).values(values))
+                if conn.dialect.name == "postgresql":
+                    await conn.execute(
+                        text(
+                            "SELECT setval(pg_get_serial_sequence('reservations', 'id'), "
+                            "GREATEST((SELECT MAX(id) FROM reservations), 1))"
+                        )
+                    )
+            elif owner == res.station_id:
+                await conn.execute(
+                    update(reservations).where(r.id == res.reservation_id).values(values)
+                )
+            else:
+                out.append(False)
+                continue
+            out.append(True)
         return out
 
 

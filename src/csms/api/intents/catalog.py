@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from csms.blocks.authorization.cache import ClearCache
 from csms.blocks.availability.commands import ChangeAvailability
@@ -55,8 +55,8 @@ from csms.blocks.provisioning.commands import (
     GetVariables,
     Reset,
     SetVariables,
-    change_configuration,
     get_configuration,
+    record_change_answer,
 )
 from csms.blocks.provisioning.device_model import get_variables, key_of_ref, set_variables
 from csms.blocks.provisioning.network_profile import SetNetworkProfile
@@ -99,6 +99,7 @@ from csms.domain.commands import (
     VariableRef,
     VariableResult,
 )
+from csms.domain.composite import CompositeSchedule
 from csms.domain.devicemodel import (
     ClearMonitoringStatus,
     MonitorSetting,
@@ -109,6 +110,7 @@ from csms.domain.errors import (
     CallFailed,
     CallOutcomeUnknown,
     CallTimeout,
+    DomainError,
     InvalidPayload,
     NotSupportedByVersion,
     UnknownReservation,
@@ -126,7 +128,11 @@ __all__ = [
     "COMPOSITE_SCHEDULE_ACTION",
     "INTENTS",
     "NOT_OPERATOR_COMMANDS",
+    "SENT_WITHOUT_ANSWER",
     "intents_by_name",
+    "record_composite_answer",
+    "record_desired_variables",
+    "record_key_change",
     "variable_name",
 ]
 
@@ -262,19 +268,31 @@ async def _composite(
     result = await _smart(s, timeout).get_composite_schedule(
         sid, body.evse_id, body.duration, body.charging_rate_unit
     )
+    await record_composite_answer(s, sid, body.evse_id, result.status.value, result.reported)
+    return result
+
+
+_REPORTED: TypeAdapter[CompositeSchedule | None] = TypeAdapter(CompositeSchedule | None)
+
+
+async def record_composite_answer(
+    s: IntentServices, sid: str, evse_id: int, status: str, reported: CompositeSchedule | None
+) -> None:
+    """Keep what the station said its composite limits on ``evse_id`` were (tracked state)."""
     log = s.notifications
-    if log is not None:  # what the station said was in force, per EVSE (tracked state)
-        dumped = _COMPOSITE.dump(result)
+    if log is not None:
         await log.record(
             StationNotification(
                 station_id=sid,
                 action=COMPOSITE_SCHEDULE_ACTION,
-                payload={"status": dumped["status"], "schedule": dumped["reported"]},
+                payload={
+                    "status": status,
+                    "schedule": _REPORTED.dump_python(reported, mode="json"),
+                },
                 received_at=s.clock(),
-                evse_id=body.evse_id,
+                evse_id=evse_id,
             )
         )
-    return result
 
 
 # --- configuration ---------------------------------------------------------------------------
@@ -353,25 +371,13 @@ async def _set_configuration(
     if version is OcppVersion.V16:
         if body.variables or body.key is None or body.value is None:
             raise NotSupportedByVersion("a 1.6 station takes one key and its value")
-        ChangeConfiguration(body.key, body.value)  # refuses a password before anything is stored
+        command = ChangeConfiguration(body.key, body.value)  # refuses a password: nothing stored
         try:
-            result = await change_configuration(
-                s.gateway,
-                s.need("configuration"),
-                sid,
-                body.key,
-                body.value,
-                clock=s.clock,
-                timeout=timeout,
-            )
-        except (CallTimeout, CallOutcomeUnknown, CallFailed):  # sent, but no answer to keep
-            await _record_desired(
-                s, DesiredSetting(sid, "key", body.key, body.value, s.clock(), None)
-            )
+            result = await send(s.gateway, sid, command, timeout=timeout)
+        except SENT_WITHOUT_ANSWER as error:
+            await record_key_change(s, sid, command, error)
             raise
-        await _record_desired(
-            s, DesiredSetting(sid, "key", body.key, body.value, s.clock(), result.status.value)
-        )
+        await record_key_change(s, sid, command, result)
         return SetConfigurationResult(status=result.status)
     if body.key is not None:
         raise NotSupportedByVersion("configuration keys are 1.6; name 2.x variables")
@@ -382,13 +388,46 @@ async def _set_configuration(
     results = await set_variables(
         s.gateway, s.need("device_model"), sid, values, clock=s.clock, timeout=timeout
     )
+    await record_desired_variables(s, sid, values, results)
+    return SetConfigurationResult(variables=list(results))
+
+
+# Errors after which a command was sent but its answer is unknown or a CALLERROR.
+SENT_WITHOUT_ANSWER = (CallTimeout, CallOutcomeUnknown, CallFailed)
+
+
+async def record_key_change(
+    s: IntentServices,
+    sid: str,
+    command: ChangeConfiguration,
+    outcome: CommandResult[ConfigurationStatus] | DomainError,
+) -> None:
+    """Keep a sent 1.6 ChangeConfiguration: the desired value with the station's answer (none
+    without an answer), and the value itself once the station applied it."""
+    status = None
+    if not isinstance(outcome, DomainError):
+        await record_change_answer(
+            s.need("configuration"), sid, command.key, command.value, outcome, now=s.clock()
+        )
+        status = outcome.status.value
+    await _record_desired(
+        s, DesiredSetting(sid, "key", command.key, command.value, s.clock(), status)
+    )
+
+
+async def record_desired_variables(
+    s: IntentServices,
+    sid: str,
+    values: Sequence[tuple[VariableRef, str]],
+    results: Sequence[VariableResult],
+) -> None:
+    """Keep the desired value of each variable of a SetVariables with the station's answer."""
     answers = {variable_name(key_of_ref(r.ref), r.ref.attribute_type): r.status for r in results}
     for ref, value in values:
         name = variable_name(key_of_ref(ref), ref.attribute_type)
         await _record_desired(
             s, DesiredSetting(sid, "variable", name, value, s.clock(), answers.get(name))
         )
-    return SetConfigurationResult(variables=list(results))
 
 
 # --- monitoring (2.x) ------------------------------------------------------------------------

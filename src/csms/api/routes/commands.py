@@ -2,7 +2,9 @@
 
 The payload is passed through as-is; the gateway validates it against the official schema of the
 station's negotiated version, so one route serves 1.6, 2.0.1 and 2.1. Payloads are never logged:
-some carry secrets (e.g. a BasicAuthPassword in SetVariables).
+some carry secrets (e.g. a BasicAuthPassword in SetVariables). An action with tracked state
+(ReserveNow, SetChargingProfile, ChangeConfiguration, SetVariables...) stores what the equivalent
+typed command stores (:mod:`csms.api.intents.generic`).
 """
 
 from __future__ import annotations
@@ -10,15 +12,18 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query
+from fastapi import APIRouter, Body, Path, Query, Request
 
 from csms.api.deps import Context
+from csms.api.intents.generic import tracked_call
 from csms.api.routes.stations import StationIdPath, require_station
 from csms.api.schemas import CallFailedProblem, InvalidPayloadProblem, Problem, ValidationProblem
 from csms.domain.configuration import mask_result
 
 logger = logging.getLogger(__name__)
 
+# Where the typed commands' services are kept on the app (see typed_commands.py).
+TYPED_COMMANDS_KEY = "csms_typed_commands"
 MIN_TIMEOUT_S = 1.0
 MAX_TIMEOUT_S = 300.0
 
@@ -33,6 +38,7 @@ ActionPath = Annotated[
 
 
 async def call_station(
+    request: Request,
     context: Context,
     station_id: StationIdPath,
     action: ActionPath,
@@ -40,6 +46,7 @@ async def call_station(
         dict[str, Any],
         Body(description="The OCPP request payload (a JSON object)", examples=[{"type": "Soft"}]),
     ],
+    *,
     timeout_s: Annotated[
         float | None,
         Query(
@@ -59,7 +66,13 @@ async def call_station(
     await require_station(context, station_id)
     effective_timeout = context.call_timeout if timeout_s is None else timeout_s
     logger.info("API call %s to station %r (timeout %.1f s)", action, station_id, effective_timeout)
-    result = await context.gateway.call(station_id, action, payload, timeout=effective_timeout)
+    api = getattr(request.app.state, TYPED_COMMANDS_KEY, None)
+    if api is None:  # an app without the typed commands' stores: nothing to track
+        result = await context.gateway.call(station_id, action, payload, timeout=effective_timeout)
+    else:
+        result = await tracked_call(
+            api.services, station_id, action, payload, timeout=effective_timeout
+        )
     # A station must not report its AuthorizationKey / BasicAuthPassword; if one does, the value
     # is masked before it leaves csms (1.6-J errata 3.10).
     return mask_result(action, result)

@@ -29,7 +29,7 @@ from csms.api.errors import ApiProblem, ProblemKind
 from csms.api.intents.catalog import INTENTS
 from csms.api.intents.jobs import JobRunner
 from csms.api.intents.registry import Intent, IntentServices, execute
-from csms.api.routes.commands import MAX_TIMEOUT_S, MIN_TIMEOUT_S
+from csms.api.routes.commands import MAX_TIMEOUT_S, MIN_TIMEOUT_S, TYPED_COMMANDS_KEY
 from csms.api.schemas import CallFailedProblem, InvalidPayloadProblem, Problem, ValidationProblem
 from csms.domain.command_jobs import CommandJob, JobState, StationOutcome
 from csms.domain.errors import UnknownStation
@@ -40,7 +40,7 @@ __all__ = ["CommandsApi", "attach_typed_commands", "typed_commands_router"]
 
 logger = logging.getLogger(__name__)
 
-_KEY = "csms_typed_commands"
+_KEY = TYPED_COMMANDS_KEY
 TOO_MANY_STATIONS = ProblemKind(422, "too-many-stations", "Too many stations for one job")
 NO_TARGET = ProblemKind(422, "no-stations", "No stations named")
 UNKNOWN_JOB = ProblemKind(404, "unknown-job", "Unknown job")

@@ -129,6 +129,13 @@ class LocalListCommands:
         answer = await self._gateway.call(
             station_id, "GetLocalListVersion", {}, timeout=self._timeout
         )
+        return await self.record_version_answer(station_id, version, answer)
+
+    async def record_version_answer(
+        self, station_id: str, version: OcppVersion, answer: dict[str, object]
+    ) -> LocalListVersionResult:
+        """Keep the list version a station reported (also to a GetLocalListVersion sent through
+        the generic call) and the sync state it leads to."""
         reported = payloads.version_from_response(answer, version)
         current = await self.sync_state(station_id)
         if reported == -1:

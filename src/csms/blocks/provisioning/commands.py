@@ -57,6 +57,8 @@ __all__ = [
     "change_configuration",
     "get_configuration",
     "notify_registration_change",
+    "record_change_answer",
+    "record_configuration_report",
 ]
 
 logger = logging.getLogger(__name__)
@@ -104,6 +106,11 @@ class GetConfiguration:
 
     keys: tuple[str, ...] = ()
 
+    @classmethod
+    def from_request(cls, payload: Payload) -> GetConfiguration:
+        """The command a GetConfiguration payload spells (the inverse of :meth:`request`)."""
+        return cls(tuple(str(key) for key in payload.get("key", ())))
+
     def request(self, version: OcppVersion) -> tuple[str, Payload]:
         if version is not OcppVersion.V16:
             raise not_in_version("GetConfiguration (use GetVariables)", version)
@@ -136,6 +143,11 @@ class ChangeConfiguration:
                 f"{self.key} is changed by the AuthorizationKey rotation, which also updates the "
                 "password csms expects"
             )
+
+    @classmethod
+    def from_request(cls, payload: Payload) -> ChangeConfiguration:
+        """The command a ChangeConfiguration payload spells; refuses a secret key."""
+        return cls(str(payload["key"]), str(payload["value"]))
 
     def request(self, version: OcppVersion) -> tuple[str, Payload]:
         if version is not OcppVersion.V16:
@@ -187,6 +199,11 @@ class GetVariables:
 
     refs: tuple[VariableRef, ...]
 
+    @classmethod
+    def from_request(cls, payload: Payload) -> GetVariables:
+        """The command a GetVariables payload spells (the inverse of :meth:`request`)."""
+        return cls(tuple(_ref(entry) for entry in payload["getVariableData"]))
+
     def request(self, version: OcppVersion) -> tuple[str, Payload]:
         require_2x("GetVariables (use GetConfiguration)", version)
         data = []
@@ -227,6 +244,16 @@ class SetVariables:
                     "password csms expects"
                 )
 
+    @classmethod
+    def from_request(cls, payload: Payload) -> SetVariables:
+        """The command a SetVariables payload spells (the inverse of :meth:`request`); refuses
+        a secret like the constructor."""
+        return cls(
+            tuple(
+                (_ref(entry), str(entry["attributeValue"])) for entry in payload["setVariableData"]
+            )
+        )
+
     def request(self, version: OcppVersion) -> tuple[str, Payload]:
         require_2x("SetVariables (use ChangeConfiguration)", version)
         data = []
@@ -265,7 +292,16 @@ async def get_configuration(
     Stamped with the time the answer arrived, as ``read_at``.
     """
     report = await send(gateway, station_id, GetConfiguration(tuple(keys)), timeout=timeout)
-    now = clock()
+    return await record_configuration_report(configuration, station_id, report, clock())
+
+
+async def record_configuration_report(
+    configuration: ConfigurationRepository,
+    station_id: str,
+    report: ConfigurationReport,
+    now: datetime,
+) -> ConfigurationReport:
+    """Store what a 1.6 station reported to GetConfiguration, stamped ``now`` as ``read_at``."""
     await configuration.record_read(station_id, report.keys, report.unknown_keys, now)
     stamped = tuple(ConfigurationKey(k.key, k.value, k.readonly, read_at=now) for k in report.keys)
     logger.info(
@@ -289,10 +325,23 @@ async def change_configuration(
 ) -> CommandResult[ConfigurationStatus]:
     """Change one key of a 1.6 station; a value it accepts (now or after reboot) is stored."""
     result = await send(gateway, station_id, ChangeConfiguration(key, value), timeout=timeout)
-    if result.status.applied:
-        await configuration.record_change(station_id, key, value, clock())
-    logger.info("[%s] ChangeConfiguration %s: %s", station_id, key, result.status.value)
+    await record_change_answer(configuration, station_id, key, value, result, now=clock())
     return result
+
+
+async def record_change_answer(
+    configuration: ConfigurationRepository,
+    station_id: str,
+    key: str,
+    value: str,
+    result: CommandResult[ConfigurationStatus],
+    *,
+    now: datetime,
+) -> None:
+    """Store a value the station accepted (now or after reboot) for ``key``."""
+    if result.status.applied:
+        await configuration.record_change(station_id, key, value, now)
+    logger.info("[%s] ChangeConfiguration %s: %s", station_id, key, result.status.value)
 
 
 async def notify_registration_change(

@@ -38,6 +38,8 @@ __all__ = [
     "DeviceModelBlock",
     "get_variables",
     "key_of_ref",
+    "record_variables_read",
+    "record_variables_set",
     "set_variables",
     "variable_key",
     "variable_payloads",
@@ -262,13 +264,23 @@ async def get_variables(
         make=GetVariables,
         timeout=timeout,
     )
+    await record_variables_read(device_model, station_id, results, clock())
+    return results
+
+
+async def record_variables_read(
+    device_model: DeviceModelRepository,
+    station_id: str,
+    results: Sequence[VariableResult],
+    at: datetime,
+) -> None:
+    """Store the values a 2.x station returned to GetVariables (the Accepted ones)."""
     values = [
         (key_of_ref(r.ref), VariableAttribute(type=r.ref.attribute_type or "Actual", value=r.value))
         for r in results
         if r.status == "Accepted"
     ]
-    await device_model.record_values(station_id, values, source="GetVariables", at=clock())
-    return results
+    await device_model.record_values(station_id, values, source="GetVariables", at=at)
 
 
 async def set_variables(
@@ -293,6 +305,18 @@ async def set_variables(
         make=SetVariables,
         timeout=timeout,
     )
+    await record_variables_set(device_model, station_id, values, results, clock())
+    return results
+
+
+async def record_variables_set(
+    device_model: DeviceModelRepository,
+    station_id: str,
+    values: Sequence[tuple[VariableRef, str]],
+    results: Sequence[VariableResult],
+    at: datetime,
+) -> None:
+    """Store each value of a SetVariables that the station applied."""
     asked = {key_of_ref(ref): (ref, value) for ref, value in values}
     applied = []
     for result in results:
@@ -305,6 +329,5 @@ async def set_variables(
                     VariableAttribute(type=ref.attribute_type or "Actual", value=value),
                 )
             )
-    await device_model.record_values(station_id, applied, source="SetVariables", at=clock())
+    await device_model.record_values(station_id, applied, source="SetVariables", at=at)
     logger.info("[%s] SetVariables: %d of %d applied", station_id, len(applied), len(results))
-    return results

@@ -25,7 +25,7 @@ from csms.blocks.outbound import (
     sends,
     sent_actions,
 )
-from csms.blocks.timefmt import format_datetime
+from csms.blocks.timefmt import format_datetime, parse_datetime
 from csms.domain.charging_ports import IdTokenRepository, ReservationRepository
 from csms.domain.commands import AcceptStatus, CommandResult
 from csms.domain.errors import CallOutcomeUnknown, CallTimeout, DomainError, UnknownReservation
@@ -39,6 +39,8 @@ __all__ = [
     "CancelReservationResult",
     "ReserveNow",
     "cancel_reservation",
+    "record_cancel_answer",
+    "record_reserve_outcome",
     "reserve_now",
 ]
 
@@ -83,6 +85,37 @@ class ReserveNow:
         if r.parent_id_token is not None:
             payload["groupIdToken"] = {"idToken": r.parent_id_token, "type": GROUP_TOKEN_TYPE}
         return "ReserveNow", payload
+
+    @classmethod
+    def from_request(
+        cls, version: OcppVersion, station_id: str, payload: Payload, now: datetime
+    ) -> ReserveNow:
+        """The command a (schema-valid) ReserveNow payload spells: the inverse of
+        :meth:`request`, for a ReserveNow sent through the generic call."""
+        if version is OcppVersion.V16:
+            connector_id = int(payload["connectorId"])
+            reservation_id = int(payload["reservationId"])
+            expiry, id_token = payload["expiryDate"], str(payload["idTag"])
+            parent = payload.get("parentIdTag")
+        else:
+            connector_id = int(payload.get("evseId", 0))
+            reservation_id = int(payload["id"])
+            expiry, id_token = payload["expiryDateTime"], str(payload["idToken"]["idToken"])
+            group = payload.get("groupIdToken")
+            parent = group.get("idToken") if isinstance(group, dict) else None
+        return cls(
+            Reservation(
+                reservation_id=reservation_id,
+                station_id=station_id,
+                connector_id=connector_id,
+                id_token=id_token,
+                expiry_date=parse_datetime(str(expiry)),
+                status=ReservationStatus.REQUESTED,
+                parent_id_token=str(parent) if parent is not None else None,
+                created_at=now,
+                updated_at=now,
+            )
+        )
 
     def result(self, version: OcppVersion, payload: Payload) -> ReservationStatus:
         status = read_status(ReservationStatus, payload)
@@ -145,11 +178,24 @@ async def reserve_now(
     )
     try:
         status = await send(gateway, station_id, ReserveNow(reservation), timeout=timeout)
-    except (CallTimeout, CallOutcomeUnknown):
+    except DomainError as error:
+        await record_reserve_outcome(reservations, reservation, error, now)
         raise
-    except DomainError:
-        await reservations.set_status(reservation.reservation_id, ReservationStatus.REJECTED, now)
-        raise
+    return await record_reserve_outcome(reservations, reservation, status, now)
+
+
+async def record_reserve_outcome(
+    reservations: ReservationRepository,
+    reservation: Reservation,
+    outcome: ReservationStatus | DomainError,
+    now: datetime,
+) -> Reservation:
+    """Keep what became of a stored (Requested) reservation once ReserveNow was sent: the
+    station's answer as its status; Rejected after a CALLERROR or a refusal; still Requested
+    when the outcome is unknown (timeout, connection lost), since the station may hold it."""
+    if isinstance(outcome, CallTimeout | CallOutcomeUnknown):
+        return reservation
+    status = ReservationStatus.REJECTED if isinstance(outcome, DomainError) else outcome
     await reservations.set_status(reservation.reservation_id, status, now)
     return dataclasses.replace(reservation, status=status, updated_at=now)
 
@@ -183,9 +229,19 @@ async def cancel_reservation(
     answer = await send(
         gateway, reservation.station_id, CancelReservation(reservation_id), timeout=timeout
     )
-    if answer.status is AcceptStatus.ACCEPTED:
-        await reservations.set_status(reservation_id, ReservationStatus.CANCELLED, now)
+    return await record_cancel_answer(reservations, reservation, answer.status, now)
+
+
+async def record_cancel_answer(
+    reservations: ReservationRepository,
+    reservation: Reservation,
+    status: AcceptStatus,
+    now: datetime,
+) -> CancelReservationResult:
+    """Keep the station's answer to CancelReservation: Accepted marks the reservation Cancelled."""
+    if status is AcceptStatus.ACCEPTED:
+        await reservations.set_status(reservation.reservation_id, ReservationStatus.CANCELLED, now)
         reservation = dataclasses.replace(
             reservation, status=ReservationStatus.CANCELLED, updated_at=now
         )
-    return CancelReservationResult(answer.status, reservation)
+    return CancelReservationResult(status, reservation)

@@ -37,7 +37,9 @@ __all__ = [
     "KeyRotation",
     "delete_certificate",
     "get_installed_certificate_ids",
+    "hash_data_from_request",
     "install_certificate",
+    "record_delete_answer",
     "rotate_authorization_key",
 ]
 
@@ -116,6 +118,22 @@ async def delete_certificate(
         {"certificateHashData": _wire_hash(hash_data)},
         timeout=timeout,
     )
+    return await record_delete_answer(security, station_id, hash_data, reply)
+
+
+def hash_data_from_request(payload: dict[str, Any]) -> CertificateHashData:
+    """The certificate a DeleteCertificate payload names (the inverse of its request)."""
+    return _hash_data(payload["certificateHashData"])
+
+
+async def record_delete_answer(
+    security: SecurityRepository,
+    station_id: str,
+    hash_data: CertificateHashData,
+    reply: dict[str, Any],
+) -> str:
+    """Keep the station's answer to DeleteCertificate: Accepted or NotFound removes the
+    certificate from what csms believes is installed; return the status."""
     status = str(reply["status"])
     if status in ("Accepted", "NotFound"):
         await security.remove_installed(station_id, hash_data)

@@ -126,12 +126,26 @@ class SmartChargingCommands:
             answer = await self._gateway.call(
                 station_id, "SetChargingProfile", request, timeout=self._timeout
             )
-        except InvalidPayload:
+        except DomainError as error:
+            await self.record_set_unanswered(station_id, evse_id, profile, error)
             raise
-        except DomainError:
+        return await self.record_set_answer(station_id, evse_id, profile, answer)
+
+    async def record_set_unanswered(
+        self, station_id: str, evse_id: int, profile: ChargingProfile, error: DomainError
+    ) -> None:
+        """Store a SetChargingProfile that got no answer (timeout, CALLERROR, disconnect)
+        without status, as not installed; one refused before sending (InvalidPayload) is not
+        stored. Also for one sent through the generic call."""
+        if not isinstance(error, InvalidPayload):
             await self._profiles.record_set(station_id, evse_id, profile, None, self._clock())
-            raise
-        status = ChargingProfileStatus(answer["status"])
+
+    async def record_set_answer(
+        self, station_id: str, evse_id: int, profile: ChargingProfile, answer: dict[str, object]
+    ) -> ChargingProfileStatus:
+        """Store a sent SetChargingProfile with the station's answer (also for one sent through
+        the generic call); Accepted installs it."""
+        status = ChargingProfileStatus(str(answer["status"]))
         await self._profiles.record_set(station_id, evse_id, profile, status, self._clock())
         logger.info(
             "[%s] SetChargingProfile %d (%s, level %d) on %d: %s",
@@ -156,7 +170,14 @@ class SmartChargingCommands:
             payloads.clear_payload(criteria, version),
             timeout=self._timeout,
         )
-        status = ClearChargingProfileStatus(answer["status"])
+        return await self.record_clear_answer(station_id, criteria, answer)
+
+    async def record_clear_answer(
+        self, station_id: str, criteria: ClearCriteria, answer: dict[str, object]
+    ) -> ClearChargingProfileResult:
+        """Keep the station's answer to ClearChargingProfile: Accepted removes the profiles the
+        criteria match (also for one sent through the generic call)."""
+        status = ClearChargingProfileStatus(str(answer["status"]))
         removed = await self._profiles.record_clear(station_id, criteria, status, self._clock())
         logger.info("[%s] ClearChargingProfile: %s (%d removed)", station_id, status, removed)
         return ClearChargingProfileResult(status, removed)

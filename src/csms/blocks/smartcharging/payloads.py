@@ -13,23 +13,28 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from csms.blocks.timefmt import format_datetime, station_time
+from csms.blocks.timefmt import format_datetime, parse_datetime, station_time
 from csms.domain.composite import CompositePeriod, CompositeSchedule
 from csms.domain.errors import InvalidPayload
 from csms.domain.smartcharging import (
     ChargingProfile,
+    ChargingProfileKind,
     ChargingProfilePurpose,
     ChargingRateUnit,
     ChargingSchedule,
+    ChargingSchedulePeriod,
     ClearCriteria,
+    RecurrencyKind,
 )
 from csms.rpc import OcppVersion
 
 __all__ = [
     "check_target",
+    "clear_criteria_from_request",
     "clear_payload",
     "composite_from_response",
     "composite_request",
+    "profile_from_request",
     "profile_payload",
     "purpose_name",
 ]
@@ -120,6 +125,83 @@ def profile_payload(evse_id: int, profile: ChargingProfile, version: OcppVersion
         return {"connectorId": evse_id, "csChargingProfiles": body}
     body["chargingSchedule"] = [schedule]
     return {"evseId": evse_id, "chargingProfile": body}
+
+
+def _purpose(name: object) -> ChargingProfilePurpose:
+    return ChargingProfilePurpose(
+        "ChargingStationMaxProfile" if name == "ChargePointMaxProfile" else str(name)
+    )
+
+
+def _schedule_from(data: Payload) -> ChargingSchedule:
+    start = data.get("startSchedule")
+    minimum = data.get("minChargingRate")
+    return ChargingSchedule(
+        charging_rate_unit=ChargingRateUnit(data["chargingRateUnit"]),
+        periods=tuple(
+            ChargingSchedulePeriod(
+                start_period=int(p["startPeriod"]),
+                limit=float(p["limit"]),
+                number_phases=p.get("numberPhases"),
+            )
+            for p in data["chargingSchedulePeriod"]
+        ),
+        duration=data.get("duration"),
+        start_schedule=parse_datetime(start) if isinstance(start, str) else None,
+        min_charging_rate=float(minimum) if minimum is not None else None,
+        id=int(data.get("id", 1)),
+    )
+
+
+def profile_from_request(payload: Payload, version: OcppVersion) -> tuple[int, ChargingProfile]:
+    """The EVSE and profile a (schema-valid) SetChargingProfile request spells: the inverse of
+    :func:`profile_payload`, for one sent through the generic call.
+
+    Raises:
+        KeyError, TypeError, ValueError: csms cannot represent it (e.g. a 2.x purpose other than
+            the three csms sets, or several schedules).
+    """
+    if version is OcppVersion.V16:
+        evse_id, body = int(payload["connectorId"]), payload["csChargingProfiles"]
+        profile_id, schedule = body["chargingProfileId"], body["chargingSchedule"]
+    else:
+        evse_id, body = int(payload["evseId"]), payload["chargingProfile"]
+        profile_id, schedules = body["id"], body["chargingSchedule"]
+        if len(schedules) != 1:
+            raise ValueError("csms keeps profiles with one schedule")
+        schedule = schedules[0]
+    recurrency = body.get("recurrencyKind")
+    valid_from, valid_to = body.get("validFrom"), body.get("validTo")
+    transaction_id = body.get("transactionId")
+    return evse_id, ChargingProfile(
+        id=int(profile_id),
+        stack_level=int(body["stackLevel"]),
+        purpose=_purpose(body["chargingProfilePurpose"]),
+        kind=ChargingProfileKind(body["chargingProfileKind"]),
+        schedule=_schedule_from(schedule),
+        recurrency_kind=RecurrencyKind(recurrency) if recurrency is not None else None,
+        valid_from=parse_datetime(valid_from) if isinstance(valid_from, str) else None,
+        valid_to=parse_datetime(valid_to) if isinstance(valid_to, str) else None,
+        transaction_id=str(transaction_id) if transaction_id is not None else None,
+    )
+
+
+def clear_criteria_from_request(payload: Payload, version: OcppVersion) -> ClearCriteria:
+    """The criteria a ClearChargingProfile request spells: the inverse of :func:`clear_payload`."""
+    if version is OcppVersion.V16:
+        profile_id, found = payload.get("id"), payload
+        evse_id = found.get("connectorId")
+    else:
+        profile_id = payload.get("chargingProfileId")
+        found = payload.get("chargingProfileCriteria") or {}
+        evse_id = found.get("evseId")
+    purpose = found.get("chargingProfilePurpose")
+    return ClearCriteria(
+        profile_id=profile_id,
+        evse_id=evse_id,
+        purpose=_purpose(purpose) if purpose is not None else None,
+        stack_level=found.get("stackLevel"),
+    )
 
 
 def clear_payload(criteria: ClearCriteria, version: OcppVersion) -> Payload:
