@@ -11,6 +11,7 @@ def test_exported_names() -> None:
         "GroupCommitter",
         "SqlStationRepository",
         "SqlTransactionRepository",
+        "SqlWebhookRepository",  # the container builds the events' webhook store (issue 9)
         "SqliteSynchronous",
         "Store",
         "create_engine",
