@@ -107,6 +107,10 @@ class EvChargingScheduler:
         # per EVSE csms knows (bounded by the fleet), dropped when its transaction is found gone.
         self._last: dict[tuple[str, int], _Pending] = {}
         self._inflight: dict[tuple[str, int], asyncio.Task[None]] = {}
+        # The schedule of the TxProfile last sent per (station, EVSE), from before it is sent
+        # until the station refuses it: the EV's NotifyEVChargingSchedule can be handled before
+        # the SetChargingProfile answer's record is stored (same socket, separate tasks).
+        self._sent: dict[tuple[str, int], ChargingSchedule] = {}
 
     async def _transaction_on(self, station_id: str, evse_id: int) -> str | None:
         for tx in await self._charging.list_open(station_id=station_id, limit=1000):
@@ -129,6 +133,7 @@ class EvChargingScheduler:
         transaction_id = await self._transaction_on(ctx.station_id, needs.evse_id)
         if transaction_id is None:
             self._last.pop((ctx.station_id, needs.evse_id), None)
+            self._sent.pop((ctx.station_id, needs.evse_id), None)
             ctx.limited(
                 logging.INFO,
                 "ev needs refused",
@@ -158,6 +163,7 @@ class EvChargingScheduler:
             return None
         if await self._transaction_on(station_id, evse_id) != pending.transaction_id:
             del self._last[(station_id, evse_id)]  # that transaction ended: its needs with it
+            self._sent.pop((station_id, evse_id), None)
             return None
         return await self._plan_and_send(station_id, pending)
 
@@ -205,7 +211,15 @@ class EvChargingScheduler:
             schedule=plan.schedule,
             transaction_id=pending.transaction_id,
         )
-        status = await self._commands.set_charging_profile(station_id, needs.evse_id, profile)
+        key = (station_id, needs.evse_id)
+        self._sent[key] = profile.schedule
+        try:
+            status = await self._commands.set_charging_profile(station_id, needs.evse_id, profile)
+        except BaseException:
+            self._sent.pop(key, None)
+            raise
+        if status is not ChargingProfileStatus.ACCEPTED:
+            self._sent.pop(key, None)
         logger.info(
             "[%s] ISO 15118 TxProfile for transaction %s on EVSE %d: %s (%d periods, %.0f Wh%s)",
             station_id,
@@ -250,6 +264,9 @@ class EvChargingScheduler:
         return _status("Rejected", "InvalidSchedule", info)
 
     async def _sent_schedule(self, station_id: str, evse_id: int) -> ChargingSchedule | None:
+        sent = self._sent.get((station_id, evse_id))
+        if sent is not None:
+            return sent
         for installed in await self._profiles.installed(station_id):
             if installed.evse_id == evse_id and installed.profile.id == PROFILE_ID_BASE + evse_id:
                 return installed.profile.schedule
