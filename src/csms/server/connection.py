@@ -22,7 +22,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable, MutableMapping
-from typing import Any
+from typing import Any, Protocol
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
@@ -116,6 +116,16 @@ def loggable_frame(frame: str | bytes) -> str:
     return text
 
 
+class FrameHook(Protocol):
+    """The message log's hook on a connection (``csms.server.message_log.FrameTap``)."""
+
+    def __call__(self, inbound: bool, frame: str | bytes) -> None:
+        """A frame was read (``inbound``) or written."""
+
+    def closed(self) -> None:
+        """The connection has ended: CALLs still waiting for an answer will get none."""
+
+
 class StationLog(logging.LoggerAdapter[logging.Logger]):
     """Prefixes every line with the station identity; never logs credentials."""
 
@@ -166,7 +176,7 @@ class StationConnection:
         max_queued_calls: int,
         log_frames: bool = False,
         mark_seen: Callable[[], None] | None = None,
-        tap: Callable[[bool, str | bytes], None] | None = None,
+        tap: FrameHook | None = None,
         stats: ServerStats | None = None,
     ) -> None:
         self.ws = ws
@@ -538,6 +548,8 @@ class StationConnection:
                 self.log.warning("a handler was still running 10 s after the connection closed")
         if self._flush_task is not None and not self._flush_task.done():
             self._flush_task.cancel()
+        if self._tap is not None:  # after the last frame: CALLs still waiting get no answer
+            self._tap.closed()
         self._limiter.flush(self.station_id, _KINDS)
         ctx = self.ctx
         if ctx.protocol_violations or ctx.suppressed_log_lines or ctx.schema_violations:
