@@ -236,13 +236,57 @@ class StationFrames:
         ``at``, completes: nothing for a CALL (it waits for its answer), its exchange for an
         answer, itself for any other frame."""
         size = len(frame)
-        text = frame if isinstance(frame, str) else frame.decode("utf-8", "replace")
+        text = frame if type(frame) is str else frame.decode("utf-8", "replace")  # type: ignore[union-attr]
         head = _HEAD.match(text)
-        if head is None or (head.group(3) is None and head.group(1) != "3"):  # no action
+        if head is None:
             self._parsed(rows, direction, text, size, monotonic, at)
             return
         type_id, message_id, name = head.groups()
-        if type_id == "2":
+        # The two frames of nearly every exchange, inlined (this runs for every frame): a CALL
+        # starts waiting, a CALLRESULT completes its CALL's row.
+        if type_id == "2" and name is not None:
+            pending = self.pending
+            key = (direction, message_id)
+            if len(pending) < MAX_PENDING and key not in pending:
+                pending[key] = (
+                    monotonic,
+                    at,
+                    direction,
+                    message_id,
+                    name,
+                    size,
+                    self._kept(text, size),
+                )
+                return
+        elif type_id == "3":
+            call = self.pending.pop((OUT if direction == IN else IN, message_id), None)
+            if call is not None:
+                # tuple.__new__ skips the named tuple's Python-level __new__.
+                rows.append(
+                    _new_entry(
+                        LoggedExchange,
+                        (
+                            self.station_id,
+                            call[1],
+                            call[2],
+                            CALL,
+                            message_id,
+                            call[4],
+                            call[5],
+                            call[6],
+                            CALLRESULT,
+                            int((monotonic - call[0]) * 1e6 + 0.5) / 1000.0,  # ms, to the µs
+                            None,
+                            size,
+                            self._kept(text, size),
+                            None,
+                        ),
+                    )
+                )
+                return
+        if name is None and type_id != "3":  # no action or error code where one belongs
+            self._parsed(rows, direction, text, size, monotonic, at)
+        elif type_id == "2":
             self._call(
                 rows, direction, message_id, name, size, self._kept(text, size), monotonic, at
             )

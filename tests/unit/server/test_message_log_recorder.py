@@ -46,8 +46,8 @@ async def _settle(recorder: MessageLogRecorder) -> None:
 
 def _exchange(tap: FrameTap, n: int) -> None:
     """A Heartbeat and its answer: two frames, one row."""
-    tap(True, f'[2,"{n}","Heartbeat",{{}}]')
-    tap(False, f'[3,"{n}",{{"currentTime":"2026-12-06T00:00:00Z"}}]')
+    tap.frame(True, f'[2,"{n}","Heartbeat",{{}}]')
+    tap.frame(False, f'[3,"{n}",{{"currentTime":"2026-12-06T00:00:00Z"}}]')
 
 
 async def test_exchanges_are_written_in_batches_one_row_each() -> None:
@@ -70,7 +70,7 @@ async def test_unanswered_calls_are_written_when_the_connection_ends() -> None:
     recorder = MessageLogRecorder(log, retention=RETENTION, linger=0)
     await recorder.start()
     tap = recorder.tap("CS1")
-    tap(False, '[2,"r1","Reset",{"type":"Hard"}]')
+    tap.frame(False, '[2,"r1","Reset",{"type":"Hard"}]')
     await _settle(recorder)
     assert log.batches == []  # waiting for its answer
     tap.closed()
@@ -85,14 +85,14 @@ async def test_unanswered_calls_are_written_after_the_answer_timeout() -> None:
     recorder = MessageLogRecorder(log, retention=RETENTION, linger=0, answer_timeout=0.05)
     await recorder.start()
     tap = recorder.tap("CS1")
-    tap(False, '[2,"r1","Reset",{"type":"Hard"}]')
+    tap.frame(False, '[2,"r1","Reset",{"type":"Hard"}]')
     for _ in range(300):  # no other frame comes: the writer's own timer gives up on it
         if log.batches:
             break
         await asyncio.sleep(0.01)
     [[reset]] = log.batches
     assert (reset.action, reset.outcome) == ("Reset", "unanswered")
-    tap(True, '[3,"r1",{"status":"Accepted"}]')  # too late: a row of its own
+    tap.frame(True, '[3,"r1",{"status":"Accepted"}]')  # too late: a row of its own
     await recorder.aclose()
     [late] = log.batches[1]
     assert (late.message_type, late.action, late.outcome) == ("CALLRESULT", None, None)
@@ -102,7 +102,7 @@ async def test_calls_still_waiting_are_written_when_the_recorder_closes() -> Non
     log = FakeLog()
     recorder = MessageLogRecorder(log, retention=RETENTION)
     await recorder.start()
-    recorder.tap("CS1")(True, '[2,"1","Heartbeat",{}]')
+    recorder.tap("CS1").frame(True, '[2,"1","Heartbeat",{}]')
     await recorder.aclose()
     assert [m.outcome for b in log.batches for m in b] == ["unanswered"]
 
@@ -113,10 +113,10 @@ async def test_a_full_queue_drops_and_counts_and_never_waits() -> None:
     recorder = MessageLogRecorder(log, retention=RETENTION, queue_size=5, batch_size=2, linger=0)
     await recorder.start()
     tap = recorder.tap("CS1")
-    tap(True, '[2,"0","Heartbeat",{}]')
+    tap.frame(True, '[2,"0","Heartbeat",{}]')
     await asyncio.sleep(0)  # the writer takes it and hangs
     for n in range(1, 20):
-        tap(True, f'[2,"{n}","Heartbeat",{{}}]')  # synchronous: cannot wait
+        tap.frame(True, f'[2,"{n}","Heartbeat",{{}}]')  # synchronous: cannot wait
     assert recorder.queued == 5
     assert recorder.dropped == 14
     log.release.set()
