@@ -74,7 +74,7 @@ async def test_time_window_finds_rows_written_long_after_their_call(store: Store
     # Rows are written when complete: an unanswered CALL comes after rows seen later than it.
     before = [_entry(n, at=NOW + timedelta(seconds=n)) for n in range(40)]
     late = _entry(99, at=NOW + timedelta(seconds=5))._replace(response_type=None)
-    after = [_entry(n, at=NOW + timedelta(seconds=40 + n)) for n in range(40)]
+    after = [_entry(n, at=NOW + timedelta(seconds=40 + n)) for n in range(60)]
     await store.message_log.append([*before, late, *after])
     window = MessageQuery(since=NOW + timedelta(seconds=5), until=NOW + timedelta(seconds=6))
     found = await store.message_log.search(window, 100)
