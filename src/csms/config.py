@@ -148,13 +148,14 @@ class ServerSettings:
     ev_schedule_stack_level: int = 0  # CSMS_EV_SCHEDULE_STACK_LEVEL
     # --- end of ISO 15118 smart charging
     # --- OCPP message log and operations (issue 9 items 7 and 9; docs/behaviour.md "OCPP message
-    # log"). Every frame in and out (direction, action, message id, latency, result, size, payload
-    # with secrets masked), searchable at /api/v1/messages; written in batches by one task off the
-    # stations' path: past message_log_queue waiting frames new ones are dropped and counted.
+    # log"). Every frame in and out, one row per CALL and its answer (direction, action, message
+    # id, latency, outcome, sizes, both frames with secrets masked), searchable at
+    # /api/v1/messages; written in batches by one task off the stations' path: past
+    # message_log_queue waiting frames new ones are dropped and counted.
     message_log: bool = True  # CSMS_MESSAGE_LOG (on/off)
     message_log_payloads: bool = True  # CSMS_MESSAGE_LOG_PAYLOADS: keep payloads (masked)
-    # Retention, applied every message_log_prune_interval seconds: entries older than max_age go,
-    # and the oldest while there are more than max_rows entries or max_bytes bytes of frames.
+    # Retention, applied every message_log_prune_interval seconds: rows older than max_age go,
+    # and the oldest while there are more than max_rows rows or max_bytes bytes of frames.
     message_log_max_age: float = 7 * 24 * 3600.0  # CSMS_MESSAGE_LOG_MAX_AGE (seconds)
     message_log_max_rows: int = 1_000_000  # CSMS_MESSAGE_LOG_MAX_ROWS
     message_log_max_bytes: int = 512 * 1024 * 1024  # CSMS_MESSAGE_LOG_MAX_BYTES

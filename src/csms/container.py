@@ -364,6 +364,8 @@ def build_message_log(
         ),
         queue_size=server.message_log_queue,
         keep_payloads=server.message_log_payloads,
+        # A CALL of csms's is given up after call_timeout: logged unanswered a little later.
+        answer_timeout=server.call_timeout + 5.0,
         prune_interval=server.message_log_prune_interval,
         log_limiter=log_limiter,
     )

@@ -1,6 +1,8 @@
 """The OCPP message log over real sockets, with the `ocpp` package's ChargePoints (1.6 and 2.0.1),
-on SQLite and PostgreSQL: frames appear with action, direction and latency; a rotated password
-never reaches the log; the queue-full path drops and counts without slowing a station."""
+on SQLite and PostgreSQL: each exchange appears as one item with its request and response frames
+(direction, type, payload), action, latency and outcome; a CALL left unanswered appears when the
+connection ends; a rotated password never reaches the log; the queue-full path drops and counts
+without slowing a station."""
 
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from ocpp.v201 import call_result as result201
 from ocpp.v201.enums import Action as Action201
 from sqlalchemy import select
 
-from csms.domain.messagelog import LoggedMessage
+from csms.domain.messagelog import LoggedExchange
 from tests.integration.charging import store_of
 from tests.integration.harness import BOOT_16, RunningCsms, call, running_csms, settings_for
 from tests.integration.test_ocpp_package_clients import started
@@ -87,8 +89,10 @@ async def _all_payloads(server: RunningCsms) -> list[str]:
     from csms.storage.tables_messagelog import ocpp_messages
 
     async with store_of(server).engine.connect() as conn:
-        rows = (await conn.execute(select(ocpp_messages.c.frame))).scalars().all()
-    return [r for r in rows if r is not None]
+        rows = (
+            await conn.execute(select(ocpp_messages.c.frame, ocpp_messages.c.response_frame))
+        ).all()
+    return [frame for row in rows for frame in row if frame is not None]
 
 
 async def test_16_frames_are_logged_with_action_direction_and_latency(
@@ -109,28 +113,36 @@ async def test_16_frames_are_logged_with_action_direction_and_latency(
                 )
                 assert response.status_code == 200, response.text
 
-    body = await _messages(server, "/api/v1/stations/CP16/messages", 6)
+    body = await _messages(server, "/api/v1/stations/CP16/messages", 3)
     entries = body["items"]
+    assert len(entries) == 3  # one item per exchange: BootNotification, Heartbeat, the command
     assert [e["id"] for e in entries] == sorted((e["id"] for e in entries), reverse=True)
-    by_kind = {(e["direction"], e["message_type"], e["action"]): e for e in entries}
-    boot_call = by_kind[("in", "CALL", "BootNotification")]
+    by_action = {e["action"]: e for e in entries}
+    boot = by_action["BootNotification"]
+    assert (boot["direction"], boot["message_type"], boot["outcome"]) == ("in", "CALL", "result")
+    boot_call, boot_result = boot["request"], boot["response"]
+    assert (boot_call["direction"], boot_call["message_type"]) == ("in", "CALL")
     assert boot_call["payload"] == {"chargePointModel": "Model-X", "chargePointVendor": "Vendor-Y"}
-    assert boot_call["latency_ms"] is None
-    boot_result = by_kind[("out", "CALLRESULT", "BootNotification")]
-    assert boot_result["message_id"] == boot_call["message_id"]
-    assert boot_result["latency_ms"] >= 0
+    assert boot_call["size"] > 0 and boot_call["at"] == boot["at"]
+    assert (boot_result["direction"], boot_result["message_type"]) == ("out", "CALLRESULT")
+    assert boot["latency_ms"] >= 0 and boot["error_code"] is None
     assert boot_result["payload"]["status"] == "Accepted"
-    assert boot_result["size"] > 0
-    command = by_kind[("out", "CALL", "ChangeConfiguration")]
-    answer = by_kind[("in", "CALLRESULT", "ChangeConfiguration")]
-    assert answer["message_id"] == command["message_id"]
-    assert answer["latency_ms"] >= 0 and answer["payload"] == {"status": "Accepted"}
+    assert boot_result["size"] > 0 and boot_result["at"] >= boot_call["at"]
+    command = by_action["ChangeConfiguration"]
+    assert (command["direction"], command["outcome"]) == ("out", "result")
+    assert command["request"]["direction"] == "out"
+    assert command["request"]["payload"] == {"key": "HeartbeatInterval", "value": "120"}
+    answer = command["response"]
+    assert (answer["direction"], answer["message_type"]) == ("in", "CALLRESULT")
+    assert command["latency_ms"] >= 0 and answer["payload"] == {"status": "Accepted"}
 
     # Filters and the cursor.
     only = await _messages(
         server, "/api/v1/messages", 1, station="CP16", action="Heartbeat", direction="in"
     )
     assert [(e["action"], e["direction"]) for e in only["items"]] == [("Heartbeat", "in")]
+    started_by_csms = await _messages(server, "/api/v1/messages", 1, direction="out")
+    assert [e["action"] for e in started_by_csms["items"]] == ["ChangeConfiguration"]
     first = await _messages(server, "/api/v1/stations/CP16/messages", 1, limit=1)
     assert first["next_cursor"] is not None and first["total"] is None
     second = await _messages(
@@ -165,8 +177,10 @@ async def test_16_rotated_authorization_key_never_reaches_the_log(server: Runnin
     body = await _messages(
         server, "/api/v1/stations/CP16/messages", 1, action="ChangeConfiguration", direction="out"
     )
-    assert body["items"][0]["payload"] == {"key": "AuthorizationKey", "value": "********"}
-    await _messages(server, "/api/v1/stations/CP16/messages", 4)
+    [change] = body["items"]
+    assert change["request"]["payload"] == {"key": "AuthorizationKey", "value": "********"}
+    assert change["response"]["payload"] == {"status": "Accepted"}
+    await _messages(server, "/api/v1/stations/CP16/messages", 2)
     assert not [p for p in await _all_payloads(server) if password in p]
 
 
@@ -188,13 +202,16 @@ async def test_201_basic_auth_password_in_set_variables_never_reaches_the_log(
                 response = await api.post("/api/v1/stations/CP201/authorization-key")
                 assert response.status_code == 200, response.text
     [password] = cp.values
-    body = await _messages(server, "/api/v1/messages", 2, station="CP201", action="SetVariables")
-    sent = next(e for e in body["items"] if e["direction"] == "out")
+    body = await _messages(server, "/api/v1/messages", 1, station="CP201", action="SetVariables")
+    [exchange] = body["items"]
+    sent = exchange["request"]
+    assert sent["direction"] == "out"
     [entry] = sent["payload"]["setVariableData"]
     assert entry["variable"]["name"] == "BasicAuthPassword"
     assert entry["attributeValue"] == "********"
-    answer = next(e for e in body["items"] if e["direction"] == "in")
-    assert answer["message_type"] == "CALLRESULT" and answer["latency_ms"] >= 0
+    answer = exchange["response"]
+    assert answer["direction"] == "in" and answer["message_type"] == "CALLRESULT"
+    assert exchange["latency_ms"] >= 0 and exchange["outcome"] == "result"
     assert not [p for p in await _all_payloads(server) if password in p]
 
 
@@ -206,11 +223,33 @@ async def test_errors_filter_finds_callerrors(server: RunningCsms) -> None:
         assert reply[0] == 4
     body = await _messages(server, "/api/v1/messages", 1, station="RAW", errors="true")
     [error] = body["items"]
-    assert error["message_type"] == "CALLERROR"
-    assert error["direction"] == "out"
-    assert error["action"] == "NoSuchAction"
+    assert (error["action"], error["outcome"]) == ("NoSuchAction", "error")
+    assert error["request"]["direction"] == "in"
+    assert error["response"]["message_type"] == "CALLERROR"
+    assert error["response"]["direction"] == "out"
     assert error["error_code"] == "NotImplemented"
-    assert error["payload"]["errorCode"] == "NotImplemented"
+    assert error["response"]["payload"]["errorCode"] == "NotImplemented"
+
+
+async def test_a_call_left_unanswered_is_logged_when_the_connection_ends(
+    server: RunningCsms,
+) -> None:
+    await server.add_station("RAW")
+    async with server.connect("RAW", subprotocols=["ocpp1.6"]) as ws:
+        assert (await call(ws, "b1", "BootNotification", BOOT_16))[2]["status"] == "Accepted"
+        async with server.api() as api:
+            command = asyncio.create_task(
+                api.post("/api/v1/stations/RAW/call/ClearCache", json={}, params={"timeout": 5})
+            )
+            sent = await asyncio.wait_for(ws.recv(), 5)  # never answered
+            assert '"ClearCache"' in str(sent)
+            await ws.close()
+            await command
+    body = await _messages(server, "/api/v1/messages", 1, station="RAW", errors="true")
+    [unanswered] = body["items"]
+    assert (unanswered["action"], unanswered["outcome"]) == ("ClearCache", "unanswered")
+    assert unanswered["direction"] == "out" and unanswered["response"] is None
+    assert unanswered["latency_ms"] is None
 
 
 async def test_full_queue_drops_and_counts_without_blocking_the_station(
@@ -220,25 +259,31 @@ async def test_full_queue_drops_and_counts_without_blocking_the_station(
     async with running_csms(settings) as server:
         await server.add_station("CP16")
         release = asyncio.Event()
-        writes: list[int] = []
+        writes: list[Sequence[LoggedExchange]] = []
 
-        async def stuck(messages: Sequence[LoggedMessage]) -> None:
-            writes.append(len(messages))
+        async def stuck(exchanges: Sequence[LoggedExchange]) -> None:
+            writes.append(exchanges)
             await release.wait()
 
         monkeypatch.setattr(store_of(server).message_log, "append", stuck)
         recorder = server.csms.message_log
         assert recorder is not None
-        async with server.connect("CP16", subprotocols=["ocpp1.6"]) as ws:
-            assert (await call(ws, "b1", "BootNotification", BOOT_16))[2]["status"] == "Accepted"
-            for n in range(20):  # each answered at once although the log's writer is stuck
-                reply = await asyncio.wait_for(call(ws, f"h{n}", "Heartbeat", {}), 2)
-                assert reply[0] == 3
-        assert writes, "the writer took a first batch and is stuck writing it"
-        # 42 frames: the writer holds its first batch, 3 wait in the queue, the rest are dropped.
-        assert recorder.queued == 3
-        assert recorder.dropped == 42 - sum(writes) - 3
-        async with server.api() as api:
-            metrics = (await api.get("/metrics")).text
-        assert f"csms_message_log_dropped_total {float(recorder.dropped)}" in metrics
-        release.set()
+        try:
+            async with server.connect("CP16", subprotocols=["ocpp1.6"]) as ws:
+                boot = await call(ws, "b1", "BootNotification", BOOT_16)
+                assert boot[2]["status"] == "Accepted"
+                for n in range(20):  # each answered at once although the log's writer is stuck
+                    reply = await asyncio.wait_for(call(ws, f"h{n}", "Heartbeat", {}), 2)
+                    assert reply[0] == 3
+                assert writes, "the writer took a first batch and is stuck writing it"
+                # 42 frames: the writer holds its first batch (rows of two frames, or one for a
+                # CALL written unanswered, and CALLs still waiting for their answer), 3 wait in
+                # the queue, the rest are dropped and counted.
+                assert recorder.queued == 3
+                taken = sum(2 if e.response_type else 1 for rows in writes for e in rows)
+                assert recorder.dropped == 42 - (taken + recorder.waiting) - 3
+            async with server.api() as api:
+                metrics = (await api.get("/metrics")).text
+            assert f"csms_message_log_dropped_total {float(recorder.dropped)}" in metrics
+        finally:
+            release.set()

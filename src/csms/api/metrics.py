@@ -96,9 +96,9 @@ class CsmsCollector(Collector):
             )
             for name, help_text in (
                 ("dropped", "Frames not logged because the message log queue was full"),
-                ("written", "Message log entries written"),
-                ("failed", "Message log entries lost to a failed write"),
-                ("pruned", "Message log entries deleted by the retention"),
+                ("written", "Message log rows written (one per CALL and its answer)"),
+                ("failed", "Message log rows (or frames not yet paired) lost to a failed write"),
+                ("pruned", "Message log rows deleted by the retention"),
             ):
                 yield CounterMetricFamily(
                     f"csms_message_log_{name}", help_text, value=log.get(name, 0)

@@ -22,7 +22,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable, MutableMapping
-from typing import Any
+from typing import Any, Protocol
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
@@ -116,6 +116,16 @@ def loggable_frame(frame: str | bytes) -> str:
     return text
 
 
+class FrameHook(Protocol):
+    """The message log's hook on a connection (``csms.server.message_log.FrameTap``)."""
+
+    def frame(self, inbound: bool, frame: str | bytes) -> None:
+        """A frame was read (``inbound``) or written."""
+
+    def closed(self) -> None:
+        """The connection has ended: CALLs still waiting for an answer will get none."""
+
+
 class StationLog(logging.LoggerAdapter[logging.Logger]):
     """Prefixes every line with the station identity; never logs credentials."""
 
@@ -145,6 +155,7 @@ class StationConnection:
         "_session",
         "_stats",
         "_tap",
+        "_tap_end",
         "_timer",
         "_timer_at",
         "_violation_times",
@@ -166,7 +177,7 @@ class StationConnection:
         max_queued_calls: int,
         log_frames: bool = False,
         mark_seen: Callable[[], None] | None = None,
-        tap: Callable[[bool, str | bytes], None] | None = None,
+        tap: FrameHook | None = None,
         stats: ServerStats | None = None,
     ) -> None:
         self.ws = ws
@@ -193,7 +204,8 @@ class StationConnection:
         self._mark_seen = mark_seen
         # The message log's hook, called with (inbound, frame) for every frame read or written,
         # and the process's message counters (/metrics); both cost a few hundred ns per frame.
-        self._tap = tap
+        self._tap = tap.frame if tap is not None else None  # bound once: called per frame
+        self._tap_end = tap.closed if tap is not None else None
         self._stats = stats
         self._close_request: tuple[int, str] | None = None
         self._close_task: asyncio.Task[None] | None = None
@@ -538,6 +550,8 @@ class StationConnection:
                 self.log.warning("a handler was still running 10 s after the connection closed")
         if self._flush_task is not None and not self._flush_task.done():
             self._flush_task.cancel()
+        if self._tap_end is not None:  # after the last frame: CALLs still waiting get no answer
+            self._tap_end()
         self._limiter.flush(self.station_id, _KINDS)
         ctx = self.ctx
         if ctx.protocol_violations or ctx.suppressed_log_lines or ctx.schema_violations:

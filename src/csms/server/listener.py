@@ -71,7 +71,12 @@ from csms.server.client_certificates import (
     name_mismatch,
     peer_certificate,
 )
-from csms.server.connection import CLOSE_PROTOCOL_ERROR, StationConnection, StationLog
+from csms.server.connection import (
+    CLOSE_PROTOCOL_ERROR,
+    FrameHook,
+    StationConnection,
+    StationLog,
+)
 from csms.server.identity import identity_from_path
 from csms.server.limits import (
     ConnectionLimits,
@@ -103,7 +108,7 @@ class StationListener:
         versions: Sequence[OcppVersion] = ALL_VERSIONS,
         log_frames: bool = False,
         client_ca: str | None = None,
-        frame_taps: Callable[[str], Callable[[bool, str | bytes], None]] | None = None,
+        frame_taps: Callable[[str], FrameHook] | None = None,
         stats: ServerStats | None = None,
     ) -> None:
         self._settings = settings

@@ -1,5 +1,6 @@
 """SQL implementation of :class:`csms.domain.messagelog.MessageLogRepository`.
 
+One row per exchange (a CALL and its answer, see :class:`~csms.domain.messagelog.LoggedExchange`).
 Written by the recorder's one task in batches, off the stations' hot path. A batch rides in the
 group committer's next transaction (:class:`AppendMessages`, one ``executemany``) rather than a
 transaction of its own: on SQLite a second writer would take the write lock between the
@@ -17,11 +18,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import and_, delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import Select
 
-from csms.domain.messagelog import ERROR_TYPES, LoggedMessage, MessageQuery, Retention
+from csms.domain.messagelog import (
+    CALL,
+    INVALID,
+    MAX_EXCHANGE_SECONDS,
+    LoggedExchange,
+    MessageQuery,
+    Retention,
+)
 from csms.storage.committer import GroupCommitter
 from csms.storage.direct import reading, writing
 from csms.storage.statements import Prepared
@@ -37,11 +45,17 @@ _COLUMNS = (
     "message_type",
     "message_id",
     "action",
-    "latency_ms",
-    "error_code",
     "size",
     "frame",
+    "response_type",
+    "latency_ms",
+    "error_code",
+    "response_size",
+    "response_frame",
 )
+# A row's time is its CALL's, written up to MAX_EXCHANGE_SECONDS later (when answered or given
+# up): ids follow the writes, so a time window widened by this much is a safe id range.
+_WRITE_DELAY = MAX_EXCHANGE_SECONDS + 10.0
 # Tuples straight to the driver (csms.storage.statements): no per-row SQLAlchemy processing.
 _INSERT = Prepared(lambda _: insert(table), _COLUMNS, column_keys=_COLUMNS)
 
@@ -50,13 +64,13 @@ _INSERT = Prepared(lambda _: insert(table), _COLUMNS, column_keys=_COLUMNS)
 class AppendMessages(BatchWrite[None]):
     """A batch of log entries for the group committer (after the stations' own writes)."""
 
-    messages: Sequence[LoggedMessage]
+    exchanges: Sequence[LoggedExchange]
     batch_order: ClassVar[int] = 100
 
     @classmethod
     async def apply_all(cls, conn: AsyncConnection, writes: list[Any]) -> Sequence[object]:
-        width = len(_COLUMNS)  # LoggedMessage starts with the stored columns, in their order
-        await _INSERT.executemany(conn, [m[:width] for write in writes for m in write.messages])
+        width = len(_COLUMNS)  # LoggedExchange starts with the stored columns, in their order
+        await _INSERT.executemany(conn, [e[:width] for write in writes for e in write.exchanges])
         return [None] * len(writes)
 
 
@@ -72,36 +86,22 @@ class SqlMessageLog:
         self._engine = engine
         self._committer = committer
 
-    async def append(self, messages: Sequence[LoggedMessage]) -> None:
-        if messages:
-            await self._committer.submit(AppendMessages(messages))
+    async def append(self, exchanges: Sequence[LoggedExchange]) -> None:
+        if exchanges:
+            await self._committer.submit(AppendMessages(exchanges))
 
-    async def search(self, query: MessageQuery, limit: int) -> Sequence[LoggedMessage]:
+    async def search(self, query: MessageQuery, limit: int) -> Sequence[LoggedExchange]:
         stmt = _filtered(select(table), query).order_by(table.c.id.desc()).limit(limit)
         async with reading(self._engine) as conn:
             # A time window as an id range too, so the walk from the newest id stops at once.
             if query.since is not None:
-                first = await _first_id_at(conn, query.since.timestamp())
+                first = await _first_id_at(conn, query.since.timestamp() - _WRITE_DELAY)
                 stmt = stmt.where(table.c.id >= first)
             if query.until is not None:
-                stmt = stmt.where(table.c.id < await _first_id_at(conn, query.until.timestamp()))
+                last = await _first_id_at(conn, query.until.timestamp() + _WRITE_DELAY)
+                stmt = stmt.where(table.c.id < last)
             rows = (await conn.execute(stmt)).all()
-        return [
-            LoggedMessage(
-                station_id=r.station_id,
-                at=r.at,
-                direction=r.direction,
-                message_type=r.message_type,
-                message_id=r.message_id,
-                action=r.action,
-                latency_ms=r.latency_ms,
-                error_code=r.error_code,
-                size=r.size,
-                frame=r.frame,
-                id=r.id,
-            )
-            for r in rows
-        ]
+        return [LoggedExchange._make((*r[1:], r[0])) for r in rows]  # id is first, stored last
 
     async def prune(self, retention: Retention, now: datetime) -> int:
         keep_from = await self._first_kept(retention, now)
@@ -140,7 +140,12 @@ class SqlMessageLog:
             young = (
                 await conn.execute(select(c.id).where(c.at >= cutoff).order_by(c.id).limit(1))
             ).scalar()
-            recent = select(c.size).order_by(c.id.desc()).limit(SIZE_SAMPLE).subquery()
+            recent = (
+                select((c.size + func.coalesce(c.response_size, 0)).label("size"))
+                .order_by(c.id.desc())
+                .limit(SIZE_SAMPLE)
+                .subquery()
+            )
             mean = (await conn.execute(select(func.avg(recent.c.size)))).scalar() or 0
         keep_from = int(young) if young is not None else newest + 1
         rows = newest - oldest + 1
@@ -153,8 +158,11 @@ class SqlMessageLog:
 
 
 async def _first_id_at(conn: AsyncConnection, at: float) -> int:
-    """The lowest id whose time is at or after ``at`` (one past the newest if none), found by
-    bisecting the ids with primary-key lookups (times grow with ids: one writer, in order)."""
+    """An id such that rows before it are older than ``at`` + :data:`_WRITE_DELAY`` and rows
+    from it on are at least ``at`` - :data:`_WRITE_DELAY` old (one past the newest if none),
+    found by bisecting the ids with primary-key lookups. Callers pass a time already widened by
+    the delay: a row's time is its CALL's, at most that much before its write, and ids follow
+    the writes (one writer, in order), so the range holds every row of the window."""
     c = table.c
     oldest, newest = (await conn.execute(select(func.min(c.id), func.max(c.id)))).one()
     if newest is None:
@@ -185,7 +193,13 @@ def _filtered(stmt: Select[tuple[object, ...]], query: MessageQuery) -> Select[t
     if query.until is not None:
         stmt = stmt.where(c.at < query.until.timestamp())
     if query.errors_only:
-        stmt = stmt.where(c.message_type.in_(ERROR_TYPES))
+        stmt = stmt.where(
+            or_(
+                c.error_code.is_not(None),
+                c.message_type == INVALID,
+                and_(c.message_type == CALL, c.response_type.is_(None)),
+            )
+        )
     if query.before_id is not None:
         stmt = stmt.where(c.id < query.before_id)
     return stmt

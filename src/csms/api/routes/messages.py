@@ -1,7 +1,10 @@
 """The OCPP message log (:mod:`csms.domain.messagelog`): every frame in and out, newest first.
 
-``GET /messages`` searches every station's frames, ``GET /stations/{id}/messages`` one station's;
-both filter by action, direction, time range and errors, and page with an opaque ``cursor``.
+One item per exchange: a CALL with its answer (``request`` and ``response``, each frame with its
+own direction, type, time, size and payload, plus the latency and the outcome), or a frame outside
+any exchange (``request`` only). ``GET /messages`` searches every station's, ``GET
+/stations/{id}/messages`` one station's; both filter by action, direction (who started the
+exchange), time range (of its first frame) and errors, and page with an opaque ``cursor``.
 Payloads are shown as stored: secrets were masked before they were written.
 """
 
@@ -9,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Query, Request
@@ -20,7 +23,9 @@ from csms.api.errors import VALIDATION, ApiProblem
 from csms.api.routes.stations import StationIdPath, require_station
 from csms.api.schemas import DB_INT_MAX, Problem, ValidationProblem
 from csms.domain.messagelog import (
-    LoggedMessage,
+    IN,
+    OUT,
+    LoggedExchange,
     MessageLogRepository,
     MessageQuery,
     frame_payload,
@@ -42,18 +47,15 @@ def _log(request: Request) -> MessageLogRepository:
     return attached(request, _STATE_KEY)  # type: ignore[no-any-return]
 
 
-class MessageOut(BaseModel):
-    """One OCPP frame as the log keeps it."""
+MessageType = Literal["CALL", "CALLRESULT", "CALLERROR", "CALLRESULTERROR", "SEND", "INVALID"]
 
-    id: int
-    station_id: str
-    at: datetime = Field(description="When csms read or wrote the frame (UTC)")
+
+class FrameOut(BaseModel):
+    """One frame of an exchange as the log keeps it."""
+
     direction: Literal["in", "out"] = Field(description="in: station → csms; out: csms → station")
-    message_type: Literal["CALL", "CALLRESULT", "CALLERROR", "CALLRESULTERROR", "SEND", "INVALID"]
-    message_id: str | None
-    action: str | None = Field(description="For results and errors: their CALL's action")
-    latency_ms: float | None = Field(description="Results and errors: milliseconds since the CALL")
-    error_code: str | None
+    message_type: MessageType
+    at: datetime = Field(description="When csms read or wrote the frame (UTC)")
     size: int = Field(description="Bytes of the frame")
     payload: Any = Field(
         default=None,
@@ -61,21 +63,63 @@ class MessageOut(BaseModel):
         "details; an unreadable frame's text); null when payloads are not kept",
     )
 
+
+class MessageOut(BaseModel):
+    """One exchange (a CALL and its answer) or one frame outside any exchange."""
+
+    id: int
+    station_id: str
+    at: datetime = Field(description="When csms read or wrote the first frame (UTC)")
+    direction: Literal["in", "out"] = Field(
+        description="The first frame's: in, the station started the exchange; out, csms did"
+    )
+    message_type: MessageType = Field(
+        description="The first frame's: CALL or SEND, or a lone CALLRESULT, CALLERROR, "
+        "CALLRESULTERROR (no known CALL) or INVALID (unreadable)"
+    )
+    message_id: str | None
+    action: str | None = Field(description="The CALL's (null for a lone result or error)")
+    outcome: Literal["result", "error", "unanswered"] | None = Field(
+        description="A CALL's: answered with a CALLRESULT, with a CALLERROR or CALLRESULTERROR, "
+        "or not answered in time or before the connection ended; null for other frames"
+    )
+    latency_ms: float | None = Field(description="Milliseconds from the CALL to its answer")
+    error_code: str | None = Field(description="Of a CALLERROR or CALLRESULTERROR")
+    request: FrameOut = Field(description="The first frame (the CALL, or the lone frame)")
+    response: FrameOut | None = Field(description="The answer; null when there is none")
+
     @classmethod
-    def of(cls, m: LoggedMessage) -> MessageOut:
+    def of(cls, m: LoggedExchange) -> MessageOut:
         assert m.id is not None
+        at = datetime.fromtimestamp(m.at, UTC)
+        response = None
+        if m.response_type is not None:
+            response = FrameOut(
+                direction=OUT if m.direction == IN else IN,
+                message_type=m.response_type,  # type: ignore[arg-type]
+                at=at + timedelta(milliseconds=m.latency_ms or 0.0),
+                size=m.response_size or 0,
+                payload=None if m.response_frame is None else frame_payload(m.response_frame),
+            )
         return cls(
             id=m.id,
             station_id=m.station_id,
-            at=datetime.fromtimestamp(m.at, UTC),
+            at=at,
             direction=m.direction,  # type: ignore[arg-type]
             message_type=m.message_type,  # type: ignore[arg-type]
             message_id=m.message_id,
             action=m.action,
+            outcome=m.outcome,  # type: ignore[arg-type]
             latency_ms=m.latency_ms,
             error_code=m.error_code,
-            size=m.size,
-            payload=None if m.frame is None else frame_payload(m.frame),
+            request=FrameOut(
+                direction=m.direction,  # type: ignore[arg-type]
+                message_type=m.message_type,  # type: ignore[arg-type]
+                at=at,
+                size=m.size,
+                payload=None if m.frame is None else frame_payload(m.frame),
+            ),
+            response=response,
         )
 
 
@@ -92,11 +136,20 @@ class MessagePage(BaseModel):
 Cursor = Annotated[str | None, Query(max_length=64, description="next_cursor of the previous page")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 Action = Annotated[str | None, Query(max_length=64, description="e.g. BootNotification")]
-Direction = Annotated[Literal["in", "out"] | None, Query()]
-Since = Annotated[AwareDatetime | None, Query(description="At or after (with a UTC offset)")]
-Until = Annotated[AwareDatetime | None, Query(description="Before (with a UTC offset)")]
+Direction = Annotated[
+    Literal["in", "out"] | None,
+    Query(description="Who started the exchange: in, the station; out, csms"),
+]
+Since = Annotated[
+    AwareDatetime | None, Query(description="First frame at or after (with a UTC offset)")
+]
+Until = Annotated[AwareDatetime | None, Query(description="First frame before (with a UTC offset)")]
 ErrorsOnly = Annotated[
-    bool, Query(description="Only CALLERROR, CALLRESULTERROR and unreadable frames")
+    bool,
+    Query(
+        description="Only exchanges answered with a CALLERROR or CALLRESULTERROR, unanswered "
+        "CALLs, lone errors and unreadable frames"
+    ),
 ]
 
 
@@ -135,7 +188,7 @@ async def list_messages(
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> MessagePage:
-    """Every station's frames, newest first."""
+    """Every station's exchanges, newest first."""
     query = MessageQuery(
         station_id=station,
         action=action,
@@ -161,7 +214,7 @@ async def list_station_messages(
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> MessagePage:
-    """One station's frames, newest first; 404 for a station that is not registered."""
+    """One station's exchanges, newest first; 404 for a station that is not registered."""
     before = None if cursor is None else _decode_cursor(cursor)
     await require_station(context, station_id)
     query = MessageQuery(

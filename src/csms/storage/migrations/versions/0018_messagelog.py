@@ -1,5 +1,5 @@
-"""The OCPP message log: every frame per station with direction, action, latency and the frame
-(secrets masked), bounded by the pruner.
+"""The OCPP message log: one row per exchange (a CALL with its answer: both frames, secrets
+masked, the latency and the outcome) or per frame outside one, bounded by the pruner.
 
 Revision ID: 0018
 Revises: 0017
@@ -31,10 +31,13 @@ def upgrade() -> None:
         sa.Column("message_type", sa.String(length=16), nullable=False),
         sa.Column("message_id", sa.Text(), nullable=True),
         sa.Column("action", sa.Text(), nullable=True),
-        sa.Column("latency_ms", sa.Double(), nullable=True),
-        sa.Column("error_code", sa.Text(), nullable=True),
         sa.Column("size", sa.Integer(), nullable=False),
         sa.Column("frame", sa.Text(), nullable=True),
+        sa.Column("response_type", sa.String(length=16), nullable=True),
+        sa.Column("latency_ms", sa.Double(), nullable=True),
+        sa.Column("error_code", sa.Text(), nullable=True),
+        sa.Column("response_size", sa.Integer(), nullable=True),
+        sa.Column("response_frame", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ocpp_messages")),
     )
 
