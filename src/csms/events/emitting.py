@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from csms.domain.charging_ports import ChargingTransactionRepository
 from csms.domain.events import EventPublisher, EventType
@@ -49,6 +49,8 @@ __all__ = [
     "EmittingTransactions",
     "MeterSampler",
 ]
+
+R = TypeVar("R")  # the wrapped repository
 
 _ENERGY = "Energy.Active.Import.Register"
 _TRANSACTION_TYPES = {
@@ -129,15 +131,22 @@ def _meter_event(
         )
 
 
-class EmittingStations:
-    """StationRepository publishing connected/disconnected, boot, status and registration."""
+class _Emitting(Generic[R]):
+    """A repository wrapper: what it does not override passes through to ``inner``."""
 
-    def __init__(self, inner: StationRepository, publisher: EventPublisher) -> None:
+    def __init__(
+        self, inner: R, publisher: EventPublisher, sampler: MeterSampler | None = None
+    ) -> None:
         self._inner = inner
         self._publisher = publisher
+        self._sampler = sampler or MeterSampler(0.0)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
+
+
+class EmittingStations(_Emitting[StationRepository]):
+    """StationRepository publishing connected/disconnected, boot, status and registration."""
 
     async def add(self, station: Station) -> None:
         await self._inner.add(station)
@@ -199,18 +208,8 @@ class EmittingStations:
         )
 
 
-class EmittingTransactions:
+class EmittingTransactions(_Emitting[TransactionRepository]):
     """TransactionRepository publishing 2.x transaction events and sampled meter values."""
-
-    def __init__(
-        self, inner: TransactionRepository, publisher: EventPublisher, sampler: MeterSampler
-    ) -> None:
-        self._inner = inner
-        self._publisher = publisher
-        self._sampler = sampler
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
 
     async def record_meter_values(self, report: MeterValuesReport) -> None:
         await self._inner.record_meter_values(report)
@@ -255,21 +254,8 @@ class EmittingTransactions:
         )
 
 
-class EmittingCharging:
+class EmittingCharging(_Emitting[ChargingTransactionRepository]):
     """ChargingTransactionRepository publishing 1.6 transactions and sampled meter values."""
-
-    def __init__(
-        self,
-        inner: ChargingTransactionRepository,
-        publisher: EventPublisher,
-        sampler: MeterSampler,
-    ) -> None:
-        self._inner = inner
-        self._publisher = publisher
-        self._sampler = sampler
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
 
     async def start(self, start: TransactionStart, received_at: datetime) -> StartResult:
         result = await self._inner.start(start, received_at)
@@ -328,15 +314,8 @@ class EmittingCharging:
         return fresh
 
 
-class EmittingSecurity:
+class EmittingSecurity(_Emitting[SecurityRepository]):
     """SecurityRepository publishing each stored SecurityEventNotification."""
-
-    def __init__(self, inner: SecurityRepository, publisher: EventPublisher) -> None:
-        self._inner = inner
-        self._publisher = publisher
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
 
     async def record_event(self, event: SecurityEvent) -> None:
         await self._inner.record_event(event)
@@ -352,15 +331,8 @@ class EmittingSecurity:
         )
 
 
-class EmittingFiles:
+class EmittingFiles(_Emitting[FileRepository]):
     """FileRepository publishing firmware and log/diagnostics status notifications."""
-
-    def __init__(self, inner: FileRepository, publisher: EventPublisher) -> None:
-        self._inner = inner
-        self._publisher = publisher
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
 
     async def record_notification(
         self,
