@@ -40,7 +40,6 @@ from http.cookies import SimpleCookie
 from typing import Any, Final
 from urllib.parse import unquote
 
-import fastapi.routing
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
@@ -118,12 +117,11 @@ def route_roles(routes: Sequence[BaseRoute]) -> list[RouteRole]:
     """Every HTTP operation of ``routes`` (included routers flattened, prefixes applied) with the
     role it needs: its ``x-required-role``, else the default by method."""
     found = []
-    for route in _flat(routes):
-        path = getattr(route, "path", None)
-        methods = getattr(route, "methods", None)
-        if not isinstance(path, str) or not methods:
+    for path, route in _flat(routes):
+        methods = route.methods
+        if not methods:
             continue
-        declared = _declared(getattr(route, "openapi_extra", None))
+        declared = _declared(route.openapi_extra)
         if declared is not None and declared != PUBLIC and declared not in set(Role):
             raise ValueError(f"{path}: unknown {ROLE_KEY} {declared!r}")
         regex = compile_path(path)[0]
@@ -133,15 +131,22 @@ def route_roles(routes: Sequence[BaseRoute]) -> list[RouteRole]:
     return found
 
 
-def _flat(routes: Sequence[BaseRoute]) -> Iterator[Any]:
-    """The routes with included routers expanded (FastAPI >= 0.160 keeps them nested)."""
-    contexts = getattr(fastapi.routing, "iter_route_contexts", None)
-    if contexts is None:  # older FastAPI: include_router copies the routes, prefixed
-        yield from (r for r in routes if isinstance(r, APIRoute))
-        return
-    for context in contexts(routes):
-        if isinstance(context.original_route, APIRoute):
-            yield context
+def _flat(routes: Sequence[BaseRoute], context: Any = None) -> Iterator[tuple[str, APIRoute]]:
+    """The API routes with included routers expanded, each with its full path.
+
+    FastAPI >= 0.160 keeps included routers nested and builds each route again for its
+    inclusion (pydantic fields, dependants: about 3 ms a route) when first asked for its
+    effective context; only the path is needed here, so it is taken from the inclusion's
+    prefixes without that build, which FastAPI then does lazily when a request needs it.
+    """
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        include = getattr(route, "include_context", None)
+        if included is not None and include is not None:
+            child = include if context is None else context.combine(include)
+            yield from _flat(included.routes, child)
+        elif isinstance(route, APIRoute):
+            yield (route.path if context is None else context.path_for(route)), route
 
 
 class RouteRoles:

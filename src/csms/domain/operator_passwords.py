@@ -37,7 +37,8 @@ class OperatorPasswords:
 
     def __init__(self, hasher: PasswordHasher | None = None) -> None:
         self._hasher = hasher or PasswordHasher()
-        self._dummy = self._hasher.hash("csms dummy password for unknown accounts")
+        # Made at the first login of an unknown account, not at start (a hash costs ~0.1 s).
+        self._dummy: str | None = None
 
     def hash(self, password: str) -> str:
         """The PHC string of ``password`` (argon2id, random salt)."""
@@ -49,6 +50,8 @@ class OperatorPasswords:
             return False
         try:
             if password_hash is None:
+                if self._dummy is None:
+                    self._dummy = self._hasher.hash("csms dummy password for unknown accounts")
                 self._hasher.verify(self._dummy, password)
                 return False
             return self._hasher.verify(password_hash, password)
