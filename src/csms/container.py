@@ -446,28 +446,15 @@ def demo_tags(count: int) -> tuple[str, ...]:
 DEMO_TAGS = demo_tags(0)
 
 
-def _api_socket(host: str, port: int) -> socket.socket:
-    """The API's listening socket.
+def _http_socket(host: str, port: int, names: tuple[str, str]) -> socket.socket:
+    """A listening socket for an HTTP endpoint (the API, the SOAP gateway), declared TCP so
+    asyncio sets TCP_NODELAY on each accepted connection (it checks the socket's proto, which
+    ``socket.create_server`` leaves 0): uvicorn writes a response's head and body separately,
+    and Nagle with delayed ACKs would stall such answers ~40 ms.
 
     Raises:
-        StartupError: the address cannot be bound (the port is in use, ...).
-    """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    try:
-        return socket.create_server((host, port), family=family, backlog=2048)
-    except OSError as exc:
-        names = ("CSMS_API_HOST (--api-host)", "CSMS_API_PORT (--api-port)")
-        raise _bind_error(exc, host, port, names) from exc
-
-
-def _soap_socket(host: str, port: int) -> socket.socket:
-    """The SOAP endpoint's listening socket, declared TCP so asyncio sets TCP_NODELAY on each
-    accepted connection (it checks the socket's proto, which ``create_server`` leaves 0): uvicorn
-    writes a response's head and body separately, and Nagle with delayed ACKs would stall every
-    call ~40 ms.
-
-    Raises:
-        StartupError: the address cannot be bound.
+        StartupError: the address cannot be bound (the port is in use, ...); ``names`` are the
+            settings to change.
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -478,9 +465,18 @@ def _soap_socket(host: str, port: int) -> socket.socket:
         sock.listen(2048)
     except OSError as exc:
         sock.close()
-        names = ("CSMS_HOST (--host)", "CSMS_SOAP_PORT (--soap-port)")
         raise _bind_error(exc, host, port, names) from exc
     return sock
+
+
+def _api_socket(host: str, port: int) -> socket.socket:
+    """The API's listening socket (see :func:`_http_socket`)."""
+    return _http_socket(host, port, ("CSMS_API_HOST (--api-host)", "CSMS_API_PORT (--api-port)"))
+
+
+def _soap_socket(host: str, port: int) -> socket.socket:
+    """The SOAP endpoint's listening socket (see :func:`_http_socket`)."""
+    return _http_socket(host, port, ("CSMS_HOST (--host)", "CSMS_SOAP_PORT (--soap-port)"))
 
 
 def build_identity(store: Store, api: ApiSettings) -> Identity:
