@@ -438,20 +438,22 @@ async def test_G_availability(server: RunningCsms, version: str) -> None:
 @pytest.mark.parametrize("version", VERSIONS)
 async def test_H_reservation(server: RunningCsms, version: str) -> None:
     """H01/H02/H04: ReserveNow and CancelReservation through the API; ReservationStatusUpdate
-    stored."""
+    stored. Reservation ids are csms-wide (the stations of this module share one csms)."""
+    reservation_id = 5 if version == "2.0.1" else 6
     async with station(server, version, "H") as st:
         reserve = {
-            "id": 5,
+            "id": reservation_id,
             "expiryDateTime": _now(timedelta(hours=1)),
             "idToken": {"idToken": TOKEN, "type": "ISO14443"},
             "evseId": 1,
         }
         assert (await st.operator("ReserveNow", reserve))["status"] == "Accepted"
-        assert (await st.operator("CancelReservation", {"reservationId": 5}))["status"] == (
-            "Accepted"
-        )
+        cancel = {"reservationId": reservation_id}
+        assert (await st.operator("CancelReservation", cancel))["status"] == "Accepted"
         await st.send(
-            "ReservationStatusUpdate", reservation_id=5, reservation_update_status="Removed"
+            "ReservationStatusUpdate",
+            reservation_id=reservation_id,
+            reservation_update_status="Removed",
         )
         assert await st.notifications("ReservationStatusUpdate")
 
