@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from functools import lru_cache
 from itertools import chain
 from operator import itemgetter
 from typing import Any, NamedTuple
@@ -302,13 +303,26 @@ _TRANSACTION_COLUMNS = ("station_id", "transaction_id", *_STATE_FIELDS, "updated
 _INSERT_TRANSACTIONS = Prepared(
     lambda _: insert(transactions), _TRANSACTION_COLUMNS, column_keys=_TRANSACTION_COLUMNS
 )
-_UPDATE_TRANSACTIONS = Prepared(
-    lambda _: update(transactions).where(
-        transactions.c.id == bindparam("b_id", type_=transactions.c.id.type)
-    ),
-    (*_STATE_FIELDS, "updated_at", "b_id"),
-    column_keys=(*_STATE_FIELDS, "updated_at"),
-)
+
+
+@lru_cache(maxsize=256)
+def _update_transactions_of(changed: tuple[int, ...]) -> Prepared:
+    """``UPDATE transactions SET <the changed state fields>, updated_at WHERE id = ?``.
+
+    Only the columns an event changed are set: SQLite rewrites the entries of every index whose
+    column is in the SET list even when the value is the same, and started_at, id_token and
+    ended_at are indexed (the listing's keyset pages, Authorize's open-transaction check). A
+    full-row update made each Updated event pay three index rewrites (docs/performance.md).
+    At most 2**19 column sets exist; the few an event stream produces are compiled once each.
+    """
+    names = tuple(_STATE_FIELDS[i] for i in changed)
+    return Prepared(
+        lambda _: update(transactions).where(
+            transactions.c.id == bindparam("b_id", type_=transactions.c.id.type)
+        ),
+        (*names, "updated_at", "b_id"),
+        column_keys=(*names, "updated_at"),
+    )
 
 
 async def record_transaction_events(
@@ -458,10 +472,11 @@ async def _update_transactions(
         by_key.setdefault(_key(item[0]), []).append(item)
     existing = await _load(conn, list(by_key), dialect_codec)
     inserts: list[tuple[Any, ...]] = []
-    updates: list[tuple[Any, ...]] = []
+    updates: dict[tuple[int, ...], list[tuple[Any, ...]]] = {}
     evse_ids: dict[_Key, int | None] = {}
     for key, items in by_key.items():
-        row_id, state = existing.get(key, (None, _NO_STATE))
+        row_id, before = existing.get(key, (None, _NO_STATE))
+        state = before
         for item in items:
             state = apply_event(state, item[0], item[4])
         evse_ids[key] = state.evse_id
@@ -470,9 +485,12 @@ async def _update_transactions(
         if row_id is None:
             inserts.append((*key, *values, updated_at))
         else:
-            updates.append((*values, updated_at, row_id))
+            changed = tuple(i for i, pair in enumerate(zip(state, before)) if pair[0] != pair[1])
+            row = (*(values[i] for i in changed), updated_at, row_id)
+            updates.setdefault(changed, []).append(row)
     await _INSERT_TRANSACTIONS.executemany(conn, inserts)
-    await _UPDATE_TRANSACTIONS.executemany(conn, updates)
+    for changed, rows in updates.items():
+        await _update_transactions_of(changed).executemany(conn, rows)
     return evse_ids
 
 

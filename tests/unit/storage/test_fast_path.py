@@ -18,7 +18,7 @@ from functools import reduce
 from typing import Any
 
 import pytest
-from sqlalchemy import Boolean, String, bindparam, case, func, insert, or_, update
+from sqlalchemy import Boolean, String, bindparam, case, event, func, insert, or_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from csms.domain.errors import StorageError
@@ -430,3 +430,34 @@ async def test_big_batches_of_transaction_events_are_split_and_deduplicated(stor
     assert len(stored) == 300 and len(events_stored) == 590
     assert sum(row["last_seq_no"] for row in stored) == 290
     assert all(row["started_at"] is not None for row in stored)
+
+
+async def test_an_updated_event_sets_only_the_columns_it_changed(store: Store) -> None:
+    """An UPDATE names only changed columns: SQLite rewrites every index entry whose column is in
+    the SET list, and started_at, id_token and ended_at are indexed (a full-row update cost the
+    TransactionEvent benchmark about a third of its time; docs/performance.md)."""
+    statements: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("UPDATE transactions "):
+            statements.append(statement)
+
+    engine = store.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        await store.transactions.record_transaction_event(
+            a_transaction_event(0, "Started", id_token="DRIVER")
+        )
+        await store.transactions.record_transaction_event(
+            a_transaction_event(1, samples=(a_sample(),))
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    [update_sql] = statements
+    set_list = update_sql.partition(" SET ")[2].partition(" WHERE ")[0]
+    for indexed in ("started_at", "id_token", "ended_at", "station_id"):
+        assert f"{indexed}=" not in set_list.replace(" ", ""), set_list
+    assert "last_seq_no" in set_list and "updated_at" in set_list
+    async with store.engine.connect() as conn:
+        [row] = await _raw(conn, transactions, "CS1")
+    assert (row["last_seq_no"], row["id_token"]) == (1, "DRIVER")
