@@ -485,7 +485,9 @@ async def _update_transactions(
         if row_id is None:
             inserts.append((*key, *values, updated_at))
         else:
-            changed = tuple(i for i, pair in enumerate(zip(state, before)) if pair[0] != pair[1])
+            changed = tuple(
+                i for i, pair in enumerate(zip(state, before, strict=True)) if pair[0] != pair[1]
+            )
             row = (*(values[i] for i in changed), updated_at, row_id)
             updates.setdefault(changed, []).append(row)
     await _INSERT_TRANSACTIONS.executemany(conn, inserts)

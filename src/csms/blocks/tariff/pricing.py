@@ -10,7 +10,6 @@ reprices a running session.
 from __future__ import annotations
 
 import asyncio
-
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
