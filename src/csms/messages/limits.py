@@ -26,6 +26,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from csms.messages.datetimes import DateTimeOutOfRange, parse_datetime
 from csms.messages.violations import MAX_DESCRIPTION, json_path
 from csms.rpc.errors import CallErrorReply, ErrorCode
@@ -117,13 +119,23 @@ def _locate(root: _Node, payload: Any, what: str) -> None:
 def check_depth(payload: Any, what: str, limit: int = MAX_DEPTH) -> None:
     """Refuse a payload nested deeper than ``limit`` (the payload object is level 1).
 
-    Level by level, so a hostile depth costs one pass and no recursion.
+    A payload with fewer containers than ``limit`` cannot be too deep: counted on its orjson
+    text (C speed; the walk below cost 16 µs of a TransactionEvent's ~380 in the benchmark,
+    counting costs ~3). Otherwise level by level, so a hostile depth costs one pass and no
+    recursion.
 
     Raises:
         CallErrorReply: FormatViolation (spelled FormationViolation for 1.6).
     """
     if type(payload) is not dict and type(payload) is not list:
         return
+    try:
+        text = orjson.dumps(payload)
+    except TypeError:  # orjson.JSONEncodeError too: a value JSON lacks, or orjson's own depth cap
+        pass
+    else:
+        if text.count(b"{") + text.count(b"[") <= limit:
+            return  # fewer containers than levels allowed (a "{" in a string only adds one)
     level = [payload]
     depth = 1
     while True:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -65,6 +66,19 @@ def test_depth_up_to_the_limit_passes_and_beyond_is_a_format_violation() -> None
         assert caught.value.code is ErrorCode.FORMAT_VIOLATION
         assert caught.value.code.wire(OcppVersion.V16) == "FormationViolation"
         assert caught.value.description.endswith(f"nested deeper than {MAX_DEPTH} levels")
+
+
+def test_the_container_count_shortcut_never_passes_a_deep_payload() -> None:
+    """Shallow payloads with many containers, brackets in strings or values orjson cannot write
+    take the exact walk; the depth decides, never the count."""
+    wide = {"sampledValue": [{"value": i, "unitOfMeasure": {"unit": "Wh"}} for i in range(200)]}
+    check_depth(wide, "r")
+    check_depth({"text": "{[" * 5000}, "r")
+    deep_with_decimal = nested(MAX_DEPTH + 1)
+    deep_with_decimal["amount"] = Decimal("1.5")  # not JSON: the walk runs
+    with pytest.raises(CallErrorReply):
+        check_depth(deep_with_decimal, "r")
+    check_depth({**nested(MAX_DEPTH), "amount": Decimal("1.5"), "many": [[]] * 100}, "r")
 
 
 def _schema_depth(
