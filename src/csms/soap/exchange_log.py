@@ -35,36 +35,58 @@ def log_message_id(soap_message_id: str | None) -> str:
     return str(uuid.uuid4())
 
 
+class Exchange:
+    """One logged exchange: its CALL was handed to the log; end it with exactly one of
+    :meth:`answered`, :meth:`failed` or :meth:`unanswered`."""
+
+    __slots__ = ("_inbound", "_message_id", "_tap")
+
+    def __init__(self, tap: FrameHook | None, inbound: bool, message_id: str) -> None:
+        self._tap = tap
+        self._inbound = inbound
+        self._message_id = message_id
+
+    def answered(self, result: dict[str, Any]) -> None:
+        """The CALLRESULT."""
+        self._end(orjson.dumps([3, self._message_id, result]))
+
+    def failed(self, code: str, description: str) -> None:
+        """A CALLERROR: ``code`` an OCPP-J error code."""
+        self._end(orjson.dumps([4, self._message_id, code, description[:512], {}]))
+
+    def unanswered(self) -> None:
+        """No answer (timeout, unreachable): the row is written unanswered at once."""
+        self._end(None)
+
+    def _end(self, frame: bytes | None) -> None:
+        tap, self._tap = self._tap, None
+        if tap is None:
+            return
+        if frame is not None:
+            tap.frame(not self._inbound, frame)
+        tap.closed()  # one tap per exchange: nothing stays waiting in the log
+
+
 class ExchangeLog:
     """Hands SOAP exchanges to the message log (a no-op when the log is off)."""
 
     def __init__(self, taps: Taps | None) -> None:
         self._taps = taps
 
-    @property
-    def enabled(self) -> bool:
-        """True when the message log is on."""
-        return self._taps is not None
-
-    def exchange(
+    def begin(
         self,
         station_id: str,
         *,
         inbound: bool,
-        message_id: str,
+        message_id: str | None,
         action: str,
         payload: dict[str, Any],
-        result: dict[str, Any] | None = None,
-        error: tuple[str, str] | None = None,
-    ) -> None:
-        """Log one exchange: ``inbound`` (the station called csms) or not; ``result`` or
-        ``error`` (code, description), or neither for an unanswered call."""
+    ) -> Exchange:
+        """Log the CALL of an exchange (``inbound``: the station called csms); ``message_id``
+        the SOAP MessageID (see :func:`log_message_id`)."""
         if self._taps is None:
-            return
+            return Exchange(None, inbound, "")
         tap = self._taps(station_id)
-        tap.frame(inbound, orjson.dumps([2, message_id, action, payload]))
-        if result is not None:
-            tap.frame(not inbound, orjson.dumps([3, message_id, result]))
-        elif error is not None:
-            tap.frame(not inbound, orjson.dumps([4, message_id, error[0], error[1][:512], {}]))
-        tap.closed()  # one tap per exchange: nothing stays waiting in the log
+        log_id = log_message_id(message_id)
+        tap.frame(inbound, orjson.dumps([2, log_id, action, payload]))
+        return Exchange(tap, inbound, log_id)

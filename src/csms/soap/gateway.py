@@ -46,7 +46,7 @@ from csms.server.connection import StationLog
 from csms.soap.envelope import CONTENT_TYPE, SoapRequest, fault_envelope, read_request
 from csms.soap.envelope import response_envelope as build_response
 from csms.soap.errors import FaultCode, SoapFault, retry_after, sender
-from csms.soap.exchange_log import ExchangeLog, Taps, log_message_id
+from csms.soap.exchange_log import Exchange, ExchangeLog, Taps
 from csms.soap.mapping import Payload, request_to_json, response_from_json
 from csms.soap.presence import PresenceTable
 from csms.soap.registration import SelfRegistration
@@ -130,23 +130,44 @@ class SoapGateway:
     async def _serve(self, request: SoapRequest, caller: Caller) -> SoapReply:
         service, operation = self._operation(request)
         station = await self._authenticate(request, caller)
-        payload: Payload = {}  # logged as read; empty while the body is not decoded
+        version = service.version
         try:
-            version = service.version
             payload = request_to_json(version, operation.name, service.decode(request.body))
+        except SoapFault as fault:  # logged with an empty payload: the body did not decode
+            self._begin(station.id, request, operation.name, {}).failed(
+                fault.ocpp_error_code, fault.reason
+            )
+            raise
+        exchange = self._begin(station.id, request, operation.name, payload)
+        try:
             ctx = await self._context(station, version, request.from_address)
             result = await self._handle(ctx, operation.name, payload)
             answer = response_from_json(version, operation.name, result)
             body_out = service.encode(operation.response, answer)
         except SoapFault as fault:
-            self._log_exchange(station.id, request, operation.name, payload, error=fault)
+            exchange.failed(fault.ocpp_error_code, fault.reason)
             raise
-        self._log_exchange(station.id, request, operation.name, payload, result=result)
+        except BaseException:  # a bug of ours (answered with a Receiver fault) or cancelled
+            exchange.failed("InternalError", "internal error")
+            raise
+        exchange.answered(result)
         return SoapReply(
             200,
             build_response(
                 body_out, action=operation.response_action, relates_to=request.message_id
             ),
+        )
+
+    def _begin(
+        self, station_id: str, request: SoapRequest, action: str, payload: Payload
+    ) -> Exchange:
+        """The message log row of this exchange (see :mod:`csms.soap.exchange_log`)."""
+        return self._exchanges.begin(
+            station_id,
+            inbound=True,
+            message_id=request.message_id,
+            action=action,
+            payload=payload,
         )
 
     async def _handle(self, ctx: CallContext, action: str, payload: Payload) -> Payload:
@@ -163,29 +184,6 @@ class SoapGateway:
         except DomainError as exc:
             ctx.limited(logging.ERROR, "handler error", "handler of %s failed", action, exc=exc)
             raise SoapFault("Receiver", "internal error") from None
-
-    def _log_exchange(
-        self,
-        station_id: str,
-        request: SoapRequest,
-        action: str,
-        payload: Payload,
-        *,
-        result: Payload | None = None,
-        error: SoapFault | None = None,
-    ) -> None:
-        """One message log row for the exchange (see :mod:`csms.soap.exchange_log`)."""
-        if not self._exchanges.enabled:
-            return
-        self._exchanges.exchange(
-            station_id,
-            inbound=True,
-            message_id=log_message_id(request.message_id),
-            action=action,
-            payload=payload,
-            result=result,
-            error=None if error is None else (error.ocpp_error_code, error.reason),
-        )
 
     def _operation(self, request: SoapRequest) -> tuple[ServiceDescription, Operation]:
         """The service (by the body's namespace) and the operation (by its request element)."""

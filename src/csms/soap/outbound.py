@@ -135,6 +135,9 @@ class SoapStations:
             to=presence.endpoint,
             message_id=f"urn:uuid:{message_id}",
         )
+        exchange = self._exchanges.begin(
+            station_id, inbound=False, message_id=message_id, action=action, payload=payload
+        )
         try:
             data = await self._post(
                 station_id, presence.endpoint, envelope, operation.action, timeout
@@ -145,13 +148,12 @@ class SoapStations:
             except CallErrorReply as exc:
                 raise CallFailed(str(exc.code.value), exc.description) from None
         except CallFailed as exc:
-            error = (exc.code, exc.description)
-            self._log(station_id, message_id, action, payload, error=error)
+            exchange.failed(exc.code, exc.description)
             raise
-        except (CallTimeout, StationNotConnected):
-            self._log(station_id, message_id, action, payload)  # sent, never answered
+        except BaseException:  # timeout, unreachable, cancelled: sent, never answered
+            exchange.unanswered()
             raise
-        self._log(station_id, message_id, action, payload, result=result)
+        exchange.answered(result)
         return result
 
     @staticmethod
@@ -170,26 +172,6 @@ class SoapStations:
             return service.decode(answer.body)
         except SoapFault as exc:
             raise CallFailed("FormationViolation", f"invalid SOAP answer: {exc.reason}") from None
-
-    def _log(
-        self,
-        station_id: str,
-        message_id: str,
-        action: str,
-        payload: Payload,
-        *,
-        result: Payload | None = None,
-        error: tuple[str, str] | None = None,
-    ) -> None:
-        self._exchanges.exchange(
-            station_id,
-            inbound=False,
-            message_id=message_id,
-            action=action,
-            payload=payload,
-            result=result,
-            error=error,
-        )
 
     async def _post(
         self, station_id: str, endpoint: str, envelope: bytes, action: str, timeout: float | None
