@@ -43,9 +43,11 @@ class FromHeader(Plugin):  # type: ignore[misc]
     """Adds wsa:From (the station's ChargePointService address), as an OCPP SOAP station does."""
 
     def __init__(self) -> None:
-        self.address = "http://192.0.2.10:8080/ocpp"
+        self.address: str | None = "http://192.0.2.10:8080/ocpp"
 
     def egress(self, envelope: Any, http_headers: Any, operation: Any, binding_options: Any) -> Any:
+        if self.address is None:  # a call without From
+            return envelope, http_headers
         header = envelope.find(f"{{{SOAP12}}}Header")
         if header is None:
             header = etree.Element(f"{{{SOAP12}}}Header")
