@@ -286,7 +286,7 @@ class SoapGateway:
             endpoint = None
         if endpoint is not None and endpoint != station.soap_endpoint:
             await self._store_endpoint(ctx, station.id, endpoint)
-        elif endpoint is None and presence is None:
+        elif endpoint is None and (presence is None or presence.ocpp_version != version):
             # Back after a restart or a silence without a From: the address it last announced.
             endpoint = station.soap_endpoint
         if self.presence.seen(station.id, ctx, ocpp_version=version, endpoint=endpoint, now=now):
