@@ -22,12 +22,14 @@ from pathlib import Path
 
 from csms.messages.catalog import ActionInfo, actions
 from csms.rpc.versions import OcppVersion
+from csms.soap.service import wsdl_operations
 
 Handled = Mapping[tuple[OcppVersion, str], bool]
 
 DEFAULT_HOOK = "csms.container:handled_actions"
 DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "support-matrix.md"
 VERSIONS = (OcppVersion.V16, OcppVersion.V201, OcppVersion.V21)
+SOAP_VERSIONS = ("1.5", "1.6")  # ocpp1.5s, ocpp1.6s
 NONE = "—"
 
 HEADER = """\
@@ -113,7 +115,40 @@ def render(handled: Handled | None = None) -> str:
     for name in names:
         cells = [_cell(catalogs[version].get(name)) for version in VERSIONS]
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {_handled_cell(name, handled)} |")
+    lines.extend(render_soap(handled))
     return "\n".join(lines) + "\n"
+
+
+SOAP_HEADER = """
+## OCPP over SOAP (ocpp1.5s, ocpp1.6s)
+
+Every operation of the official WSDLs csms ships (`csms/soap/wsdl/`): the station calls the
+CentralSystemService ("CS→CSMS"), csms calls the station's ChargePointService ("CSMS→CS").
+"handled": the SOAP versions csms answers the operation for (with the 1.6 handler, 1.5 mapped
+onto it) or sends it in (the same API commands as for JSON stations, spelled per version).
+"""
+
+
+def render_soap(handled: Handled | None) -> list[str]:
+    """The SOAP section: each operation of the 1.5 and 1.6 WSDLs, its direction, and whether
+    csms handles it (a SOAP operation is handled where its 1.6 action is)."""
+    directions: dict[str, dict[str, str]] = {}
+    for version in SOAP_VERSIONS:
+        for charge_point, direction in ((False, "CS→CSMS"), (True, "CSMS→CS")):
+            for name in wsdl_operations(version, charge_point=charge_point):
+                seen = directions.setdefault(name, {})
+                seen[version] = "both" if version in seen else direction
+    lines = [SOAP_HEADER, "| operation | 1.5s | 1.6s | handled |", "|---|---|---|---|"]
+    for name in sorted(directions):
+        cells = [directions[name].get(v, NONE) for v in SOAP_VERSIONS]
+        if handled is None:
+            done = NONE
+        elif handled.get((OcppVersion.V16, name), False):
+            done = ", ".join(f"{v}s" for v in SOAP_VERSIONS if v in directions[name])
+        else:
+            done = "no"
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {done} |")
+    return lines
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -738,6 +738,7 @@ class Csms:
         self.soap_presence = PresenceTable(
             timeout=server.heartbeat_interval + server.soap_presence_grace
         )
+        taps = self.message_log.tap if self.message_log is not None else None
         gateway = SoapGateway(
             server,
             stations=self.store.stations,
@@ -745,6 +746,7 @@ class Csms:
             presence=self.soap_presence,
             clock=self.clock,
             log_limiter=self.log_limiter,
+            frame_taps=taps,
         )
         context = None
         if server.tls_cert is not None and server.tls_key is not None:
@@ -766,6 +768,7 @@ class Csms:
             dispatcher,
             call_timeout=server.call_timeout,
             max_response=server.soap_max_message_size,
+            frame_taps=taps,
         )
         logger.info(
             "OCPP over SOAP (1.5, 1.6) listening on %s://%s:%d/ (CentralSystemService)",

@@ -43,9 +43,11 @@ class FromHeader(Plugin):  # type: ignore[misc]
     """Adds wsa:From (the station's ChargePointService address), as an OCPP SOAP station does."""
 
     def __init__(self) -> None:
-        self.address = "http://192.0.2.10:8080/ocpp"
+        self.address: str | None = "http://192.0.2.10:8080/ocpp"
 
     def egress(self, envelope: Any, http_headers: Any, operation: Any, binding_options: Any) -> Any:
+        if self.address is None:  # a call without From
+            return envelope, http_headers
         header = envelope.find(f"{{{SOAP12}}}Header")
         if header is None:
             header = etree.Element(f"{{{SOAP12}}}Header")
@@ -232,6 +234,26 @@ async def test_missing_charge_box_identity(tmp_path: Path) -> None:
     async with soap_csms(tmp_path) as server:
         reply = await _post(server, _envelope(None, "<heartbeatRequest/>"))
         assert reply.status_code == 400 and "chargeBoxIdentity" in _reason(reply)
+        # In another namespace than the body's (1.5's header on a 1.6 body): not the identity.
+        envelope = _envelope("SOAP-5", "<heartbeatRequest/>").replace(
+            f'<chargeBoxIdentity xmlns="{NS16}">'.encode(),
+            f'<chargeBoxIdentity xmlns="{NS15}">'.encode(),
+        )
+        other = await _post(server, envelope)
+        assert other.status_code == 400 and "chargeBoxIdentity" in _reason(other)
+
+
+async def test_identity_and_credentials_must_match(tmp_path: Path) -> None:
+    """The Basic auth username must be the chargeBoxIdentity: one station's valid credentials
+    never speak for another (1.6 security whitepaper A00.FR.203)."""
+    async with soap_csms(tmp_path) as server:
+        await server.add_station("SOAP-A")
+        await server.add_station("SOAP-B")
+        envelope = _envelope("SOAP-A", "<heartbeatRequest/>")
+        as_other = await _post(server, envelope, identity="SOAP-B")
+        assert as_other.status_code == 401 and "authentication failed" in _reason(as_other)
+        own = await _post(server, envelope, identity="SOAP-A")
+        assert own.status_code == 400 and "SecurityError" in _reason(own)  # authenticated
 
 
 # ---------------------------------------------------------------- faults for bad input
@@ -314,6 +336,16 @@ async def test_xml_attacks_are_refused(tmp_path: Path, document: bytes) -> None:
         # DTD in a SOAP message).
         assert "document type declaration" in _reason(reply) or "entity" in _reason(reply)
         assert b"root:" not in reply.content
+
+
+async def test_deeply_nested_documents_are_refused(tmp_path: Path) -> None:
+    """Within the size limit but nested past libxml2's depth limit (huge_tree off)."""
+    async with soap_csms(tmp_path) as server:
+        depth = 5000
+        body = "<heartbeatRequest>" + "<a>" * depth + "</a>" * depth + "</heartbeatRequest>"
+        reply = await _post(server, _envelope("SOAP-5", body))
+        assert reply.status_code == 400 and _code(reply) == "env:Sender"
+        assert "malformed XML" in _reason(reply)
 
 
 async def test_huge_documents_are_refused_unparsed(tmp_path: Path) -> None:

@@ -197,6 +197,12 @@ class StationDetail(StationSummary):
     session: SessionCountersOut | None = Field(
         default=None, description="Counters of the live session; null while offline"
     )
+    soap_endpoint: str | None = Field(
+        default=None,
+        description="OCPP over SOAP: the station's ChargePointService address (the WS-Addressing "
+        "From of its latest call, kept across restarts), where commands are posted; null: none "
+        "announced",
+    )
     warnings: list[str] = Field(
         default_factory=list,
         description="What keeps the station from working as registered, e.g. no password under "

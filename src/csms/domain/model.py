@@ -71,6 +71,9 @@ class Station:
     pending_password_hash: str | None = None
     # Decommissioned (a soft delete): its handshakes are refused, its history kept; None: active.
     decommissioned_at: datetime | None = None
+    # OCPP over SOAP (issue 12): the ChargePointService address the station last announced (its
+    # WS-Addressing From); kept across restarts so commands reach it before its next call.
+    soap_endpoint: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,6 +73,10 @@ class StationRepository(Protocol):
         """Store the lowest security profile the station may connect with (None: the server's)."""
         ...
 
+    async def set_soap_endpoint(self, station_id: str, endpoint: str | None) -> None:
+        """Store a SOAP station's ChargePointService address (its latest WS-Addressing From)."""
+        ...
+
     async def search(self, query: StationQuery, *, after: str | None, limit: int) -> StationSearch:
         """Stations matching ``query`` ordered by id, after the id ``after``, and their total."""
         ...

@@ -19,8 +19,9 @@ Order of checks for ``POST`` (the HTTP layer, :mod:`csms.soap.app`, bounded the 
    becomes a Sender fault (InternalError: Receiver) whose reason names the OCPP error code;
 6. the answer mapped back, validated against the schema, sent with RelatesTo = MessageID.
 
-Unknown stations are not registered over SOAP (CSMS_UNKNOWN_STATIONS applies to the WebSocket
-endpoint only): register them through the API first.
+An unregistered ``chargeBoxIdentity`` is handled by CSMS_UNKNOWN_STATIONS as on the WebSocket
+endpoint (:mod:`csms.soap.registration`): refused (404), or registered Pending/Accepted with the
+handshake's budgets (the first password it presents becomes its own under profile 1 or 2).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from csms.blocks.dispatch import Dispatcher
 from csms.config import ServerSettings
 from csms.domain.credentials import password_candidates, verify_password
 from csms.domain.errors import DomainError, StorageError
-from csms.domain.model import RegistrationStatus, Station
+from csms.domain.model import RegistrationStatus, Station, UnknownStationPolicy
 from csms.domain.ports import StationRepository
 from csms.log import LogLimiter
 from csms.rpc import CallErrorReply, ErrorCode, OcppVersion
@@ -44,9 +45,11 @@ from csms.server.auth import basic_auth_password
 from csms.server.connection import StationLog
 from csms.soap.envelope import CONTENT_TYPE, SoapRequest, fault_envelope, read_request
 from csms.soap.envelope import response_envelope as build_response
-from csms.soap.errors import FaultCode, SoapFault, sender
-from csms.soap.mapping import request_to_json, response_from_json
+from csms.soap.errors import FaultCode, SoapFault, retry_after, sender
+from csms.soap.exchange_log import Exchange, ExchangeLog, Taps
+from csms.soap.mapping import Payload, request_to_json, response_from_json
 from csms.soap.presence import PresenceTable
+from csms.soap.registration import SelfRegistration
 from csms.soap.service import CENTRAL_SYSTEM, Operation, ServiceDescription
 from csms.soap.xml import parse_message
 
@@ -87,6 +90,7 @@ class SoapGateway:
         clock: Callable[[], datetime],
         log_limiter: LogLimiter | None = None,
         versions: Sequence[str] = ("1.6", "1.5"),
+        frame_taps: Taps | None = None,
     ) -> None:
         self._settings = settings
         self._stations = stations
@@ -97,6 +101,10 @@ class SoapGateway:
         # Compiled once: the schema of each version's shipped WSDL.
         self._services = {CENTRAL_SYSTEM[v][0]: ServiceDescription(v) for v in versions}
         self._admission = Admission.from_settings(settings, logger)
+        self._exchanges = ExchangeLog(frame_taps)  # the message log (CSMS_MESSAGE_LOG)
+        self._registration = SelfRegistration(
+            settings, stations=stations, admission=self._admission, clock=clock
+        )
 
     async def handle(self, data: bytes, caller: Caller) -> SoapReply:
         """Answer one SOAP request; never raises for anything a station can send."""
@@ -122,34 +130,60 @@ class SoapGateway:
     async def _serve(self, request: SoapRequest, caller: Caller) -> SoapReply:
         service, operation = self._operation(request)
         station = await self._authenticate(request, caller)
-        body = service.decode(request.body)
         version = service.version
-        payload = request_to_json(version, operation.name, body)
-        ctx = await self._context(station, version, request.from_address)
         try:
-            result = await self._dispatcher.handle_call(ctx, operation.name, payload)
-        except CallErrorReply as exc:
-            code: FaultCode = "Receiver" if exc.code is ErrorCode.INTERNAL_ERROR else "Sender"
-            raise SoapFault(code, f"{exc.code.wire(OcppVersion.V16)}: {exc.description}") from None
-        except StorageError as exc:
-            ctx.limited(
-                logging.ERROR, "storage error", "could not persist %s", operation.name, exc=exc
+            payload = request_to_json(version, operation.name, service.decode(request.body))
+        except SoapFault as fault:  # logged with an empty payload: the body did not decode
+            self._begin(station.id, request, operation.name, {}).failed(
+                fault.ocpp_error_code, fault.reason
             )
-            raise SoapFault("Receiver", "storage unavailable; retry later") from None
-        except DomainError as exc:
-            ctx.limited(
-                logging.ERROR, "handler error", "handler of %s failed", operation.name, exc=exc
-            )
-            raise SoapFault("Receiver", "internal error") from None
-        body_out = service.encode(
-            operation.response, response_from_json(version, operation.name, result)
-        )
+            raise
+        exchange = self._begin(station.id, request, operation.name, payload)
+        try:
+            ctx = await self._context(station, version, request.from_address)
+            result = await self._handle(ctx, operation.name, payload)
+            answer = response_from_json(version, operation.name, result)
+            body_out = service.encode(operation.response, answer)
+        except SoapFault as fault:
+            exchange.failed(fault.ocpp_error_code, fault.reason)
+            raise
+        except BaseException:  # a bug of ours (answered with a Receiver fault) or cancelled
+            exchange.failed("InternalError", "internal error")
+            raise
+        exchange.answered(result)
         return SoapReply(
             200,
             build_response(
                 body_out, action=operation.response_action, relates_to=request.message_id
             ),
         )
+
+    def _begin(
+        self, station_id: str, request: SoapRequest, action: str, payload: Payload
+    ) -> Exchange:
+        """The message log row of this exchange (see :mod:`csms.soap.exchange_log`)."""
+        return self._exchanges.begin(
+            station_id,
+            inbound=True,
+            message_id=request.message_id,
+            action=action,
+            payload=payload,
+        )
+
+    async def _handle(self, ctx: CallContext, action: str, payload: Payload) -> Payload:
+        """The dispatcher's answer, or the fault it stands for."""
+        try:
+            return await self._dispatcher.handle_call(ctx, action, payload)
+        except CallErrorReply as exc:
+            code: FaultCode = "Receiver" if exc.code is ErrorCode.INTERNAL_ERROR else "Sender"
+            wire = exc.code.wire(OcppVersion.V16)
+            raise SoapFault(code, f"{wire}: {exc.description}", ocpp_code=wire) from None
+        except StorageError as exc:
+            ctx.limited(logging.ERROR, "storage error", "could not persist %s", action, exc=exc)
+            raise SoapFault("Receiver", "storage unavailable; retry later") from None
+        except DomainError as exc:
+            ctx.limited(logging.ERROR, "handler error", "handler of %s failed", action, exc=exc)
+            raise SoapFault("Receiver", "internal error") from None
 
     def _operation(self, request: SoapRequest) -> tuple[ServiceDescription, Operation]:
         """The service (by the body's namespace) and the operation (by its request element)."""
@@ -187,18 +221,16 @@ class SoapGateway:
                 exc=exc,
             )
             raise SoapFault("Receiver", "storage unavailable; retry later", status=503) from None
-        if station is None or station.decommissioned_at is not None:
-            if wait := self._admission.throttle.unknown_identity(caller.address):
-                raise sender(
-                    "too many requests for unknown stations", status=429, headers=_retry(wait)
-                )
-            raise sender("unknown charging station", status=404)
         password = basic_auth_password(caller.authorization, identity)
+        if station is None and self._settings.unknown_stations is not UnknownStationPolicy.REJECT:
+            station = await self._registration.register(identity, password, caller.address)
+        if station is None or station.decommissioned_at is not None:
+            raise self._registration.refuse(caller.address, 404)
         authenticated = self._authenticated(station, password)
         if wait := self._admission.throttle.login(
             identity, caller.address, authenticated=authenticated
         ):
-            raise sender("too many failed attempts", status=429, headers=_retry(wait))
+            raise sender("too many failed attempts", status=429, headers=retry_after(wait))
         if not authenticated:
             raise sender(
                 "authentication failed: HTTP Basic auth with the chargeBoxIdentity as username",
@@ -252,6 +284,11 @@ class SoapGateway:
         ):
             ctx.limited(logging.INFO, "soap from", "From address ignored: not an http(s) URL")
             endpoint = None
+        if endpoint is not None and endpoint != station.soap_endpoint:
+            await self._store_endpoint(ctx, station.id, endpoint)
+        elif endpoint is None and (presence is None or presence.ocpp_version != version):
+            # Back after a restart or a silence without a From: the address it last announced.
+            endpoint = station.soap_endpoint
         if self.presence.seen(station.id, ctx, ocpp_version=version, endpoint=endpoint, now=now):
             ctx.log.info("online over SOAP (OCPP %s)", version)
             await self._stations.record_connection(
@@ -259,6 +296,18 @@ class SoapGateway:
             )
         self._stations.touch(station.id, now)
         return ctx
+
+    async def _store_endpoint(self, ctx: CallContext, station_id: str, endpoint: str) -> None:
+        """Persist a new From address (only when it changed, so not on every call); a storage
+        failure leaves it in memory and is tried again at the next call."""
+        try:
+            await self._stations.set_soap_endpoint(station_id, endpoint)
+        except DomainError as exc:
+            ctx.limited(
+                logging.WARNING, "soap endpoint", "could not store the From address: %r", exc
+            )
+        else:
+            ctx.log.info("ChargePointService address is now %s", endpoint)
 
     async def expire(self) -> int:
         """Record the SOAP stations silent for longer than the presence timeout as offline."""
@@ -289,7 +338,3 @@ def _matches(password: bytes | None, stored: str | None) -> bool:
     if password is None or stored is None:
         return False
     return any(verify_password(c, stored) for c in password_candidates(password))
-
-
-def _retry(wait: float) -> tuple[tuple[str, str], ...]:
-    return (("Retry-After", str(max(1, int(wait + 0.999)))),)

@@ -13,8 +13,11 @@ commands behave alike:
 * a SOAP fault, an HTTP error status, an answer that is not the operation's response or violates
   the schema → :class:`CallFailed` (502).
 
-1.5 stations get the request their version spells (the payload is checked against 1.6, the shared
-model; what 1.5 lacks, e.g. a RemoteStart chargingProfile, is refused as not in its schema).
+1.5 stations get the request their version spells (:mod:`csms.soap.chargepoint_mapping`; the
+payload is checked against 1.6, the shared model; what 1.5 lacks, e.g. a RemoteStart
+chargingProfile, is refused as not in its schema). Each call sent is one message log row
+(:mod:`csms.soap.exchange_log`): answered, a CALLERROR (fault, HTTP error, invalid answer), or
+unanswered (timeout, unreachable).
 """
 
 from __future__ import annotations
@@ -33,10 +36,12 @@ from csms.domain.errors import (
 )
 from csms.domain.ports import SessionCounters, StationGateway
 from csms.rpc import CallErrorReply
+from csms.soap.chargepoint_mapping import request_to_soap, response_to_json
 from csms.soap.envelope import CONTENT_TYPE, read_fault, read_request, request_envelope
 from csms.soap.errors import SoapFault
+from csms.soap.exchange_log import ExchangeLog, Taps
 from csms.soap.presence import PresenceTable
-from csms.soap.service import ServiceDescription
+from csms.soap.service import Operation, ServiceDescription
 from csms.soap.xml import parse_message
 
 Payload = dict[str, Any]
@@ -53,11 +58,13 @@ class SoapStations:
         call_timeout: float,
         max_response: int,
         client: httpx.AsyncClient | None = None,
+        frame_taps: Taps | None = None,
     ) -> None:
         self._presence = presence
         self._dispatcher = dispatcher
         self._timeout = call_timeout
         self._max_response = max_response
+        self._exchanges = ExchangeLog(frame_taps)  # the message log (CSMS_MESSAGE_LOG)
         self._client = client or httpx.AsyncClient(follow_redirects=False, trust_env=False)
         # Compiled once: the ChargePointService schema of each version.
         self._services = {v: ServiceDescription(v, charge_point=True) for v in ("1.6", "1.5")}
@@ -111,37 +118,60 @@ class SoapStations:
                 f"{action!r} is not an OCPP {presence.ocpp_version} SOAP operation",
                 code="NotImplemented",
             )
+        version = presence.ocpp_version
         try:
-            body = service.encode(operation.request, payload)
+            body = service.encode(operation.request, request_to_soap(version, action, payload))
         except SoapFault as exc:  # valid for 1.6J, not for this version's schema
             raise InvalidPayload(
-                f"{action} is not valid for OCPP {presence.ocpp_version} over SOAP",
+                f"{action} is not valid for OCPP {version} over SOAP",
                 code="FormationViolation",
             ) from exc
-        message_id = f"urn:uuid:{uuid.uuid4()}"
+        message_id = str(uuid.uuid4())
         envelope = request_envelope(
             body,
             identity=station_id,
             namespace=service.namespace,
             action=operation.action,
             to=presence.endpoint,
-            message_id=message_id,
+            message_id=f"urn:uuid:{message_id}",
         )
-        data = await self._post(station_id, presence.endpoint, envelope, operation.action, timeout)
+        exchange = self._exchanges.begin(
+            station_id, inbound=False, message_id=message_id, action=action, payload=payload
+        )
+        try:
+            data = await self._post(
+                station_id, presence.endpoint, envelope, operation.action, timeout
+            )
+            result = response_to_json(version, action, self._answer(service, operation, data))
+            try:
+                self._dispatcher.check_result(ctx, action, result)
+            except CallErrorReply as exc:
+                raise CallFailed(str(exc.code.value), exc.description) from None
+        except CallFailed as exc:
+            exchange.failed(exc.code, exc.description)
+            raise
+        except BaseException:  # timeout, unreachable, cancelled: sent, never answered
+            exchange.unanswered()
+            raise
+        exchange.answered(result)
+        return result
+
+    @staticmethod
+    def _answer(service: ServiceDescription, operation: Operation, data: bytes) -> Payload:
+        """The decoded response body of a station's answer.
+
+        Raises:
+            CallFailed: a SOAP fault, or not the operation's valid response.
+        """
         try:
             answer = read_request(parse_message(data))
             if (fault := read_fault(answer.body)) is not None:
                 raise CallFailed("SoapFault", f"the station answered {fault}")
             if answer.body.tag != f"{{{service.namespace}}}{operation.response}":
                 raise CallFailed("FormationViolation", f"the answer is not a {operation.response}")
-            result = service.decode(answer.body)
+            return service.decode(answer.body)
         except SoapFault as exc:
             raise CallFailed("FormationViolation", f"invalid SOAP answer: {exc.reason}") from None
-        try:
-            self._dispatcher.check_result(ctx, action, result)
-        except CallErrorReply as exc:
-            raise CallFailed(str(exc.code.value), exc.description) from None
-        return result
 
     async def _post(
         self, station_id: str, endpoint: str, envelope: bytes, action: str, timeout: float | None

@@ -128,6 +128,13 @@ class ServiceDescription:
         return result
 
 
+def wsdl_operations(version: str, *, charge_point: bool = False) -> dict[str, Operation]:
+    """The operations of one version's shipped CentralSystemService (or ChargePointService) WSDL,
+    without compiling its schema (the support matrix lists them)."""
+    _, filename = (CHARGE_POINT if charge_point else CENTRAL_SYSTEM)[version]
+    return _operations(etree.fromstring((WSDL_DIR / filename).read_bytes(), hardened_parser()))
+
+
 def _operations(tree: etree._Element) -> dict[str, Operation]:
     elements: dict[str, str] = {}
     for message in tree.iterfind(f"{{{_WSDL}}}message"):

@@ -113,6 +113,9 @@ class SqlStationRepository:
     async def set_min_security_profile(self, station_id: str, profile: int | None) -> None:
         await self._update(station_id, min_security_profile=profile)
 
+    async def set_soap_endpoint(self, station_id: str, endpoint: str | None) -> None:
+        await self._update(station_id, soap_endpoint=endpoint)
+
     async def search(self, query: StationQuery, *, after: str | None, limit: int) -> StationSearch:
         return await search_stations(self._engine, query, after=after, limit=limit)
 

@@ -100,6 +100,9 @@ class FakeStationRepository:
     async def set_lenient(self, station_id: str, lenient: bool) -> None:
         self._require(station_id).lenient = lenient
 
+    async def set_soap_endpoint(self, station_id: str, endpoint: str | None) -> None:
+        self._require(station_id).soap_endpoint = endpoint
+
     async def set_min_security_profile(self, station_id: str, profile: int | None) -> None:
         self._require(station_id).min_security_profile = profile
 

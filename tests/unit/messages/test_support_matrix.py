@@ -77,3 +77,14 @@ def test_every_16_action_is_handled_or_sent_by_a_command() -> None:
     """Issue 4: all six 1.6 feature profiles and the security extension, both directions."""
     handled = {action for version, action in handled_actions() if version is OcppVersion.V16}
     assert set(actions(OcppVersion.V16)) - handled == set()
+
+
+def test_soap_operations_have_their_own_table(matrix: ModuleType) -> None:
+    """Issue 12: each operation of the 1.5 and 1.6 WSDLs, by direction, handled per version."""
+    text = matrix.render(matrix.discover_handled())
+    soap = text.split("## OCPP over SOAP", 1)[1]
+    assert _row(soap, "Heartbeat") == "| Heartbeat | CS→CSMS | CS→CSMS | 1.5s, 1.6s |"
+    assert _row(soap, "DataTransfer") == "| DataTransfer | both | both | 1.5s, 1.6s |"
+    assert _row(soap, "TriggerMessage") == "| TriggerMessage | — | CSMS→CS | 1.6s |"
+    assert _row(soap, "UnlockConnector").endswith("| 1.5s, 1.6s |")
+    assert "| no |" not in soap  # every SOAP operation is handled or sent

@@ -88,7 +88,9 @@ async def _detail(
     counters = context.gateway.session_counters(station.id)
     running = list(await ledger.open_on(station.id)) if ledger is not None else []
     connector_out = [ConnectorOut.of(state) for state in connectors]
+    soap = None if context.soap is None else context.soap.soap_session(station.id)
     return StationDetail(
+        soap_endpoint=soap.endpoint if soap is not None else station.soap_endpoint,
         session=None
         if counters is None
         else SessionCountersOut(

@@ -2,7 +2,8 @@
 CPU per call, one station per transport, calls one after another (latency-bound) and 16 at once.
 
 Client and server share this process, so "CPU per call" counts both sides of each call, for both
-transports alike. Usage: ``.venv/bin/python scripts/bench_soap.py [calls]`` (default 2000).
+transports alike. Usage: ``.venv/bin/python benchmarks/soap.py [calls]`` (default 2000; a smoke
+run in tests/integration/test_soap_benchmark.py keeps it working).
 """
 
 from __future__ import annotations
