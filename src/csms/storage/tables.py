@@ -95,7 +95,7 @@ stations = Table(
     Column("min_security_profile", SmallInteger),
     Column("pending_password_hash", Text),  # 0011: A01 rotation answered RebootRequired
     Column("decommissioned_at", UtcDateTime),  # 0012: soft delete; handshakes refused, kept
-    Column("soap_endpoint", String(512)),  # 0019_soap: a SOAP station's latest From address
+    Column("soap_endpoint", String(512)),  # 0019: a SOAP station's latest From address
     CheckConstraint(
         "registration_status IN ('Accepted', 'Pending', 'Rejected')", name="registration_status"
     ),
