@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+import orjson
+
 __all__ = [
     "Event",
     "EventBus",
@@ -50,15 +52,15 @@ class EventType(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """One published fact. ``data`` holds JSON values only; ``wire`` is the JSON document
-    (:meth:`envelope`) encoded once by the bus for every subscriber."""
+    """One published fact. ``data`` holds JSON values only; :attr:`wire` is the JSON document
+    (:meth:`envelope`) encoded once, on first use, for every subscriber."""
 
     id: int
     type: str
     station_id: str | None
     time: datetime
     data: Mapping[str, Any]
-    wire: str = field(default="", compare=False, repr=False)
+    encoded: str = field(default="", compare=False, repr=False)
 
     def envelope(self) -> dict[str, Any]:
         """The document SSE clients and webhook receivers get."""
@@ -69,6 +71,16 @@ class Event:
             "time": self.time.isoformat(),
             "data": dict(self.data),
         }
+
+    @property
+    def wire(self) -> str:
+        """:meth:`envelope` as JSON text, encoded the first time someone sends it: an event
+        nobody subscribed to (the usual case on the OCPP path) is never encoded."""
+        if not self.encoded:
+            # default=str: never raise on the OCPP path; an odd value is sent as its text.
+            text = orjson.dumps(self.envelope(), default=str).decode()
+            object.__setattr__(self, "encoded", text)  # a cache of a pure function: still frozen
+        return self.encoded
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,8 +17,6 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-
 from csms.domain.events import Event, EventFilter, EventType
 
 __all__ = ["InProcessBus"]
@@ -61,18 +59,7 @@ class InProcessBus:
     def publish(self, type: str, station_id: str | None, data: Mapping[str, Any]) -> None:
         self._last_id += 1
         event_id = self._last_id
-        time = self._clock()
-        wire = orjson.dumps(
-            {
-                "id": event_id,
-                "type": type,
-                "station_id": station_id,
-                "time": time.isoformat(),
-                "data": data,
-            },
-            default=str,  # never raise on the OCPP path: an odd value is sent as its text
-        ).decode()
-        event = Event(event_id, type, station_id, time, data, wire)
+        event = Event(event_id, type, station_id, self._clock(), data)  # encoded when sent
         self._buffer.append(event)
         for subscriber in self._subscribers:
             subscriber.offer(event)
@@ -108,17 +95,7 @@ class InProcessBus:
         """An ``events.lost`` event whose id is the last one lost (a client resuming from it
         does not ask for the lost ones again)."""
         data = {"after": after, "lost_through": last_lost, "reason": "replay buffer exceeded"}
-        time = self._clock()
-        wire = orjson.dumps(
-            {
-                "id": last_lost,
-                "type": EventType.EVENTS_LOST.value,
-                "station_id": None,
-                "time": time.isoformat(),
-                "data": data,
-            }
-        ).decode()
-        return Event(last_lost, EventType.EVENTS_LOST.value, None, time, data, wire)
+        return Event(last_lost, EventType.EVENTS_LOST.value, None, self._clock(), data)
 
     def _remove(self, subscription: _Subscription) -> None:
         self._subscribers.discard(subscription)

@@ -233,20 +233,17 @@ class WebhookDispatcher:
     # --- intake ------------------------------------------------------------------------------
 
     async def _intake(self, sub: EventSubscription) -> None:
-        loop = asyncio.get_running_loop()
+        """Batches: the first event, then what else came within ``batch_interval`` (one sleep per
+        batch; awaiting each event with a timeout cost a task and a timer per event, paid by
+        every OCPP message that publishes one, with or without webhooks)."""
+        size = self._options.batch_size
         try:
             while True:
                 first = await sub.next()
                 if first is None:
                     continue
-                batch = [first]
-                deadline = loop.time() + self._options.batch_interval
-                while len(batch) < self._options.batch_size:
-                    event = await sub.next(timeout=max(0.0, deadline - loop.time()))
-                    if event is None:
-                        break
-                    batch.append(event)
-                await self._accept(batch)
+                await asyncio.sleep(self._options.batch_interval)
+                await self._accept([first, *sub.take_ready(size - 1)])
         finally:
             sub.close()
 

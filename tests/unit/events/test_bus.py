@@ -42,6 +42,17 @@ async def test_events_get_increasing_ids_and_a_json_document() -> None:
     assert first.envelope() == orjson.loads(first.wire)
 
 
+async def test_an_event_is_encoded_once_and_only_when_sent() -> None:
+    """The OCPP path publishes whether anyone listens or not: encoding waits for a reader."""
+    bus = _bus()
+    bus.publish("meter.values", "CS1", {"odd": {1, 2}})  # not JSON: sent as its text
+    [event] = bus.replay(0, EventFilter(), limit=10)[1]
+    assert event.encoded == ""
+    text = event.wire
+    assert orjson.loads(text)["data"] == {"odd": "{1, 2}"}
+    assert event.encoded == text and event.wire is text
+
+
 async def test_filter_by_station_and_type_prefix() -> None:
     bus = _bus()
     sub = bus.subscribe(EventFilter(stations=frozenset({"CS1"}), types=("transaction.",)))
