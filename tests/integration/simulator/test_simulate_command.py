@@ -28,8 +28,9 @@ def test_versions_and_tls_options() -> None:
         OcppVersion.V21,
         OcppVersion.V16,
     )
+    assert command.parse_versions("1.5,1.5j,1.6") == ("1.5", "1.5", OcppVersion.V16)  # 1.5J
     with pytest.raises(ValueError, match="unknown OCPP version"):
-        command.parse_versions("1.5")
+        command.parse_versions("1.4")
     assert command.client_ssl("ws://h/ocpp", ca_file=None, insecure=False) is None
     context = command.client_ssl("wss://h/ocpp", ca_file=None, insecure=True)
     assert context is not None
