@@ -585,12 +585,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="also serve ocpp1.5s/ocpp1.6s stations over SOAP (CSMS_SOAP_ENABLED)",
     )
     serve.add_argument(
+        "--soap-port", type=int, help="OCPP over SOAP port (CSMS_SOAP_PORT, default 9001)"
+    )
+    serve.add_argument(
         "--no-ocpp15-json",
         action="store_true",
         help='refuse the unofficial "ocpp1.5" WebSocket subprotocol (CSMS_OCPP15_JSON=false)',
-    )
-    serve.add_argument(
-        "--soap-port", type=int, help="OCPP over SOAP port (CSMS_SOAP_PORT, default 9001)"
     )
     serve.add_argument("--api-host", help="API bind address (CSMS_API_HOST, default 127.0.0.1)")
     serve.add_argument("--api-port", type=int, help="API port (CSMS_API_PORT, default 8080)")
