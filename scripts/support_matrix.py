@@ -6,7 +6,8 @@ Usage::
     python scripts/support_matrix.py --write   # rewrite docs/support-matrix.md
     python scripts/support_matrix.py --hook csms.container:handled_actions
 
-Actions and directions come from :mod:`csms.messages.catalog`. The "handled" column comes from a
+Actions and directions come from :mod:`csms.messages.catalog`, and for OCPP 1.5 over JSON from the
+1.5 WSDLs' operations (:class:`csms.messages.ocpp15.Ocpp15Schemas`). The "handled" column comes from a
 hook, by default ``csms.container:handled_actions``, called without arguments when it exists.
 It must return the ``(OcppVersion, action)`` pairs csms has a handler for, either as an iterable of
 pairs or as a mapping ``{(version, action): bool}``. Without the hook the column shows "—".
@@ -20,7 +21,8 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from csms.messages.catalog import ActionInfo, actions
+from csms.messages.catalog import ActionInfo, Direction, actions
+from csms.messages.ocpp15 import Ocpp15Schemas
 from csms.rpc.versions import OcppVersion
 from csms.soap.service import wsdl_operations
 
@@ -31,6 +33,7 @@ DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "support-matrix.md"
 VERSIONS = (OcppVersion.V16, OcppVersion.V201, OcppVersion.V21)
 SOAP_VERSIONS = ("1.5", "1.6")  # ocpp1.5s, ocpp1.6s
 NONE = "—"
+V15J = "1.5J"
 
 HEADER = """\
 # OCPP support matrix
@@ -43,6 +46,9 @@ csms answers it; "CSMS→CS" means csms sends it; "both" means either side may.
 
 * "(sec)": added to 1.6 by the security whitepaper ("Improved security for OCPP 1.6-J", ed. 2 §5).
 * "(SEND)": 2.1 unconfirmed message, never answered (2.1 Part 4 §4.2.4).
+* "1.5J": OCPP 1.5 over OCPP-J, the unofficial WebSocket subprotocol `ocpp1.5` (JSON payloads of
+  the 1.5 WSDLs' XML Schema types, OCPP-J framing). Its payloads are mapped onto 1.6, so an action
+  is handled for 1.5J when it is for 1.6 (1.6-only commands are refused for a 1.5J station).
 * "handled": the versions for which csms has a handler (a request csms answers) or a typed
   command (a request csms sends); "—" when that is not known yet.
 """
@@ -83,17 +89,20 @@ def _cell(info: ActionInfo | None) -> str:
     return text
 
 
-def _handled_cell(action: str, handled: Handled | None) -> str:
+def _handled_cell(action: str, handled: Handled | None, v15: Mapping[str, Direction]) -> str:
     if handled is None:
         return NONE
     versions = [v.value for v in VERSIONS if handled.get((v, action), False)]
+    if action in v15 and handled.get((OcppVersion.V16, action), False):
+        versions.append(V15J)
     return ", ".join(versions) if versions else "no"
 
 
 def render(handled: Handled | None = None) -> str:
     """Return the whole Markdown document."""
     catalogs = {version: actions(version) for version in VERSIONS}
-    names = sorted({name for catalog in catalogs.values() for name in catalog})
+    v15 = {m.action: m.direction for m in Ocpp15Schemas().messages.values()}
+    names = sorted({name for catalog in catalogs.values() for name in catalog} | set(v15))
     lines = [HEADER]
     lines.append("| version | actions | CS→CSMS | CSMS→CS | both | handled |")
     lines.append("|---|---:|---:|---:|---:|---:|")
@@ -109,12 +118,27 @@ def render(handled: Handled | None = None) -> str:
             f"| {sum(i.direction.to_station and i.direction.from_station for i in infos)} "
             f"| {count_handled} |"
         )
+    directions = list(v15.values())
+    count_15 = (
+        NONE if handled is None else str(sum(handled.get((OcppVersion.V16, n), False) for n in v15))
+    )
+    lines.append(
+        f"| {V15J} | {len(v15)} "
+        f"| {sum(not d.to_station for d in directions)} "
+        f"| {sum(not d.from_station for d in directions)} "
+        f"| {sum(d.to_station and d.from_station for d in directions)} "
+        f"| {count_15} |"
+    )
     lines.append("")
-    lines.append("| action | " + " | ".join(v.value for v in VERSIONS) + " | handled |")
-    lines.append("|---" * (len(VERSIONS) + 2) + "|")
+    header = [v.value for v in VERSIONS] + [V15J]
+    lines.append("| action | " + " | ".join(header) + " | handled |")
+    lines.append("|---" * (len(header) + 2) + "|")
     for name in names:
         cells = [_cell(catalogs[version].get(name)) for version in VERSIONS]
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {_handled_cell(name, handled)} |")
+        cells.append(v15[name].value if name in v15 else NONE)
+        lines.append(
+            f"| {name} | " + " | ".join(cells) + f" | {_handled_cell(name, handled, v15)} |"
+        )
     lines.extend(render_soap(handled))
     return "\n".join(lines) + "\n"
 

@@ -125,6 +125,8 @@ def _apply_serve_flags(settings: Settings, args: argparse.Namespace) -> Settings
         changes["message_log"] = args.message_log == "on"
     if args.soap:  # OCPP over SOAP (issue 12)
         changes["soap_enabled"] = True
+    if args.no_ocpp15_json:  # OCPP 1.5 over JSON (issue 12)
+        changes["ocpp15_json"] = False
     api_changes: dict[str, Any] = {}
     if args.api_host is not None:
         api_changes["host"] = args.api_host
@@ -584,6 +586,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--soap-port", type=int, help="OCPP over SOAP port (CSMS_SOAP_PORT, default 9001)"
+    )
+    serve.add_argument(
+        "--no-ocpp15-json",
+        action="store_true",
+        help='refuse the unofficial "ocpp1.5" WebSocket subprotocol (CSMS_OCPP15_JSON=false)',
     )
     serve.add_argument("--api-host", help="API bind address (CSMS_API_HOST, default 127.0.0.1)")
     serve.add_argument("--api-port", type=int, help="API port (CSMS_API_PORT, default 8080)")

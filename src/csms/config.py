@@ -177,6 +177,10 @@ class ServerSettings:
     # many seconds old.
     soap_presence_grace: float = 60.0  # CSMS_SOAP_PRESENCE_GRACE
     # --- end of OCPP over SOAP
+    # --- OCPP 1.5 over JSON (issue 12; csms/messages/ocpp15/, docs/behaviour.md "OCPP 1.5 over
+    # JSON"): accept the unofficial "ocpp1.5" WebSocket subprotocol beside 1.6/2.0.1/2.1.
+    ocpp15_json: bool = True  # CSMS_OCPP15_JSON
+    # --- end of OCPP 1.5 over JSON
 
 
 @dataclass(frozen=True, slots=True)

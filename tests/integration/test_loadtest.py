@@ -111,6 +111,22 @@ def test_charging_sessions_send_meter_values_and_transaction_events(
     assert actions["StatusNotification"]["answered"] > 9
 
 
+def test_15j_stations_charge_with_15_payloads(server: tuple[str, int]) -> None:
+    """OCPP 1.5 over JSON: the 1.6 session spelled as 1.5; csms checks it against the 1.5
+    schemas, so any payload the mapping got wrong would be a CALLERROR here."""
+    url, _ = server
+    result = _run(
+        url, "j15", stations=3, versions=parse_version_mix("1.5"), charging=1.0,
+        heartbeat_interval=5.0, meter_interval=0.3, session_length=0.8, start_stop_16=True,
+        duration=2.5,
+    )  # fmt: skip
+    assert result["errors_total"] == 0, result["errors"]
+    assert result["boot"]["statuses"] == {"Accepted": 3}
+    actions = result["actions"]
+    for action in ("StartTransaction", "MeterValues", "StopTransaction"):
+        assert actions[action]["answered"] > 0, action
+
+
 def test_reconnect_storm_recovers_every_station(server: tuple[str, int]) -> None:
     url, _ = server
     result = _run(

@@ -28,7 +28,7 @@ def test_serve_demo_needs_a_whole_number_of_stations(
         (["ws://h/ocpp", "--meter-interval", "0"], "--meter-interval"),
         (["ws://h/ocpp", "--duration", "-1"], "--duration"),
         (["ws://h/ocpp", "--ramp", "-0.5"], "--ramp"),
-        (["ws://h/ocpp", "--versions", "1.5"], "unknown OCPP version"),
+        (["ws://h/ocpp", "--versions", "1.4"], "unknown OCPP version"),
     ],
 )
 def test_simulate_refuses_options_no_station_could_run_with(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-VERSIONS = ("1.6", "2.0.1", "2.1")
+VERSIONS = ("1.5", "1.6", "2.0.1", "2.1")  # 1.5: OCPP 1.5 over JSON ("ocpp1.5")
 # Irrational strides spread the deterministic per-index choices evenly over the fleet.
 _VERSION_STRIDE = 0.6180339887498949
 _CHARGING_STRIDE = 0.7548776662466927

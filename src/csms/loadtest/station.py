@@ -7,6 +7,8 @@ direction): Heartbeat every heartbeat interval and, on charging stations, sessio
 
 * 1.6: StartTransaction → StatusNotification Charging → MeterValues every meter interval →
   StopTransaction → StatusNotification Available;
+* 1.5 (OCPP 1.5 over JSON, subprotocol ``ocpp1.5``): the 1.6 session, each payload mapped to 1.5
+  by :func:`csms.messages.ocpp15.mapping.to_15` (Charging → Occupied, ``values``, ``Amp``);
 * 2.0.1 / 2.1: StatusNotification Occupied → TransactionEvent Started → TransactionEvent Updated
   every meter interval → TransactionEvent Ended → StatusNotification Available.
 
@@ -27,6 +29,8 @@ import orjson
 
 from csms.loadtest import payloads
 from csms.loadtest.wsclient import WsClient
+from csms.messages.ocpp15.mapping import to_15
+from csms.messages.schemas import SchemaKind
 
 if TYPE_CHECKING:
     from csms.loadtest.engine import Engine
@@ -173,6 +177,8 @@ class SimStation:
         if self.ws is None or self.engine.stopping:
             return
         payload = self._payload(action)
+        if self.version == "1.5":  # 1.5J: the 1.6 messages spelled as 1.5 (no validation)
+            payload = to_15(_wire_action(action), SchemaKind.REQUEST, payload)
         self._next_msg += 1
         msg_id = str(self._next_msg)
         self._pending_id = msg_id
@@ -185,7 +191,7 @@ class SimStation:
 
     def _payload(self, action: str) -> dict[str, Any]:
         now = payloads.utc_timestamp()
-        v16 = self.version == "1.6"
+        v16 = self.version in _V16_LOGIC
         if action == "BootNotification":
             if v16:
                 return payloads.boot_notification_16(self.id)
@@ -280,7 +286,7 @@ class SimStation:
             return
         status = str(result.get("status"))
         engine.stats.boot_status[status] += 1
-        interval = result.get("interval")
+        interval = result.get("interval", result.get("heartbeatInterval"))  # 1.5: heartbeatInterval
         interval = float(interval) if isinstance(interval, int | float) and interval > 0 else 0.0
         if status != "Accepted":
             self._after(interval or engine.config.boot_retry_default, self._boot_again)
@@ -310,7 +316,7 @@ class SimStation:
         self._in_session = True
         self._session_end = now + config.session_length if config.session_length else 0.0
         self._next_meter = now + config.meter_interval
-        if self.version == "1.6":
+        if self.version in _V16_LOGIC:
             if config.start_stop_16:
                 self._queue.append("StartTransaction")
             else:
@@ -322,7 +328,7 @@ class SimStation:
 
     def _stop_session(self) -> None:
         self._in_session = False
-        if self.version == "1.6":
+        if self.version in _V16_LOGIC:
             if self.engine.config.start_stop_16:
                 self._queue.append("StopTransaction")
         else:
@@ -356,7 +362,7 @@ class SimStation:
             elif now >= self._next_meter:
                 self._next_meter = now + config.meter_interval
                 self._queue.append(
-                    "MeterValues" if self.version == "1.6" else "TransactionEvent:Updated"
+                    "MeterValues" if self.version in _V16_LOGIC else "TransactionEvent:Updated"
                 )
         elif self.charging and now >= self._next_meter:
             self._start_session(now)
@@ -379,6 +385,10 @@ class SimStation:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+
+
+# The versions that run the 1.6 scenario (1.5 over JSON: the same messages, mapped to 1.5).
+_V16_LOGIC = ("1.6", "1.5")
 
 
 def _wire_action(action: str) -> str:

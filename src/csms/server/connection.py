@@ -41,11 +41,15 @@ from csms.domain.errors import (
     CallOutcomeUnknown,
     CallTimeout,
     DomainError,
+    InvalidPayload,
+    NotSupportedByVersion,
     StationBusy,
     StationNotConnected,
     StorageError,
 )
 from csms.domain.metrics import ServerStats
+from csms.messages.ocpp15 import Ocpp15Json
+from csms.messages.schemas import SchemaKind
 from csms.rpc import (
     CallAborted,
     CallErrorReply,
@@ -143,6 +147,7 @@ class StationConnection:
         "_call_timeout",
         "_close_request",
         "_close_task",
+        "_dialect",
         "_dispatcher",
         "_drain_task",
         "_flush_task",
@@ -162,6 +167,7 @@ class StationConnection:
         "_waiters",
         "ctx",
         "log",
+        "protocol",
         "station_id",
         "version",
         "ws",
@@ -179,11 +185,16 @@ class StationConnection:
         mark_seen: Callable[[], None] | None = None,
         tap: FrameHook | None = None,
         stats: ServerStats | None = None,
+        dialect: Ocpp15Json | None = None,
     ) -> None:
         self.ws = ws
         self.ctx = ctx
         self.station_id = ctx.station_id
+        # The version the handlers and typed commands speak (1.6 for a 1.5J station) and the one
+        # negotiated on the wire ("1.5" with ``dialect``: payloads are mapped at this boundary).
         self.version: OcppVersion = ctx.version
+        self._dialect = dialect
+        self.protocol = "1.5" if dialect is not None else ctx.version.value
         self._dispatcher = dispatcher
         self._session = RpcSession(
             ctx.version, call_timeout=call_timeout, max_queued_calls=max_queued_calls
@@ -286,8 +297,11 @@ class StationConnection:
 
     def _resolve_result(self, event: ResultReceived) -> None:
         waiter = self._waiters.get(event.message_id) if self._waiters else None
+        payload = event.payload
         try:
-            self._dispatcher.check_result(self.ctx, event.action, event.payload)
+            if self._dialect is not None:  # 1.5J: the 1.5 schema, then the shared 1.6 model
+                payload = self._dialect.inbound(event.action, SchemaKind.RESPONSE, payload)
+            self._dispatcher.check_result(self.ctx, event.action, payload)
         except CallErrorReply as exc:
             self._limited(
                 logging.WARNING,
@@ -316,7 +330,7 @@ class StationConnection:
                 event.action,
             )
         elif not waiter.done():
-            waiter.set_result(event.payload)
+            waiter.set_result(payload)
 
     def _fail(self, message_id: str, error: DomainError) -> None:
         waiter = self._waiters.get(message_id) if self._waiters else None
@@ -349,10 +363,15 @@ class StationConnection:
         started = self._loop.time() if stats is not None else 0.0
         outcome = "error"
         try:
-            result = await self._dispatcher.handle_call(self.ctx, event.action, event.payload)
+            payload = event.payload
+            if self._dialect is not None:
+                payload = self._from_15(event.action, payload)
+            result = await self._dispatcher.handle_call(self.ctx, event.action, payload)
+            if self._dialect is not None:
+                result = self._to_15(event.action, result)
         except CallErrorReply as exc:
             self._reply_error(event.message_id, exc.code, exc.description, exc.details)
-            if is_violation(exc):  # the dispatcher logged why
+            if is_violation(exc):  # logged by the dispatcher or _from_15
                 self._violation()
         except StorageError as exc:
             self._limited(
@@ -375,7 +394,46 @@ class StationConnection:
             except LocalProtocolError:
                 self.log.info("connection closed before %s could be answered", event.action)
         if stats is not None:
-            stats.answered(self.version.value, event.action, outcome, self._loop.time() - started)
+            stats.answered(self.protocol, event.action, outcome, self._loop.time() - started)
+
+    def _from_15(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """A 1.5J CALL's payload on the shared model: 1.5 action and schema, then mapped.
+
+        Raises:
+            CallErrorReply: NotImplemented (not a 1.5 action), NotSupported (a CSMS operation),
+                or the 1.5 schema violation's code; logged here at a bounded rate.
+        """
+        assert self._dialect is not None
+        try:
+            self._dialect.check_call(action, from_station=True)
+            return self._dialect.inbound(action, SchemaKind.REQUEST, payload)
+        except CallErrorReply as exc:
+            self._limited(
+                logging.INFO,
+                SCHEMA_VIOLATION,
+                "%s refused (OCPP 1.5): %s (%s)",
+                action[:64],
+                exc.code.wire(self.version),
+                exc.description,
+            )
+            raise
+
+    def _to_15(self, action: str, result: dict[str, Any]) -> dict[str, Any]:
+        """The handler's 1.6 answer spelled and checked as 1.5 (a failure is csms's bug)."""
+        assert self._dialect is not None
+        try:
+            return self._dialect.outbound(action, SchemaKind.RESPONSE, result)
+        except CallErrorReply as exc:
+            self._limited(
+                logging.ERROR,
+                HANDLER_ERROR,
+                "csms built an invalid OCPP 1.5 %s response: %s",
+                action,
+                exc.description,
+            )
+            raise CallErrorReply(
+                ErrorCode.INTERNAL_ERROR, "the CSMS failed to build a response"
+            ) from exc
 
     # ------------------------------------------------------------------ misbehaviour
 
@@ -443,6 +501,8 @@ class StationConnection:
         self._dispatcher.check_outbound(
             self.ctx, action, payload, password_rotation=password_rotation
         )
+        if self._dialect is not None:
+            payload = self._call_15(action, payload)
         try:
             mid = self._session.send_call(action, payload, self._loop.time())
         except OutboundQueueFull as exc:
@@ -483,7 +543,28 @@ class StationConnection:
             if not self._waiters:
                 self._waiters = None
             if self._stats is not None:
-                self._stats.called(self.version.value, action, outcome, status)
+                self._stats.called(self.protocol, action, outcome, status)
+
+    def _call_15(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """A CSMS CALL (checked against the shared 1.6 model) spelled for a 1.5J station.
+
+        Raises:
+            NotSupportedByVersion: 1.5 has no such operation (TriggerMessage, SetChargingProfile,
+                the security extension...) or cannot carry the payload (a RemoteStart
+                chargingProfile): the API's 422, nothing is sent.
+            InvalidPayload: the mapped payload violates the 1.5 schema (e.g. a longer string).
+        """
+        assert self._dialect is not None
+        try:
+            self._dialect.check_call(action, from_station=False)
+            return self._dialect.outbound(action, SchemaKind.REQUEST, payload)
+        except CallErrorReply as exc:
+            if exc.code in (ErrorCode.NOT_IMPLEMENTED, ErrorCode.NOT_SUPPORTED):
+                raise NotSupportedByVersion(exc.description) from None
+            raise InvalidPayload(
+                f"{action} is not valid for OCPP 1.5: {exc.description}",
+                code=exc.code.wire(self.version),
+            ) from None
 
     def send_message(self, action: str, payload: dict[str, Any]) -> None:
         """2.1: send an unconfirmed SEND."""

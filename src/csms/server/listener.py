@@ -23,7 +23,10 @@ Handshake (before any upgrade, so nothing is processed for a refused client):
    ``duplicate_probe_timeout`` the newcomer gets 409, otherwise the newcomer replaces it
    (ocpp-rules.md §2.5; SaiFlow 2023) — never two live sessions.
 
-The subprotocol is the first one the station offers that csms speaks. With none acceptable (or no
+The subprotocol is the first one the station offers that csms speaks: ``ocpp2.1``, ``ocpp2.0.1``,
+``ocpp1.6`` and, unless CSMS_OCPP15_JSON is off, the unofficial ``ocpp1.5`` (OCPP-J framing with
+1.5 payloads, checked against the 1.5 WSDL's types and mapped onto the 1.6 handlers by
+:class:`~csms.messages.ocpp15.Ocpp15Json`; everything else is as for 1.6J). With none acceptable (or no
 header at all) the handshake completes without Sec-WebSocket-Protocol and the connection is closed at
 once (OCPP-J 1.6 §3.2; 2.0.1 Part 4 §3.2; OCTT TC_088_CSMS) — it is never served as a default version.
 """
@@ -61,7 +64,9 @@ from csms.domain.load import ConnectionLoad
 from csms.domain.metrics import ServerStats
 from csms.domain.model import RegistrationStatus, Station, UnknownStationPolicy
 from csms.domain.ports import StationRepository
-from csms.rpc import ALL_VERSIONS, OcppVersion, select_subprotocol
+from csms.messages.ocpp15 import SUBPROTOCOL as OCPP15_SUBPROTOCOL
+from csms.messages.ocpp15 import Ocpp15Json
+from csms.rpc import ALL_VERSIONS, OcppVersion
 from csms.server.acceptor import StationAcceptor, serve_stations
 from csms.server.admission import Admission
 from csms.server.auth import basic_auth_password
@@ -134,6 +139,8 @@ class StationListener:
         self._acceptor: StationAcceptor | None = None
         # Station id → when the "has no password" refusal was last logged (monotonic seconds).
         self._no_password_warned: dict[str, float] = {}
+        # 1.5J's schemas and mapping, built at the first ocpp1.5 session (None: not yet).
+        self._ocpp15: Ocpp15Json | None = None
 
     @property
     def port(self) -> int:
@@ -239,8 +246,15 @@ class StationListener:
     def _select_subprotocol(
         self, connection: ServerConnection, offered: Sequence[Subprotocol]
     ) -> Subprotocol | None:
-        version = select_subprotocol(offered, self._versions)
-        return None if version is None else Subprotocol(version.subprotocol)
+        """The first offered subprotocol csms speaks (the station's order, OCPP-J 1.6 §3.2)."""
+        for offer in offered:
+            name = offer.strip()
+            if name == OCPP15_SUBPROTOCOL and self._settings.ocpp15_json:
+                return Subprotocol(name)
+            version = OcppVersion.from_subprotocol(name)
+            if version is not None and version in self._versions:
+                return Subprotocol(version.subprotocol)
+        return None
 
     async def _process_request(
         self, connection: ServerConnection, request: Request
@@ -558,6 +572,11 @@ class StationListener:
     async def _handle(self, ws: ServerConnection) -> None:
         station = self._admitted.pop(ws, None)
         version = OcppVersion.from_subprotocol(ws.subprotocol or "")
+        dialect = None
+        if ws.subprotocol == OCPP15_SUBPROTOCOL:  # 1.5J: the 1.6 handlers, payloads mapped
+            if self._ocpp15 is None:
+                self._ocpp15 = Ocpp15Json()
+            version, dialect = OcppVersion.V16, self._ocpp15
         if station is None:
             await ws.close(CLOSE_PROTOCOL_ERROR, "not admitted")
             return
@@ -570,7 +589,8 @@ class StationListener:
             if station.accepted and station.registration_status is RegistrationStatus.ACCEPTED
             else None
         )
-        log = StationLog(logger, {"station_id": station.id, "ocpp_version": version.value})
+        negotiated = "1.5" if dialect is not None else version.value
+        log = StationLog(logger, {"station_id": station.id, "ocpp_version": negotiated})
         ctx = CallContext(
             station_id=station.id,
             version=version,
@@ -588,6 +608,7 @@ class StationListener:
             mark_seen=functools.partial(self._mark_seen, station.id),
             tap=self._frame_taps(station.id) if self._frame_taps is not None else None,
             stats=self.stats,
+            dialect=dialect,
         )
         # The handshake is done: its headers are not needed any more (~2.5 KiB per connection). The
         # request object lives on in websockets' parser, so empty it in place.
@@ -595,17 +616,17 @@ class StationListener:
             ws.request.headers.clear()
         ws.response = None
         self._registry.register(conn)
-        log.info("connected (OCPP %s) from %s", version.value, _address(ws))
+        log.info("connected (OCPP %s) from %s", negotiated, _address(ws))
         try:
             await self._stations.record_connection(
-                station.id, online=True, ocpp_version=version.value, now=self._clock()
+                station.id, online=True, ocpp_version=negotiated, now=self._clock()
             )
             await conn.run()
         finally:
             if self._registry.unregister(conn):
                 try:
                     await self._stations.record_connection(
-                        station.id, online=False, ocpp_version=version.value, now=self._clock()
+                        station.id, online=False, ocpp_version=negotiated, now=self._clock()
                     )
                 except StorageError:
                     log.exception("could not record the disconnection")

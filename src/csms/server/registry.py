@@ -65,10 +65,10 @@ class ConnectionRegistry:
         return list(self._live.values())
 
     def by_version(self) -> dict[str, int]:
-        """Live sessions per OCPP version (for /metrics)."""
+        """Live sessions per negotiated OCPP version (for /metrics; 1.5J counts as "1.5")."""
         counts: dict[str, int] = {}
         for conn in self._live.values():
-            counts[conn.version.value] = counts.get(conn.version.value, 0) + 1
+            counts[conn.protocol] = counts.get(conn.protocol, 0) + 1
         return counts
 
     # ---------------------------------------------------------------- StationGateway
@@ -78,7 +78,8 @@ class ConnectionRegistry:
         return station_id in self._live
 
     def ocpp_version(self, station_id: str) -> str | None:
-        """The negotiated version of the live session."""
+        """The version commands are spelled in for the live session (1.6 for a 1.5J station,
+        whose payloads the connection maps; the API shows the negotiated 1.5 from storage)."""
         conn = self._live.get(station_id)
         return None if conn is None else conn.version.value
 

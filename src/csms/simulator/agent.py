@@ -35,6 +35,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
 from websockets.typing import Subprotocol
 
+from csms.messages.ocpp15 import SUBPROTOCOL as OCPP15_SUBPROTOCOL
 from csms.rpc.errors import CallErrorReply, ErrorCode
 from csms.rpc.events import CallReceived
 from csms.rpc.session import RpcSession
@@ -201,10 +202,12 @@ class StationAgent:
 
     async def _connect(self) -> Link | None:
         version = self.station.version
+        dialect = self.station.ocpp15
+        subprotocol = OCPP15_SUBPROTOCOL if dialect is not None else version.subprotocol
         try:
             ws = await connect(
                 self._url(),
-                subprotocols=[Subprotocol(version.subprotocol)],
+                subprotocols=[Subprotocol(subprotocol)],
                 additional_headers=self._headers(),
                 ssl=self.options.ssl,
                 compression=None if version is OcppVersion.V16 else "deflate",
@@ -215,13 +218,13 @@ class StationAgent:
             self._connect_failed(connect_failure(exc))
             logger.info("%s: connection failed: %s", self.identity, exc)
             return None
-        if ws.subprotocol != version.subprotocol:
+        if ws.subprotocol != subprotocol:
             self._connect_failed("subprotocol")
-            logger.warning("%s: CSMS did not agree on %s", self.identity, version.subprotocol)
+            logger.warning("%s: CSMS did not agree on %s", self.identity, subprotocol)
             await ws.close()
             return None
         session = RpcSession(version, call_timeout=self.options.call_timeout, max_queued_calls=64)
-        return Link(ws, session, identity=self.identity, on_call=self._answer)
+        return Link(ws, session, identity=self.identity, on_call=self._answer, dialect=dialect)
 
     def _connect_failed(self, kind: str) -> None:
         """A failed connection is an error of the run (``csms simulate`` explains each kind)."""
@@ -237,7 +240,7 @@ class StationAgent:
         self.stats.connected += 1
         self.connected.set()
         self.disconnected.clear()
-        logger.info("%s: connected (OCPP %s)", self.identity, self.station.version.value)
+        logger.info("%s: connected (OCPP %s)", self.identity, self.station.protocol)
         online = asyncio.create_task(self._online(link))
         try:
             await link.run()
@@ -448,7 +451,7 @@ class StationAgent:
             link.session.send_error(call.message_id, ErrorCode.INTERNAL_ERROR, "simulator bug")
             await link.flush()
             return
-        link.session.send_result(call.message_id, answer.payload)
+        link.send_result(call.message_id, call.action, answer.payload)
         await link.flush()
         logger.info("%s: answered %s: %s", self.identity, call.action, answer.payload.get("status"))
         if answer.then:

@@ -21,6 +21,7 @@ from csms.domain.tokens import expand_token_pattern
 from csms.rpc.versions import OcppVersion
 from csms.simulator.fleet import FleetOptions, run_fleet
 from csms.simulator.scenarios import Scenario, Timing
+from csms.simulator.station import OCPP15J
 from csms.simulator.stats import CONNECT_ERROR, Stats
 
 PASSWORD_ENV = "CSMS_SIM_PASSWORD"
@@ -53,7 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--versions",
         default="1.6,2.0.1,2.1",
-        help="version mix, assigned round-robin; repeat one to weight it (default 1.6,2.0.1,2.1)",
+        help="version mix, assigned round-robin; repeat one to weight it; 1.5 is OCPP 1.5 over "
+        "JSON (default 1.6,2.0.1,2.1)",
     )
     parser.add_argument("--evses", type=int, default=2, help="EVSEs per station (default 2)")
     parser.add_argument(
@@ -94,18 +96,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def parse_versions(text: str) -> tuple[OcppVersion, ...]:
-    """``1.6,2.0.1`` → the versions, in order.
+def parse_versions(text: str) -> tuple[str, ...]:
+    """``1.6,2.0.1,1.5`` → the versions, in order (``1.5``, or ``1.5j``: OCPP 1.5 over JSON,
+    the "ocpp1.5" subprotocol, which the ``ocpp`` package does not speak).
 
     Raises:
         ValueError: a version csms does not speak.
     """
-    versions = []
+    versions: list[str] = []
     for part in text.split(","):
+        name = part.strip()
+        if name.lower() in ("1.5", "1.5j"):
+            versions.append(OCPP15J)
+            continue
         try:
-            versions.append(OcppVersion(part.strip()))
+            versions.append(OcppVersion(name))
         except ValueError:
-            raise ValueError(f"unknown OCPP version {part.strip()!r} (1.6, 2.0.1, 2.1)") from None
+            raise ValueError(f"unknown OCPP version {name!r} (1.5, 1.6, 2.0.1, 2.1)") from None
     if not versions:
         raise ValueError("no OCPP version given")
     return tuple(versions)

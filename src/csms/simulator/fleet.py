@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 
 from csms.domain.tokens import expand_token_pattern
 from csms.messages import MessageValidator
+from csms.messages.ocpp15 import Ocpp15Json
 from csms.rpc.versions import OcppVersion
 from csms.simulator.agent import AgentOptions, StationAgent
 from csms.simulator.scenarios import Scenario, Timing, run_scenario
-from csms.simulator.station import SimStation, StationSpec
+from csms.simulator.station import OCPP15J, SimStation, StationSpec
 from csms.simulator.stats import Stats
 
 logger = logging.getLogger(__name__)
@@ -33,7 +34,8 @@ class FleetOptions:
     count: int = 1
     id_prefix: str = "SIM-"
     first: int = 1
-    versions: Sequence[OcppVersion] = (OcppVersion.V16, OcppVersion.V201, OcppVersion.V21)
+    # OCPP versions, or OCPP15J ("1.5") for OCPP 1.5 over JSON.
+    versions: Sequence[str] = (OcppVersion.V16, OcppVersion.V201, OcppVersion.V21)
     evses: int = 2
     heartbeat_interval: float | None = None  # None: what the CSMS says in BootNotification
     meter_interval: float = 10.0
@@ -53,13 +55,21 @@ class FleetOptions:
 
 def build_fleet(options: FleetOptions, stats: Stats) -> list[StationAgent]:
     """Create (not start) the agents."""
-    validators = {v: MessageValidator(v) for v in set(options.versions)}
+    wanted = options.versions
+    json15 = OCPP15J in wanted
+    validators = {
+        v: MessageValidator(v)
+        for v in {OcppVersion.V16 if w == OCPP15J else OcppVersion(w) for w in wanted}
+    }
+    ocpp15 = Ocpp15Json() if json15 else None  # parsed once, shared by the 1.5J stations
     agents = []
     for n in range(options.count):
-        version = options.versions[n % len(options.versions)]
+        wire = wanted[n % len(wanted)]
+        version = OcppVersion.V16 if wire == OCPP15J else OcppVersion(wire)
         spec = StationSpec(
             identity=f"{options.id_prefix}{options.first + n}",
             version=version,
+            json15=wire == OCPP15J,
             evses=options.evses,
             heartbeat_interval=options.heartbeat_interval or 60.0,
             meter_interval=options.meter_interval,
@@ -77,7 +87,7 @@ def build_fleet(options: FleetOptions, stats: Stats) -> list[StationAgent]:
             id_tags=_tags_of(options.id_tags, n, options.evses, options.first + n),
             seed=None if options.seed is None else options.seed + n,
         )
-        station = SimStation(spec, validator=validators[version])
+        station = SimStation(spec, validator=validators[version], ocpp15=ocpp15)
         agents.append(StationAgent(station, agent_options, stats))
     return agents
 

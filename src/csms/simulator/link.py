@@ -4,12 +4,18 @@ The same core csms uses server-side: frames are parsed and correlated by :mod:`c
 module only moves bytes and time (the websockets/h11 shape, docs/architecture.md). Replies to the
 station's CALLs resolve futures; CSMS CALLs are handed to ``on_call`` in a task of their own, so a
 slow answer never blocks the reader (1.6 §4.1.1 NOTE: CALLs may cross).
+
+A 1.5J station (``dialect``) runs the 1.6 station logic: this link maps its payloads to 1.5 on the
+way out and back to 1.6 on the way in (:class:`~csms.messages.ocpp15.Ocpp15Json`), each checked
+against the 1.5 schema, so the CSMS only ever sees 1.5. A status 1.5 cannot express (a firmware
+"Downloading") is not sent: the station behaves as a 1.5 one, which has no such state.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -18,7 +24,9 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from csms.rpc.errors import OutboundQueueFull
+from csms.messages.ocpp15 import Ocpp15Json
+from csms.messages.schemas import SchemaKind
+from csms.rpc.errors import CallErrorReply, ErrorCode, OutboundQueueFull
 from csms.rpc.events import (
     CallAborted,
     CallReceived,
@@ -61,9 +69,16 @@ class Link:
     """A live connection: send CALLs, answer the CSMS, flush frames, time out CALLs."""
 
     def __init__(
-        self, ws: ClientConnection, session: RpcSession, *, identity: str, on_call: CallHandler
+        self,
+        ws: ClientConnection,
+        session: RpcSession,
+        *,
+        identity: str,
+        on_call: CallHandler,
+        dialect: Ocpp15Json | None = None,
     ) -> None:
         self.ws = ws
+        self.dialect = dialect
         self.session = session
         self.identity = identity
         self._on_call = on_call
@@ -76,6 +91,14 @@ class Link:
         """Send a CALL (queued behind an outstanding one by the session) and await its reply."""
         if self.session.closed:
             return Reply(error=ABORTED, description="connection closed")
+        if self.dialect is not None:
+            try:
+                payload = self.dialect.outbound(action, SchemaKind.REQUEST, payload)
+            except CallErrorReply as exc:
+                if exc.code is ErrorCode.NOT_SUPPORTED:  # nothing a 1.5 station would send
+                    return Reply(payload={})
+                logger.error("%s: invalid OCPP 1.5 %s: %s", self.identity, action, exc)
+                return Reply(error=exc.code.wire(self.session.version), description=str(exc))
         try:
             mid = self.session.send_call(action, payload, self._loop.time())
         except OutboundQueueFull as exc:
@@ -123,7 +146,19 @@ class Link:
     async def _handle(self, events: list[Event]) -> None:
         for event in events:
             if type(event) is CallReceived:
-                task = asyncio.create_task(self._on_call(self, event))
+                if self.dialect is not None:
+                    try:
+                        self.dialect.check_call(event.action, from_station=False)
+                        payload = self.dialect.inbound(
+                            event.action, SchemaKind.REQUEST, event.payload
+                        )
+                    except CallErrorReply as exc:
+                        self.session.send_error(event.message_id, exc.code, exc.description)
+                        continue
+                    call = dataclasses.replace(event, payload=payload)
+                else:
+                    call = event
+                task = asyncio.create_task(self._on_call(self, call))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
             elif type(event) is ProtocolViolation:
@@ -136,7 +171,7 @@ class Link:
         for event in events:
             reply: Reply
             if type(event) is ResultReceived:
-                reply = Reply(payload=event.payload)
+                reply = self._result(event)
             elif type(event) is ErrorReceived:
                 reply = Reply(error=event.raw_code, description=event.description)
             elif type(event) is CallTimedOut:
@@ -150,6 +185,30 @@ class Link:
                 future.set_result(reply)
         if self.session.next_deadline() is not None:
             self._wake.set()
+
+    def _result(self, event: ResultReceived) -> Reply:
+        if self.dialect is None:
+            return Reply(payload=event.payload)
+        try:
+            return Reply(
+                payload=self.dialect.inbound(event.action, SchemaKind.RESPONSE, event.payload)
+            )
+        except CallErrorReply as exc:
+            logger.warning(
+                "%s: invalid OCPP 1.5 answer to %s: %s", self.identity, event.action, exc
+            )
+            return Reply(error=exc.code.wire(self.session.version), description=exc.description)
+
+    def send_result(self, message_id: str, action: str, payload: Payload) -> None:
+        """Answer the CSMS's CALL ``action`` (a 1.5J station's answer is mapped to 1.5)."""
+        if self.dialect is not None:
+            try:
+                payload = self.dialect.outbound(action, SchemaKind.RESPONSE, payload)
+            except CallErrorReply as exc:
+                logger.error("%s: invalid OCPP 1.5 answer to %s: %s", self.identity, action, exc)
+                self.session.send_error(message_id, ErrorCode.INTERNAL_ERROR, "simulator bug")
+                return
+        self.session.send_result(message_id, payload)
 
     async def close(self) -> None:
         """Close the WebSocket cleanly (a reset or reboot)."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from csms.messages import MessageValidator
+from csms.messages.ocpp15 import Ocpp15Json
 from csms.rpc.errors import CallErrorReply, ErrorCode
 from csms.rpc.versions import OcppVersion
 from csms.simulator import v2, v16
@@ -24,6 +25,10 @@ from csms.simulator.state import Evse, StationState, Status, Transaction
 def utc_now() -> datetime:
     """The wall clock in UTC."""
     return datetime.now(UTC)
+
+
+# The simulator's name of OCPP 1.5 over JSON (``csms simulate --versions 1.5``).
+OCPP15J = "1.5"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +44,9 @@ class StationSpec:
     # 2.x RetryBackOffWaitMinimum, RetryBackOffRandomRange, RetryBackOffRepeatTimes (Part 4 §8);
     # 1.6 stations use the same numbers for their randomised back-off.
     backoff: tuple[float, float, int] = (3.0, 5.0, 5)
+    # Speak OCPP 1.5 over JSON ("ocpp1.5"): the 1.6 station (``version`` must be 1.6) whose
+    # payloads its link maps to 1.5.
+    json15: bool = False
 
 
 class SimStation:
@@ -50,10 +58,16 @@ class SimStation:
         *,
         validator: MessageValidator | None = None,
         clock: Callable[[], datetime] = utc_now,
+        ocpp15: Ocpp15Json | None = None,
     ) -> None:
+        if spec.json15 and spec.version is not OcppVersion.V16:
+            raise ValueError("a 1.5J station runs the 1.6 logic: give version 1.6")
         self.spec = spec
         self.identity = spec.identity
         self.version = spec.version
+        # 1.5J: the schemas and mapping its link uses (shared by a fleet), else None.
+        self.ocpp15 = (ocpp15 or Ocpp15Json()) if spec.json15 else None
+        self.protocol = OCPP15J if spec.json15 else spec.version.value
         self.clock = clock
         self.validator = validator or MessageValidator(spec.version)
         self.state = StationState(

@@ -28,8 +28,9 @@ def test_versions_and_tls_options() -> None:
         OcppVersion.V21,
         OcppVersion.V16,
     )
+    assert command.parse_versions("1.5,1.5j,1.6") == ("1.5", "1.5", OcppVersion.V16)  # 1.5J
     with pytest.raises(ValueError, match="unknown OCPP version"):
-        command.parse_versions("1.5")
+        command.parse_versions("1.4")
     assert command.client_ssl("ws://h/ocpp", ca_file=None, insecure=False) is None
     context = command.client_ssl("wss://h/ocpp", ca_file=None, insecure=True)
     assert context is not None
@@ -83,6 +84,30 @@ async def test_simulate_runs_a_mixed_fleet_and_reports(tmp_path: Path, terminal:
         assert len(lines) >= 2
     else:  # a summary only every 10 s: a 1.5 s run prints just the final line
         assert lines == [final]
+
+
+async def test_simulate_speaks_ocpp15_over_json(tmp_path: Path) -> None:
+    """``--versions 1.5``: OCPP 1.5 over JSON, which the ``ocpp`` package cannot drive."""
+    settings = settings_for(
+        tmp_path, security_profile=0, unknown_stations=UnknownStationPolicy.ACCEPT
+    )
+    async with running_csms(settings) as server:
+        await allow_tags(server, *SIM_TAGS)
+        args = build_parser().parse_args(
+            [
+                "simulate", server.ocpp_url, "-n", "2", "--versions", "1.5,1.6",
+                "--meter-interval", "0.1", "--charge-time", "0.3", "--idle-time", "0.1",
+                "--ramp", "0", "--id-tags", ",".join(SIM_TAGS),
+            ]
+        )  # fmt: skip
+        stats = await command.simulate(
+            command.options_from(args), duration=1.5, terminal=False, write=lambda _: None
+        )
+        listed = {s.id: s.ocpp_version for s in await server.csms.store.stations.list()}  # type: ignore[union-attr]
+    assert listed == {"SIM-1": "1.5", "SIM-2": "1.6"}
+    assert stats.accepted == 2
+    assert stats.transactions >= 2
+    assert not stats.errors, stats.errors
 
 
 async def test_simulated_station_over_tls_with_basic_auth(tmp_path: Path) -> None:

@@ -27,7 +27,8 @@ def test_version_mix_is_proportional_and_deterministic() -> None:
 
 def test_single_version_and_bad_mixes() -> None:
     assert parse_version_mix("2.1") == (("2.1", 1.0),)
-    for bad in ("1.5", "1.6=x", "1.6=0", "1.6=-1"):
+    assert parse_version_mix("1.5") == (("1.5", 1.0),)  # OCPP 1.5 over JSON
+    for bad in ("1.4", "1.6=x", "1.6=0", "1.6=-1"):
         with pytest.raises(ConfigError):
             parse_version_mix(bad)
 

@@ -34,7 +34,14 @@ def test_every_action_has_a_row(matrix: ModuleType) -> None:
     names = {name for version in OcppVersion for name in actions(version)}
     for name in names:
         assert _row(text, name)
-    assert _row(text, "Heartbeat") == "| Heartbeat | CS→CSMS | CS→CSMS | CS→CSMS | — |"
+    assert _row(text, "Heartbeat") == "| Heartbeat | CS→CSMS | CS→CSMS | CS→CSMS | CS→CSMS | — |"
+    # 1.5J: the operations of the 1.5 WSDLs (GetConfiguration is CSMS→CS, as in 1.6).
+    assert _row(text, "GetConfiguration").startswith(
+        "| GetConfiguration | CSMS→CS | — | — | CSMS→CS"
+    )
+    assert _row(text, "TriggerMessage").startswith(
+        "| TriggerMessage | CSMS→CS | CSMS→CS | CSMS→CS | — |"
+    )
     assert _row(text, "SignCertificate").startswith("| SignCertificate | CS→CSMS (sec) |")
     assert "| NotifyPeriodicEventStream | — | — | CS→CSMS (SEND) |" in text
     assert _row(text, "DataTransfer").startswith("| DataTransfer | both | both | both |")
@@ -45,10 +52,11 @@ def test_handled_column_comes_from_the_mapping(matrix: ModuleType) -> None:
         [(OcppVersion.V16, "Heartbeat"), (OcppVersion.V201, "Heartbeat"), ("2.1", "Reset")]
     )
     text = matrix.render(handled)
-    assert _row(text, "Heartbeat").endswith("| 1.6, 2.0.1 |")
+    assert _row(text, "Heartbeat").endswith("| 1.6, 2.0.1, 1.5J |")
     assert _row(text, "Reset").endswith("| 2.1 |")
     assert _row(text, "BootNotification").endswith("| no |")
     assert "| 1.6 | 39 | 13 | 25 | 1 | 1 |" in text
+    assert "| 1.5J | 24 | 9 | 14 | 1 | 1 |" in text
     as_dict = matrix.as_mapping({(OcppVersion.V16, "Heartbeat"): True, ("1.6", "Reset"): False})
     assert as_dict == {(OcppVersion.V16, "Heartbeat"): True, (OcppVersion.V16, "Reset"): False}
 

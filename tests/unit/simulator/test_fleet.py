@@ -7,7 +7,7 @@ import pytest
 from csms.container import DEMO_TAGS, demo_tags
 from csms.domain.tokens import expand_token_pattern
 from csms.rpc.versions import OcppVersion
-from csms.simulator import FleetOptions, Stats, build_fleet
+from csms.simulator import FleetOptions, SimStation, StationSpec, Stats, build_fleet
 from csms.simulator.fleet import shared_tags_warning
 from csms.simulator.scenarios import rfid_tag
 
@@ -26,6 +26,17 @@ def test_fleet_identities_versions_and_validators() -> None:
     assert [a.station.version.value for a in agents] == ["1.6", "1.6", "2.1", "1.6", "1.6"]
     assert agents[0].station.validator is agents[1].station.validator  # compiled once per version
     assert all(a.options.fixed_heartbeat and a.station.heartbeat_interval == 15.0 for a in agents)
+
+
+def test_15j_stations_in_a_fleet_run_the_16_logic_with_one_shared_mapping() -> None:
+    options = FleetOptions(url="ws://h/", count=3, versions=("1.5", OcppVersion.V16))
+    agents = build_fleet(options, Stats())
+    assert [a.station.protocol for a in agents] == ["1.5", "1.6", "1.5"]
+    assert [a.station.version for a in agents] == [OcppVersion.V16] * 3
+    assert agents[1].station.ocpp15 is None
+    assert agents[0].station.ocpp15 is agents[2].station.ocpp15  # the WSDLs parsed once
+    with pytest.raises(ValueError, match="give version"):
+        SimStation(StationSpec("X", OcppVersion.V201, json15=True))
 
 
 def test_rfid_tags_are_stable_or_taken_from_the_options() -> None:

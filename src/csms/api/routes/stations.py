@@ -63,6 +63,8 @@ def _summary_fields(context: ApiContext, station: Station) -> dict[str, Any]:
     else:
         online = context.gateway.is_connected(station.id)
         live_version = context.gateway.ocpp_version(station.id) if online else None
+        if live_version == "1.6" and station.ocpp_version == "1.5":
+            live_version = "1.5"  # 1.5J: commands are spelled as 1.6; storage has what was agreed
         transport = "json" if online else None
     return {
         "id": station.id,
@@ -172,7 +174,7 @@ async def list_stations(
     ] = None,
     ocpp_version: Annotated[
         Literal["1.5", "1.6", "2.0.1", "2.1"] | None,
-        Query(description="Version last negotiated (1.5: SOAP only)"),
+        Query(description="Version last negotiated (1.5: SOAP or the ocpp1.5 subprotocol)"),
     ] = None,
     status: Annotated[
         QueryText | None,
