@@ -70,7 +70,10 @@ class Firefox:
 
     ws: ClientConnection
     context: str = ""
-    errors: list[str] = field(default_factory=list)  # JavaScript errors and console.error
+    realm: str = ""  # the document script.evaluate last ran in
+    # JavaScript errors and console.error, by the realm (document) they happened in: a fetch
+    # cut short by leaving a page fails in the page left, which is no error of the next one.
+    errors: list[tuple[str, str]] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _waiting: dict[int, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
 
@@ -90,7 +93,7 @@ class Firefox:
             if message.get("type") == "event":
                 entry = message["params"]
                 if message["method"] == "log.entryAdded" and entry.get("level") == "error":
-                    self.errors.append(f"{entry.get('source', {}).get('context')}: {entry['text']}")
+                    self.errors.append((entry.get("source", {}).get("realm", ""), entry["text"]))
                 continue
             answer = self._waiting.pop(message.get("id", -1), None)
             if answer is None or answer.done():
@@ -117,12 +120,17 @@ class Firefox:
                 "resultOwnership": "none",
             },
         )
+        self.realm = result.get("realm", "")
         if result["type"] == "exception":
             raise BidiError(result["exceptionDetails"]["text"])
         value = result["result"]
         if value["type"] in ("string", "number", "boolean"):
             return value["value"]
         return None if value["type"] in ("null", "undefined") else value
+
+    def page_errors(self) -> list[str]:
+        """The errors of the document shown (the realm of the last evaluation)."""
+        return [text for realm, text in self.errors if realm == self.realm]
 
     async def wait_for(self, expression: str, *, timeout: float = 15.0) -> Any:
         """Evaluate ``expression`` until it is truthy (the page's module fills it in)."""

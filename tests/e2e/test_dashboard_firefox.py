@@ -95,11 +95,14 @@ async def test_every_page_loads_in_firefox_without_errors(
             try:
                 await browser.wait_for(rendered)
             except TimeoutError:
-                raise AssertionError(f"{path}: not rendered ({rendered})") from None
+                state = await browser.evaluate(
+                    "document.querySelector('main').innerText.slice(0, 500)"
+                )
+                raise AssertionError(f"{path}: not rendered ({rendered}): {state}") from None
             heading = await browser.evaluate("document.querySelector('h1').textContent")
             assert heading, path
             assert await browser.evaluate("document.getElementById('flash').hidden"), path
-            assert browser.errors == [], (path, browser.errors)
+            assert browser.page_errors() == [], (path, browser.page_errors())
 
 
 async def wait_through_navigation(browser: Firefox, expression: str) -> None:
