@@ -1,6 +1,6 @@
 // Security events of the whole fleet (SecurityEventNotification, 1.6 security extension and
 // 2.x A04), newest first, filtered by station, type and time; new ones appear live.
-import { api, session, el, when, flash } from "./app.js";
+import { api, session, el, when, flash, throttle } from "./app.js";
 import { stream, isoOf } from "./kit.js";
 
 const PAGE = 50;
@@ -50,7 +50,9 @@ async function load() {
   }
 }
 
-// A new event is shown at the top when the first page is shown and it passes the filters.
+// A new event is shown at the top when the first page is shown and it passes the filters (a
+// burst of events reloads the page at most once a second).
+const reload = throttle(load, 1000);
 function arrived(event) {
   if (before.length !== 1) return;
   const d = event.data;
@@ -58,7 +60,7 @@ function arrived(event) {
   if ((station && event.station_id !== station) || (type && d.type !== type)) return;
   if (form.critical.checked && !d.critical) return;
   if (form.since.value || form.until.value) return;  // a time window: Apply shows what is in it
-  load();
+  reload();
 }
 
 form.addEventListener("submit", (event) => { event.preventDefault(); before = [null]; load(); });
