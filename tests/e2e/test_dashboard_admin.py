@@ -254,7 +254,9 @@ async def test_admin_manages_users_and_api_tokens_and_reads_the_audit_log(
             me = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {secret}"})
             assert me.status_code == 200 and me.json()["name"] == "ada", me.text
         await page.screenshot(path=artifacts / "users.png", full_page=True)
-        await page.get_by_role("button", name="I have copied it").click()
+        # Keyboard: the secret's button has the focus; Enter dismisses it.
+        await expect(page.get_by_role("button", name="I have copied it")).to_be_focused()
+        await page.keyboard.press("Enter")
         await expect(page.locator("#secret")).to_be_hidden()
         assert await page.locator("#secret-value").inner_text() == ""
         token = page.locator('tr[data-api-token="e2e-reporting"]')
@@ -306,6 +308,12 @@ async def test_operator_edits_id_tokens_and_imports_a_file_with_row_errors(
         await expect(row.locator("td.group")).to_have_text("FLEET-B")
         await expect(row.locator("td.language")).to_have_text("en")
 
+        # Edit: Escape leaves the dialog with nothing changed.
+        await row.get_by_role("button", name="Edit E2E-EDIT-1").click()
+        await expect(page.get_by_label("New status")).to_be_focused()
+        await page.keyboard.press("Escape")
+        await expect(page.locator("#edit")).to_be_hidden()
+        await expect(row.locator("td.group")).to_have_text("FLEET-B")
         # Edit: a past expiry makes it Expired; group and language change.
         await row.get_by_role("button", name="Edit E2E-EDIT-1").click()
         await page.get_by_label("New expiry").fill("2020-01-01T00:00")

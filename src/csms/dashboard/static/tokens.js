@@ -59,6 +59,7 @@ function openEdit(t) {
   f.expiry_date.value = t.expiry_date ? localInput(new Date(t.expiry_date)) : "";
   f.group_id_token.value = t.group_id_token || "";
   f.language.value = t.language || "";
+  dialog.returnValue = "";  // Escape keeps the last value: a cancel must not save
   dialog.showModal();
 }
 
