@@ -392,3 +392,21 @@ async def test_admin_pages_are_hidden_from_non_admins_and_refused_by_the_api(
         await page.get_by_role("link", name="Id tokens").click()
         await expect(page.locator("#import")).to_be_hidden()
         assert await page.get_by_role("button", name=re.compile("^Edit")).count() == 0
+
+
+async def test_pages_poll_when_the_event_stream_is_refused(
+    admin_csms: RunningCsms, module_browser: Browser
+) -> None:
+    """Too many streams (503): the firmware and security pages say they refresh every 5 s, and
+    a new security event shows up within that."""
+    async with signed_in(module_browser, admin_csms.api_url, "vic") as page:
+        await page.route(re.compile(r"/api/v1/events\?"), lambda route: route.fulfill(status=503))
+        for link in ("Firmware", "Security events"):
+            await page.get_by_role("link", name=link).click()
+            await expect(page.locator("#live")).to_have_text("refreshing every 5 s")
+        async with admin_csms.connect(SECURITY_STATION, subprotocols=["ocpp2.0.1"]) as ws:
+            assert (await call(ws, "b", "BootNotification", BOOT_2X))[2]["status"] == "Accepted"
+            payload = {"type": "MemoryExhaustion", "timestamp": "2026-01-04T10:00:00Z"}
+            assert (await call(ws, "p", "SecurityEventNotification", payload))[0] == 3
+        newest = page.locator("#events tr[data-event]").first.locator("td.type")
+        await expect(newest).to_have_text("MemoryExhaustion", timeout=8000)

@@ -81,6 +81,21 @@ async function follow(job) {
   }
 }
 
+// Each watched station's statuses from its latest firmware request (its stored history).
+async function fromRequests() {
+  await Promise.all([...watched.keys()].slice(0, 100).map(async (stationId) => {
+    const requests = await api(`/stations/${encodeURIComponent(stationId)}/file-requests`);
+    const latest = requests.find((q) => q.kind === "firmware");
+    if (!latest) return;
+    const detail = await api(`/file-requests/${latest.id}`);
+    const w = watched.get(stationId);
+    if (!w) return;
+    w.steps = detail.history.map((h) => h.status);
+    w.at = detail.updated_at;
+    render(stationId);
+  }));
+}
+
 // After a reload: the stations of the latest rollout with the status history of their request.
 async function latestRollout() {
   const jobs = await api("/jobs?limit=50");
@@ -89,16 +104,7 @@ async function latestRollout() {
   const image = images.get(job.params.firmware_id);
   for (const r of job.results.slice(0, 100)) watch(r.station_id, image ? image.filename : job.params.firmware_id);
   await follow(job);
-  await Promise.all(job.results.slice(0, 100).map(async (r) => {
-    const requests = await api(`/stations/${encodeURIComponent(r.station_id)}/file-requests`);
-    const latest = requests.find((q) => q.kind === "firmware");
-    if (!latest) return;
-    const detail = await api(`/file-requests/${latest.id}`);
-    const w = watched.get(r.station_id);
-    w.steps = detail.history.map((h) => h.status);
-    w.at = detail.updated_at;
-    render(r.station_id);
-  }));
+  await fromRequests();
 }
 
 document.getElementById("upload-form").addEventListener("submit", async (event) => {
@@ -166,7 +172,7 @@ stream(["firmware.status"], (event) => {
   w.steps.push(event.data.status);
   w.at = event.time;
   render(event.station_id);
-}, document.getElementById("live"));
+}, document.getElementById("live"), () => setInterval(() => fromRequests().catch(() => {}), 5000));
 try {
   await loadImages();
   if (acting) await loadStations();

@@ -25,15 +25,18 @@ export async function upload(path, file, contentType) {
   return data;
 }
 
-// The API's event stream for `types` (type prefixes); `label` says whether it is open.
-export function stream(types, onEvent, label) {
+// The API's event stream for `types` (type prefixes); `label` says whether it is open. When the
+// API refuses it (503 too many streams, 401), `onClosed` is called once (the page may poll).
+export function stream(types, onEvent, label, onClosed = null) {
   const params = new URLSearchParams();
   for (const t of types) params.append("type", t);
   const source = new EventSource(apiUrl(`/events?${params}`));
   const show = (text, state) => { if (label) { label.textContent = text; label.dataset.state = state; } };
   source.onopen = () => show("live", "live");
-  source.onerror = () => show(source.readyState === EventSource.CLOSED ? "not live: reload the page" : "reconnecting…",
-    "reconnecting");
+  source.onerror = () => {
+    if (source.readyState !== EventSource.CLOSED) { show("reconnecting…", "reconnecting"); return; }
+    if (onClosed) { show("refreshing every 5 s", "polling"); onClosed(); } else show("not live: reload the page", "closed");
+  };
   for (const t of types) source.addEventListener(t, (m) => onEvent(JSON.parse(m.data)));
   return source;
 }

@@ -68,5 +68,6 @@ document.getElementById("next").addEventListener("click", (event) => { before.pu
 document.getElementById("first").addEventListener("click", () => { before = [null]; load(); });
 
 await session();
-stream(["security.event"], arrived, document.getElementById("live"));
+stream(["security.event"], arrived, document.getElementById("live"),
+  () => setInterval(() => { if (before.length === 1) load(); }, 5000));
 await load();
