@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Set everything up and run every check: ruff, mypy --strict, import contracts and the whole test
 # suite (unit and integration; SQLite always, PostgreSQL started by the tests, installed with
-# apt-get when missing; the dashboard's end-to-end tests in the Debian chromium, installed the
-# same way). Extra arguments go to pytest.
+# apt-get when missing; the dashboard's end-to-end tests in the Debian chromium, and its smoke
+# test in the Debian firefox-esr, installed the same way). Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh dev

@@ -287,7 +287,7 @@ async def test_stream_limits_and_validation(tmp_path: Path) -> None:
             assert refused.json()["type"] == "urn:csms:problem:too-many-streams"
             with pytest.raises(TimeoutError):
                 await stream.next(timeout=1.2)
-            assert stream.comments >= 1  # keepalives
+            assert stream.comments >= 2  # the opening comment, then keepalives
         # The slot is free again once the client left.
         for _ in range(100):
             if server.csms.events.subscriber_count == 1:  # the webhook intake only
@@ -401,3 +401,16 @@ async def test_a_1_6_charge_is_streamed_once_per_fact(database_url: str, tmp_pat
     assert got[1].data["data"]["meter_start_wh"] == 1000
     assert got[2].data["data"]["energy_wh"] == 1600.0
     assert (got[4].data["data"]["energy_wh"], got[4].data["data"]["meter_stop_wh"]) == (1500, 2500)
+
+
+async def test_a_quiet_stream_says_it_is_open_at_once(tmp_path: Path) -> None:
+    """Firefox's EventSource fires "open" only on the first body bytes: with no event and a
+    long keepalive, the stream must still send something at once (a comment)."""
+    async with (
+        _csms(f"sqlite+aiosqlite:///{tmp_path / 'q.db'}", tmp_path, keepalive=60.0) as server,
+        server.api() as api,
+        api.stream("GET", "/api/v1/events", params={"type": "security."}) as response,
+    ):
+        assert response.status_code == 200
+        first = await asyncio.wait_for(anext(response.aiter_lines()), timeout=5)
+        assert first.startswith(":")

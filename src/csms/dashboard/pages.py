@@ -4,6 +4,7 @@ the API calls the page makes (401 there sends the browser to the sign-in page)."
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Final
 
@@ -100,11 +101,32 @@ def dashboard_router(pages: Pages, static: StaticFiles) -> APIRouter:
     async def tokens() -> HTMLResponse:
         return pages.render("tokens.html", title="Id tokens", page="tokens")
 
+    # The fleet-level and admin pages (the API decides what each account may see or do).
+    for path, template, title in (
+        ("/firmware", "firmware.html", "Firmware"),
+        ("/security-events", "security.html", "Security events"),
+        ("/audit", "audit.html", "Audit log"),
+        ("/users", "users.html", "Users and API tokens"),
+    ):
+        router.add_api_route(
+            path, _page(pages, template, title), methods=["GET"], openapi_extra=_PUBLIC
+        )
+
     @router.get(STATIC_PATH + "/{name:path}", openapi_extra=_PUBLIC)
     async def asset(name: Annotated[str, Path(max_length=200)]) -> Response:
         return static.response(name)
 
     return router
+
+
+def _page(pages: Pages, template: str, title: str) -> Callable[[], Awaitable[HTMLResponse]]:
+    """The route of a page with no path parameter; its script is named like its template."""
+    page = template.removesuffix(".html")
+
+    async def render() -> HTMLResponse:
+        return pages.render(template, title=title, page=page)
+
+    return render
 
 
 def install_dashboard(app: FastAPI, *, version: str = csms.__version__) -> None:

@@ -121,9 +121,18 @@ class SecurityRepository(Protocol):
         ...
 
     async def events(
-        self, *, station_id: str | None = None, critical_only: bool = False, limit: int = 100
+        self,
+        *,
+        station_id: str | None = None,
+        critical_only: bool = False,
+        limit: int = 100,
+        event_type: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        before_id: int | None = None,
     ) -> Sequence[SecurityEvent]:
-        """Return events, newest first."""
+        """Return events, newest first: of one station and type, reported by the station at or
+        after ``since`` and before ``until``, stored before event ``before_id`` (paging)."""
         ...
 
     async def add_certificate_request(

@@ -377,13 +377,30 @@ class SqlSecurityRepository(_Sql):
             )
 
     async def events(
-        self, *, station_id: str | None = None, critical_only: bool = False, limit: int = 100
+        self,
+        *,
+        station_id: str | None = None,
+        critical_only: bool = False,
+        limit: int = 100,
+        event_type: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        before_id: int | None = None,
     ) -> Sequence[SecurityEvent]:
-        stmt = select(security_events).order_by(security_events.c.id.desc()).limit(limit)
+        c = security_events.c
+        stmt = select(security_events).order_by(c.id.desc()).limit(limit)
         if station_id is not None:
-            stmt = stmt.where(security_events.c.station_id == station_id)
+            stmt = stmt.where(c.station_id == station_id)
         if critical_only:
-            stmt = stmt.where(security_events.c.critical.is_(True))
+            stmt = stmt.where(c.critical.is_(True))
+        if event_type is not None:
+            stmt = stmt.where(c.type == event_type)
+        if since is not None:
+            stmt = stmt.where(c.timestamp >= since)
+        if until is not None:
+            stmt = stmt.where(c.timestamp < until)
+        if before_id is not None:
+            stmt = stmt.where(c.id < before_id)
         return [
             SecurityEvent(
                 id=row["id"],

@@ -100,6 +100,37 @@ async def test_upload_usage_counts_the_request_the_station_and_everyone(store: S
     assert await files.upload_usage(mine.id, "CS1") == UploadUsage(1, 60, 140)
 
 
+async def test_security_events_filter_by_type_time_and_page(store: Store) -> None:
+    """The fleet-wide list (dashboard): by type, by the station's timestamp, older pages."""
+    await store.stations.add(a_station("CS2"))
+    security = store.security
+    for n, (station, event_type) in enumerate(
+        (("CS1", "SettingSystemTime"), ("CS2", "TamperDetectionActivated"),
+         ("CS1", "TamperDetectionActivated"), ("CS1", "InvalidMessages"))
+    ):  # fmt: skip
+        at = T0 + timedelta(hours=n)
+        await security.record_event(
+            SecurityEvent(station, event_type, at, critical=False, received_at=at)
+        )
+    tamper = await security.events(event_type="TamperDetectionActivated")
+    assert [(e.station_id, e.type) for e in tamper] == [
+        ("CS1", "TamperDetectionActivated"),
+        ("CS2", "TamperDetectionActivated"),
+    ]
+    window = await security.events(since=T0 + timedelta(hours=1), until=T0 + timedelta(hours=3))
+    assert [e.timestamp for e in window] == [T0 + timedelta(hours=2), T0 + timedelta(hours=1)]
+    mine = await security.events(station_id="CS1", event_type="TamperDetectionActivated")
+    assert [e.station_id for e in mine] == ["CS1"]
+    first = await security.events(limit=2)
+    older = await security.events(limit=2, before_id=first[-1].id)
+    assert [(e.station_id, e.type) for e in [*first, *older]] == [
+        ("CS1", "InvalidMessages"),
+        ("CS1", "TamperDetectionActivated"),
+        ("CS2", "TamperDetectionActivated"),
+        ("CS1", "SettingSystemTime"),
+    ]
+
+
 async def test_security_events_and_certificates(store: Store) -> None:
     security = store.security
     for event_type, critical in (("StartupOfTheDevice", True), ("InvalidMessages", False)):

@@ -107,8 +107,11 @@ class _Stream:
 
     async def messages(self) -> AsyncIterator[bytes]:
         """The SSE messages, several per write when several are waiting (one socket write per
-        wake-up instead of one per event)."""
+        wake-up instead of one per event). A comment first: Firefox's EventSource says "open"
+        only once body bytes arrive, so a quiet stream would look closed until the first
+        keepalive."""
         try:
+            yield b": open\n\n"
             while True:
                 event = await self._subscription.next()
                 if event is None:

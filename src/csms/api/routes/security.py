@@ -10,12 +10,12 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from csms.api.deps import Context
 from csms.api.routes.files import files_context
 from csms.api.routes.stations import StationIdPath, require_station
-from csms.api.schemas import Problem
+from csms.api.schemas import DB_INT_MAX, Problem
 from csms.blocks.security.commands import (
     delete_certificate,
     get_installed_certificate_ids,
@@ -123,13 +123,30 @@ class CertificateRequestOut(BaseModel):
 
 async def list_security_events(
     request: Request,
-    station_id: Annotated[str | None, Query()] = None,
+    *,
+    station_id: Annotated[str | None, Query(max_length=255)] = None,
     critical: Annotated[bool, Query(description="Only critical events")] = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    type_: Annotated[
+        str | None, Query(alias="type", max_length=50, description="e.g. FirmwareUpdated")
+    ] = None,
+    since: Annotated[
+        AwareDatetime | None, Query(description="Reported at or after (ISO 8601 with zone)")
+    ] = None,
+    until: Annotated[AwareDatetime | None, Query(description="Reported before")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=DB_INT_MAX, description="Older than this event id (paging)")
+    ] = None,
 ) -> list[SecurityEventOut]:
-    """Security events, newest first."""
+    """Security events, newest first (the stations' own timestamps for since/until)."""
     events = await files_context(request).security.events(
-        station_id=station_id, critical_only=critical, limit=limit
+        station_id=station_id,
+        critical_only=critical,
+        limit=limit,
+        event_type=type_,
+        since=since,
+        until=until,
+        before_id=before,
     )
     return [
         SecurityEventOut(

@@ -56,6 +56,8 @@ export async function session() {
   const me = await api("/auth/me");
   const who = document.getElementById("who");
   if (who) who.textContent = `${me.name} (${me.role})`;
+  // Admin-only links (audit log, users) are shown to admins only; the API refuses others anyway.
+  for (const link of document.querySelectorAll("[data-admin]")) link.hidden = me.role !== "admin";
   const out = document.getElementById("sign-out");
   if (out) {
     out.addEventListener("click", async () => {
