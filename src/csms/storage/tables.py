@@ -160,6 +160,7 @@ connection_events = Table(
     Column("online", Boolean, nullable=False),
     Column("ocpp_version", String(16)),
     Column("at", UtcDateTime, nullable=False),
+    Column("reason", String(160)),  # a disconnect's close code and reason (migration 0019)
     Index(None, "station_id", "id"),
 )
 
