@@ -1,11 +1,13 @@
 // Station page, OCPP message log: the station's exchanges newest first (GET
 // /stations/{id}/messages) filtered by action, direction and errors, with older pages on demand.
-// The live tail re-reads the newest page when the event stream says something happened at the
-// station, and every few seconds (a Heartbeat publishes no event), while the tab is visible.
+// The live tail asks for what is newer than the newest row shown (``since`` its time) when the
+// event stream says something happened at the station, and every few seconds (a Heartbeat
+// publishes no event), while the tab is visible: a few rows per read, not the whole page again.
 import { api, el, when, throttle } from "./app.js";
 
 const TAIL_POLL_MS = 3000;
 const PAGE = 50;
+const MAX_ROWS = 200;  // past this many rows the tail starts over with one page
 
 function outcomeText(m) {
   if (m.outcome === "error") return `error${m.error_code ? ` (${m.error_code})` : ""}`;
@@ -38,6 +40,7 @@ export function messages({ base }) {
   const older = document.getElementById("messages-older");
   const tail = document.getElementById("messages-tail");
   let next = null;
+  let newest = null;  // the newest exchange shown: the tail asks for what came after it
 
   function query(cursor) {
     const q = new URLSearchParams({ limit: String(PAGE) });
@@ -60,6 +63,7 @@ export function messages({ base }) {
       }
       if (!page.items.length) list.append(el("tr", {}, el("td", { colspan: 6, text: "No message matches." })));
       next = page.next_cursor;
+      newest = page.items[0] || null;
       older.hidden = !next;
       info.textContent = `${page.items.length}${next ? "+" : ""} exchanges, newest first` + (tail.checked ? " · live tail" : "");
     } catch (e) {
@@ -80,7 +84,25 @@ export function messages({ base }) {
     }
   }
 
-  const refresh = throttle(() => { if (tail.checked && !document.hidden) load(); }, 1000);
+  async function tailNew() {
+    if (!newest) return load();
+    try {
+      const q = query(null);
+      q.set("since", newest.at);
+      const page = await api(`${base}/messages?${q}`);
+      if (page.next_cursor) return load();  // more than a page arrived: start over
+      const fresh = page.items.filter((m) => m.id > newest.id);
+      if (!fresh.length) return;
+      if (!list.querySelector("tr[data-message]")) list.replaceChildren();
+      list.prepend(...fresh.map(row));
+      newest = fresh[0];
+      if (list.rows.length > MAX_ROWS) load();
+    } catch (e) {
+      if (e.status !== 401) info.textContent = e.message;
+    }
+  }
+
+  const refresh = throttle(() => { if (tail.checked && !document.hidden) tailNew(); }, 1000);
   form.addEventListener("submit", (e) => { e.preventDefault(); load(); });
   tail.addEventListener("change", load);
   older.addEventListener("click", more);
