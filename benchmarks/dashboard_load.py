@@ -41,12 +41,15 @@ TAG: Final = "DASH"
 MIXES: Final = ("heartbeat16", "metervalues16")
 
 
-def browser_cpu_seconds() -> float:
-    """CPU seconds used so far by this process's children but loadgen (chromium, its driver)."""
+def browser_cpu_seconds(server_pid: int) -> float:
+    """CPU seconds used so far by this process's children but the server and loadgen (that is,
+    chromium and Playwright's driver)."""
+    server = psutil.Process(server_pid)
+    skip = {server_pid, *(p.pid for p in server.children(recursive=True))}
     total = 0.0
     for child in psutil.Process().children(recursive=True):
         try:
-            if "loadgen.py" in " ".join(child.cmdline()):
+            if child.pid in skip or "loadgen.py" in " ".join(child.cmdline()):
                 continue
             times = child.cpu_times()
             total += times.user + times.system
@@ -60,8 +63,11 @@ def busiest_station(mix: str) -> str:
     return f"b{TAG}-{mix[:2]}00000"
 
 
-async def open_dashboard(browser: Browser, base: str, station: str) -> BrowserContext:
-    """A signed-in dashboard with the fleet page and ``station``'s page open, both live."""
+async def open_dashboard(
+    browser: Browser, base: str, station: str, pages: str = "both"
+) -> BrowserContext:
+    """A signed-in dashboard with the fleet page and ``station``'s page open, both live
+    (``pages``: ``fleet`` or ``station`` keeps only that one, to attribute the cost)."""
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     fleet = await context.new_page()
     await fleet.goto(base + "/login")
@@ -69,9 +75,15 @@ async def open_dashboard(browser: Browser, base: str, station: str) -> BrowserCo
     await fleet.get_by_label("Password").fill(PASSWORD)
     await fleet.get_by_role("button", name="Sign in").click()
     await fleet.wait_for_url(base + "/")
-    station_page = await context.new_page()
-    await station_page.goto(f"{base}/stations/{station}")
-    for page in (fleet, station_page):
+    opened = [fleet]
+    if pages != "fleet":
+        station_page = await context.new_page()
+        await station_page.goto(f"{base}/stations/{station}")
+        opened.append(station_page)
+    if pages == "station":
+        await fleet.close()
+        opened.remove(fleet)
+    for page in opened:
         await expect(page.locator("#live")).to_have_text("live", timeout=30_000)
     return context
 
@@ -129,17 +141,17 @@ async def measure(
             args=["--no-sandbox"],
         )
         for round_no in range(args.rounds):
-            for mix in MIXES:
+            for mix in args.mixes:
                 order = (0, args.dashboards) if round_no % 2 == 0 else (args.dashboards, 0)
                 for count in order:
                     contexts = [
-                        await open_dashboard(browser, base, busiest_station(mix))
+                        await open_dashboard(browser, base, busiest_station(mix), args.pages)
                         for _ in range(count)
                     ]
                     out = workdir / f"{mix}-{round_no}-{count}.json"
-                    before, started = browser_cpu_seconds(), time.monotonic()
+                    before, started = browser_cpu_seconds(pid), time.monotonic()
                     figures = await load(options, url, pid=pid, cpu=cpus[1], mix=mix, out=out)
-                    browser_cpu = (browser_cpu_seconds() - before) / (time.monotonic() - started)
+                    browser_cpu = (browser_cpu_seconds(pid) - before) / (time.monotonic() - started)
                     for context in contexts:
                         await context.close()
                     row = {"round": round_no, "mix": mix, "dashboards": count,
@@ -154,7 +166,7 @@ async def measure(
                     print(json.dumps(row), flush=True)
         await browser.close()
     summary: dict[str, Any] = {}
-    for mix in MIXES:
+    for mix in args.mixes:
         none = [r["calls_per_s"] for r in runs if r["mix"] == mix and r["dashboards"] == 0]
         some = [r["calls_per_s"] for r in runs if r["mix"] == mix and r["dashboards"] > 0]
         cpu0 = [
@@ -180,6 +192,8 @@ def main() -> int:
     parser.add_argument("--stations", type=int, default=200)
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--pages", choices=("both", "fleet", "station"), default="both")
+    parser.add_argument("--mixes", type=lambda v: tuple(v.split(",")), default=MIXES)
     parser.add_argument("--json", type=Path, default=None, help="write the figures here too")
     args = parser.parse_args()
     options = run.resolve_options(
