@@ -89,6 +89,7 @@ async def test_profiles_reservations_transfers_and_message_log(
 
     # Message log: the exchanges just made, filtered; the tail shows new ones without a reload.
     messages = page.locator("#messages-list")
+    await page.get_by_label("live tail").check()  # off when the page opens; on: reads anew
     await expect(messages.locator('tr[data-action="ReserveNow"]')).to_have_count(1)
     await page.get_by_label("Action", exact=True).fill("CancelReservation")
     await page.get_by_role("button", name="Filter").click()
@@ -99,7 +100,6 @@ async def test_profiles_reservations_transfers_and_message_log(
     await page.get_by_role("button", name="Filter").click()
     await expect(messages.locator('tr[data-action="StatusNotification"]')).to_have_count(0)
     await expect(messages.locator('tr[data-action="ReserveNow"]')).to_have_count(1)
-    await page.get_by_label("live tail").check()
     await page.evaluate("window.notReloaded = true")
     async with dashboard_csms.api() as client:
         answer = await client.post(f"{base}/trigger", json={"requested": "Heartbeat"})
