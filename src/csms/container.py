@@ -920,6 +920,7 @@ class Csms:
                 cache=self.settings.server.readiness_cache,
             ),
             soap=self.soap_presence,
+            connection_history=self.store.connection_history,
         )
         install_dashboard(app)  # the operator dashboard at /, a client of the API above
         config = uvicorn.Config(

@@ -27,6 +27,7 @@ from csms.api.media import STATE_CHANGING, JsonBodyMiddleware, binary_routes
 from csms.api.metrics import MetricsSources, attach_metrics, metrics_router
 from csms.api.ocpp_hint import OcppHintMiddleware
 from csms.api.routes.commands import commands_router
+from csms.api.routes.connections import attach_connection_history, connection_history_router
 from csms.api.routes.device_model import attach_device_model, device_model_router
 from csms.api.routes.ev_schedules import EvRenegotiation, attach_ev_schedules, ev_schedules_router
 from csms.api.routes.events import EventsApi, attach_events, events_router
@@ -51,6 +52,7 @@ from csms.api.routes.typed_commands import (
 from csms.api.routes.webhooks import webhooks_router
 from csms.api.schemas import Problem, ValidationProblem
 from csms.domain.api_credentials import ApiCredentials, FixedApiToken
+from csms.domain.connections import ConnectionHistory
 from csms.domain.devicemodel import DeviceModelRepository
 from csms.domain.messagelog import MessageLogRepository
 from csms.domain.notifications import NotificationLog
@@ -235,6 +237,7 @@ def create_app(
     metrics: MetricsSources | None = None,
     database: DatabaseProbe | None = None,
     soap: SoapPresence | None = None,
+    connection_history: ConnectionHistory | None = None,
 ) -> FastAPI:
     """Build the HTTP API. It fails closed: without a credential it refuses to build.
 
@@ -280,6 +283,7 @@ def create_app(
         message_log: the OCPP message log; adds ``/messages`` and ``/stations/{id}/messages``.
         metrics: what ``/metrics`` reports (Prometheus; behind the bearer token like ``/api/v1``).
         database: ``/readyz`` answers 503 while it fails (SELECT 1, cached about a second).
+        connection_history: adds ``/stations/{id}/connections`` (connects and disconnects).
     """
     checks = _credentials(auth, api_token, credentials)
     if call_timeout <= 0:
@@ -367,6 +371,9 @@ def create_app(
     if message_log is not None:
         attach_message_log(app, message_log)
         routers.append(message_log_router())
+    if connection_history is not None:  # the dashboard's station page (issue 10)
+        attach_connection_history(app, connection_history)
+        routers.append(connection_history_router())
     for router in routers:
         app.include_router(
             router, prefix=API_PREFIX, dependencies=dependencies, responses=responses

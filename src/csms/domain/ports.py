@@ -92,9 +92,16 @@ class StationRepository(Protocol):
         ...
 
     async def record_connection(
-        self, station_id: str, *, online: bool, ocpp_version: str | None, now: datetime
+        self,
+        station_id: str,
+        *,
+        online: bool,
+        ocpp_version: str | None,
+        now: datetime,
+        reason: str | None = None,
     ) -> None:
-        """Store that the station connected (with its negotiated version) or disconnected."""
+        """Store that the station connected (with its negotiated version) or disconnected
+        (``reason``: why, e.g. the WebSocket close code), in the connection history too."""
         ...
 
     def touch(self, station_id: str, now: datetime) -> None:

@@ -182,15 +182,24 @@ class EmittingStations(_Emitting[StationRepository]):
         )
 
     async def record_connection(
-        self, station_id: str, *, online: bool, ocpp_version: str | None, now: datetime
+        self,
+        station_id: str,
+        *,
+        online: bool,
+        ocpp_version: str | None,
+        now: datetime,
+        reason: str | None = None,
     ) -> None:
         await self._inner.record_connection(
-            station_id, online=online, ocpp_version=ocpp_version, now=now
+            station_id, online=online, ocpp_version=ocpp_version, now=now, reason=reason
         )
+        data: dict[str, Any] = {"ocpp_version": ocpp_version}
+        if reason is not None:
+            data["reason"] = reason
         self._publisher.publish(
             EventType.STATION_CONNECTED if online else EventType.STATION_DISCONNECTED,
             station_id,
-            {"ocpp_version": ocpp_version},
+            data,
         )
 
     async def record_status(self, report: StatusReport) -> None:

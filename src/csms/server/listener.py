@@ -52,6 +52,7 @@ from websockets.typing import Subprotocol
 from csms.blocks.context import CallContext
 from csms.blocks.dispatch import Dispatcher
 from csms.config import ServerSettings
+from csms.domain.connections import close_reason
 from csms.domain.credentials import (
     WeakPassword,
     check_password_strength,
@@ -626,7 +627,11 @@ class StationListener:
             if self._registry.unregister(conn):
                 try:
                     await self._stations.record_connection(
-                        station.id, online=False, ocpp_version=negotiated, now=self._clock()
+                        station.id,
+                        online=False,
+                        ocpp_version=negotiated,
+                        now=self._clock(),
+                        reason=close_reason(ws.close_code, ws.close_reason),
                     )
                 except StorageError:
                     log.exception("could not record the disconnection")

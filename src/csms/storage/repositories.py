@@ -133,9 +133,17 @@ class SqlStationRepository:
         await self._committer.submit(RecordBoot(station_id, boot, status, now))
 
     async def record_connection(
-        self, station_id: str, *, online: bool, ocpp_version: str | None, now: datetime
+        self,
+        station_id: str,
+        *,
+        online: bool,
+        ocpp_version: str | None,
+        now: datetime,
+        reason: str | None = None,
     ) -> None:
-        await self._committer.submit(RecordConnection(station_id, online, ocpp_version, now))
+        await self._committer.submit(
+            RecordConnection(station_id, online, ocpp_version, now, reason)
+        )
 
     def touch(self, station_id: str, now: datetime) -> None:
         self._committer.touch(station_id, now)

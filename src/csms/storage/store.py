@@ -16,6 +16,7 @@ from csms.domain.charging_ports import (
 )
 from csms.domain.command_jobs import CommandJobRepository, DesiredSettings
 from csms.domain.configuration import ConfigurationRepository
+from csms.domain.connections import ConnectionHistory
 from csms.domain.devicemodel import DeviceModelRepository
 from csms.domain.files import FileRepository
 from csms.domain.ledger import Ledger
@@ -39,6 +40,7 @@ from csms.storage.chargingprofiles import SqlChargingProfileRepository
 from csms.storage.command_jobs import SqlCommandJobRepository, SqlDesiredSettings
 from csms.storage.committer import GroupCommitter
 from csms.storage.configuration import SqlConfigurationRepository
+from csms.storage.connections import SqlConnectionHistory
 from csms.storage.devicemodel import SqlDeviceModelRepository
 from csms.storage.direct import reading
 from csms.storage.engine import SqliteSynchronous, create_engine
@@ -87,6 +89,7 @@ class Store:
     accounts: AccountRepository
     audit: AuditLog
     message_log: MessageLogRepository
+    connection_history: ConnectionHistory
 
     def __init__(
         self,
@@ -127,6 +130,7 @@ class Store:
         self.accounts = SqlAccountRepository(engine)
         self.audit = SqlAuditLog(engine)
         self.message_log = SqlMessageLog(engine, self._committer)
+        self.connection_history = SqlConnectionHistory(engine)
 
     @property
     def engine(self) -> AsyncEngine:

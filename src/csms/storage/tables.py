@@ -161,6 +161,7 @@ connection_events = Table(
     Column("online", Boolean, nullable=False),
     Column("ocpp_version", String(16)),
     Column("at", UtcDateTime, nullable=False),
+    Column("reason", String(160)),  # a disconnect's close code and reason (migration 0020)
     Index(None, "station_id", "id"),
 )
 

@@ -129,6 +129,7 @@ class RecordConnection(Write[None]):
     online: bool
     ocpp_version: str | None
     at: datetime
+    reason: str | None = None  # a disconnect's: the WebSocket close code and reason
 
 
 @dataclass(slots=True)
@@ -208,7 +209,7 @@ def _connection_station_update(_dialect: Dialect) -> Update:
 _CONNECTION_STATION = Prepared(
     _connection_station_update, ("b_id", "b_online", "b_version", "b_at")
 )
-_CONNECTION_HISTORY_COLUMNS = ("station_id", "online", "ocpp_version", "at")
+_CONNECTION_HISTORY_COLUMNS = ("station_id", "online", "ocpp_version", "at", "reason")
 _CONNECTION_HISTORY = Prepared(
     lambda _: insert(connection_events),
     _CONNECTION_HISTORY_COLUMNS,
@@ -291,7 +292,7 @@ async def _record_connections(conn: AsyncConnection, writes: list[RecordConnecti
     for w in writes:
         at = timestamp(w.at)
         station_rows.append((w.station_id, w.online, w.ocpp_version, at))
-        history.append((w.station_id, w.online, w.ocpp_version, at))
+        history.append((w.station_id, w.online, w.ocpp_version, at, w.reason))
     await _CONNECTION_STATION.executemany(conn, station_rows)
     await _CONNECTION_HISTORY.executemany(conn, history)
     return [None] * len(writes)

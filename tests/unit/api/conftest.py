@@ -117,7 +117,13 @@ class FakeStationRepository:
         station.registration_status, station.last_boot_at = status, now
 
     async def record_connection(
-        self, station_id: str, *, online: bool, ocpp_version: str | None, now: datetime
+        self,
+        station_id: str,
+        *,
+        online: bool,
+        ocpp_version: str | None,
+        now: datetime,
+        reason: str | None = None,
     ) -> None:
         station = self._require(station_id)
         station.online, station.ocpp_version = online, ocpp_version

@@ -98,7 +98,8 @@ export function live({ stations = [], types = [], onEvent, onTick, pollSeconds =
   source.onmessage = (m) => onEvent(JSON.parse(m.data));
   const kinds = ["station.connected", "station.disconnected", "station.boot", "station.status",
     "station.registration", "transaction.started", "transaction.updated", "transaction.ended",
-    "meter.values", "events.lost"];
+    "meter.values", "events.lost",
+    "security.event", "firmware.status", "log.status", "command.result"];  // the station page's sections
   for (const kind of kinds) source.addEventListener(kind, (m) => onEvent(JSON.parse(m.data)));
   source.onerror = () => {
     if (source.readyState === EventSource.CLOSED) {  // refused (404, 401, 503): poll instead

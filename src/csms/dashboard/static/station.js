@@ -1,9 +1,16 @@
 // Station page: identity, EVSEs with their running transaction, a live power chart and the
-// typed commands (operators and admins only; the API refuses viewers anyway).
+// typed commands (operators and admins only; the API refuses viewers anyway); its other sections
+// (charging profiles, reservations, firmware and logs, message log, security events and
+// connections) are one module each, loaded here and told of the station's live events.
 import { api, session, mayAct, live, throttle, el, ago, when, energy, power, statusBadge,
   onlineBadge, outcomeOf, flash } from "./app.js";
 import { timeChart, pointsOf } from "./chart.js";
 import { configuration } from "./configuration.js";
+import { profiles } from "./profiles.js";
+import { reservations } from "./reservations.js";
+import { transfers } from "./transfers.js";
+import { messages } from "./messages.js";
+import { history } from "./history.js";
 
 const id = document.getElementById("station").dataset.station;
 const base = `/stations/${encodeURIComponent(id)}`;
@@ -125,9 +132,17 @@ const settings = configuration({
   base, version: () => detail && detail.ocpp_version, canEdit: mayAct(me), outcomeOf,
 });
 await settings.load();
+const canEdit = mayAct(me);
+const sections = [profiles({ base, canEdit }), reservations({ base, canEdit }),
+  transfers({ base, canEdit }), messages({ base }), history({ id, base })];
+await Promise.all(sections.map((section) => section.load()));
+const DETAIL = /^(station\.|transaction\.|meter\.|events\.lost)/;  // what the top of the page shows
 live({
   stations: [id],
   label: document.getElementById("live"),
-  onTick: refresh,
-  onEvent: () => refresh(),
+  onTick: () => { refresh(); for (const section of sections) section.load(); },
+  onEvent: (ev) => {
+    if (DETAIL.test(ev.type)) refresh();
+    for (const section of sections) section.onEvent(ev);
+  },
 });
