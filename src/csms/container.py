@@ -81,6 +81,7 @@ from csms.blocks.tariff import COMMANDS as TARIFF_COMMANDS
 from csms.blocks.tariff import CostUpdateSender, TariffPricer
 from csms.blocks.transactions import TransactionsBlock, TransactionsV16Block
 from csms.blocks.transactions.status_command import COMMANDS as TRANSACTION_STATUS_COMMANDS
+from csms.cluster import ClusterBus, ClusterError, ClusterGateway, ClusterNode, default_node_id
 from csms.config import ApiSettings, Settings, SettingsError, driver_database_url
 from csms.dashboard import install_dashboard
 from csms.domain.api_credentials import ApiCredentials
@@ -91,6 +92,7 @@ from csms.domain.charging_ports import (
 )
 from csms.domain.credentials import hash_password
 from csms.domain.devicemodel import DeviceModelRepository
+from csms.domain.events import EventPublisher
 from csms.domain.files import FileRepository
 from csms.domain.iso15118 import Iso15118CertificateProvider
 from csms.domain.messagelog import Retention
@@ -508,7 +510,7 @@ class _EmbeddedUvicorn(uvicorn.Server):
         yield
 
 
-def emit_events(store: Store, bus: InProcessBus, meter_interval: float) -> None:
+def emit_events(store: Store, bus: EventPublisher, meter_interval: float) -> None:
     """Events (issue 9): wrap the store's repositories so each committed fact is published on
     ``bus`` (:mod:`csms.events.emitting`); everything that reads them from the store after this
     (blocks, listener, API) publishes."""
@@ -560,9 +562,29 @@ class Csms:
         self.v2g: V2GRootAuthority | None = None
         self.registry = ConnectionRegistry(log_limiter=self.log_limiter)
         # Events (issue 9): committed facts for SSE and webhooks.
-        self.events = InProcessBus(
+        self.events: InProcessBus | ClusterBus = InProcessBus(
             replay_size=settings.events.replay_size, queue_size=settings.events.queue_size
         )
+        # The cluster (issue 11): with CSMS_CLUSTER_URL, this node's NATS side and a bus whose
+        # SSE view holds every node's events (webhooks read this node's own: each once).
+        self.cluster: ClusterNode | None = None
+        if settings.cluster.url is not None:
+            node_id = settings.cluster.node_id or default_node_id()
+            self.cluster = ClusterNode(
+                settings.cluster.url,
+                node_id,
+                lease=settings.cluster.lease,
+                registry=self.registry,
+                log_limiter=self.log_limiter,
+            )
+            self.events = self.cluster.bus = ClusterBus(
+                node_id,
+                local=InProcessBus(replay_size=settings.events.replay_size),
+                view=InProcessBus(
+                    replay_size=settings.events.replay_size,
+                    queue_size=settings.events.queue_size,
+                ),
+            )
         self.webhooks: WebhookDispatcher | None = None
         self.listener: StationListener | None = None
         # Operations (issue 9): the message log's recorder (None when CSMS_MESSAGE_LOG=off) and
@@ -586,16 +608,28 @@ class Csms:
 
     @property
     def ocpp_port(self) -> int:
-        """The bound OCPP port."""
+        """The bound OCPP port (an API-only cluster node: the configured one, for the hints)."""
+        if self.listener is None and self.settings.cluster.role == "api":
+            return self.settings.server.port
         assert self.listener is not None
         return self.listener.port
 
     def command_gateway(self) -> StationGateway:
-        """The gateway of the API and its commands: the WebSocket sessions and, with
-        CSMS_SOAP_ENABLED, the SOAP stations (issue 12; a WebSocket session first)."""
+        """The gateway of the API and its commands: the WebSocket sessions (in a cluster, any
+        node's, issue 11) and, with CSMS_SOAP_ENABLED, the SOAP stations (issue 12; a WebSocket
+        session first)."""
+        sessions: StationGateway = self.registry
+        if self.cluster is not None:
+            sessions = ClusterGateway(
+                self.registry,
+                self.cluster.mirror,
+                self.cluster,
+                call_timeout=self.settings.server.call_timeout,
+                request_margin=self.settings.cluster.request_margin,
+            )
         if self.soap_stations is None:
-            return self.registry
-        return CombinedGateway(self.registry, self.soap_stations)
+            return sessions
+        return CombinedGateway(sessions, self.soap_stations)
 
     @property
     def soap_port(self) -> int | None:
@@ -640,13 +674,20 @@ class Csms:
         except DatabaseUnavailable as exc:
             raise StartupError(f"CSMS_DATABASE_URL (--database-url): {exc}") from exc
         emit_events(self.store, self.events, settings.events.meter_interval)  # events (issue 9)
+        cluster = self.cluster
         self.webhooks = WebhookDispatcher(
             SqlWebhookRepository(self.store.engine),
-            self.events,
+            self.events.local if isinstance(self.events, ClusterBus) else self.events,
             webhook_options(settings),
             user_agent=f"csms/{csms_version}",
+            sends=cluster.sends_webhooks if cluster is not None else None,
         )
         self.webhooks.start()
+        if cluster is not None:  # issue 11: join before any station can connect
+            try:
+                await cluster.start(serve_calls=settings.cluster.role != "api")
+            except ClusterError as exc:
+                raise StartupError(f"CSMS_CLUSTER_URL (--cluster-url): {exc}") from exc
         files = settings.files
         self.file_service = FileService(
             self.store.files,
@@ -700,6 +741,9 @@ class Csms:
         self.message_log = build_message_log(settings, self.store, self.log_limiter)
         if self.message_log is not None:
             await self.message_log.start()
+        if settings.cluster.role == "api":  # an API-only cluster node holds no station
+            await self._start_api()
+            return
         self.listener = StationListener(
             settings.server,
             stations=self.store.stations,
@@ -726,7 +770,7 @@ class Csms:
             raise _bind_error(exc, server.host, server.port, names) from exc
         if settings.server.soap_enabled:
             await self._start_soap(dispatcher)
-        if settings.api.enabled:
+        if settings.api.enabled and settings.cluster.role != "gateway":
             await self._start_api()
         self._start_cost_updates()
 
@@ -1083,6 +1127,8 @@ class Csms:
         if self.listener is not None:
             await self.listener.close()
             self.listener = None
+        if self.cluster is not None:  # issue 11: after the listener, so releases are written
+            await self.cluster.aclose()
         if self.message_log is not None:
             await self.message_log.aclose()
             self.message_log = None
