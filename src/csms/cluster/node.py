@@ -186,6 +186,11 @@ class ClusterNode:
             await self._nc.drain()
         self._nc = None
 
+    @property
+    def connected(self) -> bool:
+        """True while the NATS connection is up."""
+        return self._nc is not None and self._nc.is_connected
+
     def sends_webhooks(self) -> bool:
         """True while this node holds the webhook sender lease."""
         return (
