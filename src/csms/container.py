@@ -81,7 +81,14 @@ from csms.blocks.tariff import COMMANDS as TARIFF_COMMANDS
 from csms.blocks.tariff import CostUpdateSender, TariffPricer
 from csms.blocks.transactions import TransactionsBlock, TransactionsV16Block
 from csms.blocks.transactions.status_command import COMMANDS as TRANSACTION_STATUS_COMMANDS
-from csms.cluster import ClusterBus, ClusterError, ClusterGateway, ClusterNode, default_node_id
+from csms.cluster import (
+    ClusterBus,
+    ClusterError,
+    ClusterGateway,
+    ClusterNode,
+    ClusterWebhookChanges,
+    default_node_id,
+)
 from csms.config import ApiSettings, Settings, SettingsError, driver_database_url
 from csms.dashboard import install_dashboard
 from csms.domain.api_credentials import ApiCredentials
@@ -683,7 +690,8 @@ class Csms:
             sends=cluster.sends_webhooks if cluster is not None else None,
         )
         self.webhooks.start()
-        if cluster is not None:  # issue 11: join before any station can connect
+        if cluster is not None:
+            cluster.webhooks = self.webhooks  # issue 11: join before any station can connect
             try:
                 await cluster.start(serve_calls=settings.cluster.role != "api")
             except ClusterError as exc:
@@ -1046,7 +1054,11 @@ class Csms:
             max_streams=events.max_streams,
             keepalive=events.keepalive,
             webhooks=SqlWebhookRepository(self.store.engine),
-            dispatcher=self.webhooks,
+            dispatcher=(
+                ClusterWebhookChanges(self.cluster, self.webhooks)
+                if self.cluster is not None
+                else self.webhooks
+            ),
             max_webhooks=events.max_webhooks,
             allow_http=events.webhook_allow_http,
             block_private=events.webhook_block_private,

@@ -21,7 +21,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from csms.config import ClusterSettings, EventsSettings
-from tests.integration.events import SseReader
+from tests.integration.events import SseReader, webhook_receiver
 from tests.integration.harness import (
     BOOT_16,
     RunningCsms,
@@ -160,10 +160,13 @@ async def test_a_station_moving_to_b_closes_its_session_on_a(
                 assert _online(a, "CP2") and _online(b, "CP2")
 
 
-async def test_sse_on_b_sees_events_of_a_once(
+async def test_sse_on_b_sees_events_of_a_once_and_webhooks_are_sent_once(
     nats_server: NatsServer, postgres_server: PostgresServer, tmp_path: Path
 ) -> None:
-    async with _two_nodes(nats_server, postgres_server, tmp_path) as (a, b):
+    async with (
+        webhook_receiver() as receiver,
+        _two_nodes(nats_server, postgres_server, tmp_path) as (a, b),
+    ):
         await a.add_station("CP3")
         async with (
             b.api() as api,
@@ -171,6 +174,12 @@ async def test_sse_on_b_sees_events_of_a_once(
         ):
             assert response.status_code == 200
             stream = SseReader(response)
+            hook = await api.post(
+                "/api/v1/webhooks",
+                json={"url": receiver.url, "event_types": ["station."], "station_ids": ["CP3"]},
+            )  # created through B, must be known to A's intake
+            assert hook.status_code == 201, hook.text
+            await asyncio.sleep(0.2)  # the change reaches A over NATS
             async with a.connect("CP3") as ws:
                 await _boot(ws)
                 status = {"connectorId": 1, "errorCode": "NoError", "status": "Available"}
@@ -183,6 +192,15 @@ async def test_sse_on_b_sees_events_of_a_once(
                     message = await stream.next(1.0)
                     assert message.event == "station.disconnected", message
             assert seen.count("station.boot") == 1 and seen.count("station.connected") == 1
+
+        def delivered() -> list[str]:
+            return [orjson.loads(r.body)["type"] for r in receiver.received]
+
+        await _until(lambda: "station.disconnected" in delivered())
+        await asyncio.sleep(1.5)  # a second sender would have sent its copies by now
+        types = delivered()
+        for kind in ("station.connected", "station.boot", "station.status"):
+            assert types.count(kind) == 1, types
 
 
 async def test_kill_9_of_a_node_expires_its_presence(
@@ -231,8 +249,12 @@ async def test_nodes_reconnect_after_a_nats_restart(
             await asyncio.to_thread(nats_server.restart)
             # The station stayed connected to A; once both nodes are back, B reaches it again.
             await _until(
-                lambda: a.csms.cluster is not None and b.csms.cluster is not None
-                and a.csms.cluster.connected and b.csms.cluster.connected,
+                lambda: (
+                    a.csms.cluster is not None
+                    and b.csms.cluster is not None
+                    and a.csms.cluster.connected
+                    and b.csms.cluster.connected
+                ),
                 timeout=20,
             )
             await _until(lambda: _online(b, "CP5"))

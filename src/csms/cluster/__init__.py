@@ -13,13 +13,14 @@ single-process ones (see docs/architecture.md "The cluster layer"):
 from csms.cluster.events import ClusterBus
 from csms.cluster.gateway import ClusterGateway
 from csms.cluster.mirror import Holder, PresenceMirror, station_key
-from csms.cluster.node import ClusterError, ClusterNode, default_node_id
+from csms.cluster.node import ClusterError, ClusterNode, ClusterWebhookChanges, default_node_id
 
 __all__ = [
     "ClusterBus",
     "ClusterError",
     "ClusterGateway",
     "ClusterNode",
+    "ClusterWebhookChanges",
     "Holder",
     "PresenceMirror",
     "default_node_id",

@@ -29,9 +29,8 @@ import socket
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-import nats
 import nats.errors
 import nats.js.errors
 import orjson
@@ -39,6 +38,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js.kv import KV_DEL, KV_PURGE, KeyValue
 
+import nats
 from csms.cluster.events import EVENTS_SUBJECT, ClusterBus
 from csms.cluster.gateway import RequestUndelivered, call_subject
 from csms.cluster.mirror import Holder, PresenceMirror, station_from_key, station_key
@@ -48,7 +48,7 @@ from csms.log import LogLimiter
 from csms.server.connection import CLOSE_POLICY_VIOLATION, StationConnection
 from csms.server.registry import ConnectionRegistry
 
-__all__ = ["ClusterError", "ClusterNode", "default_node_id"]
+__all__ = ["ClusterError", "ClusterNode", "ClusterWebhookChanges", "default_node_id"]
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +56,7 @@ NODES_BUCKET = "csms_nodes"
 STATIONS_BUCKET = "csms_stations"
 LEASES_BUCKET = "csms_leases"
 WEBHOOK_LEASE = "webhook-sender"
+WEBHOOKS_CHANGED_SUBJECT = "csms.webhooks.changed"
 _ORPHANS_PER_TICK = 1000
 
 
@@ -67,6 +68,26 @@ def default_node_id() -> str:
     """Host name, process id and a random part: unique per process, readable in logs."""
     host = re.sub(r"[^A-Za-z0-9_-]", "-", socket.gethostname())[:40] or "node"
     return f"{host}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+class WebhookChanges(Protocol):
+    """The webhook dispatcher's side: reload the subscriptions."""
+
+    def changed(self) -> None: ...
+
+
+class ClusterWebhookChanges:
+    """Given to the API as its webhook dispatcher: a subscription created, changed or deleted
+    through any node's API is reloaded by every node's dispatcher (each node's intake writes its
+    own events to the outbox, so each must know every subscription)."""
+
+    def __init__(self, node: ClusterNode, local: WebhookChanges) -> None:
+        self._node = node
+        self._local = local
+
+    def changed(self) -> None:
+        self._local.changed()
+        self._node.announce_webhooks_changed()
 
 
 @dataclass(slots=True)
@@ -99,6 +120,7 @@ class ClusterNode:
         self._clock = clock
         self.mirror = PresenceMirror(node_id, lease)
         self.bus: ClusterBus | None = None
+        self.webhooks: WebhookChanges | None = None  # this node's dispatcher, told of changes
         self._nc: Client | None = None
         self._nodes: KeyValue | None = None
         self._stations: KeyValue | None = None
@@ -150,6 +172,7 @@ class ClusterNode:
         if serve_calls:
             await self._nc.subscribe(call_subject(self.node_id), cb=self._on_call)
         await self._nc.subscribe(EVENTS_SUBJECT, cb=self._on_event)
+        await self._nc.subscribe(WEBHOOKS_CHANGED_SUBJECT, cb=self._on_webhooks_changed)
         self._registry.on_register = self._registered
         self._registry.on_unregister = self._unregistered
         self._spawn(self._writer(), "cluster-presence")
@@ -469,6 +492,16 @@ class ClusterNode:
             answer = encode_error(exc)
         with contextlib.suppress(nats.errors.Error):
             await msg.respond(answer)
+
+    def announce_webhooks_changed(self) -> None:
+        """Tell the other nodes' dispatchers that the webhook subscriptions changed."""
+        self._spawn(
+            self.publish(WEBHOOKS_CHANGED_SUBJECT, self.node_id.encode()), "cluster-webhooks"
+        )
+
+    async def _on_webhooks_changed(self, msg: Msg) -> None:
+        if msg.data != self.node_id.encode() and self.webhooks is not None:
+            self.webhooks.changed()
 
     async def _on_event(self, msg: Msg) -> None:
         if self.bus is not None:
