@@ -58,6 +58,7 @@ LEASES_BUCKET = "csms_leases"
 WEBHOOK_LEASE = "webhook-sender"
 WEBHOOKS_CHANGED_SUBJECT = "csms.webhooks.changed"
 _ORPHANS_PER_TICK = 1000
+_FIRST_CONNECT_S = 10.0
 
 
 class ClusterError(Exception):
@@ -143,18 +144,25 @@ class ClusterNode:
         Raises:
             ClusterError: NATS cannot be reached or has no JetStream.
         """
+        # The client retries forever once connected; the first connection is bounded, so a
+        # mistyped URL is one clear line at start-up instead of a silent wait.
+        connecting = nats.connect(
+            servers=self._servers,
+            name=f"csms {self.node_id}",
+            connect_timeout=2,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.5,
+            error_cb=self._on_error,
+            disconnected_cb=self._on_disconnected,
+            reconnected_cb=self._on_reconnected,
+        )
         try:
-            self._nc = await nats.connect(
-                servers=self._servers,
-                name=f"csms {self.node_id}",
-                connect_timeout=5,
-                max_reconnect_attempts=-1,
-                reconnect_time_wait=0.5,
-                error_cb=self._on_error,
-                disconnected_cb=self._on_disconnected,
-                reconnected_cb=self._on_reconnected,
-            )
-        except (OSError, nats.errors.Error, TimeoutError) as exc:
+            self._nc = await asyncio.wait_for(connecting, _FIRST_CONNECT_S)
+        except TimeoutError:
+            raise ClusterError(
+                f"cannot reach NATS at {', '.join(self._servers)} within {_FIRST_CONNECT_S:g} s"
+            ) from None
+        except (OSError, nats.errors.Error) as exc:
             raise ClusterError(f"cannot reach NATS at {', '.join(self._servers)}: {exc}") from exc
         try:
             self._nodes = await self._bucket(NODES_BUCKET, ttl=self._lease)
