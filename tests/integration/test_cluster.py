@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from tests.integration.harness import (
     running_csms,
     settings_for,
 )
-from tests.nats import NatsServer
+from tests.nats import NatsServer, running_nats
 from tests.postgres import PostgresServer
 
 pytestmark = pytest.mark.postgres
@@ -65,13 +65,29 @@ async def _node(
         yield running
 
 
+@pytest.fixture(scope="module")
+def nats() -> Iterator[NatsServer]:
+    """One nats-server for the module: each test's nodes have ids of their own."""
+    with running_nats() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def database(postgres_server: PostgresServer) -> Iterator[str]:
+    """One database for the module (migrated once): each test's stations have ids of their own."""
+    name = asyncio.run(postgres_server.create_database())
+    yield postgres_server.url(name)
+    asyncio.run(postgres_server.drop_database(name))
+
+
 @asynccontextmanager
 async def _two_nodes(
-    nats: NatsServer, postgres: PostgresServer, tmp_path: Path
+    nats: NatsServer, url: str, tmp_path: Path
 ) -> AsyncIterator[tuple[RunningCsms, RunningCsms]]:
-    async with postgres.database() as url, AsyncExitStack() as stack:
-        a = await stack.enter_async_context(_node("A", nats, url, tmp_path))
-        b = await stack.enter_async_context(_node("B", nats, url, tmp_path))
+    test = tmp_path.name[-12:]  # node ids unique per test: an earlier test's leases may linger
+    async with AsyncExitStack() as stack:
+        a = await stack.enter_async_context(_node(f"A-{test}", nats, url, tmp_path))
+        b = await stack.enter_async_context(_node(f"B-{test}", nats, url, tmp_path))
         yield a, b
 
 
@@ -92,9 +108,9 @@ async def _answer(ws: ClientConnection, action: str, answer: list[Any]) -> None:
 
 
 async def test_a_station_on_a_gets_commands_through_b(
-    nats_server: NatsServer, postgres_server: PostgresServer, tmp_path: Path
+    nats: NatsServer, database: str, tmp_path: Path
 ) -> None:
-    async with _two_nodes(nats_server, postgres_server, tmp_path) as (a, b):
+    async with _two_nodes(nats, database, tmp_path) as (a, b):
         await a.add_station("CP1")
         await a.add_station("CP-OFF")
         async with a.connect("CP1") as ws, b.api() as api:
@@ -133,9 +149,9 @@ async def test_a_station_on_a_gets_commands_through_b(
 
 
 async def test_a_station_moving_to_b_closes_its_session_on_a(
-    nats_server: NatsServer, postgres_server: PostgresServer, tmp_path: Path
+    nats: NatsServer, database: str, tmp_path: Path
 ) -> None:
-    async with _two_nodes(nats_server, postgres_server, tmp_path) as (a, b):
+    async with _two_nodes(nats, database, tmp_path) as (a, b):
         await a.add_station("CP2")
         async with a.connect("CP2") as old:
             await _boot(old)
@@ -161,11 +177,11 @@ async def test_a_station_moving_to_b_closes_its_session_on_a(
 
 
 async def test_sse_on_b_sees_events_of_a_once_and_webhooks_are_sent_once(
-    nats_server: NatsServer, postgres_server: PostgresServer, tmp_path: Path
+    nats: NatsServer, database: str, tmp_path: Path
 ) -> None:
     async with (
         webhook_receiver() as receiver,
-        _two_nodes(nats_server, postgres_server, tmp_path) as (a, b),
+        _two_nodes(nats, database, tmp_path) as (a, b),
     ):
         await a.add_station("CP3")
         async with (
@@ -204,15 +220,13 @@ async def test_sse_on_b_sees_events_of_a_once_and_webhooks_are_sent_once(
 
 
 async def test_kill_9_of_a_node_expires_its_presence(
-    nats_server: NatsServer,
-    postgres_server: PostgresServer,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    nats: NatsServer, database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CSMS_CLUSTER_LEASE", str(LEASE))
-    async with postgres_server.database() as url, _node("B", nats_server, url, tmp_path) as b:
+    url = database
+    async with _node("B-kill", nats, url, tmp_path) as b:
         port = free_port()
-        flags = ("--cluster-url", nats_server.url, "--node-id", "A", "--role", "gateway")
+        flags = ("--cluster-url", nats.url, "--node-id", "A-kill", "--role", "gateway")
         async with (
             csms_serve(url, port, tmp_path / "a.log", *flags) as proc,
             connect(f"ws://127.0.0.1:{port}/ocpp/CP4", subprotocols=["ocpp1.6"]) as ws,  # type: ignore[list-item]
@@ -239,14 +253,14 @@ async def test_kill_9_of_a_node_expires_its_presence(
 
 
 async def test_nodes_reconnect_after_a_nats_restart(
-    nats_server: NatsServer, postgres_server: PostgresServer, tmp_path: Path
+    nats: NatsServer, database: str, tmp_path: Path
 ) -> None:
-    async with _two_nodes(nats_server, postgres_server, tmp_path) as (a, b):
+    async with _two_nodes(nats, database, tmp_path) as (a, b):
         await a.add_station("CP5")
         async with a.connect("CP5") as ws, b.api() as api:
             await _boot(ws)
             await _until(lambda: _online(b, "CP5"))
-            await asyncio.to_thread(nats_server.restart)
+            await asyncio.to_thread(nats.restart)
             # The station stayed connected to A; once both nodes are back, B reaches it again.
             await _until(
                 lambda: (
