@@ -174,6 +174,10 @@ async def test_a_station_moving_to_b_closes_its_session_on_a(
                 # A's release of its old claim did not take B's away.
                 await asyncio.sleep(0.3)
                 assert _online(a, "CP2") and _online(b, "CP2")
+                # A did not record the station as gone offline (B recorded it online).
+                async with a.api() as api:
+                    page = await api.get("/api/v1/stations", params={"online": "true", "q": "CP2"})
+                    assert page.json()["total"] == 1, page.json()
 
 
 async def test_sse_on_b_sees_events_of_a_once_and_webhooks_are_sent_once(

@@ -362,6 +362,9 @@ class ClusterNode:
             sid,
             node,
         )
+        # Forgotten first, as a replaced session on one node is: no command reaches it any more,
+        # and its end is not recorded as the station going offline (it is online on ``node``).
+        self._registry.unregister(claim.conn)
         self._spawn(
             claim.conn.close(CLOSE_POLICY_VIOLATION, "replaced by a session on another node"),
             "cluster-replace",
@@ -387,6 +390,7 @@ class ClusterNode:
         self, kv: KeyValue, handle: Callable[[KeyValue.Entry], None], ready: asyncio.Event
     ) -> None:
         while True:
+            watcher: KeyValue.KeyWatcher | None = None
             try:
                 watcher = await kv.watchall()
                 async for entry in watcher:
@@ -395,6 +399,9 @@ class ClusterNode:
                         continue
                     handle(entry)
             except asyncio.CancelledError:
+                if watcher is not None:  # no consumer left behind on the server
+                    with contextlib.suppress(Exception):
+                        await asyncio.shield(watcher.stop())  # type: ignore[no-untyped-call]
                 raise
             except Exception as exc:
                 self._limiter.log(
