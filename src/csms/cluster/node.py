@@ -59,6 +59,7 @@ WEBHOOK_LEASE = "webhook-sender"
 WEBHOOKS_CHANGED_SUBJECT = "csms.webhooks.changed"
 _ORPHANS_PER_TICK = 1000
 _FIRST_CONNECT_S = 10.0
+_WRITE_BATCH = 512  # claims and releases written at once
 
 
 class ClusterError(Exception):
@@ -129,6 +130,7 @@ class ClusterNode:
         self._claims: dict[str, _Claim] = {}
         self._ops: asyncio.Queue[tuple[str, str, _Claim]] = asyncio.Queue()
         self._unreleased: dict[str, int] = {}  # deletes that failed, retried at each renewal
+        self._unclaimed: set[str] = set()  # claims that failed, retried at each renewal
         self._tasks: set[asyncio.Task[Any]] = set()
         self._watchers: list[asyncio.Task[None]] = []
         self._started_at = 0.0
@@ -298,9 +300,24 @@ class ClusterNode:
             self._ops.put_nowait(("release", conn.station_id, claim))
 
     async def _writer(self) -> None:
-        """Claims and releases in the order the sessions came and went."""
+        """Claims and releases in the order each station's sessions came and went: what is
+        queued is taken in one batch (a reconnect storm), each station's operations in order,
+        different stations' concurrently (one NATS round trip for the batch, not one each)."""
         while True:
-            op, sid, claim = await self._ops.get()
+            batch = [await self._ops.get()]
+            while len(batch) < _WRITE_BATCH and not self._ops.empty():
+                batch.append(self._ops.get_nowait())
+            chains: dict[str, list[tuple[str, _Claim]]] = {}
+            for op, sid, claim in batch:
+                chains.setdefault(sid, []).append((op, claim))
+            try:
+                await asyncio.gather(*(self._write(sid, ops) for sid, ops in chains.items()))
+            finally:
+                for _ in batch:
+                    self._ops.task_done()
+
+    async def _write(self, sid: str, ops: list[tuple[str, _Claim]]) -> None:
+        for op, claim in ops:
             try:
                 if op == "claim":
                     await self._claim(sid, claim)
@@ -312,15 +329,15 @@ class ClusterNode:
                     logging.WARNING,
                     "presence",
                     "cluster presence",
-                    "cluster: cannot %s station %s in NATS (%s); retried after reconnect",
+                    "cluster: cannot %s station %s in NATS (%s); retried",
                     op,
                     sid,
                     exc,
                 )
                 if op == "release" and claim.revision is not None:
                     self._unreleased[sid] = claim.revision
-            finally:
-                self._ops.task_done()
+                elif op == "claim":
+                    self._unclaimed.add(sid)
 
     async def _claim(self, sid: str, claim: _Claim) -> None:
         assert self._stations is not None
@@ -453,6 +470,11 @@ class ClusterNode:
         assert self._nodes is not None and self._stations is not None
         await self._nodes.put(self.node_id, b"{}")
         await self._renew_webhook_lease()
+        for sid in list(self._unclaimed):
+            self._unclaimed.discard(sid)
+            claim = self._claims.get(sid)
+            if claim is not None:
+                self._ops.put_nowait(("claim", sid, claim))
         for sid, revision in list(self._unreleased.items()):
             if sid not in self._claims:
                 with contextlib.suppress(nats.js.errors.KeyWrongLastSequenceError):
