@@ -17,6 +17,7 @@ import ssl
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import uvicorn
@@ -81,14 +82,6 @@ from csms.blocks.tariff import COMMANDS as TARIFF_COMMANDS
 from csms.blocks.tariff import CostUpdateSender, TariffPricer
 from csms.blocks.transactions import TransactionsBlock, TransactionsV16Block
 from csms.blocks.transactions.status_command import COMMANDS as TRANSACTION_STATUS_COMMANDS
-from csms.cluster import (
-    ClusterBus,
-    ClusterError,
-    ClusterGateway,
-    ClusterNode,
-    ClusterWebhookChanges,
-    default_node_id,
-)
 from csms.config import ApiSettings, Settings, SettingsError, driver_database_url
 from csms.dashboard import install_dashboard
 from csms.domain.api_credentials import ApiCredentials
@@ -145,6 +138,9 @@ from csms.soap.presence import PresenceTable
 from csms.storage import DatabaseUnavailable, SqlWebhookRepository, Store, open_store
 from csms.storage.api_token_file import ApiTokenFile
 from csms.storage.blobs import DiskBlobStore
+
+if TYPE_CHECKING:  # the cluster (and NATS) is imported only by a clustered csms: see _join
+    from csms.cluster import ClusterBus, ClusterNode
 
 logger = logging.getLogger(__name__)
 
@@ -545,6 +541,28 @@ def webhook_options(settings: Settings) -> WebhookOptions:
     )
 
 
+def _join(
+    settings: Settings, registry: ConnectionRegistry, log_limiter: LogLimiter
+) -> tuple[ClusterNode, ClusterBus]:
+    """The cluster side of a node (issue 11): its NATS node and its event bus (SSE sees every
+    node's events, webhooks this node's own). Imported here, not at the top: a csms without
+    CSMS_CLUSTER_URL never loads the cluster layer or the NATS client."""
+    from csms.cluster import ClusterBus, ClusterNode, default_node_id  # noqa: PLC0415
+
+    cluster, events = settings.cluster, settings.events
+    assert cluster.url is not None
+    node_id = cluster.node_id or default_node_id()
+    node = ClusterNode(
+        cluster.url, node_id, lease=cluster.lease, registry=registry, log_limiter=log_limiter
+    )
+    node.bus = ClusterBus(
+        node_id,
+        local=InProcessBus(replay_size=events.replay_size),
+        view=InProcessBus(replay_size=events.replay_size, queue_size=events.queue_size),
+    )
+    return node, node.bus
+
+
 class Csms:
     """A running csms: storage, the OCPP endpoint and the HTTP API."""
 
@@ -576,22 +594,7 @@ class Csms:
         # SSE view holds every node's events (webhooks read this node's own: each once).
         self.cluster: ClusterNode | None = None
         if settings.cluster.url is not None:
-            node_id = settings.cluster.node_id or default_node_id()
-            self.cluster = ClusterNode(
-                settings.cluster.url,
-                node_id,
-                lease=settings.cluster.lease,
-                registry=self.registry,
-                log_limiter=self.log_limiter,
-            )
-            self.events = self.cluster.bus = ClusterBus(
-                node_id,
-                local=InProcessBus(replay_size=settings.events.replay_size),
-                view=InProcessBus(
-                    replay_size=settings.events.replay_size,
-                    queue_size=settings.events.queue_size,
-                ),
-            )
+            self.cluster, self.events = _join(settings, self.registry, self.log_limiter)
         self.webhooks: WebhookDispatcher | None = None
         self.listener: StationListener | None = None
         # Operations (issue 9): the message log's recorder (None when CSMS_MESSAGE_LOG=off) and
@@ -627,10 +630,8 @@ class Csms:
         session first)."""
         sessions: StationGateway = self.registry
         if self.cluster is not None:
-            sessions = ClusterGateway(
+            sessions = self.cluster.gateway(
                 self.registry,
-                self.cluster.mirror,
-                self.cluster,
                 call_timeout=self.settings.server.call_timeout,
                 request_margin=self.settings.cluster.request_margin,
             )
@@ -684,7 +685,7 @@ class Csms:
         cluster = self.cluster
         self.webhooks = WebhookDispatcher(
             SqlWebhookRepository(self.store.engine),
-            self.events.local if isinstance(self.events, ClusterBus) else self.events,
+            self.events if cluster is None or cluster.bus is None else cluster.bus.local,
             webhook_options(settings),
             user_agent=f"csms/{csms_version}",
             sends=cluster.sends_webhooks if cluster is not None else None,
@@ -692,6 +693,8 @@ class Csms:
         self.webhooks.start()
         if cluster is not None:
             cluster.webhooks = self.webhooks  # issue 11: join before any station can connect
+            from csms.cluster import ClusterError  # noqa: PLC0415 - see _join
+
             try:
                 await cluster.start(serve_calls=settings.cluster.role != "api")
             except ClusterError as exc:
@@ -1055,7 +1058,7 @@ class Csms:
             keepalive=events.keepalive,
             webhooks=SqlWebhookRepository(self.store.engine),
             dispatcher=(
-                ClusterWebhookChanges(self.cluster, self.webhooks)
+                self.cluster.webhook_changes(self.webhooks)
                 if self.cluster is not None
                 else self.webhooks
             ),

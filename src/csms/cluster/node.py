@@ -40,10 +40,11 @@ from nats.js.kv import KV_DEL, KV_PURGE, KeyValue
 
 import nats
 from csms.cluster.events import EVENTS_SUBJECT, ClusterBus
-from csms.cluster.gateway import RequestUndelivered, call_subject
+from csms.cluster.gateway import ClusterGateway, RequestUndelivered, call_subject
 from csms.cluster.mirror import Holder, PresenceMirror, station_from_key, station_key
 from csms.cluster.wire import decode_request, encode_error, encode_result
 from csms.domain.errors import DomainError, StationNotConnected
+from csms.domain.ports import StationGateway
 from csms.log import LogLimiter
 from csms.server.connection import CLOSE_POLICY_VIOLATION, StationConnection
 from csms.server.registry import ConnectionRegistry
@@ -218,6 +219,18 @@ class ClusterNode:
         with contextlib.suppress(Exception):
             await self._nc.drain()
         self._nc = None
+
+    def gateway(
+        self, local: StationGateway, *, call_timeout: float, request_margin: float
+    ) -> ClusterGateway:
+        """The API's station gateway: ``local`` (this node's sessions) first, else the holder."""
+        return ClusterGateway(
+            local, self.mirror, self, call_timeout=call_timeout, request_margin=request_margin
+        )
+
+    def webhook_changes(self, local: WebhookChanges) -> ClusterWebhookChanges:
+        """The API's webhook dispatcher: ``local`` and every other node's reload on a change."""
+        return ClusterWebhookChanges(self, local)
 
     @property
     def connected(self) -> bool:
