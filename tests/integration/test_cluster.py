@@ -223,12 +223,12 @@ async def test_sse_on_b_sees_events_of_a_once_and_webhooks_are_sent_once(
             assert types.count(kind) == 1, types
 
 
-async def test_kill_9_of_a_node_expires_its_presence(
+async def test_kill_9_of_a_gateway_node_expires_its_presence(
     nats: NatsServer, database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CSMS_CLUSTER_LEASE", str(LEASE))
     url = database
-    async with _node("B-kill", nats, url, tmp_path) as b:
+    async with _node("B-kill", nats, url, tmp_path, role="api") as b:  # API only
         port = free_port()
         flags = ("--cluster-url", nats.url, "--node-id", "A-kill", "--role", "gateway")
         async with (
@@ -237,6 +237,7 @@ async def test_kill_9_of_a_node_expires_its_presence(
             b.api() as api,
         ):
             await _boot(ws)
+            assert b.csms.listener is None  # holds no station: every command goes over NATS
             await _until(lambda: _online(b, "CP4"))
             sent = asyncio.create_task(
                 api.post("/api/v1/stations/CP4/call/Reset?timeout=1", json={"type": "Soft"})
