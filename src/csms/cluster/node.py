@@ -61,6 +61,7 @@ WEBHOOKS_CHANGED_SUBJECT = "csms.webhooks.changed"
 _ORPHANS_PER_TICK = 1000
 _FIRST_CONNECT_S = 10.0
 _WRITE_BATCH = 512  # claims and releases written at once
+_WRONG_LAST_SEQUENCE = (10071, 10164)  # JetStream's "wrong last sequence" error codes
 
 
 class ClusterError(Exception):
@@ -71,6 +72,18 @@ def default_node_id() -> str:
     """Host name, process id and a random part: unique per process, readable in logs."""
     host = re.sub(r"[^A-Za-z0-9_-]", "-", socket.gethostname())[:40] or "node"
     return f"{host}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+async def _delete_if_last(kv: KeyValue, key: str, revision: int) -> bool:
+    """Delete ``key`` if ``revision`` is still its newest; False when a newer write came first
+    (another node's claim, or the holder's renewal: it stays)."""
+    try:
+        await kv.delete(key, last=revision)
+    except nats.js.errors.APIError as exc:  # the client does not translate it for a delete
+        if exc.err_code in _WRONG_LAST_SEQUENCE:
+            return False
+        raise
+    return True
 
 
 class WebhookChanges(Protocol):
@@ -373,9 +386,7 @@ class ClusterNode:
         assert self._stations is not None
         if claim.revision is None or sid in self._claims:
             return  # never announced, or a newer local session holds it
-        # A newer claim by another node makes the delete fail: its claim stays.
-        with contextlib.suppress(nats.js.errors.KeyWrongLastSequenceError):
-            await self._stations.delete(station_key(sid), last=claim.revision)
+        await _delete_if_last(self._stations, station_key(sid), claim.revision)
 
     def _replaced(self, sid: str, node: str) -> None:
         """Another node holds ``sid`` now: close this node's session of it."""
@@ -453,6 +464,11 @@ class ClusterNode:
         revision = entry.revision or 0
         if entry.operation in (KV_DEL, KV_PURGE):
             self.mirror.released(sid, revision)
+            claim = self._claims.get(sid)
+            if claim is not None and claim.revision is not None and revision > claim.revision:
+                # Another node took this node for dead (its loop stalled past the lease) and
+                # deleted the claim of a session that lives here: claim it again.
+                self._ops.put_nowait(("claim", sid, claim))
             return
         try:
             doc = orjson.loads(entry.value or b"")
@@ -490,15 +506,13 @@ class ClusterNode:
                 self._ops.put_nowait(("claim", sid, claim))
         for sid, revision in list(self._unreleased.items()):
             if sid not in self._claims:
-                with contextlib.suppress(nats.js.errors.KeyWrongLastSequenceError):
-                    await self._stations.delete(station_key(sid), last=revision)
+                await _delete_if_last(self._stations, station_key(sid), revision)
             self._unreleased.pop(sid, None)
         now = self._clock()
         if now - self._started_at < 2 * self._lease:
             return  # the watchers may not have seen every live node yet
         for sid, revision in self.mirror.orphans(now)[:_ORPHANS_PER_TICK]:
-            with contextlib.suppress(nats.js.errors.KeyWrongLastSequenceError):
-                await self._stations.delete(station_key(sid), last=revision)
+            await _delete_if_last(self._stations, station_key(sid), revision)
 
     async def _renew_webhook_lease(self) -> None:
         assert self._leases is not None
