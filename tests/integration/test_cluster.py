@@ -20,6 +20,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from csms.cluster.mirror import station_key
 from csms.config import ClusterSettings, EventsSettings
 from tests.integration.events import SseReader, webhook_receiver
 from tests.integration.harness import (
@@ -283,3 +284,34 @@ async def test_nodes_reconnect_after_a_nats_restart(
             await _answer(ws, "Reset", [3, {"status": "Accepted"}])
             reply = await sent
             assert reply.status_code == 200, reply.text
+
+
+async def test_a_live_claim_deleted_by_another_node_is_claimed_again(
+    nats: NatsServer, database: str, tmp_path: Path
+) -> None:
+    """A node whose loop stalled past its lease may have its claims deleted as orphans by a
+    survivor; while the session lives, its node puts the claim back."""
+    import nats as nats_client
+
+    async with _two_nodes(nats, database, tmp_path) as (a, b):
+        assert a.csms.cluster is not None and b.csms.cluster is not None
+        mirror = b.csms.cluster.mirror
+        await a.add_station("CP6")
+        async with a.connect("CP6") as ws:
+            await _boot(ws)
+            await _until(lambda: _online(b, "CP6"))
+            claimed = mirror.entry("CP6")
+            assert claimed is not None
+            client = await nats_client.connect(nats.url)
+            try:
+                kv = await client.jetstream().key_value("csms_stations")
+                await kv.delete(station_key("CP6"))  # revision claimed + 1
+            finally:
+                await client.close()
+
+            def claimed_again() -> bool:
+                entry = mirror.entry("CP6")
+                return entry is not None and entry.revision > claimed.revision + 1
+
+            await _until(claimed_again)
+            assert _online(b, "CP6") and mirror.entry("CP6").node == a.csms.cluster.node_id  # type: ignore[union-attr]
