@@ -315,3 +315,21 @@ async def test_a_live_claim_deleted_by_another_node_is_claimed_again(
 
             await _until(claimed_again)
             assert _online(b, "CP6") and mirror.entry("CP6").node == a.csms.cluster.node_id  # type: ignore[union-attr]
+
+
+async def test_one_node_sends_webhooks_and_another_takes_over_when_it_leaves(
+    nats: NatsServer, database: str, tmp_path: Path
+) -> None:
+    test = tmp_path.name[-12:]
+    async with AsyncExitStack() as first, AsyncExitStack() as second:
+        c = await first.enter_async_context(_node(f"C-{test}", nats, database, tmp_path))
+        d = await second.enter_async_context(_node(f"D-{test}", nats, database, tmp_path))
+        assert c.csms.cluster is not None and d.csms.cluster is not None
+        nodes = [(c.csms.cluster, first), (d.csms.cluster, second)]
+        await _until(lambda: any(n.sends_webhooks() for n, _ in nodes))
+        await asyncio.sleep(LEASE)  # renewals: the lease stays where it is, never on both
+        senders = [n.sends_webhooks() for n, _ in nodes]
+        assert senders.count(True) == 1
+        (_, stack), (staying, _) = nodes if senders[0] else nodes[::-1]
+        await stack.aclose()  # the sender leaves (its lease released)
+        await _until(staying.sends_webhooks, timeout=2 * LEASE)
