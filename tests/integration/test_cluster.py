@@ -2,8 +2,11 @@
 database and one NATS. A station on node A gets commands sent through B's API with today's
 outcomes (200, 502 CALLERROR, 504 timeout, 404, 409); a station that reconnects to B closes its
 old session on A and commands follow it; SSE on B sees A's events once; kill -9 of a `csms serve`
-node: its presence expires and B says offline, and a command in flight on it is "outcome
-unknown"; NATS restarted: the nodes reconnect by themselves."""
+node: its presence expires and B (API only) says offline, and a command in flight on it is
+"outcome unknown"; NATS restarted: the nodes reconnect by themselves; a live claim deleted by
+another node comes back; one node sends the webhooks, and another takes over when it leaves.
+One nats-server and one migrated database serve the module (stations and node ids differ per
+test)."""
 
 from __future__ import annotations
 
