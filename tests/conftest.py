@@ -1,4 +1,4 @@
 """Fixtures shared by every test directory."""
 
 # The session-scoped ``postgres_server`` fixture (a throwaway PostgreSQL) for tests marked postgres.
-pytest_plugins = ["tests.postgres"]
+pytest_plugins = ["tests.postgres", "tests.nats"]

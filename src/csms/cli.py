@@ -24,7 +24,14 @@ from csms import __version__
 from csms.blocks.authorization.commands import add_token
 from csms.blocks.transactions.commands import close_transaction, list_open_transactions
 from csms.cli_accounts import add_account_parsers
-from csms.config import Settings, SettingsError, driver_database_url, load_settings, validate
+from csms.config import (
+    ClusterSettings,
+    Settings,
+    SettingsError,
+    driver_database_url,
+    load_settings,
+    validate,
+)
 from csms.container import Csms, StartupError, utc_now
 from csms.domain.credentials import WeakPassword, check_password_strength, hash_password
 from csms.domain.errors import (
@@ -181,9 +188,19 @@ def _apply_serve_flags(settings: Settings, args: argparse.Namespace) -> Settings
         log=dataclasses.replace(settings.log, **log_changes),
         files=dataclasses.replace(settings.files, **files_changes),
         events=dataclasses.replace(settings.events, **events_changes),
+        cluster=_cluster_flags(settings, args),
     )
     validate(result)
     return result
+
+
+def _cluster_flags(settings: Settings, args: argparse.Namespace) -> ClusterSettings:
+    """--cluster-url, --role, --node-id (issue 11)."""
+    changes: dict[str, Any] = {}
+    for flag, name in (("cluster_url", "url"), ("role", "role"), ("node_id", "node_id")):
+        if getattr(args, flag) is not None:
+            changes[name] = getattr(args, flag)
+    return dataclasses.replace(settings.cluster, **changes)
 
 
 def _tls_flags(args: argparse.Namespace) -> dict[str, str]:
@@ -595,6 +612,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--api-host", help="API bind address (CSMS_API_HOST, default 127.0.0.1)")
     serve.add_argument("--api-port", type=int, help="API port (CSMS_API_PORT, default 8080)")
     serve.add_argument("--no-api", action="store_true", help="do not start the HTTP API")
+    # cluster (issue 11)
+    serve.add_argument(
+        "--cluster-url",
+        help="NATS URL(s) of the cluster, comma-separated (CSMS_CLUSTER_URL; default: one process)",
+    )
+    serve.add_argument(
+        "--role",
+        choices=("all", "gateway", "api"),
+        help="cluster role: stations and API, stations only, API only (CSMS_CLUSTER_ROLE, all)",
+    )
+    serve.add_argument("--node-id", help="this process's cluster name (CSMS_CLUSTER_NODE_ID)")
     serve.add_argument(
         "--api-auth",
         choices=("token", "none"),

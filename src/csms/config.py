@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -330,6 +331,32 @@ class EventsSettings:
     webhook_log_size: int = 1000  # CSMS_EVENTS_WEBHOOK_LOG_SIZE
 
 
+# --- Cluster (issue 11 scope 1-3; csms.cluster, docs/behaviour.md "Cluster") ---
+CLUSTER_ROLES = ("all", "gateway", "api")
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterSettings:
+    """Many csms processes on one NATS and one PostgreSQL (issue 11). Off unless ``url`` is set:
+    the embedded default is one process with the in-process bus. CSMS_CLUSTER_*."""
+
+    # NATS server URL(s), comma-separated (nats://host:4222). None: no cluster, one process.
+    url: str | None = None  # CSMS_CLUSTER_URL
+    # What this process does: all = stations and API, gateway = stations only, api = API only.
+    role: str = "all"  # CSMS_CLUSTER_ROLE
+    # This process's name in the cluster (presence, routing); None: host name, pid and a random part.
+    node_id: str | None = None  # CSMS_CLUSTER_NODE_ID
+    # Seconds a node's lease lives unrenewed (renewed every third of it): a dead node's stations are
+    # offline for the other nodes at most this long after it died.
+    lease: float = 10.0  # CSMS_CLUSTER_LEASE
+    # Seconds the API node waits for the holder's answer beyond the command's own timeout; no answer
+    # by then is "outcome unknown" (the holder may have died with the CALL on the wire).
+    request_margin: float = 5.0  # CSMS_CLUSTER_REQUEST_MARGIN
+
+
+# --- end of cluster
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """All of csms's settings."""
@@ -340,6 +367,7 @@ class Settings:
     log: LogSettings = field(default_factory=LogSettings)
     files: FilesSettings = field(default_factory=FilesSettings)
     events: EventsSettings = field(default_factory=EventsSettings)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)  # issue 11
 
 
 _SECTIONS = {
@@ -349,6 +377,7 @@ _SECTIONS = {
     "log": "LOG_",
     "files": "FILES_",
     "events": "EVENTS_",
+    "cluster": "CLUSTER_",
 }
 
 
@@ -532,9 +561,42 @@ def _validate_profile3(server: ServerSettings) -> None:
         )
 
 
+def _validate_cluster(cluster: ClusterSettings, api_enabled: bool) -> None:
+    """Cluster (issue 11): nats:// URLs, a known role, a lease and margin that make sense."""
+    if cluster.url is not None:
+        for url in cluster.url.split(","):
+            if not url.strip().startswith(("nats://", "tls://")):
+                raise SettingsError(
+                    f"CSMS_CLUSTER_URL (--cluster-url): expected nats://host:port, got {url!r}"
+                )
+    if cluster.role not in CLUSTER_ROLES:
+        raise SettingsError(
+            f"CSMS_CLUSTER_ROLE (--role): expected one of {', '.join(CLUSTER_ROLES)}, "
+            f"got {cluster.role!r}"
+        )
+    if cluster.role != "all" and cluster.url is None:
+        raise SettingsError("CSMS_CLUSTER_ROLE (--role): gateway and api need CSMS_CLUSTER_URL")
+    if cluster.role == "api" and not api_enabled:
+        raise SettingsError("CSMS_CLUSTER_ROLE (--role): api needs the HTTP API (not --no-api)")
+    if not cluster.lease >= 1.0:
+        raise SettingsError(f"CSMS_CLUSTER_LEASE: seconds, at least 1, got {cluster.lease}")
+    if not cluster.request_margin > 0:
+        raise SettingsError(
+            f"CSMS_CLUSTER_REQUEST_MARGIN: seconds, more than 0, got {cluster.request_margin}"
+        )
+    if cluster.node_id is not None and not _NODE_ID.fullmatch(cluster.node_id):
+        raise SettingsError(
+            f"CSMS_CLUSTER_NODE_ID: 1 to 64 letters, digits, '-' or '_', got {cluster.node_id!r}"
+        )
+
+
+_NODE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
 def validate(settings: Settings) -> None:
     """Raise :class:`SettingsError` for combinations csms cannot serve."""
     server = settings.server
+    _validate_cluster(settings.cluster, settings.api.enabled)
     if server.security_profile not in (0, 1, 2, 3):
         raise SettingsError("CSMS_SECURITY_PROFILE: expected 0, 1, 2 or 3")
     if (server.tls_cert is None) != (server.tls_key is None):

@@ -17,6 +17,7 @@ import ssl
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import uvicorn
@@ -91,6 +92,7 @@ from csms.domain.charging_ports import (
 )
 from csms.domain.credentials import hash_password
 from csms.domain.devicemodel import DeviceModelRepository
+from csms.domain.events import EventPublisher
 from csms.domain.files import FileRepository
 from csms.domain.iso15118 import Iso15118CertificateProvider
 from csms.domain.messagelog import Retention
@@ -136,6 +138,9 @@ from csms.soap.presence import PresenceTable
 from csms.storage import DatabaseUnavailable, SqlWebhookRepository, Store, open_store
 from csms.storage.api_token_file import ApiTokenFile
 from csms.storage.blobs import DiskBlobStore
+
+if TYPE_CHECKING:  # the cluster (and NATS) is imported only by a clustered csms: see _join
+    from csms.cluster import ClusterBus, ClusterNode
 
 logger = logging.getLogger(__name__)
 
@@ -508,7 +513,7 @@ class _EmbeddedUvicorn(uvicorn.Server):
         yield
 
 
-def emit_events(store: Store, bus: InProcessBus, meter_interval: float) -> None:
+def emit_events(store: Store, bus: EventPublisher, meter_interval: float) -> None:
     """Events (issue 9): wrap the store's repositories so each committed fact is published on
     ``bus`` (:mod:`csms.events.emitting`); everything that reads them from the store after this
     (blocks, listener, API) publishes."""
@@ -536,6 +541,28 @@ def webhook_options(settings: Settings) -> WebhookOptions:
     )
 
 
+def _join(
+    settings: Settings, registry: ConnectionRegistry, log_limiter: LogLimiter
+) -> tuple[ClusterNode, ClusterBus]:
+    """The cluster side of a node (issue 11): its NATS node and its event bus (SSE sees every
+    node's events, webhooks this node's own). Imported here, not at the top: a csms without
+    CSMS_CLUSTER_URL never loads the cluster layer or the NATS client."""
+    from csms.cluster import ClusterBus, ClusterNode, default_node_id  # noqa: PLC0415
+
+    cluster, events = settings.cluster, settings.events
+    assert cluster.url is not None
+    node_id = cluster.node_id or default_node_id()
+    node = ClusterNode(
+        cluster.url, node_id, lease=cluster.lease, registry=registry, log_limiter=log_limiter
+    )
+    node.bus = ClusterBus(
+        node_id,
+        local=InProcessBus(replay_size=events.replay_size),
+        view=InProcessBus(replay_size=events.replay_size, queue_size=events.queue_size),
+    )
+    return node, node.bus
+
+
 class Csms:
     """A running csms: storage, the OCPP endpoint and the HTTP API."""
 
@@ -560,9 +587,14 @@ class Csms:
         self.v2g: V2GRootAuthority | None = None
         self.registry = ConnectionRegistry(log_limiter=self.log_limiter)
         # Events (issue 9): committed facts for SSE and webhooks.
-        self.events = InProcessBus(
+        self.events: InProcessBus | ClusterBus = InProcessBus(
             replay_size=settings.events.replay_size, queue_size=settings.events.queue_size
         )
+        # The cluster (issue 11): with CSMS_CLUSTER_URL, this node's NATS side and a bus whose
+        # SSE view holds every node's events (webhooks read this node's own: each once).
+        self.cluster: ClusterNode | None = None
+        if settings.cluster.url is not None:
+            self.cluster, self.events = _join(settings, self.registry, self.log_limiter)
         self.webhooks: WebhookDispatcher | None = None
         self.listener: StationListener | None = None
         # Operations (issue 9): the message log's recorder (None when CSMS_MESSAGE_LOG=off) and
@@ -586,16 +618,26 @@ class Csms:
 
     @property
     def ocpp_port(self) -> int:
-        """The bound OCPP port."""
+        """The bound OCPP port (an API-only cluster node: the configured one, for the hints)."""
+        if self.listener is None and self.settings.cluster.role == "api":
+            return self.settings.server.port
         assert self.listener is not None
         return self.listener.port
 
     def command_gateway(self) -> StationGateway:
-        """The gateway of the API and its commands: the WebSocket sessions and, with
-        CSMS_SOAP_ENABLED, the SOAP stations (issue 12; a WebSocket session first)."""
+        """The gateway of the API and its commands: the WebSocket sessions (in a cluster, any
+        node's, issue 11) and, with CSMS_SOAP_ENABLED, the SOAP stations (issue 12; a WebSocket
+        session first)."""
+        sessions: StationGateway = self.registry
+        if self.cluster is not None:
+            sessions = self.cluster.gateway(
+                self.registry,
+                call_timeout=self.settings.server.call_timeout,
+                request_margin=self.settings.cluster.request_margin,
+            )
         if self.soap_stations is None:
-            return self.registry
-        return CombinedGateway(self.registry, self.soap_stations)
+            return sessions
+        return CombinedGateway(sessions, self.soap_stations)
 
     @property
     def soap_port(self) -> int | None:
@@ -640,13 +682,23 @@ class Csms:
         except DatabaseUnavailable as exc:
             raise StartupError(f"CSMS_DATABASE_URL (--database-url): {exc}") from exc
         emit_events(self.store, self.events, settings.events.meter_interval)  # events (issue 9)
+        cluster = self.cluster
         self.webhooks = WebhookDispatcher(
             SqlWebhookRepository(self.store.engine),
-            self.events,
+            self.events if cluster is None or cluster.bus is None else cluster.bus.local,
             webhook_options(settings),
             user_agent=f"csms/{csms_version}",
+            sends=cluster.sends_webhooks if cluster is not None else None,
         )
         self.webhooks.start()
+        if cluster is not None:
+            cluster.webhooks = self.webhooks  # issue 11: join before any station can connect
+            from csms.cluster import ClusterError  # noqa: PLC0415 - see _join
+
+            try:
+                await cluster.start(serve_calls=settings.cluster.role != "api")
+            except ClusterError as exc:
+                raise StartupError(f"CSMS_CLUSTER_URL (--cluster-url): {exc}") from exc
         files = settings.files
         self.file_service = FileService(
             self.store.files,
@@ -700,6 +752,9 @@ class Csms:
         self.message_log = build_message_log(settings, self.store, self.log_limiter)
         if self.message_log is not None:
             await self.message_log.start()
+        if settings.cluster.role == "api":  # an API-only cluster node holds no station
+            await self._start_api()
+            return
         self.listener = StationListener(
             settings.server,
             stations=self.store.stations,
@@ -726,7 +781,7 @@ class Csms:
             raise _bind_error(exc, server.host, server.port, names) from exc
         if settings.server.soap_enabled:
             await self._start_soap(dispatcher)
-        if settings.api.enabled:
+        if settings.api.enabled and settings.cluster.role != "gateway":
             await self._start_api()
         self._start_cost_updates()
 
@@ -1006,7 +1061,11 @@ class Csms:
             max_streams=events.max_streams,
             keepalive=events.keepalive,
             webhooks=SqlWebhookRepository(self.store.engine),
-            dispatcher=self.webhooks,
+            dispatcher=(
+                self.cluster.webhook_changes(self.webhooks)
+                if self.cluster is not None
+                else self.webhooks
+            ),
             max_webhooks=events.max_webhooks,
             allow_http=events.webhook_allow_http,
             block_private=events.webhook_block_private,
@@ -1087,6 +1146,8 @@ class Csms:
         if self.listener is not None:
             await self.listener.close()
             self.listener = None
+        if self.cluster is not None:  # issue 11: after the listener, so releases are written
+            await self.cluster.aclose()
         if self.message_log is not None:
             await self.message_log.aclose()
             self.message_log = None

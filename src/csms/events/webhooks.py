@@ -166,7 +166,11 @@ class WebhookDispatcher:
         clock: Callable[[], datetime] = _utc_now,
         user_agent: str = "csms",
         transport: httpx.AsyncBaseTransport | None = None,
+        sends: Callable[[], bool] | None = None,
     ) -> None:
+        # In a cluster (issue 11) every node writes its own events to the shared outbox, but only
+        # the node holding the sender lease sends: ``sends`` says whether this one does now.
+        self._sends = sends
         self._repository = repository
         self._bus = bus
         self._options = options
@@ -279,6 +283,9 @@ class WebhookDispatcher:
     async def _sender(self) -> None:
         while True:
             self._wake.clear()
+            if self._sends is not None and not self._sends():
+                await asyncio.sleep(self._options.poll_interval)
+                continue
             try:
                 await self._reload()
                 due = await self._repository.due(self._clock(), limit=self._options.concurrency * 8)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from csms.domain.errors import StationNotConnected
@@ -26,6 +27,10 @@ class ConnectionRegistry:
         self._limiter = log_limiter if log_limiter is not None else LogLimiter()
         self._live: dict[str, StationConnection] = {}
         self._closing: set[asyncio.Task[None]] = set()
+        # The cluster (issue 11) announces each session cluster-wide: called after a session is
+        # registered and after it is unregistered. None in one process.
+        self.on_register: Callable[[StationConnection], None] | None = None
+        self.on_unregister: Callable[[StationConnection], None] | None = None
 
     def __len__(self) -> int:
         return len(self._live)
@@ -38,6 +43,8 @@ class ConnectionRegistry:
         """Make ``conn`` the live session of its station, closing any previous one."""
         old = self._live.get(conn.station_id)
         self._live[conn.station_id] = conn
+        if self.on_register is not None:
+            self.on_register(conn)
         if old is not None and old is not conn:
             self._limiter.log(
                 logger,
@@ -57,6 +64,8 @@ class ConnectionRegistry:
         """Forget ``conn`` if it is still the live session; return whether it was."""
         if self._live.get(conn.station_id) is conn:
             del self._live[conn.station_id]
+            if self.on_unregister is not None:
+                self.on_unregister(conn)
             return True
         return False
 
