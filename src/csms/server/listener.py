@@ -577,6 +577,8 @@ class StationListener:
             registration=restored,
             lenient=station.lenient,
             log=log,
+            handshake_status=station.registration_status,
+            handshake_at=time.monotonic(),
         )
         conn = StationConnection(
             ws,
