@@ -86,6 +86,7 @@ from csms.server.limits import (
     raise_nofile_limit,
 )
 from csms.server.registry import ConnectionRegistry
+from csms.server.saturation import HandshakeShedder
 from csms.server.tls import server_context
 
 logger = logging.getLogger(__name__)
@@ -166,6 +167,11 @@ class StationListener:
             limits=self._connection_limits(),
             ssl_context=self._tls_context(),
             handshake_timeout=s.open_timeout,
+            shedder=HandshakeShedder(
+                max_handshakes=s.max_handshakes,
+                max_loop_lag=s.max_loop_lag,
+                retry_after=s.shed_retry_after,
+            ),
             process_request=self._process_request,
             select_subprotocol=self._select_subprotocol,
             compression=None,
@@ -245,6 +251,14 @@ class StationListener:
     async def _process_request(
         self, connection: ServerConnection, request: Request
     ) -> Response | None:
+        ticket = getattr(connection, "ticket", None)
+        if ticket is not None and ticket.retry_after:  # saturated at accept (server/saturation.py)
+            return _retry_later(
+                connection,
+                HTTPStatus.SERVICE_UNAVAILABLE,
+                ticket.retry_after,
+                "Server busy; try again later.\n",
+            )
         address = _address(connection)
         identity = identity_from_path(request.path)
         if identity is None:
