@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from csms.cli import _apply_serve_flags, build_parser
 from csms.config import SettingsError, load_settings
 from csms.server.limits import ConnectionLimits, Ticket
 from csms.server.saturation import HandshakeShedder, LoopLag
@@ -119,3 +120,13 @@ def test_settings() -> None:
     ):
         with pytest.raises(SettingsError, match=name):
             load_settings({name: value})
+
+
+def test_serve_flags() -> None:
+    argv = ["serve", "--max-handshakes", "50", "--max-loop-lag", "0.5", "--no-gc-freeze"]
+    server = _apply_serve_flags(load_settings({}), build_parser().parse_args(argv)).server
+    assert (server.max_handshakes, server.max_loop_lag, server.gc_freeze) == (50, 0.5, False)
+    with pytest.raises(SettingsError, match="CSMS_MAX_HANDSHAKES"):
+        _apply_serve_flags(
+            load_settings({}), build_parser().parse_args(["serve", "--max-handshakes", "-3"])
+        )
