@@ -14,6 +14,7 @@ from websockets.exceptions import InvalidStatus
 
 from tests.integration.harness import BOOT_16, PASSWORD, basic_auth, call, running_csms
 from tests.integration.harness import settings_for as harness_settings
+from tests.integration.rawws import silent_client
 
 REQUEST = (
     b"GET /ocpp/CS1 HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -25,17 +26,39 @@ REQUEST = (
 async def test_too_many_handshakes_in_progress_get_503_with_retry_after(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    settings = harness_settings(tmp_path, max_handshakes=2, max_loop_lag=0, shed_retry_after=3)
+    settings = harness_settings(
+        tmp_path,
+        max_handshakes=1,
+        max_loop_lag=0,
+        shed_retry_after=3,
+        duplicate_probe_timeout=3.0,
+    )
     async with running_csms(settings) as server:
-        await server.add_station("CS1")
+        for station in ("CS1", "CS2"):
+            await server.add_station(station)
         port = server.csms.ocpp_port
-        # Two clients that connect and say nothing hold the two handshake slots.
-        silent = [await asyncio.open_connection("127.0.0.1", port) for _ in range(2)]
+        auth = basic_auth("CS1", PASSWORD)["Authorization"]
+        # Silent sockets cost no CPU and take no slot: the limit counts requests being served.
+        silent = [await asyncio.open_connection("127.0.0.1", port) for _ in range(3)]
+        # CS1's session never answers pings, so a second CS1 handshake is served for the
+        # 3 s of the duplicate probe: the one slot is taken.
+        dead = await silent_client("127.0.0.1", port, "/ocpp/CS1", subprotocol="ocpp1.6",
+                                   authorization=auth)  # fmt: skip
+        assert dead[2].startswith(b"HTTP/1.1 101")
+        probing = asyncio.create_task(
+            silent_client("127.0.0.1", port, "/ocpp/CS1", subprotocol="ocpp1.6", authorization=auth)
+        )
         try:
+            listener = server.csms.listener
+            assert listener is not None and listener.load() is not None
+            deadline = time.monotonic() + 5
+            while listener._acceptor is None or listener._acceptor.limits.working < 1:
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.01)
             refused = []
             for _ in range(3):
                 with pytest.raises(InvalidStatus) as caught:
-                    async with server.connect("CS1"):
+                    async with server.connect("CS2"):
                         pass
                 refused.append(caught.value.response)
             assert {r.status_code for r in refused} == {503}
@@ -44,20 +67,21 @@ async def test_too_many_handshakes_in_progress_get_503_with_retry_after(
             # Logged at a bounded rate: one line per interval, not one per refusal.
             lines = [r for r in caplog.records if "answered 503" in r.getMessage()]
             assert len(lines) == 1
-            assert "2 handshakes in progress (CSMS_MAX_HANDSHAKES 2)" in lines[0].getMessage()
+            assert "1 handshakes in progress (CSMS_MAX_HANDSHAKES 1)" in lines[0].getMessage()
+            # The probe ends (the dead session is replaced): the slot is free again.
+            _, replacing, head = await asyncio.wait_for(probing, 10)
+            replacing.transport.abort()
+            assert head.startswith(b"HTTP/1.1 101")
+            async with server.connect("CS2") as ws:
+                assert (await call(ws, "1", "BootNotification", BOOT_16))[2]["status"] == "Accepted"
         finally:
+            if not probing.done():
+                probing.cancel()
+            elif not probing.cancelled() and probing.exception() is None:
+                probing.result()[1].transport.abort()
             for _, writer in silent:
                 writer.transport.abort()
-        deadline = time.monotonic() + 5
-        while True:  # the slots free as the server sees the aborts
-            try:
-                async with server.connect("CS1") as ws:
-                    boot = await call(ws, "1", "BootNotification", BOOT_16)
-                    assert boot[2]["status"] == "Accepted"
-                break
-            except InvalidStatus:
-                assert time.monotonic() < deadline
-                await asyncio.sleep(0.05)
+            dead[1].transport.abort()
 
 
 async def test_a_lagging_event_loop_sheds_new_handshakes(tmp_path: Path) -> None:

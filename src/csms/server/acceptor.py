@@ -237,21 +237,6 @@ class StationAcceptor:
                 load.max,
             )
             return
-        if (
-            self.shedder is not None
-            and (judged := self.shedder.judge(self.limits.serving - 1)) is not None
-        ):
-            # Saturated: the request is read and answered 503 (listener), nothing else is done.
-            retry_after, reason = judged
-            self.limits.shed(admitted, retry_after)
-            self._log.log(
-                logging.WARNING,
-                "saturated",
-                "handshake from %s answered 503 (Retry-After %d): %s",
-                address,
-                retry_after,
-                reason,
-            )
         sock.setblocking(False)
         if sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -66,8 +66,8 @@ class Ticket:
     group: int | str  # the address group (csms.server.admission.group_key)
     in_handshake: bool = True
     released: bool = False
-    # Saturated at accept (server/saturation.py): answer 503 with this Retry-After (0: serve).
-    retry_after: int = 0
+    # Its request was read and is being served (server/saturation.py counts these).
+    working: bool = False
 
 
 def parse_networks(text: str) -> tuple[IPNetwork, ...]:
@@ -96,7 +96,7 @@ class ConnectionLimits:
         self._open = 0
         self._handshakes: dict[int | str, int] = {}
         self._in_handshake = 0
-        self._serving = 0  # handshakes in progress that are served (not answered 503)
+        self._working = 0  # handshakes whose request is being served (server/saturation.py)
 
     def admit(self, address: str) -> Ticket | Refusal:
         """Take a slot for a connection from ``address``, or say why there is none."""
@@ -109,7 +109,6 @@ class ConnectionLimits:
             return Refusal.ADDRESS_BUSY
         self._open += 1
         self._in_handshake += 1
-        self._serving += 1
         self._handshakes[group] = self._handshakes.get(group, 0) + 1
         return Ticket(group)
 
@@ -123,16 +122,17 @@ class ConnectionLimits:
         return any(ip in network for network in self._exempt)
 
     @property
-    def serving(self) -> int:
-        """Handshakes in progress that are served (not answered 503)."""
-        return self._serving
+    def working(self) -> int:
+        """Handshakes whose request is being served: read, authenticated, stored. A client that
+        has sent nothing yet costs no CPU and is not counted (so silent sockets cannot make
+        csms refuse everyone)."""
+        return self._working
 
-    def shed(self, ticket: Ticket, retry_after: int) -> None:
-        """Answer this connection's handshake 503 with ``retry_after``: it no longer counts as
-        served (its request is only read and answered)."""
-        if ticket.in_handshake and not ticket.retry_after:
-            ticket.retry_after = retry_after
-            self._serving -= 1
+    def start_work(self, ticket: Ticket) -> None:
+        """The handshake's request was read and is served from now to the end of the upgrade."""
+        if ticket.in_handshake and not ticket.working:
+            ticket.working = True
+            self._working += 1
 
     def handshake_done(self, ticket: Ticket) -> None:
         """The connection finished its handshake (upgraded or refused); it stays open."""
@@ -140,8 +140,8 @@ class ConnectionLimits:
             return
         ticket.in_handshake = False
         self._in_handshake -= 1
-        if not ticket.retry_after:
-            self._serving -= 1
+        if ticket.working:
+            self._working -= 1
         left = self._handshakes[ticket.group] - 1
         if left:
             self._handshakes[ticket.group] = left

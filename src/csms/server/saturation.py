@@ -5,18 +5,20 @@ In a storm every accepted handshake costs CPU (HTTP parsing, the station read, a
 "online" write) whether or not it finishes in time. Taken all at once, they queue in the event loop
 past the handshake timeout (CSMS_OPEN_TIMEOUT) and the stations' own: the CPU is spent, the upgrade
 is cut, and each station retries, multiplying the load (docs/performance.md, "Reconnect storm").
-So the decision is made at accept, from two signals:
+So each handshake is judged once its HTTP request has been read, from two signals:
 
-* handshakes in progress (served ones, from TCP accept to the end of the upgrade) at
-  CSMS_MAX_HANDSHAKES: the backlog one process works off well within the timeout;
-* the event loop's lag (how late a 100 ms timer fires, twice in a row) above CSMS_MAX_LOOP_LAG: the process is
-  behind, whatever the cause (a storm, garbage collection, a burst of traffic).
+* handshakes being served (request read, upgrade not finished) at CSMS_MAX_HANDSHAKES: the
+  backlog one process works off well within the timeout. A client that has sent nothing costs no
+  CPU and is not counted, so silent sockets cannot make csms refuse everyone (they are bounded by
+  CSMS_MAX_CONNECTIONS, CSMS_MAX_HANDSHAKES_PER_ADDRESS and CSMS_OPEN_TIMEOUT instead);
+* the event loop's lag (how late a 100 ms timer fires, twice in a row) above CSMS_MAX_LOOP_LAG:
+  the process is behind, whatever the cause (a storm, a burst of traffic).
 
-A connection judged saturated is still upgraded to HTTP: its request is read and answered
-``503 Service Unavailable`` with ``Retry-After`` (RFC 9110 §15.6.4, §10.2.3), randomised between
-CSMS_SHED_RETRY_AFTER and twice that so the retries do not come back together, before any
-storage is touched. Stations that honour it come back later; the others retry with their own
-back-off (2.0.1 OCPPCommCtrlr RetryBackOff*), either way without timing out on a busy server.
+A handshake judged saturated is answered ``503 Service Unavailable`` with ``Retry-After``
+(RFC 9110 §15.6.4, §10.2.3), randomised between CSMS_SHED_RETRY_AFTER and twice that so the
+retries do not come back together, before any storage is touched: no station read, no
+authentication, no write. Stations that honour it come back later; the others retry with their
+own back-off (2.0.1 OCPPCommCtrlr RetryBackOff*), either way without timing out on a busy server.
 """
 
 from __future__ import annotations

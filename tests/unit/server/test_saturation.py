@@ -90,20 +90,20 @@ def test_the_shedder_refuses_while_the_loop_lags() -> None:
     assert "event loop 1.40 s behind (CSMS_MAX_LOOP_LAG 1)" in judged[1]
 
 
-def test_limits_count_served_handshakes_only() -> None:
+def test_limits_count_handshakes_being_served_only() -> None:
     limits = ConnectionLimits(10, 10)
     first, second = limits.admit("192.0.2.1"), limits.admit("192.0.2.2")
     assert isinstance(first, Ticket) and isinstance(second, Ticket)
-    assert limits.serving == 2
-    limits.shed(second, 7)
-    limits.shed(second, 9)  # once
-    assert (limits.serving, second.retry_after) == (1, 7)
-    assert limits.load().in_handshake == 2  # still a handshake (read and answered 503)
+    assert limits.working == 0  # accepted, nothing read yet: no CPU spent, not counted
+    limits.start_work(first)
+    limits.start_work(first)  # once
+    limits.start_work(second)
+    assert limits.working == 2
     limits.release(second)
     limits.handshake_done(first)
-    assert (limits.serving, limits.load().in_handshake, limits.load().open) == (0, 0, 1)
-    limits.shed(first, 5)  # after its handshake: nothing to shed
-    assert first.retry_after == 0
+    assert (limits.working, limits.load().in_handshake, limits.load().open) == (0, 0, 1)
+    limits.start_work(first)  # after its handshake: nothing to count
+    assert limits.working == 0
 
 
 def test_settings() -> None:
