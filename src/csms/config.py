@@ -185,7 +185,7 @@ class ServerSettings:
     max_handshakes: int = 500  # CSMS_MAX_HANDSHAKES
     max_loop_lag: float = 2.0  # CSMS_MAX_LOOP_LAG (seconds)
     shed_retry_after: int = 5  # CSMS_SHED_RETRY_AFTER (seconds)
-    # Move every object alive after start-up (modules, schemas, routes: ~300,000) out of the
+    # Move every object alive after start-up (modules, schemas, routes: ~200,000) out of the
     # garbage collector's reach with gc.freeze(), so full collections walk only the stations'.
     gc_freeze: bool = True  # CSMS_GC_FREEZE (on/off)
     # --- end of per-process cost

@@ -123,16 +123,23 @@ class ConnectionLimits:
 
     @property
     def working(self) -> int:
-        """Handshakes whose request is being served: read, authenticated, stored. A client that
-        has sent nothing yet costs no CPU and is not counted (so silent sockets cannot make
-        csms refuse everyone)."""
+        """Handshakes whose request is being checked: station read, authentication,
+        registration. A client that has sent nothing yet, or is slow to take its answer, costs
+        no CPU and is not counted (so slow or silent sockets cannot make csms refuse everyone)."""
         return self._working
 
     def start_work(self, ticket: Ticket) -> None:
-        """The handshake's request was read and is served from now to the end of the upgrade."""
+        """The handshake's request was read; its checks (station read, authentication,
+        registration, duplicate probe) run from now until :meth:`end_work`."""
         if ticket.in_handshake and not ticket.working:
             ticket.working = True
             self._working += 1
+
+    def end_work(self, ticket: Ticket) -> None:
+        """The handshake's checks are over (its answer is being sent)."""
+        if ticket.working:
+            ticket.working = False
+            self._working -= 1
 
     def handshake_done(self, ticket: Ticket) -> None:
         """The connection finished its handshake (upgraded or refused); it stays open."""
@@ -140,8 +147,7 @@ class ConnectionLimits:
             return
         ticket.in_handshake = False
         self._in_handshake -= 1
-        if ticket.working:
-            self._working -= 1
+        self.end_work(ticket)
         left = self._handshakes[ticket.group] - 1
         if left:
             self._handshakes[ticket.group] = left

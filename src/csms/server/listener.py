@@ -260,6 +260,17 @@ class StationListener:
     ) -> Response | None:
         if (refusal := self._shed(connection)) is not None:
             return refusal
+        try:
+            return await self._serve_request(connection, request)
+        finally:
+            ticket: Ticket | None = getattr(connection, "ticket", None)
+            if ticket is not None and self._acceptor is not None:
+                self._acceptor.limits.end_work(ticket)
+
+    async def _serve_request(
+        self, connection: ServerConnection, request: Request
+    ) -> Response | None:
+        """The handshake checks (module docstring), once admitted under load."""
         address = _address(connection)
         identity = identity_from_path(request.path)
         if identity is None:
@@ -333,7 +344,7 @@ class StationListener:
 
     def _shed(self, connection: ServerConnection) -> Response | None:
         """503 with Retry-After while the process is saturated (server/saturation.py), before
-        storage is touched; otherwise this handshake counts as served until its upgrade ends."""
+        storage is touched; otherwise this handshake counts as served until its checks end."""
         ticket: Ticket | None = getattr(connection, "ticket", None)
         acceptor = self._acceptor
         if ticket is None or acceptor is None:

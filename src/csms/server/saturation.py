@@ -7,10 +7,11 @@ past the handshake timeout (CSMS_OPEN_TIMEOUT) and the stations' own: the CPU is
 is cut, and each station retries, multiplying the load (docs/performance.md, "Reconnect storm").
 So each handshake is judged once its HTTP request has been read, from two signals:
 
-* handshakes being served (request read, upgrade not finished) at CSMS_MAX_HANDSHAKES: the
-  backlog one process works off well within the timeout. A client that has sent nothing costs no
-  CPU and is not counted, so silent sockets cannot make csms refuse everyone (they are bounded by
-  CSMS_MAX_CONNECTIONS, CSMS_MAX_HANDSHAKES_PER_ADDRESS and CSMS_OPEN_TIMEOUT instead);
+* handshakes being checked (request read; station read, authentication, registration or the
+  duplicate probe not finished) at CSMS_MAX_HANDSHAKES: the backlog one process works off well
+  within the timeout. A client that has sent nothing, or is slow to take its answer, costs no
+  CPU and is not counted, so slow or silent sockets cannot make csms refuse everyone (they are
+  bounded by CSMS_MAX_CONNECTIONS, CSMS_MAX_HANDSHAKES_PER_ADDRESS and CSMS_OPEN_TIMEOUT);
 * the event loop's lag (how late a 100 ms timer fires, twice in a row) above CSMS_MAX_LOOP_LAG:
   the process is behind, whatever the cause (a storm, a burst of traffic).
 

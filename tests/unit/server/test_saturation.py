@@ -99,6 +99,10 @@ def test_limits_count_handshakes_being_served_only() -> None:
     limits.start_work(first)  # once
     limits.start_work(second)
     assert limits.working == 2
+    limits.end_work(second)  # its checks are over; its answer is on the way (a slow reader)
+    limits.end_work(second)
+    assert limits.working == 1
+    limits.start_work(second)  # counted again only if it is started again
     limits.release(second)
     limits.handshake_done(first)
     assert (limits.working, limits.load().in_handshake, limits.load().open) == (0, 0, 1)
