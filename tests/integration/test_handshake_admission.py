@@ -8,10 +8,12 @@ import socket
 import time
 from pathlib import Path
 
+import orjson
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
+from csms.domain.model import RegistrationStatus
 from tests.integration.harness import BOOT_16, PASSWORD, basic_auth, call, running_csms
 from tests.integration.harness import settings_for as harness_settings
 from tests.integration.rawws import silent_client
@@ -115,3 +117,22 @@ async def test_a_lagging_event_loop_sheds_new_handshakes(tmp_path: Path) -> None
             additional_headers=basic_auth("CS1", PASSWORD),
         ) as ws:
             assert (await call(ws, "1", "BootNotification", BOOT_16))[2]["status"] == "Accepted"
+
+
+async def test_a_station_accepted_before_its_first_boot_is_told_so(tmp_path: Path) -> None:
+    """The first BootNotification answers from the status read at the handshake (reconnect cost),
+    unless the operator acted on the station since: accepted while connected and not yet booted,
+    it is sent TriggerMessage, and its boot must then be Accepted, not the handshake's Pending."""
+    async with running_csms(harness_settings(tmp_path)) as server:
+        await server.add_station("PEND", status=RegistrationStatus.PENDING)
+        async with server.connect("PEND") as ws:
+            async with server.api() as api:
+                accept = await api.patch(
+                    "/api/v1/stations/PEND", json={"registration_status": "Accepted"}
+                )
+                assert accept.status_code == 200, accept.text
+            trigger = orjson.loads(await ws.recv())
+            assert trigger[2:] == ["TriggerMessage", {"requestedMessage": "BootNotification"}]
+            await ws.send(orjson.dumps([3, trigger[1], {"status": "Accepted"}]).decode())
+            boot = await call(ws, "1", "BootNotification", BOOT_16)
+            assert boot[2]["status"] == "Accepted"

@@ -443,6 +443,9 @@ class StationConnection:
         self._dispatcher.check_outbound(
             self.ctx, action, payload, password_rotation=password_rotation
         )
+        # The operator acted on this station (e.g. accepted it, then TriggerMessage): its next
+        # BootNotification must read the registration status, not the handshake's.
+        self.ctx.handshake_status = None
         try:
             mid = self._session.send_call(action, payload, self._loop.time())
         except OutboundQueueFull as exc:
