@@ -10,6 +10,8 @@ Each pass is repeated ``--repeat`` times and the median is reported, because the
 ``--profile DIR`` runs csms under cProfile (``benchmarks/profiled.py``), switched on for the
 reconnect passes only (SIGUSR1 on, SIGUSR2 off and dump), and writes ``DIR/csms.prof``; read it
 with ``python -m pstats``.
+``--py-spy DIR`` samples each reconnect pass with py-spy (threads included; ``pip install
+py-spy``, not a dependency of csms) into collapsed stacks, ``DIR/<server>-pass<i>.txt``.
 
 Usage::
 
