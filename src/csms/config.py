@@ -182,6 +182,18 @@ class ServerSettings:
     # JSON"): accept the unofficial "ocpp1.5" WebSocket subprotocol beside 1.6/2.0.1/2.1.
     ocpp15_json: bool = True  # CSMS_OCPP15_JSON
     # --- end of OCPP 1.5 over JSON
+    # --- Per-process cost (issue 11 item 5; server/saturation.py, docs/behaviour.md "Handshake
+    # admission under load", docs/performance.md). While the process is saturated, new station
+    # connections are answered 503 with Retry-After (CSMS_SHED_RETRY_AFTER to twice that, seconds)
+    # before any storage is touched: when CSMS_MAX_HANDSHAKES handshakes are in progress, or the
+    # event loop is more than CSMS_MAX_LOOP_LAG seconds behind. 0 turns either signal off.
+    max_handshakes: int = 500  # CSMS_MAX_HANDSHAKES
+    max_loop_lag: float = 2.0  # CSMS_MAX_LOOP_LAG (seconds)
+    shed_retry_after: int = 5  # CSMS_SHED_RETRY_AFTER (seconds)
+    # Move every object alive after start-up (modules, schemas, routes: ~200,000) out of the
+    # garbage collector's reach with gc.freeze(), so full collections walk only the stations'.
+    gc_freeze: bool = True  # CSMS_GC_FREEZE (on/off)
+    # --- end of per-process cost
 
 
 @dataclass(frozen=True, slots=True)
@@ -429,6 +441,16 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     return result
 
 
+def _validate_saturation(server: ServerSettings) -> None:
+    """Per-process cost (issue 11): the handshake admission limits."""
+    if server.max_handshakes < 0:
+        raise SettingsError("CSMS_MAX_HANDSHAKES: handshakes in progress, 0 for no limit (500)")
+    if not server.max_loop_lag >= 0:
+        raise SettingsError("CSMS_MAX_LOOP_LAG: seconds, 0 for no limit (default 2)")
+    if not 1 <= server.shed_retry_after <= 3600:
+        raise SettingsError("CSMS_SHED_RETRY_AFTER: seconds, 1 to 3600 (default 5)")
+
+
 def _validate_soap(server: ServerSettings) -> None:
     """OCPP over SOAP (issue 12): a TCP port, a body limit SOAP headers fit in, a grace >= 0."""
     if not 0 <= server.soap_port <= 65535:
@@ -640,6 +662,7 @@ def validate(settings: Settings) -> None:
     if server.boot_pacing_rate < 0:
         raise SettingsError("CSMS_BOOT_PACING_RATE: boots per second, 0 for no pacing")
     _validate_admission(server)
+    _validate_saturation(server)
     _validate_operations(server)
     _validate_soap(server)
     # Log rate limits and protocol violations (issue 7 finding 5).

@@ -9,6 +9,10 @@ from csms.domain.model import RegistrationStatus
 from csms.log import LogLimiter
 from csms.rpc import OcppVersion
 
+# Seconds a registration status read at the handshake stays good for the first BootNotification
+# (a station boots right after it connects; an operator's change meanwhile is a race either way).
+BOOT_SNAPSHOT_AGE = 5.0
+
 
 @dataclass(slots=True)
 class CallContext:
@@ -37,6 +41,18 @@ class CallContext:
     triggered: frozenset[str] | None = None
     # The process's LogLimiter (set by the server's connection); None: log every line.
     log_limiter: LogLimiter | None = None
+    # Reconnect cost (issue 11): the registration status read at the handshake and when (monotonic
+    # seconds). The connection's first BootNotification, if it comes within BOOT_SNAPSHOT_AGE,
+    # answers from it instead of reading the station again; later ones read it.
+    handshake_status: RegistrationStatus | None = None
+    handshake_at: float = 0.0
+
+    def take_handshake_status(self, now: float) -> RegistrationStatus | None:
+        """The status read at the handshake if still fresh, once; None: read the station."""
+        status, self.handshake_status = self.handshake_status, None
+        if status is None or now - self.handshake_at > BOOT_SNAPSHOT_AGE:
+            return None
+        return status
 
     def limited(
         self, level: int, kind: str, msg: str, *args: object, exc: BaseException | None = None

@@ -34,6 +34,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from csms.domain.load import ConnectionLoad
 from csms.log import KindLog
 from csms.server.limits import ConnectionLimits, Refusal, Ticket
+from csms.server.saturation import HandshakeShedder
 from csms.server.tls import handshake_failure
 
 logger = logging.getLogger(__name__)
@@ -77,10 +78,12 @@ class StationAcceptor:
         *,
         ssl_context: ssl.SSLContext | None,
         handshake_timeout: float,
+        shedder: HandshakeShedder | None = None,
         log_interval: float = LOG_INTERVAL,
     ) -> None:
         self._factory = protocol_factory
         self.limits = limits
+        self.shedder = shedder
         self._ssl = ssl_context
         self._timeout = handshake_timeout
         # One line per kind per interval, then a count: accept errors and refusals come in floods.
@@ -114,6 +117,8 @@ class StationAcceptor:
             return
         self._loop = asyncio.get_running_loop()
         self._serving = True
+        if self.shedder is not None and self.shedder.lag is not None:
+            self.shedder.lag.start(self._loop)
         for sock in self._sockets:
             task = self._loop.create_task(self._accept_loop(sock))
             self._accepting.add(task)
@@ -121,6 +126,8 @@ class StationAcceptor:
     def close(self) -> None:
         """Stop accepting and abandon handshakes still in TLS; sessions are websockets' to close."""
         self._serving = False
+        if self.shedder is not None and self.shedder.lag is not None:
+            self.shedder.lag.stop()
         for task in (*self._accepting, *self._setups):
             task.cancel()
         for ticket, transport in self._deadlines.items():
@@ -319,6 +326,7 @@ async def serve_stations(
     limits: ConnectionLimits,
     ssl_context: ssl.SSLContext | None,
     handshake_timeout: float,
+    shedder: HandshakeShedder | None = None,
     **websockets_options: Any,
 ) -> tuple[Server, StationAcceptor]:
     """A websockets server whose connections come from a :class:`StationAcceptor`.
@@ -336,7 +344,11 @@ async def serve_stations(
     if not callable(factory):  # pragma: no cover - guards a websockets upgrade
         raise RuntimeError("this websockets version does not expose its protocol factory")
     acceptor = StationAcceptor(
-        factory, limits, ssl_context=ssl_context, handshake_timeout=handshake_timeout
+        factory,
+        limits,
+        ssl_context=ssl_context,
+        handshake_timeout=handshake_timeout,
+        shedder=shedder,
     )
     await acceptor.bind(host, port, backlog)
 

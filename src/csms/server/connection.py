@@ -503,6 +503,9 @@ class StationConnection:
         )
         if self._dialect is not None:
             payload = self._call_15(action, payload)
+        # The operator acted on this station (e.g. accepted it, then TriggerMessage): its next
+        # BootNotification must read the registration status, not the handshake's.
+        self.ctx.handshake_status = None
         try:
             mid = self._session.send_call(action, payload, self._loop.time())
         except OutboundQueueFull as exc:

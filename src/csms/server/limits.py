@@ -66,6 +66,8 @@ class Ticket:
     group: int | str  # the address group (csms.server.admission.group_key)
     in_handshake: bool = True
     released: bool = False
+    # Its request was read and is being served (server/saturation.py counts these).
+    working: bool = False
 
 
 def parse_networks(text: str) -> tuple[IPNetwork, ...]:
@@ -94,6 +96,7 @@ class ConnectionLimits:
         self._open = 0
         self._handshakes: dict[int | str, int] = {}
         self._in_handshake = 0
+        self._working = 0  # handshakes whose request is being served (server/saturation.py)
 
     def admit(self, address: str) -> Ticket | Refusal:
         """Take a slot for a connection from ``address``, or say why there is none."""
@@ -118,12 +121,33 @@ class ConnectionLimits:
             ip = ip.ipv4_mapped
         return any(ip in network for network in self._exempt)
 
+    @property
+    def working(self) -> int:
+        """Handshakes whose request is being checked: station read, authentication,
+        registration. A client that has sent nothing yet, or is slow to take its answer, costs
+        no CPU and is not counted (so slow or silent sockets cannot make csms refuse everyone)."""
+        return self._working
+
+    def start_work(self, ticket: Ticket) -> None:
+        """The handshake's request was read; its checks (station read, authentication,
+        registration, duplicate probe) run from now until :meth:`end_work`."""
+        if ticket.in_handshake and not ticket.working:
+            ticket.working = True
+            self._working += 1
+
+    def end_work(self, ticket: Ticket) -> None:
+        """The handshake's checks are over (its answer is being sent)."""
+        if ticket.working:
+            ticket.working = False
+            self._working -= 1
+
     def handshake_done(self, ticket: Ticket) -> None:
         """The connection finished its handshake (upgraded or refused); it stays open."""
         if not ticket.in_handshake:
             return
         ticket.in_handshake = False
         self._in_handshake -= 1
+        self.end_work(ticket)
         left = self._handshakes[ticket.group] - 1
         if left:
             self._handshakes[ticket.group] = left

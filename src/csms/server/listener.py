@@ -65,6 +65,7 @@ from csms.domain.load import ConnectionLoad
 from csms.domain.metrics import ServerStats
 from csms.domain.model import RegistrationStatus, Station, UnknownStationPolicy
 from csms.domain.ports import StationRepository
+from csms.log import KindLog
 from csms.messages.ocpp15 import SUBPROTOCOL as OCPP15_SUBPROTOCOL
 from csms.messages.ocpp15 import Ocpp15Json
 from csms.rpc import ALL_VERSIONS, OcppVersion
@@ -86,16 +87,20 @@ from csms.server.connection import (
 from csms.server.identity import identity_from_path
 from csms.server.limits import (
     ConnectionLimits,
+    Ticket,
     default_max_connections,
     descriptor_reserve,
     parse_networks,
     raise_nofile_limit,
 )
 from csms.server.registry import ConnectionRegistry
+from csms.server.saturation import HandshakeShedder
 from csms.server.tls import server_context
 
 logger = logging.getLogger(__name__)
 
+# Seconds between two lines about handshakes answered 503 while saturated (then a count).
+SATURATION_LOG_INTERVAL = 10.0
 # Seconds between two "has no password" warnings for one station (its retries are refused too).
 NO_PASSWORD_WARNING_INTERVAL = 60.0
 
@@ -130,6 +135,13 @@ class StationListener:
         self._frame_taps = frame_taps
         self.stats = stats
         self._admission = Admission.from_settings(settings, logger)
+        # Handshake admission under load (issue 11): 503 while saturated, one line per 10 s.
+        self._shedder = HandshakeShedder(
+            max_handshakes=settings.max_handshakes,
+            max_loop_lag=settings.max_loop_lag,
+            retry_after=settings.shed_retry_after,
+        )
+        self._saturation_log = KindLog(logger, burst=1, interval=SATURATION_LOG_INTERVAL)
         # Serialises "count Pending stations, then add one" so the cap holds within this process.
         self._registering = asyncio.Lock()
         # Stations authenticated by process_request, picked up by the connection handler.
@@ -174,6 +186,7 @@ class StationListener:
             limits=self._connection_limits(),
             ssl_context=self._tls_context(),
             handshake_timeout=s.open_timeout,
+            shedder=self._shedder,
             process_request=self._process_request,
             select_subprotocol=self._select_subprotocol,
             compression=None,
@@ -260,6 +273,19 @@ class StationListener:
     async def _process_request(
         self, connection: ServerConnection, request: Request
     ) -> Response | None:
+        if (refusal := self._shed(connection)) is not None:
+            return refusal
+        try:
+            return await self._serve_request(connection, request)
+        finally:
+            ticket: Ticket | None = getattr(connection, "ticket", None)
+            if ticket is not None and self._acceptor is not None:
+                self._acceptor.limits.end_work(ticket)
+
+    async def _serve_request(
+        self, connection: ServerConnection, request: Request
+    ) -> Response | None:
+        """The handshake checks (module docstring), once admitted under load."""
         address = _address(connection)
         identity = identity_from_path(request.path)
         if identity is None:
@@ -330,6 +356,32 @@ class StationListener:
             await self._take_pending_password(station, pending)
         self._admitted[connection] = station
         return None
+
+    def _shed(self, connection: ServerConnection) -> Response | None:
+        """503 with Retry-After while the process is saturated (server/saturation.py), before
+        storage is touched; otherwise this handshake counts as served until its checks end."""
+        ticket: Ticket | None = getattr(connection, "ticket", None)
+        acceptor = self._acceptor
+        if ticket is None or acceptor is None:
+            return None
+        if (judged := self._shedder.judge(acceptor.limits.working)) is None:
+            acceptor.limits.start_work(ticket)
+            return None
+        retry_after, reason = judged
+        self._saturation_log.log(
+            logging.WARNING,
+            "saturated",
+            "handshake from %s answered 503 (Retry-After %d): %s",
+            _address(connection),
+            retry_after,
+            reason,
+        )
+        return _retry_later(
+            connection,
+            HTTPStatus.SERVICE_UNAVAILABLE,
+            retry_after,
+            "Server busy; try again later.\n",
+        )
 
     def _check_certificate(
         self,
@@ -598,6 +650,8 @@ class StationListener:
             registration=restored,
             lenient=station.lenient,
             log=log,
+            handshake_status=station.registration_status,
+            handshake_at=time.monotonic(),
         )
         conn = StationConnection(
             ws,

@@ -8,6 +8,7 @@ BootNotification (1.6 §4.2 "BootNotification"; 2.0.1 B01–B03).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -35,8 +36,10 @@ class ProvisioningBlock:
         heartbeat_interval: int,
         boot_retry_interval: int,
         pacer: BootPacer | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._pacer = pacer
+        self._monotonic = monotonic
         self._stations = stations
         self._clock = clock
         self._heartbeat_interval = heartbeat_interval
@@ -79,8 +82,10 @@ class ProvisioningBlock:
         if self._pacer is not None and (wait := self._pacer.defer()) is not None:
             ctx.registration = RegistrationStatus.PENDING  # reconnect storm: come back later
             return {"status": "Pending", "currentTime": format_datetime(now), "interval": wait}
-        station = await self._stations.get(ctx.station_id)
-        status = station.registration_status if station else RegistrationStatus.REJECTED
+        status = ctx.take_handshake_status(self._monotonic())
+        if status is None:
+            station = await self._stations.get(ctx.station_id)
+            status = station.registration_status if station else RegistrationStatus.REJECTED
         await self._stations.record_boot(ctx.station_id, info, status, now)
         ctx.registration = status
         interval = (
