@@ -10,7 +10,6 @@ migrations themselves keep asking for an empty database (``database_url`` in tes
 from __future__ import annotations
 
 import asyncio
-import atexit
 import concurrent.futures
 import functools
 import shutil
@@ -21,7 +20,12 @@ from typing import Any
 
 from csms.storage.migrate import upgrade
 
-__all__ = ["copy_sqlite_template", "run_in_own_loop", "sqlite_template"]
+__all__ = [
+    "copy_sqlite_template",
+    "remove_sqlite_template",
+    "run_in_own_loop",
+    "sqlite_template",
+]
 
 
 def run_in_own_loop(coroutine: Coroutine[Any, Any, None]) -> None:
@@ -33,12 +37,19 @@ def run_in_own_loop(coroutine: Coroutine[Any, Any, None]) -> None:
 
 @functools.cache  # once per test process (each pytest-xdist worker has its own)
 def sqlite_template() -> Path:
-    """A SQLite file migrated to head, deleted when the process exits."""
+    """A SQLite file migrated to head, deleted by :func:`remove_sqlite_template` at the end of
+    the test session (pytest-xdist workers end without running atexit handlers)."""
     root = Path(tempfile.mkdtemp(prefix="csms-template-"))
-    atexit.register(shutil.rmtree, root, ignore_errors=True)
     path = root / "template.db"
     run_in_own_loop(upgrade(f"sqlite+aiosqlite:///{path}"))
     return path
+
+
+def remove_sqlite_template() -> None:
+    """Delete this process's SQLite template, if one was made."""
+    if sqlite_template.cache_info().currsize:
+        shutil.rmtree(sqlite_template().parent, ignore_errors=True)
+        sqlite_template.cache_clear()
 
 
 def copy_sqlite_template(target: Path) -> None:
