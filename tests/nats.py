@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.system_packages import apt_get_install, install_lock
+
 __all__ = ["NatsServer", "nats_server", "running_nats"]
 
 _TIMEOUT_S = 15.0
@@ -35,14 +37,9 @@ def _install() -> str:
         raise RuntimeError(
             "nats-server not found; install the 'nats-server' package to run the cluster tests"
         )
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update"], check=True, env=env, stdout=subprocess.DEVNULL)
-    subprocess.run(
-        ["apt-get", "install", "-y", "--no-install-recommends", "nats-server"],
-        check=True,
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )
+    with install_lock():  # another test process may be installing it (or anything) right now
+        if _find() is None:
+            apt_get_install("nats-server")
     found = _find()
     if found is None:
         raise RuntimeError("apt-get installed nats-server but the binary is still not found")

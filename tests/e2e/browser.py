@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from pathlib import Path
+
+from tests.system_packages import apt_get_install, install_lock
 
 CANDIDATES = ("chromium", "chromium-browser")
 
@@ -29,14 +30,9 @@ def chromium_path() -> Path:
             "chromium not found; install the Debian 'chromium' package to run the dashboard's "
             "end-to-end tests"
         )
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update"], check=True, env=env, stdout=subprocess.DEVNULL)
-    subprocess.run(
-        ["apt-get", "install", "-y", "--no-install-recommends", "chromium"],
-        check=True,
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )
+    with install_lock():  # another test process may be installing it right now
+        if find_chromium() is None:
+            apt_get_install("chromium")
     found = find_chromium()
     if found is None:
         raise RuntimeError("apt-get installed chromium but it is still not on the PATH")

@@ -25,6 +25,8 @@ from typing import Any
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
 
+from tests.system_packages import apt_get_install, install_lock
+
 CANDIDATES = ("firefox-esr", "firefox")
 LISTENING = re.compile(rb"WebDriver BiDi listening on (ws://\S+)")
 # A quiet, offline profile: no first-run pages, updates, telemetry or remote settings.
@@ -56,11 +58,12 @@ def firefox_path() -> Path | None:
     found = find_firefox()
     if found is not None or os.geteuid() != 0 or shutil.which("apt-get") is None:
         return found
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "--no-install-recommends", "firefox-esr"]
-    for command in (["apt-get", "update"], install):
-        if subprocess.run(command, env=env, stdout=subprocess.DEVNULL, check=False).returncode:
-            return None
+    with install_lock():  # the other test process may be installing a package right now
+        if find_firefox() is None:
+            try:
+                apt_get_install("firefox-esr")
+            except subprocess.CalledProcessError:
+                return None
     return find_firefox()
 
 

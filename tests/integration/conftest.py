@@ -8,6 +8,16 @@ from pathlib import Path
 import pytest
 
 from tests.integration.harness import RunningCsms, running_csms, settings_for
+from tests.postgres import DATABASES, migrated_database
+
+
+@pytest.fixture(params=DATABASES)
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """Here the SQLite and PostgreSQL databases come migrated to head (tests/templates.py): every
+    integration test starts csms or opens a store, which migrates to head anyway. Tests of the
+    migrations themselves, which need an empty database, live in tests/unit/storage."""
+    async with migrated_database(request, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

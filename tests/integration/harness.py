@@ -29,6 +29,7 @@ from csms.config import (
 from csms.container import Csms, utc_now
 from csms.domain.credentials import hash_password
 from csms.domain.model import RegistrationStatus, Station
+from tests.templates import copy_sqlite_template
 
 PASSWORD = b"correct-horse-battery-staple"
 # The operator's API token of every test instance (CSMS_API_TOKEN); RunningCsms.api() sends it.
@@ -100,7 +101,9 @@ class RunningCsms:
 
 
 def settings_for(tmp_path: Path, **server: Any) -> Settings:
-    """Settings for a test instance: ephemeral ports, a fresh SQLite file."""
+    """Settings for a test instance: ephemeral ports, a fresh SQLite file (a copy of one migrated
+    to head, see tests/templates.py; kept if the file exists, so a restart keeps its rows)."""
+    copy_sqlite_template(tmp_path / "csms.db")
     defaults: dict[str, Any] = {"port": 0, "ping_interval": 5.0, "ping_timeout": 5.0}
     defaults.update(server)
     database = dataclasses.replace(

@@ -34,6 +34,7 @@ from csms.server.registry import ConnectionRegistry
 from csms.storage import SqliteSynchronous, Store, open_store
 from tests.postgres import PostgresServer
 from tests.schema_payloads import payloads
+from tests.templates import copy_sqlite_template
 
 # Per version; derandomized, so the same payloads every run.
 EXAMPLES = {"sqlite": 150, "postgres": 100}
@@ -103,10 +104,12 @@ def test_no_schema_described_payload_is_answered_internal_error(
     with asyncio.Runner() as runner:
         try:
             if backend == "sqlite":
+                copy_sqlite_template(tmp_path / "csms.db")  # migrated to head once per process
                 url = f"sqlite+aiosqlite:///{tmp_path / 'csms.db'}"
             else:
                 server: PostgresServer = request.getfixturevalue("postgres_server")
-                url = runner.run(stack.enter_async_context(server.database()))
+                template: str = request.getfixturevalue("postgres_template")
+                url = runner.run(stack.enter_async_context(server.database(template=template)))
             store, dispatcher = runner.run(_open(url, tmp_path))
             stack.push_async_callback(store.aclose)
 

@@ -40,9 +40,9 @@ async def test_concurrent_writes_share_few_commits(store: Store) -> None:
 
 
 async def test_each_writer_returns_only_after_its_write_is_committed(
-    store: Store, database_url: str
+    store: Store, migrated_database_url: str
 ) -> None:
-    observer = create_engine(database_url)  # its own connections see only committed rows
+    observer = create_engine(migrated_database_url)  # its own connections see only committed rows
 
     async def write_then_look(i: int) -> int:
         await store.stations.record_status(a_status(connector_id=i, timestamp=at(i)))

@@ -332,8 +332,8 @@ def _comparable(rows: list[dict[str, Any]], table: Any) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-async def both(database_url: str) -> AsyncIterator[Store]:
-    store = await open_store(database_url, clock=lambda: RECEIVED)
+async def both(migrated_database_url: str) -> AsyncIterator[Store]:
+    store = await open_store(migrated_database_url, clock=lambda: RECEIVED)
     try:
         for station_id in (FAST, REFERENCE):
             await store.stations.add(a_station(station_id, created_at=when(0, PLUS_2)))
