@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 from csms.config import ServerSettings
 from csms.domain.buckets import DEFAULT_MAX_KEYS, IPV6_GROUP_MARK, KeyedBuckets, group_key
+from csms.domain.credentials import WeakPassword, check_password_strength, hash_password
 from csms.log import KindLog
 
 
@@ -138,6 +139,21 @@ class Admission:
     registrations: RegistrationLimiter
     refusals: KindLog  # refused handshakes: 10 lines per kind per window, then a count
 
+    def registration_wait(self, identity: str, address: str, transport: str = "") -> float:
+        """Seconds an unknown station from ``address`` must wait before it may register (0: it
+        may now, and has spent its share of the registration budget); a refusal is logged."""
+        wait = self.registrations.take(address)
+        if wait:
+            self.refusals.log(
+                logging.WARNING,
+                "registration rate limit",
+                "unknown %sstation %r from %s refused (429): registration rate limit",
+                transport,
+                identity,
+                address,
+            )
+        return wait
+
     @classmethod
     def from_settings(
         cls,
@@ -164,3 +180,15 @@ class Admission:
             ),
             refusals=KindLog(logger, burst=10, interval=settings.auth_failure_window, clock=clock),
         )
+
+
+def first_use_password_hash(password: bytes | None) -> str | None:
+    """Trust on first use: the hash the first password an unknown station presents is kept as;
+    None when it presented none or a weak one (the caller refuses it, 401)."""
+    if password is None:
+        return None
+    try:
+        check_password_strength(password)
+    except WeakPassword:
+        return None
+    return hash_password(password)

@@ -54,9 +54,6 @@ from csms.blocks.dispatch import Dispatcher
 from csms.config import ServerSettings
 from csms.domain.connections import close_reason
 from csms.domain.credentials import (
-    WeakPassword,
-    check_password_strength,
-    hash_password,
     password_candidates,
     verify_password,
 )
@@ -70,7 +67,7 @@ from csms.messages.ocpp15 import SUBPROTOCOL as OCPP15_SUBPROTOCOL
 from csms.messages.ocpp15 import Ocpp15Json
 from csms.rpc import ALL_VERSIONS, OcppVersion
 from csms.server.acceptor import StationAcceptor, serve_stations
-from csms.server.admission import Admission
+from csms.server.admission import Admission, first_use_password_hash
 from csms.server.auth import basic_auth_password
 from csms.server.client_certificates import (
     PeerCertificate,
@@ -481,22 +478,10 @@ class StationListener:
         password_hash = None
         if not certified and self._settings.security_profile >= 1:
             # Trust on first use: the first password an unknown station presents becomes its own.
-            if password is None:
+            password_hash = first_use_password_hash(password)
+            if password_hash is None:
                 return self._refuse_unknown(connection, address, identity, HTTPStatus.UNAUTHORIZED)
-            try:
-                check_password_strength(password)
-            except WeakPassword:
-                return self._refuse_unknown(connection, address, identity, HTTPStatus.UNAUTHORIZED)
-            password_hash = hash_password(password)
-        refusals = self._admission.refusals
-        if wait := self._admission.registrations.take(address):
-            refusals.log(
-                logging.WARNING,
-                "registration rate limit",
-                "unknown station %r from %s refused (429): registration rate limit",
-                identity,
-                address,
-            )
+        if wait := self._admission.registration_wait(identity, address):
             return _too_many(connection, wait, "Too many new stations; try again later.\n")
         status = (
             RegistrationStatus.ACCEPTED

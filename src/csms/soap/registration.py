@@ -25,16 +25,11 @@ from collections.abc import Callable
 from datetime import datetime
 
 from csms.config import ServerSettings
-from csms.domain.credentials import (
-    WeakPassword,
-    check_password_strength,
-    hash_password,
-)
 from csms.domain.errors import StorageError
 from csms.domain.identity import is_valid_identity
 from csms.domain.model import RegistrationStatus, Station, UnknownStationPolicy
 from csms.domain.ports import StationRepository
-from csms.server.admission import Admission
+from csms.server.admission import Admission, first_use_password_hash
 from csms.soap.errors import SoapFault, retry_after, sender
 
 _UNAUTHORIZED = (("WWW-Authenticate", 'Basic realm="csms", charset="UTF-8"'),)
@@ -70,22 +65,11 @@ class SelfRegistration:
         password_hash = None
         if self._settings.security_profile >= 1:
             # Trust on first use: the first password an unknown station presents becomes its own.
-            if password is None:
+            password_hash = first_use_password_hash(password)
+            if password_hash is None:
                 raise self.refuse(address, 401)
-            try:
-                check_password_strength(password)
-            except WeakPassword:
-                raise self.refuse(address, 401) from None
-            password_hash = hash_password(password)
         refusals = self._admission.refusals
-        if wait := self._admission.registrations.take(address):
-            refusals.log(
-                logging.WARNING,
-                "registration rate limit",
-                "unknown SOAP station %r from %s refused (429): registration rate limit",
-                identity,
-                address,
-            )
+        if wait := self._admission.registration_wait(identity, address, "SOAP "):
             raise sender(
                 "too many new stations; try again later", status=429, headers=retry_after(wait)
             )
