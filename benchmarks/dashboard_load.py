@@ -89,7 +89,14 @@ async def open_dashboard(
 
 
 async def load(
-    options: run.Options, url: str, *, pid: int, cpu: int | None, mix: str, out: Path
+    options: run.Options,
+    url: str,
+    *,
+    pid: int,
+    cpu: int | None,
+    mix: str,
+    out: Path,
+    pace: float = 0.0,
 ) -> dict[str, Any]:
     """One loadgen run (the arguments run.py's bench_server gives it)."""
     argv = [sys.executable, str(run.BENCH_DIR / "loadgen.py"), "load", "--url", url,
@@ -98,6 +105,8 @@ async def load(
             "--duration", str(options.duration), "--tag", TAG, "--out", str(out)]  # fmt: skip
     if cpu is not None:
         argv += ["--cpu", str(cpu)]
+    if pace:
+        argv += ["--pace", str(pace)]
     proc = await asyncio.create_subprocess_exec(
         *argv, cwd=run.REPO_ROOT, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
     )
@@ -150,7 +159,10 @@ async def measure(
                     ]
                     out = workdir / f"{mix}-{round_no}-{count}.json"
                     before, started = browser_cpu_seconds(pid), time.monotonic()
-                    figures = await load(options, url, pid=pid, cpu=cpus[1], mix=mix, out=out)
+                    figures = await load(
+                        options, url, pid=pid, cpu=cpus[1], mix=mix, out=out,
+                        pace=args.pace.get(mix, 0.0),
+                    )  # fmt: skip
                     browser_cpu = (browser_cpu_seconds(pid) - before) / (time.monotonic() - started)
                     for context in contexts:
                         await context.close()
@@ -177,12 +189,24 @@ async def measure(
             "calls_per_s_none": round(statistics.mean(none)),
             f"calls_per_s_{args.dashboards}_dashboards": round(statistics.mean(some)),
             "ratio": round(statistics.mean(some) / statistics.mean(none), 3),
+            # What one server core could carry, from its CPU per call (the paced runs' figure:
+            # the browsers' CPU then takes nothing from the rate csms is offered).
+            "capacity_ratio": round(statistics.mean(cpu0) / statistics.mean(cpu5), 3),
             "server_cpu_us_per_call_none": round(statistics.mean(cpu0), 1),
             f"server_cpu_us_per_call_{args.dashboards}_dashboards": round(statistics.mean(cpu5), 1),
         }
     return {"stations": options.stations, "duration_s": options.duration,
             "rounds": args.rounds, "dashboards": args.dashboards, "runs": runs,
             "summary": summary}  # fmt: skip
+
+
+def _paces(text: str) -> dict[str, float]:
+    """``mix=seconds,...`` → {mix: seconds}."""
+    out: dict[str, float] = {}
+    for item in filter(None, text.split(",")):
+        mix, _, value = item.partition("=")
+        out[mix] = float(value)
+    return out
 
 
 def main() -> int:
@@ -195,6 +219,13 @@ def main() -> int:
     parser.add_argument("--pages", choices=("both", "fleet", "station"), default="both")
     parser.add_argument("--mixes", type=lambda v: tuple(v.split(",")), default=MIXES)
     parser.add_argument("--json", type=Path, default=None, help="write the figures here too")
+    parser.add_argument(
+        "--pace",
+        type=_paces,
+        default={},
+        help="paced load, e.g. heartbeat16=0.04,metervalues16=0.4: seconds each station waits "
+        "after each reply (offered rate stations/pace); compare server CPU per call",
+    )
     args = parser.parse_args()
     options = run.resolve_options(
         run.build_parser().parse_args(

@@ -467,6 +467,7 @@ class LoadOptions:
     connect_concurrency: int
     connect_phase_timeout: float
     tag: str
+    pace: float = 0.0  # seconds each station waits after a reply (0: closed loop, full speed)
 
 
 @dataclass(frozen=True)
@@ -550,14 +551,19 @@ async def station_loop(
     script: StationScript,
     tally: Tally,
     stop: asyncio.Event,
+    pace: float = 0.0,
 ) -> None:
     """Closed loop: send the mix's next CALL, wait for its reply, repeat until ``stop``.
 
     No timer per CALL (it would cost the load generator ~15 % of its CPU): the run bounds the
     loop instead, and a reply still missing ``call_timeout`` s after the window counts as a
-    ``stop_timeout`` error.
+    ``stop_timeout`` error. With ``pace``, each station waits that long after each reply, so the
+    offered rate is about stations / pace: a server below saturation shows its CPU per call
+    without the load generator's core deciding the rate.
     """
     while not stop.is_set():
+        if pace:
+            await asyncio.sleep(pace)
         msg_id, frame = script.next_frame()
         started = time.perf_counter()
         try:
@@ -615,7 +621,10 @@ async def run_load(options: LoadOptions) -> dict[str, Any]:
             tally.errors[f"exception:{type(result).__name__}"] += 1
 
     stop = asyncio.Event()
-    tasks = [asyncio.ensure_future(station_loop(ws, script, tally, stop)) for ws, script in ready]
+    tasks = [
+        asyncio.ensure_future(station_loop(ws, script, tally, stop, options.pace))
+        for ws, script in ready
+    ]
     begin = end = take_snapshot(server)
     try:
         if tasks:
@@ -835,6 +844,9 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--stations", type=int, default=200)
     load.add_argument("--warmup", type=float, default=3.0)
     load.add_argument("--duration", type=float, default=10.0)
+    load.add_argument(
+        "--pace", type=float, default=0.0, help="seconds a station waits after each reply"
+    )
 
     idle = sub.add_parser("idle", parents=[common], help="memory per idle connection")
     idle.add_argument("--connections", type=int, default=2000)
@@ -884,6 +896,7 @@ def main(argv: list[str] | None = None) -> int:
             connect_concurrency=args.connect_concurrency,
             connect_phase_timeout=args.connect_phase_timeout,
             tag=tag,
+            pace=args.pace,
         )
         result, loop_name = run_in_loop(lambda: run_load(load_options), not args.no_uvloop)
     else:
