@@ -1,6 +1,6 @@
 // Station page, reservations: the station's reservations (GET /stations/{id}/reservations,
 // expiry applied when read), reserved (typed ReserveNow) and cancelled (CancelReservation).
-import { api, el, when, statusBadge, outcomeOf } from "./app.js";
+import { api, el, when, statusBadge, outcomeOf, throttle } from "./app.js";
 
 const ACTIVE = /^(requested|accepted)$/i;
 
@@ -73,10 +73,14 @@ export function reservations({ base, canEdit }) {
     form.elements.expiry_date.value = inAnHour();
     form.addEventListener("submit", reserve);
   }
+  // A transaction's start (or end) may use a reservation, a command may make or cancel one; every
+  // transaction.updated (each MeterValues) reloading the list cost csms a query per event per page.
+  const reload = throttle(load, 1000);
+  const RELOAD = new Set(["transaction.started", "transaction.ended", "command.result"]);
   return {
     load,
-    onEvent(ev) {  // a transaction may use a reservation; a 2.x station reports its expiry
-      if (ev.type.startsWith("transaction.") || ev.type === "command.result") load();
+    onEvent(ev) {
+      if (RELOAD.has(ev.type)) reload();
     },
   };
 }

@@ -119,6 +119,10 @@ function wireCommands() {
 }
 
 const refresh = throttle(async () => { await loadDetail(); await loadPower(); }, 1000);
+// Live: the detail at most once a second, the power chart (an hour of readings, read again in
+// full) at most every 5 s, whatever the station's event rate.
+const refreshDetail = throttle(loadDetail, 1000);
+const refreshPower = throttle(loadPower, 5000);
 
 const me = await session();
 if (mayAct(me)) {
@@ -142,7 +146,7 @@ live({
   label: document.getElementById("live"),
   onTick: () => { refresh(); for (const section of sections) section.load(); },
   onEvent: (ev) => {
-    if (DETAIL.test(ev.type)) refresh();
+    if (DETAIL.test(ev.type)) { refreshDetail(); refreshPower(); }
     for (const section of sections) section.onEvent(ev);
   },
 });
