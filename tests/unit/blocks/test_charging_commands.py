@@ -142,6 +142,17 @@ async def test_reserve_now_2x_payload() -> None:
     }
 
 
+async def test_reserve_now_2x_sends_the_type_csms_knows_the_token_by() -> None:
+    """OCTT's CSMS reservation state checks idToken.type is the token's configured type: a
+    station may match a presented ISO14443 card only to an ISO14443 reservation."""
+    tokens = MemoryTokens()
+    await add_token(tokens, "CARD", now=NOW, token_type="ISO14443")
+    gateway, reservations = ScriptedGateway("2.0.1", {"status": "Accepted"}), MemoryReservations()
+    await reserve_now(gateway, reservations, tokens, station_id="CS1", connector_id=1,
+                      id_token="CARD", expiry_date=NOW + timedelta(hours=1), now=NOW)  # fmt: skip
+    assert gateway.calls[0][2]["idToken"] == {"idToken": "CARD", "type": "ISO14443"}
+
+
 async def test_reserve_now_offline_station_stores_nothing() -> None:
     reservations = MemoryReservations()
     with pytest.raises(StationNotConnected):

@@ -49,6 +49,11 @@ def test_reserve_now_round_trips(version: OcppVersion, connector_id: int) -> Non
     )
     _, payload = ReserveNow(reservation).request(version)
     assert ReserveNow.from_request(version, "CP", payload, NOW).reservation == reservation
+    typed = ReserveNow(reservation, token_type="eMAID")
+    _, payload = typed.request(version)
+    assert ReserveNow.from_request(version, "CP", payload, NOW) == (
+        typed if version.is_2x else ReserveNow(reservation)
+    )
 
 
 @pytest.mark.parametrize("version", ALL_VERSIONS)

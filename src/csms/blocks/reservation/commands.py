@@ -59,9 +59,16 @@ _ANSWERS = frozenset(
 @sends(ALL_VERSIONS, "ReserveNow")
 @dataclass(frozen=True, slots=True)
 class ReserveNow:
-    """Reserve ``connector_id`` (1.6 connectorId, 0 = any; 2.x evseId, omitted for 0)."""
+    """Reserve ``connector_id`` (1.6 connectorId, 0 = any; 2.x evseId, omitted for 0).
+
+    ``token_type`` is the 2.x IdTokenEnumType of the reserved token, the type csms knows it by
+    (a station may match a presented token on idToken and type; OCPP 2.0.1 part 6, the CSMS
+    reservation state checks ``idToken.type`` is the token's configured type); Central when csms
+    does not know it. 1.6 idTags have no type.
+    """
 
     reservation: Reservation
+    token_type: str | None = None
 
     def request(self, version: OcppVersion) -> tuple[str, Payload]:
         r = self.reservation
@@ -78,7 +85,7 @@ class ReserveNow:
         payload = {
             "id": r.reservation_id,
             "expiryDateTime": format_datetime(r.expiry_date),
-            "idToken": {"idToken": r.id_token, "type": GROUP_TOKEN_TYPE},
+            "idToken": {"idToken": r.id_token, "type": self.token_type or GROUP_TOKEN_TYPE},
         }
         if r.connector_id > 0:
             payload["evseId"] = r.connector_id
@@ -97,12 +104,14 @@ class ReserveNow:
             reservation_id = int(payload["reservationId"])
             expiry, id_token = payload["expiryDate"], str(payload["idTag"])
             parent = payload.get("parentIdTag")
+            token_type = None
         else:
             connector_id = int(payload.get("evseId", 0))
             reservation_id = int(payload["id"])
             expiry, id_token = payload["expiryDateTime"], str(payload["idToken"]["idToken"])
             group = payload.get("groupIdToken")
             parent = group.get("idToken") if isinstance(group, dict) else None
+            token_type = payload["idToken"].get("type")
         return cls(
             Reservation(
                 reservation_id=reservation_id,
@@ -114,7 +123,8 @@ class ReserveNow:
                 parent_id_token=str(parent) if parent is not None else None,
                 created_at=now,
                 updated_at=now,
-            )
+            ),
+            token_type=str(token_type) if token_type is not None else None,
         )
 
     def result(self, version: OcppVersion, payload: Payload) -> ReservationStatus:
@@ -165,8 +175,8 @@ async def reserve_now(
         CommandNotAllowed, StationBusy (marked Rejected).
     """
     negotiated_version(gateway, station_id)  # offline: refused before anything is stored
+    token = await tokens.get(id_token)
     if parent_id_token is None:
-        token = await tokens.get(id_token)
         parent_id_token = token.parent_id_token if token is not None else None
     reservation = await reservations.create(
         station_id=station_id,
@@ -177,7 +187,8 @@ async def reserve_now(
         now=now,
     )
     try:
-        status = await send(gateway, station_id, ReserveNow(reservation), timeout=timeout)
+        command = ReserveNow(reservation, token.token_type if token is not None else None)
+        status = await send(gateway, station_id, command, timeout=timeout)
     except DomainError as error:
         await record_reserve_outcome(reservations, reservation, error, now)
         raise

@@ -157,16 +157,24 @@ async def get_installed_certificate_ids(
     timeout: float | None = None,
     clock: Callable[[], datetime] = _utc_now,
 ) -> InstalledCertificates:
-    """Ask which certificates of ``certificate_types`` (2.x names; empty: all) are installed."""
+    """Ask which certificates of ``certificate_types`` (2.x names; empty: all) are installed.
+
+    A 1.6 station is asked one type per message (whitepaper GetInstalledCertificateIds.req has
+    one ``certificateType``); every type is spelled for 1.6 first, so a type 1.6 lacks is refused
+    before anything is sent.
+    """
     version = live_version(gateway, station_id)
     found: list[InstalledCertificate] = []
     if version is OcppVersion.V16:
         types = tuple(certificate_types) or _V16_TYPES
-        for certificate_type in types:
+        wire = [
+            (certificate_type, to_wire(certificate_type, version)) for certificate_type in types
+        ]
+        for certificate_type, wire_type in wire:
             reply = await gateway.call(
                 station_id,
                 "GetInstalledCertificateIds",
-                {"certificateType": to_wire(certificate_type, version)},
+                {"certificateType": wire_type},
                 timeout=timeout,
             )
             found.extend(
