@@ -227,7 +227,8 @@ def _station_class(base: type, results: ModuleType, v16_answers: bool) -> type:
             return getattr(results, action)(**answer(payload))
 
         handle.__name__ = f"on_{action}"
-        return on(action)(handle)
+        routed: Callable[..., Any] = on(action)(handle)
+        return routed
 
     actions = {a for intent in INTENTS for _, a in intent.sends}
     methods: dict[str, Any] = {
@@ -371,12 +372,14 @@ Check = Callable[[Ctx, Payload], Awaitable[None]]
 class Case:
     """``body``: the request (per station); ``sent``: the actions the station must receive, in
     order, each with a subset of its payload; ``answer``: a subset of the API's answer;
-    ``recorded``: checks what the intent stored, through the GET routes."""
+    ``recorded``: checks what the intent stored, through the GET routes; ``refused_body``: the
+    body sent to a version that lacks the intent, where building ``body`` needs that station."""
 
     body: Payload | Body
     sent: Expected
     answer: Any
     recorded: Check | None = None
+    refused_body: Payload | None = None
 
 
 def per_version(v16: list[tuple[str, Payload]], v2x: list[tuple[str, Payload]]) -> Expected:
@@ -851,6 +854,7 @@ CASES: dict[str, Case] = {
         every("ClearVariableMonitoring", {"id": [40]}),
         [[40, "Accepted"]],
         _monitor_cleared,
+        refused_body={"monitor_ids": [40]},
     ),
     "set-monitoring-base": Case(
         {"base": "FactoryDefault"},
@@ -1028,9 +1032,12 @@ async def test_intent_reaches_the_station_or_is_refused_by_version(
     ctx = Ctx(world, station)
     station.recorder.received.clear()
     if OcppVersion(version) not in intent.versions:
+        if case.refused_body is not None:
+            refused = case.refused_body
+        else:
+            refused = case.body if isinstance(case.body, dict) else await case.body(ctx)
         response = await world.api.post(
-            f"/api/v1/stations/{station.sid}/commands/{name}",
-            json=case.body if isinstance(case.body, dict) else await _any_body(case, world),
+            f"/api/v1/stations/{station.sid}/commands/{name}", json=refused
         )
         assert response.status_code == 422, response.text
         assert response.json()["type"] == PROBLEM + "not-supported-by-version", response.text
@@ -1052,12 +1059,6 @@ async def test_intent_reaches_the_station_or_is_refused_by_version(
     assert contains(answer, want_answer), answer
     if case.recorded is not None:
         await case.recorded(ctx, answer)
-
-
-async def _any_body(case: Case, world: World) -> Payload:
-    """A valid body for a version that lacks the intent (built as for a 2.x station)."""
-    assert callable(case.body)
-    return await case.body(Ctx(world, world.stations["2.0.1"]))
 
 
 async def _post(
@@ -1123,20 +1124,54 @@ async def test_a_callerror_is_a_502_and_a_rejected_reservation(world: World, ver
     assert mine == ["Rejected"], reservations  # docs/behaviour.md: a CALLERROR rejects it
 
 
+async def _unanswered(
+    world: World, station: Station, action: str, intent: str, body: Payload
+) -> httpx.Response:
+    """POST ``intent`` with the shortest timeout while the station holds back its answer to
+    ``action`` (it answers, too late, once the API has answered)."""
+    release = station.recorder.hold[action] = asyncio.Event()
+    started = asyncio.get_running_loop().time()
+    try:
+        response = await _post(world, station.sid, intent, body, timeout=1)
+    finally:
+        release.set()
+        del station.recorder.hold[action]
+    assert 1 <= asyncio.get_running_loop().time() - started < 5
+    return response
+
+
 @pytest.mark.parametrize("version", ["1.6", "2.0.1"])
 async def test_a_station_that_does_not_answer_is_a_504(world: World, version: str) -> None:
+    """A timeout leaves what may have happened visible: the reservation stays Requested (the
+    station may hold it); a 1.6 key change is kept as desired, without an answer."""
     async with connected(world.server, version, "SILENT") as silent:
-        release = silent.recorder.hold["ClearCache"] = asyncio.Event()
-        started = asyncio.get_running_loop().time()
-        try:
-            response = await _post(world, silent.sid, "clear-cache", {}, timeout=1)
-        finally:
-            release.set()
-        elapsed = asyncio.get_running_loop().time() - started
-    assert response.status_code == 504, response.text
-    assert response.json()["type"] == PROBLEM + "call-timeout"
-    assert 1 <= elapsed < 5
-    assert [a for a, _ in silent.recorder.received] == ["ClearCache"]
+        clear = await _unanswered(world, silent, "ClearCache", "clear-cache", {})
+        reserve = await _unanswered(
+            world,
+            silent,
+            "ReserveNow",
+            "reserve",
+            {"evse_id": 1, "id_token": TOKEN, "expiry_date": EXPIRY.isoformat()},
+        )
+        ctx = Ctx(world, silent)
+        reservations = await ctx.get("/reservations")
+        if version == "1.6":
+            change = await _unanswered(
+                world,
+                silent,
+                "ChangeConfiguration",
+                "set-configuration",
+                {"key": "HeartbeatInterval", "value": "45"},
+            )
+            assert change.status_code == 504, change.text
+            keys = {k["name"]: k for k in (await ctx.get("/configuration"))["keys"]}
+            desired = keys["HeartbeatInterval"]["desired"]
+            assert (desired["value"], desired["status"]) == ("45", None), keys
+    for response in (clear, reserve):
+        assert response.status_code == 504, response.text
+        assert response.json()["type"] == PROBLEM + "call-timeout"
+    assert [r["status"] for r in reservations["items"]] == ["Requested"]
+    assert [a for a, _ in silent.recorder.received][:2] == ["ClearCache", "ReserveNow"]
 
 
 async def test_an_offline_station_is_a_409_before_anything_is_stored(world: World) -> None:
