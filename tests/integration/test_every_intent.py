@@ -1069,7 +1069,8 @@ async def _post(
     )
 
 
-# Options a version lacks, refused (422) before anything reaches the station.
+# Options a version lacks, and values no version allows: refused (422) before anything reaches
+# the station.
 OPTION_REFUSALS: list[tuple[str, str, Payload, str]] = [
     ("1.6", "reset", {"type": "soft", "evse_id": 1}, "not-supported-by-version"),
     ("1.6", "trigger", {"requested": "TransactionEvent"}, "not-supported-by-version"),
@@ -1083,6 +1084,10 @@ OPTION_REFUSALS: list[tuple[str, str, Payload, str]] = [
     ("1.6", "get-configuration", {"variables": [HEARTBEAT_REF]}, "not-supported-by-version"),
     ("2.1", "set-configuration", {"key": "HeartbeatInterval", "value": "60"},
      "not-supported-by-version"),
+    # 1.6 UnlockConnector.req: "connectorId > 0"; 2.x evseId 0 is the station, not an EVSE.
+    ("1.6", "unlock", {"evse_id": 0}, "invalid-payload"),
+    ("2.0.1", "unlock", {"evse_id": 0, "connector_id": 1}, "invalid-payload"),
+    ("2.1", "unlock", {"evse_id": 1, "connector_id": 0}, "invalid-payload"),
 ]  # fmt: skip
 
 

@@ -218,6 +218,13 @@ async def test_unlock_connector_per_version() -> None:
     assert gw2.sent == [("UnlockConnector", {"evseId": 1, "connectorId": 2})]
 
 
+@pytest.mark.parametrize(("evse_id", "connector_id"), [(0, 1), (-1, 1), (1, 0)])
+def test_unlock_connector_numbers_from_1(evse_id: int, connector_id: int) -> None:
+    """1.6 connectorId > 0 (§6.53); 2.x evseId 0 is the whole station (part 1 §7.1)."""
+    with pytest.raises(InvalidPayload, match="numbered from 1"):
+        UnlockConnector(evse_id, connector_id)
+
+
 V16_CORE = [
     MessageTrigger.BOOT_NOTIFICATION,
     MessageTrigger.DIAGNOSTICS_STATUS_NOTIFICATION,

@@ -167,10 +167,23 @@ class RemoteStopTransaction:
 @sends(ALL_VERSIONS, "UnlockConnector")
 @dataclass(frozen=True, slots=True)
 class UnlockConnector:
-    """Unlock a connector (1.6: connector ``evse_id``; 2.x: ``evse_id`` / ``connector_id``)."""
+    """Unlock a connector (1.6: connector ``evse_id``; 2.x: ``evse_id`` / ``connector_id``).
+
+    Both are numbered from 1: 1.6 UnlockConnector.req requires ``connectorId > 0`` (§6.53), and
+    2.x evseId 0 addresses the whole station and connectors are numbered from 1 per EVSE (2.0.1
+    part 1 §7.1, §7.2).
+    """
 
     evse_id: int
     connector_id: int = 1
+
+    def __post_init__(self) -> None:
+        if self.evse_id < 1 or self.connector_id < 1:
+            raise InvalidPayload(
+                "unlock names an EVSE (1.6 connector) and a connector, both numbered from 1",
+                code="PropertyConstraintViolation",
+                path="evseId" if self.evse_id < 1 else "connectorId",
+            )
 
     def request(self, version: OcppVersion) -> tuple[str, Payload]:
         if version is OcppVersion.V16:
