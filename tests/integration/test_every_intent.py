@@ -1088,6 +1088,26 @@ OPTION_REFUSALS: list[tuple[str, str, Payload, str]] = [
     ("1.6", "unlock", {"evse_id": 0}, "invalid-payload"),
     ("2.0.1", "unlock", {"evse_id": 0, "connector_id": 1}, "invalid-payload"),
     ("2.1", "unlock", {"evse_id": 1, "connector_id": 0}, "invalid-payload"),
+    # 1.6 ChangeAvailability connectorId >= 0; a 2.x negative EVSE or a connector without its
+    # EVSE would otherwise change the whole station.
+    ("1.6", "change-availability", {"availability": "Inoperative", "evse_id": -1},
+     "invalid-payload"),
+    ("2.0.1", "change-availability", {"availability": "Inoperative", "evse_id": -1},
+     "invalid-payload"),
+    ("2.0.1", "change-availability",
+     {"availability": "Inoperative", "evse_id": 0, "connector_id": 1}, "invalid-payload"),
+    ("2.1", "change-availability",
+     {"availability": "Inoperative", "evse_id": 1, "connector_id": 0}, "invalid-payload"),
+    # 1.6 RemoteStartTransaction: "connectorId SHALL be > 0"; 2.x EVSE 0 is the whole station.
+    ("1.6", "start", {"id_token": TOKEN, "evse_id": 0}, "invalid-payload"),
+    ("2.0.1", "start", {"id_token": TOKEN, "evse_id": -2}, "invalid-payload"),
+    # 1.6 TriggerMessage connectorId > 0; a 2.x connector without its EVSE would be dropped.
+    ("1.6", "trigger", {"requested": "StatusNotification", "evse_id": 0}, "invalid-payload"),
+    ("2.0.1", "trigger", {"requested": "MeterValues", "evse_id": -1}, "invalid-payload"),
+    ("2.0.1", "trigger", {"requested": "StatusNotification", "connector_id": 1},
+     "invalid-payload"),
+    ("2.1", "extended-trigger", {"requested": "StatusNotification", "evse_id": 0,
+                                 "connector_id": 1}, "invalid-payload"),
 ]  # fmt: skip
 
 

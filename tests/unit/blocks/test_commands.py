@@ -218,6 +218,33 @@ async def test_unlock_connector_per_version() -> None:
     assert gw2.sent == [("UnlockConnector", {"evseId": 1, "connectorId": 2})]
 
 
+@pytest.mark.parametrize(("evse_id", "connector_id"), [(-1, None), (0, 1), (1, 0), (-1, 1)])
+def test_change_availability_refuses_what_would_address_the_whole_station(
+    evse_id: int, connector_id: int | None
+) -> None:
+    """A 2.x request drops a negative EVSE and a connector without its EVSE: refused instead."""
+    with pytest.raises(InvalidPayload):
+        ChangeAvailability(AvailabilityType.INOPERATIVE, evse_id, connector_id)
+
+
+@pytest.mark.parametrize("evse_id", [0, -1])
+def test_remote_start_names_an_evse_from_1(evse_id: int) -> None:
+    """1.6 RemoteStartTransaction.req: "connectorId SHALL be > 0" (§6.33)."""
+    with pytest.raises(InvalidPayload, match="numbered from 1"):
+        RemoteStartTransaction("TAG", evse_id=evse_id)
+
+
+@pytest.mark.parametrize("command", [TriggerMessage, ExtendedTriggerMessage])
+def test_trigger_targets(command: type[TriggerMessage] | type[ExtendedTriggerMessage]) -> None:
+    status = MessageTrigger.STATUS_NOTIFICATION
+    for evse_id, connector_id in ((-1, None), (None, 1), (0, 1), (1, 0)):
+        with pytest.raises(InvalidPayload):
+            command(status, evse_id, connector_id)
+    with pytest.raises(InvalidPayload, match="connector > 0"):  # 1.6 §6.51 connectorId > 0
+        command(status, 0).request(V16)
+    assert command(status, 0).request(OcppVersion.V201)[1]["evse"] == {"id": 0}
+
+
 @pytest.mark.parametrize(("evse_id", "connector_id"), [(0, 1), (-1, 1), (1, 0)])
 def test_unlock_connector_numbers_from_1(evse_id: int, connector_id: int) -> None:
     """1.6 connectorId > 0 (§6.53); 2.x evseId 0 is the whole station (part 1 §7.1)."""

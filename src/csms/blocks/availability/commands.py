@@ -14,6 +14,7 @@ from csms.blocks.outbound import (
     sent_actions,
 )
 from csms.domain.commands import AvailabilityType, ChangeStatus, CommandResult
+from csms.domain.errors import InvalidPayload
 from csms.rpc import ALL_VERSIONS, OcppVersion
 
 __all__ = ["COMMANDS", "ChangeAvailability"]
@@ -31,6 +32,23 @@ class ChangeAvailability:
     availability: AvailabilityType
     evse_id: int = 0
     connector_id: int | None = None
+
+    def __post_init__(self) -> None:
+        # 1.6 ChangeAvailability.req connectorId >= 0 (§6.7); 2.x connectors are numbered from 1
+        # within their EVSE (2.0.1 part 1 §7.2). Refused rather than sent: a 2.x negative EVSE,
+        # or a connector without its EVSE, would otherwise address the whole station.
+        if self.evse_id < 0:
+            raise InvalidPayload(
+                "evse_id is 0 (the whole station) or an EVSE, numbered from 1",
+                code="PropertyConstraintViolation",
+                path="evse.id",
+            )
+        if self.connector_id is not None and (self.connector_id < 1 or self.evse_id < 1):
+            raise InvalidPayload(
+                "connector_id names a connector (numbered from 1) of the EVSE evse_id (from 1)",
+                code="PropertyConstraintViolation",
+                path="evse.connectorId",
+            )
 
     def request(self, version: OcppVersion) -> tuple[str, Payload]:
         if version is OcppVersion.V16:

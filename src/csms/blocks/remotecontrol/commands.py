@@ -103,6 +103,16 @@ class RemoteStartTransaction:
     charging_profile: Payload | None = None
     remote_start_id: int = field(default_factory=_new_remote_start_id)
 
+    def __post_init__(self) -> None:
+        # 1.6 RemoteStartTransaction.req: "connectorId SHALL be > 0" (§6.33); a 2.x transaction
+        # runs on an EVSE, numbered from 1 (evseId 0 is the whole station, part 1 §7.1).
+        if self.evse_id is not None and self.evse_id < 1:
+            raise InvalidPayload(
+                "evse_id names the EVSE (1.6 connector) to start on, numbered from 1",
+                code="PropertyConstraintViolation",
+                path="evseId",
+            )
+
     def request(self, version: OcppVersion) -> tuple[str, Payload]:
         profile = self.charging_profile
         if profile is not None and profile.get("chargingProfilePurpose") != "TxProfile":
@@ -195,6 +205,33 @@ class UnlockConnector:
         return CommandResult(read_status(UnlockStatus, payload), read_status_info(payload))
 
 
+def _check_trigger_target(evse_id: int | None, connector_id: int | None) -> None:
+    """A trigger's EVSE is >= 0 and a connector (from 1) is named within its EVSE (from 1);
+    otherwise a 2.x TriggerMessage would silently drop the connector (2.0.1 part 1 §7)."""
+    if evse_id is not None and evse_id < 0:
+        raise InvalidPayload(
+            "evse_id is an EVSE, numbered from 1",
+            code="PropertyConstraintViolation",
+            path="evse.id",
+        )
+    if connector_id is not None and (connector_id < 1 or evse_id is None or evse_id < 1):
+        raise InvalidPayload(
+            "connector_id names a connector (numbered from 1) of the EVSE evse_id (from 1)",
+            code="PropertyConstraintViolation",
+            path="evse.connectorId",
+        )
+
+
+def _v16_connector(evse_id: int | None) -> None:
+    # 1.6 TriggerMessage.req (§6.51) and the whitepaper's ExtendedTriggerMessage.req: connectorId > 0.
+    if evse_id == 0:
+        raise InvalidPayload(
+            "a 1.6 trigger names a connector > 0, or none for the whole charge point",
+            code="PropertyConstraintViolation",
+            path="connectorId",
+        )
+
+
 def _trigger_v2(
     requested: MessageTrigger, evse_id: int | None, connector_id: int | None, version: OcppVersion
 ) -> tuple[str, Payload]:
@@ -216,6 +253,7 @@ def _extended_v16(
     if name is None:
         raise not_in_version(f"ExtendedTriggerMessage {requested.value}", OcppVersion.V16)
     _only_connector_1(connector_id, OcppVersion.V16)
+    _v16_connector(evse_id)
     payload: Payload = {"requestedMessage": name}
     if evse_id is not None:
         payload["connectorId"] = evse_id
@@ -241,12 +279,16 @@ class TriggerMessage:
     evse_id: int | None = None
     connector_id: int | None = None
 
+    def __post_init__(self) -> None:
+        _check_trigger_target(self.evse_id, self.connector_id)
+
     def request(self, version: OcppVersion) -> tuple[str, Payload]:
         if version.is_2x:
             return _trigger_v2(self.requested, self.evse_id, self.connector_id, version)
         if self.requested not in _V16_CORE_TRIGGERS:
             return _extended_v16(self.requested, self.evse_id, self.connector_id)
         _only_connector_1(self.connector_id, version)
+        _v16_connector(self.evse_id)
         payload: Payload = {"requestedMessage": self.requested.value}
         if self.evse_id is not None:
             payload["connectorId"] = self.evse_id
@@ -265,6 +307,9 @@ class ExtendedTriggerMessage:
     requested: MessageTrigger
     evse_id: int | None = None
     connector_id: int | None = None
+
+    def __post_init__(self) -> None:
+        _check_trigger_target(self.evse_id, self.connector_id)
 
     def request(self, version: OcppVersion) -> tuple[str, Payload]:
         if version.is_2x:
