@@ -1071,7 +1071,7 @@ async def _post(
 
 # Options a version lacks, and values no version allows: refused (422) before anything reaches
 # the station.
-OPTION_REFUSALS: list[tuple[str, str, Payload, str]] = [
+REFUSALS: list[tuple[str, str, Payload, str]] = [
     ("1.6", "reset", {"type": "soft", "evse_id": 1}, "not-supported-by-version"),
     ("1.6", "trigger", {"requested": "TransactionEvent"}, "not-supported-by-version"),
     ("2.0.1", "extended-trigger", {"requested": "DiagnosticsStatusNotification"},
@@ -1111,8 +1111,8 @@ OPTION_REFUSALS: list[tuple[str, str, Payload, str]] = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("version", "name", "body", "problem"), OPTION_REFUSALS)
-async def test_an_option_the_version_lacks_is_refused_before_anything_is_sent(
+@pytest.mark.parametrize(("version", "name", "body", "problem"), REFUSALS)
+async def test_what_the_version_does_not_allow_is_refused_before_anything_is_sent(
     world: World, version: str, name: str, body: Payload, problem: str
 ) -> None:
     station = world.stations[version]
