@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from csms.soap.errors import FaultCode, SoapFault, sender
+from csms.messages.soap.errors import FaultCode, SoapFault, sender
 
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
