@@ -12,12 +12,18 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from lxml import etree
 
+from csms.messages.soap.envelope import request_envelope
+from csms.messages.soap.station import StationCodec
+from csms.rpc.errors import ErrorCode
 from csms.rpc.versions import OcppVersion
 from csms.simulator import SimStation, StationAgent
 from csms.simulator.command import diagnose
 from csms.simulator.fleet import FleetOptions, run_fleet
+from csms.simulator.link import ABORTED, Reply
 from csms.simulator.scenarios import Scenario, Timing
 from csms.simulator.soaplink import SoapLink
 from csms.storage.tables_charging import transactions_v16
@@ -167,3 +173,43 @@ async def test_a_wrong_password_is_diagnosed(tmp_path: Path) -> None:
             await asyncio.gather(task, return_exceptions=True)
         (problem, *_) = diagnose(agent.stats)
         assert "SOAP request(s) refused (http 401): wrong or missing password" in problem
+
+
+async def test_the_charge_point_service_answers_only_what_is_for_it() -> None:
+    """The station's own endpoint, without csms: POST only, bounded, for this identity."""
+    ns = "urn://Ocpp/Cp/2015/10/"
+    answered: list[str] = []
+
+    async def on_call(link: Any, call: Any) -> None:
+        answered.append(call.action)
+        if call.payload["type"] == "Soft":
+            link.send_error(call.message_id, ErrorCode.NOT_SUPPORTED, "no soft resets here")
+        else:
+            link.send_result(call.message_id, call.action, {"status": "Accepted"})
+
+    def reset(kind: str, identity: str = "CP-1") -> bytes:
+        body = etree.fromstring(f'<resetRequest xmlns="{ns}"><type>{kind}</type></resetRequest>')
+        return request_envelope(
+            body, identity=identity, namespace=ns, action="/Reset", to="x", message_id="urn:m"
+        )
+
+    link = await SoapLink.open(
+        identity="CP-1", codec=StationCodec("1.6"), url="http://127.0.0.1:9/", on_call=on_call
+    )
+    runner = asyncio.create_task(link.run())
+    try:
+        async with httpx.AsyncClient(base_url=link.endpoint) as client:
+            hard = await client.post("/", content=reset("Hard"))
+            soft = await client.post("/", content=reset("Soft"))
+            stranger = await client.post("/", content=reset("Hard", identity="CP-2"))
+            get = await client.get("/")
+        assert hard.status_code == 200 and b"<status>Accepted</status>" in hard.content
+        assert b"RelatesTo>urn:m<" in hard.content
+        assert soft.status_code == 400 and b"NotSupported: no soft resets here" in soft.content
+        assert stranger.status_code == 400 and b"chargeBoxIdentity" in stranger.content
+        assert get.status_code == 405
+        assert answered == ["Reset", "Reset"]  # the stranger's call never reached the station
+    finally:
+        await link.close()
+        await asyncio.wait_for(runner, 5)
+    assert await link.call("Heartbeat", {}) == Reply(error=ABORTED, description="link closed")
