@@ -58,7 +58,8 @@ async def test_soap_station_charges_and_is_stopped_through_the_api(
     async with soap_csms(tmp_path, database_url) as server:
         await allow_tags(server)
         await server.add_station(sid)
-        agent = soap_agent(server, sid, version)
+        # A remote start's session lasts until the API stops it.
+        agent = soap_agent(server, sid, version, charge_time=60.0)
         async with running(agent), server.api() as api:
             link = agent.link
             assert isinstance(link, SoapLink) and link.endpoint.startswith("http://127.0.0.1:")
@@ -104,6 +105,14 @@ async def test_soap_station_charges_and_is_stopped_through_the_api(
             assert agent.station.meter_interval == 5.0
             unlock = await api.post(f"{base}/unlock", json={"evse_id": 1})
             assert unlock.json()["status"] == "Unlocked", unlock.text  # 1.5: Accepted, mapped
+            # A reset: the station reboots with a new ChargePointService (a new From) and boots.
+            reset = await api.post(f"{base}/reset", json={"type": "hard"})
+            assert reset.status_code == 200 and reset.json()["status"] == "Accepted", reset.text
+            await until(lambda: len(agent.boot_replies) == 2)
+            assert agent.link is not link and isinstance(agent.link, SoapLink)
+            endpoint = agent.link.endpoint
+            station = (await api.get(f"/api/v1/stations/{sid}")).json()
+            assert (station["online"], station["soap_endpoint"]) == (True, endpoint)
         assert not agent.stats.errors, agent.stats.errors
         assert agent.stats.answered["RemoteStopTransaction"] == 1
 
