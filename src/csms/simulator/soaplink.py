@@ -143,6 +143,10 @@ class SoapLink:
                 logger.info("%s: CSMS unreachable: %s", self.identity, exc)
                 self._closed.set()  # as a lost connection: the agent backs off, comes back
                 return Reply(error=ABORTED, description=type(exc).__name__)
+            except RuntimeError:  # the link closed its client meanwhile
+                if not self._closed.is_set():
+                    raise
+                return Reply(error=ABORTED, description="link closed")
         if response.status_code in REFUSALS:
             return Reply(error=f"http {response.status_code}", description=_reason(response))
         answer = self.codec.read_answer(action, response.content)
