@@ -72,7 +72,10 @@ def server(
     deadline = time.monotonic() + 30
     while True:
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            # The SOAP endpoint opens after the WebSocket one, its WSDL schemas compiled: only
+            # then is csms idle and ready to be measured.
+            for listening in (port, soap_port):
+                socket.create_connection(("127.0.0.1", listening), timeout=0.2).close()
             break
         except OSError:
             if time.monotonic() > deadline or proc.poll() is not None:
