@@ -42,6 +42,11 @@ CONNECT_HINTS = {
     "tls": "TLS failed: give the CSMS's CA with --ca-file (or --insecure in a lab)",
     "subprotocol": "csms does not speak the OCPP version asked for (--versions)",
 }
+# What a SOAP refusal means where it differs from a refused handshake.
+SOAP_HINTS = {
+    "http 403": "the station's minimum security profile is above the request's: use an "
+    "https:// --soap-url (profile 2)",
+}
 # Where csms serves OCPP over SOAP unless told otherwise (CSMS_SOAP_PORT's default).
 DEFAULT_SOAP_PORT = 9001
 # The slow responder's delay: long enough to be noticed, shorter than the usual 30 s call timeout.
@@ -273,7 +278,7 @@ def diagnose(stats: Stats) -> list[str]:
         if kind.startswith("http "):
             refusals[kind] += calls.pop(key)
     for kind, count in sorted(refusals.items()):
-        hint = CONNECT_HINTS.get(kind, "see the log (--log-level INFO) for the cause")
+        hint = SOAP_HINTS.get(kind) or CONNECT_HINTS.get(kind, "see the log for the cause")
         problems.append(f"{count} SOAP request(s) refused ({kind}): {hint}")
     if calls:
         top = ", ".join(f"{k} x{v}" for k, v in Counter(calls).most_common(5))
