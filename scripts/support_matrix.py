@@ -23,8 +23,8 @@ from pathlib import Path
 
 from csms.messages.catalog import ActionInfo, Direction, actions
 from csms.messages.ocpp15 import Ocpp15Schemas
+from csms.messages.soap.service import wsdl_operations
 from csms.rpc.versions import OcppVersion
-from csms.soap.service import wsdl_operations
 
 Handled = Mapping[tuple[OcppVersion, str], bool]
 

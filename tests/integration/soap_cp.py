@@ -16,7 +16,7 @@ from lxml import etree
 from zeep import Client
 from zeep.helpers import serialize_object
 
-from csms.soap.service import CHARGE_POINT, WSDL_DIR
+from csms.messages.soap.service import CHARGE_POINT, WSDL_DIR
 
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
 WSA = "http://www.w3.org/2005/08/addressing"

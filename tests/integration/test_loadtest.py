@@ -17,6 +17,7 @@ import pytest
 
 from csms.cli import main as csms_main
 from csms.loadtest.config import LoadConfig, parse_version_mix
+from csms.loadtest.report import render_text
 from csms.loadtest.runner import run_loadtest
 
 VENV_BIN = Path(sys.executable).parent
@@ -30,10 +31,19 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
-    """A ``csms serve`` subprocess that registers unknown stations (trust on first use)."""
+def ports() -> tuple[int, int]:
+    """The test server's WebSocket and SOAP ports."""
+    return _free_port(), _free_port()
+
+
+@pytest.fixture(scope="module")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, ports: tuple[int, int]
+) -> Iterator[tuple[str, int]]:
+    """A ``csms serve`` subprocess that registers unknown stations (trust on first use), with
+    OCPP over SOAP on the second port."""
     work = tmp_path_factory.mktemp("loadtest")
-    port = _free_port()
+    port, soap_port = ports
     log = (work / "server.log").open("wb")
     proc = subprocess.Popen(
         [
@@ -49,6 +59,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]
             "--registration-rate",
             "0",  # the fleets register from one address, faster than production allows
             "--no-compression",
+            "--soap",
+            "--soap-port",
+            str(soap_port),
             "--log-level",
             "WARNING",
         ],
@@ -59,7 +72,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]
     deadline = time.monotonic() + 30
     while True:
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            # The SOAP endpoint opens after the WebSocket one, its WSDL schemas compiled: only
+            # then is csms idle and ready to be measured.
+            for listening in (port, soap_port):
+                socket.create_connection(("127.0.0.1", listening), timeout=0.2).close()
             break
         except OSError:
             if time.monotonic() > deadline or proc.poll() is not None:
@@ -125,6 +141,30 @@ def test_15j_stations_charge_with_15_payloads(server: tuple[str, int]) -> None:
     actions = result["actions"]
     for action in ("StartTransaction", "MeterValues", "StopTransaction"):
         assert actions[action]["answered"] > 0, action
+
+
+def test_soap_stations_charge_and_are_reported_apart(
+    server: tuple[str, int], ports: tuple[int, int]
+) -> None:
+    """OCPP over SOAP (1.5s, 1.6s) beside 1.6J: the same scenario POSTed to csms's SOAP
+    endpoint, its calls counted as soap:<action> rows and SOAP CALL/s."""
+    url, _ = server
+    result = _run(
+        url, "soap", stations=6, versions=parse_version_mix("1.5s=1,1.6s=1,1.6=1"), charging=1.0,
+        heartbeat_interval=0.5, meter_interval=0.3, session_length=0.8, duration=3.0, warmup=0.5,
+        soap_url=f"http://127.0.0.1:{ports[1]}/ocpp/soap",
+    )  # fmt: skip
+    assert result["errors_total"] == 0, result["errors"]
+    assert result["timeouts_total"] == 0
+    assert result["boot"]["statuses"] == {"Accepted": 6}
+    actions = result["actions"]
+    for action in ("Heartbeat", "StartTransaction", "MeterValues", "StopTransaction"):
+        assert actions[f"soap:{action}"]["answered"] > 0, action
+        assert actions[action]["answered"] > 0, action  # the 1.6J stations, apart
+    assert 0 < result["soap_calls_per_s"] < result["calls_per_s"]
+    latency = actions["soap:Heartbeat"]["latency_ms"]
+    assert 0 < latency["p50"] <= latency["max"]
+    assert any(line.startswith("SOAP: ") for line in render_text(result))
 
 
 def test_reconnect_storm_recovers_every_station(server: tuple[str, int]) -> None:

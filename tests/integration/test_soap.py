@@ -25,7 +25,7 @@ from zeep.transports import Transport
 from zeep.wsa import WsAddressingPlugin
 
 from csms.domain.tokens import IdToken
-from csms.soap.service import WSDL_DIR
+from csms.messages.soap.service import WSDL_DIR
 from tests.integration.harness import PASSWORD, RunningCsms, running_csms, settings_for
 
 NS16 = "urn://Ocpp/Cs/2015/10/"

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from csms.soap.service import ServiceDescription
+from csms.messages.soap.service import ServiceDescription
 from tests.integration.soap_cp import charge_point_service
 from tests.integration.test_soap import TAG, soap_csms, soap_station, soap_url
 

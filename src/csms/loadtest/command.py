@@ -18,9 +18,11 @@ Simulate N charging stations against any OCPP-J CSMS (URL is the base; the stati
 appended). Stations connect at --rate per second, boot (BootNotification + StatusNotification
 per connector), then send Heartbeats; --charging F makes a fraction F run sessions with
 MeterValues (1.6) / TransactionEvent (2.x) every --meter-interval s; --storm-after S drops every
-connection at S s so the whole fleet reconnects and boots again at once. Reports throughput,
-latency p50/p95/p99/max per action, errors, timeouts, connections held and, with --server-pid,
-the server's memory and CPU. Exit status 0 only if there was no error and no timeout."""
+connection at S s so the whole fleet reconnects and boots again at once. Versions 1.5s and 1.6s
+are OCPP over SOAP: the same 1.6 scenario POSTed to csms's SOAP endpoint (--soap-url), reported
+as soap:<action> rows and SOAP CALL/s. Reports throughput, latency p50/p95/p99/max per action,
+errors, timeouts, connections held and, with --server-pid, the server's memory and CPU. Exit
+status 0 only if there was no error and no timeout."""
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -31,11 +33,19 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("url", help="e.g. ws://127.0.0.1:9000/ocpp")
+    p.add_argument("url", help="e.g. ws://127.0.0.1:9000/ocpp (http(s):// for SOAP-only fleets)")
     p.add_argument("-n", "--stations", type=int, default=100)
     p.add_argument("--rate", type=float, default=200.0, help="new stations per second")
     p.add_argument(
-        "--versions", default="1.6", help="OCPP version mix, e.g. 1.6=50,2.0.1=30,2.1=20"
+        "--versions",
+        default="1.6",
+        help="OCPP version mix, e.g. 1.6=50,2.0.1=30,2.1=20; 1.5 is 1.5 over JSON, 1.5s and 1.6s "
+        "OCPP over SOAP",
+    )
+    p.add_argument(
+        "--soap-url",
+        help="csms's SOAP endpoint for 1.5s/1.6s stations (default: the URL if http(s)://, else "
+        "http(s):// on its host, port 9001)",
     )
     p.add_argument("--charging", type=float, default=0.0, help="fraction in sessions (0..1)")
     p.add_argument(
@@ -123,6 +133,7 @@ def config_from_args(args: argparse.Namespace) -> LoadConfig:
         source_addresses=tuple(args.source_address),
         insecure=args.insecure,
         seed=args.seed,
+        soap_url=args.soap_url,
     )
     config.check()
     return config

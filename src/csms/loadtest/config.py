@@ -7,7 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-VERSIONS = ("1.5", "1.6", "2.0.1", "2.1")  # 1.5: OCPP 1.5 over JSON ("ocpp1.5")
+# 1.5: OCPP 1.5 over JSON ("ocpp1.5"); 1.5s, 1.6s: OCPP over SOAP (csms.loadtest.soap).
+VERSIONS = ("1.5", "1.6", "2.0.1", "2.1", "1.5s", "1.6s")
+SOAP = ("1.5s", "1.6s")
+# Where csms serves OCPP over SOAP unless told otherwise (CSMS_SOAP_PORT's default).
+DEFAULT_SOAP_PORT = 9001
 # Irrational strides spread the deterministic per-index choices evenly over the fleet.
 _VERSION_STRIDE = 0.6180339887498949
 _CHARGING_STRIDE = 0.7548776662466927
@@ -109,10 +113,38 @@ class LoadConfig:
     source_addresses: tuple[str, ...] = ()
     insecure: bool = False
     seed: int = 1
+    # The CentralSystemService URL of the SOAP stations (None: see soap_target()).
+    soap_url: str | None = None
+
+    @property
+    def has_json(self) -> bool:
+        """True when some stations speak OCPP-J (over the WebSocket URL)."""
+        return any(name not in SOAP and w > 0 for name, w in self.versions)
+
+    @property
+    def has_soap(self) -> bool:
+        """True when some stations speak OCPP over SOAP."""
+        return any(name in SOAP and w > 0 for name, w in self.versions)
+
+    def soap_target(self) -> str:
+        """The SOAP stations' URL: ``soap_url``, else ``url`` if http(s)://, else http(s):// on
+        the URL's host at csms's default SOAP port."""
+        if self.soap_url:
+            return self.soap_url
+        parts = urlsplit(self.url)
+        if parts.scheme in ("http", "https"):
+            return self.url
+        host = parts.hostname or "127.0.0.1"
+        host = f"[{host}]" if ":" in host else host
+        scheme = "https" if parts.scheme == "wss" else "http"
+        return f"{scheme}://{host}:{DEFAULT_SOAP_PORT}/"
 
     def check(self) -> None:
         """Raise :class:`ConfigError` for values that cannot work."""
-        Target.parse(self.url)
+        if self.has_json:
+            Target.parse(self.url)
+        if self.has_soap and urlsplit(self.soap_target()).scheme not in ("http", "https"):
+            raise ConfigError(f"not an http:// or https:// SOAP URL: {self.soap_target()!r}")
         if self.stations < 1:
             raise ConfigError("--stations must be at least 1")
         if self.rate <= 0:

@@ -15,12 +15,16 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import httpx
+
 from csms.loadtest.addresses import is_loopback_host, source_address
-from csms.loadtest.config import LoadConfig, Target, is_charging, version_for
+from csms.loadtest.config import SOAP, LoadConfig, Target, is_charging, version_for
 from csms.loadtest.payloads import basic_auth_header, station_password
-from csms.loadtest.station import SimStation
+from csms.loadtest.soap import SOAP_VERSIONS, SoapChannel, SoapStation
+from csms.loadtest.station import Channel, SimStation
 from csms.loadtest.stats import Episode, RunStats
 from csms.loadtest.wsclient import WsClient, handshake_request
+from csms.messages.soap.station import StationCodec
 
 Snapshot = dict[str, Any]
 
@@ -33,7 +37,8 @@ class Engine:
     ) -> None:
         self.config = config
         self.loop = asyncio.get_running_loop()
-        self.target = Target.parse(config.url)
+        # SOAP-only fleets may give an http(s):// URL; the WebSocket target is then unused.
+        self.target = Target.parse(config.url if config.has_json else "ws://127.0.0.1/")
         self.rng = random.Random(config.seed * 1_000_003 + (indices[0] if indices else 0))
         self.stats = RunStats(stations=len(indices))
         self.stopping = False
@@ -48,15 +53,15 @@ class Engine:
         self._measure_to: float | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.stations = [
-            SimStation(
-                self,
-                i,
-                config.station_id(i),
-                version_for(i, config.versions),
-                is_charging(i, config.charging),
+            (SoapStation if version in SOAP else SimStation)(
+                self, i, config.station_id(i), version, is_charging(i, config.charging)
             )
             for i in indices
+            for version in (version_for(i, config.versions),)
         ]
+        # SOAP stations: both services of each version compiled once, one HTTP client.
+        self._codecs: dict[str, StationCodec] = {}
+        self._soap_client: httpx.AsyncClient | None = None
 
     def _ssl_context(self) -> ssl.SSLContext | None:
         if self.target.scheme != "wss":
@@ -88,6 +93,9 @@ class Engine:
         """Start one connection attempt for ``station``."""
         self.stats.connect.sent += 1
         station.connect_started = time.perf_counter()
+        if station.version in SOAP:
+            self._open_soap(station)
+            return
         task = self.loop.create_task(self._open(station))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -127,7 +135,28 @@ class Engine:
         remaining = c.open_timeout - (time.perf_counter() - station.connect_started)
         self.loop.call_later(max(0.0, remaining), self._upgrade_deadline, station, station.ws)
 
-    def _upgrade_deadline(self, station: SimStation, client: WsClient | None) -> None:
+    def _open_soap(self, station: SimStation) -> None:
+        """A SOAP station has no connection to open: it boots at once (:mod:`.soap`)."""
+        codec = self._codecs.get(station.version)
+        if codec is None:
+            codec = self._codecs[station.version] = StationCodec(SOAP_VERSIONS[station.version])
+        station.ws = SoapChannel(self, station, codec, self.config.soap_target())
+        self.loop.call_soon(station.ws_open)
+
+    def soap_client(self) -> httpx.AsyncClient:
+        """The SOAP stations' HTTP client (keep-alive; Basic auth per request)."""
+        if self._soap_client is None:
+            soap = sum(1 for s in self.stations if s.version in SOAP)
+            self._soap_client = httpx.AsyncClient(
+                timeout=self.config.call_timeout + 1.0,
+                limits=httpx.Limits(max_connections=soap, max_keepalive_connections=soap),
+                verify=not self.config.insecure,
+                follow_redirects=False,
+                trust_env=False,
+            )
+        return self._soap_client
+
+    def _upgrade_deadline(self, station: SimStation, client: Channel | None) -> None:
         if client is not None and station.ws is client and not station.opened:
             self.stats.connect.timeouts += 1
             client.abort()
@@ -254,4 +283,6 @@ class Engine:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._soap_client is not None:
+            await self._soap_client.aclose()
         await asyncio.sleep(0)  # let connection_lost callbacks of aborted transports run

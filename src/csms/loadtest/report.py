@@ -6,6 +6,7 @@ import os
 import platform
 from typing import Any
 
+from csms.loadtest.soap import SOAP_PREFIX
 from csms.loadtest.stats import RunStats
 
 _BAR = 24
@@ -55,6 +56,7 @@ def build_result(
             "latency_ms": a.latency.summary_ms(),
         }
     measured_calls = sum(a.measured for a in stats.actions.values())
+    soap_calls = sum(a.measured for n, a in stats.actions.items() if n.startswith(SOAP_PREFIX))
     episodes = [
         {
             "start_s": round(e.start - start_wall, 3),
@@ -101,6 +103,8 @@ def build_result(
         },
         "episodes": episodes,
         "calls_per_s": round(measured_calls / measured, 2) if measured > 0 else 0.0,
+        # The SOAP stations' share (their actions are the soap:<action> rows).
+        "soap_calls_per_s": round(soap_calls / measured, 2) if measured > 0 else 0.0,
         "actions": actions,
         "errors": errors,
         "errors_total": stats.errors_total,
@@ -131,15 +135,17 @@ def render_text(result: dict[str, Any]) -> list[str]:
             f"({e['boots_accepted']} boots)"
         )
     lines.append(f"throughput: {result['calls_per_s']:,.1f} CALL/s (measured window)")
+    if any(name.startswith(SOAP_PREFIX) for name in result["actions"]):
+        lines.append(f"SOAP: {result['soap_calls_per_s']:,.1f} CALL/s (the soap:<action> rows)")
     lines.append(
-        f"{'action':<20}{'sent':>9}{'ok':>9}{'err':>6}{'t/o':>6}{'CALL/s':>9}"
+        f"{'action':<24}{'sent':>9}{'ok':>9}{'err':>6}{'t/o':>6}{'CALL/s':>9}"
         f"{'p50':>9}{'p95':>9}{'p99':>9}{'max':>9}  ms"
     )
     rows = [("(handshake)", _connect_row(c)), *result["actions"].items()]
     for name, a in rows:
         lat = a["latency_ms"]
         lines.append(
-            f"{name:<20}{a['sent']:>9}{a['answered']:>9}{sum(a['errors'].values()):>6}"
+            f"{name:<24}{a['sent']:>9}{a['answered']:>9}{sum(a['errors'].values()):>6}"
             f"{a['timeouts']:>6}{a['calls_per_s']:>9.1f}{lat['p50']:>9.1f}{lat['p95']:>9.1f}"
             f"{lat['p99']:>9.1f}{lat['max']:>9.1f}"
         )

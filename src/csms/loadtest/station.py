@@ -9,6 +9,8 @@ direction): Heartbeat every heartbeat interval and, on charging stations, sessio
   StopTransaction → StatusNotification Available;
 * 1.5 (OCPP 1.5 over JSON, subprotocol ``ocpp1.5``): the 1.6 session, each payload mapped to 1.5
   by :func:`csms.messages.ocpp15.mapping.to_15` (Charging → Occupied, ``values``, ``Amp``);
+* 1.5s / 1.6s (OCPP over SOAP, :mod:`csms.loadtest.soap`): the 1.6 session, each CALL POSTed as a
+  SOAP request by the channel standing in for the WebSocket;
 * 2.0.1 / 2.1: StatusNotification Occupied → TransactionEvent Started → TransactionEvent Updated
   every meter interval → TransactionEvent Ended → StatusNotification Available.
 
@@ -23,12 +25,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
 from csms.loadtest import payloads
-from csms.loadtest.wsclient import WsClient
+from csms.loadtest.stats import ActionStats
 from csms.messages.ocpp15.mapping import to_15
 from csms.messages.schemas import SchemaKind
 
@@ -39,6 +41,20 @@ CALL, CALLRESULT, CALLERROR = 2, 3, 4
 
 # States
 IDLE, CONNECTING, BOOTING, RUNNING, CLOSED = range(5)
+
+
+class Channel(Protocol):
+    """Where a station writes its frames: its WebSocket (:class:`~csms.loadtest.wsclient.WsClient`)
+    or, for a SOAP station, a :class:`~csms.loadtest.soap.SoapChannel`."""
+
+    def send(self, data: bytes) -> None:
+        """Send one frame."""
+
+    def close(self) -> None:
+        """Close cleanly."""
+
+    def abort(self) -> None:
+        """Drop at once."""
 
 
 class SimStation:
@@ -82,7 +98,7 @@ class SimStation:
         self.id = station_id
         self.version = version
         self.charging = charging
-        self.ws: WsClient | None = None
+        self.ws: Channel | None = None
         self.state = IDLE
         self.accepted = False
         self.opened = False
@@ -139,7 +155,7 @@ class SimStation:
         self._cancel_timer()
         if self._pending_id is not None:
             self._clear_pending()
-            self.engine.stats.action(_wire_action(self._pending_action)).unanswered_at_close += 1
+            self._stats(self._pending_action).unanswered_at_close += 1
         if self.accepted:
             self.accepted = False
             self.engine.on_unaccepted(self)
@@ -186,7 +202,7 @@ class SimStation:
         loop = self.engine.loop
         self._pending_sent = time.perf_counter()  # uvloop loop.time() has 1 ms steps
         self._pending_timer = loop.call_later(self.engine.config.call_timeout, self._on_timeout)
-        self.engine.stats.action(_wire_action(action)).sent += 1
+        self._stats(action).sent += 1
         self.ws.send(orjson.dumps([CALL, msg_id, _wire_action(action), payload]))
 
     def _payload(self, action: str) -> dict[str, Any]:
@@ -222,6 +238,10 @@ class SimStation:
             )
         return payloads.transaction_event_ended_201(self._tx2, self._seq_no, self._energy, now)
 
+    def _stats(self, action: str) -> ActionStats:
+        """The counters of ``action`` (a SOAP station keeps its own, :mod:`csms.loadtest.soap`)."""
+        return self.engine.stats.action(_wire_action(action))
+
     def _clear_pending(self) -> None:
         self._pending_id = None
         if self._pending_timer is not None:
@@ -232,7 +252,7 @@ class SimStation:
         self._pending_timer = None
         action = self._pending_action
         self._pending_id = None
-        self.engine.stats.action(_wire_action(action)).timeouts += 1
+        self._stats(action).timeouts += 1
         if action == "BootNotification":
             self._after(self.engine.retry_delay(1), self._boot_again)
         else:
@@ -258,7 +278,7 @@ class SimStation:
         action = self._pending_action
         elapsed = time.perf_counter() - self._pending_sent
         self._clear_pending()
-        stats = self.engine.stats.action(_wire_action(action))
+        stats = self._stats(action)
         result: dict[str, Any] | None = None
         if kind == CALLERROR:
             stats.errors[str(msg[2]) if len(msg) > 2 else "?"] += 1
@@ -387,8 +407,9 @@ class SimStation:
             self._timer = None
 
 
-# The versions that run the 1.6 scenario (1.5 over JSON: the same messages, mapped to 1.5).
-_V16_LOGIC = ("1.6", "1.5")
+# The versions that run the 1.6 scenario (1.5 over JSON: the same messages, mapped to 1.5; over
+# SOAP, the channel maps them).
+_V16_LOGIC = ("1.6", "1.5", "1.6s", "1.5s")
 
 
 def _wire_action(action: str) -> str:

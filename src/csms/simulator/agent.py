@@ -28,6 +28,7 @@ from collections import deque
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from ssl import SSLContext
 from typing import Any
 from urllib.parse import quote
 
@@ -36,6 +37,7 @@ from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
 from websockets.typing import Subprotocol
 
 from csms.messages.ocpp15 import SUBPROTOCOL as OCPP15_SUBPROTOCOL
+from csms.messages.soap.station import StationCodec
 from csms.rpc.errors import CallErrorReply, ErrorCode
 from csms.rpc.events import CallReceived
 from csms.rpc.session import RpcSession
@@ -49,7 +51,8 @@ from csms.simulator.dialect import (
     StopReason,
 )
 from csms.simulator.events import availability_event
-from csms.simulator.link import ABORTED, TIMEOUT, Link, Reply
+from csms.simulator.link import ABORTED, TIMEOUT, Link, Reply, StationLink
+from csms.simulator.soaplink import SoapLink
 from csms.simulator.state import Evse, Transaction
 from csms.simulator.station import SimStation
 from csms.simulator.stats import CONNECT_ERROR, Stats
@@ -109,6 +112,11 @@ class AgentOptions:
     # RFID tags drivers use (e.g. ones registered in the CSMS); empty: made up per station.
     id_tags: tuple[str, ...] = ()
     seed: int | None = None
+    # A SOAP station (ocpp1.5s/1.6s) POSTs to this CentralSystemService URL (default: ``url``)
+    # and serves its ChargePointService on ``soap_host`` (its WS-Addressing From).
+    soap_url: str | None = None
+    soap_host: str = "127.0.0.1"
+    soap_ssl: SSLContext | None = None  # for an https:// soap_url (else the system's CAs)
 
 
 class StationAgent:
@@ -119,7 +127,7 @@ class StationAgent:
         self.options = options
         self.stats = stats if stats is not None else Stats()
         self.rng = random.Random(options.seed)
-        self.link: Link | None = None
+        self.link: StationLink | None = None
         self.connected = asyncio.Event()
         self.disconnected = asyncio.Event()
         self.disconnected.set()
@@ -200,7 +208,9 @@ class StationAgent:
             self.stats.stations -= 1
             await self._cancel_all()
 
-    async def _connect(self) -> Link | None:
+    async def _connect(self) -> StationLink | None:
+        if self.station.soap_codec is not None:
+            return await self._soap_link(self.station.soap_codec)
         version = self.station.version
         dialect = self.station.ocpp15
         subprotocol = OCPP15_SUBPROTOCOL if dialect is not None else version.subprotocol
@@ -226,12 +236,30 @@ class StationAgent:
         session = RpcSession(version, call_timeout=self.options.call_timeout, max_queued_calls=64)
         return Link(ws, session, identity=self.identity, on_call=self._answer, dialect=dialect)
 
+    async def _soap_link(self, codec: StationCodec) -> StationLink | None:
+        """SOAP has no connection: "connecting" starts the station's ChargePointService."""
+        try:
+            return await SoapLink.open(
+                host=self.options.soap_host,
+                identity=self.identity,
+                codec=codec,
+                url=self.options.soap_url or self.options.url,
+                on_call=self._answer,
+                password=self.options.password,
+                ssl_context=self.options.soap_ssl,
+                call_timeout=self.options.call_timeout,
+            )
+        except OSError as exc:
+            self._connect_failed("listen")
+            logger.warning("%s: ChargePointService cannot listen: %s", self.identity, exc)
+            return None
+
     def _connect_failed(self, kind: str) -> None:
         """A failed connection is an error of the run (``csms simulate`` explains each kind)."""
         self.stats.failed_connects += 1
         self.stats.errors[f"{CONNECT_ERROR}{kind}"] += 1
 
-    async def _serve(self, link: Link) -> None:
+    async def _serve(self, link: StationLink) -> None:
         self.link = link
         if self._connected_before:
             self.stats.reconnects += 1
@@ -260,7 +288,7 @@ class StationAgent:
             self.station.offline = True
             logger.info("%s: disconnected", self.identity)
 
-    async def _online(self, link: Link) -> None:
+    async def _online(self, link: StationLink) -> None:
         if not self.booted:
             await self._boot(link)
         self.accepted.set()
@@ -275,7 +303,7 @@ class StationAgent:
             group.create_task(self._heartbeats(link))
             group.create_task(self._deliver(link))
 
-    async def _boot(self, link: Link) -> None:
+    async def _boot(self, link: StationLink) -> None:
         """B01-B03: BootNotification until Accepted, waiting the interval after Pending/Rejected."""
         while True:
             action, payload = self.station.dialect.boot(self.station, self.boot_reason)
@@ -297,14 +325,14 @@ class StationAgent:
                 logger.warning("%s: BootNotification failed: %s", self.identity, reply.error)
                 await asyncio.sleep(next(self._delays))
 
-    async def _heartbeats(self, link: Link) -> None:
+    async def _heartbeats(self, link: StationLink) -> None:
         while True:
             await asyncio.sleep(max(0.05, self.station.heartbeat_interval))
             await self._call(link, "Heartbeat", {})
 
     # ------------------------------------------------------------------ sending
 
-    async def _call(self, link: Link, action: str, payload: Payload) -> Reply:
+    async def _call(self, link: StationLink, action: str, payload: Payload) -> Reply:
         self.station.validator.validate_request(action, payload)  # a bug here is ours
         self.stats.sent[action] += 1
         reply = await link.call(action, payload)
@@ -342,7 +370,7 @@ class StationAgent:
         self.stats.queued += len(self.queue) - self.station.messages_in_queue
         self.station.messages_in_queue = len(self.queue)
 
-    async def _deliver(self, link: Link) -> None:
+    async def _deliver(self, link: StationLink) -> None:
         while True:
             if not self.queue:
                 self._queue_ready.clear()
@@ -434,21 +462,21 @@ class StationAgent:
 
     # ------------------------------------------------------------------ answering the CSMS
 
-    async def _answer(self, link: Link, call: CallReceived) -> None:
+    async def _answer(self, link: StationLink, call: CallReceived) -> None:
         if self.options.response_delay:
             await asyncio.sleep(self.options.response_delay)
         self.stats.answered[call.action] += 1
         try:
             answer = self.station.answer(call.action, call.payload)
         except CallErrorReply as exc:
-            link.session.send_error(call.message_id, exc.code, exc.description)
+            link.send_error(call.message_id, exc.code, exc.description)
             await link.flush()
             return
         try:
             self.station.validator.validate_response(call.action, answer.payload)
         except CallErrorReply as exc:  # a simulator bug: never send an invalid answer
             logger.error("%s: invalid answer to %s: %s", self.identity, call.action, exc)
-            link.session.send_error(call.message_id, ErrorCode.INTERNAL_ERROR, "simulator bug")
+            link.send_error(call.message_id, ErrorCode.INTERNAL_ERROR, "simulator bug")
             await link.flush()
             return
         link.send_result(call.message_id, call.action, answer.payload)

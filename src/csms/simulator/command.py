@@ -16,12 +16,13 @@ import signal
 import ssl
 from collections import Counter
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from csms.domain.tokens import expand_token_pattern
 from csms.rpc.versions import OcppVersion
 from csms.simulator.fleet import FleetOptions, run_fleet
 from csms.simulator.scenarios import Scenario, Timing
-from csms.simulator.station import OCPP15J
+from csms.simulator.station import OCPP15J, SOAP_VERSIONS
 from csms.simulator.stats import CONNECT_ERROR, Stats
 
 PASSWORD_ENV = "CSMS_SIM_PASSWORD"
@@ -41,21 +42,43 @@ CONNECT_HINTS = {
     "tls": "TLS failed: give the CSMS's CA with --ca-file (or --insecure in a lab)",
     "subprotocol": "csms does not speak the OCPP version asked for (--versions)",
 }
+# What a SOAP refusal means where it differs from a refused handshake.
+SOAP_HINTS = {
+    "http 403": "the station's minimum security profile is above the request's: use an "
+    "https:// --soap-url (profile 2)",
+}
+# Where csms serves OCPP over SOAP unless told otherwise (CSMS_SOAP_PORT's default).
+DEFAULT_SOAP_PORT = 9001
 # The slow responder's delay: long enough to be noticed, shorter than the usual 30 s call timeout.
 SLOW_DELAY = 10.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``csms simulate``."""
-    parser.add_argument("url", help="the CSMS endpoint, e.g. ws://127.0.0.1:9000/ocpp")
+    parser.add_argument(
+        "url",
+        help="the CSMS endpoint, e.g. ws://127.0.0.1:9000/ocpp (http(s)://... when every station "
+        "speaks SOAP)",
+    )
     parser.add_argument("-n", "--count", type=int, default=1, help="stations (default 1)")
     parser.add_argument("--id-prefix", default="SIM-", help="identity prefix (default SIM-)")
     parser.add_argument("--first", type=int, default=1, help="number of the first station")
     parser.add_argument(
         "--versions",
         default="1.6,2.0.1,2.1",
-        help="version mix, assigned round-robin; repeat one to weight it; 1.5 is OCPP 1.5 over "
-        "JSON (default 1.6,2.0.1,2.1)",
+        help="version mix, assigned round-robin; repeat one to weight it; 1.5 (or 1.5j) is OCPP "
+        "1.5 over JSON, 1.5s and 1.6s OCPP over SOAP (default 1.6,2.0.1,2.1)",
+    )
+    parser.add_argument(
+        "--soap-url",
+        help="the CSMS's SOAP endpoint for 1.5s/1.6s stations (default: the URL if it is "
+        f"http(s)://, else http(s):// on its host, port {DEFAULT_SOAP_PORT})",
+    )
+    parser.add_argument(
+        "--soap-host",
+        default="127.0.0.1",
+        help="address the SOAP stations' ChargePointService endpoints listen on and announce as "
+        "their WS-Addressing From; it must be reachable from csms (default 127.0.0.1)",
     )
     parser.add_argument("--evses", type=int, default=2, help="EVSEs per station (default 2)")
     parser.add_argument(
@@ -98,29 +121,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def parse_versions(text: str) -> tuple[str, ...]:
     """``1.6,2.0.1,1.5`` → the versions, in order (``1.5``, or ``1.5j``: OCPP 1.5 over JSON,
-    the "ocpp1.5" subprotocol, which the ``ocpp`` package does not speak).
+    the "ocpp1.5" subprotocol, which the ``ocpp`` package does not speak; ``1.5s`` and ``1.6s``:
+    OCPP over SOAP; ``1.6j``, ``2.0.1j``, ``2.1j`` are ``1.6``, ``2.0.1``, ``2.1``).
 
     Raises:
         ValueError: a version csms does not speak.
     """
     versions: list[str] = []
     for part in text.split(","):
-        name = part.strip()
-        if name.lower() in ("1.5", "1.5j"):
+        name = part.strip().lower()
+        if name in ("1.5", "1.5j"):
             versions.append(OCPP15J)
             continue
+        if name in SOAP_VERSIONS:
+            versions.append(name)
+            continue
         try:
-            versions.append(OcppVersion(name))
+            versions.append(OcppVersion(name.removesuffix("j")))
         except ValueError:
-            raise ValueError(f"unknown OCPP version {name!r} (1.5, 1.6, 2.0.1, 2.1)") from None
+            raise ValueError(
+                f"unknown OCPP version {part.strip()!r} (1.5, 1.5s, 1.6, 1.6s, 2.0.1, 2.1)"
+            ) from None
     if not versions:
         raise ValueError("no OCPP version given")
     return tuple(versions)
 
 
 def client_ssl(url: str, *, ca_file: str | None, insecure: bool) -> ssl.SSLContext | None:
-    """The TLS context for a ``wss://`` URL (None for ``ws://``)."""
-    if not url.startswith("wss://"):
+    """The TLS context for a ``wss://`` or ``https://`` URL (None for ``ws://``, ``http://``)."""
+    if not url.startswith(("wss://", "https://")):
         return None
     context = ssl.create_default_context(cafile=ca_file)
     context.minimum_version = ssl.TLSVersion.TLSv1_2  # security profile 2 (2.0.1 A00.FR.318)
@@ -136,8 +165,15 @@ def _check(args: argparse.Namespace) -> None:
     Raises:
         ValueError: which option is wrong, and why.
     """
-    if not args.url.startswith(("ws://", "wss://")):
+    versions = parse_versions(args.versions)
+    if any(v not in SOAP_VERSIONS for v in versions) and not args.url.startswith(
+        ("ws://", "wss://")
+    ):
         raise ValueError(f"the CSMS URL must start with ws:// or wss://, not {args.url!r}")
+    if any(v in SOAP_VERSIONS for v in versions) and not soap_url(args).startswith(
+        ("http://", "https://")
+    ):
+        raise ValueError(f"--soap-url must start with http:// or https://, not {args.soap_url!r}")
     if args.count < 1 or args.evses < 1 or args.first < 0:
         raise ValueError("--count and --evses must be at least 1, --first at least 0")
     positive = {
@@ -158,6 +194,20 @@ def _check(args: argparse.Namespace) -> None:
     for name, value in not_negative.items():
         if value is not None and not value >= 0:
             raise ValueError(f"{name} must not be negative, not {value:g}")
+
+
+def soap_url(args: argparse.Namespace) -> str:
+    """The CentralSystemService URL of the SOAP stations: ``--soap-url``, else the URL if it is
+    http(s)://, else the same host over http(s) at csms's default SOAP port."""
+    if args.soap_url:
+        return str(args.soap_url)
+    url = urlsplit(args.url)
+    if url.scheme in ("http", "https"):
+        return str(args.url)
+    scheme = "https" if url.scheme == "wss" else "http"
+    host = url.hostname or "127.0.0.1"
+    host = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{host}:{DEFAULT_SOAP_PORT}/"
 
 
 def options_from(args: argparse.Namespace) -> FleetOptions:
@@ -182,7 +232,9 @@ def options_from(args: argparse.Namespace) -> FleetOptions:
         heartbeat_interval=args.heartbeat_interval,
         meter_interval=args.meter_interval,
         password=password,
-        ssl=client_ssl(args.url, ca_file=args.ca_file, insecure=args.insecure),
+        ssl=client_ssl(args.url, ca_file=args.ca_file, insecure=args.insecure)
+        if args.url.startswith("wss://")
+        else None,
         scenario=scenario,
         timing=Timing(
             charge=args.charge_time,
@@ -193,6 +245,9 @@ def options_from(args: argparse.Namespace) -> FleetOptions:
         response_delay=delay,
         ramp=args.ramp,
         id_tags=_id_tags(args.id_tags),
+        soap_url=soap_url(args),
+        soap_host=args.soap_host,
+        soap_ssl=client_ssl(soap_url(args), ca_file=args.ca_file, insecure=args.insecure),
     )
 
 
@@ -216,6 +271,15 @@ def diagnose(stats: Stats) -> list[str]:
         hint = CONNECT_HINTS.get(kind, "see the log (--log-level INFO) for the cause")
         problems.append(f"{count} connection(s) failed ({kind}): {hint}")
     calls = {k: v for k, v in stats.errors.items() if not k.startswith(CONNECT_ERROR)}
+    # A SOAP station has no handshake: the CSMS refuses its requests instead (http 401...).
+    refusals: Counter[str] = Counter()
+    for key in list(calls):
+        kind = key.partition(":")[2]
+        if kind.startswith("http "):
+            refusals[kind] += calls.pop(key)
+    for kind, count in sorted(refusals.items()):
+        hint = SOAP_HINTS.get(kind) or CONNECT_HINTS.get(kind, "see the log for the cause")
+        problems.append(f"{count} SOAP request(s) refused ({kind}): {hint}")
     if calls:
         top = ", ".join(f"{k} x{v}" for k, v in Counter(calls).most_common(5))
         problems.append(f"{sum(calls.values())} message(s) answered with an error: {top}")

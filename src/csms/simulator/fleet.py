@@ -13,14 +13,16 @@ import logging
 import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from ssl import SSLContext
 
 from csms.domain.tokens import expand_token_pattern
 from csms.messages import MessageValidator
 from csms.messages.ocpp15 import Ocpp15Json
+from csms.messages.soap.station import StationCodec
 from csms.rpc.versions import OcppVersion
 from csms.simulator.agent import AgentOptions, StationAgent
 from csms.simulator.scenarios import Scenario, Timing, run_scenario
-from csms.simulator.station import OCPP15J, SimStation, StationSpec
+from csms.simulator.station import OCPP15J, SOAP_VERSIONS, SimStation, StationSpec
 from csms.simulator.stats import Stats
 
 logger = logging.getLogger(__name__)
@@ -34,7 +36,7 @@ class FleetOptions:
     count: int = 1
     id_prefix: str = "SIM-"
     first: int = 1
-    # OCPP versions, or OCPP15J ("1.5") for OCPP 1.5 over JSON.
+    # OCPP versions, or OCPP15J ("1.5") for OCPP 1.5 over JSON, or "1.5s"/"1.6s" for SOAP.
     versions: Sequence[str] = (OcppVersion.V16, OcppVersion.V201, OcppVersion.V21)
     evses: int = 2
     heartbeat_interval: float | None = None  # None: what the CSMS says in BootNotification
@@ -51,25 +53,35 @@ class FleetOptions:
     ramp: float = 0.05
     id_tags: tuple[str, ...] = ()
     seed: int | None = None
+    # SOAP stations: the CSMS's CentralSystemService URL (default ``url``) and the address their
+    # own ChargePointService endpoints listen on (and announce as WS-Addressing From).
+    soap_url: str | None = None
+    soap_host: str = "127.0.0.1"
+    soap_ssl: SSLContext | None = None  # for an https:// soap_url
 
 
 def build_fleet(options: FleetOptions, stats: Stats) -> list[StationAgent]:
     """Create (not start) the agents."""
     wanted = options.versions
-    json15 = OCPP15J in wanted
+    on_16 = (OCPP15J, *SOAP_VERSIONS)  # the wire versions that run the 1.6 station logic
     validators = {
         v: MessageValidator(v)
-        for v in {OcppVersion.V16 if w == OCPP15J else OcppVersion(w) for w in wanted}
+        for v in {OcppVersion.V16 if w in on_16 else OcppVersion(w) for w in wanted}
     }
-    ocpp15 = Ocpp15Json() if json15 else None  # parsed once, shared by the 1.5J stations
+    # Parsed or compiled once, shared by the 1.5J and 1.5s stations and the SOAP ones.
+    ocpp15 = Ocpp15Json() if OCPP15J in wanted or "1.5s" in wanted else None
+    codecs = {
+        w: StationCodec(SOAP_VERSIONS[w], ocpp15=ocpp15) for w in set(wanted) if w in SOAP_VERSIONS
+    }
     agents = []
     for n in range(options.count):
         wire = wanted[n % len(wanted)]
-        version = OcppVersion.V16 if wire == OCPP15J else OcppVersion(wire)
+        version = OcppVersion.V16 if wire in on_16 else OcppVersion(wire)
         spec = StationSpec(
             identity=f"{options.id_prefix}{options.first + n}",
             version=version,
             json15=wire == OCPP15J,
+            soap=SOAP_VERSIONS.get(wire),
             evses=options.evses,
             heartbeat_interval=options.heartbeat_interval or 60.0,
             meter_interval=options.meter_interval,
@@ -86,8 +98,13 @@ def build_fleet(options: FleetOptions, stats: Stats) -> list[StationAgent]:
             charge_time=options.timing.charge,
             id_tags=_tags_of(options.id_tags, n, options.evses, options.first + n),
             seed=None if options.seed is None else options.seed + n,
+            soap_url=options.soap_url,
+            soap_host=options.soap_host,
+            soap_ssl=options.soap_ssl,
         )
-        station = SimStation(spec, validator=validators[version], ocpp15=ocpp15)
+        station = SimStation(
+            spec, validator=validators[version], ocpp15=ocpp15, soap_codec=codecs.get(wire)
+        )
         agents.append(StationAgent(station, agent_options, stats))
     return agents
 

@@ -19,7 +19,7 @@ import dataclasses
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
@@ -41,7 +41,7 @@ from csms.rpc.session import RpcSession
 logger = logging.getLogger(__name__)
 
 Payload = dict[str, Any]
-CallHandler = Callable[["Link", CallReceived], Coroutine[Any, Any, None]]
+CallHandler = Callable[["StationLink", CallReceived], Coroutine[Any, Any, None]]
 
 TIMEOUT = "Timeout"
 ABORTED = "Aborted"
@@ -63,6 +63,41 @@ class Reply:
     def ok(self) -> bool:
         """True for a CALLRESULT."""
         return self.error is None
+
+
+class StationLink(Protocol):
+    """What the agent drives: a WebSocket :class:`Link` or a SOAP
+    :class:`~csms.simulator.soaplink.SoapLink` (the station logic is the same over both)."""
+
+    identity: str
+
+    async def call(self, action: str, payload: Payload) -> Reply:
+        """Send one of the station's messages and await the CSMS's answer."""
+        ...
+
+    def send_result(self, message_id: str, action: str, payload: Payload) -> None:
+        """Answer the CSMS's call ``message_id``."""
+        ...
+
+    def send_error(self, message_id: str, code: ErrorCode, description: str) -> None:
+        """Refuse the CSMS's call ``message_id`` with a CALLERROR (SOAP: a fault)."""
+        ...
+
+    async def flush(self) -> None:
+        """Write what is ready to be sent."""
+        ...
+
+    async def run(self) -> None:
+        """Serve until the link ends (closed, lost)."""
+        ...
+
+    async def close(self) -> None:
+        """End the link cleanly (a reset or reboot)."""
+        ...
+
+    def abort(self) -> None:
+        """End the link abruptly (power loss, network down)."""
+        ...
 
 
 class Link:
@@ -209,6 +244,10 @@ class Link:
                 self.session.send_error(message_id, ErrorCode.INTERNAL_ERROR, "simulator bug")
                 return
         self.session.send_result(message_id, payload)
+
+    def send_error(self, message_id: str, code: ErrorCode, description: str) -> None:
+        """Answer the CSMS's CALL with a CALLERROR."""
+        self.session.send_error(message_id, code, description)
 
     async def close(self) -> None:
         """Close the WebSocket cleanly (a reset or reboot)."""

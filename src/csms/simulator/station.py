@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from csms.messages import MessageValidator
 from csms.messages.ocpp15 import Ocpp15Json
+from csms.messages.soap.station import StationCodec
 from csms.rpc.errors import CallErrorReply, ErrorCode
 from csms.rpc.versions import OcppVersion
 from csms.simulator import v2, v16
@@ -29,6 +30,8 @@ def utc_now() -> datetime:
 
 # The simulator's name of OCPP 1.5 over JSON (``csms simulate --versions 1.5``).
 OCPP15J = "1.5"
+# Its names of OCPP over SOAP (``--versions 1.5s,1.6s``), and the version each speaks.
+SOAP_VERSIONS = {"1.5s": "1.5", "1.6s": "1.6"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +50,9 @@ class StationSpec:
     # Speak OCPP 1.5 over JSON ("ocpp1.5"): the 1.6 station (``version`` must be 1.6) whose
     # payloads its link maps to 1.5.
     json15: bool = False
+    # Speak OCPP over SOAP, version "1.5" or "1.6" (ocpp1.5s, ocpp1.6s): the 1.6 station
+    # (``version`` must be 1.6) whose SOAP link spells its messages for that version.
+    soap: str | None = None
 
 
 class SimStation:
@@ -59,15 +65,26 @@ class SimStation:
         validator: MessageValidator | None = None,
         clock: Callable[[], datetime] = utc_now,
         ocpp15: Ocpp15Json | None = None,
+        soap_codec: StationCodec | None = None,
     ) -> None:
-        if spec.json15 and spec.version is not OcppVersion.V16:
-            raise ValueError("a 1.5J station runs the 1.6 logic: give version 1.6")
+        if (spec.json15 or spec.soap) and spec.version is not OcppVersion.V16:
+            raise ValueError("a 1.5J or SOAP station runs the 1.6 logic: give version 1.6")
+        if spec.json15 and spec.soap:
+            raise ValueError("a station speaks OCPP over JSON or over SOAP, not both")
         self.spec = spec
         self.identity = spec.identity
         self.version = spec.version
         # 1.5J: the schemas and mapping its link uses (shared by a fleet), else None.
         self.ocpp15 = (ocpp15 or Ocpp15Json()) if spec.json15 else None
-        self.protocol = OCPP15J if spec.json15 else spec.version.value
+        # SOAP: both services of its version, compiled once (shared by a fleet), else None.
+        self.soap_codec: StationCodec | None = None
+        if spec.soap is not None:
+            if soap_codec is None or soap_codec.version != spec.soap:
+                soap_codec = StationCodec(spec.soap, ocpp15=ocpp15)
+            self.soap_codec = soap_codec
+        self.protocol = (
+            OCPP15J if spec.json15 else f"{spec.soap}s" if spec.soap else spec.version.value
+        )
         self.clock = clock
         self.validator = validator or MessageValidator(spec.version)
         self.state = StationState(

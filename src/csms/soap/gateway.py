@@ -2,7 +2,8 @@
 
 Order of checks for ``POST`` (the HTTP layer, :mod:`csms.soap.app`, bounded the body already):
 
-1. parse with the hardened parser (no DTD, so no entity; :mod:`csms.soap.xml`) → Sender fault;
+1. parse with the hardened parser (no DTD, so no entity; :mod:`csms.messages.soap.xml`) →
+   Sender fault;
 2. a SOAP 1.2 envelope → VersionMismatch; a request element of a CentralSystemService namespace
    (1.6 ``urn://Ocpp/Cs/2015/10/``, 1.5 ``urn://Ocpp/Cs/2012/06/``) naming one of its operations,
    matching the WS-Addressing Action when one is given → Sender fault "unknown operation";
@@ -39,19 +40,19 @@ from csms.domain.errors import DomainError, StorageError
 from csms.domain.model import RegistrationStatus, Station, UnknownStationPolicy
 from csms.domain.ports import StationRepository
 from csms.log import LogLimiter
+from csms.messages.soap.envelope import CONTENT_TYPE, SoapRequest, fault_envelope, read_request
+from csms.messages.soap.envelope import response_envelope as build_response
+from csms.messages.soap.errors import FaultCode, SoapFault, retry_after, sender
+from csms.messages.soap.service import CENTRAL_SYSTEM, Operation, ServiceDescription
+from csms.messages.soap.xml import parse_message
 from csms.rpc import CallErrorReply, ErrorCode, OcppVersion
 from csms.server.admission import Admission
 from csms.server.auth import basic_auth_password
 from csms.server.connection import StationLog
-from csms.soap.envelope import CONTENT_TYPE, SoapRequest, fault_envelope, read_request
-from csms.soap.envelope import response_envelope as build_response
-from csms.soap.errors import FaultCode, SoapFault, retry_after, sender
 from csms.soap.exchange_log import Exchange, ExchangeLog, Taps
 from csms.soap.mapping import Payload, request_to_json, response_from_json
 from csms.soap.presence import PresenceTable
 from csms.soap.registration import SelfRegistration
-from csms.soap.service import CENTRAL_SYSTEM, Operation, ServiceDescription
-from csms.soap.xml import parse_message
 
 logger = logging.getLogger(__name__)
 

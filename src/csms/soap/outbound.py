@@ -35,14 +35,14 @@ from csms.domain.errors import (
     StationNotConnected,
 )
 from csms.domain.ports import SessionCounters, StationGateway
+from csms.messages.soap.envelope import CONTENT_TYPE, read_fault, read_request, request_envelope
+from csms.messages.soap.errors import SoapFault
+from csms.messages.soap.service import Operation, ServiceDescription
+from csms.messages.soap.xml import parse_message
 from csms.rpc import CallErrorReply
 from csms.soap.chargepoint_mapping import request_to_soap, response_to_json
-from csms.soap.envelope import CONTENT_TYPE, read_fault, read_request, request_envelope
-from csms.soap.errors import SoapFault
 from csms.soap.exchange_log import ExchangeLog, Taps
 from csms.soap.presence import PresenceTable
-from csms.soap.service import Operation, ServiceDescription
-from csms.soap.xml import parse_message
 
 Payload = dict[str, Any]
 

@@ -29,8 +29,8 @@ from csms.domain.errors import StorageError
 from csms.domain.identity import is_valid_identity
 from csms.domain.model import RegistrationStatus, Station, UnknownStationPolicy
 from csms.domain.ports import StationRepository
+from csms.messages.soap.errors import SoapFault, retry_after, sender
 from csms.server.admission import Admission, first_use_password_hash
-from csms.soap.errors import SoapFault, retry_after, sender
 
 _UNAUTHORIZED = (("WWW-Authenticate", 'Basic realm="csms", charset="UTF-8"'),)
 

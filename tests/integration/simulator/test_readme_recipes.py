@@ -133,3 +133,33 @@ async def test_the_lab_fleet_recipe_charges_every_station(tmp_path: Path) -> Non
     assert statuses.get("Accepted", 0) >= 3 and set(statuses) == {"Accepted"}, (statuses, output)
     assert started_2x >= 6
     assert "refused 0" in output
+
+
+async def test_the_soap_recipe_charges_over_both_transports(tmp_path: Path) -> None:
+    """SOAP stations beside JSON ones (issue 12): 1.5s, 1.6s, 1.5j and 1.6 stations against a lab
+    csms with its SOAP endpoint on; every one of them charges with its own tag."""
+    token_add, _ = recipes()[1]
+    (simulate,) = recipes()[2]
+    port, soap_port = free_port(), free_port()
+    env, argv = _argv(token_add, port)
+    await _run(argv, tmp_path, env)
+    lab = ("--security-profile", "0", "--unknown-stations", "accept")
+    async with serving(tmp_path, port, *lab, "--soap", "--soap-port", str(soap_port)):
+        for _ in range(300):  # the SOAP endpoint starts beside the WebSocket one
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", soap_port)
+            except OSError:
+                await asyncio.sleep(0.05)
+                continue
+            writer.close()
+            break
+        env, argv = _argv(simulate, port)
+        argv = [w.replace("127.0.0.1:9001", f"127.0.0.1:{soap_port}") for w in argv]
+        output = await _run([*argv, *QUICK], tmp_path, env)
+    statuses, _ = charged(tmp_path)
+    # All four run the 1.6 logic, so each session is a 1.6 transaction whatever its transport.
+    assert statuses.get("Accepted", 0) >= 4 and set(statuses) == {"Accepted"}, (statuses, output)
+    with closing(sqlite3.connect(tmp_path / "var" / "csms.db")) as db:
+        stations = set(db.execute("SELECT DISTINCT station_id FROM transactions_v16").fetchall())
+    assert stations == {("SIM-1",), ("SIM-2",), ("SIM-3",), ("SIM-4",)}, output
+    assert "refused 0" in output

@@ -31,12 +31,32 @@ def test_versions_and_tls_options() -> None:
     assert command.parse_versions("1.5,1.5j,1.6") == ("1.5", "1.5", OcppVersion.V16)  # 1.5J
     with pytest.raises(ValueError, match="unknown OCPP version"):
         command.parse_versions("1.4")
+    # OCPP over SOAP, and the J names of the JSON versions.
+    assert command.parse_versions("1.5s,1.6S,1.6j,2.0.1j") == (
+        "1.5s",
+        "1.6s",
+        OcppVersion.V16,
+        OcppVersion.V201,
+    )
+    parser = build_parser()
+
+    def soap_url(*argv: str) -> str | None:
+        return command.options_from(parser.parse_args(["simulate", *argv])).soap_url
+
+    assert soap_url("ws://h:9000/ocpp", "--versions", "1.6s") == "http://h:9001/"
+    assert soap_url("wss://h/ocpp", "--versions", "1.6s,1.6") == "https://h:9001/"
+    assert soap_url("http://h:8080/soap", "--versions", "1.5s") == "http://h:8080/soap"
+    assert soap_url("ws://h/", "--versions", "1.5s", "--soap-url", "https://s/") == "https://s/"
+    with pytest.raises(ValueError, match="ws:// or wss://"):
+        soap_url("http://h/", "--versions", "1.5s,1.6")  # JSON stations need a ws:// URL
+    with pytest.raises(ValueError, match="--soap-url must start with http"):
+        soap_url("ws://h/", "--versions", "1.5s", "--soap-url", "ws://h/")
     assert command.client_ssl("ws://h/ocpp", ca_file=None, insecure=False) is None
+    assert command.client_ssl("https://h/", ca_file=None, insecure=False) is not None
     context = command.client_ssl("wss://h/ocpp", ca_file=None, insecure=True)
     assert context is not None
     assert context.verify_mode is ssl.CERT_NONE
     assert context.minimum_version is ssl.TLSVersion.TLSv1_2
-    parser = build_parser()
     slow = command.options_from(parser.parse_args(["simulate", "ws://h/", "--scenario", "slow"]))
     assert slow.response_delay == command.SLOW_DELAY
     quick = command.options_from(parser.parse_args(["simulate", "ws://h/", "--id-tags", "A, B"]))

@@ -63,3 +63,20 @@ def test_the_report_does_not_record_passwords() -> None:
     data = LoadConfig(url="ws://h/ocpp", password="secret-{id}", password_secret="s3").to_dict()
     assert "secret-{id}" not in str(data)
     assert "s3" not in str(data)
+
+
+def test_soap_versions_and_their_url() -> None:
+    mix = parse_version_mix("1.5s=1,1.6s=1")
+    soap_only = LoadConfig(url="http://h:8080/soap", versions=mix)
+    soap_only.check()  # no WebSocket station: the URL may be the SOAP one
+    assert soap_only.soap_target() == "http://h:8080/soap"
+    assert (soap_only.has_soap, soap_only.has_json) == (True, False)
+    mixed = LoadConfig(url="wss://h/ocpp", versions=parse_version_mix("1.6s,2.0.1"))
+    assert mixed.soap_target() == "https://h:9001/"
+    assert (
+        LoadConfig(url="ws://h/", soap_url="http://s/", versions=mix).soap_target() == "http://s/"
+    )
+    with pytest.raises(ConfigError, match="ws://"):
+        LoadConfig(url="http://h/", versions=parse_version_mix("1.6s,1.6")).check()
+    with pytest.raises(ConfigError, match="SOAP URL"):
+        LoadConfig(url="ws://h/", soap_url="ftp://h/", versions=mix).check()

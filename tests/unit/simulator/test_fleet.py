@@ -39,6 +39,24 @@ def test_15j_stations_in_a_fleet_run_the_16_logic_with_one_shared_mapping() -> N
         SimStation(StationSpec("X", OcppVersion.V201, json15=True))
 
 
+def test_soap_stations_in_a_fleet_run_the_16_logic_with_one_codec_per_version() -> None:
+    options = FleetOptions(
+        url="ws://h/", soap_url="http://h:9001/", count=5, versions=("1.5s", "1.6s", "1.5")
+    )
+    agents = build_fleet(options, Stats())
+    assert [a.station.protocol for a in agents] == ["1.5s", "1.6s", "1.5", "1.5s", "1.6s"]
+    assert [a.station.version for a in agents] == [OcppVersion.V16] * 5
+    codecs = [a.station.soap_codec for a in agents]
+    assert codecs[2] is None  # 1.5J
+    assert codecs[0] is codecs[3] and codecs[1] is codecs[4]  # the WSDL schemas compiled once
+    assert [c.version for c in (codecs[0], codecs[1]) if c is not None] == ["1.5", "1.6"]
+    assert agents[0].options.soap_url == "http://h:9001/"
+    with pytest.raises(ValueError, match="give version"):
+        SimStation(StationSpec("X", OcppVersion.V201, soap="1.6"))
+    with pytest.raises(ValueError, match="not both"):
+        SimStation(StationSpec("X", OcppVersion.V16, soap="1.6", json15=True))
+
+
 def test_rfid_tags_are_stable_or_taken_from_the_options() -> None:
     (agent,) = build_fleet(FleetOptions(url="ws://h/", count=1), Stats())
     evse = agent.station.state.evses[1]

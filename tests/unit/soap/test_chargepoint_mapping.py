@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from csms.messages.soap.service import ServiceDescription
 from csms.soap.chargepoint_mapping import request_to_soap, response_to_json
-from csms.soap.service import ServiceDescription
 
 ENTRY = {"idTag": "T1", "idTagInfo": {"status": "Accepted"}}
 

@@ -1,5 +1,5 @@
 """1.5 SOAP bodies onto the shared 1.6 model and back (csms.soap.mapping), and the schema decoding
-that feeds them (csms.soap.service): no sockets."""
+that feeds them (csms.messages.soap.service): no sockets."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import pytest
 from lxml import etree
 
 from csms.messages import MessageValidator
+from csms.messages.soap.errors import SoapFault
+from csms.messages.soap.service import ServiceDescription
 from csms.rpc import OcppVersion
-from csms.soap.errors import SoapFault
 from csms.soap.mapping import request_to_json, response_from_json
-from csms.soap.service import ServiceDescription
 
 NS15 = "urn://Ocpp/Cs/2012/06/"
 NS16 = "urn://Ocpp/Cs/2015/10/"
@@ -149,7 +149,7 @@ def test_the_shipped_wsdls_are_the_official_files_unmodified() -> None:
     """CC BY-ND / "free to use without modifications": byte-identical to ../shared/spec/soap."""
     from pathlib import Path
 
-    from csms.soap.service import WSDL_DIR
+    from csms.messages.soap.service import WSDL_DIR
 
     official = Path(__file__).resolve().parents[3].parent / "shared" / "spec" / "soap"
     if not official.is_dir():

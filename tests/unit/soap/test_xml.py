@@ -1,12 +1,12 @@
-"""The hardened parser and the envelope reader (csms.soap.xml, csms.soap.envelope): no sockets."""
+"""The hardened parser and the envelope reader (csms.messages.soap.xml and .envelope): no sockets."""
 
 from __future__ import annotations
 
 import pytest
 
-from csms.soap.envelope import fault_envelope, read_request
-from csms.soap.errors import SoapFault
-from csms.soap.xml import parse_message
+from csms.messages.soap.envelope import fault_envelope, read_request
+from csms.messages.soap.errors import SoapFault
+from csms.messages.soap.xml import parse_message
 
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
 WSA = "http://www.w3.org/2005/08/addressing"
@@ -110,7 +110,7 @@ def test_the_parser_itself_loads_no_external_subset() -> None:
     """Behind the pre-scan, the parser's resolver refuses any file or URL libxml2 would open."""
     from lxml import etree
 
-    from csms.soap.xml import hardened_parser
+    from csms.messages.soap.xml import hardened_parser
 
     with pytest.raises(SoapFault):
         etree.fromstring(b'<!DOCTYPE a SYSTEM "file:///etc/passwd"><a/>', hardened_parser())

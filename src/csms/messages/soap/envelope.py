@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from csms.soap.errors import FaultCode, SoapFault, sender
+from csms.messages.soap.errors import FaultCode, SoapFault, sender
 
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -105,15 +105,24 @@ def request_envelope(
     action: str,
     to: str,
     message_id: str,
+    from_address: str | None = None,
 ) -> bytes:
-    """A SOAP 1.2 request to a station's ChargePointService: chargeBoxIdentity, MessageID,
-    Action, To and an anonymous From/ReplyTo (the answer comes back on the same HTTP exchange)."""
+    """A SOAP 1.2 request: chargeBoxIdentity, MessageID, Action, To and an anonymous ReplyTo (the
+    answer comes back on the same HTTP exchange).
+
+    csms calls a station's ChargePointService with it; a (simulated) station calls the
+    CentralSystemService with it and gives ``from_address``, its own ChargePointService endpoint,
+    as the WS-Addressing From the CSMS will call back.
+    """
     envelope = etree.Element(f"{{{SOAP12}}}Envelope", nsmap={"env": SOAP12, "wsa": WSA})
     header = etree.SubElement(envelope, f"{{{SOAP12}}}Header")
     etree.SubElement(header, f"{{{namespace}}}chargeBoxIdentity").text = identity
     etree.SubElement(header, f"{{{WSA}}}MessageID").text = message_id
     etree.SubElement(header, f"{{{WSA}}}Action").text = action
     etree.SubElement(header, f"{{{WSA}}}To").text = to
+    if from_address is not None:
+        sender_address = etree.SubElement(header, f"{{{WSA}}}From")
+        etree.SubElement(sender_address, f"{{{WSA}}}Address").text = from_address
     reply_to = etree.SubElement(header, f"{{{WSA}}}ReplyTo")
     etree.SubElement(reply_to, f"{{{WSA}}}Address").text = ANONYMOUS[0]
     etree.SubElement(envelope, f"{{{SOAP12}}}Body").append(payload)

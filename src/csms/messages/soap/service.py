@@ -1,5 +1,7 @@
 """A CentralSystemService description: its operations and its XML Schema, from the shipped WSDL.
 
+Pure (no I/O beyond reading the package's files): used by the CSMS's SOAP gateway
+(:mod:`csms.soap`) and by the simulated SOAP stations (:mod:`csms.simulator.soaplink`).
 The WSDL files in ``csms/soap/wsdl/`` are unmodified copies of the official ones (see the README
 there); the schema embedded in ``wsdl:types`` is compiled once per process with ``xmlschema`` and
 validates every request body (and csms's own responses before they are sent). The operations and
@@ -18,10 +20,11 @@ import xmlschema
 from elementpath.datatypes import AbstractDateTime
 from lxml import etree
 
-from csms.soap.errors import SoapFault, sender
-from csms.soap.xml import hardened_parser
+from csms.messages.soap.errors import SoapFault, sender
+from csms.messages.soap.xml import hardened_parser
 
-WSDL_DIR = Path(__file__).parent / "wsdl"
+# The shipped, unmodified WSDLs live beside the SOAP gateway (csms/soap/wsdl/README.md).
+WSDL_DIR = Path(__file__).parents[2] / "soap" / "wsdl"
 _WSDL = "http://schemas.xmlsoap.org/wsdl/"
 _XSD = "http://www.w3.org/2001/XMLSchema"
 

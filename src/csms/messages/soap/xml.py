@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from csms.soap.errors import SoapFault, sender
+from csms.messages.soap.errors import SoapFault, sender
 
 _DTD_REFUSED = (
     "a SOAP message must not contain a document type declaration (SOAP 1.2 Part 1 §5); "
