@@ -11,13 +11,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-__all__ = ["sign_image", "verify_image"]
+__all__ = ["self_signed", "sign_image", "verify_image"]
 
 
-def sign_image(image: bytes) -> tuple[str, str]:
-    """(signingCertificate PEM, base64 signature) of ``image``."""
+def self_signed(
+    common_name: str, valid: timedelta = timedelta(days=30)
+) -> tuple[ec.EllipticCurvePrivateKey, str]:
+    """A fresh ECDSA P-256 key and its self-signed certificate (PEM), valid from a day ago."""
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Firmware Signer")])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = datetime.now(UTC)
     certificate = (
         x509.CertificateBuilder()
@@ -26,11 +28,16 @@ def sign_image(image: bytes) -> tuple[str, str]:
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=30))
+        .not_valid_after(now + valid)
         .sign(key, hashes.SHA256())
     )
+    return key, certificate.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def sign_image(image: bytes) -> tuple[str, str]:
+    """(signingCertificate PEM, base64 signature) of ``image``."""
+    key, pem = self_signed("Firmware Signer")
     signature = key.sign(image, ec.ECDSA(hashes.SHA256()))
-    pem = certificate.public_bytes(serialization.Encoding.PEM).decode()
     return pem, base64.b64encode(signature).decode()
 
 

@@ -30,10 +30,6 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from ocpp import v16, v21, v201
 from ocpp.exceptions import InternalError
 from ocpp.routing import on
@@ -47,6 +43,7 @@ from ocpp.v201 import call_result as result201
 from csms.api.intents.catalog import INTENTS
 from csms.blocks.authorization.commands import add_token
 from csms.rpc import OcppVersion
+from tests.firmware_signing import self_signed
 from tests.integration.harness import RunningCsms, running_csms, settings_for
 from tests.integration.simulator.helpers import make_agent, running
 from tests.postgres import DATABASES, migrated_database
@@ -1256,17 +1253,4 @@ async def test_the_simulator_answers_2x_intents(world: World, version: OcppVersi
 
 def make_certificates_pem() -> str:
     """A self-signed certificate's PEM text (the simulator installs anything PEM)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "every-intent root")])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    return certificate.public_bytes(serialization.Encoding.PEM).decode()
+    return self_signed("every-intent root", timedelta(days=1))[1]

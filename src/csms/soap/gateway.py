@@ -195,14 +195,7 @@ class SoapGateway:
                 f"unknown operation: namespace {namespace[:100]!r} is not an OCPP "
                 "CentralSystemService (1.6: urn://Ocpp/Cs/2015/10/, 1.5: urn://Ocpp/Cs/2012/06/)"
             )
-        operation = service.operation_for(name)
-        if operation is None:
-            raise sender(f"unknown operation: {name[:100]!r} is not a CentralSystemService request")
-        if request.action is not None and request.action != operation.action:
-            raise sender(
-                f"unknown operation: Action {request.action[:100]!r} does not match the body "
-                f"({operation.action})"
-            )
+        operation = service.request_operation(name, request.action, "CentralSystemService")
         return service, operation
 
     async def _authenticate(self, request: SoapRequest, caller: Caller) -> Station:

@@ -81,6 +81,22 @@ class ServiceDescription:
         """The operation whose request element is ``element_name`` (a local name)."""
         return self._by_request.get(element_name)
 
+    def request_operation(self, element_name: str, action: str | None, service: str) -> Operation:
+        """The operation of a request body, checked against its WS-Addressing Action (if any).
+
+        Raises:
+            SoapFault: Sender "unknown operation" (``service`` names this side in the reason).
+        """
+        operation = self._by_request.get(element_name)
+        if operation is None:
+            raise sender(f"unknown operation: {element_name[:100]!r} is not a {service} request")
+        if action is not None and action != operation.action:
+            raise sender(
+                f"unknown operation: Action {action[:100]!r} does not match the body "
+                f"({operation.action})"
+            )
+        return operation
+
     def decode(self, element: etree._Element) -> Payload:
         """Validate a body element (request or response) against the schema; return it as a dict.
 

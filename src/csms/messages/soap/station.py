@@ -170,14 +170,7 @@ class StationCodec:
                 f"unknown operation: namespace {namespace[:100]!r} is not the OCPP "
                 f"{self.version} ChargePointService ({self.charge_point.namespace})"
             )
-        operation = self.charge_point.operation_for(name)
-        if operation is None:
-            raise sender(f"unknown operation: {name[:100]!r} is not a ChargePointService request")
-        if request.action is not None and request.action != operation.action:
-            raise sender(
-                f"unknown operation: Action {request.action[:100]!r} does not match the body "
-                f"({operation.action})"
-            )
+        operation = self.charge_point.request_operation(name, request.action, "ChargePointService")
         if request.charge_box_identity != identity:
             raise sender("chargeBoxIdentity does not name this charge point")
         body = self.charge_point.decode(request.body)
