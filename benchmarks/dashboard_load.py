@@ -21,6 +21,7 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -144,6 +145,7 @@ async def measure(
     if cpus[1] is not None:  # chromium (a child of this process) shares the load generator's CPU
         os.sched_setaffinity(0, {cpus[1]})
     runs: list[dict[str, Any]] = []
+    browser_share = 0.0
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=shutil.which("chromium") or "/usr/bin/chromium",
@@ -151,13 +153,19 @@ async def measure(
         )
         for round_no in range(args.rounds):
             for mix in args.mixes:
-                order = (0, args.dashboards) if round_no % 2 == 0 else (args.dashboards, 0)
-                for count in order:
+                order: tuple[int | str, ...] = (0, args.dashboards)
+                if args.control:  # the burner takes the share the browsers just used
+                    order = (0, args.dashboards, "burn")
+                if round_no % 2:
+                    order = order[1:] + order[:1]
+                for condition in order:
+                    count = condition if isinstance(condition, int) else 0
+                    burner = start_burner(browser_share) if condition == "burn" else None
                     contexts = [
                         await open_dashboard(browser, base, busiest_station(mix), args.pages)
                         for _ in range(count)
                     ]
-                    out = workdir / f"{mix}-{round_no}-{count}.json"
+                    out = workdir / f"{mix}-{round_no}-{count}-{burner is not None}.json"
                     before, started = browser_cpu_seconds(pid), time.monotonic()
                     figures = await load(
                         options, url, pid=pid, cpu=cpus[1], mix=mix, out=out,
@@ -166,7 +174,13 @@ async def measure(
                     browser_cpu = (browser_cpu_seconds(pid) - before) / (time.monotonic() - started)
                     for context in contexts:
                         await context.close()
+                    if burner is not None:
+                        burner.kill()
+                        burner.wait()
+                    elif count:
+                        browser_share = max(browser_cpu, 0.0)
                     row = {"round": round_no, "mix": mix, "dashboards": count,
+                           "burn": burner is not None,
                            "calls_per_s": figures["calls_per_s"],
                            "server_cpu_us_per_call": figures["server_cpu_us_per_call"],
                            "p99_ms": figures["latency_ms"]["p99"],
@@ -179,11 +193,18 @@ async def measure(
         await browser.close()
     summary: dict[str, Any] = {}
     for mix in args.mixes:
-        none = [r["calls_per_s"] for r in runs if r["mix"] == mix and r["dashboards"] == 0]
+        none = [
+            r["calls_per_s"]
+            for r in runs
+            if r["mix"] == mix and r["dashboards"] == 0 and not r["burn"]
+        ]
         some = [r["calls_per_s"] for r in runs if r["mix"] == mix and r["dashboards"] > 0]
         cpu0 = [
-            r["server_cpu_us_per_call"] for r in runs if r["mix"] == mix and not r["dashboards"]
+            r["server_cpu_us_per_call"]
+            for r in runs
+            if r["mix"] == mix and not r["dashboards"] and not r["burn"]
         ]
+        burn = [r["server_cpu_us_per_call"] for r in runs if r["mix"] == mix and r["burn"]]
         cpu5 = [r["server_cpu_us_per_call"] for r in runs if r["mix"] == mix and r["dashboards"]]
         summary[mix] = {
             "calls_per_s_none": round(statistics.mean(none)),
@@ -195,9 +216,31 @@ async def measure(
             "server_cpu_us_per_call_none": round(statistics.mean(cpu0), 1),
             f"server_cpu_us_per_call_{args.dashboards}_dashboards": round(statistics.mean(cpu5), 1),
         }
+        if burn:  # the same CPU share burnt on the browsers' core, no dashboard: the interference
+            summary[mix]["capacity_ratio_burner_control"] = round(
+                statistics.mean(cpu0) / statistics.mean(burn), 3
+            )
+            summary[mix]["server_cpu_us_per_call_burner"] = round(statistics.mean(burn), 1)
     return {"stations": options.stations, "duration_s": options.duration,
             "rounds": args.rounds, "dashboards": args.dashboards, "runs": runs,
             "summary": summary}  # fmt: skip
+
+
+BURN: Final = """
+import time
+share, period = float(__import__("sys").argv[1]), 0.01
+while True:
+    end = time.perf_counter() + share * period
+    while time.perf_counter() < end:
+        pass
+    time.sleep(period * (1 - share))
+"""
+
+
+def start_burner(share: float) -> subprocess.Popen[bytes]:
+    """A process burning ``share`` of a CPU in 10 ms periods, on this process's CPU (the load
+    generator's, where chromium runs): what the browsers' CPU costs csms with no dashboard."""
+    return subprocess.Popen([sys.executable, "-c", BURN, str(min(max(share, 0.01), 0.95))])
 
 
 def _paces(text: str) -> dict[str, float]:
@@ -225,6 +268,12 @@ def main() -> int:
         default={},
         help="paced load, e.g. heartbeat16=0.04,metervalues16=0.4: seconds each station waits "
         "after each reply (offered rate stations/pace); compare server CPU per call",
+    )
+    parser.add_argument(
+        "--control",
+        action="store_true",
+        help="add a control round per mix: no dashboard, a burner using the browsers' measured "
+        "CPU share on their core (what chromium's mere presence costs csms on this machine)",
     )
     args = parser.parse_args()
     options = run.resolve_options(
