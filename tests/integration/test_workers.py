@@ -18,6 +18,7 @@ import dataclasses
 import os
 import re
 import signal
+import socket
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -132,7 +133,7 @@ async def serve_workers(
         )  # fmt: skip
     workers = Workers(proc, log, port, api_port)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90  # two worker starts, one after the other
         while "2 workers ready" not in log.read_text(errors="replace"):
             if proc.returncode is not None or time.monotonic() > deadline:
                 raise AssertionError(f"csms serve --workers 2 did not start:\n{workers.tail()}")
@@ -380,10 +381,10 @@ async def test_kill_9_of_a_worker_under_load_loses_nothing_acknowledged(
         assert reply.json()["type"] == "urn:csms:problem:call-outcome-unknown"
 
         # The supervisor starts the worker again; the dead worker's stations carry on.
-        await _until(lambda: len(workers.ready_lines()) == 3, what="the restart")
+        await _until(lambda: len(workers.ready_lines()) == 3, 60, "the restart")
         assert victim not in workers.pids().values()
         assert "exited with signal SIGKILL" in workers.tail()
-        await _until(lambda: len(ledger) >= killed_at + 150, what="load after the kill")
+        await _until(lambda: len(ledger) >= killed_at + 150, 30, "load after the kill")
         stop.set()
         await asyncio.wait_for(asyncio.gather(*running), 30)
         with contextlib.suppress(Exception):
@@ -410,3 +411,30 @@ async def test_kill_9_of_a_worker_under_load_loses_nothing_acknowledged(
         for r in samples
     )
     assert stored == answered
+
+
+async def test_workers_that_cannot_start_end_with_one_line(
+    nats: NatsServer, database: str, tmp_path: Path
+) -> None:
+    """The OCPP port held by another program (without SO_REUSEPORT): worker 1 cannot bind, the
+    supervisor says so in one line and exits 1, and worker 2 is never started."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen(1)
+        port = held.getsockname()[1]
+        argv = [
+            "serve", "--workers", "2", "--host", "127.0.0.1", "--port", str(port), "--no-api",
+            "--database-url", database, "--cluster-url", nats.url, "--data-dir",
+            str(tmp_path / "data"),
+        ]  # fmt: skip
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "csms", *argv, stderr=asyncio.subprocess.PIPE
+        )
+        _, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 1
+    errors = [line for line in err.decode().splitlines() if "error" in line.lower()]
+    assert errors == [
+        f"csms: error: worker 1 could not start: CSMS_PORT (--port): 127.0.0.1:{port} is already "
+        "in use (another csms?): stop it or choose another port"
+    ], err.decode()
+    assert "worker 2" not in err.decode()
