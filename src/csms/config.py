@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import re
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -633,6 +634,8 @@ def _validate_workers(settings: Settings) -> None:
     server, workers = settings.server, settings.server.workers
     if not 1 <= workers <= MAX_WORKERS:
         raise SettingsError(f"CSMS_WORKERS (--workers): 1 to {MAX_WORKERS}, got {workers}")
+    if server.reuse_port and not hasattr(socket, "SO_REUSEPORT"):
+        raise SettingsError("CSMS_REUSE_PORT: this platform has no SO_REUSEPORT")
     if workers == 1:
         return
     if settings.cluster.url is None or not driver_database_url(settings.database.url).startswith(
