@@ -109,7 +109,7 @@ def run_one(workers: int, url: str, nats_url: str, args: argparse.Namespace) -> 
         "workers": workers,
         "heartbeat_calls_per_s": heartbeat.get("calls_per_s", 0.0),
         "p99_ms": heartbeat.get("latency_ms", {}).get("p99"),
-        "errors": result["errors_total"],
+        "errors": result["errors"],
         "timeouts": result["timeouts_total"],
         "csms_cpu_s": round(cpu, 1),
         "load_average": os.getloadavg(),
