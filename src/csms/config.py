@@ -636,6 +636,10 @@ def _validate_workers(settings: Settings) -> None:
         raise SettingsError(f"CSMS_WORKERS (--workers): 1 to {MAX_WORKERS}, got {workers}")
     if server.reuse_port and not hasattr(socket, "SO_REUSEPORT"):
         raise SettingsError("CSMS_REUSE_PORT: this platform has no SO_REUSEPORT")
+    if server.reuse_port and settings.cluster.url is None:
+        raise SettingsError(
+            "CSMS_REUSE_PORT: processes sharing a port must be cluster nodes: set CSMS_CLUSTER_URL"
+        )
     if workers == 1:
         return
     if settings.cluster.url is None or not driver_database_url(settings.database.url).startswith(

@@ -45,6 +45,7 @@ def test_environment_and_flag() -> None:
         ({**CLUSTER, "CSMS_WORKERS": "2", "CSMS_PORT": "0"}, "CSMS_PORT (--port): the workers"),
         ({**CLUSTER, "CSMS_WORKERS": "2", "CSMS_API_PORT": "0"}, "CSMS_API_PORT (--api-port)"),
         ({**CLUSTER, "CSMS_WORKERS": "2", "CSMS_CLUSTER_NODE_ID": "n" * 49}, "at most 48"),
+        ({"CSMS_REUSE_PORT": "true"}, "CSMS_REUSE_PORT: processes sharing a port must be"),
     ],
 )
 def test_bad_values_are_refused_naming_the_setting(env: dict[str, str], named: str) -> None:
