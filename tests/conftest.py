@@ -6,8 +6,9 @@ import pytest
 
 from tests.templates import remove_sqlite_template
 
-# The session-scoped ``postgres_server`` fixture (a throwaway PostgreSQL) for tests marked postgres.
-pytest_plugins = ["tests.postgres", "tests.nats"]
+# The session-scoped ``postgres_server`` fixture (a throwaway PostgreSQL) for tests marked postgres;
+# nats-server, and the cluster tests' module-scoped ``nats`` and ``database`` (tests/cluster.py).
+pytest_plugins = ["tests.postgres", "tests.nats", "tests.cluster"]
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -19,12 +19,14 @@ import signal
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime, timedelta
+from multiprocessing.connection import Connection
 from typing import Any
 
 from csms import __version__
 from csms.blocks.authorization.commands import add_token
 from csms.blocks.transactions.commands import close_transaction, list_open_transactions
 from csms.cli_accounts import add_account_parsers
+from csms.cli_workers import die_with_parent, supervise
 from csms.config import (
     ClusterSettings,
     Settings,
@@ -119,6 +121,8 @@ def _apply_serve_flags(settings: Settings, args: argparse.Namespace) -> Settings
         # per-process cost (issue 11)
         ("max_handshakes", "max_handshakes"),
         ("max_loop_lag", "max_loop_lag"),
+        # workers (issue 11 item 1)
+        ("workers", "workers"),
     ):
         value = getattr(args, flag)
         if value is not None:
@@ -223,11 +227,17 @@ def _tls_flags(args: argparse.Namespace) -> dict[str, str]:
     return changes
 
 
-async def _serve(settings: Settings, demo: int = 0) -> int:
+async def _serve(
+    settings: Settings,
+    demo: int = 0,
+    *,
+    on_ready: Callable[[], None] | None = None,
+    signals: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM),
+) -> int:
     csms = Csms(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in signals:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     try:
@@ -241,6 +251,8 @@ async def _serve(settings: Settings, demo: int = 0) -> int:
             _freeze_start_up()
         if demo:
             await csms.start_demo(demo)
+        if on_ready is not None:
+            on_ready()
         await stop.wait()
     finally:
         await csms.close()
@@ -294,9 +306,70 @@ def _count(text: str) -> int:
 def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     settings = _apply_serve_flags(settings, args)
     configure_logging(settings.log)
+    if settings.server.workers > 1:
+        return _serve_workers(settings, args.demo)
     if args.demo:
         logging.getLogger("csms.simulator").setLevel(logging.WARNING)
     return _run(lambda: _serve(settings, args.demo))
+
+
+# ---------------------------------------------------------------------------- serve --workers
+
+
+def _serve_workers(settings: Settings, demo: int) -> int:
+    """`csms serve --workers N` (issue 11 item 1): migrate once, then supervise N workers
+    (:mod:`csms.cli_workers`)."""
+    if sys.platform != "linux":
+        raise SettingsError(
+            "CSMS_WORKERS (--workers): more than one worker needs Linux (SO_REUSEPORT spreads "
+            "connections over processes there only); run one csms per port elsewhere"
+        )
+    if demo:
+        raise SettingsError("--demo runs with one process only, not with CSMS_WORKERS (--workers)")
+    if settings.database.migrate:
+        url = driver_database_url(settings.database.url)
+
+        async def migrate() -> int:
+            await upgrade(url)
+            return 0
+
+        _run(migrate)
+    status, error = supervise(settings, _worker_main)
+    return _fail(error, EXIT_RUNTIME) if error is not None else status
+
+
+def _worker_main(settings: Settings, name: str, parent: int, report: Connection) -> None:
+    """One worker of `csms serve --workers` (a spawned process): serve until SIGTERM; tell the
+    supervisor on ``report`` when it is ready, or why it cannot start."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor decides what a Ctrl-C does
+    die_with_parent(parent)
+    configure_logging(settings.log)
+    _tag_log_lines(name, settings)
+
+    def ready() -> None:
+        report.send(("ready", ""))
+
+    try:
+        status = _run(lambda: _serve(settings, on_ready=ready, signals=(signal.SIGTERM,)))
+    except (StartupError, DatabaseUnavailable, SettingsError) as exc:
+        with contextlib.suppress(OSError):
+            report.send(("error", str(exc)))
+        logging.getLogger(__name__).debug("what went wrong", exc_info=exc)
+        status = EXIT_RUNTIME
+    finally:
+        report.close()
+    raise SystemExit(status)
+
+
+def _tag_log_lines(name: str, settings: Settings) -> None:
+    """Plain log lines of a worker say which one wrote them (JSON lines: the node id in the
+    cluster's own lines)."""
+    if settings.log.json:
+        return
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(
+            logging.Formatter(f"%(asctime)s %(levelname)-7s [{name}] %(name)s: %(message)s")
+        )
 
 
 # ---------------------------------------------------------------------------- simulate
@@ -643,6 +716,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="cluster role: stations and API, stations only, API only (CSMS_CLUSTER_ROLE, all)",
     )
     serve.add_argument("--node-id", help="this process's cluster name (CSMS_CLUSTER_NODE_ID)")
+    # workers (issue 11 item 1)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="N csms processes behind the ports, SO_REUSEPORT, Linux; needs --cluster-url and "
+        "PostgreSQL (CSMS_WORKERS, default 1)",
+    )
     serve.add_argument(
         "--api-auth",
         choices=("token", "none"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import re
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -194,6 +195,15 @@ class ServerSettings:
     # garbage collector's reach with gc.freeze(), so full collections walk only the stations'.
     gc_freeze: bool = True  # CSMS_GC_FREEZE (on/off)
     # --- end of per-process cost
+    # --- Workers (issue 11 item 1: `csms serve --workers N`; cli_workers.py, docs/deployment.md
+    # "Workers on one host", docs/behaviour.md "Workers"). N > 1: a supervisor starts N csms
+    # processes (cluster nodes: CSMS_CLUSTER_URL and PostgreSQL needed) that each bind the OCPP,
+    # SOAP and API ports with SO_REUSEPORT (Linux), so the kernel spreads connections over them.
+    workers: int = 1  # CSMS_WORKERS (1: one process, as without the setting)
+    # Bind the listening ports with SO_REUSEPORT, so several csms processes (the workers, or an old
+    # and a new one during a rolling restart) share them. Set by the supervisor for its workers.
+    reuse_port: bool = False  # CSMS_REUSE_PORT (Linux only)
+    # --- end of workers
 
 
 @dataclass(frozen=True, slots=True)
@@ -614,11 +624,52 @@ def _validate_cluster(cluster: ClusterSettings, api_enabled: bool) -> None:
 
 _NODE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
+# --- Workers (issue 11 item 1): the supervisor names its workers <node id>-w<n>[-<restart>].
+MAX_WORKERS = 256
+WORKER_NODE_ID_LENGTH = 48
+
+
+def _validate_workers(settings: Settings) -> None:
+    """`--workers N`: N cluster nodes on one PostgreSQL, each binding fixed ports (issue 11)."""
+    server, workers = settings.server, settings.server.workers
+    if not 1 <= workers <= MAX_WORKERS:
+        raise SettingsError(f"CSMS_WORKERS (--workers): 1 to {MAX_WORKERS}, got {workers}")
+    if server.reuse_port and not hasattr(socket, "SO_REUSEPORT"):
+        raise SettingsError("CSMS_REUSE_PORT: this platform has no SO_REUSEPORT")
+    if server.reuse_port and settings.cluster.url is None:
+        raise SettingsError(
+            "CSMS_REUSE_PORT: processes sharing a port must be cluster nodes: set CSMS_CLUSTER_URL"
+        )
+    if workers == 1:
+        return
+    if settings.cluster.url is None or not driver_database_url(settings.database.url).startswith(
+        "postgresql"
+    ):
+        raise SettingsError(
+            "CSMS_WORKERS (--workers): more than one worker needs CSMS_CLUSTER_URL (--cluster-url) "
+            "and a PostgreSQL CSMS_DATABASE_URL (--database-url); SQLite is one process"
+        )
+    ports = [("CSMS_PORT (--port)", server.port)]
+    if server.soap_enabled:
+        ports.append(("CSMS_SOAP_PORT (--soap-port)", server.soap_port))
+    if settings.api.enabled and settings.cluster.role != "gateway":
+        ports.append(("CSMS_API_PORT (--api-port)", settings.api.port))
+    for name, port in ports:
+        if port == 0:
+            raise SettingsError(f"{name}: the workers share a fixed port, not 0 (--workers)")
+    node_id = settings.cluster.node_id
+    if node_id is not None and len(node_id) > WORKER_NODE_ID_LENGTH:
+        raise SettingsError(
+            f"CSMS_CLUSTER_NODE_ID: at most {WORKER_NODE_ID_LENGTH} characters with --workers "
+            f"(the workers are named <id>-w1, <id>-w2, ...), got {len(node_id)}"
+        )
+
 
 def validate(settings: Settings) -> None:
     """Raise :class:`SettingsError` for combinations csms cannot serve."""
     server = settings.server
     _validate_cluster(settings.cluster, settings.api.enabled)
+    _validate_workers(settings)
     if server.security_profile not in (0, 1, 2, 3):
         raise SettingsError("CSMS_SECURITY_PROFILE: expected 0, 1, 2 or 3")
     if (server.tls_cert is None) != (server.tls_key is None):

@@ -451,11 +451,14 @@ def demo_tags(count: int) -> tuple[str, ...]:
 DEMO_TAGS = demo_tags(0)
 
 
-def _http_socket(host: str, port: int, names: tuple[str, str]) -> socket.socket:
+def _http_socket(
+    host: str, port: int, names: tuple[str, str], *, reuse_port: bool = False
+) -> socket.socket:
     """A listening socket for an HTTP endpoint (the API, the SOAP gateway), declared TCP so
     asyncio sets TCP_NODELAY on each accepted connection (it checks the socket's proto, which
     ``socket.create_server`` leaves 0): uvicorn writes a response's head and body separately,
-    and Nagle with delayed ACKs would stall such answers ~40 ms.
+    and Nagle with delayed ACKs would stall such answers ~40 ms. ``reuse_port``: SO_REUSEPORT,
+    the port shared with the other workers (CSMS_REUSE_PORT, `csms serve --workers`).
 
     Raises:
         StartupError: the address cannot be bound (the port is in use, ...); ``names`` are the
@@ -466,6 +469,8 @@ def _http_socket(host: str, port: int, names: tuple[str, str]) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
         sock.listen(2048)
     except OSError as exc:
@@ -474,14 +479,16 @@ def _http_socket(host: str, port: int, names: tuple[str, str]) -> socket.socket:
     return sock
 
 
-def _api_socket(host: str, port: int) -> socket.socket:
+def _api_socket(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
     """The API's listening socket (see :func:`_http_socket`)."""
-    return _http_socket(host, port, ("CSMS_API_HOST (--api-host)", "CSMS_API_PORT (--api-port)"))
+    names = ("CSMS_API_HOST (--api-host)", "CSMS_API_PORT (--api-port)")
+    return _http_socket(host, port, names, reuse_port=reuse_port)
 
 
-def _soap_socket(host: str, port: int) -> socket.socket:
+def _soap_socket(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
     """The SOAP endpoint's listening socket (see :func:`_http_socket`)."""
-    return _http_socket(host, port, ("CSMS_HOST (--host)", "CSMS_SOAP_PORT (--soap-port)"))
+    names = ("CSMS_HOST (--host)", "CSMS_SOAP_PORT (--soap-port)")
+    return _http_socket(host, port, names, reuse_port=reuse_port)
 
 
 def build_identity(store: Store, api: ApiSettings) -> Identity:
@@ -809,7 +816,7 @@ class Csms:
             if server.tls_cert2 is not None and server.tls_key2 is not None:
                 pairs.append((server.tls_cert2, server.tls_key2))
             context = server_context(pairs)
-        sock = _soap_socket(server.host, server.soap_port)
+        sock = _soap_socket(server.host, server.soap_port, reuse_port=server.reuse_port)
         self.soap = SoapEndpoint(
             gateway,
             sock=sock,
@@ -988,7 +995,9 @@ class Csms:
             ssl_certfile=api.tls_cert,
             ssl_keyfile=api.tls_key,
         )
-        sock = _api_socket(api.host, api.port)  # bound here: uvicorn would sys.exit on errors
+        sock = _api_socket(
+            api.host, api.port, reuse_port=self.settings.server.reuse_port
+        )  # bound here: uvicorn would sys.exit on errors
         self._api = _EmbeddedUvicorn(config)
         self._api_task = asyncio.create_task(self._api.serve(sockets=[sock]))
         while not self._api.started:

@@ -5,15 +5,15 @@ old session on A and commands follow it; SSE on B sees A's events once; kill -9 
 node: its presence expires and B (API only) says offline, and a command in flight on it is
 "outcome unknown"; NATS restarted: the nodes reconnect by themselves; a live claim deleted by
 another node comes back; one node sends the webhooks, and another takes over when it leaves.
-One nats-server and one migrated database serve the module (stations and node ids differ per
-test)."""
+One nats-server and one migrated database serve the module (tests/cluster.py; stations and node
+ids differ per test)."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -35,8 +35,7 @@ from tests.integration.harness import (
     running_csms,
     settings_for,
 )
-from tests.nats import NatsServer, running_nats
-from tests.postgres import PostgresServer
+from tests.nats import NatsServer
 
 pytestmark = pytest.mark.postgres
 
@@ -67,21 +66,6 @@ async def _node(
     )
     async with running_csms(settings) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def nats() -> Iterator[NatsServer]:
-    """One nats-server for the module: each test's nodes have ids of their own."""
-    with running_nats() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def database(postgres_server: PostgresServer) -> Iterator[str]:
-    """One database for the module (migrated once): each test's stations have ids of their own."""
-    name = asyncio.run(postgres_server.create_database())
-    yield postgres_server.url(name)
-    asyncio.run(postgres_server.drop_database(name))
 
 
 @asynccontextmanager

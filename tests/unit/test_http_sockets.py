@@ -28,3 +28,14 @@ def test_a_port_in_use_names_the_setting() -> None:
             _api_socket("127.0.0.1", taken.getsockname()[1])
     finally:
         taken.close()
+
+
+@pytest.mark.parametrize("listen", [_api_socket, _soap_socket])
+def test_with_reuse_port_two_processes_share_the_port(listen: object) -> None:
+    """`csms serve --workers` (CSMS_REUSE_PORT): every worker binds the same port."""
+    first = listen("127.0.0.1", 0, reuse_port=True)  # type: ignore[operator]
+    try:
+        second = listen("127.0.0.1", first.getsockname()[1], reuse_port=True)  # type: ignore[operator]
+        second.close()
+    finally:
+        first.close()

@@ -145,8 +145,12 @@ class StationAcceptor:
 
     # ------------------------------------------------------------ binding and accepting
 
-    async def bind(self, host: str | None, port: int, backlog: int) -> None:
-        """Bind every address ``host`` resolves to (all interfaces for "" or None)."""
+    async def bind(
+        self, host: str | None, port: int, backlog: int, *, reuse_port: bool = False
+    ) -> None:
+        """Bind every address ``host`` resolves to (all interfaces for "" or None); with
+        ``reuse_port``, SO_REUSEPORT: processes bound to one port share its connections (Linux
+        spreads them by a hash of the peer's address and port; `csms serve --workers`)."""
         loop = asyncio.get_running_loop()
         infos = await loop.getaddrinfo(
             host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
@@ -160,6 +164,8 @@ class StationAcceptor:
                 sock = socket.socket(family, kind, proto)
                 self._sockets.append(sock)
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if reuse_port:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
                 if family == socket.AF_INET6:
                     sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
                 try:
@@ -327,6 +333,7 @@ async def serve_stations(
     ssl_context: ssl.SSLContext | None,
     handshake_timeout: float,
     shedder: HandshakeShedder | None = None,
+    reuse_port: bool = False,
     **websockets_options: Any,
 ) -> tuple[Server, StationAcceptor]:
     """A websockets server whose connections come from a :class:`StationAcceptor`.
@@ -350,7 +357,7 @@ async def serve_stations(
         handshake_timeout=handshake_timeout,
         shedder=shedder,
     )
-    await acceptor.bind(host, port, backlog)
+    await acceptor.bind(host, port, backlog, reuse_port=reuse_port)
 
     async def create_server() -> asyncio.Server:
         await acceptor.start_serving()

@@ -184,6 +184,7 @@ class StationListener:
             ssl_context=self._tls_context(),
             handshake_timeout=s.open_timeout,
             shedder=self._shedder,
+            reuse_port=s.reuse_port,
             process_request=self._process_request,
             select_subprotocol=self._select_subprotocol,
             compression=None,
