@@ -1083,6 +1083,8 @@ REFUSALS: list[tuple[str, str, Payload, str]] = [
      "not-supported-by-version"),
     # 1.6 UnlockConnector.req: "connectorId > 0"; 2.x evseId 0 is the station, not an EVSE.
     ("1.6", "unlock", {"evse_id": 0}, "invalid-payload"),
+    ("1.6", "clear-charging-profile", {"evse_id": -1}, "invalid-payload"),
+    ("2.0.1", "clear-charging-profile", {"stack_level": -1}, "invalid-payload"),
     ("2.0.1", "unlock", {"evse_id": 0, "connector_id": 1}, "invalid-payload"),
     ("2.1", "unlock", {"evse_id": 1, "connector_id": 0}, "invalid-payload"),
     # 1.6 ChangeAvailability connectorId >= 0; a 2.x negative EVSE or a connector without its

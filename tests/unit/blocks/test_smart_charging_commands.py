@@ -177,3 +177,16 @@ async def test_a_rejected_composite_request_has_nothing_to_compare(store: Store)
     result = await commands.get_composite_schedule("CS1", 9, 60)
     assert (result.reported, result.comparison, result.matches) == (None, None, False)
     assert result.expected.start == NOW.replace(microsecond=0)
+
+
+@pytest.mark.parametrize("version", [OcppVersion.V16, OcppVersion.V201])
+@pytest.mark.parametrize(
+    "criteria", [ClearCriteria(evse_id=-1), ClearCriteria(stack_level=-2)], ids=["evse", "level"]
+)
+async def test_clear_refuses_negative_numbers_before_sending(
+    store: Store, version: OcppVersion, criteria: ClearCriteria
+) -> None:
+    commands, gateway = commands_for(store, version, answering(ClearChargingProfile="Accepted"))
+    with pytest.raises(InvalidPayload, match="cannot be negative"):
+        await commands.clear_charging_profile("CS1", criteria)
+    assert gateway.actions() == []

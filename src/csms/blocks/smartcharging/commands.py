@@ -163,6 +163,16 @@ class SmartChargingCommands:
     ) -> ClearChargingProfileResult:
         """Send ClearChargingProfile (1.6 §5.5; 2.x K10); on Accepted remove matching profiles."""
         criteria = criteria or ClearCriteria()
+        # 1.6 connectorId 0 and 2.x evseId 0 address the whole station; below 0 addresses nothing.
+        for name, value in (("evseId", criteria.evse_id), ("stackLevel", criteria.stack_level)):
+            if value is not None and value < 0:
+                raise InvalidPayload(
+                    f"{name} cannot be negative (0 is the whole station)"
+                    if name == "evseId"
+                    else "stackLevel cannot be negative",
+                    code="PropertyConstraintViolation",
+                    path=f"chargingProfileCriteria.{name}",
+                )
         version = self._version(station_id)
         answer = await self._gateway.call(
             station_id,
