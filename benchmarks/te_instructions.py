@@ -97,14 +97,14 @@ def measure(label: str, spec: str, args: argparse.Namespace, workdir: Path) -> d
         )  # fmt: skip
         time.sleep(args.settle)
         before = stored_events(db)
-        loaded = _instrumented(server.pid, args.window)
+        loaded = instrumented(server.pid, args.window)
         events = stored_events(db) - before
         # The same stations, connected and silent (the load generator stopped): what the server
         # executes per second whatever the load (timers, the last-seen flush, cache refreshes),
         # taken out of the loaded window so that servers running at different speeds under
         # valgrind compare per event.
         load.send_signal(signal.SIGSTOP)
-        idle = _instrumented(server.pid, args.idle)
+        idle = instrumented(server.pid, args.idle)
         assert idle > 0
     finally:
         if load is not None:
@@ -124,7 +124,7 @@ def measure(label: str, spec: str, args: argparse.Namespace, workdir: Path) -> d
             "per_event": (loaded_ir - background) / max(events, 1)}  # fmt: skip
 
 
-def _instrumented(pid: int, seconds: float) -> float:
+def instrumented(pid: int, seconds: float) -> float:
     """Instrument ``seconds`` of the server's run and dump the counts; the seconds measured."""
     control = ["callgrind_control"]
     subprocess.run([*control, "-i", "on", str(pid)], check=True, capture_output=True)
