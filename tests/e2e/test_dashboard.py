@@ -6,7 +6,9 @@ screenshot is written to the artifacts directory (docs/dashboard/ when regenerat
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from playwright.async_api import Browser, Page, expect
 
@@ -85,6 +87,11 @@ async def test_operator_signs_in_watches_the_fleet_and_charges(
     assert await page.evaluate("window.notReloaded") is True
 
     # The station page: start for a token, watch the power chart get points, stop.
+    series_reads: list[str] = []
+    page.on(
+        "request",
+        lambda r: series_reads.append(r.url) if "/meter-values?" in r.url else None,
+    )
     await page.get_by_role("link", name=IDLE_STATION).click()
     await expect(page.locator('tr[data-evse="1"]')).to_be_visible()
     await page.get_by_label("Id token").fill(CARD)
@@ -95,6 +102,14 @@ async def test_operator_signs_in_watches_the_fleet_and_charges(
     await expect(page.locator('tr[data-evse="1"] a')).to_have_text(re.compile(r"^v2-"))
     first = int(await chart.get_attribute("data-points") or 0)
     await expect(chart).not_to_have_attribute("data-points", str(first))  # it keeps moving
+    # Once it has points, a refresh reads what came since the newest (a minute of overlap), not
+    # the whole hour downsampled again.
+    refreshes = [parse_qs(urlsplit(u).query) for u in series_reads]
+    since = [q for q in refreshes if "points" not in q]
+    assert since, series_reads
+    newest_from = datetime.fromisoformat(since[-1]["from"][0].replace("Z", "+00:00"))
+    assert datetime.now(UTC) - newest_from < timedelta(minutes=5)
+    assert all(q["points"] == ["300"] for q in refreshes if "points" in q)
     await page.screenshot(path=artifacts / "station.png", full_page=True)
     transaction = await page.locator('tr[data-evse="1"] a').inner_text()
     await expect(page.locator("#stop-tx option")).to_have_count(1)

@@ -67,14 +67,29 @@ async function loadDetail() {
 }
 
 const chart = timeChart(document.getElementById("power-chart"), { label: "Power", unit: "W" });
+// The chart's points (time → W). A refresh reads only what came since the newest (with a minute
+// of overlap for samples stored late), not the whole hour again: reading and downsampling
+// the hour cost csms a read of every sample of it, every 5 s, per open page. The hour is read
+// again (downsampled) when the EVSE changes, when the points pile up, or every 5 minutes.
+const OVERLAP_MS = 60_000, FULL_EVERY_MS = 300_000, MAX_POINTS = 900;
+let read = { evse: null, points: new Map(), fullAt: 0 };
 async function loadPower() {
   const evse = document.getElementById("power-evse").value;
   if (!evse) return;
-  const from = new Date(Date.now() - WINDOW_S * 1000).toISOString();
-  const query = new URLSearchParams({ measurand: "Power.Active.Import", from, points: "300" });
+  const now = Date.now();
+  const full = read.evse !== evse || !read.points.size || read.points.size > MAX_POINTS
+    || now - read.fullAt > FULL_EVERY_MS;
+  // From the newest sample's own time (the station's clock, not this browser's), less the overlap.
+  const from = full ? now - WINDOW_S * 1000 : Math.max(...read.points.keys()) * 1000 - OVERLAP_MS;
+  const query = new URLSearchParams({ measurand: "Power.Active.Import", from: new Date(from).toISOString() });
+  if (full) query.set("points", "300");
   try {
     const series = await api(`${base}/evses/${evse}/meter-values?${query}`);
-    const points = pointsOf(series.items, "Power.Active.Import");
+    if (full) read = { evse, points: new Map(), fullAt: now };
+    for (const p of pointsOf(series.items, "Power.Active.Import")) read.points.set(p.t, p.v);
+    const since = (now - WINDOW_S * 1000) / 1000;
+    for (const t of read.points.keys()) if (t < since) read.points.delete(t);
+    const points = [...read.points.entries()].sort((a, b) => a[0] - b[0]).map(([t, v]) => ({ t, v }));
     chart.set(points);
     const last = points[points.length - 1];
     document.getElementById("power-info").textContent = last
