@@ -227,13 +227,13 @@ async def measure(
 
 
 BURN: Final = """
-import time
-share, period = float(__import__("sys").argv[1]), 0.01
+import sys, time
+share, period = float(sys.argv[1]), 0.01
 while True:
-    end = time.perf_counter() + share * period
-    while time.perf_counter() < end:
+    wall, cpu = time.perf_counter(), time.thread_time()
+    while time.thread_time() - cpu < share * period:  # CPU time, not wall: preempted, it burns on
         pass
-    time.sleep(period * (1 - share))
+    time.sleep(max(0.0, (time.thread_time() - cpu) / share - (time.perf_counter() - wall)))
 """
 
 
