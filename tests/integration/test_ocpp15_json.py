@@ -26,6 +26,7 @@ from tests.integration.harness import RunningCsms, call, running_csms, settings_
 from tests.integration.simulator.helpers import (
     allow_tags,
     make_agent,
+    read_and_change_configuration,
     rows,
     running,
     until,
@@ -89,13 +90,7 @@ async def test_15j_station_through_the_api_like_a_16j_one(server: RunningCsms) -
         stop = await api.post(f"{base}/stop", json={"transaction_id": str(running_tx.id)})
         assert stop.json()["status"] == "Accepted", stop.text
         await wait_for_rows(server, transactions_v16, sid, lambda r: all(t.ended_at for t in r))
-        keys = await api.post(f"{base}/get-configuration", json={"keys": ["HeartbeatInterval"]})
-        assert keys.status_code == 200, keys.text
-        assert [k["key"] for k in keys.json()["keys"]] == ["HeartbeatInterval"]
-        change = await api.post(
-            f"{base}/set-configuration", json={"key": "MeterValueSampleInterval", "value": "5"}
-        )
-        assert change.status_code == 200 and change.json()["status"] == "Accepted", change.text
+        await read_and_change_configuration(api, base)
         unlock = await api.post(f"{base}/unlock", json={"evse_id": 1})
         assert unlock.json()["status"] == "Unlocked", unlock.text  # 1.5 Accepted, mapped
         # 1.6-only commands and options: a clear 422, nothing sent.

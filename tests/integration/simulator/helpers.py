@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 import sqlalchemy as sa
 
 from csms.container import utc_now
@@ -125,3 +126,16 @@ __all__ = [
     "until",
     "wait_for_rows",
 ]
+
+
+async def read_and_change_configuration(api: httpx.AsyncClient, commands: str) -> None:
+    """get-configuration of HeartbeatInterval and set-configuration of MeterValueSampleInterval
+    to 5 through the typed commands under ``commands`` (``.../stations/{id}/commands``), both
+    answered by the simulated station's 1.6 logic whatever its transport."""
+    keys = await api.post(f"{commands}/get-configuration", json={"keys": ["HeartbeatInterval"]})
+    assert keys.status_code == 200, keys.text
+    assert [k["key"] for k in keys.json()["keys"]] == ["HeartbeatInterval"]
+    change = await api.post(
+        f"{commands}/set-configuration", json={"key": "MeterValueSampleInterval", "value": "5"}
+    )
+    assert change.status_code == 200 and change.json()["status"] == "Accepted", change.text

@@ -31,6 +31,7 @@ from tests.integration.harness import PASSWORD, RunningCsms
 from tests.integration.simulator.helpers import (
     allow_tags,
     make_agent,
+    read_and_change_configuration,
     running,
     until,
     wait_for_rows,
@@ -95,13 +96,7 @@ async def test_soap_station_charges_and_is_stopped_through_the_api(
             meter = (await api.get(f"/api/v1/transactions/{tx['id']}/meter-values")).json()
             assert meter["items"], meter
             # csms's other commands reach the same station logic through its ChargePointService.
-            keys = await api.post(f"{base}/get-configuration", json={"keys": ["HeartbeatInterval"]})
-            assert keys.status_code == 200, keys.text
-            assert [k["key"] for k in keys.json()["keys"]] == ["HeartbeatInterval"]
-            change = await api.post(
-                f"{base}/set-configuration", json={"key": "MeterValueSampleInterval", "value": "5"}
-            )
-            assert change.status_code == 200 and change.json()["status"] == "Accepted", change.text
+            await read_and_change_configuration(api, base)
             assert agent.station.meter_interval == 5.0
             unlock = await api.post(f"{base}/unlock", json={"evse_id": 1})
             assert unlock.json()["status"] == "Unlocked", unlock.text  # 1.5: Accepted, mapped
