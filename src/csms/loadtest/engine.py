@@ -223,6 +223,11 @@ class Engine:
         self.measuring = True
         self._measure_from = self.loop.time()
 
+    def _stop_measuring(self) -> None:
+        if self.measuring:
+            self._measure_to = self.loop.time()
+        self.measuring = False
+
     def snapshot(self) -> Snapshot:
         """The stats so far, as plain data (crosses process boundaries)."""
         now = self.loop.time()
@@ -242,6 +247,8 @@ class Engine:
         loop = self.loop
         ramp = loop.create_task(self._ramp())
         timers = [loop.call_at(self.t0 + c.warmup, self._start_measuring)]
+        if c.measure_for is not None:
+            timers.append(loop.call_at(self.t0 + c.warmup + c.measure_for, self._stop_measuring))
         if c.storm_after is not None:
             timers.append(loop.call_at(self.t0 + c.storm_after, self._storm))
         end = self.t0 + c.duration
@@ -253,9 +260,7 @@ class Engine:
         finally:
             for timer in timers:
                 timer.cancel()
-            if self.measuring:
-                self._measure_to = loop.time()
-            self.measuring = False
+            self._stop_measuring()
             ramp.cancel()
             await asyncio.gather(ramp, return_exceptions=True)
             await self._stop()
