@@ -269,15 +269,22 @@ def _loadtest_argv(opts: argparse.Namespace, cluster: Cluster, out: Path) -> lis
         "--retry-wait-min", str(opts.retry_wait_min),
         "--retry-random-range", str(opts.retry_random_range),
         "--warmup", str(warmup), "--measure-for", str(opts.measure),
+        # The most it runs: the benchmark ends it (SIGINT) once the storm is over.
         "--duration", str(warmup + opts.measure + opts.recover),
         "--progress-interval", "2", "--json", str(out),
     ]  # fmt: skip
 
 
 @contextlib.contextmanager
-def _backing_services() -> Iterator[tuple[str, str, int, int]]:
+def _backing_services(workers: int) -> Iterator[tuple[str, str, int, int]]:
     """PostgreSQL (durable) and NATS: (database URL, NATS URL, their ports)."""
-    with running_postgres(durable=True) as pg, running_nats() as nats_server:
+    # 15 pooled connections per worker (SQLAlchemy's 5 + 10 overflow), twice over while a
+    # restart's new workers start before PostgreSQL has seen the old ones' connections close.
+    connections = max(100, 2 * 15 * workers + 20)
+    with (
+        running_postgres(durable=True, max_connections=connections) as pg,
+        running_nats() as nats_server,
+    ):
         name = asyncio.run(pg.create_database())
         yield pg.url(name), nats_server.url, pg.port, nats_server.port
 
@@ -285,7 +292,7 @@ def _backing_services() -> Iterator[tuple[str, str, int, int]]:
 def run(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
     """The whole benchmark; the figures as one JSON-ready dict."""
     bench: dict[str, Any] = {"options": vars(opts) | {"json": str(opts.json)}}
-    with _backing_services() as (db_url, nats_url, pg_port, nats_port):
+    with _backing_services(opts.workers) as (db_url, nats_url, pg_port, nats_port):
         cluster = Cluster(opts, db_url, nats_url, work)
         loadtest: dict[str, psutil.Process | None] = {"root": None}
         groups: dict[str, Callable[[], psutil.Process | None]] = {
@@ -325,6 +332,9 @@ def run(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
                     marks["window_start"] = time.time()
                     pg_before = asyncio.run(_pg_rows(db_url))
                     nats_before = asyncio.run(_nats_figures(nats_url))
+                if "after_storm_presence_claims" in bench and proc.poll() is None:
+                    proc.send_signal(signal.SIGINT)  # recovered and counted: end the run now
+                    continue
                 if "restarted" in marks:
                     _after_restart(
                         marks,
@@ -373,7 +383,16 @@ def run(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
             bench["worker_rss_mib_steady"] * 1024 / opts.stations, 2
         )
     bench.update(_phases(result, marks, sampler, opts))
-    bench["serve_log_tail"] = cluster.log.read_text(errors="replace").splitlines()[-30:]
+    log = cluster.log.read_text(errors="replace")
+    bench["serve_log_tail"] = log.splitlines()[-30:]
+    bench["serve_log_counts"] = {
+        "worker killed at stop": log.count("did not stop in time"),
+        "too many PostgreSQL clients": log.count("too many clients"),
+        "handshake deadline": log.count("not finished within"),
+        "second connection refused": log.count("second connection for"),
+    }
+    if opts.json:
+        opts.json.with_suffix(".serve.log").write_text(log)
     return {"benchmark": bench, "loadtest": result, "samples": sampler.samples}
 
 
@@ -445,7 +464,9 @@ def main() -> int:
     parser.add_argument("--compress", type=float, default=1.0, help="time compression")
     parser.add_argument("--settle", type=float, default=30.0, help="after the ramp (s)")
     parser.add_argument("--measure", type=float, default=120.0, help="steady window (s)")
-    parser.add_argument("--recover", type=float, default=180.0, help="storm: run on (s)")
+    parser.add_argument(
+        "--recover", type=float, default=180.0, help="storm: the most it may take (s)"
+    )
     parser.add_argument("--retry-wait-min", type=float, default=1.0)
     parser.add_argument("--retry-random-range", type=float, default=2.0)
     parser.add_argument("--sample", type=float, default=2.0, help="CPU/RSS sampling period (s)")

@@ -51,6 +51,7 @@ class Engine:
         self.start_wall = start_wall
         self._measure_from: float | None = None
         self._measure_to: float | None = None
+        self._end = self.t0 + config.duration
         self._tasks: set[asyncio.Task[None]] = set()
         self.stations = [
             (SoapStation if version in SOAP else SimStation)(
@@ -251,9 +252,9 @@ class Engine:
             timers.append(loop.call_at(self.t0 + c.warmup + c.measure_for, self._stop_measuring))
         if c.storm_after is not None:
             timers.append(loop.call_at(self.t0 + c.storm_after, self._storm))
-        end = self.t0 + c.duration
+        self._end = self.t0 + c.duration
         try:
-            while (remaining := end - loop.time()) > 0:
+            while (remaining := self._end - loop.time()) > 0:
                 await asyncio.sleep(min(interval, remaining))
                 if report is not None:
                     report(self.snapshot())
@@ -265,6 +266,10 @@ class Engine:
             await asyncio.gather(ramp, return_exceptions=True)
             await self._stop()
         return self.snapshot()
+
+    def finish_early(self) -> None:
+        """End the run now (SIGINT/SIGTERM): stop as at the end of the duration, full report."""
+        self._end = min(self._end, self.loop.time())
 
     async def _wait_until(self, done: Callable[[], bool], within: float) -> None:
         """Poll ``done`` every 50 ms for at most ``within`` s (shutdown only, so polling is fine)."""
