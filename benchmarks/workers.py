@@ -40,7 +40,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _cpu_seconds(root: psutil.Process) -> float:
+def cpu_seconds(root: psutil.Process) -> float:
     total = 0.0
     for proc in [root, *root.children(recursive=True)]:
         with contextlib.suppress(psutil.Error):
@@ -49,7 +49,7 @@ def _cpu_seconds(root: psutil.Process) -> float:
     return total
 
 
-def _listening(root: psutil.Process, port: int) -> int:
+def listening(root: psutil.Process, port: int) -> int:
     """How many processes of the tree listen on ``port``."""
     count = 0
     for proc in [root, *root.children(recursive=True)]:
@@ -85,7 +85,7 @@ def run_one(workers: int, url: str, nats_url: str, args: argparse.Namespace) -> 
                     raise RuntimeError(f"csms did not start:\n{log.read_text()[-3000:]}")
                 time.sleep(0.1)
             tree = psutil.Process(server.pid)
-            while _listening(tree, port) < workers:  # every worker holds the port
+            while listening(tree, port) < workers:  # every worker holds the port
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"the workers did not start:\n{log.read_text()[-3000:]}")
                 time.sleep(0.1)
@@ -97,9 +97,9 @@ def run_one(workers: int, url: str, nats_url: str, args: argparse.Namespace) -> 
                 str(args.warmup), "--no-auth", "--workers", str(args.loadtest_workers),
                 "--quiet", "--json", str(report),
             ]  # fmt: skip
-            cpu_before = _cpu_seconds(tree)
+            cpu_before = cpu_seconds(tree)
             subprocess.run(loadtest, check=False, stdout=subprocess.DEVNULL)
-            cpu = _cpu_seconds(tree) - cpu_before
+            cpu = cpu_seconds(tree) - cpu_before
             result = json.loads(report.read_text())
         finally:
             server.send_signal(signal.SIGTERM)

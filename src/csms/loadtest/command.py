@@ -61,6 +61,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--connectors", type=int, default=1, help="connectors (EVSEs) per station")
     p.add_argument("-d", "--duration", type=float, default=60.0, help="seconds, ramp included")
     p.add_argument("--warmup", type=float, default=0.0, help="seconds before measuring")
+    p.add_argument(
+        "--measure-for",
+        type=float,
+        help="seconds the measured window lasts (default: until the end); the run goes on",
+    )
     p.add_argument("--storm-after", type=float, help="drop every connection after S seconds")
     p.add_argument("--call-timeout", type=float, default=30.0)
     p.add_argument("--open-timeout", type=float, default=30.0)
@@ -119,6 +124,7 @@ def config_from_args(args: argparse.Namespace) -> LoadConfig:
         connectors=args.connectors,
         duration=args.duration,
         warmup=args.warmup,
+        measure_for=args.measure_for,
         storm_after=args.storm_after,
         call_timeout=args.call_timeout,
         open_timeout=args.open_timeout,

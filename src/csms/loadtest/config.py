@@ -98,6 +98,8 @@ class LoadConfig:
     connectors: int = 1
     duration: float = 60.0
     warmup: float = 0.0
+    # Seconds the measured window lasts (None: until the end); a storm after it stays out of it.
+    measure_for: float | None = None
     storm_after: float | None = None
     call_timeout: float = 30.0
     open_timeout: float = 30.0
@@ -159,6 +161,8 @@ class LoadConfig:
             raise ConfigError("--connectors must be at least 1")
         if self.duration <= 0 or self.warmup < 0 or self.warmup >= self.duration:
             raise ConfigError("need 0 <= --warmup < --duration")
+        if self.measure_for is not None and self.measure_for <= 0:
+            raise ConfigError("--measure-for must be positive")
         if self.per_address < 1:
             raise ConfigError("--stations-per-address must be positive")
         try:

@@ -51,6 +51,7 @@ class Engine:
         self.start_wall = start_wall
         self._measure_from: float | None = None
         self._measure_to: float | None = None
+        self._end = self.t0 + config.duration
         self._tasks: set[asyncio.Task[None]] = set()
         self.stations = [
             (SoapStation if version in SOAP else SimStation)(
@@ -223,6 +224,11 @@ class Engine:
         self.measuring = True
         self._measure_from = self.loop.time()
 
+    def _stop_measuring(self) -> None:
+        if self.measuring:
+            self._measure_to = self.loop.time()
+        self.measuring = False
+
     def snapshot(self) -> Snapshot:
         """The stats so far, as plain data (crosses process boundaries)."""
         now = self.loop.time()
@@ -242,24 +248,28 @@ class Engine:
         loop = self.loop
         ramp = loop.create_task(self._ramp())
         timers = [loop.call_at(self.t0 + c.warmup, self._start_measuring)]
+        if c.measure_for is not None:
+            timers.append(loop.call_at(self.t0 + c.warmup + c.measure_for, self._stop_measuring))
         if c.storm_after is not None:
             timers.append(loop.call_at(self.t0 + c.storm_after, self._storm))
-        end = self.t0 + c.duration
+        self._end = self.t0 + c.duration
         try:
-            while (remaining := end - loop.time()) > 0:
+            while (remaining := self._end - loop.time()) > 0:
                 await asyncio.sleep(min(interval, remaining))
                 if report is not None:
                     report(self.snapshot())
         finally:
             for timer in timers:
                 timer.cancel()
-            if self.measuring:
-                self._measure_to = loop.time()
-            self.measuring = False
+            self._stop_measuring()
             ramp.cancel()
             await asyncio.gather(ramp, return_exceptions=True)
             await self._stop()
         return self.snapshot()
+
+    def finish_early(self) -> None:
+        """End the run now (SIGINT/SIGTERM): stop as at the end of the duration, full report."""
+        self._end = min(self._end, self.loop.time())
 
     async def _wait_until(self, done: Callable[[], bool], within: float) -> None:
         """Poll ``done`` every 50 ms for at most ``within`` s (shutdown only, so polling is fine)."""

@@ -12,10 +12,12 @@ import asyncio
 import multiprocessing
 import os
 import queue
+import signal
 import time
 import traceback
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import Any
 
 from csms.loadtest.addresses import worker_indices
@@ -24,6 +26,15 @@ from csms.loadtest.engine import Engine, Snapshot
 from csms.loadtest.meter import ServerMeter, raise_nofile_limit
 from csms.loadtest.report import build_result, progress_line
 from csms.loadtest.stats import RunStats
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _finish_on_signal(engine: Engine) -> None:
+    """SIGINT/SIGTERM end the run early, with the report (the duration is then a maximum)."""
+    loop = asyncio.get_running_loop()
+    for sig in _STOP_SIGNALS:
+        loop.add_signal_handler(sig, engine.finish_early)
 
 
 class LoadTestError(RuntimeError):
@@ -65,6 +76,7 @@ def worker_main(
 
         async def main() -> Snapshot:
             engine = Engine(config, indices, start_wall)
+            _finish_on_signal(engine)
             return await engine.run(report, interval)
 
         final = _run_coroutine(main)
@@ -150,6 +162,7 @@ def run_loadtest(
 
         async def main() -> Snapshot:
             engine = Engine(config, range(config.stations), start_wall)
+            _finish_on_signal(engine)
             return await engine.run(lambda snap: progress.on_snapshot(0, snap), interval)
 
         finals = {0: _run_coroutine(main)}
@@ -197,6 +210,13 @@ def _run_workers(
     ]
     for proc in procs:
         proc.start()
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        for proc in procs:  # each worker ends its run and sends its final snapshot
+            if proc.pid is not None and proc.is_alive():
+                os.kill(proc.pid, signal.SIGINT)
+
+    previous = {sig: signal.signal(sig, forward) for sig in _STOP_SIGNALS}
     finals: dict[int, Snapshot] = {}
     deadline = start_wall + config.duration + config.call_timeout + 60.0
     try:
@@ -217,6 +237,8 @@ def _run_workers(
             else:
                 progress.on_snapshot(worker, data)
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         for proc in procs:
             proc.join(timeout=10.0)
             if proc.is_alive():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections import Counter
 
 import pytest
@@ -14,6 +16,7 @@ from csms.loadtest.config import (
     parse_version_mix,
     version_for,
 )
+from csms.loadtest.engine import Engine
 
 
 def test_version_mix_is_proportional_and_deterministic() -> None:
@@ -80,3 +83,23 @@ def test_soap_versions_and_their_url() -> None:
         LoadConfig(url="http://h/", versions=parse_version_mix("1.6s,1.6")).check()
     with pytest.raises(ConfigError, match="SOAP URL"):
         LoadConfig(url="ws://h/", soap_url="ftp://h/", versions=mix).check()
+
+
+def test_measure_for_ends_the_window_and_a_signal_ends_the_run() -> None:
+    """``--measure-for`` closes the measured window before the run ends (a storm after it stays
+    out of the latencies); ``finish_early`` (SIGINT/SIGTERM) ends a run long before --duration."""
+
+    async def measured(config: LoadConfig, finish_after: float | None = None) -> float:
+        engine = Engine(config, range(0))
+        if finish_after is not None:
+            asyncio.get_running_loop().call_later(finish_after, engine.finish_early)
+        return float((await engine.run(interval=0.02))["measured_s"])
+
+    window = LoadConfig(url="ws://h/ocpp", duration=0.4, warmup=0.05, measure_for=0.1)
+    assert asyncio.run(measured(window)) == pytest.approx(0.1, abs=0.03)
+    with pytest.raises(ConfigError):
+        LoadConfig(url="ws://h/ocpp", measure_for=0).check()
+    began = time.monotonic()
+    endless = LoadConfig(url="ws://h/ocpp", duration=30.0, warmup=0.0)
+    asyncio.run(measured(endless, finish_after=0.1))
+    assert time.monotonic() - began < 5.0

@@ -1,0 +1,488 @@
+"""The cluster benchmark of issue 11: N stations on `csms serve --workers W`, steady then storm.
+
+One run, on loopback only (nothing else is ever targeted):
+
+* a durable PostgreSQL and a nats-server (``tests/postgres.py``, ``tests/nats.py``, as
+  ``benchmarks/workers.py`` starts them), then ``csms serve --workers W`` (each worker a cluster
+  node, OCPP and API on one port each with SO_REUSEPORT, no compression, message log off);
+* ``csms loadtest`` in ``--loadtest-workers`` processes, stations spread over 127.x.y.z source
+  addresses (``--stations-per-address``), ramp at ``--rate``;
+* **steady**: the fleet heartbeats, 10 % charge (MeterValues / TransactionEvent), time
+  compressed by ``--compress`` (Heartbeat every 300/c s, meter values every 60/c s); the
+  loadtest's measured window (``--warmup`` = ramp + settle, ``--measure-for``) gives p99 and
+  errors; at its end the API's online count and the NATS KV presence count are read;
+* **storm**: the supervisor is stopped (SIGTERM) and started again on the same database and
+  NATS; every station reconnects with the RetryBackOff of scale.py and boots again. The time
+  from "all workers listen again" until every station is Accepted again is the figure, with the
+  handshakes refused (503 admission, 429/403 lock-outs) from the loadtest's error counts.
+
+A sampler reads every process group's CPU and RSS every ``--sample`` s (csms supervisor and
+workers, load generator, PostgreSQL, nats-server) so each phase's bottleneck is visible, and
+PostgreSQL's row counters (``pg_stat_user_tables``) and the KV streams' sequence numbers give
+the write rates of the steady window. Usage (the 100,000-station run)::
+
+    .venv/bin/python benchmarks/scale_cluster.py -n 100000 --workers 7 --loadtest-workers 7 \\
+        --rate 400 --compress 1 --json /tmp/cluster100k.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import psutil
+
+import nats
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from tests.nats import running_nats  # noqa: E402
+from tests.postgres import running_postgres  # noqa: E402
+
+from benchmarks.scale import free_port  # noqa: E402
+from benchmarks.workers import listening  # noqa: E402
+
+API_TOKEN = "scale-cluster-benchmark-token"  # loopback only, a throwaway database
+_PROGRESS = re.compile(
+    r"t=\s*([\d.]+)s\s+(\d+)/\d+ open\s+(\d+) accepted.*?(\d+) errors\s+(\d+) timeouts"
+)
+
+
+def _tree(root: psutil.Process | None) -> list[psutil.Process]:
+    if root is None:
+        return []
+    with contextlib.suppress(psutil.Error):
+        return [root, *root.children(recursive=True)]
+    return []
+
+
+def _find(name: str, marker: str) -> psutil.Process | None:
+    """The process called ``name`` whose command line holds ``marker`` (its port)."""
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or ())
+        if proc.info["name"] == name and marker in cmdline:
+            return proc
+    return None
+
+
+class Sampler(threading.Thread):
+    """CPU seconds and RSS of each process group every ``period`` s, in a thread."""
+
+    def __init__(self, groups: dict[str, Callable[[], psutil.Process | None]], period: float):
+        super().__init__(daemon=True)
+        self.groups, self.period = groups, period
+        self.samples: list[dict[str, Any]] = []
+        self._stop_event = threading.Event()
+        self._cpu_seen: dict[int, float] = {}  # last CPU time per pid: survives a restart
+        self._cpu_total: dict[str, float] = dict.fromkeys(groups, 0.0)
+
+    def read(self) -> dict[str, Any]:
+        row: dict[str, Any] = {"t": time.time()}
+        for group, root in self.groups.items():
+            rss = 0
+            for proc in _tree(root()):
+                with contextlib.suppress(psutil.Error):
+                    times = proc.cpu_times()
+                    cpu = times.user + times.system + times.children_user + times.children_system
+                    self._cpu_total[group] += cpu - self._cpu_seen.get(proc.pid, 0.0)
+                    self._cpu_seen[proc.pid] = cpu
+                    rss += proc.memory_info().rss
+            row[group] = {"cpu_s": round(self._cpu_total[group], 2), "rss_mib": rss / 2**20}
+        return row
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            self.samples.append(self.read())
+            self._stop_event.wait(self.period)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
+
+    def between(self, start: float, end: float) -> dict[str, Any]:
+        """Cores used per group between two wall times (the nearest samples)."""
+        inside = [s for s in self.samples if start <= s["t"] <= end]
+        if len(inside) < 2:
+            return {}
+        first, last = inside[0], inside[-1]
+        wall = last["t"] - first["t"]
+        return {
+            "seconds": round(wall, 1),
+            **{
+                g: {
+                    "cpu_s": round(last[g]["cpu_s"] - first[g]["cpu_s"], 1),
+                    "cores": round((last[g]["cpu_s"] - first[g]["cpu_s"]) / wall, 3),
+                    "rss_mib_end": round(last[g]["rss_mib"], 1),
+                }
+                for g in self.groups
+            },
+        }
+
+
+class Cluster:
+    """``csms serve --workers W`` on loopback, restartable on the same database and NATS."""
+
+    def __init__(self, opts: argparse.Namespace, db_url: str, nats_url: str, work: Path):
+        self.workers = opts.workers
+        self.port, self.api_port = free_port(), free_port()
+        self.log = work / "serve.log"
+        heartbeat = round(300 / opts.compress)
+        self.argv = [
+            sys.executable, "-m", "csms", "serve", "--workers", str(opts.workers),
+            "--host", "127.0.0.1", "--port", str(self.port), "--api-host", "127.0.0.1",
+            "--api-port", str(self.api_port), "--database-url", db_url, "--cluster-url",
+            nats_url, "--security-profile", "0", "--unknown-stations", "accept",
+            "--registration-rate", "0", "--message-log", "off", "--no-compression",
+            "--heartbeat-interval", str(heartbeat), "--log-level", "WARNING",
+            "--data-dir", str(work / "data"), *opts.server_arg,
+        ]  # fmt: skip
+        self.env = {**os.environ, "CSMS_API_TOKEN": API_TOKEN}
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.root: psutil.Process | None = None
+
+    def start(self) -> float:
+        """Start and wait until every worker listens on the OCPP port; the wall time it did."""
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                self.argv, stdout=out, stderr=subprocess.STDOUT, env=self.env
+            )
+        self.root = psutil.Process(self.proc.pid)
+        deadline = time.monotonic() + 180
+        while listening(self.root, self.port) < self.workers:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"csms did not start:\n{self.log.read_text()[-3000:]}")
+            time.sleep(0.1)
+        return time.time()
+
+    def stop(self) -> float:
+        """SIGTERM the supervisor (it stops its workers); the seconds it took."""
+        began = time.monotonic()
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(90)
+            except subprocess.TimeoutExpired:
+                for proc in reversed(_tree(self.root)):
+                    with contextlib.suppress(psutil.Error):
+                        proc.kill()
+                self.proc.wait()
+        self.root = None
+        return round(time.monotonic() - began, 1)
+
+    def worker_rss_mib(self) -> float:
+        """The workers' resident memory, summed (the supervisor and helpers excluded)."""
+        total = 0
+        for proc in _tree(self.root)[1:]:
+            with contextlib.suppress(psutil.Error):
+                if "resource_tracker" not in " ".join(proc.cmdline()):
+                    total += proc.memory_info().rss
+        return total / 2**20
+
+    def online(self) -> int | None:
+        """The API's count of online stations (the stored flag, cluster-wide)."""
+        with contextlib.suppress(httpx.HTTPError, KeyError, ValueError):
+            answer = httpx.get(
+                f"http://127.0.0.1:{self.api_port}/api/v1/stations",
+                params={"online": "true", "limit": 1},
+                headers={"Authorization": f"Bearer {API_TOKEN}"},
+                timeout=60,
+            )
+            return int(answer.json()["total"])
+        return None
+
+
+async def _nats_figures(url: str) -> dict[str, Any]:
+    """Claims in KV ``csms_stations`` and the last sequence of each KV stream (writes so far)."""
+    client = await nats.connect(url)
+    try:
+        js = client.jetstream()
+        kv = await js.key_value("csms_stations")
+        try:
+            claims = len(await kv.keys())
+        except nats.js.errors.NoKeysError:
+            claims = 0
+        seqs = {}
+        for bucket in ("csms_stations", "csms_nodes"):
+            info = await js.stream_info(f"KV_{bucket}")
+            seqs[bucket] = info.state.last_seq
+        return {"claims": claims, "kv_last_seq": seqs}
+    finally:
+        await client.close()
+
+
+async def _pg_rows(url: str) -> dict[str, Any]:
+    """Rows inserted/updated per table and commits so far (``pg_stat_*``)."""
+    dsn = url.replace("postgresql+asyncpg://", "postgresql://")
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch("SELECT relname, n_tup_ins, n_tup_upd FROM pg_stat_user_tables")
+        commits = await conn.fetchval(
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+        )
+        return {
+            "commits": int(commits),
+            "tables": {r["relname"]: [int(r["n_tup_ins"]), int(r["n_tup_upd"])] for r in rows},
+        }
+    finally:
+        await conn.close()
+
+
+def _rates(before: dict[str, Any], after: dict[str, Any], seconds: float) -> dict[str, Any]:
+    """Per-second differences of two :func:`_pg_rows` readings (tables that changed)."""
+    out: dict[str, Any] = {"commits_per_s": round((after["commits"] - before["commits"]) / seconds)}
+    for table, (ins, upd) in after["tables"].items():
+        ins0, upd0 = before["tables"].get(table, [0, 0])
+        if ins > ins0 or upd > upd0:
+            out[table] = {
+                "inserts_per_s": round((ins - ins0) / seconds, 1),
+                "updates_per_s": round((upd - upd0) / seconds, 1),
+            }
+    return out
+
+
+def _loadtest_argv(opts: argparse.Namespace, cluster: Cluster, out: Path) -> list[str]:
+    ramp = opts.stations / opts.rate
+    warmup = ramp + opts.settle
+    return [
+        sys.executable, "-m", "csms", "loadtest", f"ws://127.0.0.1:{cluster.port}/ocpp",
+        "-n", str(opts.stations), "--rate", str(opts.rate),
+        "--workers", str(opts.loadtest_workers),
+        "--stations-per-address", str(opts.stations_per_address),
+        "--versions", "1.6=60,2.0.1=30,2.1=10", "--charging", "0.1", "--no-start-stop",
+        "--meter-interval", str(60 / opts.compress), "--session-length", "0",
+        "--retry-wait-min", str(opts.retry_wait_min),
+        "--retry-random-range", str(opts.retry_random_range),
+        "--warmup", str(warmup), "--measure-for", str(opts.measure),
+        # The most it runs: the benchmark ends it (SIGINT) once the storm is over.
+        "--duration", str(warmup + opts.measure + opts.recover),
+        "--progress-interval", "2", "--json", str(out),
+    ]  # fmt: skip
+
+
+@contextlib.contextmanager
+def _backing_services(workers: int) -> Iterator[tuple[str, str, int, int]]:
+    """PostgreSQL (durable) and NATS: (database URL, NATS URL, their ports)."""
+    # 15 pooled connections per worker (SQLAlchemy's 5 + 10 overflow), twice over while a
+    # restart's new workers start before PostgreSQL has seen the old ones' connections close.
+    connections = max(100, 2 * 15 * workers + 20)
+    with (
+        running_postgres(durable=True, max_connections=connections) as pg,
+        running_nats() as nats_server,
+    ):
+        name = asyncio.run(pg.create_database())
+        yield pg.url(name), nats_server.url, pg.port, nats_server.port
+
+
+def run(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """The whole benchmark; the figures as one JSON-ready dict."""
+    bench: dict[str, Any] = {"options": vars(opts) | {"json": str(opts.json)}}
+    with _backing_services(opts.workers) as (db_url, nats_url, pg_port, nats_port):
+        cluster = Cluster(opts, db_url, nats_url, work)
+        loadtest: dict[str, psutil.Process | None] = {"root": None}
+        groups: dict[str, Callable[[], psutil.Process | None]] = {
+            "csms": lambda: cluster.root,
+            "loadtest": lambda: loadtest["root"],
+            "postgres": lambda: _find("postgres", f"port={pg_port}"),
+            "nats": lambda: _find("nats-server", str(nats_port)),
+        }
+        cluster.start()
+        time.sleep(3)
+        bench["worker_rss_mib_idle"] = round(cluster.worker_rss_mib(), 1)
+        sampler = Sampler(groups, opts.sample)
+        sampler.start()
+        out = work / "loadtest.json"
+        argv = _loadtest_argv(opts, cluster, out)
+        bench["serve_command"] = cluster.argv
+        bench["loadtest_command"] = argv
+        sys.stdout.write("$ " + " ".join(cluster.argv) + "\n$ " + " ".join(argv) + "\n")
+        sys.stdout.flush()
+        proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
+        loadtest["root"] = psutil.Process(proc.pid)
+        assert proc.stderr is not None
+        window_end = opts.stations / opts.rate + opts.settle + opts.measure
+        marks: dict[str, float] = {"loadtest_started": time.time()}
+        pg_before: dict[str, Any] | None = None
+        nats_before: dict[str, Any] | None = None
+        try:
+            for line in proc.stderr:
+                sys.stderr.write(line)
+                match = _PROGRESS.search(line)
+                if not match:
+                    continue
+                elapsed, accepted = float(match.group(1)), int(match.group(3))
+                if "all_accepted" not in marks and accepted >= opts.stations:
+                    marks["all_accepted"] = time.time()
+                if pg_before is None and elapsed >= window_end - opts.measure:
+                    marks["window_start"] = time.time()
+                    pg_before = asyncio.run(_pg_rows(db_url))
+                    nats_before = asyncio.run(_nats_figures(nats_url))
+                if "after_storm_presence_claims" in bench and proc.poll() is None:
+                    proc.send_signal(signal.SIGINT)  # recovered and counted: end the run now
+                    continue
+                if "restarted" in marks:
+                    _after_restart(
+                        marks,
+                        bench,
+                        accepted,
+                        stations=opts.stations,
+                        cluster=cluster,
+                        nats_url=nats_url,
+                    )
+                    continue
+                if elapsed < window_end:
+                    continue
+                # The measured window is over: read the steady figures, then the storm.
+                bench["errors_before_restart"] = int(match.group(4))
+                bench["timeouts_before_restart"] = int(match.group(5))
+                marks["window_end"] = time.time()
+                seconds = marks["window_end"] - marks["window_start"]
+                assert pg_before is not None and nats_before is not None
+                bench["pg_write_rates"] = _rates(pg_before, asyncio.run(_pg_rows(db_url)), seconds)
+                nats_after = asyncio.run(_nats_figures(nats_url))
+                bench["nats_kv_writes_per_s"] = {
+                    b: round((nats_after["kv_last_seq"][b] - s) / seconds, 1)
+                    for b, s in nats_before["kv_last_seq"].items()
+                }
+                bench["steady_accepted"] = accepted
+                bench["steady_presence_claims"] = nats_after["claims"]
+                bench["steady_api_online"] = cluster.online()
+                bench["worker_rss_mib_steady"] = round(cluster.worker_rss_mib(), 1)
+                bench["supervisor_stop_s"] = cluster.stop()
+                marks["restarted"] = cluster.start()
+                sys.stdout.write(f"csms restarted, all {opts.workers} workers listen\n")
+                sys.stdout.flush()
+            proc.wait()
+            marks["loadtest_ended"] = time.time()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            sampler.stop()
+            cluster.stop()
+        result: dict[str, Any] = json.loads(out.read_text())
+    bench["marks"] = marks
+    if "worker_rss_mib_steady" in bench:
+        growth = bench["worker_rss_mib_steady"] - bench["worker_rss_mib_idle"]
+        bench["kib_per_station"] = round(growth * 1024 / opts.stations, 2)
+        bench["kib_per_station_all_in"] = round(
+            bench["worker_rss_mib_steady"] * 1024 / opts.stations, 2
+        )
+    bench.update(_phases(result, marks, sampler, opts))
+    log = cluster.log.read_text(errors="replace")
+    bench["serve_log_tail"] = log.splitlines()[-30:]
+    bench["serve_log_counts"] = {
+        "worker killed at stop": log.count("did not stop in time"),
+        "too many PostgreSQL clients": log.count("too many clients"),
+        "handshake deadline": log.count("not finished within"),
+        "second connection refused": log.count("second connection for"),
+    }
+    if opts.json:
+        opts.json.with_suffix(".serve.log").write_text(log)
+    return {"benchmark": bench, "loadtest": result, "samples": sampler.samples}
+
+
+def _after_restart(
+    marks: dict[str, float],
+    bench: dict[str, Any],
+    accepted: int,
+    *,
+    stations: int,
+    cluster: Cluster,
+    nats_url: str,
+) -> None:
+    """During the storm: once the fleet is whole again (and 5 s later, so the presence writes
+    have landed), read the API's online count and the KV claims."""
+    if accepted < stations:
+        marks.setdefault("storm_dropped", time.time())
+    elif "storm_dropped" in marks and "storm_recovered" not in marks:
+        marks["storm_recovered"] = time.time()
+    elif (
+        "storm_recovered" in marks
+        and "after_storm_presence_claims" not in bench
+        and time.time() - marks["storm_recovered"] >= 5.0
+    ):
+        bench["after_storm_presence_claims"] = asyncio.run(_nats_figures(nats_url))["claims"]
+        bench["after_storm_api_online"] = cluster.online()
+
+
+def _phases(
+    result: dict[str, Any], marks: dict[str, float], sampler: Sampler, opts: argparse.Namespace
+) -> dict[str, Any]:
+    """The ramp, steady and storm figures from the loadtest result and the samples."""
+    start = result["start_wall"]
+    out: dict[str, Any] = {}
+    all_accepted = result["boot"]["all_accepted_after_s"]
+    out["ramp"] = {
+        "all_accepted_after_s": all_accepted,
+        "planned_s": round(opts.stations / opts.rate, 1),
+        "cpu": sampler.between(start, start + (all_accepted or 0)),
+    }
+    if "window_start" in marks and "window_end" in marks:
+        out["steady"] = {"cpu": sampler.between(marks["window_start"], marks["window_end"])}
+    out["errors_by_kind"] = result["errors"]
+    out["locked_out"] = sum(
+        n for kind, n in result["errors"].items() if kind.endswith(("http_429", "http_403"))
+    )
+    out["refused_503"] = result["errors"].get("connect:http_503", 0)
+    episodes = result["episodes"]
+    if "restarted" in marks and episodes:
+        end = episodes[0]["end_s"]
+        out["storm"] = {
+            "all_accepted_after_restart_s": (
+                None if end is None else round(start + end - marks["restarted"], 1)
+            ),
+            "outage_s": episodes[0]["seconds"],
+            "cpu": sampler.between(
+                marks["restarted"], start + end if end is not None else marks["loadtest_ended"]
+            ),
+        }
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", "--stations", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=7, help="csms serve --workers")
+    parser.add_argument("--loadtest-workers", type=int, default=7)
+    parser.add_argument("--stations-per-address", type=int, default=1_000)
+    parser.add_argument("--rate", type=float, default=300.0, help="new stations per second")
+    parser.add_argument("--compress", type=float, default=1.0, help="time compression")
+    parser.add_argument("--settle", type=float, default=30.0, help="after the ramp (s)")
+    parser.add_argument("--measure", type=float, default=120.0, help="steady window (s)")
+    parser.add_argument(
+        "--recover", type=float, default=180.0, help="storm: the most it may take (s)"
+    )
+    parser.add_argument("--retry-wait-min", type=float, default=1.0)
+    parser.add_argument("--retry-random-range", type=float, default=2.0)
+    parser.add_argument("--sample", type=float, default=2.0, help="CPU/RSS sampling period (s)")
+    parser.add_argument(
+        "--server-arg", action="append", default=[], help="extra csms serve argument (repeat)"
+    )
+    parser.add_argument("--json", type=Path)
+    opts = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="csms-cluster-") as tmp:
+        result = run(opts, Path(tmp))
+    text = json.dumps(result, indent=1)
+    if opts.json:
+        opts.json.write_text(text + "\n")
+    sys.stdout.write(json.dumps(result["benchmark"], indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""Smoke run of the cluster benchmark (benchmarks/scale_cluster.py, issue 11): 200 stations on
+`csms serve --workers 2` over a real PostgreSQL and nats-server, a short steady window, then a
+restart of the supervisor; every station is counted online (API and NATS KV) and Accepted again,
+none locked out, so the benchmark keeps working."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.mark.timeout(180)
+def test_cluster_benchmark_smoke(tmp_path: Path) -> None:
+    out = tmp_path / "cluster.json"
+    argv = [
+        sys.executable, str(REPO_ROOT / "benchmarks" / "scale_cluster.py"), "-n", "200",
+        "--workers", "2", "--loadtest-workers", "2", "--rate", "100", "--settle", "3",
+        "--measure", "6", "--recover", "20", "--compress", "10", "--sample", "1",
+        "--json", str(out),
+    ]  # fmt: skip
+    subprocess.run(
+        argv,
+        capture_output=True,
+        text=True,
+        timeout=170,
+        check=True,
+    )
+    bench = json.loads(out.read_text())["benchmark"]
+    assert bench["steady_accepted"] == 200
+    assert bench["steady_presence_claims"] == bench["steady_api_online"] == 200
+    assert bench["after_storm_presence_claims"] == bench["after_storm_api_online"] == 200
+    assert bench["storm"]["all_accepted_after_restart_s"] is not None
+    assert bench["locked_out"] == 0
+    assert bench["pg_write_rates"]["meter_values"]["inserts_per_s"] > 0
+    assert set(bench["steady"]["cpu"]) >= {"csms", "loadtest", "postgres", "nats"}
