@@ -85,10 +85,18 @@ def worker_node_id(base: str, index: int, start: int) -> str:
 
 
 def worker_settings(settings: Settings, node_id: str) -> Settings:
-    """One worker's settings: one process, the shared ports, no migrations, its node id."""
+    """One worker's settings: one process, the shared ports, no migrations, its node id, and its
+    share of the host's handshake budget: CSMS_MAX_HANDSHAKES is what the host's cores can do at
+    once, so N workers each taking all of it let N times as many handshakes in (on 2 cores, 7
+    workers x 500 starved every event loop and nothing completed; docs/performance.md
+    "Scale-out")."""
+    server = settings.server
+    handshakes = server.max_handshakes
+    if handshakes > 0:
+        handshakes = max(1, -(-handshakes // server.workers))  # ceiling: the budget, split
     return dataclasses.replace(
         settings,
-        server=dataclasses.replace(settings.server, workers=1, reuse_port=True),
+        server=dataclasses.replace(server, workers=1, reuse_port=True, max_handshakes=handshakes),
         database=dataclasses.replace(settings.database, migrate=False),
         cluster=dataclasses.replace(settings.cluster, node_id=node_id),
     )

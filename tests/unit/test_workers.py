@@ -73,6 +73,16 @@ def test_worker_settings_and_names() -> None:
     assert worker_node_id("gw", 2, 3) == "gw-w2-3"  # a new node at each start
 
 
+@pytest.mark.parametrize(
+    ("workers", "budget", "each"), [(7, "500", 72), (2, "500", 250), (3, "1", 1), (4, "0", 0)]
+)
+def test_the_hosts_handshake_budget_is_split_over_the_workers(
+    workers: int, budget: str, each: int
+) -> None:
+    env = {**CLUSTER, "CSMS_WORKERS": str(workers), "CSMS_MAX_HANDSHAKES": budget}
+    assert worker_settings(load_settings(env), "gw-w1").server.max_handshakes == each  # 0: off
+
+
 def test_restart_back_off_doubles_up_to_its_cap() -> None:
     assert [restart_delay(n) for n in (1, 2, 3, 4, 5, 6, 7)] == [1, 2, 4, 8, 16, 30, 30]
 
