@@ -234,5 +234,6 @@ async def test_cost_updated_arrives_during_the_session(database_url: str, tmp_pa
                 task.cancel()
         [(transaction_id, total)] = cp.cost_updates[:1]
         assert transaction_id == "C-1"
-        # At least 2 kWh, the fee and tax: (0.80 + 0.50) * 1.19 = 1.547, plus the time so far.
-        assert total > 1.55
+        # At least 2 kWh, the fee and tax: (0.80 + 0.50) * 1.19 = 1.547, plus the time so far
+        # (under a cent when the first round comes within ~25 ms of the update: 1.55 rounded).
+        assert total >= 1.55
