@@ -108,7 +108,9 @@ async def test_soap_station_charges_and_is_stopped_through_the_api(
             endpoint = agent.link.endpoint
             station = (await api.get(f"/api/v1/stations/{sid}")).json()
             assert (station["online"], station["soap_endpoint"]) == (True, endpoint)
-        assert not agent.stats.errors, agent.stats.errors
+        # A Heartbeat in flight when the hard reset drops the station's HTTP client may time out
+        # (seen once in CI on a loaded machine); any other error is a failure.
+        assert not set(agent.stats.errors) - {"Heartbeat:Timeout"}, agent.stats.errors
         assert agent.stats.answered["RemoteStopTransaction"] == 1
 
 
