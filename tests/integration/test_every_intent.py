@@ -54,7 +54,9 @@ Payload = dict[str, Any]
 VERSIONS = ("1.6", "2.0.1", "2.1")
 PROBLEM = "urn:csms:problem:"
 TOKEN = "EVERY-INTENT-1"
-PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n"
+# A real certificate: csms refuses text that is not PEM X.509 before sending it (see REFUSALS).
+PEM = self_signed("every-intent root", timedelta(days=1))[1]
+NOT_PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n"
 HASH = {
     "hashAlgorithm": "SHA256",
     "issuerNameHash": "a" * 64,
@@ -1075,6 +1077,20 @@ REFUSALS: list[tuple[str, str, Payload, str]] = [
      "not-supported-by-version"),
     ("1.6", "install-certificate", {"certificate_type": "V2GRootCertificate", "certificate": PEM},
      "invalid-payload"),
+    # Values no station could use: a certificate that is not PEM X.509, a window that ends
+    # before it starts, a message shown until before it is shown.
+    ("2.0.1", "install-certificate",
+     {"certificate_type": "CSMSRootCertificate", "certificate": NOT_PEM}, "invalid-payload"),
+    ("1.6", "install-certificate",
+     {"certificate_type": "CSMSRootCertificate", "certificate": NOT_PEM}, "invalid-payload"),
+    ("2.1", "get-log", {"oldest": "2026-12-02T00:00:00Z", "latest": "2026-12-01T00:00:00Z"},
+     "invalid-payload"),
+    ("1.6", "get-diagnostics",
+     {"start_time": "2026-12-02T00:00:00Z", "stop_time": "2026-12-01T00:00:00Z"},
+     "invalid-payload"),
+    ("2.0.1", "set-display-message",
+     {"message": {"id": 7, "content": "Hi", "start": "2026-12-02T00:00:00Z",
+                  "end": "2026-12-01T00:00:00Z"}}, "invalid-payload"),
     # 1.6 asks one type per message: the second type must be refused before the first is sent.
     ("1.6", "get-installed-certificate-ids",
      {"certificate_types": ["CSMSRootCertificate", "V2GRootCertificate"]}, "invalid-payload"),

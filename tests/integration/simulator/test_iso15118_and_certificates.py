@@ -21,6 +21,7 @@ from csms.domain.commands import MessageTrigger
 from csms.domain.displaymessages import ClearMessageStatus, DisplayMessage, DisplayMessageStatus
 from csms.rpc.versions import OcppVersion
 from csms.simulator import Scenario, Timing, run_scenario
+from tests.firmware_signing import self_signed
 from tests.integration.harness import RunningCsms
 from tests.integration.simulator.helpers import SIM_TAGS, make_agent, running, until
 
@@ -135,7 +136,7 @@ async def test_certificates_and_display_messages_kept_in_the_station_state(
     gw = server.csms.registry
     agent = make_agent(server.ocpp_url, sid, version)
     async with running(agent):
-        pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+        pem = self_signed("V2G root")[1]
         assert await install_certificate(gw, sid, "V2GRootCertificate", pem) == "Accepted"
         listed = await get_installed_certificate_ids(
             gw, store.security, sid, ["V2GRootCertificate"]

@@ -20,13 +20,14 @@ from csms.blocks.security.commands import (
     rotate_authorization_key,
 )
 from csms.domain.credentials import verify_password
+from csms.domain.errors import InvalidPayload
 from csms.domain.model import RegistrationStatus, Station
 from csms.domain.security import CertificateHashData
 from csms.messages import MessageValidator
 from csms.rpc import OcppVersion
 from csms.storage import Store, open_store
 from csms.storage.blobs import DiskBlobStore
-from tests.firmware_signing import sign_image
+from tests.firmware_signing import self_signed, sign_image
 
 HASH = {
     "hashAlgorithm": "SHA256",
@@ -163,7 +164,10 @@ async def test_file_commands_per_version(
 @pytest.mark.parametrize("version", list(OcppVersion))
 async def test_security_commands_per_version(version: OcppVersion, store: Store) -> None:
     gateway = SchemaCheckingGateway(version)
-    assert await install_certificate(gateway, "CP", "CSMSRootCertificate", "PEM") == "Accepted"
+    pem = self_signed("CSMS root")[1]
+    assert await install_certificate(gateway, "CP", "CSMSRootCertificate", pem) == "Accepted"
+    with pytest.raises(InvalidPayload, match=r"not a PEM X\.509 certificate"):
+        await install_certificate(gateway, "CP", "CSMSRootCertificate", "PEM")
     found = await get_installed_certificate_ids(
         gateway, store.security, "CP", ["CSMSRootCertificate"]
     )

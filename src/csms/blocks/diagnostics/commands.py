@@ -18,7 +18,7 @@ from typing import Any
 from csms.blocks.file_service import FileService
 from csms.blocks.station_version import live_version
 from csms.blocks.timefmt import format_datetime
-from csms.domain.errors import DomainError
+from csms.domain.errors import DomainError, InvalidPayload
 from csms.domain.files import FileRequest, TransferKind
 from csms.domain.ports import StationGateway
 from csms.rpc import OcppVersion
@@ -45,6 +45,16 @@ class UploadRequest:
     filename: str | None = None
 
 
+def _check_window(oldest: datetime | None, latest: datetime | None, path: str) -> None:
+    """Refuse a time window that ends before it starts: no station can upload anything for it.
+
+    Raises:
+        InvalidPayload: ``oldest`` is after ``latest``.
+    """
+    if oldest is not None and latest is not None and oldest > latest:
+        raise InvalidPayload(f"{path}: the start of the window is after its end", path=path)
+
+
 def _options(retries: int | None, retry_interval: int | None) -> dict[str, Any]:
     pairs = (("retries", retries), ("retryInterval", retry_interval))
     return {k: v for k, v in pairs if v is not None}
@@ -62,6 +72,7 @@ async def get_diagnostics(
     timeout: float | None = None,
 ) -> UploadRequest:
     """Ask the station to upload its diagnostics (GetDiagnostics, or GetLog on 2.x)."""
+    _check_window(start_time, stop_time, "startTime")
     version = live_version(gateway, station_id)
     if version is not OcppVersion.V16:
         return await get_log(
@@ -105,6 +116,7 @@ async def get_log(
     kind: TransferKind = TransferKind.LOG,
 ) -> UploadRequest:
     """Ask the station to upload a log (GetLog, 1.6 security extension and 2.x)."""
+    _check_window(oldest, latest, "log.oldestTimestamp")
     live_version(gateway, station_id)
     transfer = await files.new_transfer(station_id, kind, "GetLog", log_type=log_type)
     log: dict[str, Any] = {"remoteLocation": transfer.url}

@@ -26,6 +26,7 @@ from csms.domain.displaymessages import (
     MessagePriority,
     MessageState,
 )
+from csms.domain.errors import InvalidPayload
 from csms.rpc import OcppVersion
 
 __all__ = ["COMMANDS", "ClearDisplayMessage", "GetDisplayMessages", "SetDisplayMessage"]
@@ -57,6 +58,16 @@ class SetDisplayMessage:
     """O01/O02/O06: show ``message`` (replacing one with the same id)."""
 
     message: DisplayMessage
+
+    def __post_init__(self) -> None:
+        start, end = self.message.start, self.message.end
+        if start is not None and end is not None and end < start:
+            # MessageInfoType: shown from startDateTime until endDateTime; an end before the
+            # start is a message no station would ever show.
+            raise InvalidPayload(
+                "message.endDateTime is before message.startDateTime",
+                path="message.endDateTime",
+            )
 
     def request(self, version: OcppVersion) -> tuple[str, Payload]:
         require_2x("SetDisplayMessage", version)

@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cryptography import x509
-
 from csms.blocks.file_service import FileService
+from csms.blocks.pem import require_pem_certificate
 from csms.blocks.station_version import live_version
 from csms.blocks.timefmt import format_datetime
 from csms.domain.errors import DomainError, InvalidPayload
@@ -62,12 +61,7 @@ def check_signed(signing_certificate: str, signature: str) -> None:
             f"signingCertificate is at most {MAX_SIGNING_CERTIFICATE} characters and signature "
             f"at most {MAX_SIGNATURE}"
         )
-    try:
-        x509.load_pem_x509_certificate(signing_certificate.encode())
-    except ValueError:
-        raise InvalidPayload(
-            "signing_certificate is not a PEM X.509 certificate", path="firmware.signingCertificate"
-        ) from None
+    require_pem_certificate(signing_certificate, "firmware.signingCertificate")
     try:
         base64.b64decode(signature, validate=True)
     except (binascii.Error, ValueError):

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from csms.blocks.pem import require_pem_certificate
 from csms.blocks.security.certificate_types import from_wire, to_wire
 from csms.blocks.station_version import live_version
 from csms.domain.credentials import check_password_strength, hash_password
@@ -77,7 +78,12 @@ async def install_certificate(
     *,
     timeout: float | None = None,
 ) -> str:
-    """Install a root certificate; return the station's status (Accepted, Rejected, Failed)."""
+    """Install a root certificate; return the station's status (Accepted, Rejected, Failed).
+
+    Raises:
+        InvalidPayload: ``certificate`` is not PEM X.509, or 1.6 lacks ``certificate_type``.
+    """
+    require_pem_certificate(certificate, "certificate")
     version = live_version(gateway, station_id)
     payload = {"certificateType": to_wire(certificate_type, version), "certificate": certificate}
     reply = await gateway.call(station_id, "InstallCertificate", payload, timeout=timeout)
