@@ -1,7 +1,7 @@
 """The cluster layer (issue 11): many csms processes on one NATS and one PostgreSQL.
 
 Off unless CSMS_CLUSTER_URL is set; the container then wires these ports in place of the
-single-process ones (see docs/architecture.md "The cluster layer"):
+single-process ones (see docs/cluster.md):
 
 * :class:`ClusterNode` (``node.py``): the NATS connection, this node's lease, presence (which node
   holds which station, in JetStream KV), the command server and the webhook sender lease.

@@ -1,6 +1,6 @@
 """One csms process in the cluster: its NATS connection, lease, presence and command server.
 
-NATS layout (docs/architecture.md "The cluster layer"):
+NATS layout (docs/cluster.md):
 
 * KV ``csms_nodes`` (TTL = the lease): ``<node id>``, put by the node every third of the lease.
   A node killed with -9 stops renewing; the others count its stations offline one lease later.
