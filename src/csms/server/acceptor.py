@@ -25,6 +25,7 @@ websockets' protocol factory through ``loop.connect_accepted_socket``:
 from __future__ import annotations
 
 import asyncio
+import collections
 import errno
 import inspect
 import logging
@@ -53,6 +54,10 @@ LOG_INTERVAL = 10.0
 # Seconds between two checks of the pause signal while accept() waits (a freed handshake slot
 # wakes it sooner).
 PAUSE_POLL = 0.05
+# Seconds a connection accepted and silent still counts as "request coming": a burst's requests
+# are in the socket buffer at accept; a client silent for longer is slow (or a slowloris) and must
+# not hold accept() back (it is bounded by CSMS_MAX_PENDING_HANDSHAKES and the deadline instead).
+UNREAD_GRACE = 0.5
 
 
 class TrackedConnection(ServerConnection):
@@ -110,6 +115,9 @@ class StationAcceptor:
         self._paused: str | None = None
         self._resume: asyncio.Future[None] | None = None
         self.pauses_total = 0
+        self.deadline_closures = 0  # handshakes cut by the deadline (for /metrics and tests)
+        # Connections just accepted (accept time, ticket) whose request may not be read yet.
+        self._recent: collections.deque[tuple[float, Ticket]] = collections.deque()
         limits.on_free = self._wake
 
     # ------------------------------------------------------------ asyncio.Server's part
@@ -237,7 +245,21 @@ class StationAcceptor:
         if self.shedder is None:
             return None
         limits = self.limits
-        return self.shedder.pause_reason(limits.working, limits.reading, limits.in_handshake)
+        return self.shedder.pause_reason(
+            limits.working, limits.reading, limits.in_handshake, self._unread()
+        )
+
+    def _unread(self) -> int:
+        """Connections accepted within UNREAD_GRACE whose request is not read yet."""
+        recent = self._recent
+        if not recent:
+            return 0
+        stale = time.monotonic() - UNREAD_GRACE
+        while recent and (
+            recent[0][0] < stale or recent[0][1].read or not recent[0][1].in_handshake
+        ):
+            recent.popleft()
+        return sum(1 for _, ticket in recent if not ticket.read and ticket.in_handshake)
 
     async def _pause(self, loop: asyncio.AbstractEventLoop, reason: str) -> None:
         """Leave new connections in the kernel's backlog until a slot frees up or the next poll."""
@@ -293,6 +315,8 @@ class StationAcceptor:
                 load.max,
             )
             return
+        if self.shedder is not None and self.shedder.max_handshakes:
+            self._recent.append((time.monotonic(), admitted))
         sock.setblocking(False)
         if sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -344,6 +368,7 @@ class StationAcceptor:
     def _expire(self, ticket: Ticket, address: str) -> None:
         transport = self._deadlines.pop(ticket, None)
         if transport is not None and ticket.in_handshake and not ticket.released:
+            self.deadline_closures += 1
             self._log.log(
                 logging.WARNING,
                 "deadline",

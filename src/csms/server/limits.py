@@ -71,6 +71,8 @@ class Ticket:
     working: bool = False
     # It waits in the station read (a pooled database connection or the read itself).
     reading: bool = False
+    # Its HTTP request was read (judged by server/saturation.py: served or answered 503).
+    read: bool = False
 
 
 def parse_networks(text: str) -> tuple[IPNetwork, ...]:
@@ -162,6 +164,13 @@ class ConnectionLimits:
     def _freed(self) -> None:
         if self.on_free is not None:
             self.on_free()
+
+    def request_read(self, ticket: Ticket) -> None:
+        """The handshake's request was read (served or answered 503): the acceptor may take the
+        next connection (server/acceptor.py counts the ones accepted and not read yet)."""
+        if not ticket.read:
+            ticket.read = True
+            self._freed()
 
     def start_work(self, ticket: Ticket) -> None:
         """The handshake's request was read; its checks (station read, authentication,

@@ -380,6 +380,7 @@ class StationListener:
         if ticket is None or acceptor is None:
             return None
         limits = acceptor.limits
+        limits.request_read(ticket)
         if (judged := self._shedder.judge(limits.working, limits.reading)) is None:
             acceptor.limits.start_work(ticket)
             return None

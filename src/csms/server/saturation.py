@@ -130,15 +130,20 @@ class HandshakeShedder:
             return f"event loop {lag:.2f} s behind (CSMS_MAX_LOOP_LAG {self.max_loop_lag:g})"
         return None
 
-    def pause_reason(self, serving: int, reading: int, pending: int) -> str | None:
-        """Why accept() should wait (connections stay in the kernel's backlog): saturated, or
-        ``pending`` connections accepted but not upgraded yet at CSMS_MAX_PENDING_HANDSHAKES;
-        None to accept."""
+    def pause_reason(self, serving: int, reading: int, pending: int, unread: int = 0) -> str | None:
+        """Why accept() should wait (connections stay in the kernel's backlog): saturated;
+        ``pending`` connections accepted but not upgraded yet at CSMS_MAX_PENDING_HANDSHAKES; or
+        as many just accepted whose request is not read yet (``unread``) as there are handshake
+        slots free, since any more would find the process saturated and get 503. None to accept.
+        """
         if self.max_pending and pending >= self.max_pending:
             return (
                 f"{pending} connections accepted and not yet upgraded "
                 f"(CSMS_MAX_PENDING_HANDSHAKES {self.max_pending})"
             )
+        if self.max_handshakes and unread and unread >= self.max_handshakes - serving:
+            free = max(self.max_handshakes - serving, 0)
+            return f"{unread} connections accepted and not read yet, {free} handshake slots free"
         return self.saturation(serving, reading)
 
     def judge(self, serving: int, reading: int = 0) -> tuple[int, str] | None:

@@ -140,3 +140,25 @@ async def test_the_pool_is_sized_per_process(tmp_path: Path) -> None:
     finally:
         for engine in (default, sized, sqlite, sqlite_sized, migrations):
             await engine.dispose()
+
+
+def test_accept_takes_no_more_unread_connections_than_there_are_free_slots() -> None:
+    """Any more would find the process saturated once read, and be answered 503 for nothing."""
+    shedder = HandshakeShedder(max_handshakes=20, max_loop_lag=0, retry_after=5, max_pending=40)
+    assert shedder.pause_reason(serving=15, reading=0, pending=19, unread=4) is None
+    reason = shedder.pause_reason(serving=15, reading=0, pending=20, unread=5)
+    assert reason == "5 connections accepted and not read yet, 5 handshake slots free"
+    assert shedder.pause_reason(serving=0, reading=0, pending=5, unread=0) is None
+    off = HandshakeShedder(max_handshakes=0, max_loop_lag=0, retry_after=5)
+    assert off.pause_reason(serving=0, reading=0, pending=10_000, unread=10_000) is None
+
+
+def test_a_read_request_frees_the_acceptor() -> None:
+    limits = ConnectionLimits(10, 10)
+    freed: list[None] = []
+    limits.on_free = lambda: freed.append(None)
+    ticket = limits.admit("192.0.2.1")
+    assert isinstance(ticket, Ticket) and not ticket.read
+    limits.request_read(ticket)
+    limits.request_read(ticket)  # once
+    assert ticket.read and len(freed) == 1
