@@ -905,6 +905,7 @@ class Csms:
             )
             if log is not None
             else None,
+            admission=self.listener.admission if self.listener is not None else None,
         )
 
     def _default_public_url(self) -> str:

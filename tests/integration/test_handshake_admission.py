@@ -105,6 +105,13 @@ async def test_too_many_handshakes_in_progress_get_503_with_retry_after(
             )
             paused = [r for r in caplog.records if "paused accepting" in r.getMessage()]
             assert len(paused) == 1
+            # The health report and /metrics show the pause.
+            async with server.api() as api:
+                health = (await api.get("/healthz")).json()
+                metrics = (await api.get("/metrics")).text
+            assert "CSMS_MAX_HANDSHAKES 1" in health["connections"]["accepting_paused"]
+            assert "\ncsms_handshakes_accept_paused 1.0\n" in metrics
+            assert "\ncsms_handshake_shed_total 3.0\n" in metrics
             # The probe ends (the dead session is replaced): the slot is free again, and the
             # connection that waited is accepted and served, not refused.
             _, replacing, head = await asyncio.wait_for(probing, 10)

@@ -235,6 +235,21 @@ class StationListener:
         """Station connections open and in handshake, the cap and saturation (None if stopped)."""
         return None if self._acceptor is None else self._acceptor.load()
 
+    def admission(self) -> dict[str, int]:
+        """Handshake admission now and since start, for /metrics (server/saturation.py)."""
+        acceptor = self._acceptor
+        if acceptor is None:
+            return {"shed": self._shedder.shed_total}
+        load = acceptor.load()
+        return {
+            "in_handshake": load.in_handshake,
+            "reading": load.reading,
+            "accept_paused": int(load.accepting_paused is not None),
+            "accept_pauses": acceptor.pauses_total,
+            "deadline_closures": acceptor.deadline_closures,
+            "shed": self._shedder.shed_total,
+        }
+
     def _tls_context(self) -> ssl.SSLContext | None:
         """TLS ≥ 1.2, the A00.FR.317 suites, an RSA and/or an ECDSA certificate (server/tls.py)."""
         s = self._settings
