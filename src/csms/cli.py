@@ -727,7 +727,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         metavar="N",
         help="N csms processes behind the ports, SO_REUSEPORT, Linux; needs --cluster-url and "
-        "PostgreSQL (CSMS_WORKERS, default 1)",
+        "PostgreSQL; each worker has its own database pool (--database-pool-size) "
+        "(CSMS_WORKERS, default 1)",
     )
     serve.add_argument(
         "--api-auth",

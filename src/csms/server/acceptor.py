@@ -315,7 +315,7 @@ class StationAcceptor:
                 load.max,
             )
             return
-        if self.shedder is not None and self.shedder.max_handshakes:
+        if self.shedder is not None and (self.shedder.max_handshakes or self.shedder.max_reads):
             self._recent.append((time.monotonic(), admitted))
         sock.setblocking(False)
         if sock.family in (socket.AF_INET, socket.AF_INET6):

@@ -134,17 +134,27 @@ class HandshakeShedder:
         """Why accept() should wait (connections stay in the kernel's backlog): saturated;
         ``pending`` connections accepted but not upgraded yet at CSMS_MAX_PENDING_HANDSHAKES; or
         as many just accepted whose request is not read yet (``unread``) as there are handshake
-        slots free, since any more would find the process saturated and get 503. None to accept.
+        slots free (handshakes and station reads), since any more would find the process
+        saturated and get 503. None to accept.
         """
         if self.max_pending and pending >= self.max_pending:
             return (
                 f"{pending} connections accepted and not yet upgraded "
                 f"(CSMS_MAX_PENDING_HANDSHAKES {self.max_pending})"
             )
-        if self.max_handshakes and unread and unread >= self.max_handshakes - serving:
-            free = max(self.max_handshakes - serving, 0)
+        if unread and unread >= (free := self._free(serving, reading)):
             return f"{unread} connections accepted and not read yet, {free} handshake slots free"
         return self.saturation(serving, reading)
+
+    def _free(self, serving: int, reading: int) -> int:
+        """Handshakes that may still start (the smaller of the two budgets); a large number
+        when neither is set."""
+        free = 1 << 30
+        if self.max_handshakes:
+            free = self.max_handshakes - serving
+        if self.max_reads:
+            free = min(free, self.max_reads - reading)
+        return max(free, 0)
 
     def judge(self, serving: int, reading: int = 0) -> tuple[int, str] | None:
         """None to serve a new handshake while ``serving`` are in progress (``reading`` of them in

@@ -149,6 +149,11 @@ def test_accept_takes_no_more_unread_connections_than_there_are_free_slots() -> 
     reason = shedder.pause_reason(serving=15, reading=0, pending=20, unread=5)
     assert reason == "5 connections accepted and not read yet, 5 handshake slots free"
     assert shedder.pause_reason(serving=0, reading=0, pending=5, unread=0) is None
+    # The station-read budget bounds them too: 30 of 32 reads taken leaves 2 slots.
+    reads = HandshakeShedder(max_handshakes=500, max_loop_lag=0, retry_after=5, max_reads=32)
+    assert reads.pause_reason(serving=40, reading=30, pending=41, unread=1) is None
+    reason = reads.pause_reason(serving=40, reading=30, pending=42, unread=2)
+    assert reason == "2 connections accepted and not read yet, 2 handshake slots free"
     off = HandshakeShedder(max_handshakes=0, max_loop_lag=0, retry_after=5)
     assert off.pause_reason(serving=0, reading=0, pending=10_000, unread=10_000) is None
 
