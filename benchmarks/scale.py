@@ -147,6 +147,19 @@ def steady(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
 _ACCEPTED = re.compile(r"(\d+) accepted")
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of ``pid`` so far (None if it is gone)."""
+    try:
+        import psutil
+    except ImportError:
+        return None
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.Error:
+        return None
+    return float(times.user + times.system)
+
+
 def storm(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
     """Boot N stations, restart the server, time the recovery."""
     port = free_port()
@@ -167,6 +180,7 @@ def storm(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
     assert proc.stderr is not None
     restarted_at: float | None = None
+    restarted_cpu: float | None = None
     try:
         for line in proc.stderr:
             sys.stderr.write(line)
@@ -178,10 +192,15 @@ def storm(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
                 restarted_at = time.time()
                 print(f"server restarted, listening again (pid {server.pid})", flush=True)
         proc.wait()
+        if restarted_at is not None:
+            restarted_cpu = _cpu_seconds(server.pid)
     finally:
         stop_server(server)
     result: dict[str, Any] = json.loads(out.read_text())
     bench: dict[str, Any] = {"restarted_listening_wall": restarted_at, "command": cmd}
+    if restarted_cpu is not None:  # the restarted server's CPU over the storm (not wall-clock)
+        bench["storm_server_cpu_s"] = round(restarted_cpu, 3)
+        bench["storm_server_cpu_ms_per_station"] = round(1000 * restarted_cpu / opts.stations, 3)
     episodes = result["episodes"]
     if restarted_at is not None and episodes and episodes[0]["end_s"] is not None:
         end_wall = result["start_wall"] + episodes[0]["end_s"]

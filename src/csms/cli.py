@@ -121,6 +121,9 @@ def _apply_serve_flags(settings: Settings, args: argparse.Namespace) -> Settings
         # per-process cost (issue 11)
         ("max_handshakes", "max_handshakes"),
         ("max_loop_lag", "max_loop_lag"),
+        # handshake admission: backpressure before accept (task s12_admission)
+        ("max_pending_handshakes", "max_pending_handshakes"),
+        ("max_handshake_reads", "max_handshake_reads"),
         # workers (issue 11 item 1)
         ("workers", "workers"),
     ):
@@ -176,6 +179,8 @@ def _apply_serve_flags(settings: Settings, args: argparse.Namespace) -> Settings
     db = settings.database
     if args.database_url is not None:
         db = dataclasses.replace(db, url=args.database_url)
+    if args.database_pool_size is not None:  # the pool per process (task s12_admission)
+        db = dataclasses.replace(db, pool_size=args.database_pool_size)
     files_changes: dict[str, Any] = {}
     if args.data_dir is not None:
         files_changes["data_dir"] = args.data_dir
@@ -722,7 +727,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         metavar="N",
         help="N csms processes behind the ports, SO_REUSEPORT, Linux; needs --cluster-url and "
-        "PostgreSQL (CSMS_WORKERS, default 1)",
+        "PostgreSQL; each worker has its own database pool (--database-pool-size) "
+        "(CSMS_WORKERS, default 1)",
     )
     serve.add_argument(
         "--api-auth",
@@ -742,6 +748,13 @@ def build_parser() -> argparse.ArgumentParser:
         "(CSMS_API_COMMAND_JOB_MAX_STATIONS, default 1000)",
     )
     serve.add_argument("--database-url", help="SQLAlchemy URL (CSMS_DATABASE_URL)")
+    serve.add_argument(
+        "--database-pool-size",
+        type=int,
+        metavar="N",
+        help="pooled database connections per process, i.e. per --workers worker "
+        "(CSMS_DATABASE_POOL_SIZE; default PostgreSQL 5 + CSMS_DATABASE_MAX_OVERFLOW 10, SQLite 8)",
+    )
     serve.add_argument(
         "--unknown-stations",
         choices=[p.value for p in UnknownStationPolicy],
@@ -782,6 +795,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-loop-lag",
         type=float,
         help="event-loop lag in seconds above which handshakes get 503 (default 2, 0: off)",
+    )
+    serve.add_argument(
+        "--max-pending-handshakes",
+        type=int,
+        metavar="N",
+        help="connections accepted and not yet upgraded before accept() waits, leaving new ones "
+        "in the listen backlog (CSMS_MAX_PENDING_HANDSHAKES; default 0: 2 x --max-handshakes)",
+    )
+    serve.add_argument(
+        "--max-handshake-reads",
+        type=int,
+        metavar="N",
+        help="handshakes waiting in the station read (database pool) counted as saturation "
+        "(CSMS_MAX_HANDSHAKE_READS; default 32, 0: off)",
     )
     serve.add_argument(
         "--no-gc-freeze", action="store_true", help="do not gc.freeze() after start-up"

@@ -12,7 +12,7 @@ cores and N processes' open files.
 * Running: a worker that dies is started again after a back-off (1 s, doubled at each death in a
   row up to 30 s, back to 1 s after a minute of life), each death and restart logged.
 * Stop: SIGTERM or SIGINT is forwarded to every worker as SIGTERM (a graceful stop); a worker still
-  running after ``STOP_TIMEOUT`` seconds is killed. Workers ignore SIGINT (a Ctrl-C in a terminal
+  running after CSMS_WORKER_STOP_TIMEOUT seconds is killed. Workers ignore SIGINT (a Ctrl-C in a terminal
   reaches the whole process group: the supervisor decides) and get SIGTERM if the supervisor dies.
 
 Migrations are run once by the caller (``csms serve``) before :func:`supervise`; the workers start
@@ -59,9 +59,9 @@ logger = logging.getLogger("csms.workers")
 RESTART_BACKOFF = 1.0
 RESTART_MAX_BACKOFF = 30.0
 STABLE_AFTER = 60.0
-# Seconds a worker has to start (storage, NATS, ports) and to stop after SIGTERM.
+# Seconds a worker has to start (storage, NATS, ports). The time it has to stop after SIGTERM is
+# CSMS_WORKER_STOP_TIMEOUT (ServerSettings.worker_stop_timeout).
 START_TIMEOUT = 120.0
-STOP_TIMEOUT = 30.0
 
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -341,14 +341,14 @@ class _Supervisor:
         return self._stop_all(), None
 
     def _stop_all(self) -> int:
-        """SIGTERM to every worker, SIGKILL to those alive after STOP_TIMEOUT; 0 if all stopped
-        cleanly."""
+        """SIGTERM to every worker, SIGKILL to those alive after CSMS_WORKER_STOP_TIMEOUT; 0 if all
+        stopped cleanly."""
         alive = [w for w in self._workers if w.process is not None and w.process.is_alive()]
         for worker in alive:
             assert worker.process is not None and worker.process.pid is not None
             with contextlib.suppress(ProcessLookupError):
                 os.kill(worker.process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_TIMEOUT
+        deadline = time.monotonic() + self._settings.server.worker_stop_timeout
         status = 0
         for worker in alive:
             assert worker.process is not None

@@ -191,6 +191,15 @@ class ServerSettings:
     max_handshakes: int = 500  # CSMS_MAX_HANDSHAKES
     max_loop_lag: float = 2.0  # CSMS_MAX_LOOP_LAG (seconds)
     shed_retry_after: int = 5  # CSMS_SHED_RETRY_AFTER (seconds)
+    # --- Handshake admission: backpressure before accept (issue 11 item 5, task s12_admission;
+    # server/saturation.py, docs/behaviour.md "Handshake admission under load"). While saturated,
+    # or while CSMS_MAX_PENDING_HANDSHAKES connections are accepted and not yet upgraded, accept()
+    # waits: new connections stay in the kernel's listen backlog. 0: twice CSMS_MAX_HANDSHAKES.
+    max_pending_handshakes: int = 0  # CSMS_MAX_PENDING_HANDSHAKES
+    # Handshakes waiting in the station read (a pooled database connection, or the read) at which
+    # the process counts as saturated; 0 turns the signal off.
+    max_handshake_reads: int = 32  # CSMS_MAX_HANDSHAKE_READS
+    # --- end of handshake admission: backpressure before accept
     # Move every object alive after start-up (modules, schemas, routes: ~200,000) out of the
     # garbage collector's reach with gc.freeze(), so full collections walk only the stations'.
     gc_freeze: bool = True  # CSMS_GC_FREEZE (on/off)
@@ -203,6 +212,9 @@ class ServerSettings:
     # Bind the listening ports with SO_REUSEPORT, so several csms processes (the workers, or an old
     # and a new one during a rolling restart) share them. Set by the supervisor for its workers.
     reuse_port: bool = False  # CSMS_REUSE_PORT (Linux only)
+    # Seconds the supervisor gives a worker to stop after SIGTERM (close its sessions, drain its
+    # committer) before it kills it (task s12_admission: 1,400-15,000 sessions need more than 30).
+    worker_stop_timeout: float = 60.0  # CSMS_WORKER_STOP_TIMEOUT
     # --- end of workers
 
 
@@ -214,6 +226,25 @@ class DatabaseSettings:
     # postgresql:// and sqlite:/// are taken as the async driver's URL (see driver_database_url).
     url: str = "sqlite+aiosqlite:///./var/csms.db"  # CSMS_DATABASE_URL
     migrate: bool = True  # CSMS_DATABASE_MIGRATE: run Alembic migrations at startup
+    # --- Pool per process (issue 11 item 5, task s12_admission; storage/engine.py,
+    # docs/deployment.md). Each process (each `--workers` worker) has its own pool: size
+    # PostgreSQL's max_connections >= workers x (pool size + overflow) x 2 (a restart overlaps).
+    # 0 / -1: PostgreSQL 5 + 10 overflow (SQLAlchemy's defaults), SQLite a fixed 8, no overflow.
+    pool_size: int = 0  # CSMS_DATABASE_POOL_SIZE (0: the default)
+    max_overflow: int = -1  # CSMS_DATABASE_MAX_OVERFLOW (-1: the default)
+    # Seconds a statement waits for a pooled connection before it fails (0: 30 PostgreSQL,
+    # 60 SQLite).
+    pool_timeout: float = 0.0  # CSMS_DATABASE_POOL_TIMEOUT (0: the default)
+
+    def pool(self) -> tuple[int | None, int | None, float | None]:
+        """Pool size, overflow and timeout for the engine; None for the engine's default."""
+        return (
+            self.pool_size or None,
+            self.max_overflow if self.max_overflow >= 0 else None,
+            self.pool_timeout or None,
+        )
+
+    # --- end of pool per process
 
 
 @dataclass(frozen=True, slots=True)
@@ -459,6 +490,29 @@ def _validate_saturation(server: ServerSettings) -> None:
         raise SettingsError("CSMS_MAX_LOOP_LAG: seconds, 0 for no limit (default 2)")
     if not 1 <= server.shed_retry_after <= 3600:
         raise SettingsError("CSMS_SHED_RETRY_AFTER: seconds, 1 to 3600 (default 5)")
+
+
+def _validate_accept_backpressure(server: ServerSettings, database: DatabaseSettings) -> None:
+    """Handshake admission: backpressure before accept, and the pool per process."""
+    if server.max_pending_handshakes < 0:
+        raise SettingsError(
+            "CSMS_MAX_PENDING_HANDSHAKES: connections accepted and not upgraded, "
+            "0 for twice CSMS_MAX_HANDSHAKES"
+        )
+    if server.max_handshake_reads < 0:
+        raise SettingsError("CSMS_MAX_HANDSHAKE_READS: handshakes, 0 for no limit (default 32)")
+    if not 0 <= database.pool_size <= 1000:
+        raise SettingsError(
+            "CSMS_DATABASE_POOL_SIZE: connections per process, 1 to 1000 (0: default)"
+        )
+    if not -1 <= database.max_overflow <= 1000:
+        raise SettingsError(
+            "CSMS_DATABASE_MAX_OVERFLOW: connections per process, 0 to 1000 (-1: default)"
+        )
+    if not 0 <= database.pool_timeout <= 3600:
+        raise SettingsError("CSMS_DATABASE_POOL_TIMEOUT: seconds, at most 3600 (0: default)")
+    if not 1 <= server.worker_stop_timeout <= 3600:
+        raise SettingsError("CSMS_WORKER_STOP_TIMEOUT: seconds, 1 to 3600 (default 60)")
 
 
 def _validate_soap(server: ServerSettings) -> None:
@@ -714,6 +768,7 @@ def validate(settings: Settings) -> None:
         raise SettingsError("CSMS_BOOT_PACING_RATE: boots per second, 0 for no pacing")
     _validate_admission(server)
     _validate_saturation(server)
+    _validate_accept_backpressure(server, settings.database)
     _validate_operations(server)
     _validate_soap(server)
     # Log rate limits and protocol violations (issue 7 finding 5).

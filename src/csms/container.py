@@ -135,7 +135,13 @@ from csms.soap.app import SoapEndpoint
 from csms.soap.gateway import SoapGateway
 from csms.soap.outbound import CombinedGateway, SoapStations
 from csms.soap.presence import PresenceTable
-from csms.storage import DatabaseUnavailable, SqlWebhookRepository, Store, open_store
+from csms.storage import (
+    DatabaseUnavailable,
+    PoolSizing,
+    SqlWebhookRepository,
+    Store,
+    open_store,
+)
 from csms.storage.api_token_file import ApiTokenFile
 from csms.storage.blobs import DiskBlobStore
 
@@ -683,8 +689,12 @@ class Csms:
                 url.partition("://")[0],
             )
         try:
+            database = settings.database
             self.store = await open_store(
-                url, migrate=settings.database.migrate, log_limiter=self.log_limiter
+                url,
+                migrate=database.migrate,
+                log_limiter=self.log_limiter,
+                pool=PoolSizing(*database.pool()),
             )
         except DatabaseUnavailable as exc:
             raise StartupError(f"CSMS_DATABASE_URL (--database-url): {exc}") from exc
@@ -895,6 +905,7 @@ class Csms:
             )
             if log is not None
             else None,
+            admission=self.listener.admission if self.listener is not None else None,
         )
 
     def _default_public_url(self) -> str:

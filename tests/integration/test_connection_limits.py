@@ -147,7 +147,12 @@ async def test_cap_refuses_beyond_max_and_the_api_stays_reachable(tmp_path: Path
                     if await saturated():
                         break
                     await asyncio.sleep(0.05)
-                assert health["connections"] == {"open": 150, "in_handshake": 150, "max": 150}
+                assert health["connections"] == {
+                    "open": 150,
+                    "in_handshake": 150,
+                    "max": 150,
+                    "reading": 0,
+                }
                 ready = await api.get("/readyz")
                 assert ready.status_code == 503
                 assert ready.headers["retry-after"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import signal
+import time
 
 import pytest
 
@@ -14,7 +15,11 @@ from csms.cli import _apply_serve_flags as apply_serve_flags
 from csms.cli import build_parser, main
 from csms.cli_workers import restart_delay, supervise, worker_node_id, worker_settings
 from csms.config import ClusterSettings, Settings, SettingsError, load_settings
-from tests.unit.worker_targets import cannot_start, dies_once_then_stops_everything
+from tests.unit.worker_targets import (
+    cannot_start,
+    dies_once_then_stops_everything,
+    ignores_sigterm,
+)
 
 CLUSTER = {
     "CSMS_CLUSTER_URL": "nats://127.0.0.1:4222",
@@ -114,3 +119,18 @@ def test_a_dead_worker_is_started_again_and_sigterm_stops_all(
     assert len(died) == 1 and "exited with status 3" in died[0] and "again in 0.1 s" in died[0]
     assert any(m.startswith("worker 2 started again (start 2, node ") for m in messages)
     assert "stopping 2 workers" in messages
+
+
+def test_a_worker_that_does_not_stop_is_killed_after_the_stop_timeout(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """CSMS_WORKER_STOP_TIMEOUT (task s12_admission): the supervisor's wait, a setting now."""
+    settings = _settings(1)
+    settings = dataclasses.replace(
+        settings, server=dataclasses.replace(settings.server, worker_stop_timeout=1.0)
+    )
+    caplog.set_level(logging.INFO, "csms.workers")
+    started = time.monotonic()
+    assert supervise(settings, ignores_sigterm) == (1, None)
+    assert time.monotonic() - started < 20  # not the 60 s default
+    assert "worker 1 did not stop in time: killed" in [r.getMessage() for r in caplog.records]

@@ -31,3 +31,13 @@ def dies_once_then_stops_everything(
     if name == "w2":
         os.kill(parent, signal.SIGTERM)
     time.sleep(60)
+
+
+def ignores_sigterm(settings: Settings, name: str, parent: int, report: Connection) -> None:
+    """A worker slow to stop (thousands of sessions to close): SIGTERM does not end it; worker 1
+    sends the supervisor SIGTERM once ready."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    report.send(("ready", ""))
+    if name == "w1":
+        os.kill(parent, signal.SIGTERM)
+    time.sleep(60)

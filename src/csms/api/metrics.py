@@ -45,6 +45,9 @@ class MetricsSources:
     pool: Callable[[], Mapping[str, int]] | None = None
     # queued, dropped, written, failed, pruned of the message log (None: the log is off).
     message_log: Callable[[], Mapping[str, int]] | None = None
+    # Handshake admission (server/saturation.py): in_handshake, reading, accept_paused (0/1) now;
+    # pauses, deadline_closures, shed since start (None: no station endpoint here).
+    admission: Callable[[], Mapping[str, int]] | None = None
 
 
 def _histogram(family: HistogramMetricFamily, labels: list[str], h: Histogram) -> None:
@@ -103,6 +106,24 @@ class CsmsCollector(Collector):
                 yield CounterMetricFamily(
                     f"csms_message_log_{name}", help_text, value=log.get(name, 0)
                 )
+
+        if s.admission is not None:
+            yield from self._admission(s.admission())
+
+    @staticmethod
+    def _admission(now: Mapping[str, int]) -> Iterator[Metric]:
+        for name, help_text in (
+            ("in_handshake", "Station connections accepted and not yet upgraded"),
+            ("reading", "Handshakes waiting in the station read (database pool included)"),
+            ("accept_paused", "1 while accept() waits (new connections stay in the backlog)"),
+        ):
+            yield GaugeMetricFamily(f"csms_handshakes_{name}", help_text, value=now.get(name, 0))
+        for name, help_text in (
+            ("accept_pauses", "Times accept() paused because the process was saturated"),
+            ("deadline_closures", "Handshakes closed by the server's handshake deadline"),
+            ("shed", "Handshakes answered 503 with Retry-After while saturated"),
+        ):
+            yield CounterMetricFamily(f"csms_handshake_{name}", help_text, value=now.get(name, 0))
 
     @staticmethod
     def _server(stats: ServerStats) -> Iterator[Metric]:

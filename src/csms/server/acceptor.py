@@ -14,12 +14,18 @@ websockets' protocol factory through ``loop.connect_accepted_socket``:
   aborted when they run out;
 * EMFILE/ENFILE/ENOBUFS/ENOMEM at accept are logged once per interval with a count; accepting
   resumes by itself (the pending connections wait in the kernel's backlog meanwhile);
-* a failed TLS handshake is logged with the peer address and OpenSSL's reason (A00.FR.323).
+* a failed TLS handshake is logged with the peer address and OpenSSL's reason (A00.FR.323);
+* while the process is saturated or too many connections are accepted and not yet upgraded
+  (server/saturation.py, ``HandshakeShedder.pause_reason``), accept() is not called: connections
+  wait in the kernel's backlog, their deadline not started, instead of being accepted only to wait
+  in the event loop until it runs out. Accepting resumes when a handshake slot frees up, or at the
+  next poll (every ``PAUSE_POLL`` s, for the loop-lag signal); pauses are logged at a bounded rate.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import errno
 import inspect
 import logging
@@ -45,6 +51,13 @@ ACCEPT_RETRY_DELAY = 0.1
 # Connections accepted in a row before other tasks get a turn.
 ACCEPT_BATCH = 64
 LOG_INTERVAL = 10.0
+# Seconds between two checks of the pause signal while accept() waits (a freed handshake slot
+# wakes it sooner).
+PAUSE_POLL = 0.05
+# Seconds a connection accepted and silent still counts as "request coming": a burst's requests
+# are in the socket buffer at accept; a client silent for longer is slow (or a slowloris) and must
+# not hold accept() back (it is bounded by CSMS_MAX_PENDING_HANDSHAKES and the deadline instead).
+UNREAD_GRACE = 0.5
 
 
 class TrackedConnection(ServerConnection):
@@ -97,6 +110,15 @@ class StationAcceptor:
         self._serving = False
         self._last_accept_error = -float("inf")
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Why accept() waits now (None: it does not), the future a freed slot or the poll sets,
+        # and how many times it paused (for /metrics).
+        self._paused: str | None = None
+        self._resume: asyncio.Future[None] | None = None
+        self.pauses_total = 0
+        self.deadline_closures = 0  # handshakes cut by the deadline (for /metrics and tests)
+        # Connections just accepted (accept time, ticket) whose request may not be read yet.
+        self._recent: collections.deque[tuple[float, Ticket]] = collections.deque()
+        limits.on_free = self._wake
 
     # ------------------------------------------------------------ asyncio.Server's part
 
@@ -195,6 +217,11 @@ class StationAcceptor:
         loop = asyncio.get_running_loop()
         batch = 0
         while True:
+            if (reason := self._pause_reason()) is not None:
+                batch = 0
+                await self._pause(loop, reason)
+                continue
+            self._paused = None
             try:
                 sock, peer = listening.accept()
             except (BlockingIOError, InterruptedError):
@@ -213,6 +240,51 @@ class StationAcceptor:
             if batch >= ACCEPT_BATCH:
                 batch = 0
                 await asyncio.sleep(0)
+
+    def _pause_reason(self) -> str | None:
+        if self.shedder is None:
+            return None
+        limits = self.limits
+        return self.shedder.pause_reason(
+            limits.working, limits.reading, limits.in_handshake, self._unread()
+        )
+
+    def _unread(self) -> int:
+        """Connections accepted within UNREAD_GRACE whose request is not read yet."""
+        recent = self._recent
+        if not recent:
+            return 0
+        stale = time.monotonic() - UNREAD_GRACE
+        while recent and (
+            recent[0][0] < stale or recent[0][1].read or not recent[0][1].in_handshake
+        ):
+            recent.popleft()
+        return sum(1 for _, ticket in recent if not ticket.read and ticket.in_handshake)
+
+    async def _pause(self, loop: asyncio.AbstractEventLoop, reason: str) -> None:
+        """Leave new connections in the kernel's backlog until a slot frees up or the next poll."""
+        if self._paused is None:
+            self.pauses_total += 1
+            self._log.log(
+                logging.WARNING,
+                "paused",
+                "OCPP endpoint paused accepting: %s; new connections wait in the listen backlog",
+                reason,
+            )
+        self._paused = reason
+        if self._resume is None or self._resume.done():
+            self._resume = loop.create_future()
+        resume = self._resume
+        timer = loop.call_later(PAUSE_POLL, self._wake)
+        try:
+            await resume
+        finally:
+            timer.cancel()
+
+    def _wake(self) -> None:
+        """A handshake slot was freed (or the poll is due): the accept loops check again."""
+        if self._resume is not None and not self._resume.done():
+            self._resume.set_result(None)
 
     def _accept_failed(self, exc: OSError) -> None:
         self._last_accept_error = time.monotonic()
@@ -243,6 +315,8 @@ class StationAcceptor:
                 load.max,
             )
             return
+        if self.shedder is not None and (self.shedder.max_handshakes or self.shedder.max_reads):
+            self._recent.append((time.monotonic(), admitted))
         sock.setblocking(False)
         if sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -294,6 +368,7 @@ class StationAcceptor:
     def _expire(self, ticket: Ticket, address: str) -> None:
         transport = self._deadlines.pop(ticket, None)
         if transport is not None and ticket.in_handshake and not ticket.released:
+            self.deadline_closures += 1
             self._log.log(
                 logging.WARNING,
                 "deadline",
@@ -306,7 +381,7 @@ class StationAcceptor:
     def load(self) -> ConnectionLoad:
         """Counters and saturation for the health report."""
         recent = time.monotonic() - self._last_accept_error < self._log_interval
-        return self.limits.load(accept_errors=recent)
+        return self.limits.load(accept_errors=recent, paused=self._paused)
 
 
 async def _readable(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> None:

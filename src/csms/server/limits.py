@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 import ipaddress
 import resource
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from csms.domain.buckets import group_key
@@ -68,6 +69,10 @@ class Ticket:
     released: bool = False
     # Its request was read and is being served (server/saturation.py counts these).
     working: bool = False
+    # It waits in the station read (a pooled database connection or the read itself).
+    reading: bool = False
+    # Its HTTP request was read (judged by server/saturation.py: served or answered 503).
+    read: bool = False
 
 
 def parse_networks(text: str) -> tuple[IPNetwork, ...]:
@@ -97,6 +102,10 @@ class ConnectionLimits:
         self._handshakes: dict[int | str, int] = {}
         self._in_handshake = 0
         self._working = 0  # handshakes whose request is being served (server/saturation.py)
+        self._reading = 0  # of those, waiting in the station read (pool queue included)
+        # Called when a handshake stops counting (checks over, upgraded, closed): the acceptor
+        # resumes accepting at once instead of at its next poll.
+        self.on_free: Callable[[], None] | None = None
 
     def admit(self, address: str) -> Ticket | Refusal:
         """Take a slot for a connection from ``address``, or say why there is none."""
@@ -128,6 +137,41 @@ class ConnectionLimits:
         no CPU and is not counted (so slow or silent sockets cannot make csms refuse everyone)."""
         return self._working
 
+    @property
+    def reading(self) -> int:
+        """Handshakes waiting in the station read: for a pooled database connection or in the
+        read itself (server/saturation.py)."""
+        return self._reading
+
+    @property
+    def in_handshake(self) -> int:
+        """Connections accepted and not upgraded (nor refused) yet."""
+        return self._in_handshake
+
+    def start_read(self, ticket: Ticket) -> None:
+        """The handshake's station read starts (it may wait for a pooled connection)."""
+        if not ticket.reading:
+            ticket.reading = True
+            self._reading += 1
+
+    def end_read(self, ticket: Ticket) -> None:
+        """The station read is over (read, or failed)."""
+        if ticket.reading:
+            ticket.reading = False
+            self._reading -= 1
+            self._freed()
+
+    def _freed(self) -> None:
+        if self.on_free is not None:
+            self.on_free()
+
+    def request_read(self, ticket: Ticket) -> None:
+        """The handshake's request was read (served or answered 503): the acceptor may take the
+        next connection (server/acceptor.py counts the ones accepted and not read yet)."""
+        if not ticket.read:
+            ticket.read = True
+            self._freed()
+
     def start_work(self, ticket: Ticket) -> None:
         """The handshake's request was read; its checks (station read, authentication,
         registration, duplicate probe) run from now until :meth:`end_work`."""
@@ -137,9 +181,11 @@ class ConnectionLimits:
 
     def end_work(self, ticket: Ticket) -> None:
         """The handshake's checks are over (its answer is being sent)."""
+        self.end_read(ticket)
         if ticket.working:
             ticket.working = False
             self._working -= 1
+            self._freed()
 
     def handshake_done(self, ticket: Ticket) -> None:
         """The connection finished its handshake (upgraded or refused); it stays open."""
@@ -153,6 +199,7 @@ class ConnectionLimits:
             self._handshakes[ticket.group] = left
         else:
             del self._handshakes[ticket.group]
+        self._freed()
 
     def release(self, ticket: Ticket) -> None:
         """The connection is closed."""
@@ -162,11 +209,14 @@ class ConnectionLimits:
         ticket.released = True
         self._open -= 1
 
-    def load(self, *, accept_errors: bool = False) -> ConnectionLoad:
-        """Counters for the health report; saturated at the cap or while accept fails."""
+    def load(self, *, accept_errors: bool = False, paused: str | None = None) -> ConnectionLoad:
+        """Counters for the health report; saturated at the cap or while accept fails;
+        ``paused``: why accept() waits now (server/saturation.py), None if it does not."""
         return ConnectionLoad(
             open=self._open,
             in_handshake=self._in_handshake,
             max=self.max_connections,
             saturated=accept_errors or self._open >= self.max_connections,
+            reading=self._reading,
+            accepting_paused=paused,
         )

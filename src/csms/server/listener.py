@@ -91,7 +91,7 @@ from csms.server.limits import (
     raise_nofile_limit,
 )
 from csms.server.registry import ConnectionRegistry
-from csms.server.saturation import HandshakeShedder
+from csms.server.saturation import HandshakeShedder, pending_handshakes_bound
 from csms.server.tls import server_context
 
 logger = logging.getLogger(__name__)
@@ -137,6 +137,10 @@ class StationListener:
             max_handshakes=settings.max_handshakes,
             max_loop_lag=settings.max_loop_lag,
             retry_after=settings.shed_retry_after,
+            max_reads=settings.max_handshake_reads,
+            max_pending=pending_handshakes_bound(
+                settings.max_pending_handshakes, settings.max_handshakes
+            ),
         )
         self._saturation_log = KindLog(logger, burst=1, interval=SATURATION_LOG_INTERVAL)
         # Serialises "count Pending stations, then add one" so the cap holds within this process.
@@ -231,6 +235,21 @@ class StationListener:
         """Station connections open and in handshake, the cap and saturation (None if stopped)."""
         return None if self._acceptor is None else self._acceptor.load()
 
+    def admission(self) -> dict[str, int]:
+        """Handshake admission now and since start, for /metrics (server/saturation.py)."""
+        acceptor = self._acceptor
+        if acceptor is None:
+            return {"shed": self._shedder.shed_total}
+        load = acceptor.load()
+        return {
+            "in_handshake": load.in_handshake,
+            "reading": load.reading,
+            "accept_paused": int(load.accepting_paused is not None),
+            "accept_pauses": acceptor.pauses_total,
+            "deadline_closures": acceptor.deadline_closures,
+            "shed": self._shedder.shed_total,
+        }
+
     def _tls_context(self) -> ssl.SSLContext | None:
         """TLS ≥ 1.2, the A00.FR.317 suites, an RSA and/or an ECDSA certificate (server/tls.py)."""
         s = self._settings
@@ -289,7 +308,7 @@ class StationListener:
         if identity is None:
             return connection.respond(HTTPStatus.NOT_FOUND, "No station identity in the URL.\n")
         try:
-            station = await self._stations.get(identity)
+            station = await self._read_station(connection, identity)
         except (
             StorageError
         ) as exc:  # an outage: one traceback per class and window, not per handshake
@@ -355,6 +374,19 @@ class StationListener:
         self._admitted[connection] = station
         return None
 
+    async def _read_station(self, connection: ServerConnection, identity: str) -> Station | None:
+        """The handshake's station read, counted while it waits (for a pooled database connection
+        or the read): that queue above CSMS_MAX_HANDSHAKE_READS is saturation."""
+        ticket: Ticket | None = getattr(connection, "ticket", None)
+        acceptor = self._acceptor
+        if ticket is None or acceptor is None:
+            return await self._stations.get(identity)
+        acceptor.limits.start_read(ticket)
+        try:
+            return await self._stations.get(identity)
+        finally:
+            acceptor.limits.end_read(ticket)
+
     def _shed(self, connection: ServerConnection) -> Response | None:
         """503 with Retry-After while the process is saturated (server/saturation.py), before
         storage is touched; otherwise this handshake counts as served until its checks end."""
@@ -362,7 +394,9 @@ class StationListener:
         acceptor = self._acceptor
         if ticket is None or acceptor is None:
             return None
-        if (judged := self._shedder.judge(acceptor.limits.working)) is None:
+        limits = acceptor.limits
+        limits.request_read(ticket)
+        if (judged := self._shedder.judge(limits.working, limits.reading)) is None:
             acceptor.limits.start_work(ticket)
             return None
         retry_after, reason = judged

@@ -10,7 +10,7 @@ from csms.storage import tables_events as _tables_events  # noqa: F401 - events:
 from csms.storage import tables_messagelog as _tables_messagelog  # noqa: F401 - on the metadata
 from csms.storage import tables_tariffs as _tables_tariffs  # noqa: F401 - on the metadata
 from csms.storage.committer import GroupCommitter
-from csms.storage.engine import SqliteSynchronous, create_engine
+from csms.storage.engine import PoolSizing, SqliteSynchronous, create_engine
 from csms.storage.migrate import upgrade
 from csms.storage.opening import DatabaseUnavailable
 from csms.storage.repositories import SqlStationRepository, SqlTransactionRepository
@@ -20,6 +20,7 @@ from csms.storage.webhooks import SqlWebhookRepository  # events (issue 9)
 __all__ = [
     "DatabaseUnavailable",
     "GroupCommitter",
+    "PoolSizing",
     "SqlStationRepository",
     "SqlTransactionRepository",
     "SqlWebhookRepository",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import enum
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from sqlalchemy.pool import Pool
 __all__ = [
     "SINGLE_READ",
     "WRITE",
+    "PoolSizing",
     "SqliteSynchronous",
     "create_engine",
     "is_sqlite",
@@ -46,6 +48,16 @@ class SqliteSynchronous(enum.StrEnum):
     NORMAL = "NORMAL"  # survives a process crash; a power loss may drop the last commits
 
 
+@dataclass(frozen=True, slots=True)
+class PoolSizing:
+    """One process's database pool (CSMS_DATABASE_POOL_SIZE, _MAX_OVERFLOW, _POOL_TIMEOUT);
+    None keeps the default of :func:`create_engine`."""
+
+    size: int | None = None
+    max_overflow: int | None = None
+    timeout: float | None = None
+
+
 def is_sqlite(url: str | URL) -> bool:
     """Tell whether ``url`` names a SQLite database."""
     return make_url(url).get_backend_name() == "sqlite"
@@ -58,21 +70,36 @@ def create_engine(
     sqlite_busy_timeout_ms: int = 5000,
     poolclass: type[Pool] | None = None,
     echo: bool = False,
+    pool_size: int | None = None,
+    max_overflow: int | None = None,
+    pool_timeout: float | None = None,
 ) -> AsyncEngine:
     """Create an :class:`AsyncEngine` for ``url`` (``sqlite+aiosqlite://`` or
     ``postgresql+asyncpg://``).
 
     For a SQLite file the parent directory is created. ``poolclass`` overrides SQLAlchemy's
-    default pool (migrations use ``NullPool``).
+    default pool (migrations use ``NullPool``). ``pool_size``, ``max_overflow`` and
+    ``pool_timeout`` (CSMS_DATABASE_POOL_*; None: the defaults below) size this process's pool:
+    each `csms serve --workers` worker has its own, so PostgreSQL's ``max_connections`` must hold
+    workers x (size + overflow), twice over during a restart (docs/deployment.md).
     """
     url = make_url(url)
     # hide_parameters: errors and logs must not carry station data or password hashes.
     options: dict[str, Any] = {"echo": echo, "hide_parameters": True}
     if poolclass is not None:
         options["poolclass"] = poolclass
+    sizing = {
+        name: value
+        for name, value in (
+            ("pool_size", pool_size),
+            ("max_overflow", max_overflow),
+            ("pool_timeout", pool_timeout),
+        )
+        if value is not None and poolclass is None
+    }
     if not is_sqlite(url):
         # A connection the server dropped (restart, failover) is replaced before a batch uses it.
-        return create_async_engine(url, pool_pre_ping=True, **options)
+        return create_async_engine(url, pool_pre_ping=True, **options, **sizing)
     if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
         Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     if poolclass is None:
@@ -80,6 +107,7 @@ def create_engine(
         # would be opened and closed again under a reconnect storm, a thread and the PRAGMAs
         # each time.
         options.update(pool_size=8, max_overflow=0, pool_timeout=60)
+        options.update(sizing)
     engine = create_async_engine(url, **options)
     pragmas = (
         "PRAGMA journal_mode=WAL",

@@ -43,7 +43,7 @@ from csms.storage.configuration import SqlConfigurationRepository
 from csms.storage.connections import SqlConnectionHistory
 from csms.storage.devicemodel import SqlDeviceModelRepository
 from csms.storage.direct import reading
-from csms.storage.engine import SqliteSynchronous, create_engine
+from csms.storage.engine import PoolSizing, SqliteSynchronous, create_engine
 from csms.storage.files_repository import SqlFileRepository, SqlSecurityRepository
 from csms.storage.identity import SqlAccountRepository, SqlAuditLog
 from csms.storage.ledger import SqlLedger
@@ -196,18 +196,27 @@ async def open_store(
     max_batch: int = 1000,
     max_pending: int = 10_000,
     log_limiter: LogLimiter | None = None,
+    pool: PoolSizing | None = None,
 ) -> Store:
     """Migrate the database (unless ``migrate`` is False) and return a started :class:`Store`.
 
     ``database_url`` is ``sqlite+aiosqlite:///path/to/csms.db`` or
     ``postgresql+asyncpg://user:password@host/db``. The caller must ``await store.aclose()``.
     ``log_limiter``: the process's limiter, so a database outage logs a few lines, not one per batch.
+    ``pool``: this process's pool size, overflow and timeout (CSMS_DATABASE_POOL_*).
     A database that cannot be opened raises :class:`~csms.storage.opening.DatabaseUnavailable`.
     """
     if migrate:
         await upgrade(database_url)
     async with opening(database_url):
-        engine = create_engine(database_url, sqlite_synchronous=sqlite_synchronous)
+        sizing = pool if pool is not None else PoolSizing()
+        engine = create_engine(
+            database_url,
+            sqlite_synchronous=sqlite_synchronous,
+            pool_size=sizing.size,
+            max_overflow=sizing.max_overflow,
+            pool_timeout=sizing.timeout,
+        )
         if not migrate:  # nothing has connected yet: fail here, not at the first station
             try:
                 async with engine.connect() as conn:

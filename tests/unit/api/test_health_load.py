@@ -23,7 +23,7 @@ async def test_healthz_shows_connections_and_saturation(
     assert response.json() == {
         "status": "ok",
         "version": csms.__version__,
-        "connections": {"open": 3, "in_handshake": 1, "max": 3},
+        "connections": {"open": 3, "in_handshake": 1, "max": 3, "reading": 0},
         "saturated": True,
     }
 
@@ -45,7 +45,7 @@ async def test_readyz_is_503_with_retry_after_when_saturated(
     assert saturated.headers["retry-after"] == "10"
     assert saturated.json() == {
         "status": "saturated",
-        "connections": {"open": 3, "in_handshake": 0, "max": 3},
+        "connections": {"open": 3, "in_handshake": 0, "max": 3, "reading": 0},
     }
 
 

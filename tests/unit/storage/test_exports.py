@@ -9,6 +9,7 @@ def test_exported_names() -> None:
     assert sorted(csms.storage.__all__) == [
         "DatabaseUnavailable",
         "GroupCommitter",
+        "PoolSizing",
         "SqlStationRepository",
         "SqlTransactionRepository",
         "SqlWebhookRepository",  # the container builds the events' webhook store (issue 9)

@@ -82,6 +82,9 @@ class Connections(BaseModel):
     open: int
     in_handshake: int
     max: int
+    # Handshakes waiting in the station read; why accept() waits now (None: it accepts).
+    reading: int = 0
+    accepting_paused: str | None = None
 
 
 class HealthReport(Health):
@@ -101,6 +104,16 @@ class Readiness(BaseModel):
     )
 
 
+def _connections(now: ConnectionLoad) -> Connections:
+    return Connections(
+        open=now.open,
+        in_handshake=now.in_handshake,
+        max=now.max,
+        reading=now.reading,
+        accepting_paused=now.accepting_paused,
+    )
+
+
 def health_router(
     load: LoadProbe | None = None, database: DatabaseProbe | None = None
 ) -> APIRouter:
@@ -117,7 +130,7 @@ def health_router(
             return HealthReport(version=context.version)
         return HealthReport(
             version=context.version,
-            connections=Connections(open=now.open, in_handshake=now.in_handshake, max=now.max),
+            connections=_connections(now),
             saturated=now.saturated,
         )
 
@@ -125,11 +138,7 @@ def health_router(
         """503 while new station connections are refused (at the cap, or out of descriptors) or
         the database does not answer."""
         now = current()
-        connections = (
-            None
-            if now is None
-            else Connections(open=now.open, in_handshake=now.in_handshake, max=now.max)
-        )
+        connections = None if now is None else _connections(now)
         db: Literal["ok", "unavailable"] | None = None
         if database is not None:
             db = "ok" if await database.ok() else "unavailable"
