@@ -100,6 +100,7 @@ class Store:
         max_pending: int = 10_000,
         touch_interval: float = 1.0,
         log_limiter: LogLimiter | None = None,
+        sqlite_writer_thread: bool = True,
     ) -> None:
         self._engine = engine
         self._committer = GroupCommitter(
@@ -108,6 +109,7 @@ class Store:
             max_pending=max_pending,
             touch_interval=touch_interval,
             log_limiter=log_limiter,
+            sqlite_writer_thread=sqlite_writer_thread,
         )
         self.stations = SqlStationRepository(engine, self._committer, clock=clock)
         self.transactions = SqlTransactionRepository(self._committer, clock=clock)
