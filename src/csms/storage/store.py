@@ -198,12 +198,14 @@ async def open_store(
     max_batch: int = 1000,
     max_pending: int = 10_000,
     log_limiter: LogLimiter | None = None,
+    sqlite_writer_thread: bool = True,
 ) -> Store:
     """Migrate the database (unless ``migrate`` is False) and return a started :class:`Store`.
 
     ``database_url`` is ``sqlite+aiosqlite:///path/to/csms.db`` or
     ``postgresql+asyncpg://user:password@host/db``. The caller must ``await store.aclose()``.
     ``log_limiter``: the process's limiter, so a database outage logs a few lines, not one per batch.
+    ``sqlite_writer_thread``: see :class:`~csms.storage.committer.GroupCommitter`.
     A database that cannot be opened raises :class:`~csms.storage.opening.DatabaseUnavailable`.
     """
     if migrate:
@@ -223,6 +225,7 @@ async def open_store(
         max_batch=max_batch,
         max_pending=max_pending,
         log_limiter=log_limiter,
+        sqlite_writer_thread=sqlite_writer_thread,
     )
     await store.start()
     return store
