@@ -1,4 +1,4 @@
-"""Instructions per stored TransactionEvent, per server build and with parts switched off.
+"""Instructions per stored TransactionEvent (or MeterValues), per server build and with parts off.
 
 CPU time per call on this shared 2-core machine moves by ±20 % with whatever else runs; the
 instructions a server executes for the same work do not. Each server runs under valgrind's
@@ -8,7 +8,9 @@ batches of about the same size), and instrumentation is switched on for ``--wind
 the steady state, then for ``--idle`` seconds with the load generator stopped (SIGSTOP: the
 stations stay connected, silent). The result is the loaded window's instructions (the whole
 process: event loop, SQLite's writer thread) less the idle rate times its length, divided by the
-``transaction_events`` rows stored in the window.
+``transaction_events`` rows stored in the window. With ``--mix metervalues16`` the unit is one
+1.6 MeterValues call: the ``meter_values`` rows stored in the window divided by the sampled values
+per call of that mix (``csms.loadtest.payloads.meter_values_16``).
 
 A server is ``label=python`` (a checkout's interpreter: ``python -m csms serve``) or
 ``label=python:part,part`` (this checkout's ``benchmarks/parts_off.py`` with those parts off),
@@ -38,14 +40,27 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks import run  # run as a script, like the other benchmarks
+from csms.loadtest.payloads import meter_values_16
 
 PARTS_OFF = Path(__file__).resolve().parent / "parts_off.py"
 TOKEN = "te-instructions-api-token-0123456789"
 
 
-def stored_events(db: Path) -> int:
+# What one call of each mix stores: (table, rows per call).
+UNITS = {
+    "transactionevent201": ("transaction_events", 1),
+    "metervalues16": (
+        "meter_values",
+        len(meter_values_16(1, 0.0, "2026-01-01T00:00:00Z")["meterValue"][0]["sampledValue"]),
+    ),
+}
+
+
+def stored_events(db: Path, mix: str = "transactionevent201") -> float:
+    """Calls of ``mix`` stored so far in ``db``."""
+    table, rows_per_call = UNITS[mix]
     with contextlib.closing(sqlite3.connect(db, timeout=30)) as conn:
-        return int(conn.execute("SELECT count(*) FROM transaction_events").fetchone()[0])
+        return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]) / rows_per_call
 
 
 def callgrind_dumps(out: Path) -> list[int]:
@@ -89,16 +104,16 @@ def measure(label: str, spec: str, args: argparse.Namespace, workdir: Path) -> d
             time.sleep(1)
         load = subprocess.Popen(
             [sys.executable, str(run.BENCH_DIR / "loadgen.py"), "load", "--url",
-             f"ws://{run.HOST}:{port}/ocpp", "--mix", "transactionevent201",
+             f"ws://{run.HOST}:{port}/ocpp", "--mix", args.mix,
              "--stations", str(args.stations), "--pace", str(args.pace), "--warmup", "100000",
              "--duration", "1", "--call-timeout", "120", "--open-timeout", "120",
              "--connect-phase-timeout", "600", "--tag", "TEI"],
             cwd=run.REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         time.sleep(args.settle)
-        before = stored_events(db)
+        before = stored_events(db, args.mix)
         loaded = instrumented(server.pid, args.window)
-        events = stored_events(db) - before
+        events = stored_events(db, args.mix) - before
         # The same stations, connected and silent (the load generator stopped): what the server
         # executes per second whatever the load (timers, the last-seen flush, cache refreshes),
         # taken out of the loaded window so that servers running at different speeds under
@@ -139,6 +154,7 @@ def instrumented(pid: int, seconds: float) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("servers", nargs="+", help="label=python[:part,part]")
+    parser.add_argument("--mix", choices=sorted(UNITS), default="transactionevent201")
     parser.add_argument("--rounds", type=int, default=1, help="each server this many times")
     parser.add_argument("--stations", type=int, default=20)
     parser.add_argument("--pace", type=float, default=0.0, help="s a station waits per reply")

@@ -245,6 +245,12 @@ class DatabaseSettings:
         )
 
     # --- end of pool per process
+    # --- storage fast path (issue 11 item 5) ---
+    # SQLite: apply each group-commit batch on a dedicated writer thread with a synchronous
+    # connection, one thread hop per batch instead of several per statement (same PRAGMAs and
+    # guarantees). Off: the batch runs on aiosqlite like the reads. Ignored for PostgreSQL.
+    sqlite_writer_thread: bool = True  # CSMS_DATABASE_SQLITE_WRITER_THREAD
+    # --- end of storage fast path
 
 
 @dataclass(frozen=True, slots=True)

@@ -695,6 +695,7 @@ class Csms:
                 migrate=database.migrate,
                 log_limiter=self.log_limiter,
                 pool=PoolSizing(*database.pool()),
+                sqlite_writer_thread=database.sqlite_writer_thread,
             )
         except DatabaseUnavailable as exc:
             raise StartupError(f"CSMS_DATABASE_URL (--database-url): {exc}") from exc

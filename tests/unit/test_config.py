@@ -103,3 +103,12 @@ def test_command_job_max_stations_from_the_command_line() -> None:
     zero = build_parser().parse_args(["serve", "--command-job-max-stations", "0"])
     with pytest.raises(SettingsError, match="CSMS_API_COMMAND_JOB_MAX_STATIONS"):
         _apply_serve_flags(Settings(), zero)
+
+
+def test_sqlite_writer_thread_setting() -> None:
+    """Storage fast path (issue 11 item 5): on by default, off by env, a bad value refused."""
+    assert load_settings({}).database.sqlite_writer_thread is True
+    off = load_settings({"CSMS_DATABASE_SQLITE_WRITER_THREAD": "false"})
+    assert off.database.sqlite_writer_thread is False
+    with pytest.raises(SettingsError, match="CSMS_DATABASE_SQLITE_WRITER_THREAD"):
+        load_settings({"CSMS_DATABASE_SQLITE_WRITER_THREAD": "maybe"})

@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy import event
-from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import Pool
+from sqlalchemy.pool import Pool, QueuePool
 
 __all__ = [
     "SINGLE_READ",
@@ -30,6 +31,7 @@ __all__ = [
     "create_engine",
     "is_sqlite",
     "single_reads",
+    "sqlite_writer_engine",
     "write_transaction",
     "writers",
 ]
@@ -39,6 +41,9 @@ WRITE = "csms_write"
 # Execution option marking a connection that runs one SELECT only (SQLite: no BEGIN, as one
 # statement is atomic by itself; saves two round trips to SQLite's thread).
 SINGLE_READ = "csms_single_read"
+# Engine execution option holding a SQLite file engine's PRAGMAs, so that the committer's
+# synchronous writer connection (:func:`sqlite_writer_engine`) is set up exactly the same way.
+_SQLITE_PRAGMAS = "csms_sqlite_pragmas"
 
 
 class SqliteSynchronous(enum.StrEnum):
@@ -108,15 +113,33 @@ def create_engine(
         # each time.
         options.update(pool_size=8, max_overflow=0, pool_timeout=60)
         options.update(sizing)
-    engine = create_async_engine(url, **options)
     pragmas = (
         "PRAGMA journal_mode=WAL",
         f"PRAGMA synchronous={SqliteSynchronous(sqlite_synchronous).value}",
         "PRAGMA foreign_keys=ON",
         f"PRAGMA busy_timeout={int(sqlite_busy_timeout_ms)}",
     )
+    if url.database and url.database != ":memory:":
+        options["execution_options"] = {_SQLITE_PRAGMAS: pragmas}
+    engine = create_async_engine(url, **options)
+    _set_up_sqlite(engine.sync_engine, pragmas)
+    return engine
 
-    @event.listens_for(engine.sync_engine, "connect")
+
+def _set_up_sqlite(engine: Engine, pragmas: tuple[str, ...]) -> None:
+    _set_up_sqlite_connections(engine, pragmas)
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        options = conn.get_execution_options()
+        if options.get(WRITE, False):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        elif not options.get(SINGLE_READ, False):
+            conn.exec_driver_sql("BEGIN")
+
+
+def _set_up_sqlite_connections(engine: Engine, pragmas: tuple[str, ...]) -> None:
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN, not pysqlite
         cursor = dbapi_connection.cursor()
@@ -126,15 +149,34 @@ def create_engine(
         finally:
             cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        options = conn.get_execution_options()
-        if options.get(WRITE, False):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        elif not options.get(SINGLE_READ, False):
-            conn.exec_driver_sql("BEGIN")
 
-    return engine
+def sqlite_writer_engine(engine: AsyncEngine) -> Engine | None:
+    """Return a synchronous (pysqlite) engine on the same SQLite file as ``engine``, with the same
+    PRAGMAs, whose connections write (``BEGIN IMMEDIATE``); None unless ``engine`` is a SQLite
+    file engine made by :func:`create_engine` (an in-memory database is private to one
+    connection, so it keeps the async path).
+
+    The pool holds one connection, kept open: the committer uses it from one thread only. The
+    engine shares ``engine``'s connection events (``begin``, ``commit``, cursor events, present
+    and future), as SQLAlchemy's own ``execution_options()`` engines do, so that what listens to
+    the store's engine still sees every write.
+    """
+    pragmas = engine.get_execution_options().get(_SQLITE_PRAGMAS)
+    if pragmas is None or not is_sqlite(engine.url):
+        return None
+    sync = create_sync_engine(
+        engine.url.set(drivername="sqlite+pysqlite"),
+        poolclass=QueuePool,
+        pool_size=1,
+        max_overflow=0,
+        hide_parameters=True,
+        echo=engine.echo,
+        execution_options={WRITE: True},
+    )
+    _set_up_sqlite_connections(sync, pragmas)  # pool events are the pool's own, not shared
+    sync.dispatch = sync.dispatch._join(engine.sync_engine.dispatch)
+    sync._has_events = True  # check the shared listeners at each event point
+    return sync
 
 
 def single_reads(engine: AsyncEngine) -> AsyncEngine:

@@ -100,6 +100,7 @@ class Store:
         max_pending: int = 10_000,
         touch_interval: float = 1.0,
         log_limiter: LogLimiter | None = None,
+        sqlite_writer_thread: bool = True,
     ) -> None:
         self._engine = engine
         self._committer = GroupCommitter(
@@ -108,6 +109,7 @@ class Store:
             max_pending=max_pending,
             touch_interval=touch_interval,
             log_limiter=log_limiter,
+            sqlite_writer_thread=sqlite_writer_thread,
         )
         self.stations = SqlStationRepository(engine, self._committer, clock=clock)
         self.transactions = SqlTransactionRepository(self._committer, clock=clock)
@@ -197,6 +199,7 @@ async def open_store(
     max_pending: int = 10_000,
     log_limiter: LogLimiter | None = None,
     pool: PoolSizing | None = None,
+    sqlite_writer_thread: bool = True,
 ) -> Store:
     """Migrate the database (unless ``migrate`` is False) and return a started :class:`Store`.
 
@@ -204,6 +207,7 @@ async def open_store(
     ``postgresql+asyncpg://user:password@host/db``. The caller must ``await store.aclose()``.
     ``log_limiter``: the process's limiter, so a database outage logs a few lines, not one per batch.
     ``pool``: this process's pool size, overflow and timeout (CSMS_DATABASE_POOL_*).
+    ``sqlite_writer_thread``: see :class:`~csms.storage.committer.GroupCommitter`.
     A database that cannot be opened raises :class:`~csms.storage.opening.DatabaseUnavailable`.
     """
     if migrate:
@@ -230,6 +234,7 @@ async def open_store(
         max_batch=max_batch,
         max_pending=max_pending,
         log_limiter=log_limiter,
+        sqlite_writer_thread=sqlite_writer_thread,
     )
     await store.start()
     return store
