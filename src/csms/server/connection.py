@@ -8,7 +8,9 @@ Tasks and ordering:
   demand (no idle task per connection), so transaction messages keep their order and a handler that
   sends a CALL to the same station never deadlocks (OCPP-J 1.6 §4.1.1 NOTE; mobilityhouse/ocpp#130);
 * one writer at a time flushes the session's outgoing frames, in order;
-* a timer, armed at the session's next deadline, times out our outstanding CALL.
+* a timer, armed at the session's next deadline, times out our outstanding CALL;
+* server pings come from the listener's shared :class:`~csms.server.keepalive.Keepalive` (no
+  task per connection).
 
 Misbehaviour is cheap: every per-frame or per-error line goes through the container's
 :class:`~csms.log.LogLimiter` (a few lines per station and kind per interval, then a "repeated N
@@ -66,6 +68,7 @@ from csms.rpc import (
     RpcSession,
     SendReceived,
 )
+from csms.server.keepalive import Keepalive
 
 logger = logging.getLogger(__name__)
 # --log-frames writes every frame here at INFO (csms.log keeps it at INFO whatever the level).
@@ -153,6 +156,7 @@ class StationConnection:
         "_flush_task",
         "_flushing",
         "_inbound",
+        "_keepalive",
         "_limiter",
         "_log_frames",
         "_loop",
@@ -186,6 +190,7 @@ class StationConnection:
         tap: FrameHook | None = None,
         stats: ServerStats | None = None,
         dialect: Ocpp15Json | None = None,
+        keepalive: Keepalive | None = None,
     ) -> None:
         self.ws = ws
         self.ctx = ctx
@@ -225,6 +230,8 @@ class StationConnection:
         # Times of the last ``limit`` protocol violations; created on the first one.
         self._violation_times: deque[float] | None = None
         self.log = ctx.log
+        # The listener's shared pinger (None: no server pings), joined while ``run`` reads.
+        self._keepalive = keepalive
 
     # ------------------------------------------------------------------ reading
 
@@ -236,6 +243,8 @@ class StationConnection:
         seen_at = loop.time()
         if mark_seen is not None:
             mark_seen()
+        if self._keepalive is not None:
+            self._keepalive.add(self.ws)
         try:
             async for message in self.ws:
                 # last_seen_at is written about once a second anyway: mark it at most that often.
@@ -619,6 +628,8 @@ class StationConnection:
         await self.ws.close(code, reason)
 
     async def _teardown(self) -> None:
+        if self._keepalive is not None:
+            self._keepalive.discard(self.ws)
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None

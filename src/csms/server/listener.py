@@ -82,6 +82,7 @@ from csms.server.connection import (
     StationLog,
 )
 from csms.server.identity import identity_from_path
+from csms.server.keepalive import Keepalive
 from csms.server.limits import (
     ConnectionLimits,
     Ticket,
@@ -151,6 +152,13 @@ class StationListener:
         self._no_password_warned: dict[str, float] = {}
         # 1.5J's schemas and mapping, built at the first ocpp1.5 session (None: not yet).
         self._ocpp15: Ocpp15Json | None = None
+        # Server pings for all sessions from one timer (idle cost, issue 11); websockets' own
+        # keepalive (a task per connection) is off.
+        self.keepalive = (
+            Keepalive(settings.ping_interval, settings.ping_timeout)
+            if settings.ping_interval is not None
+            else None
+        )
 
     @property
     def port(self) -> int:
@@ -191,8 +199,7 @@ class StationListener:
             extensions=extensions,
             max_size=s.max_message_size,
             max_queue=4,
-            ping_interval=s.ping_interval,
-            ping_timeout=s.ping_timeout,
+            ping_interval=None,  # self.keepalive pings every session
             close_timeout=s.close_timeout,
             server_header="csms",
         )
@@ -252,6 +259,8 @@ class StationListener:
             await self._server.wait_closed()
             self._server = None
             self._acceptor = None
+        if self.keepalive is not None:
+            self.keepalive.close()
 
     # ---------------------------------------------------------------- handshake
 
@@ -650,6 +659,7 @@ class StationListener:
             tap=self._frame_taps(station.id) if self._frame_taps is not None else None,
             stats=self.stats,
             dialect=dialect,
+            keepalive=self.keepalive,
         )
         # The handshake is done: its headers are not needed any more (~2.5 KiB per connection). The
         # request object lives on in websockets' parser, so empty it in place.
