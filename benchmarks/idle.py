@@ -10,7 +10,9 @@ stations accepted) under a small wrapper that counts the garbage collector's wor
 1.6, booted once, then idle except a Heartbeat every ``--heartbeat`` s, spread evenly), and read:
 
 * ``kib_per_station``: RSS growth (stable readings before and after the fleet) ÷ N;
-* ``gc_objects_per_station``: growth of ``len(gc.get_objects())`` (frozen objects excluded) ÷ N;
+* ``gc_objects_per_station``: growth of the tracked objects (frozen ones included) ÷ N, and
+  ``gc_unfrozen_objects_per_station``: those a full collection still walks (``gc_types_per_station``
+  breaks these down by type; run with ``--server-arg=--no-gc-freeze`` to see them all);
 * ``cpu_us_per_station_second``: the server's CPU time over the idle window ÷ (N × window);
 * ``gc_in_window``: collections in the window by generation, their CPU ms and the longest;
 * ``full_collection_ms``: one ``gc.collect()`` timed at the end, with N stations connected.
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import gc
 import json
@@ -86,12 +89,16 @@ def _serve(stats_path: str, argv: list[str]) -> int:
         collect_ms = None
         if os.path.exists(stats_path + ".collect"):
             os.unlink(stats_path + ".collect")
-            t0 = time.perf_counter()
+            t0 = time.process_time()  # CPU time: preemption by other processes excluded
             gc.collect()
-            collect_ms = (time.perf_counter() - t0) * 1e3
+            collect_ms = (time.process_time() - t0) * 1e3
+        objects = gc.get_objects()
+        types = collections.Counter(type(o).__qualname__ for o in objects)
+        del objects
         snapshot = {
             "gc": {str(g): dict(v) for g, v in gens.items()},
-            "objects": len(gc.get_objects()),
+            "objects": sum(types.values()),
+            "types": dict(types),
             "frozen": gc.get_freeze_count(),
             "full_collection_ms": collect_ms,
         }
@@ -137,6 +144,16 @@ def _gc_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
             "max_ms_so_far": round(a["max_ms"], 1),
         }
     return out
+
+
+def _types_delta(before: dict[str, Any], after: dict[str, Any], n: int) -> dict[str, float]:
+    """Tracked objects per station by type, largest first (what a connection is made of)."""
+    delta = {
+        name: (count - before["types"].get(name, 0)) / n
+        for name, count in after["types"].items()
+        if n and count - before["types"].get(name, 0) >= n / 2
+    }
+    return {k: round(v, 2) for k, v in sorted(delta.items(), key=lambda kv: -kv[1])}
 
 
 async def _heartbeats(
@@ -256,10 +273,18 @@ async def _measure(
         "rss_after_window_mib": round(rss2 / 2**20, 1),
         "rss_stable": stable,
         "kib_per_station": round((rss1 - rss0) / n / 1024, 2) if n else None,
-        "gc_objects_per_station": round((snap1["objects"] - snap0["objects"]) / n, 1)
+        # tracked objects, frozen ones included (what a connection is made of) ...
+        "gc_objects_per_station": round(
+            (snap1["objects"] + snap1["frozen"] - snap0["objects"] - snap0["frozen"]) / n, 1
+        )
+        if n
+        else None,
+        # ... and those a full collection still walks (csms freezes sessions after a burst)
+        "gc_unfrozen_objects_per_station": round((snap1["objects"] - snap0["objects"]) / n, 1)
         if n
         else None,
         "gc_objects_connected": snap1["objects"],
+        "gc_types_per_station": _types_delta(snap0, snap1, n),
         "gc_frozen": snap1["frozen"],
         "window_s": round(window, 1),
         "heartbeats_per_s": round(sent[0] / max(window + args.settle, 1e-9), 1),
@@ -292,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-n", type=int, default=5000, help="stations")
     parser.add_argument("--window", type=float, default=90.0, help="idle window (s)")
-    parser.add_argument("--settle", type=float, default=5.0, help="wait after connecting (s)")
+    parser.add_argument("--settle", type=float, default=15.0, help="wait after connecting (s)")
     parser.add_argument(
         "--ping-intervals",
         type=lambda v: [float(x) for x in v.split(",")],

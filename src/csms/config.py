@@ -192,7 +192,8 @@ class ServerSettings:
     max_loop_lag: float = 2.0  # CSMS_MAX_LOOP_LAG (seconds)
     shed_retry_after: int = 5  # CSMS_SHED_RETRY_AFTER (seconds)
     # Move every object alive after start-up (modules, schemas, routes: ~200,000) out of the
-    # garbage collector's reach with gc.freeze(), so full collections walk only the stations'.
+    # garbage collector's reach with gc.freeze(), so full collections walk only the stations';
+    # and the sessions' objects after each burst of connections (server/gcfreeze.py).
     gc_freeze: bool = True  # CSMS_GC_FREEZE (on/off)
     # --- end of per-process cost
     # --- Workers (issue 11 item 1: `csms serve --workers N`; cli_workers.py, docs/deployment.md
