@@ -255,11 +255,14 @@ class StationConnection:
                     self._log_frames.info("<- %s", loggable_frame(message))
                 if self._tap is not None:
                     self._tap(True, message)
-                if isinstance(message, str):
-                    events = session.receive(message, loop.time())
-                else:
-                    events = session.receive_binary()
-                self._handle_events(events)
+                # No local keeps the frame or its events (the last CALL's payload) alive while the
+                # session idles: this coroutine's frame lives as long as the connection.
+                self._handle_events(
+                    session.receive(message, loop.time())
+                    if isinstance(message, str)
+                    else session.receive_binary()
+                )
+                del message
                 await self._flush()
                 if self._close_request is not None:
                     await self.ws.close(*self._close_request)

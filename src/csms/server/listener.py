@@ -666,18 +666,21 @@ class StationListener:
         if ws.request is not None:
             ws.request.headers.clear()
         ws.response = None
+        # Nor is the station as read for the handshake: this frame lives as long as the session.
+        station_id = station.id
+        del station
         self._registry.register(conn)
         log.info("connected (OCPP %s) from %s", negotiated, _address(ws))
         try:
             await self._stations.record_connection(
-                station.id, online=True, ocpp_version=negotiated, now=self._clock()
+                station_id, online=True, ocpp_version=negotiated, now=self._clock()
             )
             await conn.run()
         finally:
             if self._registry.unregister(conn):
                 try:
                     await self._stations.record_connection(
-                        station.id,
+                        station_id,
                         online=False,
                         ocpp_version=negotiated,
                         now=self._clock(),
