@@ -85,7 +85,7 @@ def _serve(stats_path: str, argv: list[str]) -> int:
         stat["cpu_ms"] += spent
         stat["max_ms"] = max(stat["max_ms"], spent)
 
-    def dump(_signum: int, _frame: Any) -> None:
+    def dump() -> None:
         collect_ms = None
         if os.path.exists(stats_path + ".collect"):
             os.unlink(stats_path + ".collect")
@@ -106,8 +106,13 @@ def _serve(stats_path: str, argv: list[str]) -> int:
             json.dump(snapshot, file)
         os.replace(stats_path + ".tmp", stats_path)
 
+    def later(_signum: int, _frame: Any) -> None:
+        # From the event loop, not inside the handler: a signal handled during a collection (in
+        # on_gc) would make gc.collect() return at once.
+        asyncio.get_running_loop().call_soon_threadsafe(dump)
+
     gc.callbacks.append(on_gc)
-    signal.signal(signal.SIGUSR1, dump)
+    signal.signal(signal.SIGUSR1, later)
     return csms_main(argv)
 
 
@@ -219,6 +224,10 @@ async def _measure(
     tally = Tally()
     rss0, _ = await wait_rss_stable(proc, 0.25, 30)
     snap0 = await _snapshot(proc, stats)
+    # The empty server's own CPU (timers, the committer): not a per-station cost.
+    empty0, e0 = tree_cpu_seconds(proc), time.monotonic()
+    await asyncio.sleep(args.empty_window)
+    empty_cores = (tree_cpu_seconds(proc) - empty0) / (time.monotonic() - e0)
 
     async def connect(i: int) -> Any:
         script = StationScript(MIX_HEARTBEAT16, f"idle-{i:06d}", i)
@@ -290,6 +299,11 @@ async def _measure(
         "heartbeats_per_s": round(sent[0] / max(window + args.settle, 1e-9), 1),
         "server_cores": round((cpu1 - cpu0) / window, 4),
         "cpu_us_per_station_second": round((cpu1 - cpu0) / window / n * 1e6, 2) if n else None,
+        "empty_server_cores": round(empty_cores, 4),
+        # ... less the empty server's own CPU
+        "net_cpu_us_per_station_second": round(((cpu1 - cpu0) / window - empty_cores) / n * 1e6, 2)
+        if n
+        else None,
         "gc_in_window": _gc_delta(snap1, snap2),
         "full_collection_ms": round(snap3["full_collection_ms"], 1),
     }
@@ -323,6 +337,9 @@ def main(argv: list[str] | None = None) -> int:
         type=lambda v: [float(x) for x in v.split(",")],
         default=[60.0, 5.0],
         help="one run per server ping interval (s)",
+    )
+    parser.add_argument(
+        "--empty-window", type=float, default=10.0, help="empty server's CPU, before (s)"
     )
     parser.add_argument("--heartbeat", type=float, default=300.0, help="Heartbeat period (s)")
     parser.add_argument("--concurrency", type=int, default=100, help="connects in flight")
