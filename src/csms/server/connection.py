@@ -164,7 +164,6 @@ class StationConnection:
         "_session",
         "_stats",
         "_tap",
-        "_tap_end",
         "_timer",
         "_timer_at",
         "_violation_times",
@@ -186,7 +185,7 @@ class StationConnection:
         call_timeout: float,
         max_queued_calls: int,
         log_frames: bool = False,
-        mark_seen: Callable[[], None] | None = None,
+        mark_seen: Callable[[str], None] | None = None,
         tap: FrameHook | None = None,
         stats: ServerStats | None = None,
         dialect: Ocpp15Json | None = None,
@@ -220,8 +219,9 @@ class StationConnection:
         self._mark_seen = mark_seen
         # The message log's hook, called with (inbound, frame) for every frame read or written,
         # and the process's message counters (/metrics); both cost a few hundred ns per frame.
-        self._tap = tap.frame if tap is not None else None  # bound once: called per frame
-        self._tap_end = tap.closed if tap is not None else None
+        # (No bound method or partial kept per connection: each is one more object per idle
+        # station; ``mark_seen`` is one callable shared by all, given the station id.)
+        self._tap = tap
         self._stats = stats
         self._close_request: tuple[int, str] | None = None
         self._close_task: asyncio.Task[None] | None = None
@@ -241,8 +241,9 @@ class StationConnection:
         loop = self._loop
         mark_seen = self._mark_seen
         seen_at = loop.time()
+        station_id = self.station_id
         if mark_seen is not None:
-            mark_seen()
+            mark_seen(station_id)
         if self._keepalive is not None:
             self._keepalive.add(self.ws)
         try:
@@ -250,11 +251,11 @@ class StationConnection:
                 # last_seen_at is written about once a second anyway: mark it at most that often.
                 if mark_seen is not None and (now := loop.time()) - seen_at >= SEEN_RESOLUTION:
                     seen_at = now
-                    mark_seen()
+                    mark_seen(station_id)
                 if self._log_frames is not None:
                     self._log_frames.info("<- %s", loggable_frame(message))
                 if self._tap is not None:
-                    self._tap(True, message)
+                    self._tap.frame(True, message)
                 # No local keeps the frame or its events (the last CALL's payload) alive while the
                 # session idles: this coroutine's frame lives as long as the connection.
                 self._handle_events(
@@ -598,7 +599,7 @@ class StationConnection:
                     if self._log_frames is not None:
                         self._log_frames.info("-> %s", loggable_frame(data))
                     if self._tap is not None:
-                        self._tap(False, data)
+                        self._tap.frame(False, data)
                     await self.ws.send(data, text=True)
         except ConnectionClosed:
             pass
@@ -648,8 +649,8 @@ class StationConnection:
                 self.log.warning("a handler was still running 10 s after the connection closed")
         if self._flush_task is not None and not self._flush_task.done():
             self._flush_task.cancel()
-        if self._tap_end is not None:  # after the last frame: CALLs still waiting get no answer
-            self._tap_end()
+        if self._tap is not None:  # after the last frame: CALLs still waiting get no answer
+            self._tap.closed()
         self._limiter.flush(self.station_id, _KINDS)
         ctx = self.ctx
         if ctx.protocol_violations or ctx.suppressed_log_lines or ctx.schema_violations:

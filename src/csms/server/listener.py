@@ -34,7 +34,6 @@ once (OCPP-J 1.6 §3.2; 2.0.1 Part 4 §3.2; OCTT TC_088_CSMS) — it is never se
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import math
 import ssl
@@ -152,6 +151,8 @@ class StationListener:
         self._no_password_warned: dict[str, float] = {}
         # 1.5J's schemas and mapping, built at the first ocpp1.5 session (None: not yet).
         self._ocpp15: Ocpp15Json | None = None
+        # One bound method for every session's "seen" note (not one object per connection).
+        self._seen = self._mark_seen
         # Server pings for all sessions from one timer (idle cost, issue 11); websockets' own
         # keepalive (a task per connection) is off.
         self.keepalive = (
@@ -655,7 +656,7 @@ class StationListener:
             call_timeout=self._settings.call_timeout,
             max_queued_calls=self._settings.max_queued_calls,
             log_frames=self._log_frames,
-            mark_seen=functools.partial(self._mark_seen, station.id),
+            mark_seen=self._seen,
             tap=self._frame_taps(station.id) if self._frame_taps is not None else None,
             stats=self.stats,
             dialect=dialect,
