@@ -29,9 +29,11 @@ import argparse
 import asyncio
 import collections
 import contextlib
+import cProfile
 import gc
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -111,8 +113,21 @@ def _serve(stats_path: str, argv: list[str]) -> int:
         # on_gc) would make gc.collect() return at once.
         asyncio.get_running_loop().call_soon_threadsafe(dump)
 
+    profiler = cProfile.Profile()
+    profiling = [False]
+
+    def profile(_signum: int, _frame: Any) -> None:
+        # --profile: on at the start of the idle window, off and written at its end.
+        if profiling[0]:
+            profiler.disable()
+            profiler.dump_stats(stats_path + ".prof")
+        else:
+            profiler.enable()
+        profiling[0] = not profiling[0]
+
     gc.callbacks.append(on_gc)
     signal.signal(signal.SIGUSR1, later)
+    signal.signal(signal.SIGUSR2, profile)
     return csms_main(argv)
 
 
@@ -255,9 +270,15 @@ async def _measure(
         await asyncio.sleep(args.settle)
         rss1, stable = await wait_rss_stable(proc, 0.25, 30)
         snap1 = await _snapshot(proc, stats)
+        if args.profile:
+            proc.send_signal(signal.SIGUSR2)
         cpu0, t0 = tree_cpu_seconds(proc), time.monotonic()
         await asyncio.sleep(args.window)
         cpu1, t1 = tree_cpu_seconds(proc), time.monotonic()
+        if args.profile:
+            proc.send_signal(signal.SIGUSR2)
+            await asyncio.sleep(1)
+            shutil.copy(str(stats) + ".prof", f"{args.profile}-{ping_interval:g}.prof")
         snap2 = await _snapshot(proc, stats)
         rss2 = proc.memory_info().rss
         snap3 = await _snapshot(proc, stats, collect=True)
@@ -344,6 +365,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--heartbeat", type=float, default=300.0, help="Heartbeat period (s)")
     parser.add_argument("--concurrency", type=int, default=100, help="connects in flight")
     parser.add_argument("--server-arg", action="append", default=[], help="extra csms serve arg")
+    parser.add_argument(
+        "--profile", help="cProfile the window (CPU figures then include the profiler's cost)"
+    )
     parser.add_argument("--json", type=Path, help="also write the result here")
     args = parser.parse_args(argv)
     result = asyncio.run(_main(args))
