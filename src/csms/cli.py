@@ -53,6 +53,7 @@ from csms.domain.tokens import (
 )
 from csms.loadtest.command import add_parser as add_loadtest_parser
 from csms.log import configure_logging
+from csms.server.gcfreeze import FREEZE_CHECK_INTERVAL, SessionFreezer
 from csms.simulator import command as simulator_command
 from csms.simulator.stats import Stats
 from csms.storage import DatabaseUnavailable, open_store, upgrade
@@ -241,6 +242,7 @@ async def _serve(
 ) -> int:
     csms = Csms(settings)
     stop = asyncio.Event()
+    freezer: asyncio.Task[None] | None = None
     loop = asyncio.get_running_loop()
     for sig in signals:
         with contextlib.suppress(NotImplementedError):
@@ -254,12 +256,15 @@ async def _serve(
         _show_api_access(csms)
         if settings.server.gc_freeze:
             _freeze_start_up()
+            freezer = asyncio.create_task(_freeze_after_bursts(csms))
         if demo:
             await csms.start_demo(demo)
         if on_ready is not None:
             on_ready()
         await stop.wait()
     finally:
+        if freezer is not None:
+            freezer.cancel()
         await csms.close()
     return 0
 
@@ -274,6 +279,16 @@ def _freeze_start_up() -> None:
     logging.getLogger(__name__).info(
         "garbage collector: %d start-up objects frozen", gc.get_freeze_count()
     )
+
+
+async def _freeze_after_bursts(csms: Csms) -> None:
+    """Per-process cost (issue 11): freeze the sessions' objects once a burst of connections is
+    over, so full collections stop walking the fleet (:mod:`csms.server.gcfreeze`)."""
+    registry = csms.registry
+    freezer = SessionFreezer(lambda: len(registry), lambda: registry.ended)
+    while True:
+        await asyncio.sleep(FREEZE_CHECK_INTERVAL)
+        freezer.check()
 
 
 def _show_api_access(csms: Csms) -> None:
@@ -811,7 +826,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(CSMS_MAX_HANDSHAKE_READS; default 32, 0: off)",
     )
     serve.add_argument(
-        "--no-gc-freeze", action="store_true", help="do not gc.freeze() after start-up"
+        "--no-gc-freeze",
+        action="store_true",
+        help="do not gc.freeze() after start-up and after bursts of connections",
     )
     serve.add_argument("--heartbeat-interval", type=int, help="seconds (default 300)")
     serve.add_argument("--call-timeout", type=float, help="seconds to wait for a station's reply")

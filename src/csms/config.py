@@ -201,7 +201,8 @@ class ServerSettings:
     max_handshake_reads: int = 32  # CSMS_MAX_HANDSHAKE_READS
     # --- end of handshake admission: backpressure before accept
     # Move every object alive after start-up (modules, schemas, routes: ~200,000) out of the
-    # garbage collector's reach with gc.freeze(), so full collections walk only the stations'.
+    # garbage collector's reach with gc.freeze(), so full collections walk only the stations';
+    # and the sessions' objects after each burst of connections (server/gcfreeze.py).
     gc_freeze: bool = True  # CSMS_GC_FREEZE (on/off)
     # --- end of per-process cost
     # --- Workers (issue 11 item 1: `csms serve --workers N`; cli_workers.py, docs/deployment.md

@@ -242,6 +242,33 @@ async def test_dead_peer_is_detected_and_marked_offline(tmp_path: Path) -> None:
             await writer.wait_closed()
 
 
+async def test_server_pings_come_from_one_shared_timer(tmp_path: Path) -> None:
+    """Idle cost (issue 11): every session is pinged at the interval and a live peer that answers
+    stays connected, with no keepalive task per connection (one shared timer pings them all)."""
+    settings = settings_for(tmp_path, ping_interval=0.2, ping_timeout=0.2, close_timeout=1.0)
+    async with running_csms(settings) as server:
+        for station in ("PING1", "PING2"):
+            await server.add_station(station)
+        one = await booted(server, "PING1", V16)
+        two = await booted(server, "PING2", V201)
+        listener = server.csms.listener
+        assert listener is not None and listener.keepalive is not None
+        sessions = [server.csms.registry.get(s) for s in ("PING1", "PING2")]
+        assert all(s is not None and s.ws.keepalive_task is None for s in sessions)
+        sent = listener.keepalive.pings_sent
+        await asyncio.sleep(0.2 * 4 + 0.1)  # four intervals, every pong well within its timeout
+        assert listener.keepalive.pings_sent - sent >= 6  # ~4 per session
+        assert listener.keepalive.timeouts == 0
+        for s in sessions:
+            assert s is not None and s.ws.latency > 0  # our pings were answered
+        assert all(server.csms.registry.is_connected(s) for s in ("PING1", "PING2"))
+        assert one.close_code is None and two.close_code is None
+        await one.close()
+        await two.close()
+        await asyncio.sleep(0.1)
+        assert len(listener.keepalive) == 0  # ended sessions leave the wheel
+
+
 async def test_oversized_frame_closes_with_1009(tmp_path: Path) -> None:
     """ocpp-rules.md §6 test 32: a frame over the limit closes the connection (1009)."""
     async with running_csms(settings_for(tmp_path, max_message_size=65536)) as server:

@@ -8,7 +8,9 @@ Tasks and ordering:
   demand (no idle task per connection), so transaction messages keep their order and a handler that
   sends a CALL to the same station never deadlocks (OCPP-J 1.6 §4.1.1 NOTE; mobilityhouse/ocpp#130);
 * one writer at a time flushes the session's outgoing frames, in order;
-* a timer, armed at the session's next deadline, times out our outstanding CALL.
+* a timer, armed at the session's next deadline, times out our outstanding CALL;
+* server pings come from the listener's shared :class:`~csms.server.keepalive.Keepalive` (no
+  task per connection).
 
 Misbehaviour is cheap: every per-frame or per-error line goes through the container's
 :class:`~csms.log.LogLimiter` (a few lines per station and kind per interval, then a "repeated N
@@ -66,6 +68,7 @@ from csms.rpc import (
     RpcSession,
     SendReceived,
 )
+from csms.server.keepalive import Keepalive
 
 logger = logging.getLogger(__name__)
 # --log-frames writes every frame here at INFO (csms.log keeps it at INFO whatever the level).
@@ -153,6 +156,7 @@ class StationConnection:
         "_flush_task",
         "_flushing",
         "_inbound",
+        "_keepalive",
         "_limiter",
         "_log_frames",
         "_loop",
@@ -160,7 +164,6 @@ class StationConnection:
         "_session",
         "_stats",
         "_tap",
-        "_tap_end",
         "_timer",
         "_timer_at",
         "_violation_times",
@@ -182,10 +185,11 @@ class StationConnection:
         call_timeout: float,
         max_queued_calls: int,
         log_frames: bool = False,
-        mark_seen: Callable[[], None] | None = None,
+        mark_seen: Callable[[str], None] | None = None,
         tap: FrameHook | None = None,
         stats: ServerStats | None = None,
         dialect: Ocpp15Json | None = None,
+        keepalive: Keepalive | None = None,
     ) -> None:
         self.ws = ws
         self.ctx = ctx
@@ -215,8 +219,9 @@ class StationConnection:
         self._mark_seen = mark_seen
         # The message log's hook, called with (inbound, frame) for every frame read or written,
         # and the process's message counters (/metrics); both cost a few hundred ns per frame.
-        self._tap = tap.frame if tap is not None else None  # bound once: called per frame
-        self._tap_end = tap.closed if tap is not None else None
+        # (No bound method or partial kept per connection: each is one more object per idle
+        # station; ``mark_seen`` is one callable shared by all, given the station id.)
+        self._tap = tap
         self._stats = stats
         self._close_request: tuple[int, str] | None = None
         self._close_task: asyncio.Task[None] | None = None
@@ -225,6 +230,8 @@ class StationConnection:
         # Times of the last ``limit`` protocol violations; created on the first one.
         self._violation_times: deque[float] | None = None
         self.log = ctx.log
+        # The listener's shared pinger (None: no server pings), joined while ``run`` reads.
+        self._keepalive = keepalive
 
     # ------------------------------------------------------------------ reading
 
@@ -234,23 +241,29 @@ class StationConnection:
         loop = self._loop
         mark_seen = self._mark_seen
         seen_at = loop.time()
+        station_id = self.station_id
         if mark_seen is not None:
-            mark_seen()
+            mark_seen(station_id)
+        if self._keepalive is not None:
+            self._keepalive.add(self.ws)
         try:
             async for message in self.ws:
                 # last_seen_at is written about once a second anyway: mark it at most that often.
                 if mark_seen is not None and (now := loop.time()) - seen_at >= SEEN_RESOLUTION:
                     seen_at = now
-                    mark_seen()
+                    mark_seen(station_id)
                 if self._log_frames is not None:
                     self._log_frames.info("<- %s", loggable_frame(message))
                 if self._tap is not None:
-                    self._tap(True, message)
-                if isinstance(message, str):
-                    events = session.receive(message, loop.time())
-                else:
-                    events = session.receive_binary()
-                self._handle_events(events)
+                    self._tap.frame(True, message)
+                # No local keeps the frame or its events (the last CALL's payload) alive while the
+                # session idles: this coroutine's frame lives as long as the connection.
+                self._handle_events(
+                    session.receive(message, loop.time())
+                    if isinstance(message, str)
+                    else session.receive_binary()
+                )
+                del message
                 await self._flush()
                 if self._close_request is not None:
                     await self.ws.close(*self._close_request)
@@ -586,7 +599,7 @@ class StationConnection:
                     if self._log_frames is not None:
                         self._log_frames.info("-> %s", loggable_frame(data))
                     if self._tap is not None:
-                        self._tap(False, data)
+                        self._tap.frame(False, data)
                     await self.ws.send(data, text=True)
         except ConnectionClosed:
             pass
@@ -619,6 +632,8 @@ class StationConnection:
         await self.ws.close(code, reason)
 
     async def _teardown(self) -> None:
+        if self._keepalive is not None:
+            self._keepalive.discard(self.ws)
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -634,8 +649,8 @@ class StationConnection:
                 self.log.warning("a handler was still running 10 s after the connection closed")
         if self._flush_task is not None and not self._flush_task.done():
             self._flush_task.cancel()
-        if self._tap_end is not None:  # after the last frame: CALLs still waiting get no answer
-            self._tap_end()
+        if self._tap is not None:  # after the last frame: CALLs still waiting get no answer
+            self._tap.closed()
         self._limiter.flush(self.station_id, _KINDS)
         ctx = self.ctx
         if ctx.protocol_violations or ctx.suppressed_log_lines or ctx.schema_violations:

@@ -34,7 +34,6 @@ once (OCPP-J 1.6 §3.2; 2.0.1 Part 4 §3.2; OCTT TC_088_CSMS) — it is never se
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import math
 import ssl
@@ -82,6 +81,7 @@ from csms.server.connection import (
     StationLog,
 )
 from csms.server.identity import identity_from_path
+from csms.server.keepalive import Keepalive
 from csms.server.limits import (
     ConnectionLimits,
     Ticket,
@@ -155,6 +155,15 @@ class StationListener:
         self._no_password_warned: dict[str, float] = {}
         # 1.5J's schemas and mapping, built at the first ocpp1.5 session (None: not yet).
         self._ocpp15: Ocpp15Json | None = None
+        # One bound method for every session's "seen" note (not one object per connection).
+        self._seen = self._mark_seen
+        # Server pings for all sessions from one timer (idle cost, issue 11); websockets' own
+        # keepalive (a task per connection) is off.
+        self.keepalive = (
+            Keepalive(settings.ping_interval, settings.ping_timeout)
+            if settings.ping_interval is not None
+            else None
+        )
 
     @property
     def port(self) -> int:
@@ -195,8 +204,7 @@ class StationListener:
             extensions=extensions,
             max_size=s.max_message_size,
             max_queue=4,
-            ping_interval=s.ping_interval,
-            ping_timeout=s.ping_timeout,
+            ping_interval=None,  # self.keepalive pings every session
             close_timeout=s.close_timeout,
             server_header="csms",
         )
@@ -271,6 +279,8 @@ class StationListener:
             await self._server.wait_closed()
             self._server = None
             self._acceptor = None
+        if self.keepalive is not None:
+            self.keepalive.close()
 
     # ---------------------------------------------------------------- handshake
 
@@ -680,28 +690,32 @@ class StationListener:
             call_timeout=self._settings.call_timeout,
             max_queued_calls=self._settings.max_queued_calls,
             log_frames=self._log_frames,
-            mark_seen=functools.partial(self._mark_seen, station.id),
+            mark_seen=self._seen,
             tap=self._frame_taps(station.id) if self._frame_taps is not None else None,
             stats=self.stats,
             dialect=dialect,
+            keepalive=self.keepalive,
         )
         # The handshake is done: its headers are not needed any more (~2.5 KiB per connection). The
         # request object lives on in websockets' parser, so empty it in place.
         if ws.request is not None:
             ws.request.headers.clear()
         ws.response = None
+        # Nor is the station as read for the handshake: this frame lives as long as the session.
+        station_id = station.id
+        del station
         self._registry.register(conn)
         log.info("connected (OCPP %s) from %s", negotiated, _address(ws))
         try:
             await self._stations.record_connection(
-                station.id, online=True, ocpp_version=negotiated, now=self._clock()
+                station_id, online=True, ocpp_version=negotiated, now=self._clock()
             )
             await conn.run()
         finally:
             if self._registry.unregister(conn):
                 try:
                     await self._stations.record_connection(
-                        station.id,
+                        station_id,
                         online=False,
                         ocpp_version=negotiated,
                         now=self._clock(),

@@ -126,6 +126,9 @@ class MessageLogRecorder:
         # (their CALLs may be waiting): registered by the writer, so a connection that never
         # carried a frame costs nothing.
         self._open: dict[StationFrames, None] = {}
+        # Those of them with CALLs waiting, so an idle writer and its answer-timeout sweep visit
+        # these, not every connection (issue 11, idle cost).
+        self._waiting: dict[StationFrames, None] = {}
         self._next_sweep = 0.0  # monotonic time of the next answer-timeout check
         self._wakeup = asyncio.Event()
         self._full = asyncio.Event()  # a batch is ready: stop lingering
@@ -147,7 +150,7 @@ class MessageLogRecorder:
     @property
     def waiting(self) -> int:
         """CALLs the writer has seen that wait for their answer (or their timeout)."""
-        return sum(len(frames.pending) for frames in self._open)
+        return sum(len(frames.pending) for frames in self._waiting)
 
     def tap(self, station_id: str) -> FrameTap:
         """A new connection's hook (its own CALL/result pairing)."""
@@ -207,7 +210,7 @@ class MessageLogRecorder:
         while queue or not self._closing:
             if not queue:
                 self._wakeup.clear()
-                if any(frames.pending for frames in self._open):
+                if self._waiting:
                     # Wake up for the answer timeout even if no frame comes.
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(_SWEEP_INTERVAL):
@@ -238,13 +241,14 @@ class MessageLogRecorder:
         for frames in self._open:
             frames.close(rows)
         self._open.clear()
+        self._waiting.clear()
         await self._write(rows)
 
     async def _describe(self, batch: list[_Entry], rows: list[LoggedExchange]) -> None:
         """Turn ``batch`` into ``rows``, yielding to the loop every :data:`_DESCRIBE_CHUNK`."""
         # One wall-clock read per batch: a frame's UNIX time is its monotonic time plus this.
         offset = time.time() - time.monotonic()
-        open_ = self._open
+        open_, waiting = self._open, self._waiting
         for start in range(0, len(batch), _DESCRIBE_CHUNK):
             if start:
                 await asyncio.sleep(0)  # never hold the loop for a whole batch
@@ -256,18 +260,26 @@ class MessageLogRecorder:
                 if inbound is None:
                     frames.close(rows)
                     open_.pop(frames, None)
+                    waiting.pop(frames, None)
                 else:
                     open_[frames] = None
                     frames.describe(rows, IN if inbound else OUT, frame, mono, mono + offset)
+                    if frames.pending:
+                        waiting[frames] = None
+                    else:
+                        waiting.pop(frames, None)
 
     def _sweep(self, rows: list[LoggedExchange], now: float) -> None:
         """Write as unanswered the CALLs that waited longer than the answer timeout by ``now``
         (the time of the frame being described, or the clock when none are queued)."""
         self._next_sweep = now + _SWEEP_INTERVAL
         before = now - self._answer_timeout
-        for frames in self._open:
+        waiting = self._waiting
+        for frames in list(waiting):
             if frames.pending:
                 frames.expire(rows, before)
+            if not frames.pending:
+                del waiting[frames]
 
     async def _write(self, rows: list[LoggedExchange]) -> None:
         if not rows:

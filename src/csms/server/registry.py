@@ -27,6 +27,8 @@ class ConnectionRegistry:
         self._limiter = log_limiter if log_limiter is not None else LogLimiter()
         self._live: dict[str, StationConnection] = {}
         self._closing: set[asyncio.Task[None]] = set()
+        # Sessions ended so far (the garbage collector's freezer watches the churn).
+        self.ended = 0
         # The cluster (issue 11) announces each session cluster-wide: called after a session is
         # registered and after it is unregistered. None in one process.
         self.on_register: Callable[[StationConnection], None] | None = None
@@ -64,6 +66,7 @@ class ConnectionRegistry:
         """Forget ``conn`` if it is still the live session; return whether it was."""
         if self._live.get(conn.station_id) is conn:
             del self._live[conn.station_id]
+            self.ended += 1
             if self.on_unregister is not None:
                 self.on_unregister(conn)
             return True

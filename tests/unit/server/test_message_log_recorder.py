@@ -98,6 +98,31 @@ async def test_unanswered_calls_are_written_after_the_answer_timeout() -> None:
     assert (late.message_type, late.action, late.outcome) == ("CALLRESULT", None, None)
 
 
+async def test_an_idle_writer_visits_only_the_connections_with_calls_waiting() -> None:
+    """Idle cost (issue 11): with thousands of idle connections, the writer's wake-ups and its
+    answer-timeout sweep look at the few with a CALL waiting, not at every connection."""
+    log = FakeLog()
+    recorder = MessageLogRecorder(log, retention=RETENTION, linger=0, answer_timeout=0.05)
+    await recorder.start()
+    for n in range(200):
+        _exchange(recorder.tap(f"CS{n}"), n)
+    busy = recorder.tap("BUSY")
+    busy.frame(False, '[2,"r1","Reset",{"type":"Hard"}]')
+    for _ in range(300):
+        if len(recorder._open) == 201:
+            break
+        await asyncio.sleep(0.01)
+    assert len(recorder._open) == 201 and recorder.dropped == 0
+    assert list(recorder._waiting) == [busy._frames] and recorder.waiting == 1
+    for _ in range(300):  # the sweep writes the Reset as unanswered, then nothing is waiting
+        if not recorder._waiting:
+            break
+        await asyncio.sleep(0.01)
+    assert recorder._waiting == {} and recorder.waiting == 0
+    assert [m.outcome for b in log.batches for m in b].count("unanswered") == 1
+    await recorder.aclose()
+
+
 async def test_calls_still_waiting_are_written_when_the_recorder_closes() -> None:
     log = FakeLog()
     recorder = MessageLogRecorder(log, retention=RETENTION)

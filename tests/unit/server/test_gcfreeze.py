@@ -1,0 +1,65 @@
+"""gc.freeze after bursts of connections (issue 11, idle cost): when to freeze, when to collect."""
+
+from __future__ import annotations
+
+from csms.server.gcfreeze import SessionFreezer
+
+
+class Fleet:
+    """Live and ended session counts, and the gc calls the freezer made."""
+
+    def __init__(self) -> None:
+        self.live = 0
+        self.ended = 0
+        self.calls: list[str] = []
+
+    def freezer(self, min_sessions: int = 100) -> SessionFreezer:
+        return SessionFreezer(
+            lambda: self.live,
+            lambda: self.ended,
+            min_sessions=min_sessions,
+            freeze=lambda: self.calls.append("freeze"),
+            unfreeze=lambda: self.calls.append("unfreeze"),
+            collect=lambda generation: self.calls.append(f"collect{generation}") or 0,
+        )
+
+
+def test_a_burst_is_frozen_once_it_is_over() -> None:
+    fleet = Fleet()
+    freezer = fleet.freezer()
+    fleet.live = 400
+    assert freezer.check() is None  # still growing fast: wait
+    fleet.live = 1000
+    assert freezer.check() is None
+    fleet.live = 1010  # the burst has (nearly) stopped
+    assert freezer.check() == "frozen"
+    assert fleet.calls == ["collect1", "freeze"]  # young garbage collected, no full collection
+    assert freezer.check() is None  # nothing new: nothing to do
+    fleet.live = 1050  # a trickle below the threshold
+    assert freezer.check() is None
+    assert fleet.calls == ["collect1", "freeze"]
+
+
+def test_small_fleets_are_not_frozen() -> None:
+    fleet = Fleet()
+    freezer = fleet.freezer()
+    fleet.live = 99
+    assert freezer.check() is None
+    assert freezer.check() is None
+    assert fleet.calls == []
+
+
+def test_churn_of_frozen_sessions_is_collected_once_and_refrozen() -> None:
+    fleet = Fleet()
+    freezer = fleet.freezer()
+    fleet.live = 1000
+    freezer.check()
+    assert freezer.check() == "frozen"
+    fleet.calls.clear()
+    fleet.ended, fleet.live = 200, 800  # under a quarter of the frozen sessions ended
+    assert freezer.check() is None
+    fleet.ended, fleet.live = 250, 1000  # a quarter ended (and came back)
+    assert freezer.check() == "collected"
+    assert fleet.calls == ["unfreeze", "collect2", "freeze"]
+    fleet.ended = 400  # counted from the last freeze: 150 more is not a quarter
+    assert freezer.check() is None
