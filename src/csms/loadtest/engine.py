@@ -81,6 +81,16 @@ class Engine:
         doublings = max(0, min(attempt - 1, c.retry_repeat))
         return c.retry_wait_min * (1 << doublings) + self.rng.uniform(0.0, c.retry_random_range)
 
+    def retry_after_delay(self, retry_after: float) -> float:
+        """The wait after a 503/429 with Retry-After: at least what the server asked, plus
+        0..RetryBackOffRandomRange so refused stations do not come back in step; counted."""
+        delay = retry_after + self.rng.uniform(0.0, self.config.retry_random_range)
+        s = self.stats
+        s.retry_after_waits += 1
+        s.retry_after_wait_s += delay
+        s.retry_after_max_s = max(s.retry_after_max_s, delay)
+        return delay
+
     def password(self, station: SimStation) -> str:
         """The station's Basic-auth password: the pattern, or one derived from its identity."""
         pattern = self.config.password
