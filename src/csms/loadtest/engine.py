@@ -143,8 +143,12 @@ class Engine:
             self.on_connect_failed(station, name)
             station.ws_closed()
             return
+        if station.ws is None or station.opened:
+            return  # already gone (ws_closed ran) or upgraded
         remaining = c.open_timeout - (time.perf_counter() - station.connect_started)
-        self.loop.call_later(max(0.0, remaining), self._upgrade_deadline, station, station.ws)
+        station.watch_upgrade(
+            self.loop.call_later(max(0.0, remaining), self._upgrade_deadline, station, station.ws)
+        )
 
     def _open_soap(self, station: SimStation) -> None:
         """A SOAP station has no connection to open: it boots at once (:mod:`.soap`)."""

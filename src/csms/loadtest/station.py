@@ -146,8 +146,15 @@ class SimStation:
         self.opened = False
         self.engine.open_connection(self)
 
+    def watch_upgrade(self, deadline: asyncio.TimerHandle) -> None:
+        """Hold the engine's upgrade deadline, cancelled as soon as the upgrade is done or the
+        connection gone (a storm's attempts would otherwise leave one live timer each)."""
+        self._cancel_timer()
+        self._timer = deadline
+
     def ws_open(self) -> None:
         """Upgrade done: count it, then boot."""
+        self._cancel_timer()
         self.opened = True
         self.attempts = 0
         self.engine.on_open(self)
@@ -243,14 +250,14 @@ class SimStation:
         self.ws.send(orjson.dumps([CALL, msg_id, _wire_action(action), payload]))
 
     def _payload(self, action: str) -> dict[str, Any]:
-        now = payloads.utc_timestamp()
         v16 = self.version in _V16_LOGIC
+        if action == "Heartbeat":  # the most frequent CALL: no timestamp to format
+            return payloads.heartbeat_16()
         if action == "BootNotification":
             if v16:
                 return payloads.boot_notification_16(self.id)
             return payloads.boot_notification_201(self.id)
-        if action == "Heartbeat":
-            return payloads.heartbeat_16()
+        now = payloads.utc_timestamp()
         if action.startswith("StatusNotification:"):
             _, connector, status = action.split(":")
             if v16:
