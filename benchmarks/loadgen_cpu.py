@@ -90,6 +90,8 @@ async def _measure(opts: argparse.Namespace, port: int) -> dict[str, Any]:
         duration=3600.0,
         per_address=1000,
         honour_retry_after=opts.honour_retry_after,
+        retry_wait_min=opts.retry_wait_min,
+        retry_random_range=opts.retry_random_range,
     )
     engine = Engine(config, range(n))
     run = asyncio.create_task(engine.run(interval=opts.report_interval))
@@ -113,6 +115,7 @@ async def _measure(opts: argparse.Namespace, port: int) -> dict[str, Any]:
     cpu2, t2 = _cpu(), time.monotonic()
     calls_idle = engine.stats.answered - calls1
     attempts0 = engine.stats.connect.sent
+    refused0 = engine.stats.connect.errors["http_503"]
     for station in engine.stations:
         station.drop()
     await until(lambda: engine.stats.accepted_now < n, 10)
@@ -137,7 +140,7 @@ async def _measure(opts: argparse.Namespace, port: int) -> dict[str, Any]:
         "honour_retry_after": opts.honour_retry_after,
         "accept_rate": opts.accept_rate,
         "storm_attempts": attempts,
-        "storm_refused_503": engine.stats.connect.errors.get("http_503", 0),
+        "storm_refused_503": engine.stats.connect.errors["http_503"] - refused0,
         "storm_s": round(storm_s, 1),
         "storm_cores": round((cpu3 - cpu2) / (storm_s + opts.settle), 3),
         "cpu_us_per_storm_reconnect": round((cpu3 - cpu2) / n * 1e6, 1),
@@ -160,6 +163,8 @@ def main() -> int:
     )
     parser.add_argument("--retry-after", type=int, default=5, help="the server's 503 Retry-After")
     parser.add_argument("--honour-retry-after", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--retry-wait-min", type=float, default=1.0)
+    parser.add_argument("--retry-random-range", type=float, default=2.0)
     parser.add_argument("--json", type=Path)
     opts = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
