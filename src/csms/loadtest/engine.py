@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import errno
 import random
-import socket
 import ssl
 import time
 from collections.abc import Callable, Sequence
@@ -126,21 +125,15 @@ class Engine:
             station.ws = client
             return client
 
-        sock: socket.socket | None = None
         try:
             async with asyncio.timeout(c.open_timeout):
-                if source is None:
-                    await self.loop.create_connection(factory, t.host, t.port, ssl=self._ssl)
-                else:
-                    sock = _source_socket(source)
-                    await self.loop.sock_connect(sock, (t.host, t.port))
-                    await self.loop.create_connection(
-                        factory,
-                        sock=sock,
-                        ssl=self._ssl,
-                        server_hostname=t.host if self._ssl is not None else None,
-                    )
-                    sock = None  # the transport owns it now
+                await self.loop.create_connection(
+                    factory,
+                    t.host,
+                    t.port,
+                    ssl=self._ssl,
+                    local_addr=(source, 0) if source else None,
+                )
         except TimeoutError:
             self.stats.connect.timeouts += 1
             station.ws_closed()
@@ -150,9 +143,6 @@ class Engine:
             self.on_connect_failed(station, name)
             station.ws_closed()
             return
-        finally:
-            if sock is not None:
-                sock.close()
         if station.ws is None or station.opened:
             return  # already gone (ws_closed ran) or upgraded
         remaining = c.open_timeout - (time.perf_counter() - station.connect_started)
@@ -320,22 +310,3 @@ class Engine:
         if self._soap_client is not None:
             await self._soap_client.aclose()
         await asyncio.sleep(0)  # let connection_lost callbacks of aborted transports run
-
-
-def _source_socket(source: str) -> socket.socket:
-    """A non-blocking TCP socket bound to ``source`` with IP_BIND_ADDRESS_NO_PORT: the port is
-    chosen at connect() from the whole 4-tuple, not at bind() among ports free on the address.
-    A plain bind(addr, 0) searches for a port no socket holds, TIME_WAIT ones included, which in
-    a reconnect storm (every refused attempt leaves one) was most of the load generator's CPU."""
-    family = socket.AF_INET6 if ":" in source else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setblocking(False)
-        no_port = getattr(socket, "IP_BIND_ADDRESS_NO_PORT", None)  # Linux >= 4.2
-        if no_port is not None:
-            sock.setsockopt(socket.IPPROTO_IP, no_port, 1)
-        sock.bind((source, 0))
-    except OSError:
-        sock.close()
-        raise
-    return sock

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 from csms.loadtest.addresses import (
@@ -13,7 +11,6 @@ from csms.loadtest.addresses import (
     source_address,
     worker_indices,
 )
-from csms.loadtest.engine import _source_socket
 
 
 def test_loopback_addresses_skip_network_and_broadcast_hosts() -> None:
@@ -70,15 +67,3 @@ def test_workers_split_round_robin_and_cover_every_station_once() -> None:
     assert sorted(i for s in slices for i in s) == list(range(10))
     with pytest.raises(ValueError, match="worker"):
         worker_indices(10, 3, 3)
-
-
-def test_source_sockets_leave_the_port_to_connect() -> None:
-    """Bound with IP_BIND_ADDRESS_NO_PORT: no port taken (or searched for) until connect()."""
-    sock = _source_socket("127.0.0.3")
-    try:
-        assert sock.getsockname() == ("127.0.0.3", 0)
-        assert not sock.getblocking()
-        if hasattr(socket, "IP_BIND_ADDRESS_NO_PORT"):
-            assert sock.getsockopt(socket.IPPROTO_IP, socket.IP_BIND_ADDRESS_NO_PORT) == 1
-    finally:
-        sock.close()

@@ -32,6 +32,7 @@ class Recorder:
         self.written: list[bytes] = []
         self.closed = False
         self.retry_after: float | None = None
+        self.aborted = False
 
     def ws_open(self) -> None:
         self.events.append(("open", None))
@@ -54,7 +55,7 @@ class Recorder:
         self.closed = True
 
     def abort(self) -> None:
-        self.closed = True
+        self.closed = self.aborted = True
 
 
 def _client(subprotocol: str = "ocpp1.6") -> tuple[WsClient, Recorder, bytes]:
@@ -154,6 +155,7 @@ def test_503_and_429_report_their_retry_after_other_refusals_do_not() -> None:
         client.data_received(f"HTTP/1.1 {status} Busy\r\n{header}\r\n".encode())
         assert rec.events == [("failed", f"http_{status}")]
         assert rec.retry_after == expected
+        assert rec.aborted  # a reset: no TIME_WAIT left on the load generator's side
 
 
 def test_retry_after_http_date_is_seconds_from_now() -> None:
