@@ -218,8 +218,8 @@ class WsClient(asyncio.Protocol):
     def _fail(self, reason: str, retry_after: float | None = None) -> None:
         """Report the failed upgrade and drop the connection with a reset, not a FIN: a refused
         upgrade needs no graceful close, and closing first would leave a TIME_WAIT on the load
-        generator's source address per refused attempt, making every later bind() on that
-        address search longer for a free port (most of its CPU in a storm of 503s)."""
+        generator's source address per refused attempt, which every later bind() on that
+        address must search past for a free port (a long storm of 503s piles them up)."""
         self._failed = True
         self._listener.ws_failed(reason, retry_after)
         if self.transport is not None:
