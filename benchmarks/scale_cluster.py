@@ -268,6 +268,7 @@ def _loadtest_argv(opts: argparse.Namespace, cluster: Cluster, out: Path) -> lis
         "--meter-interval", str(60 / opts.compress), "--session-length", "0",
         "--retry-wait-min", str(opts.retry_wait_min),
         "--retry-random-range", str(opts.retry_random_range),
+        "--honour-retry-after" if opts.honour_retry_after else "--no-honour-retry-after",
         "--warmup", str(warmup), "--measure-for", str(opts.measure),
         # The most it runs: the benchmark ends it (SIGINT) once the storm is over.
         "--duration", str(warmup + opts.measure + opts.recover),
@@ -439,6 +440,12 @@ def _phases(
         n for kind, n in result["errors"].items() if kind.endswith(("http_429", "http_403"))
     )
     out["refused_503"] = result["errors"].get("connect:http_503", 0)
+    # The load generator's side of a storm: attempts, Retry-After waits honoured, transaction
+    # CALLs a lost connection left unanswered and sent again (or lost at the end).
+    out["connection_attempts"] = result["connections"]["attempts"]
+    out["retry_after"] = result.get("retry_after")
+    out["resent"] = result.get("resent")
+    out["lost"] = result.get("lost")
     episodes = result["episodes"]
     if "restarted" in marks and episodes:
         end = episodes[0]["end_s"]
@@ -469,6 +476,12 @@ def main() -> int:
     )
     parser.add_argument("--retry-wait-min", type=float, default=1.0)
     parser.add_argument("--retry-random-range", type=float, default=2.0)
+    parser.add_argument(
+        "--honour-retry-after",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="stations wait a 503's Retry-After (csms loadtest's default); off: the back-off",
+    )
     parser.add_argument("--sample", type=float, default=2.0, help="CPU/RSS sampling period (s)")
     parser.add_argument(
         "--server-arg", action="append", default=[], help="extra csms serve argument (repeat)"

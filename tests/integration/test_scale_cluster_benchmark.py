@@ -41,5 +41,8 @@ def test_cluster_benchmark_smoke(tmp_path: Path) -> None:
         assert bench["after_storm_presence_claims"] == bench["after_storm_api_online"] == 200
     assert bench["storm"]["all_accepted_after_restart_s"] is not None
     assert bench["locked_out"] == 0
+    # The stations honour csms's Retry-After, and resend what the restart left unanswered.
+    assert bench["retry_after"]["honoured"] is True
+    assert bench["connection_attempts"] >= 400 and bench["lost"] == 0
     assert bench["pg_write_rates"]["meter_values"]["inserts_per_s"] > 0
     assert set(bench["steady"]["cpu"]) >= {"csms", "loadtest", "postgres", "nats"}

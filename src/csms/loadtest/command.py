@@ -74,6 +74,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--retry-random-range", type=float, default=2.0, help="RetryBackOffRandomRange (s)"
     )
     p.add_argument("--retry-repeat", type=int, default=3, help="RetryBackOffRepeatTimes")
+    p.add_argument(
+        "--honour-retry-after",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="after a 503/429 upgrade answer, wait its Retry-After (plus 0..--retry-random-range "
+        "s) before the next attempt instead of the back-off (default: on)",
+    )
     p.add_argument("--id-pattern", default="lt-{n:06d}", help="station ids; {n} is the index")
     p.add_argument(
         "--password",
@@ -131,6 +138,7 @@ def config_from_args(args: argparse.Namespace) -> LoadConfig:
         retry_wait_min=args.retry_wait_min,
         retry_random_range=args.retry_random_range,
         retry_repeat=args.retry_repeat,
+        honour_retry_after=args.honour_retry_after,
         id_pattern=args.id_pattern,
         password=args.password,
         password_secret=args.password_secret,

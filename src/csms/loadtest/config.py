@@ -107,6 +107,8 @@ class LoadConfig:
     retry_random_range: float = 2.0
     retry_repeat: int = 3
     boot_retry_default: float = 10.0
+    # Wait a 503/429 upgrade answer's Retry-After before the next attempt (as many chargers do).
+    honour_retry_after: bool = True
     id_pattern: str = "lt-{n:06d}"
     password: str | None = None
     password_secret: str = "csms-bench"

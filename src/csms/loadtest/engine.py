@@ -81,6 +81,16 @@ class Engine:
         doublings = max(0, min(attempt - 1, c.retry_repeat))
         return c.retry_wait_min * (1 << doublings) + self.rng.uniform(0.0, c.retry_random_range)
 
+    def retry_after_delay(self, retry_after: float) -> float:
+        """The wait after a 503/429 with Retry-After: at least what the server asked, plus
+        0..RetryBackOffRandomRange so refused stations do not come back in step; counted."""
+        delay = retry_after + self.rng.uniform(0.0, self.config.retry_random_range)
+        s = self.stats
+        s.retry_after_waits += 1
+        s.retry_after_wait_s += delay
+        s.retry_after_max_s = max(s.retry_after_max_s, delay)
+        return delay
+
     def password(self, station: SimStation) -> str:
         """The station's Basic-auth password: the pattern, or one derived from its identity."""
         pattern = self.config.password
@@ -133,8 +143,12 @@ class Engine:
             self.on_connect_failed(station, name)
             station.ws_closed()
             return
+        if station.ws is None or station.opened:
+            return  # already gone (ws_closed ran) or upgraded
         remaining = c.open_timeout - (time.perf_counter() - station.connect_started)
-        self.loop.call_later(max(0.0, remaining), self._upgrade_deadline, station, station.ws)
+        station.watch_upgrade(
+            self.loop.call_later(max(0.0, remaining), self._upgrade_deadline, station, station.ws)
+        )
 
     def _open_soap(self, station: SimStation) -> None:
         """A SOAP station has no connection to open: it boots at once (:mod:`.soap`)."""

@@ -52,6 +52,8 @@ def build_result(
             "errors": dict(a.errors),
             "timeouts": a.timeouts,
             "unanswered_at_close": a.unanswered_at_close,
+            "resent": a.resent,
+            "lost": a.lost,
             "calls_per_s": round(a.measured / measured, 2) if measured > 0 else 0.0,
             "latency_ms": a.latency.summary_ms(),
         }
@@ -110,6 +112,16 @@ def build_result(
         "errors_total": stats.errors_total,
         "timeouts_total": _timeouts(stats),
         "unanswered_at_close": sum(a.unanswered_at_close for a in stats.actions.values()),
+        # Transaction CALLs unanswered at a lost connection: sent again after reboot, or lost.
+        "resent": sum(a.resent for a in stats.actions.values()),
+        "lost": sum(a.lost for a in stats.actions.values()),
+        "retry_after": {
+            "refusals": stats.connect.errors["http_503"] + stats.connect.errors["http_429"],
+            "honoured": config.get("honour_retry_after", True),
+            "waits": stats.retry_after_waits,
+            "wait_s_total": round(stats.retry_after_wait_s, 3),
+            "wait_s_max": round(stats.retry_after_max_s, 3),
+        },
         "late_replies": stats.late_replies,
         "bad_frames": stats.bad_frames,
         "server_calls": stats.server_calls,
@@ -151,9 +163,16 @@ def render_text(result: dict[str, Any]) -> list[str]:
         )
     lines.append(
         f"errors {result['errors_total']}  timeouts {result['timeouts_total']}  "
-        f"unanswered at disconnect {result['unanswered_at_close']}  "
+        f"unanswered at disconnect {result['unanswered_at_close']} "
+        f"(resent {result['resent']}, lost {result['lost']})  "
         f"server CALLs {result['server_calls']}"
     )
+    ra = result["retry_after"]
+    if ra["refusals"]:
+        lines.append(
+            f"503/429 refusals {ra['refusals']}: {ra['waits']} Retry-After waits, "
+            f"{ra['wait_s_total']}s in all, longest {ra['wait_s_max']}s"
+        )
     if result["errors"]:
         lines.append("error kinds: " + ", ".join(f"{k}={v}" for k, v in result["errors"].items()))
     server = result["server"]

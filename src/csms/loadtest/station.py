@@ -15,9 +15,14 @@ direction): Heartbeat every heartbeat interval and, on charging stations, sessio
   every meter interval → TransactionEvent Ended → StatusNotification Available.
 
 A lost connection is retried after the 2.0.1 back-off (B.6 "RetryBackOff*": wait minimum doubled
-per attempt up to RetryBackOffRepeatTimes, plus a random 0..RetryBackOffRandomRange), and the station
-boots again on every new connection. CALLs from the CSMS are answered with CALLERROR
-NotImplemented and counted.
+per attempt up to RetryBackOffRepeatTimes, plus a random 0..RetryBackOffRandomRange), except that an
+upgrade answered 503/429 with Retry-After is retried after that wait (plus the random range) when
+``honour_retry_after`` is on, as many chargers' WebSocket clients do. The station boots again on
+every new connection. A transaction-related CALL (StartTransaction, MeterValues, StopTransaction,
+TransactionEvent) left unanswered by a lost connection is kept, with its payload unchanged, and sent
+again after the next accepted boot, as a charger must (1.6 §4.7 "Transaction-related messages";
+2.0.1 E12/FR.03 "offline" queueing); the CSMS recognises the repeat (same content, same seqNo) and
+stores it once. CALLs from the CSMS are answered with CALLERROR NotImplemented and counted.
 """
 
 from __future__ import annotations
@@ -68,9 +73,12 @@ class SimStation:
         "_next_msg",
         "_pending_action",
         "_pending_id",
+        "_pending_payload",
         "_pending_sent",
         "_pending_timer",
         "_queue",
+        "_resend",
+        "_retry_after",
         "_seq_no",
         "_session_end",
         "_timer",
@@ -108,6 +116,9 @@ class SimStation:
         self._next_msg = 0
         self._pending_id: str | None = None
         self._pending_action = ""
+        self._pending_payload: dict[str, Any] | None = None
+        self._resend: list[tuple[str, dict[str, Any]]] | None = None  # rare: created when needed
+        self._retry_after: float | None = None
         self._pending_sent = 0.0
         self._pending_timer: asyncio.TimerHandle | None = None
         self._queue: deque[str] = deque()
@@ -135,27 +146,45 @@ class SimStation:
         self.opened = False
         self.engine.open_connection(self)
 
+    def watch_upgrade(self, deadline: asyncio.TimerHandle) -> None:
+        """Hold the engine's upgrade deadline, cancelled as soon as the upgrade is done or the
+        connection gone (a storm's attempts would otherwise leave one live timer each)."""
+        self._cancel_timer()
+        self._timer = deadline
+
     def ws_open(self) -> None:
         """Upgrade done: count it, then boot."""
+        self._cancel_timer()
         self.opened = True
         self.attempts = 0
         self.engine.on_open(self)
         self.state = BOOTING
+        # Transaction steps not sent yet stay queued (1.6 §4.7); the rest is rebuilt after boot.
+        kept = [step for step in self._queue if _wire_action(step) in TRANSACTION_ACTIONS]
         self._queue.clear()
+        self._queue.extend(kept)
         self._pending_id = None
         self._call("BootNotification")
 
-    def ws_failed(self, reason: str) -> None:
-        """The upgrade was refused or broken; ws_closed follows and schedules the retry."""
+    def ws_failed(self, reason: str, retry_after: float | None = None) -> None:
+        """The upgrade was refused or broken; ws_closed follows and schedules the retry (after
+        the server's Retry-After when it gave one and the run honours it)."""
         self.engine.on_connect_failed(self, reason)
+        if retry_after is not None and self.engine.config.honour_retry_after:
+            self._retry_after = retry_after
 
     def ws_closed(self) -> None:
         """TCP gone: account for it and, unless the run is stopping, reconnect after back-off."""
         self.ws = None
         self._cancel_timer()
         if self._pending_id is not None:
+            action, payload = self._pending_action, self._pending_payload
             self._clear_pending()
-            self._stats(self._pending_action).unanswered_at_close += 1
+            self._stats(action).unanswered_at_close += 1
+            if payload is not None and _wire_action(action) in TRANSACTION_ACTIONS:
+                if self._resend is None:
+                    self._resend = []
+                self._resend.append((action, payload))
         if self.accepted:
             self.accepted = False
             self.engine.on_unaccepted(self)
@@ -163,12 +192,16 @@ class SimStation:
         self.engine.on_closed(self, was_open)
         if self.engine.stopping:
             self.state = CLOSED
+            self._lose_resend()
             return
         self.state = IDLE
         self.attempts += 1
-        self._timer = self.engine.loop.call_later(
-            self.engine.retry_delay(self.attempts), self.connect
-        )
+        if self._retry_after is not None:
+            delay = self.engine.retry_after_delay(self._retry_after)
+            self._retry_after = None
+        else:
+            delay = self.engine.retry_delay(self.attempts)
+        self._timer = self.engine.loop.call_later(delay, self.connect)
 
     def drop(self) -> None:
         """Lose the connection abruptly (reconnect storm); reconnection follows the back-off."""
@@ -179,8 +212,16 @@ class SimStation:
         """End of run: no new CALLs, close the connection."""
         self._cancel_timer()
         self._queue.clear()
+        self._lose_resend()
         if self.ws is not None:
             self.ws.close()
+
+    def _lose_resend(self) -> None:
+        """The run ends with CALLs still to resend: count them lost."""
+        if self._resend:
+            for action, _ in self._resend:
+                self._stats(action).lost += 1
+        self._resend = None
 
     @property
     def has_pending(self) -> bool:
@@ -189,16 +230,19 @@ class SimStation:
 
     # ------------------------------------------------------------------ CALLs
 
-    def _call(self, action: str) -> None:
+    def _call(self, action: str, payload: dict[str, Any] | None = None) -> None:
+        """Send ``action``: a new payload, or ``payload`` as first sent (a resend, new id)."""
         if self.ws is None or self.engine.stopping:
             return
-        payload = self._payload(action)
-        if self.version == "1.5":  # 1.5J: the 1.6 messages spelled as 1.5 (no validation)
-            payload = to_15(_wire_action(action), SchemaKind.REQUEST, payload)
+        if payload is None:
+            payload = self._payload(action)
+            if self.version == "1.5":  # 1.5J: the 1.6 messages spelled as 1.5 (no validation)
+                payload = to_15(_wire_action(action), SchemaKind.REQUEST, payload)
         self._next_msg += 1
         msg_id = str(self._next_msg)
         self._pending_id = msg_id
         self._pending_action = action
+        self._pending_payload = payload
         loop = self.engine.loop
         self._pending_sent = time.perf_counter()  # uvloop loop.time() has 1 ms steps
         self._pending_timer = loop.call_later(self.engine.config.call_timeout, self._on_timeout)
@@ -206,14 +250,14 @@ class SimStation:
         self.ws.send(orjson.dumps([CALL, msg_id, _wire_action(action), payload]))
 
     def _payload(self, action: str) -> dict[str, Any]:
-        now = payloads.utc_timestamp()
         v16 = self.version in _V16_LOGIC
+        if action == "Heartbeat":  # the most frequent CALL: no timestamp to format
+            return payloads.heartbeat_16()
         if action == "BootNotification":
             if v16:
                 return payloads.boot_notification_16(self.id)
             return payloads.boot_notification_201(self.id)
-        if action == "Heartbeat":
-            return payloads.heartbeat_16()
+        now = payloads.utc_timestamp()
         if action.startswith("StatusNotification:"):
             _, connector, status = action.split(":")
             if v16:
@@ -244,6 +288,7 @@ class SimStation:
 
     def _clear_pending(self) -> None:
         self._pending_id = None
+        self._pending_payload = None
         if self._pending_timer is not None:
             self._pending_timer.cancel()
             self._pending_timer = None
@@ -359,6 +404,13 @@ class SimStation:
         """Send the next queued CALL, or arm the timer for the next due one."""
         if self._pending_id is not None or self.ws is None or self.engine.stopping:
             return
+        if self._resend:  # the oldest first: what the lost connection left unanswered
+            action, payload = self._resend.pop(0)
+            if not self._resend:
+                self._resend = None
+            self._stats(action).resent += 1
+            self._call(action, payload)
+            return
         if self._queue:
             self._call(self._queue.popleft())
             return
@@ -410,6 +462,11 @@ class SimStation:
 # The versions that run the 1.6 scenario (1.5 over JSON: the same messages, mapped to 1.5; over
 # SOAP, the channel maps them).
 _V16_LOGIC = ("1.6", "1.5", "1.6s", "1.5s")
+# The transaction-related CALLs a charger must deliver despite a lost connection (1.6 §4.7;
+# 2.0.1 E12): an unanswered one is sent again after the next boot.
+TRANSACTION_ACTIONS = frozenset(
+    ("StartTransaction", "MeterValues", "StopTransaction", "TransactionEvent")
+)
 
 
 def _wire_action(action: str) -> str:

@@ -115,6 +115,10 @@ class ActionStats:
     errors: Counter[str] = field(default_factory=Counter)
     timeouts: int = 0
     unanswered_at_close: int = 0
+    # Transaction CALLs unanswered when the connection was lost: sent again after the next boot
+    # (1.6 §4.7, 2.0.1 E12), or lost (the run ended before the station was back).
+    resent: int = 0
+    lost: int = 0
     latency: Histogram = field(default_factory=Histogram)
 
     def merge(self, other: ActionStats) -> None:
@@ -125,6 +129,8 @@ class ActionStats:
         self.errors.update(other.errors)
         self.timeouts += other.timeouts
         self.unanswered_at_close += other.unanswered_at_close
+        self.resent += other.resent
+        self.lost += other.lost
         self.latency.merge(other.latency)
 
     def to_dict(self) -> dict[str, Any]:
@@ -136,6 +142,8 @@ class ActionStats:
             "errors": dict(self.errors),
             "timeouts": self.timeouts,
             "unanswered_at_close": self.unanswered_at_close,
+            "resent": self.resent,
+            "lost": self.lost,
             "latency": self.latency.to_dict(),
         }
 
@@ -149,6 +157,8 @@ class ActionStats:
             errors=Counter(data["errors"]),
             timeouts=int(data["timeouts"]),
             unanswered_at_close=int(data["unanswered_at_close"]),
+            resent=int(data.get("resent", 0)),
+            lost=int(data.get("lost", 0)),
             latency=Histogram.from_dict(data["latency"]),
         )
 
@@ -178,6 +188,10 @@ class RunStats:
     server_calls: int = 0
     late_replies: int = 0
     bad_frames: int = 0
+    # Upgrades refused 503/429 with a Retry-After the station waited (with --honour-retry-after).
+    retry_after_waits: int = 0
+    retry_after_wait_s: float = 0.0
+    retry_after_max_s: float = 0.0
     all_accepted_at: float | None = None
     episodes: list[Episode] = field(default_factory=list)
 
@@ -217,6 +231,9 @@ class RunStats:
         self.server_calls += other.server_calls
         self.late_replies += other.late_replies
         self.bad_frames += other.bad_frames
+        self.retry_after_waits += other.retry_after_waits
+        self.retry_after_wait_s += other.retry_after_wait_s
+        self.retry_after_max_s = max(self.retry_after_max_s, other.retry_after_max_s)
         self.all_accepted_at = _latest(self.all_accepted_at, other.all_accepted_at)
         self.episodes = merge_episodes(self.episodes, other.episodes)
 
@@ -234,6 +251,9 @@ class RunStats:
             "server_calls": self.server_calls,
             "late_replies": self.late_replies,
             "bad_frames": self.bad_frames,
+            "retry_after_waits": self.retry_after_waits,
+            "retry_after_wait_s": self.retry_after_wait_s,
+            "retry_after_max_s": self.retry_after_max_s,
             "all_accepted_at": self.all_accepted_at,
             "episodes": [[e.start, e.end, e.boots] for e in self.episodes],
         }
@@ -253,6 +273,9 @@ class RunStats:
             server_calls=int(data["server_calls"]),
             late_replies=int(data["late_replies"]),
             bad_frames=int(data["bad_frames"]),
+            retry_after_waits=int(data.get("retry_after_waits", 0)),
+            retry_after_wait_s=float(data.get("retry_after_wait_s", 0.0)),
+            retry_after_max_s=float(data.get("retry_after_max_s", 0.0)),
             all_accepted_at=data["all_accepted_at"],
             episodes=[Episode(s, e, b) for s, e, b in data["episodes"]],
         )

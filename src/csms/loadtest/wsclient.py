@@ -16,6 +16,8 @@ import base64
 import hashlib
 import os
 import random
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Protocol, cast
 
 try:
@@ -38,8 +40,9 @@ class WsListener(Protocol):
     def ws_message(self, data: bytes) -> None:
         """A complete text or binary message arrived."""
 
-    def ws_failed(self, reason: str) -> None:
-        """The upgrade failed (``http_<status>``, ``bad_accept``, ``no_subprotocol`` ...)."""
+    def ws_failed(self, reason: str, retry_after: float | None = None) -> None:
+        """The upgrade failed (``http_<status>``, ``bad_accept``, ``no_subprotocol`` ...);
+        ``retry_after``: the seconds of a 503/429 answer's Retry-After header, if it had one."""
 
     def ws_closed(self) -> None:
         """The TCP connection is gone (after open or not)."""
@@ -77,6 +80,22 @@ def parse_response_head(head: bytes) -> tuple[int, dict[str, str]]:
         if sep:
             headers[name.strip().lower()] = value.strip()
     return int(parts[1]), headers
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After value: delta-seconds or an HTTP-date (RFC 9110
+    §10.2.3); None when absent or unreadable (the station then uses its own back-off)."""
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def encode_frame(opcode: int, payload: bytes, mask: bytes) -> bytes:
@@ -183,7 +202,8 @@ class WsClient(asyncio.Protocol):
         status, headers = parse_response_head(bytes(self._buf[:end]))
         del self._buf[: end + 4]
         if status != 101:
-            self._fail(f"http_{status}")
+            wait = parse_retry_after(headers.get("retry-after")) if status in (429, 503) else None
+            self._fail(f"http_{status}", wait)
             return False
         if headers.get("sec-websocket-accept") != self._accept:
             self._fail("bad_accept")
@@ -195,11 +215,15 @@ class WsClient(asyncio.Protocol):
         self._listener.ws_open()
         return True
 
-    def _fail(self, reason: str) -> None:
+    def _fail(self, reason: str, retry_after: float | None = None) -> None:
+        """Report the failed upgrade and drop the connection with a reset, not a FIN: a refused
+        upgrade needs no graceful close, and closing first would leave a TIME_WAIT on the load
+        generator's source address per refused attempt, which every later bind() on that
+        address must search past for a free port (a long storm of 503s piles them up)."""
         self._failed = True
-        self._listener.ws_failed(reason)
+        self._listener.ws_failed(reason, retry_after)
         if self.transport is not None:
-            self.transport.close()
+            self.transport.abort()
 
     def _read_frames(self) -> None:
         buf = self._buf

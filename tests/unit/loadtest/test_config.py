@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import time
 from collections import Counter
 
 import pytest
 
+from csms.loadtest.command import add_parser, config_from_args
 from csms.loadtest.config import (
     ConfigError,
     LoadConfig,
@@ -103,3 +105,14 @@ def test_measure_for_ends_the_window_and_a_signal_ends_the_run() -> None:
     endless = LoadConfig(url="ws://h/ocpp", duration=30.0, warmup=0.0)
     asyncio.run(measured(endless, finish_after=0.1))
     assert time.monotonic() - began < 5.0
+
+
+def test_retry_after_is_honoured_unless_told_not_to() -> None:
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    on = config_from_args(parser.parse_args(["loadtest", "ws://127.0.0.1:9/ocpp"]))
+    off = config_from_args(
+        parser.parse_args(["loadtest", "ws://127.0.0.1:9/ocpp", "--no-honour-retry-after"])
+    )
+    assert on.honour_retry_after and not off.honour_retry_after
+    assert on.to_dict()["honour_retry_after"] is True

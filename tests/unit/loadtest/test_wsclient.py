@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import random
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from typing import Any
 
 from csms.loadtest.wsclient import (
@@ -16,6 +18,7 @@ from csms.loadtest.wsclient import (
     encode_frame,
     handshake_request,
     parse_response_head,
+    parse_retry_after,
 )
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -28,6 +31,8 @@ class Recorder:
         self.events: list[tuple[str, Any]] = []
         self.written: list[bytes] = []
         self.closed = False
+        self.retry_after: float | None = None
+        self.aborted = False
 
     def ws_open(self) -> None:
         self.events.append(("open", None))
@@ -35,8 +40,9 @@ class Recorder:
     def ws_message(self, data: bytes) -> None:
         self.events.append(("message", data))
 
-    def ws_failed(self, reason: str) -> None:
+    def ws_failed(self, reason: str, retry_after: float | None = None) -> None:
         self.events.append(("failed", reason))
+        self.retry_after = retry_after
 
     def ws_closed(self) -> None:
         self.events.append(("closed", None))
@@ -49,7 +55,7 @@ class Recorder:
         self.closed = True
 
     def abort(self) -> None:
-        self.closed = True
+        self.closed = self.aborted = True
 
 
 def _client(subprotocol: str = "ocpp1.6") -> tuple[WsClient, Recorder, bytes]:
@@ -135,6 +141,29 @@ def test_refused_upgrade_and_wrong_accept_or_subprotocol_fail() -> None:
         client.data_received(response(accept))
         assert rec.events == [("failed", reason)]
         assert rec.closed
+
+
+def test_503_and_429_report_their_retry_after_other_refusals_do_not() -> None:
+    for status, header, expected in (
+        ("503", "Retry-After: 7\r\n", 7.0),
+        ("429", "Retry-After: 30\r\n", 30.0),
+        ("503", "", None),
+        ("401", "Retry-After: 7\r\n", None),
+        ("503", "Retry-After: soon\r\n", None),
+    ):
+        client, rec, _ = _client()
+        client.data_received(f"HTTP/1.1 {status} Busy\r\n{header}\r\n".encode())
+        assert rec.events == [("failed", f"http_{status}")]
+        assert rec.retry_after == expected
+        assert rec.aborted  # a reset: no TIME_WAIT left on the load generator's side
+
+
+def test_retry_after_http_date_is_seconds_from_now() -> None:
+    later = datetime.now(UTC) + timedelta(seconds=120)
+    wait = parse_retry_after(format_datetime(later, usegmt=True))
+    assert wait is not None and 110 < wait <= 120
+    assert parse_retry_after("Mon, 07 Dec 2020 00:00:00 GMT") == 0.0  # in the past: now
+    assert parse_retry_after(None) is None
 
 
 def test_hang_up_before_the_upgrade_is_a_failed_connection() -> None:
