@@ -214,6 +214,11 @@ class DatabaseSettings:
     # postgresql:// and sqlite:/// are taken as the async driver's URL (see driver_database_url).
     url: str = "sqlite+aiosqlite:///./var/csms.db"  # CSMS_DATABASE_URL
     migrate: bool = True  # CSMS_DATABASE_MIGRATE: run Alembic migrations at startup
+    # --- handshake station read (issue 11 item 5, reconnect+boot CPU) ---
+    # SQLite file: the station row a handshake reads comes from a dedicated read-only sqlite3
+    # connection on the event loop (never waits: busy falls back to the async engine) instead of
+    # the async engine's pool and thread. Always a read of the committed row, never a cache.
+    direct_station_reads: bool = True  # CSMS_DATABASE_DIRECT_STATION_READS
 
 
 @dataclass(frozen=True, slots=True)

@@ -684,7 +684,10 @@ class Csms:
             )
         try:
             self.store = await open_store(
-                url, migrate=settings.database.migrate, log_limiter=self.log_limiter
+                url,
+                migrate=settings.database.migrate,
+                log_limiter=self.log_limiter,
+                direct_station_reads=settings.database.direct_station_reads,
             )
         except DatabaseUnavailable as exc:
             raise StartupError(f"CSMS_DATABASE_URL (--database-url): {exc}") from exc

@@ -100,6 +100,7 @@ class Store:
         max_pending: int = 10_000,
         touch_interval: float = 1.0,
         log_limiter: LogLimiter | None = None,
+        direct_station_reads: bool = True,
     ) -> None:
         self._engine = engine
         self._committer = GroupCommitter(
@@ -109,7 +110,10 @@ class Store:
             touch_interval=touch_interval,
             log_limiter=log_limiter,
         )
-        self.stations = SqlStationRepository(engine, self._committer, clock=clock)
+        self._stations = SqlStationRepository(
+            engine, self._committer, clock=clock, direct_reads=direct_station_reads
+        )
+        self.stations = self._stations
         self.transactions = SqlTransactionRepository(self._committer, clock=clock)
         self.local_lists = SqlLocalListRepository(engine)
         self.charging_profiles = SqlChargingProfileRepository(engine)
@@ -172,6 +176,7 @@ class Store:
         try:
             await self._committer.aclose()
         finally:
+            self._stations.close()
             await self._engine.dispose()
 
     async def __aenter__(self) -> Self:
@@ -196,6 +201,7 @@ async def open_store(
     max_batch: int = 1000,
     max_pending: int = 10_000,
     log_limiter: LogLimiter | None = None,
+    direct_station_reads: bool = True,
 ) -> Store:
     """Migrate the database (unless ``migrate`` is False) and return a started :class:`Store`.
 
@@ -203,6 +209,7 @@ async def open_store(
     ``postgresql+asyncpg://user:password@host/db``. The caller must ``await store.aclose()``.
     ``log_limiter``: the process's limiter, so a database outage logs a few lines, not one per batch.
     A database that cannot be opened raises :class:`~csms.storage.opening.DatabaseUnavailable`.
+    ``direct_station_reads``: CSMS_DATABASE_DIRECT_STATION_READS (storage/station_reads.py).
     """
     if migrate:
         await upgrade(database_url)
@@ -221,6 +228,7 @@ async def open_store(
         max_batch=max_batch,
         max_pending=max_pending,
         log_limiter=log_limiter,
+        direct_station_reads=direct_station_reads,
     )
     await store.start()
     return store

@@ -1,0 +1,108 @@
+"""The handshake's station read (storage/station_reads.py): on a SQLite file it bypasses the async
+engine, yet always answers the committed row, also one another process just wrote."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete
+from sqlalchemy.engine import make_url
+
+from csms.config import SettingsError, load_settings
+from csms.domain.model import RegistrationStatus
+from csms.storage import Store, open_store
+from csms.storage.engine import is_sqlite
+from csms.storage.repositories import SqlStationRepository
+from csms.storage.station_reads import FALLBACK, SqliteStationReader, sqlite_file
+from csms.storage.tables import stations
+from tests.unit.storage.builders import a_station, at
+
+
+async def test_direct_read_is_the_engine_read(store: Store, migrated_database_url: str) -> None:
+    station = a_station(
+        "CS-ALL",
+        registration_status=RegistrationStatus.PENDING,
+        accepted=True,
+        ocpp_version="ocpp2.0.1",
+        password_hash="$scrypt$salt$hash",
+        pending_password_hash="$scrypt$salt$new",
+        lenient=True,
+        online=True,
+        min_security_profile=2,
+        created_at=at(0),
+        last_boot_at=at(1),
+        decommissioned_at=None,
+    )
+    await store.stations.add(station)
+    engine_only = SqlStationRepository(store.engine, store._committer, direct_reads=False)
+    assert (store.stations._direct is not None) == is_sqlite(migrated_database_url)
+    assert await store.stations.get("CS-ALL") == await engine_only.get("CS-ALL") == station
+    assert await store.stations.get("nobody") is None
+
+
+async def test_a_change_by_another_process_counts_at_the_next_read(
+    store: Store, migrated_database_url: str
+) -> None:
+    """An API node (here: a second store on the same database) changes the password, rejects,
+    decommissions, deletes: the gateway's next read sees each at once (nothing cached)."""
+    assert (await store.stations.get("CS1")) is not None  # read (and connection opened) first
+    other = await open_store(migrated_database_url, migrate=False)
+    try:
+        await other.stations.set_password_hash("CS1", "$scrypt$new$hash")
+        assert (await store.stations.get("CS1")).password_hash == "$scrypt$new$hash"  # type: ignore[union-attr]
+        await other.stations.set_registration("CS1", RegistrationStatus.REJECTED)
+        got = await store.stations.get("CS1")
+        assert got is not None and got.registration_status is RegistrationStatus.REJECTED
+        await other.stations.set_decommissioned("CS1", at(5))
+        got = await store.stations.get("CS1")
+        assert got is not None and got.decommissioned_at == at(5)
+        async with other.engine.begin() as conn:
+            await conn.execute(delete(stations).where(stations.c.id == "CS1"))
+        assert await store.stations.get("CS1") is None
+    finally:
+        await other.aclose()
+
+
+async def test_falls_back_to_the_engine_when_sqlite_cannot_answer(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reader = store.stations._direct
+    if reader is None:
+        pytest.skip("PostgreSQL reads through the engine only")
+    monkeypatch.setattr(reader, "fetch", lambda _sid: FALLBACK)
+    got = await store.stations.get("CS1")
+    assert got is not None and got.id == "CS1"
+
+
+def test_reader_of_a_missing_file_falls_back(tmp_path: Path) -> None:
+    reader = SqliteStationReader(tmp_path / "absent.db")
+    assert reader.fetch("CS1") is FALLBACK
+    assert not (tmp_path / "absent.db").exists()  # read-only: never creates a database
+    reader.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "direct"),
+    [
+        ("sqlite+aiosqlite:///./var/csms.db", True),
+        ("sqlite+aiosqlite:///:memory:", False),
+        ("sqlite+aiosqlite://", False),
+        ("sqlite+aiosqlite:///file:mem?mode=memory&cache=shared&uri=true", False),
+        ("postgresql+asyncpg://u:p@localhost/csms", False),
+    ],
+)
+def test_only_a_sqlite_file_is_read_directly(url: str, direct: bool) -> None:
+    assert (sqlite_file(make_url(url)) is not None) is direct
+
+
+@pytest.mark.parametrize(("value", "on"), [("false", False), ("0", False), ("true", True)])
+def test_the_direct_read_is_a_setting(value: str, on: bool) -> None:
+    environ = {"CSMS_DATABASE_DIRECT_STATION_READS": value}
+    assert load_settings(environ).database.direct_station_reads is on
+    assert load_settings({}).database.direct_station_reads is True
+
+
+def test_a_bad_direct_read_setting_is_refused() -> None:
+    with pytest.raises(SettingsError, match="CSMS_DATABASE_DIRECT_STATION_READS"):
+        load_settings({"CSMS_DATABASE_DIRECT_STATION_READS": "sometimes"})
