@@ -215,9 +215,10 @@ class DatabaseSettings:
     url: str = "sqlite+aiosqlite:///./var/csms.db"  # CSMS_DATABASE_URL
     migrate: bool = True  # CSMS_DATABASE_MIGRATE: run Alembic migrations at startup
     # --- handshake station read (issue 11 item 5, reconnect+boot CPU) ---
-    # SQLite file: the station row a handshake reads comes from a dedicated read-only sqlite3
-    # connection on the event loop (never waits: busy falls back to the async engine) instead of
-    # the async engine's pool and thread. Always a read of the committed row, never a cache.
+    # The station row a handshake reads comes straight from the driver (SQLite file: a read-only
+    # sqlite3 connection on the event loop that never waits; PostgreSQL: one held connection
+    # through asyncpg), not the async engine; busy or failing: the engine reads. Always the
+    # committed row, never a cache (storage/station_reads.py).
     direct_station_reads: bool = True  # CSMS_DATABASE_DIRECT_STATION_READS
 
 

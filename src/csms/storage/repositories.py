@@ -32,7 +32,7 @@ from csms.storage.direct import reading
 from csms.storage.engine import single_reads
 from csms.storage.ledger import search_stations
 from csms.storage.statements import Prepared, codec
-from csms.storage.station_reads import FALLBACK, SqliteStationReader, sqlite_file
+from csms.storage.station_reads import FALLBACK, direct_reader
 from csms.storage.tables import connector_status, stations, status_history
 from csms.storage.writes import (
     AddStation,
@@ -78,21 +78,21 @@ class SqlStationRepository:
         self._single_reads = single_reads(engine)
         self._committer = committer
         self._clock = clock
-        # SQLite file: the handshake's read without the async engine (station_reads.py).
-        path = sqlite_file(engine.url) if direct_reads else None
-        self._direct = SqliteStationReader(path) if path is not None else None
-        self._direct_codec = codec(engine.dialect)
+        # The handshake's read without the async engine's layers (station_reads.py).
+        self._direct = direct_reader(engine) if direct_reads else None
+        self._direct_codec = codec(engine.dialect) if self._direct is not None else None
 
-    def close(self) -> None:
-        """Close the direct read connection (the store closes the engine's)."""
+    async def aclose(self) -> None:
+        """Release the direct read connection (before the store disposes of the engine)."""
         if self._direct is not None:
-            self._direct.close()
+            await self._direct.aclose()
 
     async def get(self, station_id: str) -> Station | None:
         # Every connection and BootNotification asks: one prepared SELECT, a tuple per row.
         if self._direct is not None:
-            row = self._direct.fetch(station_id)
+            row = await self._direct.fetch(station_id)
             if row is not FALLBACK:
+                assert self._direct_codec is not None
                 return None if row is None else rows.station_from_tuple(row, self._direct_codec)
         async with reading(self._single_reads) as conn:
             found = await _SELECT_STATION.fetchall(conn, (station_id,))

@@ -176,8 +176,10 @@ class Store:
         try:
             await self._committer.aclose()
         finally:
-            self._stations.close()
-            await self._engine.dispose()
+            try:
+                await self._stations.aclose()
+            finally:
+                await self._engine.dispose()
 
     async def __aenter__(self) -> Self:
         await self.start()

@@ -1,25 +1,31 @@
-"""The handshake's station read (storage/station_reads.py): on a SQLite file it bypasses the async
-engine, yet always answers the committed row, also one another process just wrote."""
+"""The handshake's station read (storage/station_reads.py): on a SQLite file and on PostgreSQL it
+bypasses the async engine, yet always answers the committed row, also one another process just
+wrote; when the direct connection cannot answer (busy, broken) the engine does."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, text
 from sqlalchemy.engine import make_url
 
 from csms.config import SettingsError, load_settings
 from csms.domain.model import RegistrationStatus
 from csms.storage import Store, open_store
-from csms.storage.engine import is_sqlite
 from csms.storage.repositories import SqlStationRepository
-from csms.storage.station_reads import FALLBACK, SqliteStationReader, sqlite_file
+from csms.storage.station_reads import (
+    FALLBACK,
+    PostgresStationReader,
+    SqliteStationReader,
+    sqlite_file,
+)
 from csms.storage.tables import stations
 from tests.unit.storage.builders import a_station, at
 
 
-async def test_direct_read_is_the_engine_read(store: Store, migrated_database_url: str) -> None:
+async def test_direct_read_is_the_engine_read(store: Store) -> None:
     station = a_station(
         "CS-ALL",
         registration_status=RegistrationStatus.PENDING,
@@ -36,7 +42,7 @@ async def test_direct_read_is_the_engine_read(store: Store, migrated_database_ur
     )
     await store.stations.add(station)
     engine_only = SqlStationRepository(store.engine, store._committer, direct_reads=False)
-    assert (store.stations._direct is not None) == is_sqlite(migrated_database_url)
+    assert store.stations._direct is not None  # a SQLite file and PostgreSQL: both direct
     assert await store.stations.get("CS-ALL") == await engine_only.get("CS-ALL") == station
     assert await store.stations.get("nobody") is None
 
@@ -64,22 +70,68 @@ async def test_a_change_by_another_process_counts_at_the_next_read(
         await other.aclose()
 
 
-async def test_falls_back_to_the_engine_when_sqlite_cannot_answer(
+async def test_falls_back_to_the_engine_when_the_reader_cannot_answer(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reader = store.stations._direct
-    if reader is None:
-        pytest.skip("PostgreSQL reads through the engine only")
-    monkeypatch.setattr(reader, "fetch", lambda _sid: FALLBACK)
+    assert reader is not None
+
+    async def cannot(_sid: str) -> object:
+        return FALLBACK
+
+    monkeypatch.setattr(reader, "fetch", cannot)
     got = await store.stations.get("CS1")
     assert got is not None and got.id == "CS1"
 
 
-def test_reader_of_a_missing_file_falls_back(tmp_path: Path) -> None:
+async def test_reader_of_a_missing_file_falls_back(tmp_path: Path) -> None:
     reader = SqliteStationReader(tmp_path / "absent.db")
-    assert reader.fetch("CS1") is FALLBACK
+    assert await reader.fetch("CS1") is FALLBACK
     assert not (tmp_path / "absent.db").exists()  # read-only: never creates a database
-    reader.close()
+    await reader.aclose()
+
+
+async def test_postgres_reader_busy_or_broken_falls_back_then_reconnects(
+    store: Store, migrated_database_url: str
+) -> None:
+    reader = store.stations._direct
+    if not isinstance(reader, PostgresStationReader):
+        pytest.skip("PostgreSQL only")
+    assert (await reader.fetch("CS1")) is not None
+    # One read at a time on its connection: a second one in the meantime is not queued.
+    first = asyncio.ensure_future(reader.fetch("CS1"))
+    await asyncio.sleep(0)  # the first query is on the wire
+    assert await reader.fetch("CS1") is FALLBACK
+    assert (await first) is not None
+    # Its server process killed (failover, restart): the engine answers, the next read reconnects.
+    async with store.engine.connect() as admin:
+        found = await admin.execute(
+            text(
+                "SELECT pid FROM pg_stat_activity WHERE pid <> pg_backend_pid()"
+                " AND datname = current_database() AND query LIKE '%FROM stations%'"
+            )
+        )
+        pid = found.scalars().all()
+        assert pid, "the reader's connection is not visible"
+        for p in pid:
+            await admin.execute(text("SELECT pg_terminate_backend(:p)"), {"p": p})
+    got = await store.stations.get("CS1")
+    assert got is not None and got.id == "CS1"
+    assert (await reader.fetch("CS1")) is not None  # a new connection
+
+
+async def test_postgres_reader_cancelled_mid_read_is_not_reused(store: Store) -> None:
+    reader = store.stations._direct
+    if not isinstance(reader, PostgresStationReader):
+        pytest.skip("PostgreSQL only")
+    assert (await reader.fetch("CS1")) is not None
+    read = asyncio.ensure_future(reader.fetch("CS1"))
+    await asyncio.sleep(0)  # the query is on the wire
+    read.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await read
+    got = await reader.fetch("CS1")
+    assert got is not None and got[0] == "CS1"
 
 
 @pytest.mark.parametrize(
@@ -89,7 +141,7 @@ def test_reader_of_a_missing_file_falls_back(tmp_path: Path) -> None:
         ("sqlite+aiosqlite:///:memory:", False),
         ("sqlite+aiosqlite://", False),
         ("sqlite+aiosqlite:///file:mem?mode=memory&cache=shared&uri=true", False),
-        ("postgresql+asyncpg://u:p@localhost/csms", False),
+        ("postgresql+asyncpg://u:p@localhost/csms", False),  # not a file: its own reader
     ],
 )
 def test_only_a_sqlite_file_is_read_directly(url: str, direct: bool) -> None:
