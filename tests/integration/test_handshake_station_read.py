@@ -1,5 +1,5 @@
 """The handshake's station read (issue 11 item 5) never admits on stale data: a station that has
-connected once (its row read, on SQLite through the direct read path of storage/station_reads.py)
+connected once (its row read through the direct read path of storage/station_reads.py)
 is refused at its next handshake once the operator API changed its password, and its next
 BootNotification is answered Rejected once the API rejected it; decommissioned: 404. SQLite and
 PostgreSQL; across two cluster nodes in tests/integration/test_cluster.py."""

@@ -8,7 +8,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, text
+from sqlalchemy import delete, event, text
 from sqlalchemy.engine import make_url
 
 from csms.config import SettingsError, load_settings
@@ -158,3 +158,24 @@ def test_the_direct_read_is_a_setting(value: str, on: bool) -> None:
 def test_a_bad_direct_read_setting_is_refused() -> None:
     with pytest.raises(SettingsError, match="CSMS_DATABASE_DIRECT_STATION_READS"):
         load_settings({"CSMS_DATABASE_DIRECT_STATION_READS": "sometimes"})
+
+
+async def test_a_station_read_takes_no_connection_of_the_engine(store: Store) -> None:
+    """The point of the direct read: no pool checkout (and, on SQLite, no thread hop) per
+    handshake. Fails on 3de9988, whose every read checked out a pooled connection."""
+    assert (await store.stations.get("CS1")) is not None  # PostgreSQL: its connection held now
+    checkouts = 0
+
+    def counted(*_args: object) -> None:
+        nonlocal checkouts
+        checkouts += 1
+
+    pool = store.engine.sync_engine.pool
+    event.listen(pool, "checkout", counted)
+    try:
+        for _ in range(5):
+            assert (await store.stations.get("CS1")) is not None
+            assert await store.stations.get("nobody") is None
+    finally:
+        event.remove(pool, "checkout", counted)
+    assert checkouts == 0
