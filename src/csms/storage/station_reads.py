@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import enum
 import sqlite3
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final, Protocol
@@ -60,6 +61,9 @@ _SELECT = select(*(stations.c[name] for name in rows.STATION_FIELDS)).where(
     stations.c.id == bindparam("b_id")
 )
 _SQLITE_SQL: Final = str(_SELECT.compile(dialect=sqlite_dialect.dialect()))
+# After its connection failed, the PostgreSQL reader leaves the reads to the engine this long (an
+# outage: one connection attempt per handshake, the engine's, not two).
+RETRY_AFTER: Final = 1.0  # seconds
 _POSTGRES_SQL: Final = str(_SELECT.compile(dialect=asyncpg_dialect.dialect()))  # type: ignore[no-untyped-call]
 
 
@@ -140,15 +144,19 @@ class PostgresStationReader:
         self._conn: AsyncConnection | None = None
         self._driver: Any = None  # asyncpg.Connection (asyncpg ships no type hints)
         self._busy = False
+        self._retry_at = 0.0  # time.monotonic() before which the engine reads (see RETRY_AFTER)
 
     async def fetch(self, station_id: str) -> Sequence[Any] | Fallback | None:
         if self._busy:  # another handshake's read is on the wire: do not queue behind it
+            return FALLBACK
+        if self._driver is None and time.monotonic() < self._retry_at:
             return FALLBACK
         self._busy = True
         try:
             driver = self._driver if self._driver is not None else await self._open()
             found = await driver.fetchrow(_POSTGRES_SQL, station_id)
-        except Exception:
+        except Exception:  # any driver failure: drop it, the engine answers for a while
+            self._retry_at = time.monotonic() + RETRY_AFTER
             await self._drop()
             return FALLBACK
         except BaseException:  # cancelled mid-query: its state is unknown, never reuse it
@@ -184,7 +192,7 @@ class PostgresStationReader:
             try:
                 await conn.invalidate()
                 await conn.close()
-            except Exception:
+            except Exception:  # already unusable: nothing more to release
                 pass
 
     async def aclose(self) -> None:

@@ -104,19 +104,20 @@ async def test_postgres_reader_busy_or_broken_falls_back_then_reconnects(
     assert await reader.fetch("CS1") is FALLBACK
     assert (await first) is not None
     # Its server process killed (failover, restart): the engine answers, the next read reconnects.
+    pid = reader._driver.get_server_pid()
     async with store.engine.connect() as admin:
-        found = await admin.execute(
-            text(
-                "SELECT pid FROM pg_stat_activity WHERE pid <> pg_backend_pid()"
-                " AND datname = current_database() AND query LIKE '%FROM stations%'"
+        await admin.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+        for _ in range(200):  # until its server process is gone
+            alive = await admin.execute(
+                text("SELECT count(*) FROM pg_stat_activity WHERE pid = :p"), {"p": pid}
             )
-        )
-        pid = found.scalars().all()
-        assert pid, "the reader's connection is not visible"
-        for p in pid:
-            await admin.execute(text("SELECT pg_terminate_backend(:p)"), {"p": p})
+            if alive.scalar_one() == 0:
+                break
+            await asyncio.sleep(0.01)
     got = await store.stations.get("CS1")
     assert got is not None and got.id == "CS1"
+    assert await reader.fetch("CS1") is FALLBACK  # not retried at once (an outage: one attempt)
+    reader._retry_at = 0.0
     assert (await reader.fetch("CS1")) is not None  # a new connection
 
 
