@@ -252,6 +252,12 @@ class DatabaseSettings:
     # guarantees). Off: the batch runs on aiosqlite like the reads. Ignored for PostgreSQL.
     sqlite_writer_thread: bool = True  # CSMS_DATABASE_SQLITE_WRITER_THREAD
     # --- end of storage fast path
+    # --- handshake station read (issue 11 item 5, reconnect+boot CPU) ---
+    # The station row a handshake reads comes straight from the driver (SQLite file: a read-only
+    # sqlite3 connection on the event loop that never waits; PostgreSQL: one held connection
+    # through asyncpg), not the async engine; busy or failing: the engine reads. Always the
+    # committed row, never a cache (storage/station_reads.py).
+    direct_station_reads: bool = True  # CSMS_DATABASE_DIRECT_STATION_READS
 
 
 @dataclass(frozen=True, slots=True)

@@ -696,6 +696,7 @@ class Csms:
                 log_limiter=self.log_limiter,
                 pool=PoolSizing(*database.pool()),
                 sqlite_writer_thread=database.sqlite_writer_thread,
+                direct_station_reads=database.direct_station_reads,
             )
         except DatabaseUnavailable as exc:
             raise StartupError(f"CSMS_DATABASE_URL (--database-url): {exc}") from exc

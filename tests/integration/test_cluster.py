@@ -21,13 +21,14 @@ from typing import Any
 import orjson
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from csms.cluster.mirror import station_key
 from csms.config import ClusterSettings, EventsSettings
 from tests.integration.events import SseReader, webhook_receiver
 from tests.integration.harness import (
     BOOT_16,
+    PASSWORD,
     RunningCsms,
     call,
     csms_serve,
@@ -166,6 +167,32 @@ async def test_a_station_moving_to_b_closes_its_session_on_a(
                 async with a.api() as api:
                     page = await api.get("/api/v1/stations", params={"online": "true", "q": "CP2"})
                     assert page.json()["total"] == 1, page.json()
+
+
+async def test_a_password_changed_or_station_deleted_on_b_is_refused_on_a_at_once(
+    nats: NatsServer, database: str, tmp_path: Path
+) -> None:
+    """Issue 11 item 5: the handshake's station read holds nothing stale across nodes."""
+
+    async def status(password: bytes) -> int:
+        try:
+            async with a.connect("CP-PW", password=password) as ws:
+                await _boot(ws)
+                return 101
+        except InvalidStatus as refused:
+            return refused.response.status_code
+
+    new = b"a-brand-new-password-0123456789"
+    async with _two_nodes(nats, database, tmp_path) as (a, b):
+        await a.add_station("CP-PW")
+        assert await status(PASSWORD) == 101  # A has read the station once
+        async with b.api() as api:
+            changed = await api.patch("/api/v1/stations/CP-PW", json={"password": new.decode()})
+            assert changed.status_code == 200, changed.text
+            assert await status(PASSWORD) == 401
+            assert await status(new) == 101
+            assert (await api.delete("/api/v1/stations/CP-PW")).status_code == 204
+            assert await status(new) == 404
 
 
 async def test_sse_on_b_sees_events_of_a_once_and_webhooks_are_sent_once(

@@ -32,6 +32,7 @@ from csms.storage.direct import reading
 from csms.storage.engine import single_reads
 from csms.storage.ledger import search_stations
 from csms.storage.statements import Prepared, codec
+from csms.storage.station_reads import FALLBACK, direct_reader
 from csms.storage.tables import connector_status, stations, status_history
 from csms.storage.writes import (
     AddStation,
@@ -66,15 +67,33 @@ class SqlStationRepository:
     """Implements :class:`csms.domain.ports.StationRepository`."""
 
     def __init__(
-        self, engine: AsyncEngine, committer: GroupCommitter, *, clock: Clock = utc_now
+        self,
+        engine: AsyncEngine,
+        committer: GroupCommitter,
+        *,
+        clock: Clock = utc_now,
+        direct_reads: bool = True,
     ) -> None:
         self._engine = engine
         self._single_reads = single_reads(engine)
         self._committer = committer
         self._clock = clock
+        # The handshake's read without the async engine's layers (station_reads.py).
+        self._direct = direct_reader(engine) if direct_reads else None
+        self._direct_codec = codec(engine.dialect) if self._direct is not None else None
+
+    async def aclose(self) -> None:
+        """Release the direct read connection (before the store disposes of the engine)."""
+        if self._direct is not None:
+            await self._direct.aclose()
 
     async def get(self, station_id: str) -> Station | None:
         # Every connection and BootNotification asks: one prepared SELECT, a tuple per row.
+        if self._direct is not None:
+            row = await self._direct.fetch(station_id)
+            if row is not FALLBACK:
+                assert self._direct_codec is not None
+                return None if row is None else rows.station_from_tuple(row, self._direct_codec)
         async with reading(self._single_reads) as conn:
             found = await _SELECT_STATION.fetchall(conn, (station_id,))
             dialect_codec = codec(conn.dialect)

@@ -101,6 +101,7 @@ class Store:
         touch_interval: float = 1.0,
         log_limiter: LogLimiter | None = None,
         sqlite_writer_thread: bool = True,
+        direct_station_reads: bool = True,
     ) -> None:
         self._engine = engine
         self._committer = GroupCommitter(
@@ -111,7 +112,10 @@ class Store:
             log_limiter=log_limiter,
             sqlite_writer_thread=sqlite_writer_thread,
         )
-        self.stations = SqlStationRepository(engine, self._committer, clock=clock)
+        self._stations = SqlStationRepository(
+            engine, self._committer, clock=clock, direct_reads=direct_station_reads
+        )
+        self.stations = self._stations
         self.transactions = SqlTransactionRepository(self._committer, clock=clock)
         self.local_lists = SqlLocalListRepository(engine)
         self.charging_profiles = SqlChargingProfileRepository(engine)
@@ -174,7 +178,10 @@ class Store:
         try:
             await self._committer.aclose()
         finally:
-            await self._engine.dispose()
+            try:
+                await self._stations.aclose()
+            finally:
+                await self._engine.dispose()
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -200,6 +207,7 @@ async def open_store(
     log_limiter: LogLimiter | None = None,
     pool: PoolSizing | None = None,
     sqlite_writer_thread: bool = True,
+    direct_station_reads: bool = True,
 ) -> Store:
     """Migrate the database (unless ``migrate`` is False) and return a started :class:`Store`.
 
@@ -209,6 +217,7 @@ async def open_store(
     ``pool``: this process's pool size, overflow and timeout (CSMS_DATABASE_POOL_*).
     ``sqlite_writer_thread``: see :class:`~csms.storage.committer.GroupCommitter`.
     A database that cannot be opened raises :class:`~csms.storage.opening.DatabaseUnavailable`.
+    ``direct_station_reads``: CSMS_DATABASE_DIRECT_STATION_READS (storage/station_reads.py).
     """
     if migrate:
         await upgrade(database_url)
@@ -235,6 +244,7 @@ async def open_store(
         max_pending=max_pending,
         log_limiter=log_limiter,
         sqlite_writer_thread=sqlite_writer_thread,
+        direct_station_reads=direct_station_reads,
     )
     await store.start()
     return store
