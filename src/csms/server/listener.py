@@ -300,6 +300,10 @@ class StationListener:
     async def _process_request(
         self, connection: ServerConnection, request: Request
     ) -> Response | None:
+        if connection.transport.is_closing():
+            # The peer left (reset, timed out) while its request waited for its turn: nothing to
+            # answer, no storage to touch (found in a 100,000-station reconnect storm).
+            return connection.respond(HTTPStatus.BAD_REQUEST, "Connection closed.\n")
         if (refusal := self._shed(connection)) is not None:
             return refusal
         try:
@@ -754,7 +758,11 @@ def _matches(password: bytes | None, stored: str | None) -> bool:
 
 
 def _address(connection: ServerConnection) -> str:
-    remote = connection.remote_address
+    """The peer's address; "" once its transport is closed (uvloop then raises AttributeError)."""
+    try:
+        remote = connection.remote_address
+    except (AttributeError, OSError):
+        return ""
     if isinstance(remote, tuple) and remote:
         return str(remote[0])
     return str(remote)
