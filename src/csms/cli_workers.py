@@ -78,6 +78,10 @@ def node_base(settings: Settings) -> str:
     return f"{host}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
+# A worker's listen backlog is never split below this (a burst still fits).
+MIN_WORKER_BACKLOG = 128
+
+
 def worker_node_id(base: str, index: int, start: int) -> str:
     """Worker ``index``'s node id at its ``start``-th start: a restarted worker is a new node, so
     the claims of the dead one expire with its lease instead of reading as the new one's."""
@@ -89,14 +93,27 @@ def worker_settings(settings: Settings, node_id: str) -> Settings:
     share of the host's handshake budget: CSMS_MAX_HANDSHAKES is what the host's cores can do at
     once, so N workers each taking all of it let N times as many handshakes in (on 2 cores, 7
     workers x 500 starved every event loop and nothing completed; docs/performance.md
-    "Scale-out")."""
+    "Scale-out").
+
+    The listen backlog is split the same way: each worker has its own queue (SO_REUSEPORT), and
+    a saturated worker leaves connections there (backpressure before accept); N queues of the
+    host's depth held connections longer than a station waits for its upgrade, so a worker served
+    stations that had already given up (the 100,000-station storm, docs/performance.md).
+    """
     server = settings.server
     handshakes = server.max_handshakes
     if handshakes > 0:
         handshakes = max(1, -(-handshakes // server.workers))  # ceiling: the budget, split
+    backlog = max(MIN_WORKER_BACKLOG, -(-server.listen_backlog // server.workers))
     return dataclasses.replace(
         settings,
-        server=dataclasses.replace(server, workers=1, reuse_port=True, max_handshakes=handshakes),
+        server=dataclasses.replace(
+            server,
+            workers=1,
+            reuse_port=True,
+            max_handshakes=handshakes,
+            listen_backlog=min(backlog, server.listen_backlog),
+        ),
         database=dataclasses.replace(settings.database, migrate=False),
         cluster=dataclasses.replace(settings.cluster, node_id=node_id),
     )

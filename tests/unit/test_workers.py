@@ -88,6 +88,17 @@ def test_the_hosts_handshake_budget_is_split_over_the_workers(
     assert worker_settings(load_settings(env), "gw-w1").server.max_handshakes == each  # 0: off
 
 
+@pytest.mark.parametrize(
+    ("workers", "backlog", "each"),
+    [(7, "4096", 586), (1, "4096", 4096), (8, "512", 128), (2, "100", 100)],
+)
+def test_the_hosts_listen_backlog_is_split_over_the_workers(
+    workers: int, backlog: str, each: int
+) -> None:
+    env = {**CLUSTER, "CSMS_WORKERS": str(workers), "CSMS_LISTEN_BACKLOG": backlog}
+    assert worker_settings(load_settings(env), "gw-w1").server.listen_backlog == each
+
+
 def test_restart_back_off_doubles_up_to_its_cap() -> None:
     assert [restart_delay(n) for n in (1, 2, 3, 4, 5, 6, 7)] == [1, 2, 4, 8, 16, 30, 30]
 
