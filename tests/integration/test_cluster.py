@@ -347,3 +347,28 @@ async def test_one_node_sends_webhooks_and_another_takes_over_when_it_leaves(
         (_, stack), (staying, _) = nodes if senders[0] else nodes[::-1]
         await stack.aclose()  # the sender leaves (its lease released)
         await _until(staying.sends_webhooks, timeout=2 * LEASE)
+
+
+async def test_a_stopping_node_is_seen_gone_at_once_even_with_its_claims_left(
+    nats: NatsServer, database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stopping node deletes its lease first: its peers stop counting its claims then, so the
+    one-by-one claim deletes (one NATS round trip each: 14,000 for a full worker) may be cut
+    short without a station looking connected to a node that is gone."""
+    test = tmp_path.name[-12:]
+    async with _node(f"B-{test}", nats, database, tmp_path) as b:
+        async with _node(f"A-{test}", nats, database, tmp_path) as a:
+            await a.add_station("CP-STOP")
+            async with a.connect("CP-STOP") as ws:
+                await _boot(ws)
+                await _until(lambda: _online(b, "CP-STOP"))
+                node = a.csms.cluster
+                assert node is not None
+                # Neither the writer's release at unregister nor the claim deletes at close: only
+                # the lease tells B.
+                monkeypatch.setattr(node, "_unregistered", lambda *args: None)
+                monkeypatch.setattr("csms.cluster.node.RELEASE_BUDGET", -1.0)
+                node._registry.on_unregister = node._unregistered
+                stopped_at = time.monotonic()
+        await _until(lambda: not _online(b, "CP-STOP"), timeout=LEASE)
+        assert time.monotonic() - stopped_at < LEASE / 2
