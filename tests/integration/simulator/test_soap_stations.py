@@ -108,9 +108,12 @@ async def test_soap_station_charges_and_is_stopped_through_the_api(
             endpoint = agent.link.endpoint
             station = (await api.get(f"/api/v1/stations/{sid}")).json()
             assert (station["online"], station["soap_endpoint"]) == (True, endpoint)
-        # A Heartbeat in flight when the hard reset drops the station's HTTP client may time out
-        # (seen once in CI on a loaded machine); any other error is a failure.
-        assert not set(agent.stats.errors) - {"Heartbeat:Timeout"}, agent.stats.errors
+        # The one CALL in flight when the hard reset drops the station's HTTP client may time out
+        # (a Heartbeat, or the StatusNotification after the unlock: each seen once in CI on a
+        # loaded machine); more than one, or any other error, is a failure.
+        errors = agent.stats.errors
+        timeouts = sum(n for kind, n in errors.items() if kind.endswith(":Timeout"))
+        assert timeouts <= 1 and all(kind.endswith(":Timeout") for kind in errors), errors
         assert agent.stats.answered["RemoteStopTransaction"] == 1
 
 
