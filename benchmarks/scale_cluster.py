@@ -99,7 +99,10 @@ class Sampler(threading.Thread):
             for proc in _tree(root()):
                 with contextlib.suppress(psutil.Error):
                     times = proc.cpu_times()
-                    cpu = times.user + times.system + times.children_user + times.children_system
+                    # Own time only: a reaped child's time also lands in its parent's
+                    # children_* counters, which counted it twice (a load generator that
+                    # "used" 2.6 of 2 cores when its workers exited, a restart's jump).
+                    cpu = times.user + times.system
                     self._cpu_total[group] += cpu - self._cpu_seen.get(proc.pid, 0.0)
                     self._cpu_seen[proc.pid] = cpu
                     rss += proc.memory_info().rss
