@@ -285,7 +285,12 @@ async def _freeze_after_bursts(csms: Csms) -> None:
     """Per-process cost (issue 11): freeze the sessions' objects once a burst of connections is
     over, so full collections stop walking the fleet (:mod:`csms.server.gcfreeze`)."""
     registry = csms.registry
-    freezer = SessionFreezer(lambda: len(registry), lambda: registry.ended)
+
+    def freeze() -> None:
+        gc.freeze()
+        registry.frozen()
+
+    freezer = SessionFreezer(lambda: len(registry), lambda: registry.ended_frozen, freeze=freeze)
     while True:
         await asyncio.sleep(FREEZE_CHECK_INTERVAL)
         freezer.check()

@@ -169,6 +169,7 @@ class StationConnection:
         "_violation_times",
         "_waiters",
         "ctx",
+        "freeze_epoch",
         "log",
         "protocol",
         "station_id",
@@ -193,6 +194,7 @@ class StationConnection:
     ) -> None:
         self.ws = ws
         self.ctx = ctx
+        self.freeze_epoch = 0  # set by the registry (the gc freezer's churn count)
         self.station_id = ctx.station_id
         # The version the handlers and typed commands speak (1.6 for a 1.5J station) and the one
         # negotiated on the wire ("1.5" with ``dialect``: payloads are mapped at this boundary).

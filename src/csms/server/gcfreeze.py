@@ -7,7 +7,10 @@ burst of connections is over their objects are moved to the permanent generation
 like the start-up objects (``csms serve``, ``CSMS_GC_FREEZE``): later collections skip them.
 Reference counting still frees a frozen session that ends; only its reference cycles wait. When
 a quarter of the frozen sessions have ended, the frozen objects are given back, collected once,
-and the survivors frozen again, so churn cannot grow the process without bound.
+and the survivors frozen again, so churn cannot grow the process without bound. Only sessions
+that were frozen count (``ConnectionRegistry.ended_frozen``): in a reconnect storm most sessions
+that end (timed out, replaced) never were, and counting them thawed and collected everything
+every few seconds (9 % of a storm's CPU, a py-spy profile of 10,000 stations on 2 workers).
 """
 
 from __future__ import annotations

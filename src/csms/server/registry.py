@@ -27,8 +27,14 @@ class ConnectionRegistry:
         self._limiter = log_limiter if log_limiter is not None else LogLimiter()
         self._live: dict[str, StationConnection] = {}
         self._closing: set[asyncio.Task[None]] = set()
-        # Sessions ended so far (the garbage collector's freezer watches the churn).
+        # Sessions ended so far, and of those the ones whose objects were frozen (alive at a
+        # ``gc.freeze``): the freezer thaws and collects only for the latter, since a session that
+        # ended before any freeze is collected by the ordinary generations (a storm's refused or
+        # timed-out sessions would otherwise trigger a full collection every few seconds).
         self.ended = 0
+        self.ended_frozen = 0
+        # Incremented at each freeze; a session remembers the value it registered under.
+        self.freeze_epoch = 0
         # The cluster (issue 11) announces each session cluster-wide: called after a session is
         # registered and after it is unregistered. None in one process.
         self.on_register: Callable[[StationConnection], None] | None = None
@@ -45,6 +51,7 @@ class ConnectionRegistry:
         """Make ``conn`` the live session of its station, closing any previous one."""
         old = self._live.get(conn.station_id)
         self._live[conn.station_id] = conn
+        conn.freeze_epoch = self.freeze_epoch
         if self.on_register is not None:
             self.on_register(conn)
         if old is not None and old is not conn:
@@ -67,10 +74,16 @@ class ConnectionRegistry:
         if self._live.get(conn.station_id) is conn:
             del self._live[conn.station_id]
             self.ended += 1
+            if conn.freeze_epoch < self.freeze_epoch:
+                self.ended_frozen += 1
             if self.on_unregister is not None:
                 self.on_unregister(conn)
             return True
         return False
+
+    def frozen(self) -> None:
+        """The live sessions' objects were just frozen (:mod:`csms.server.gcfreeze`)."""
+        self.freeze_epoch += 1
 
     def connections(self) -> list[StationConnection]:
         """Every live session."""

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from csms.server.gcfreeze import SessionFreezer
+from csms.server.registry import ConnectionRegistry
 
 
 class Fleet:
@@ -63,3 +66,29 @@ def test_churn_of_frozen_sessions_is_collected_once_and_refrozen() -> None:
     assert fleet.calls == ["unfreeze", "collect2", "freeze"]
     fleet.ended = 400  # counted from the last freeze: 150 more is not a quarter
     assert freezer.check() is None
+
+
+class _Session:
+    """The two attributes the registry's churn count uses."""
+
+    __slots__ = ("freeze_epoch", "station_id")
+
+    def __init__(self, station_id: str) -> None:
+        self.station_id = station_id
+        self.freeze_epoch = 0
+
+
+def test_only_sessions_alive_at_a_freeze_count_as_frozen_churn() -> None:
+    registry = ConnectionRegistry()
+    old = [_Session(f"old{i}") for i in range(3)]
+    for session in old:
+        registry.register(cast(Any, session))
+    registry.frozen()  # the three are frozen
+    young = [_Session(f"young{i}") for i in range(5)]
+    for session in young:
+        registry.register(cast(Any, session))
+    for session in young:  # a storm's sessions that time out before any freeze
+        registry.unregister(cast(Any, session))
+    assert (registry.ended, registry.ended_frozen) == (5, 0)
+    registry.unregister(cast(Any, old[0]))
+    assert (registry.ended, registry.ended_frozen) == (6, 1)
