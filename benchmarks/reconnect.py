@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import shlex
+import shutil
 import signal
 import statistics
 import subprocess
@@ -79,7 +80,9 @@ def sampler(
     if directory is None:
         return None
     out = directory / f"{name}-pass{index}.txt"
-    argv = ["py-spy", "record", "--pid", str(pid), "--format", "raw", "--rate", "500"]
+    # The venv's py-spy when the venv is not on PATH (``.venv/bin/python benchmarks/...``).
+    spy_bin = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    argv = [spy_bin, "record", "--pid", str(pid), "--format", "raw", "--rate", "500"]
     spy = subprocess.Popen(
         [*argv, "--output", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )

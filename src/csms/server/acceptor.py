@@ -252,14 +252,12 @@ class StationAcceptor:
     def _unread(self) -> int:
         """Connections accepted within UNREAD_GRACE whose request is not read yet."""
         recent = self._recent
-        if not recent:
-            return 0
-        stale = time.monotonic() - UNREAD_GRACE
-        while recent and (
-            recent[0][0] < stale or recent[0][1].read or not recent[0][1].in_handshake
-        ):
-            recent.popleft()
-        return sum(1 for _, ticket in recent if not ticket.read and ticket.in_handshake)
+        if recent:
+            stale = time.monotonic() - UNREAD_GRACE
+            forget = self.limits.forget_unread
+            while recent and (recent[0][0] < stale or not recent[0][1].unread):
+                forget(recent.popleft()[1])
+        return self.limits.unread_recent
 
     async def _pause(self, loop: asyncio.AbstractEventLoop, reason: str) -> None:
         """Leave new connections in the kernel's backlog until a slot frees up or the next poll."""
@@ -317,6 +315,7 @@ class StationAcceptor:
             return
         if self.shedder is not None and (self.shedder.max_handshakes or self.shedder.max_reads):
             self._recent.append((time.monotonic(), admitted))
+            self.limits.count_unread(admitted)
         sock.setblocking(False)
         if sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -73,6 +73,8 @@ class Ticket:
     reading: bool = False
     # Its HTTP request was read (judged by server/saturation.py: served or answered 503).
     read: bool = False
+    # Counted in ConnectionLimits.unread_recent (just accepted, request not read yet).
+    unread: bool = False
 
 
 def parse_networks(text: str) -> tuple[IPNetwork, ...]:
@@ -103,6 +105,9 @@ class ConnectionLimits:
         self._in_handshake = 0
         self._working = 0  # handshakes whose request is being served (server/saturation.py)
         self._reading = 0  # of those, waiting in the station read (pool queue included)
+        # Connections the acceptor took within its grace whose request is not read yet: kept
+        # as a count so that its pause check is O(1) per accept (a scan was O(burst)).
+        self.unread_recent = 0
         # Called when a handshake stops counting (checks over, upgraded, closed): the acceptor
         # resumes accepting at once instead of at its next poll.
         self.on_free: Callable[[], None] | None = None
@@ -170,7 +175,20 @@ class ConnectionLimits:
         next connection (server/acceptor.py counts the ones accepted and not read yet)."""
         if not ticket.read:
             ticket.read = True
+            self.forget_unread(ticket)
             self._freed()
+
+    def count_unread(self, ticket: Ticket) -> None:
+        """The acceptor just took this connection; its request is not read yet."""
+        if not ticket.unread and not ticket.read and ticket.in_handshake:
+            ticket.unread = True
+            self.unread_recent += 1
+
+    def forget_unread(self, ticket: Ticket) -> None:
+        """Read, out of its handshake, or past the acceptor's grace: no longer counted."""
+        if ticket.unread:
+            ticket.unread = False
+            self.unread_recent -= 1
 
     def start_work(self, ticket: Ticket) -> None:
         """The handshake's request was read; its checks (station read, authentication,
@@ -193,6 +211,7 @@ class ConnectionLimits:
             return
         ticket.in_handshake = False
         self._in_handshake -= 1
+        self.forget_unread(ticket)
         self.end_work(ticket)
         left = self._handshakes[ticket.group] - 1
         if left:
