@@ -267,7 +267,8 @@ def _loadtest_argv(opts: argparse.Namespace, cluster: Cluster, out: Path) -> lis
         "-n", str(opts.stations), "--rate", str(opts.rate),
         "--workers", str(opts.loadtest_workers),
         "--stations-per-address", str(opts.stations_per_address),
-        "--versions", "1.6=60,2.0.1=30,2.1=10", "--charging", "0.1", "--no-start-stop",
+        "--versions", "1.6=60,2.0.1=30,2.1=10", "--charging", "0.1",
+        *(() if opts.start_stop else ("--no-start-stop",)),
         "--meter-interval", str(60 / opts.compress), "--session-length", "0",
         "--retry-wait-min", str(opts.retry_wait_min),
         "--retry-random-range", str(opts.retry_random_range),
@@ -484,6 +485,14 @@ def main() -> int:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="stations wait a 503's Retry-After (csms loadtest's default); off: the back-off",
+    )
+    parser.add_argument(
+        "--start-stop",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="1.6 charging stations start a transaction first, as chargers do; off (the runs "
+        "before 2026-12-07 04:10 UTC): their MeterValues name a transaction csms never issued, "
+        "each kept as an unmatched message, a slower path than a transaction's meter values",
     )
     parser.add_argument("--sample", type=float, default=2.0, help="CPU/RSS sampling period (s)")
     parser.add_argument(
