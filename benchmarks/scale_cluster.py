@@ -19,7 +19,19 @@ One run, on loopback only (nothing else is ever targeted):
 A sampler reads every process group's CPU and RSS every ``--sample`` s (csms supervisor and
 workers, load generator, PostgreSQL, nats-server) so each phase's bottleneck is visible, and
 PostgreSQL's row counters (``pg_stat_user_tables``) and the KV streams' sequence numbers give
-the write rates of the steady window. Usage (the 100,000-station run)::
+the write rates of the steady window; nats-server's ``/varz`` its messages per second, and
+pg_stat_statements PostgreSQL's statements per second. The steady window's csms CPU is also given
+per station-second and per CALL (``steady.per_unit``); a run with ``--charging 0`` beside one with
+the default 10 % splits the per-connection cost from the per-CALL cost. ``--recover 0`` skips the
+storm (steady state only). ``--profile OUT`` samples one worker with py-spy for the measured
+window (``OUT`` collapsed stacks, ``OUT.txt`` the top functions). The steady-state measurement of
+task s13_steady (docs/performance.md, "Steady state in a cluster")::
+
+    .venv/bin/python benchmarks/scale_cluster.py -n 5000 --workers 2 --loadtest-workers 2 \
+        --rate 250 --compress 5 --settle 15 --measure 60 --recover 0 --charging 0.1 \
+        --json /tmp/steady.json --profile /tmp/steady.spy
+
+Usage (the 100,000-station run)::
 
     .venv/bin/python benchmarks/scale_cluster.py -n 100000 --workers 7 --loadtest-workers 7 \\
         --rate 400 --compress 1 --json /tmp/cluster100k.json
@@ -56,6 +68,7 @@ from tests.nats import running_nats  # noqa: E402
 from tests.postgres import running_postgres  # noqa: E402
 
 from benchmarks.scale import free_port  # noqa: E402
+from benchmarks.spy_summary import summarize  # noqa: E402
 from benchmarks.workers import listening  # noqa: E402
 
 API_TOKEN = "scale-cluster-benchmark-token"  # loopback only, a throwaway database
@@ -210,6 +223,22 @@ class Cluster:
         return None
 
 
+def _varz(monitor_port: int) -> dict[str, int]:
+    """nats-server's message counters so far (its monitoring endpoint): the server's own
+    (``/varz``, JetStream's internal traffic included) and the csms nodes' connections'
+    (``/connz``: ``nodes_in_msgs`` published by the nodes, ``nodes_out_msgs`` delivered to them)."""
+    keys = ("in_msgs", "out_msgs", "in_bytes", "out_bytes")
+    with contextlib.suppress(httpx.HTTPError, ValueError, KeyError):
+        base = f"http://127.0.0.1:{monitor_port}"
+        varz = httpx.get(f"{base}/varz", timeout=10).json()
+        connz = httpx.get(f"{base}/connz", params={"limit": 4096}, timeout=10).json()
+        nodes = [c for c in connz["connections"] if str(c.get("name", "")).startswith("csms ")]
+        return {k: int(varz[k]) for k in keys} | {
+            f"nodes_{k}": sum(int(c[k]) for c in nodes) for k in keys
+        }
+    return {}
+
+
 async def _nats_figures(url: str) -> dict[str, Any]:
     """Claims in KV ``csms_stations`` and the last sequence of each KV stream (writes so far)."""
     client = await nats.connect(url)
@@ -238,8 +267,12 @@ async def _pg_rows(url: str) -> dict[str, Any]:
         commits = await conn.fetchval(
             "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
         )
+        statements = 0
+        with contextlib.suppress(asyncpg.PostgresError):
+            statements = await conn.fetchval("SELECT sum(calls) FROM pg_stat_statements") or 0
         return {
             "commits": int(commits),
+            "statements": int(statements),
             "tables": {r["relname"]: [int(r["n_tup_ins"]), int(r["n_tup_upd"])] for r in rows},
         }
     finally:
@@ -248,7 +281,10 @@ async def _pg_rows(url: str) -> dict[str, Any]:
 
 def _rates(before: dict[str, Any], after: dict[str, Any], seconds: float) -> dict[str, Any]:
     """Per-second differences of two :func:`_pg_rows` readings (tables that changed)."""
-    out: dict[str, Any] = {"commits_per_s": round((after["commits"] - before["commits"]) / seconds)}
+    out: dict[str, Any] = {
+        "commits_per_s": round((after["commits"] - before["commits"]) / seconds),
+        "statements_per_s": round((after["statements"] - before["statements"]) / seconds),
+    }
     for table, (ins, upd) in after["tables"].items():
         ins0, upd0 = before["tables"].get(table, [0, 0])
         if ins > ins0 or upd > upd0:
@@ -267,7 +303,7 @@ def _loadtest_argv(opts: argparse.Namespace, cluster: Cluster, out: Path) -> lis
         "-n", str(opts.stations), "--rate", str(opts.rate),
         "--workers", str(opts.loadtest_workers),
         "--stations-per-address", str(opts.stations_per_address),
-        "--versions", "1.6=60,2.0.1=30,2.1=10", "--charging", "0.1",
+        "--versions", "1.6=60,2.0.1=30,2.1=10", "--charging", str(opts.charging),
         *(() if opts.start_stop else ("--no-start-stop",)),
         "--meter-interval", str(60 / opts.compress), "--session-length", "0",
         "--retry-wait-min", str(opts.retry_wait_min),
@@ -275,29 +311,74 @@ def _loadtest_argv(opts: argparse.Namespace, cluster: Cluster, out: Path) -> lis
         "--honour-retry-after" if opts.honour_retry_after else "--no-honour-retry-after",
         "--warmup", str(warmup), "--measure-for", str(opts.measure),
         # The most it runs: the benchmark ends it (SIGINT) once the storm is over.
-        "--duration", str(warmup + opts.measure + opts.recover),
+        "--duration", str(warmup + opts.measure + max(opts.recover, 30)),
         "--progress-interval", "2", "--json", str(out),
     ]  # fmt: skip
 
 
 @contextlib.contextmanager
-def _backing_services(workers: int) -> Iterator[tuple[str, str, int, int]]:
-    """PostgreSQL (durable) and NATS: (database URL, NATS URL, their ports)."""
+def _backing_services(workers: int) -> Iterator[tuple[str, str, int, int, int]]:
+    """PostgreSQL (durable) and NATS: (database URL, NATS URL, their ports, NATS monitoring)."""
     # 15 pooled connections per worker (SQLAlchemy's 5 + 10 overflow), twice over while a
     # restart's new workers start before PostgreSQL has seen the old ones' connections close.
     connections = max(100, 2 * 15 * workers + 20)
     with (
-        running_postgres(durable=True, max_connections=connections) as pg,
+        running_postgres(durable=True, max_connections=connections, statements=True) as pg,
         running_nats() as nats_server,
     ):
         name = asyncio.run(pg.create_database())
-        yield pg.url(name), nats_server.url, pg.port, nats_server.port
+        asyncio.run(_create_statements_view(pg.url(name)))
+        yield pg.url(name), nats_server.url, pg.port, nats_server.port, nats_server.monitor_port
+
+
+async def _create_statements_view(url: str) -> None:
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+    finally:
+        await conn.close()
+
+
+class Profiler:
+    """py-spy on one worker for the measured window (collapsed stacks, then a summary)."""
+
+    def __init__(self, out: Path | None) -> None:
+        self.out = out
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, cluster: Cluster, seconds: float) -> None:
+        workers = [
+            p for p in _tree(cluster.root)[1:] if "resource_tracker" not in " ".join(p.cmdline())
+        ]
+        if self.out is None or not workers:
+            return
+        spy = Path(sys.executable).with_name("py-spy")
+        argv = [
+            str(spy), "record", "--pid", str(workers[0].pid), "--rate", "200", "--nonblocking",
+            "--format", "raw", "--duration", str(round(seconds)), "-o", str(self.out),
+        ]  # fmt: skip
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def finish(self) -> dict[str, Any] | None:
+        if self.proc is None or self.out is None:
+            return None
+        try:
+            self.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        if not self.out.exists():
+            return None
+        text, summary = summarize(self.out.read_text())
+        self.out.with_suffix(self.out.suffix + ".txt").write_text(text)
+        return summary
 
 
 def run(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
     """The whole benchmark; the figures as one JSON-ready dict."""
     bench: dict[str, Any] = {"options": vars(opts) | {"json": str(opts.json)}}
-    with _backing_services(opts.workers) as (db_url, nats_url, pg_port, nats_port):
+    profiler = Profiler(opts.profile)
+    with _backing_services(opts.workers) as (db_url, nats_url, pg_port, nats_port, monitor):
         cluster = Cluster(opts, db_url, nats_url, work)
         loadtest: dict[str, psutil.Process | None] = {"root": None}
         groups: dict[str, Callable[[], psutil.Process | None]] = {
@@ -324,6 +405,7 @@ def run(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
         marks: dict[str, float] = {"loadtest_started": time.time()}
         pg_before: dict[str, Any] | None = None
         nats_before: dict[str, Any] | None = None
+        varz_before: dict[str, int] = {}
         try:
             for line in proc.stderr:
                 sys.stderr.write(line)
@@ -337,6 +419,8 @@ def run(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
                     marks["window_start"] = time.time()
                     pg_before = asyncio.run(_pg_rows(db_url))
                     nats_before = asyncio.run(_nats_figures(nats_url))
+                    varz_before = _varz(monitor)
+                    profiler.start(cluster, opts.measure)
                 if "after_storm_presence_claims" in bench and proc.poll() is None:
                     proc.send_signal(signal.SIGINT)  # recovered and counted: end the run now
                     continue
@@ -364,10 +448,21 @@ def run(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
                     b: round((nats_after["kv_last_seq"][b] - s) / seconds, 1)
                     for b, s in nats_before["kv_last_seq"].items()
                 }
+                varz_after = _varz(monitor)
+                bench["nats_msgs_per_s"] = {
+                    k: round((varz_after[k] - v) / seconds, 1)
+                    for k, v in varz_before.items()
+                    if k in varz_after
+                }
                 bench["steady_accepted"] = accepted
                 bench["steady_presence_claims"] = nats_after["claims"]
                 bench["steady_api_online"] = cluster.online()
                 bench["worker_rss_mib_steady"] = round(cluster.worker_rss_mib(), 1)
+                if opts.recover <= 0:  # steady state only: no storm
+                    proc.send_signal(signal.SIGINT)
+                    for rest in proc.stderr:
+                        sys.stderr.write(rest)
+                    break
                 bench["supervisor_stop_s"] = cluster.stop()
                 began = time.time()
                 marks["restarted"] = cluster.start()
@@ -380,6 +475,7 @@ def run(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
             if proc.poll() is None:
                 proc.kill()
             sampler.stop()
+            bench["profile"] = profiler.finish()
             cluster.stop()
         result: dict[str, Any] = json.loads(out.read_text())
     bench["marks"] = marks
@@ -440,7 +536,8 @@ def _phases(
         "cpu": sampler.between(start, start + (all_accepted or 0)),
     }
     if "window_start" in marks and "window_end" in marks:
-        out["steady"] = {"cpu": sampler.between(marks["window_start"], marks["window_end"])}
+        cpu = sampler.between(marks["window_start"], marks["window_end"])
+        out["steady"] = {"cpu": cpu, "per_unit": _per_unit(cpu, result, opts.stations)}
     out["errors_by_kind"] = result["errors"]
     out["locked_out"] = sum(
         n for kind, n in result["errors"].items() if kind.endswith(("http_429", "http_403"))
@@ -467,6 +564,21 @@ def _phases(
     return out
 
 
+def _per_unit(cpu: dict[str, Any], result: dict[str, Any], stations: int) -> dict[str, Any]:
+    """Each group's CPU of the steady window per station-second and per CALL (µs)."""
+    calls = float(result.get("calls_per_s") or 0.0)
+    out: dict[str, Any] = {"calls_per_s": calls}
+    for group, figures in cpu.items():
+        if not isinstance(figures, dict):
+            continue
+        cores = figures["cores"]
+        out[group] = {
+            "us_per_station_s": round(cores * 1e6 / stations, 2),
+            "us_per_call": round(cores * 1e6 / calls, 1) if calls else None,
+        }
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--stations", type=int, default=10_000)
@@ -478,7 +590,13 @@ def main() -> int:
     parser.add_argument("--settle", type=float, default=30.0, help="after the ramp (s)")
     parser.add_argument("--measure", type=float, default=120.0, help="steady window (s)")
     parser.add_argument(
-        "--recover", type=float, default=180.0, help="storm: the most it may take (s)"
+        "--recover", type=float, default=180.0, help="storm: the most it may take (s); 0: no storm"
+    )
+    parser.add_argument(
+        "--charging", type=float, default=0.1, help="share of stations charging (0: none)"
+    )
+    parser.add_argument(
+        "--profile", type=Path, help="py-spy one worker for the measured window (collapsed)"
     )
     parser.add_argument("--retry-wait-min", type=float, default=1.0)
     parser.add_argument("--retry-random-range", type=float, default=2.0)
@@ -504,10 +622,10 @@ def main() -> int:
     opts = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="csms-cluster-") as tmp:
         result = run(opts, Path(tmp))
-    text = json.dumps(result, indent=1)
+    text = json.dumps(result, indent=1, default=str)
     if opts.json:
         opts.json.write_text(text + "\n")
-    sys.stdout.write(json.dumps(result["benchmark"], indent=1) + "\n")
+    sys.stdout.write(json.dumps(result["benchmark"], indent=1, default=str) + "\n")
     return 0
 
 

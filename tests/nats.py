@@ -59,6 +59,9 @@ class NatsServer:
         self._binary = binary
         self._root = root
         self.port = _free_port()
+        # nats-server's monitoring endpoint (``/varz``: in_msgs, out_msgs): the cluster
+        # benchmark reads the messages per second of its steady window there.
+        self.monitor_port = _free_port()
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -71,6 +74,7 @@ class NatsServer:
             [
                 self._binary, "-a", "127.0.0.1", "-p", str(self.port), "-js",
                 "-sd", str(self._root / "store"), "--server_name", "csms-test",
+                "-m", str(self.monitor_port),
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -183,9 +183,18 @@ class _Cluster:
         if result.returncode != 0:
             raise RuntimeError(f"initdb failed:\n{result.stdout}{result.stderr}")
 
-    def start(self, port: int, *, durable: bool = False, max_connections: int = 100) -> bool:
+    def start(
+        self,
+        port: int,
+        *,
+        durable: bool = False,
+        max_connections: int = 100,
+        statements: bool = False,
+    ) -> bool:
         options = f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories=''"
         options += f" -c max_connections={max_connections}"
+        if statements:
+            options += " -c shared_preload_libraries=pg_stat_statements"
         if not durable:
             options += " -c fsync=off -c full_page_writes=off -c synchronous_commit=off"
         result = self.run(
@@ -205,13 +214,14 @@ class _Cluster:
 
 @contextlib.contextmanager
 def running_postgres(
-    *, durable: bool = False, max_connections: int = 100
+    *, durable: bool = False, max_connections: int = 100, statements: bool = False
 ) -> Iterator[PostgresServer]:
     """Start a throwaway server, yield where it listens, then stop it and delete its files.
 
     ``durable`` keeps PostgreSQL's default fsync and synchronous commit (benchmarks); tests run
     without them. ``max_connections`` (PostgreSQL's default 100) is raised by the cluster
-    benchmark: each csms worker pools up to 15 connections.
+    benchmark: each csms worker pools up to 15 connections. ``statements`` loads
+    pg_stat_statements (the cluster benchmark counts statements per second).
     """
     bindir = find_bindir() or _install()
     user = _os_user()
@@ -223,7 +233,9 @@ def running_postgres(
         cluster.initdb()
         for _ in range(_START_ATTEMPTS):  # another process may grab the free port first
             port = _free_port()
-            if cluster.start(port, durable=durable, max_connections=max_connections):
+            if cluster.start(
+                port, durable=durable, max_connections=max_connections, statements=statements
+            ):
                 break
         else:
             raise RuntimeError(f"PostgreSQL did not start:\n{cluster.log_tail()}")

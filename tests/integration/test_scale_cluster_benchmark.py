@@ -46,3 +46,29 @@ def test_cluster_benchmark_smoke(tmp_path: Path) -> None:
     assert bench["connection_attempts"] >= 400 and bench["lost"] == 0
     assert bench["pg_write_rates"]["meter_values"]["inserts_per_s"] > 0
     assert set(bench["steady"]["cpu"]) >= {"csms", "loadtest", "postgres", "nats"}
+
+
+@pytest.mark.timeout(150)
+def test_cluster_benchmark_steady_state_only_with_its_profile(tmp_path: Path) -> None:
+    """``--recover 0`` measures the steady state only (no restart): CPU per station-second and
+    per CALL, PostgreSQL statements/commits and NATS messages per second, a py-spy summary of one
+    worker (task s13_steady)."""
+    out = tmp_path / "steady.json"
+    spy = tmp_path / "steady.spy"
+    argv = [
+        sys.executable, str(REPO_ROOT / "benchmarks" / "scale_cluster.py"), "-n", "200",
+        "--workers", "2", "--loadtest-workers", "1", "--rate", "100", "--settle", "3",
+        "--measure", "8", "--recover", "0", "--compress", "10", "--sample", "1",
+        "--charging", "0.5", "--json", str(out), "--profile", str(spy),
+    ]  # fmt: skip
+    subprocess.run(argv, capture_output=True, text=True, timeout=140, check=True)
+    bench = json.loads(out.read_text())["benchmark"]
+    assert bench["steady_accepted"] == 200
+    assert "storm" not in bench and "supervisor_stop_s" not in bench  # no restart
+    per_unit = bench["steady"]["per_unit"]
+    assert per_unit["calls_per_s"] > 0
+    assert per_unit["csms"]["us_per_station_s"] > 0 and per_unit["csms"]["us_per_call"] > 0
+    rates = bench["pg_write_rates"]
+    assert rates["statements_per_s"] > 0 and rates["commits_per_s"] > 0
+    assert bench["nats_msgs_per_s"]["nodes_in_msgs"] > 0  # the charging stations' events
+    assert bench["profile"]["samples"] > 0 and spy.with_suffix(".spy.txt").exists()

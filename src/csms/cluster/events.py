@@ -9,12 +9,20 @@ ids of the node it is connected to (Last-Event-ID resumes on the same node).
 :meth:`ClusterBus.publish` never awaits (an OCPP handler publishes): the event is queued for one
 sender task; while NATS is unreachable the queue keeps the newest ``pending_limit`` events and
 counts the ones it drops.
+
+The sender publishes what is queued when it wakes as one NATS message (``{"node", "events":
+[[type, station_id, data], ...]}``, at most ``MAX_BATCH`` events and about ``MAX_BATCH_BYTES``),
+encoded once: the events of one commit batch cost each node one message to receive and decode
+instead of one per event, and each is still delivered once (a batch is sent whole or retried
+whole). A node receives its own messages no more (the connection is made with ``no_echo``), and
+still reads the single-event form of earlier versions.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from collections import deque
 from collections.abc import Mapping
@@ -25,11 +33,17 @@ import orjson
 from csms.domain.events import Event, EventFilter, EventSubscription
 from csms.events import InProcessBus
 
-__all__ = ["EVENTS_SUBJECT", "ClusterBus", "Publisher"]
+__all__ = ["EVENTS_SUBJECT", "MAX_BATCH", "MAX_BATCH_BYTES", "ClusterBus", "Publisher"]
 
 logger = logging.getLogger(__name__)
 
 EVENTS_SUBJECT = "csms.events"
+MAX_BATCH = 256  # events in one NATS message
+# Bytes of one message's events: well under NATS's default max_payload (1 MiB). A single event
+# larger than this is dropped and counted (it would be refused by NATS and block the sender).
+MAX_BATCH_BYTES = 256 * 1024
+
+_Queued = tuple[str, str | None, Mapping[str, Any]]
 
 
 class Publisher(Protocol):
@@ -47,7 +61,7 @@ class ClusterBus:
         self.node_id = node_id
         self.local = local
         self.view = view
-        self._pending: deque[bytes] = deque(maxlen=pending_limit)
+        self._pending: deque[_Queued] = deque(maxlen=pending_limit)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.dropped = 0  # events not sent to the other nodes (NATS unreachable for long)
@@ -67,12 +81,7 @@ class ClusterBus:
         self.view.publish(type, station_id, data)
         if len(self._pending) == self._pending.maxlen:
             self.dropped += 1
-        self._pending.append(
-            orjson.dumps(
-                {"node": self.node_id, "type": type, "station_id": station_id, "data": data},
-                default=str,
-            )
-        )
+        self._pending.append((type, station_id, data))  # encoded with its batch, once
         self._wake.set()
 
     def subscribe(
@@ -93,8 +102,13 @@ class ClusterBus:
             doc = orjson.loads(payload)
             if doc["node"] == self.node_id:
                 return
-            self.view.publish(str(doc["type"]), doc.get("station_id"), doc.get("data") or {})
-        except (orjson.JSONDecodeError, KeyError, TypeError):
+            batch = doc.get("events")
+            if batch is None:  # one event, as nodes of earlier versions send them
+                self.view.publish(str(doc["type"]), doc.get("station_id"), doc.get("data") or {})
+                return
+            for type_, station_id, data in batch:
+                self.view.publish(str(type_), station_id, data or {})
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
             logger.warning("cluster: an unreadable event on %s was ignored", EVENTS_SUBJECT)
 
     def start(self, publisher: Publisher) -> None:
@@ -105,14 +119,37 @@ class ClusterBus:
             await self._wake.wait()
             self._wake.clear()
             while self._pending:
-                payload = self._pending[0]
-                try:
-                    await publisher.publish(EVENTS_SUBJECT, payload)
-                except Exception:
-                    await asyncio.sleep(0.5)
-                    continue
-                if self._pending and self._pending[0] is payload:
+                batch, payload = self._next_batch()
+                if payload is not None:
+                    try:
+                        await publisher.publish(EVENTS_SUBJECT, payload)
+                    except Exception:
+                        await asyncio.sleep(0.5)
+                        continue  # the same events again, with any queued since
+                # Sent (or dropped as too large): off the queue, unless the queue already
+                # dropped them to make room while the message was being sent.
+                sent = {id(event) for event in batch}
+                while self._pending and id(self._pending[0]) in sent:
                     self._pending.popleft()
+
+    def _next_batch(self) -> tuple[list[_Queued], bytes | None]:
+        """The oldest queued events that fit one message, encoded (None: one event too large)."""
+        count = min(len(self._pending), MAX_BATCH)
+        while True:
+            batch = list(itertools.islice(self._pending, count))
+            payload = orjson.dumps({"node": self.node_id, "events": batch}, default=str)
+            if len(payload) <= MAX_BATCH_BYTES:
+                return batch, payload
+            if count == 1:
+                self.dropped += 1
+                logger.warning(
+                    "cluster: a %s event of %d bytes is too large for NATS; not sent to the "
+                    "other nodes",
+                    batch[0][0],
+                    len(payload),
+                )
+                return batch, None
+            count //= 2
 
     async def aclose(self) -> None:
         if self._task is not None:

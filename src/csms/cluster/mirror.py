@@ -46,6 +46,9 @@ class PresenceMirror:
         self._nodes: dict[str, float] = {}  # node -> when its lease was last renewed (monotonic)
         self._stations: dict[str, Holder] = {}
         self._revisions: dict[str, int] = {}  # station -> newest revision seen (claims and deletes)
+        # The same claims by node: the orphan sweep (every third of the lease) looks at the dead
+        # nodes' stations only, not at every station of the cluster.
+        self._by_node: dict[str, dict[str, int]] = {}
 
     def node_renewed(self, node: str, now: float) -> None:
         self._nodes[node] = now
@@ -65,7 +68,11 @@ class PresenceMirror:
         if holder.revision < self._revisions.get(station_id, 0):
             return False
         self._revisions[station_id] = holder.revision
+        previous = self._stations.get(station_id)
+        if previous is not None and previous.node != holder.node:
+            self._unindex(station_id, previous.node)
         self._stations[station_id] = holder
+        self._by_node.setdefault(holder.node, {})[station_id] = holder.revision
         return True
 
     def released(self, station_id: str, revision: int) -> None:
@@ -73,7 +80,16 @@ class PresenceMirror:
         if revision < self._revisions.get(station_id, 0):
             return
         self._revisions[station_id] = revision
-        self._stations.pop(station_id, None)
+        previous = self._stations.pop(station_id, None)
+        if previous is not None:
+            self._unindex(station_id, previous.node)
+
+    def _unindex(self, station_id: str, node: str) -> None:
+        claims = self._by_node.get(node)
+        if claims is not None:
+            claims.pop(station_id, None)
+            if not claims:
+                del self._by_node[node]
 
     def entry(self, station_id: str) -> Holder | None:
         """The newest claim seen, whether or not its node lives."""
@@ -89,13 +105,14 @@ class PresenceMirror:
     def orphans(self, now: float) -> list[tuple[str, int]]:
         """Claims of nodes whose lease ran out (station, revision), for any node to delete."""
         return [
-            (sid, h.revision)
-            for sid, h in self._stations.items()
-            if not self.node_alive(h.node, now)
-            and self._nodes.get(h.node, 0.0) < now - 2 * self._lease
+            (sid, revision)
+            for node, claims in self._by_node.items()
+            if not self.node_alive(node, now) and self._nodes.get(node, 0.0) < now - 2 * self._lease
+            for sid, revision in claims.items()
         ]
 
     def reset(self) -> None:
         """Forget everything (the watchers start again from the buckets' current contents)."""
         self._stations.clear()
         self._revisions.clear()
+        self._by_node.clear()

@@ -170,6 +170,9 @@ class ClusterNode:
             connect_timeout=2,
             max_reconnect_attempts=-1,
             reconnect_time_wait=0.5,
+            # A node ignores its own events and webhook announcements and never sends a command
+            # to itself: the server need not deliver this connection's messages back to it.
+            no_echo=True,
             error_cb=self._on_error,
             disconnected_cb=self._on_disconnected,
             reconnected_cb=self._on_reconnected,
