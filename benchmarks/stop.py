@@ -65,6 +65,12 @@ async def _counts(url: str) -> tuple[int, int]:
         await engine.dispose()
 
 
+def _profiled() -> list[str]:
+    """``-m cProfile -o FILE`` when STOP_PROFILE=FILE is set (where the stop's CPU goes)."""
+    out = os.environ.get("STOP_PROFILE")
+    return ["-m", "cProfile", "-o", out] if out else []
+
+
 @contextlib.asynccontextmanager
 async def _serve(url: str, port: int, log: Path, *extra: str) -> AsyncIterator[psutil.Process]:
     argv = [
@@ -73,7 +79,13 @@ async def _serve(url: str, port: int, log: Path, *extra: str) -> AsyncIterator[p
     ]  # fmt: skip
     with log.open("ab") as out:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "csms", *argv, stdout=out, stderr=asyncio.subprocess.STDOUT
+            sys.executable,
+            *_profiled(),
+            "-m",
+            "csms",
+            *argv,
+            stdout=out,
+            stderr=asyncio.subprocess.STDOUT,
         )
     try:
         for _ in range(600):
@@ -119,7 +131,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "--registration-rate",
             "0",
             "--log-level",
-            "WARNING",
+            args.log_level,
         ]
         if args.nats:
             nats = stack.enter_context(running_nats())
@@ -193,6 +205,7 @@ def main() -> None:
         "--silent", type=float, default=0.0, help="share of stations that never read (0..1)"
     )
     parser.add_argument("--concurrency", type=int, default=200, help="handshakes at once")
+    parser.add_argument("--log-level", default="WARNING", help="csms serve's (default WARNING)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     result = asyncio.run(run(args))

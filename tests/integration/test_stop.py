@@ -22,7 +22,6 @@ from csms.domain.model import UnknownStationPolicy
 from tests.integration.harness import csms_serve, free_port, running_csms, settings_for
 from tests.integration.rawws import silent_client
 
-
 STATIONS = 1000
 SILENT = 100  # never read: they never answer the close frame
 

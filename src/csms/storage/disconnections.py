@@ -5,7 +5,8 @@ station row's online flag and ``disconnected_at``, and a ``connection_events`` r
 that stops with 14,000 sessions used to submit 14,000 of them from 14,000 session teardowns
 while closing the sockets (docs/performance.md, "100,000 stations across 7 processes"); this
 write stores the same facts for all of them at once, after the sockets are closed: an UPDATE per
-chunk of station ids and negotiated version, and one multi-row INSERT per chunk of history rows.
+chunk of stations and one INSERT per chunk of history rows, each compiled once and executed
+with the chunk's rows (one DBAPI executemany).
 
 A station that has connected again since the stop began (through another node of the cluster)
 has a newer ``connected_at`` and is left online: its new session is the truth.
@@ -18,17 +19,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import func, insert, or_, update
+from sqlalchemy import String, bindparam, false, func, or_, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import Update
 
 from csms.domain.connections import Disconnection
-from csms.storage.tables import connection_events, stations
-from csms.storage.writes import BatchWrite
+from csms.storage.statements import Prepared, codec
+from csms.storage.tables import stations
+from csms.storage.types import UtcDateTime
+from csms.storage.writes import CONNECTION_HISTORY, BatchWrite
 
 __all__ = ["CHUNK", "RecordDisconnections"]
 
-# Station ids per UPDATE (well under SQLite's 32,766 bound parameters) and history rows per
-# INSERT; 14,000 stations are 14 UPDATEs per version and 14 INSERTs.
+# Stations per executemany: 14,000 stations are 14 UPDATEs and 14 INSERTs.
 CHUNK = 1000
 
 
@@ -49,35 +53,36 @@ class RecordDisconnections(BatchWrite[None]):
         return [None] * len(writes)
 
 
+def _offline_update(_dialect: Dialect) -> Update:
+    at = bindparam("b_at", type_=UtcDateTime())
+    return (
+        update(stations)
+        .where(
+            stations.c.id == bindparam("b_id", type_=stations.c.id.type),
+            or_(stations.c.connected_at.is_(None), stations.c.connected_at <= at),
+        )
+        .values(
+            online=false(),
+            # As a single disconnect: the last negotiated version is kept (ocpp-rules §3.3).
+            ocpp_version=func.coalesce(
+                bindparam("b_version", type_=String()), stations.c.ocpp_version
+            ),
+            disconnected_at=at,
+        )
+    )
+
+
+# Compiled once per dialect and run with executemany (asyncpg pipelines the rows in one round
+# trip): cheaper than one multi-row statement per chunk, which SQLAlchemy compiles every time.
+_OFFLINE = Prepared(_offline_update, ("b_id", "b_version", "b_at"))
+
+
 async def _apply(conn: AsyncConnection, write: RecordDisconnections) -> None:
-    at = write.at
-    by_version: dict[str | None, list[str]] = {}
-    for d in write.disconnections:
-        by_version.setdefault(d.ocpp_version, []).append(d.station_id)
-    for version, ids in by_version.items():
-        for start in range(0, len(ids), CHUNK):
-            await conn.execute(
-                update(stations)
-                .where(
-                    stations.c.id.in_(ids[start : start + CHUNK]),
-                    or_(stations.c.connected_at.is_(None), stations.c.connected_at <= at),
-                )
-                .values(
-                    online=False,
-                    # As a single disconnect: the last negotiated version is kept (ocpp-rules §3.3).
-                    ocpp_version=func.coalesce(version, stations.c.ocpp_version),
-                    disconnected_at=at,
-                )
-            )
-    rows = [
-        {
-            "station_id": d.station_id,
-            "online": False,
-            "ocpp_version": d.ocpp_version,
-            "at": at,
-            "reason": d.reason,
-        }
-        for d in write.disconnections
-    ]
-    for start in range(0, len(rows), CHUNK):
-        await conn.execute(insert(connection_events).values(rows[start : start + CHUNK]))
+    at = codec(conn.dialect).timestamp(write.at)
+    ds = write.disconnections
+    for start in range(0, len(ds), CHUNK):
+        chunk = ds[start : start + CHUNK]
+        await _OFFLINE.executemany(conn, [(d.station_id, d.ocpp_version, at) for d in chunk])
+        await CONNECTION_HISTORY.executemany(
+            conn, [(d.station_id, False, d.ocpp_version, at, d.reason) for d in chunk]
+        )
