@@ -12,14 +12,23 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from websockets.asyncio.client import ClientConnection, connect
 
 from csms.domain.connections import Disconnection
+from csms.domain.errors import CallOutcomeUnknown
 from csms.domain.model import UnknownStationPolicy
-from tests.integration.harness import csms_serve, free_port, running_csms, settings_for
+from tests.integration.harness import (
+    BOOT_16,
+    call,
+    csms_serve,
+    free_port,
+    running_csms,
+    settings_for,
+)
 from tests.integration.rawws import silent_client
 
 STATIONS = 1000
@@ -150,7 +159,7 @@ async def test_a_stop_writes_the_disconnects_in_one_write_not_one_per_session(
         listener = running.csms.listener
         assert listener is not None
         counting = _CountingStations(listener._stations)
-        listener._stations = counting  # type: ignore[assignment]
+        listener._stations = counting
         clients = await _fleet(running.csms.ocpp_port, 200, 20)
         try:
             for _ in range(200):
@@ -194,3 +203,35 @@ async def test_a_station_that_reconnected_elsewhere_stays_online(tmp_path: Path)
     assert gone is not None and back is not None
     assert not gone.online and gone.disconnected_at == stop_at
     assert back.online
+
+
+async def test_a_command_on_the_wire_when_the_process_stops_is_outcome_unknown(
+    tmp_path: Path,
+) -> None:
+    """A CALL the station has not answered when its session is closed by the stop fails as
+    CallOutcomeUnknown (the API's 502 call-outcome-unknown), never silently."""
+    settings = settings_for(
+        tmp_path, registration_rate=0.0, unknown_stations=UnknownStationPolicy.ACCEPT
+    )
+    settings = dataclasses.replace(
+        settings, server=dataclasses.replace(settings.server, security_profile=0)
+    )
+    async with running_csms(settings) as running:
+        listener = running.csms.listener
+        assert listener is not None
+        ws = await connect(
+            f"{running.ocpp_url}CP1",
+            subprotocols=["ocpp1.6"],  # type: ignore[list-item]
+        )
+        try:
+            assert (await call(ws, "b1", "BootNotification", BOOT_16))[0] == 3
+            command = asyncio.create_task(
+                running.csms.registry.call("CP1", "Reset", {"type": "Soft"}, timeout=30)
+            )
+            frame = orjson.loads(await ws.recv())  # on the wire; never answered
+            assert frame[2] == "Reset"
+            await listener.close()
+            with pytest.raises(CallOutcomeUnknown):
+                await command
+        finally:
+            await ws.close()
