@@ -39,7 +39,7 @@ import math
 import ssl
 import time
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from http import HTTPStatus
 
@@ -320,14 +320,18 @@ class StationListener:
         waiting at most CSMS_STOP_CLOSE_TIMEOUT for the station's close frame (then aborted);
         return how many were closed and how many of them did not answer."""
         s = self._settings
-        gate = asyncio.Semaphore(s.stop_close_batch)
         silent = 0
 
-        async def close(ws: ServerConnection) -> None:
+        async def closer(sessions: Iterator[ServerConnection]) -> None:
+            # A pool of closers sharing one iterator (not a semaphore: its wake-ups scan the
+            # waiters, quadratic in the sessions: 0.6 s of CPU for 3,000).
             nonlocal silent
-            async with gate:
+            for ws in sessions:
                 ws.close_timeout = s.stop_close_timeout
-                await ws.close(CLOSE_GOING_AWAY)
+                try:
+                    await ws.close(CLOSE_GOING_AWAY)
+                except Exception:  # the session ends anyway; its handler records it
+                    logger.debug("closing a session failed", exc_info=True)
                 if ws.protocol.close_rcvd is None:
                     silent += 1
 
@@ -339,7 +343,10 @@ class StationListener:
             if not sessions:
                 break
             closed += len(sessions)
-            await asyncio.gather(*(close(ws) for ws in sessions), return_exceptions=True)
+            shared = iter(sessions)
+            await asyncio.gather(
+                *(closer(shared) for _ in range(min(s.stop_close_batch, len(sessions))))
+            )
         return closed, silent
 
     # ---------------------------------------------------------------- handshake
