@@ -179,10 +179,15 @@ async def test_a_stop_writes_the_disconnects_in_one_write_not_one_per_session(
     assert counting.bulk == [199]
 
 
-async def test_a_station_that_reconnected_elsewhere_stays_online(tmp_path: Path) -> None:
+async def test_a_station_that_reconnected_elsewhere_stays_online(
+    migrated_database_url: str, tmp_path: Path
+) -> None:
     """The bulk write leaves a station alone whose newer connection (another node's) began
     after the stop did."""
     settings = settings_for(tmp_path)
+    settings = dataclasses.replace(
+        settings, database=dataclasses.replace(settings.database, url=migrated_database_url)
+    )
     async with running_csms(settings) as running:
         store = running.csms.store
         assert store is not None
