@@ -169,6 +169,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             cpu_before = sum(proc.cpu_times()[:2])
             cpu = 0.0
             t0 = time.monotonic()
+            sigterm_at = (
+                time.strftime("%H:%M:%S", time.gmtime()) + f".{int(time.time() % 1 * 1000):03d}"
+            )
             proc.send_signal(signal.SIGTERM)
             while proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
                 with contextlib.suppress(psutil.Error):
@@ -188,6 +191,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "nats": args.nats,
         "connect_s": round(connected, 1),
         "online_before": online,
+        "sigterm_at": sigterm_at,
         "stop_s": round(stop_s, 2),
         "stop_cpu_s": round(cpu, 2),
         "online_after": online_after,
