@@ -169,9 +169,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             cpu_before = sum(proc.cpu_times()[:2])
             cpu = 0.0
             t0 = time.monotonic()
-            sigterm_at = (
-                time.strftime("%H:%M:%S", time.gmtime()) + f".{int(time.time() % 1 * 1000):03d}"
-            )
+            now = time.time()
+            sigterm_at = time.strftime("%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}"
             proc.send_signal(signal.SIGTERM)
             while proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
                 with contextlib.suppress(psutil.Error):
