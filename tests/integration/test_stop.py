@@ -92,9 +92,9 @@ async def test_a_stop_with_1000_sessions_is_quick_and_writes_every_disconnect(
     migrated_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """SIGTERM → exit within a few seconds although 100 stations never answer the close frame
-    (aborted after CSMS_STOP_CLOSE_TIMEOUT, not the session's 10 s CSMS_CLOSE_TIMEOUT), and the
+    (aborted after CSMS_STOP_CLOSE_TIMEOUT, not the session's 30 s CSMS_CLOSE_TIMEOUT), and the
     database shows what a normal disconnect writes for every station."""
-    monkeypatch.setenv("CSMS_CLOSE_TIMEOUT", "10")
+    monkeypatch.setenv("CSMS_CLOSE_TIMEOUT", "30")
     port = free_port()
     extra = ("--registration-rate", "0", "--log-level", "INFO")
     log = tmp_path / "serve.log"
@@ -104,13 +104,14 @@ async def test_a_stop_with_1000_sessions_is_quick_and_writes_every_disconnect(
             await _until_online(migrated_database_url, STATIONS)
             started = time.monotonic()
             proc.terminate()
-            await asyncio.wait_for(proc.wait(), 30)
+            await asyncio.wait_for(proc.wait(), 60)
             elapsed = time.monotonic() - started
         finally:
             _drop(clients)
     assert proc.returncode == 0
-    # Before: every silent station held the stop for the 10 s close timeout.
-    assert elapsed < 6, f"stop took {elapsed:.1f} s"
+    # Before: every silent station held the stop for the 30 s close timeout (a loaded CI
+    # machine gets slack: the stop takes 2-3 s here).
+    assert elapsed < 15, f"stop took {elapsed:.1f} s"
     counts = await _counts(migrated_database_url)
     assert counts == {
         "online": 0,
