@@ -320,6 +320,7 @@ class StationListener:
         waiting at most CSMS_STOP_CLOSE_TIMEOUT for the station's close frame (then aborted);
         return how many were closed and how many of them did not answer."""
         s = self._settings
+        timeout = min(s.stop_close_timeout, s.close_timeout)  # never longer than outside a stop
         silent = 0
 
         async def closer(sessions: Iterator[ServerConnection]) -> None:
@@ -327,7 +328,7 @@ class StationListener:
             # waiters, quadratic in the sessions: 0.6 s of CPU for 3,000).
             nonlocal silent
             for ws in sessions:
-                ws.close_timeout = s.stop_close_timeout
+                ws.close_timeout = timeout
                 try:
                     await ws.close(CLOSE_GOING_AWAY)
                 except Exception:  # the session ends anyway; its handler records it
