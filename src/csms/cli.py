@@ -125,6 +125,9 @@ def _apply_serve_flags(settings: Settings, args: argparse.Namespace) -> Settings
         # handshake admission: backpressure before accept (task s12_admission)
         ("max_pending_handshakes", "max_pending_handshakes"),
         ("max_handshake_reads", "max_handshake_reads"),
+        # graceful stop (task s13_stop)
+        ("stop_close_batch", "stop_close_batch"),
+        ("stop_close_timeout", "stop_close_timeout"),
         # workers (issue 11 item 1)
         ("workers", "workers"),
     ):
@@ -829,6 +832,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="handshakes waiting in the station read (database pool) counted as saturation "
         "(CSMS_MAX_HANDSHAKE_READS; default 32, 0: off)",
+    )
+    serve.add_argument(
+        "--stop-close-batch",
+        type=int,
+        metavar="N",
+        help="sessions closed at once when stopping (CSMS_STOP_CLOSE_BATCH; default 1000)",
+    )
+    serve.add_argument(
+        "--stop-close-timeout",
+        type=float,
+        metavar="S",
+        help="seconds a station has to answer the close frame when stopping, then it is aborted "
+        "(CSMS_STOP_CLOSE_TIMEOUT; default 1)",
     )
     serve.add_argument(
         "--no-gc-freeze",

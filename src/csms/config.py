@@ -217,6 +217,13 @@ class ServerSettings:
     # committer) before it kills it (task s12_admission: 1,400-15,000 sessions need more than 30).
     worker_stop_timeout: float = 60.0  # CSMS_WORKER_STOP_TIMEOUT
     # --- end of workers
+    # --- Graceful stop (issue 11, task s13_stop; docs/behaviour.md "Stopping"): on SIGTERM the
+    # sessions are closed with 1001 at most this many at a time, a station that does not answer
+    # the close frame within the stop's close timeout is aborted, and the disconnects of all of
+    # them are written at the end in a few statements.
+    stop_close_batch: int = 1000  # CSMS_STOP_CLOSE_BATCH
+    stop_close_timeout: float = 1.0  # CSMS_STOP_CLOSE_TIMEOUT
+    # --- end of graceful stop
 
 
 @dataclass(frozen=True, slots=True)
@@ -526,6 +533,10 @@ def _validate_accept_backpressure(server: ServerSettings, database: DatabaseSett
         raise SettingsError("CSMS_DATABASE_POOL_TIMEOUT: seconds, at most 3600 (0: default)")
     if not 1 <= server.worker_stop_timeout <= 3600:
         raise SettingsError("CSMS_WORKER_STOP_TIMEOUT: seconds, 1 to 3600 (default 60)")
+    if not 1 <= server.stop_close_batch <= 100_000:
+        raise SettingsError("CSMS_STOP_CLOSE_BATCH: sessions, 1 to 100000 (default 1000)")
+    if not 0.1 <= server.stop_close_timeout <= 60:
+        raise SettingsError("CSMS_STOP_CLOSE_TIMEOUT: seconds, 0.1 to 60 (default 1)")
 
 
 def _validate_soap(server: ServerSettings) -> None:

@@ -1166,6 +1166,8 @@ class Csms:
             await self.soap_stations.aclose()
             self.soap_stations = None
         if self.listener is not None:
+            if self.cluster is not None:  # the claims are released together at its aclose
+                self.cluster.stopping()
             await self.listener.close()
             self.listener = None
         if self.cluster is not None:  # issue 11: after the listener, so releases are written

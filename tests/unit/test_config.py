@@ -63,6 +63,9 @@ def test_environment_overrides() -> None:
         ({"CSMS_API_COMMAND_JOBS_MAX_RUNNING": "0"}, "CSMS_API_COMMAND_JOBS_MAX_RUNNING"),
         ({"CSMS_API_COMMAND_JOB_RETENTION_DAYS": "0"}, "CSMS_API_COMMAND_JOB_RETENTION_DAYS"),
         ({"CSMS_API_COMMAND_JOBS_MAX_KEPT": "x"}, "CSMS_API_COMMAND_JOBS_MAX_KEPT"),
+        ({"CSMS_STOP_CLOSE_BATCH": "0"}, "CSMS_STOP_CLOSE_BATCH"),
+        ({"CSMS_STOP_CLOSE_TIMEOUT": "0"}, "CSMS_STOP_CLOSE_TIMEOUT"),
+        ({"CSMS_STOP_CLOSE_TIMEOUT": "61"}, "CSMS_STOP_CLOSE_TIMEOUT"),
     ],
 )
 def test_bad_values_are_refused_with_the_setting_named(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Protocol
 
-__all__ = ["ConnectionEvent", "ConnectionHistory", "close_reason"]
+__all__ = ["ConnectionEvent", "ConnectionHistory", "Disconnection", "close_reason"]
 
 # RFC 6455 §7.4.1 and the IANA registry: the codes a station's connection usually ends with.
 CLOSE_CODES: Final = {
@@ -41,6 +41,15 @@ class ConnectionEvent:
     at: datetime
     ocpp_version: str | None
     reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Disconnection:
+    """A session that ended while its process stopped; written with the others in bulk."""
+
+    station_id: str
+    ocpp_version: str | None
+    reason: str
 
 
 class ConnectionHistory(Protocol):

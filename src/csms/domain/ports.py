@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from csms.domain.connections import Disconnection
 from csms.domain.ledger import StationQuery, StationSearch
 from csms.domain.model import (
     BootInfo,
@@ -102,6 +103,15 @@ class StationRepository(Protocol):
     ) -> None:
         """Store that the station connected (with its negotiated version) or disconnected
         (``reason``: why, e.g. the WebSocket close code), in the connection history too."""
+        ...
+
+    async def record_disconnections(
+        self, disconnections: Sequence[Disconnection], *, at: datetime
+    ) -> None:
+        """Store the disconnects of a stopping process's sessions, as :meth:`record_connection`
+        does for each (offline, ``disconnected_at``, a history row with the reason), in a few
+        statements for all; a station that connected again after ``at`` (on another node) is
+        left online."""
         ...
 
     def touch(self, station_id: str, now: datetime) -> None:

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from csms.domain.charging_ports import ChargingTransactionRepository
+from csms.domain.connections import Disconnection
 from csms.domain.events import EventPublisher, EventType
 from csms.domain.files import FileRepository, FileRequest, TransferKind
 from csms.domain.model import (
@@ -201,6 +202,17 @@ class EmittingStations(_Emitting[StationRepository]):
             station_id,
             data,
         )
+
+    async def record_disconnections(
+        self, disconnections: Sequence[Disconnection], *, at: datetime
+    ) -> None:
+        await self._inner.record_disconnections(disconnections, at=at)
+        for d in disconnections:
+            self._publisher.publish(
+                EventType.STATION_DISCONNECTED,
+                d.station_id,
+                {"ocpp_version": d.ocpp_version, "reason": d.reason},
+            )
 
     async def record_status(self, report: StatusReport) -> None:
         await self._inner.record_status(report)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from csms.domain.connections import Disconnection
 from csms.domain.errors import UnknownStation
 from csms.domain.ledger import StationQuery, StationSearch
 from csms.domain.model import (
@@ -29,6 +30,7 @@ from csms.domain.transactions import TransactionEventOutcome
 from csms.storage import rows
 from csms.storage.committer import GroupCommitter
 from csms.storage.direct import reading
+from csms.storage.disconnections import RecordDisconnections
 from csms.storage.engine import single_reads
 from csms.storage.ledger import search_stations
 from csms.storage.statements import Prepared, codec
@@ -163,6 +165,12 @@ class SqlStationRepository:
         await self._committer.submit(
             RecordConnection(station_id, online, ocpp_version, now, reason)
         )
+
+    async def record_disconnections(
+        self, disconnections: Sequence[Disconnection], *, at: datetime
+    ) -> None:
+        if disconnections:
+            await self._committer.submit(RecordDisconnections(disconnections, at))
 
     def touch(self, station_id: str, now: datetime) -> None:
         self._committer.touch(station_id, now)

@@ -59,6 +59,7 @@ from csms.storage.transaction_log import record_transaction_events
 from csms.storage.types import UtcDateTime
 
 __all__ = [
+    "CONNECTION_HISTORY",
     "AddStation",
     "BatchWrite",
     "RecordBoot",
@@ -209,11 +210,11 @@ def _connection_station_update(_dialect: Dialect) -> Update:
 _CONNECTION_STATION = Prepared(
     _connection_station_update, ("b_id", "b_online", "b_version", "b_at")
 )
-_CONNECTION_HISTORY_COLUMNS = ("station_id", "online", "ocpp_version", "at", "reason")
-_CONNECTION_HISTORY = Prepared(
+CONNECTION_HISTORY_COLUMNS = ("station_id", "online", "ocpp_version", "at", "reason")
+CONNECTION_HISTORY = Prepared(
     lambda _: insert(connection_events),
-    _CONNECTION_HISTORY_COLUMNS,
-    column_keys=_CONNECTION_HISTORY_COLUMNS,
+    CONNECTION_HISTORY_COLUMNS,
+    column_keys=CONNECTION_HISTORY_COLUMNS,
 )
 
 _STATUS_HISTORY = Prepared(
@@ -294,7 +295,7 @@ async def _record_connections(conn: AsyncConnection, writes: list[RecordConnecti
         station_rows.append((w.station_id, w.online, w.ocpp_version, at))
         history.append((w.station_id, w.online, w.ocpp_version, at, w.reason))
     await _CONNECTION_STATION.executemany(conn, station_rows)
-    await _CONNECTION_HISTORY.executemany(conn, history)
+    await CONNECTION_HISTORY.executemany(conn, history)
     return [None] * len(writes)
 
 

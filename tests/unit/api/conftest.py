@@ -18,6 +18,7 @@ import pytest
 from fastapi import FastAPI
 
 from csms.api import create_app
+from csms.domain.connections import Disconnection
 from csms.domain.errors import StationNotConnected, StorageError, UnknownStation
 from csms.domain.ledger import StationQuery, StationSearch
 from csms.domain.model import (
@@ -127,6 +128,12 @@ class FakeStationRepository:
     ) -> None:
         station = self._require(station_id)
         station.online, station.ocpp_version = online, ocpp_version
+
+    async def record_disconnections(
+        self, disconnections: Sequence[Disconnection], *, at: datetime
+    ) -> None:
+        for d in disconnections:
+            self._require(d.station_id).online = False
 
     def touch(self, station_id: str, now: datetime) -> None:
         self._require(station_id).last_seen_at = now
