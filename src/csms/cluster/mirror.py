@@ -28,24 +28,34 @@ def station_from_key(key: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Holder:
-    """Who holds a station's live session: the node, the negotiated version, the session's token
-    (new at each connection) and the KV revision of the claim."""
+    """Who holds a station's live session: the node, the negotiated version and the KV revision
+    of the claim (the claim's session token is not kept: nothing reads it back)."""
 
     node: str
     version: str
-    session: str
     revision: int
+
+
+# An entry is one int, ``revision << _SLOT_BITS | slot``: ``slot`` indexes the (node, version)
+# pairs seen, 0 for a deleted entry (its revision kept to order late claims). Every node keeps
+# an entry per station of the whole cluster, so with W workers each station costs W entries: an
+# int and a dict slot (~90 bytes) instead of a Holder, its strings and a second dict (~430).
+_SLOT_BITS = 20
+_SLOT_MASK = (1 << _SLOT_BITS) - 1
 
 
 class PresenceMirror:
     """Stations by holder and node leases, as last seen on the watched KV buckets."""
 
+    __slots__ = ("_entries", "_lease", "_nodes", "_pairs", "_slots", "node_id")
+
     def __init__(self, node_id: str, lease: float) -> None:
         self.node_id = node_id
         self._lease = lease
         self._nodes: dict[str, float] = {}  # node -> when its lease was last renewed (monotonic)
-        self._stations: dict[str, Holder] = {}
-        self._revisions: dict[str, int] = {}  # station -> newest revision seen (claims and deletes)
+        self._entries: dict[str, int] = {}  # station -> newest entry seen (claims and deletes)
+        self._pairs: list[tuple[str, str]] = [("", "")]  # slot -> (node, version); 0: deleted
+        self._slots: dict[tuple[str, str], int] = {}
 
     def node_renewed(self, node: str, now: float) -> None:
         self._nodes[node] = now
@@ -62,40 +72,77 @@ class PresenceMirror:
 
     def claimed(self, station_id: str, holder: Holder) -> bool:
         """Note a claim; return False (and ignore it) when a newer entry was already seen."""
-        if holder.revision < self._revisions.get(station_id, 0):
+        if holder.revision < self._entries.get(station_id, 0) >> _SLOT_BITS:
             return False
-        self._revisions[station_id] = holder.revision
-        self._stations[station_id] = holder
+        self._entries[station_id] = holder.revision << _SLOT_BITS | self._slot(
+            holder.node, holder.version
+        )
         return True
 
     def released(self, station_id: str, revision: int) -> None:
         """The station's entry was deleted at ``revision``."""
-        if revision < self._revisions.get(station_id, 0):
+        if revision < self._entries.get(station_id, 0) >> _SLOT_BITS:
             return
-        self._revisions[station_id] = revision
-        self._stations.pop(station_id, None)
+        self._entries[station_id] = revision << _SLOT_BITS
 
     def entry(self, station_id: str) -> Holder | None:
         """The newest claim seen, whether or not its node lives."""
-        return self._stations.get(station_id)
+        packed = self._entries.get(station_id, 0)
+        if not packed & _SLOT_MASK:
+            return None
+        node, version = self._pairs[packed & _SLOT_MASK]
+        return Holder(node, version, packed >> _SLOT_BITS)
 
     def holder(self, station_id: str, now: float) -> Holder | None:
         """The live holder of ``station_id``: its claim, if its node's lease is alive."""
-        holder = self._stations.get(station_id)
+        holder = self.entry(station_id)
         if holder is None or not self.node_alive(holder.node, now):
             return None
         return holder
 
     def orphans(self, now: float) -> list[tuple[str, int]]:
         """Claims of nodes whose lease ran out (station, revision), for any node to delete."""
+        dead = {
+            slot
+            for slot, (node, _version) in enumerate(self._pairs)
+            if slot
+            and not self.node_alive(node, now)
+            and self._nodes.get(node, 0.0) < now - 2 * self._lease
+        }
+        if not dead:
+            return []
         return [
-            (sid, h.revision)
-            for sid, h in self._stations.items()
-            if not self.node_alive(h.node, now)
-            and self._nodes.get(h.node, 0.0) < now - 2 * self._lease
+            (sid, packed >> _SLOT_BITS)
+            for sid, packed in self._entries.items()
+            if packed & _SLOT_MASK in dead
         ]
 
     def reset(self) -> None:
         """Forget everything (the watchers start again from the buckets' current contents)."""
-        self._stations.clear()
-        self._revisions.clear()
+        self._entries.clear()
+        del self._pairs[1:]
+        self._slots.clear()
+
+    def _slot(self, node: str, version: str) -> int:
+        """The slot of (node, version): few pairs (nodes x versions), so the strings are stored
+        once, not per station. When the slots run out (a million node starts without a reset),
+        the pairs no entry uses any more are dropped and the entries renumbered."""
+        slot = self._slots.get((node, version))
+        if slot is not None:
+            return slot
+        if len(self._pairs) > _SLOT_MASK:
+            self._compact()
+        self._pairs.append((node, version))
+        slot = self._slots[(node, version)] = len(self._pairs) - 1
+        return slot
+
+    def _compact(self) -> None:
+        used = sorted({packed & _SLOT_MASK for packed in self._entries.values()} - {0})
+        renumber = {old: new for new, old in enumerate(used, start=1)}
+        self._pairs[1:] = [self._pairs[old] for old in used]
+        self._slots = {pair: slot for slot, pair in enumerate(self._pairs) if slot}
+        for sid, packed in self._entries.items():
+            if packed & _SLOT_MASK:
+                self._entries[sid] = (packed >> _SLOT_BITS) << _SLOT_BITS | renumber[
+                    packed & _SLOT_MASK
+                ]
