@@ -159,11 +159,11 @@ class Cluster:
             self.memdump = work / "memdump"
             self.memdump.mkdir()
             path = os.pathsep.join(filter(None, [str(MEMDUMP), os.environ.get("PYTHONPATH")]))
-            self.env |= {
-                "PYTHONPATH": path,
-                "PYTHONTRACEMALLOC": "1",
-                "CSMS_BENCH_MEMDUMP": str(self.memdump),
-            }
+            self.env |= {"PYTHONPATH": path, "CSMS_BENCH_MEMDUMP": str(self.memdump)}
+            if opts.tracemalloc == "trace":
+                self.env["PYTHONTRACEMALLOC"] = "1"
+            if opts.tracemalloc == "trim":
+                self.env["CSMS_BENCH_MEMDUMP_TRIM"] = "1"
         self.proc: subprocess.Popen[bytes] | None = None
         self.root: psutil.Process | None = None
 
@@ -478,12 +478,14 @@ def attribute(
         for name, count in a["gc_types"].items():
             types[name] = types.get(name, 0) + count - b["gc_types"].get(name, 0)
     rss = per(lambda d: d["rss"])
+    trimmed = per(lambda d: d.get("rss_after_trim", d["rss"]))
     traced = per(lambda d: d.get("traced", 0))
     overhead = per(lambda d: d.get("tracemalloc_overhead", 0))
     top = sorted(lines.items(), key=lambda kv: -kv[1])[:40]
     return {
         "workers": len(pairs),
         "rss_bytes_per_station": round(rss),
+        "rss_after_malloc_trim_per_station": round(trimmed),
         "traced_bytes_per_station": round(traced),
         "tracemalloc_overhead_per_station": round(overhead),
         "untraced_bytes_per_station": round(rss - traced - overhead),
@@ -575,8 +577,10 @@ def main() -> int:
     )
     parser.add_argument(
         "--tracemalloc",
-        action="store_true",
-        help="workers under tracemalloc (benchmarks/memdump): per-station attribution in the JSON",
+        choices=("trace", "plain", "trim"),
+        help="per-station memory attribution in the JSON (benchmarks/memdump): trace = workers "
+        "under tracemalloc; plain = RSS, malloc and gc figures only; trim = plain, and the RSS "
+        "after malloc_trim(0) at the end",
     )
     parser.add_argument("--json", type=Path)
     opts = parser.parse_args()

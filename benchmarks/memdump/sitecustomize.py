@@ -3,7 +3,8 @@
 Python imports ``sitecustomize`` at start-up from ``PYTHONPATH``, so with this directory on it
 every ``csms serve`` worker (spawned interpreters inherit the environment) gets a SIGUSR1
 handler when ``CSMS_BENCH_MEMDUMP`` names a directory. On the signal it writes
-``<dir>/<pid>-<n>.json``: RSS, tracemalloc's traced bytes (by ``file:line``, one frame:
+``<dir>/<pid>-<n>.json``: RSS (with ``CSMS_BENCH_MEMDUMP_TRIM``, also after ``malloc_trim(0)``),
+tracemalloc's traced bytes (by ``file:line``, one frame:
 ``PYTHONTRACEMALLOC=1``) and its own overhead, glibc's ``mallinfo2`` (bytes malloc holds free
 inside its arenas: fragmentation), and the objects the garbage collector tracks by type. The
 driver diffs two dumps (before the fleet, after its steady window) and divides by N. Nothing
@@ -19,6 +20,7 @@ _DIR = os.environ.get("CSMS_BENCH_MEMDUMP")
 
 def _install(directory: str) -> None:
     import collections
+    import contextlib
     import ctypes
     import gc
     import json
@@ -76,6 +78,11 @@ def _install(directory: str) -> None:
                 for s in stats
                 if s.size >= 4096
             }
+        if os.environ.get("CSMS_BENCH_MEMDUMP_TRIM"):
+            # What glibc would give back: malloc_trim(0) releases free pages inside its arenas.
+            with contextlib.suppress(OSError, AttributeError):
+                ctypes.CDLL("libc.so.6").malloc_trim(0)
+            out["rss_after_trim"] = rss()
         path = os.path.join(directory, f"{os.getpid()}-{seq[0]}.json")
         with open(path + ".tmp", "w", encoding="utf-8") as file:
             json.dump(out, file)
