@@ -459,6 +459,12 @@ def _after_restart(
         bench["after_storm_api_online"] = cluster.online()
 
 
+def _pymalloc_free(dump: dict[str, Any]) -> float:
+    """Bytes pymalloc holds but does not use: free blocks in used pools, and empty pools."""
+    stats = dump.get("pymalloc", {})
+    return float(stats.get("available_blocks", 0) + stats.get("unused_pools", 0) * 16_384)
+
+
 def attribute(
     before: list[dict[str, Any]], after: list[dict[str, Any]], stations: int
 ) -> dict[str, Any]:
@@ -491,6 +497,10 @@ def attribute(
         "untraced_bytes_per_station": round(rss - traced - overhead),
         "malloc_free_bytes_per_station": round(per(lambda d: d["mallinfo2"].get("fordblks", 0))),
         "malloc_mmapped_bytes_per_station": round(per(lambda d: d["mallinfo2"].get("hblkhd", 0))),
+        "pymalloc_live_blocks_per_station": round(
+            per(lambda d: d.get("pymalloc", {}).get("allocated_blocks", 0))
+        ),
+        "pymalloc_free_per_station": round(per(_pymalloc_free)),
         "gc_objects_per_station": round(per(lambda d: d["gc_objects"]), 1),
         "gc_types_per_station": {
             k: round(v / stations, 2)

@@ -58,6 +58,36 @@ def _install(directory: str) -> None:
         with open("/proc/self/statm", encoding="ascii") as statm:
             return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
+    def pymalloc() -> dict[str, int]:
+        """pymalloc's totals (``sys._debugmallocstats``, written by C to fd 2): bytes in its
+        arenas, in live blocks, free in used pools and in empty pools (its fragmentation)."""
+        import re
+        import sys
+        import tempfile
+
+        with tempfile.TemporaryFile() as tmp:
+            saved = os.dup(2)
+            try:
+                os.dup2(tmp.fileno(), 2)
+                sys._debugmallocstats()
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
+            tmp.seek(0)
+            text = tmp.read().decode(errors="replace")
+        wanted = {
+            "arenas": r"# arenas allocated current\s*=\s*([\d,]+)",
+            "allocated_blocks": r"# bytes in allocated blocks\s*=\s*([\d,]+)",
+            "available_blocks": r"# bytes in available blocks\s*=\s*([\d,]+)",
+            "unused_pools": r"(\d+) unused pools \*",
+        }
+        out = {}
+        for key, pattern in wanted.items():
+            match = re.search(pattern, text)
+            if match:
+                out[key] = int(match.group(1).replace(",", ""))
+        return out
+
     seq = [0]
 
     def dump(_signum: int, _frame: Any) -> None:
@@ -78,6 +108,7 @@ def _install(directory: str) -> None:
                 for s in stats
                 if s.size >= 4096
             }
+        out["pymalloc"] = pymalloc()
         if os.environ.get("CSMS_BENCH_MEMDUMP_TRIM"):
             # What glibc would give back: malloc_trim(0) releases free pages inside its arenas.
             with contextlib.suppress(OSError, AttributeError):

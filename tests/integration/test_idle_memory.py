@@ -1,4 +1,4 @@
-"""An idle session's websockets queues are the small list-backed ones (server/wsqueues.py,
+"""An idle session's websockets queues are the small list-backed ones (server/wsidle.py,
 issue 11: memory per connected station), and the session still reads and answers a burst of
 CALLs larger than websockets' ``max_queue``."""
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import orjson
 
-from csms.server.wsqueues import SmallDeque
+from csms.server.wsidle import SmallDeque
 from tests.integration.harness import BOOT_16, call, running_csms, settings_for
 
 
@@ -26,6 +26,8 @@ async def test_an_idle_session_keeps_small_queues_and_answers_a_burst(tmp_path: 
             assert all(type(q) is SmallDeque for q in queues), [type(q) for q in queues]
             empty_deque = sys.getsizeof(collections.deque())
             assert sum(sys.getsizeof(q) for q in queues) < empty_deque / 4
+            # Nor the handshake's subprotocol callback (a closure and a bound method).
+            assert "select_subprotocol" not in vars(conn.ws.protocol)
             for i in range(12):  # three times websockets' max_queue (4), without waiting
                 await ws.send(orjson.dumps([2, f"h{i}", "Heartbeat", {}]).decode())
             answers = [orjson.loads(await asyncio.wait_for(ws.recv(), 10)) for _ in range(12)]

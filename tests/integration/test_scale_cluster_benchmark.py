@@ -46,3 +46,22 @@ def test_cluster_benchmark_smoke(tmp_path: Path) -> None:
     assert bench["connection_attempts"] >= 400 and bench["lost"] == 0
     assert bench["pg_write_rates"]["meter_values"]["inserts_per_s"] > 0
     assert set(bench["steady"]["cpu"]) >= {"csms", "loadtest", "postgres", "nats"}
+
+
+@pytest.mark.timeout(150)
+def test_cluster_benchmark_memory_attribution_smoke(tmp_path: Path) -> None:
+    """``--no-storm --tracemalloc plain`` (task s13_memory): the steady figures, then each
+    worker's memory dump before and after the fleet, per station; no restart."""
+    out = tmp_path / "memory.json"
+    argv = [
+        sys.executable, str(REPO_ROOT / "benchmarks" / "scale_cluster.py"), "-n", "100",
+        "--workers", "2", "--loadtest-workers", "1", "--rate", "100", "--settle", "2",
+        "--measure", "3", "--recover", "0", "--no-storm", "--tracemalloc", "plain",
+        "--charging", "0", "--json", str(out),
+    ]  # fmt: skip
+    subprocess.run(argv, capture_output=True, text=True, timeout=140, check=True)
+    bench = json.loads(out.read_text())["benchmark"]
+    assert bench["steady_accepted"] == 100 and "supervisor_stop_s" not in bench
+    memory = bench["memory_attribution"]
+    assert memory["workers"] == 2
+    assert memory["rss_bytes_per_station"] > 0 and memory["gc_objects_per_station"] > 10

@@ -1,10 +1,12 @@
-"""Smaller queues inside an idle websockets connection (memory per connected station).
+"""Less memory inside an idle websockets connection (memory per connected station).
 
 websockets (17) gives every connection two ``collections.deque``: the frames waiting for
 ``recv()`` (its Assembler's queue) and the futures waiting for the write buffer to drain. An
 empty deque costs 760 bytes (its first 64-slot block), so the two are ~1.5 KiB of the ~14 KiB an
 idle station costs, while they hold at most ``max_queue`` frames and one waiter. A list-backed
-stand-in with the deque methods websockets calls costs ~60 bytes empty.
+stand-in with the deque methods websockets calls costs ~60 bytes empty. And the handshake's
+subprotocol callback (a closure, its cell and a bound method on the protocol, ~250 bytes) is
+not needed once the session runs.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any, TypeVar
 
 from websockets.asyncio.connection import Connection
 
-__all__ = ["SmallDeque", "shrink_queues"]
+__all__ = ["SmallDeque", "drop_handshake_callback", "shrink_queues"]
 
 T = TypeVar("T")
 
@@ -55,4 +57,16 @@ def shrink_queues(ws: Connection) -> bool:
         return False
     frames.queue = SmallDeque(queue)
     ws.drain_waiters = SmallDeque(drain)  # type: ignore[assignment]
+    return True
+
+
+def drop_handshake_callback(ws: Connection) -> bool:
+    """Forget the per-connection ``select_subprotocol`` websockets binds on its sans-I/O
+    protocol for the handshake (the class's own method shows through again); only once the
+    handshake is over. False when there was none."""
+    protocol = getattr(ws, "protocol", None)
+    state = getattr(protocol, "__dict__", None)
+    if state is None or "select_subprotocol" not in state:
+        return False
+    del state["select_subprotocol"]
     return True
