@@ -39,7 +39,7 @@ class Holder:
 # An entry is one int, ``revision << _SLOT_BITS | slot``: ``slot`` indexes the (node, version)
 # pairs seen, 0 for a deleted entry (its revision kept to order late claims). Every node keeps
 # an entry per station of the whole cluster, so with W workers each station costs W entries: an
-# int and a dict slot (~90 bytes) instead of a Holder, its strings and a second dict (~430).
+# int and a dict slot (~55 bytes) instead of a Holder, its strings and a second dict (~316).
 _SLOT_BITS = 20
 _SLOT_MASK = (1 << _SLOT_BITS) - 1
 
@@ -132,6 +132,8 @@ class PresenceMirror:
             return slot
         if len(self._pairs) > _SLOT_MASK:
             self._compact()
+            if len(self._pairs) > _SLOT_MASK:  # all in use: refuse rather than corrupt entries
+                raise OverflowError("more live (node, version) pairs than the mirror can number")
         self._pairs.append((node, version))
         slot = self._slots[(node, version)] = len(self._pairs) - 1
         return slot

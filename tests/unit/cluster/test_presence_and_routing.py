@@ -206,3 +206,7 @@ def test_the_mirror_renumbers_its_node_pairs_when_they_run_out(
         mirror.claimed("CP2", Holder("B", "1.6", 10 + n))
     assert mirror.entry("CP1") == Holder("node9", "1.6", 19)
     assert mirror.entry("CP2") == Holder("B", "1.6", 19)
+    mirror.claimed("CP3", Holder("C", "2.1", 30))  # three pairs live: the slots are full
+    with pytest.raises(OverflowError):
+        mirror.claimed("CP4", Holder("D", "2.1", 31))
+    assert mirror.entry("CP1") == Holder("node9", "1.6", 19)  # nothing corrupted
