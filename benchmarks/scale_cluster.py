@@ -71,6 +71,7 @@ from benchmarks.scale import free_port  # noqa: E402
 from benchmarks.spy_summary import summarize  # noqa: E402
 from benchmarks.workers import listening  # noqa: E402
 
+MEMDUMP = REPO_ROOT / "benchmarks" / "memdump"
 API_TOKEN = "scale-cluster-benchmark-token"  # loopback only, a throwaway database
 _PROGRESS = re.compile(
     r"t=\s*([\d.]+)s\s+(\d+)/\d+ open\s+(\d+) accepted.*?(\d+) errors\s+(\d+) timeouts"
@@ -169,6 +170,16 @@ class Cluster:
             "--data-dir", str(work / "data"), *opts.server_arg,
         ]  # fmt: skip
         self.env = {**os.environ, "CSMS_API_TOKEN": API_TOKEN}
+        self.memdump: Path | None = None
+        if opts.tracemalloc:  # benchmarks/memdump/sitecustomize.py in every worker
+            self.memdump = work / "memdump"
+            self.memdump.mkdir()
+            path = os.pathsep.join(filter(None, [str(MEMDUMP), os.environ.get("PYTHONPATH")]))
+            self.env |= {"PYTHONPATH": path, "CSMS_BENCH_MEMDUMP": str(self.memdump)}
+            if opts.tracemalloc == "trace":
+                self.env["PYTHONTRACEMALLOC"] = "1"
+            if opts.tracemalloc == "trim":
+                self.env["CSMS_BENCH_MEMDUMP_TRIM"] = "1"
         self.proc: subprocess.Popen[bytes] | None = None
         self.root: psutil.Process | None = None
 
@@ -209,6 +220,25 @@ class Cluster:
                 if "resource_tracker" not in " ".join(proc.cmdline()):
                     total += proc.memory_info().rss
         return total / 2**20
+
+    def memdump_workers(self) -> list[dict[str, Any]]:
+        """Each worker's memory dump (``--tracemalloc``): signal them, wait for their files."""
+        if self.memdump is None:
+            return []
+        pids = [
+            p.pid for p in _tree(self.root)[1:] if "resource_tracker" not in " ".join(p.cmdline())
+        ]
+        seen = {f.name for f in self.memdump.iterdir()}
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGUSR1)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            new = [f for f in self.memdump.glob("*.json") if f.name not in seen]
+            if len(new) >= len(pids):
+                return [json.loads(f.read_text()) for f in new]
+            time.sleep(0.2)
+        raise RuntimeError("the workers did not write their memory dumps")
 
     def online(self) -> int | None:
         """The API's count of online stations (the stored flag, cluster-wide)."""
@@ -390,6 +420,7 @@ def run(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
         cluster.start()
         time.sleep(3)
         bench["worker_rss_mib_idle"] = round(cluster.worker_rss_mib(), 1)
+        dumps_idle = cluster.memdump_workers()
         sampler = Sampler(groups, opts.sample)
         sampler.start()
         out = work / "loadtest.json"
@@ -458,7 +489,11 @@ def run(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
                 bench["steady_presence_claims"] = nats_after["claims"]
                 bench["steady_api_online"] = cluster.online()
                 bench["worker_rss_mib_steady"] = round(cluster.worker_rss_mib(), 1)
-                if opts.recover <= 0:  # steady state only: no storm
+                if dumps_idle:
+                    bench["memory_attribution"] = attribute(
+                        dumps_idle, cluster.memdump_workers(), opts.stations
+                    )
+                if opts.recover <= 0 or not opts.storm:  # steady state only: no storm
                     proc.send_signal(signal.SIGINT)
                     for rest in proc.stderr:
                         sys.stderr.write(rest)
@@ -521,6 +556,58 @@ def _after_restart(
     ):
         bench["after_storm_presence_claims"] = asyncio.run(_nats_figures(nats_url))["claims"]
         bench["after_storm_api_online"] = cluster.online()
+
+
+def _pymalloc_free(dump: dict[str, Any]) -> float:
+    """Bytes pymalloc holds but does not use: free blocks in used pools, and empty pools."""
+    stats = dump.get("pymalloc", {})
+    return float(stats.get("available_blocks", 0) + stats.get("unused_pools", 0) * 16_384)
+
+
+def attribute(
+    before: list[dict[str, Any]], after: list[dict[str, Any]], stations: int
+) -> dict[str, Any]:
+    """Per station, summed over the workers: RSS growth, what tracemalloc traced (by line, the
+    largest), the rest (allocator, C buffers: websockets/uvloop, asyncpg, nats), free bytes
+    glibc holds, and the gc-tracked objects by type."""
+    pairs = [(b, a) for b in before for a in after if a["pid"] == b["pid"]]
+
+    def per(key: Callable[[dict[str, Any]], float]) -> float:
+        return sum(key(a) - key(b) for b, a in pairs) / stations
+
+    lines: dict[str, float] = {}
+    types: dict[str, float] = {}
+    for b, a in pairs:
+        for line, (size, _count) in a.get("by_line", {}).items():
+            lines[line] = lines.get(line, 0) + size - b.get("by_line", {}).get(line, [0, 0])[0]
+        for name, count in a["gc_types"].items():
+            types[name] = types.get(name, 0) + count - b["gc_types"].get(name, 0)
+    rss = per(lambda d: d["rss"])
+    trimmed = per(lambda d: d.get("rss_after_trim", d["rss"]))
+    traced = per(lambda d: d.get("traced", 0))
+    overhead = per(lambda d: d.get("tracemalloc_overhead", 0))
+    top = sorted(lines.items(), key=lambda kv: -kv[1])[:40]
+    return {
+        "workers": len(pairs),
+        "rss_bytes_per_station": round(rss),
+        "rss_after_malloc_trim_per_station": round(trimmed),
+        "traced_bytes_per_station": round(traced),
+        "tracemalloc_overhead_per_station": round(overhead),
+        "untraced_bytes_per_station": round(rss - traced - overhead),
+        "malloc_free_bytes_per_station": round(per(lambda d: d["mallinfo2"].get("fordblks", 0))),
+        "malloc_mmapped_bytes_per_station": round(per(lambda d: d["mallinfo2"].get("hblkhd", 0))),
+        "pymalloc_live_blocks_per_station": round(
+            per(lambda d: d.get("pymalloc", {}).get("allocated_blocks", 0))
+        ),
+        "pymalloc_free_per_station": round(per(_pymalloc_free)),
+        "gc_objects_per_station": round(per(lambda d: d["gc_objects"]), 1),
+        "gc_types_per_station": {
+            k: round(v / stations, 2)
+            for k, v in sorted(types.items(), key=lambda kv: -kv[1])
+            if v >= stations / 10
+        },
+        "traced_by_line_per_station": {k: round(v / stations, 1) for k, v in top},
+    }
 
 
 def _phases(
@@ -617,6 +704,20 @@ def main() -> int:
     parser.add_argument("--sample", type=float, default=2.0, help="CPU/RSS sampling period (s)")
     parser.add_argument(
         "--server-arg", action="append", default=[], help="extra csms serve argument (repeat)"
+    )
+    parser.add_argument(
+        "--storm",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="after the steady window, restart csms and time the reconnect storm (off: as "
+        "--recover 0)",
+    )
+    parser.add_argument(
+        "--tracemalloc",
+        choices=("trace", "plain", "trim"),
+        help="per-station memory attribution in the JSON (benchmarks/memdump): trace = workers "
+        "under tracemalloc; plain = RSS, malloc and gc figures only; trim = plain, and the RSS "
+        "after malloc_trim(0) at the end",
     )
     parser.add_argument("--json", type=Path)
     opts = parser.parse_args()

@@ -72,3 +72,22 @@ def test_cluster_benchmark_steady_state_only_with_its_profile(tmp_path: Path) ->
     assert rates["statements_per_s"] > 0 and rates["commits_per_s"] > 0
     assert bench["nats_msgs_per_s"]["nodes_in_msgs"] > 0  # the charging stations' events
     assert bench["profile"]["samples"] > 0 and spy.with_suffix(".spy.txt").exists()
+
+
+@pytest.mark.timeout(150)
+def test_cluster_benchmark_memory_attribution_smoke(tmp_path: Path) -> None:
+    """``--no-storm --tracemalloc plain`` (task s13_memory): the steady figures, then each
+    worker's memory dump before and after the fleet, per station; no restart."""
+    out = tmp_path / "memory.json"
+    argv = [
+        sys.executable, str(REPO_ROOT / "benchmarks" / "scale_cluster.py"), "-n", "100",
+        "--workers", "2", "--loadtest-workers", "1", "--rate", "100", "--settle", "2",
+        "--measure", "3", "--recover", "0", "--no-storm", "--tracemalloc", "plain",
+        "--charging", "0", "--json", str(out),
+    ]  # fmt: skip
+    subprocess.run(argv, capture_output=True, text=True, timeout=140, check=True)
+    bench = json.loads(out.read_text())["benchmark"]
+    assert bench["steady_accepted"] == 100 and "supervisor_stop_s" not in bench
+    memory = bench["memory_attribution"]
+    assert memory["workers"] == 2
+    assert memory["rss_bytes_per_station"] > 0 and memory["gc_objects_per_station"] > 10

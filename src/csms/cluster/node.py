@@ -433,9 +433,7 @@ class ClusterNode:
         revision = await self._stations.put(station_key(sid), value)
         claim.revision = revision
         self._unreleased.pop(sid, None)
-        self.mirror.claimed(
-            sid, Holder(self.node_id, claim.conn.version.value, claim.session, revision)
-        )
+        self.mirror.claimed(sid, Holder(self.node_id, claim.conn.version.value, revision))
         newest = self.mirror.entry(sid)
         if newest is not None and newest.node != self.node_id:
             self._replaced(sid, newest.node)  # another node claimed it while ours was in flight
@@ -530,7 +528,7 @@ class ClusterNode:
             return
         try:
             doc = orjson.loads(entry.value or b"")
-            holder = Holder(str(doc["node"]), str(doc["version"]), str(doc["session"]), revision)
+            holder = Holder(str(doc["node"]), str(doc["version"]), revision)
         except (orjson.JSONDecodeError, KeyError, TypeError):
             return
         if not self.mirror.claimed(sid, holder) or holder.node == self.node_id:

@@ -69,6 +69,7 @@ from csms.rpc import (
     SendReceived,
 )
 from csms.server.keepalive import Keepalive
+from csms.server.wsidle import drop_handshake_callback, shrink_queues
 
 logger = logging.getLogger(__name__)
 # --log-frames writes every frame here at INFO (csms.log keeps it at INFO whatever the level).
@@ -193,6 +194,8 @@ class StationConnection:
         keepalive: Keepalive | None = None,
     ) -> None:
         self.ws = ws
+        shrink_queues(ws)  # ~1.7 KiB less per idle connection (server/wsidle.py)
+        drop_handshake_callback(ws)
         self.ctx = ctx
         self.freeze_epoch = 0  # set by the registry (the gc freezer's churn count)
         self.station_id = ctx.station_id

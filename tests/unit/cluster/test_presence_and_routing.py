@@ -37,8 +37,8 @@ def test_station_keys_are_valid_kv_keys_and_round_trip() -> None:
 def test_a_claim_counts_only_while_its_node_lease_lives() -> None:
     mirror = PresenceMirror("B", LEASE)
     mirror.node_renewed("A", now=100.0)
-    mirror.claimed("CP1", Holder("A", "1.6", "s1", revision=5))
-    assert mirror.holder("CP1", now=105.0) == Holder("A", "1.6", "s1", 5)
+    mirror.claimed("CP1", Holder("A", "1.6", revision=5))
+    assert mirror.holder("CP1", now=105.0) == Holder("A", "1.6", 5)
     assert mirror.holder("CP1", now=110.1) is None  # A stopped renewing: offline
     mirror.node_renewed("A", now=111.0)
     assert mirror.holder("CP1", now=112.0) is not None
@@ -49,10 +49,10 @@ def test_a_claim_counts_only_while_its_node_lease_lives() -> None:
 def test_an_older_entry_never_overwrites_a_newer_one() -> None:
     mirror = PresenceMirror("B", LEASE)
     mirror.node_renewed("A", 0.0)
-    assert mirror.claimed("CP1", Holder("B", "2.0.1", "new", revision=9))
-    assert not mirror.claimed("CP1", Holder("A", "1.6", "old", revision=7))
+    assert mirror.claimed("CP1", Holder("B", "2.0.1", revision=9))
+    assert not mirror.claimed("CP1", Holder("A", "1.6", revision=7))
     mirror.released("CP1", revision=8)  # A's late release of its older claim
-    assert mirror.holder("CP1", 1.0) == Holder("B", "2.0.1", "new", 9)
+    assert mirror.holder("CP1", 1.0) == Holder("B", "2.0.1", 9)
     mirror.released("CP1", revision=10)
     assert mirror.holder("CP1", 1.0) is None
     mirror.node_released("A")
@@ -125,8 +125,8 @@ class _Requester:
 def _gateway(requester: _Requester) -> ClusterGateway:
     mirror = PresenceMirror("B", LEASE)
     mirror.node_renewed("A", 0.0)
-    mirror.claimed("CP1", Holder("A", "1.6", "s", 3))
-    mirror.claimed("CP-MINE", Holder("B", "1.6", "s", 4))  # a stale claim of this node's
+    mirror.claimed("CP1", Holder("A", "1.6", 3))
+    mirror.claimed("CP-MINE", Holder("B", "1.6", 4))  # a stale claim of this node's
     return ClusterGateway(
         _Local(), mirror, requester, call_timeout=30.0, request_margin=5.0, clock=lambda: 1.0
     )
@@ -157,3 +157,56 @@ async def test_no_answer_from_the_holder_is_outcome_unknown_never_silence() -> N
         await _gateway(_Requester(RequestUndelivered("no responders"))).call("CP1", "Reset", {})
     with pytest.raises(CallTimeout):
         await _gateway(_Requester(encode_error(CallTimeout("30 s")))).call("CP1", "Reset", {})
+
+
+def test_the_mirror_keeps_a_few_dozen_bytes_per_station() -> None:
+    """Every node mirrors every station of the cluster, so its entry is paid once per worker:
+    one int and a dict slot, with the node and version strings stored once (issue 11, memory
+    per station). The claims come as the watcher decodes them: new strings each time."""
+    import tracemalloc
+
+    stations = [f"CP{i:06d}" for i in range(5_000)]
+    mirror = PresenceMirror("B", LEASE)
+    tracemalloc.start()
+    try:
+        for i, sid in enumerate(stations):
+            node = "".join(["host-1234-", "abc"[i % 3]])  # fresh copies, as orjson.loads makes
+            version = "".join(["2.0", ".1"])
+            mirror.claimed(sid, Holder(node, version, 1_000_000 + i))
+        size, _peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert size / len(stations) < 120  # ~430 bytes with a Holder, its strings and two dicts
+    assert mirror.entry("CP004999") == Holder("host-1234-b", "2.0.1", 1_004_999)
+
+
+def test_deleted_entries_keep_their_revision_and_orphans_are_found_by_node() -> None:
+    mirror = PresenceMirror("B", LEASE)
+    mirror.node_renewed("A", 0.0)
+    mirror.claimed("CP1", Holder("A", "1.6", 5))
+    mirror.claimed("CP2", Holder("B", "2.1", 6))
+    mirror.released("CP1", 7)
+    assert mirror.entry("CP1") is None
+    assert not mirror.claimed("CP1", Holder("A", "1.6", 6))  # older than the delete
+    assert mirror.claimed("CP1", Holder("A", "2.0.1", 8))
+    assert mirror.orphans(now=100.0) == [("CP1", 8)]  # A dead: only its claim; B is itself
+    mirror.reset()
+    assert mirror.entry("CP2") is None and mirror.orphans(now=100.0) == []
+
+
+def test_the_mirror_renumbers_its_node_pairs_when_they_run_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from csms.cluster import mirror as module
+
+    monkeypatch.setattr(module, "_SLOT_MASK", 3)  # room for three (node, version) pairs
+    mirror = PresenceMirror("B", LEASE)
+    for n in range(10):  # nodes restarting: each new node takes over the same station
+        mirror.claimed("CP1", Holder(f"node{n}", "1.6", 10 + n))
+        mirror.claimed("CP2", Holder("B", "1.6", 10 + n))
+    assert mirror.entry("CP1") == Holder("node9", "1.6", 19)
+    assert mirror.entry("CP2") == Holder("B", "1.6", 19)
+    mirror.claimed("CP3", Holder("C", "2.1", 30))  # three pairs live: the slots are full
+    with pytest.raises(OverflowError):
+        mirror.claimed("CP4", Holder("D", "2.1", 31))
+    assert mirror.entry("CP1") == Holder("node9", "1.6", 19)  # nothing corrupted
