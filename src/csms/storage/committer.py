@@ -26,8 +26,9 @@ Rules:
   connection, one hop per batch instead of several per statement (:mod:`csms.storage.
   sqlite_writer`); everything above is the same on both paths.
 * On PostgreSQL the committer keeps its pooled connection while batches keep coming and gives
-  it back after ``HOLD_IDLE_S`` without one: a checkout costs the pool's pre-ping (``BEGIN``, a
-  query, ``ROLLBACK``: three round trips) per batch otherwise. A connection that failed a batch
+  it back after ``HOLD_IDLE_S`` without one (at once when no other base connection of the pool
+  is free, so that a small pool still serves the reads): a checkout costs the pool's pre-ping
+  (``BEGIN``, a query, ``ROLLBACK``: three round trips) per batch otherwise. A connection that failed a batch
   is never reused: the retry of an unavailable database (above) takes a fresh, pinged one, so
   a server restart under load costs the one attempt it cost before.
 * Errors are logged through the process's :class:`~csms.log.LogLimiter` (per kind, not per batch):
@@ -373,7 +374,10 @@ class GroupCommitter:
                 with contextlib.suppress(Exception):
                     await conn.close()  # failed once: never reused (invalidated if it broke)
                 raise
-            self._held, self._held_used = conn, asyncio.get_running_loop().time()
+            if self._pool_has_room():
+                self._held, self._held_used = conn, asyncio.get_running_loop().time()
+            else:
+                await conn.close()
         else:
             async with write_transaction(self._writers) as conn:
                 results = await apply_batch(conn, writes, touches)
@@ -381,6 +385,16 @@ class GroupCommitter:
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("committed %d writes and %d touches", len(writes), len(touches))
         return results
+
+    def _pool_has_room(self) -> bool:
+        """Keep the connection only while another of the pool's base connections is free: in a
+        small pool (the handshake's station reader keeps one too) a kept one starved every other
+        read, and handshakes ran into their deadline (CSMS_DATABASE_POOL_SIZE 2 under a burst)."""
+        pool = self._writers.sync_engine.pool
+        size, checked_out = getattr(pool, "size", None), getattr(pool, "checkedout", None)
+        if not callable(size) or not callable(checked_out):
+            return False
+        return bool(checked_out() < size())
 
     def _hold_expired(self) -> bool:
         return asyncio.get_running_loop().time() - self._held_used >= HOLD_IDLE_S

@@ -13,6 +13,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from csms.storage import Store, committer, open_store
+from csms.storage.engine import PoolSizing
 from csms.storage.tables import status_history
 from tests.unit.storage.builders import a_station, a_status, at
 from tests.unit.storage.db import fetch
@@ -86,3 +87,23 @@ async def test_the_connection_goes_back_to_the_pool_when_idle_and_at_close(
     finally:
         await store.aclose()
     assert pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+async def test_a_small_pool_is_not_held_when_no_other_connection_is_free(
+    migrated_database_url: str,
+) -> None:
+    """Pool size 2: the handshake's station reader keeps one, so a kept committer connection
+    left no other read a connection (handshakes cut by their deadline under a burst,
+    tests/integration/test_accept_backpressure.py); the committer gives it back after each batch."""
+    if migrated_database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL only")
+    store = await open_store(migrated_database_url, pool=PoolSizing(size=2, max_overflow=0))
+    pool = store.engine.pool
+    try:
+        assert await store.stations.get("nobody") is None  # the reader keeps its connection
+        await store.stations.add(a_station("CS1"))
+        assert pool.checkedout() == 1  # type: ignore[attr-defined]  # the reader's only
+        await store.stations.record_status(a_status(connector_id=1))
+        assert pool.checkedout() == 1  # type: ignore[attr-defined]
+    finally:
+        await store.aclose()
