@@ -292,12 +292,29 @@ async def test_nodes_reconnect_after_a_nats_restart(
                 timeout=20,
             )
             await _until(lambda: _online(b, "CP5"))
-            sent = asyncio.create_task(
-                api.post("/api/v1/stations/CP5/call/Reset", json={"type": "Soft"})
-            )
-            await _answer(ws, "Reset", [3, {"status": "Accepted"}])
-            reply = await sent
-            assert reply.status_code == 200, reply.text
+            # Both nodes report NATS connected; on a loaded machine a node may still be
+            # resubscribing (or drop once more while the restarted server recovers JetStream).
+            # A command refused as not connected meanwhile never reached the station: send it
+            # again until one arrives, within 30 s; the station never reconnected.
+            deadline = time.monotonic() + 30
+            while True:
+                sent = asyncio.create_task(
+                    api.post("/api/v1/stations/CP5/call/Reset", json={"type": "Soft"})
+                )
+                call = asyncio.create_task(ws.recv())
+                await asyncio.wait({sent, call}, return_when=asyncio.FIRST_COMPLETED)
+                if call.done():
+                    frame = orjson.loads(call.result())
+                    assert frame[0] == 2 and frame[2] == "Reset", frame
+                    await ws.send(orjson.dumps([3, frame[1], {"status": "Accepted"}]).decode())
+                    reply = await sent
+                    assert reply.status_code == 200, reply.text
+                    break
+                call.cancel()  # websockets: a cancelled recv() loses no frame
+                refused = sent.result()
+                assert refused.status_code == 409, refused.text  # station-not-connected
+                assert time.monotonic() < deadline, refused.text
+                await asyncio.sleep(0.2)
 
 
 async def test_a_live_claim_deleted_by_another_node_is_claimed_again(

@@ -10,6 +10,7 @@ not connected: the CALL never left.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -25,6 +26,12 @@ __all__ = ["ClusterGateway", "RequestUndelivered", "Requester", "call_subject"]
 def call_subject(node_id: str) -> str:
     """Where a node serves the commands for the stations it holds."""
     return f"csms.node.{node_id}.call"
+
+
+# A command nobody received (no responders: the holding node is resubscribing after a NATS
+# reconnect, or just stopped) is sent again for up to this long, the station's holder read anew.
+UNDELIVERED_RETRY_FOR = 2.0
+UNDELIVERED_FIRST_DELAY = 0.05
 
 
 class RequestUndelivered(Exception):
@@ -99,15 +106,26 @@ class ClusterGateway:
             raise StationNotConnected(f"station {station_id!r} is not connected")
         wait = (timeout if timeout is not None else self._call_timeout) + self._margin
         request = encode_request(station_id, action, payload, timeout, password_rotation)
-        try:
-            reply = await self._requester.request(call_subject(holder.node), request, wait)
-        except RequestUndelivered:
-            raise StationNotConnected(
-                f"station {station_id!r} is not connected (its node {holder.node} is unreachable)"
-            ) from None
-        except TimeoutError:
-            raise CallOutcomeUnknown(
-                f"no answer from node {holder.node} within {wait:g} s: {action} may have been "
-                "sent to the station"
-            ) from None
+        slept, delay = 0.0, UNDELIVERED_FIRST_DELAY
+        while True:
+            try:
+                reply = await self._requester.request(call_subject(holder.node), request, wait)
+                break
+            except RequestUndelivered:
+                # Nothing received it, so it never reached the station: safe to send again while
+                # the node resubscribes after a NATS reconnect or the station moves to another.
+                retry = self._remote(station_id)
+                if retry is None or slept + delay > UNDELIVERED_RETRY_FOR:
+                    raise StationNotConnected(
+                        f"station {station_id!r} is not connected (its node {holder.node} is "
+                        "unreachable)"
+                    ) from None
+                holder = retry
+                await asyncio.sleep(delay)
+                slept, delay = slept + delay, delay * 2
+            except TimeoutError:
+                raise CallOutcomeUnknown(
+                    f"no answer from node {holder.node} within {wait:g} s: {action} may have been "
+                    "sent to the station"
+                ) from None
         return decode_outcome(reply)

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from csms.cluster import ClusterGateway, Holder, PresenceMirror, station_key
+from csms.cluster import gateway as gateway_module
 from csms.cluster.gateway import RequestUndelivered, call_subject
 from csms.cluster.mirror import station_from_key
 from csms.cluster.wire import decode_outcome, decode_request, encode_error, encode_result
@@ -150,13 +151,45 @@ async def test_the_gateway_routes_to_the_holder_with_todays_outcomes() -> None:
     assert len(requester.sent) == 1
 
 
-async def test_no_answer_from_the_holder_is_outcome_unknown_never_silence() -> None:
+async def test_no_answer_from_the_holder_is_outcome_unknown_never_silence(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(gateway_module, "UNDELIVERED_FIRST_DELAY", 0.001)
+    monkeypatch.setattr(gateway_module, "UNDELIVERED_RETRY_FOR", 0.01)
     with pytest.raises(CallOutcomeUnknown, match="may have been sent"):
         await _gateway(_Requester(TimeoutError())).call("CP1", "Reset", {})
     with pytest.raises(StationNotConnected, match="unreachable"):
         await _gateway(_Requester(RequestUndelivered("no responders"))).call("CP1", "Reset", {})
     with pytest.raises(CallTimeout):
         await _gateway(_Requester(encode_error(CallTimeout("30 s")))).call("CP1", "Reset", {})
+
+
+class _Resubscribing(_Requester):
+    """No responders for the first ``misses`` requests (the holder resubscribing after a NATS
+    reconnect), then the holder's answer."""
+
+    def __init__(self, misses: int) -> None:
+        super().__init__(encode_result({"status": "Accepted"}))
+        self.misses = misses
+
+    async def request(self, subject: str, payload: bytes, timeout: float) -> bytes:
+        if self.misses:
+            self.misses -= 1
+            self.sent.append((subject, timeout))
+            raise RequestUndelivered("no responders")
+        return await super().request(subject, payload, timeout)
+
+
+async def test_a_command_nobody_received_is_sent_again_while_its_node_resubscribes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A request with no responders never reached the station: sent again (bounded), so a
+    command right after a NATS reconnect reaches the station (found by the NATS-restart test
+    on a loaded machine)."""
+    monkeypatch.setattr(gateway_module, "UNDELIVERED_FIRST_DELAY", 0.001)
+    requester = _Resubscribing(misses=3)
+    assert await _gateway(requester).call("CP1", "Reset", {}) == {"status": "Accepted"}
+    assert requester.sent == [(call_subject("A"), 35.0)] * 4
 
 
 def test_the_mirror_keeps_a_few_dozen_bytes_per_station() -> None:
