@@ -21,7 +21,6 @@ import json
 import os
 import resource
 import signal
-import socket
 import sys
 import tempfile
 import time
@@ -42,11 +41,7 @@ from tests.integration.rawws import silent_client  # noqa: E402
 from tests.nats import running_nats  # noqa: E402
 from tests.postgres import running_postgres  # noqa: E402
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from benchmarks.scale import free_port  # noqa: E402
 
 
 async def _counts(url: str) -> tuple[int, int]:
@@ -136,7 +131,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         if args.nats:
             nats = stack.enter_context(running_nats())
             extra += ["--cluster-url", nats.url]
-        port = _free_port()
+        port = free_port()
         log = Path(tempfile.mkdtemp(prefix="csms-stop-log-")) / "serve.log"
         silent = int(args.n * args.silent)
         async with _serve(url, port, log, *extra) as proc:

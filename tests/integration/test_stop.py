@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from websockets.asyncio.client import ClientConnection, connect
 
+from csms.config import Settings
 from csms.domain.connections import Disconnection
 from csms.domain.errors import CallOutcomeUnknown
 from csms.domain.model import UnknownStationPolicy
@@ -88,6 +89,16 @@ async def _until_online(url: str, count: int) -> None:
     raise AssertionError(f"not all {count} stations online: {await _counts(url)}")
 
 
+def _open_settings(tmp_path: Path) -> Settings:
+    """Unknown stations accepted at once, no password: stations the tests open by the dozen."""
+    settings = settings_for(
+        tmp_path, registration_rate=0.0, unknown_stations=UnknownStationPolicy.ACCEPT
+    )
+    return dataclasses.replace(
+        settings, server=dataclasses.replace(settings.server, security_profile=0)
+    )
+
+
 async def test_a_stop_with_1000_sessions_is_quick_and_writes_every_disconnect(
     migrated_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -150,13 +161,7 @@ async def test_a_stop_writes_the_disconnects_in_one_write_not_one_per_session(
 ) -> None:
     """O(1) storage writes at stop whatever the number of sessions; a single station's
     disconnect outside a stop is still written at once, on its own."""
-    settings = settings_for(
-        tmp_path, registration_rate=0.0, unknown_stations=UnknownStationPolicy.ACCEPT
-    )
-    settings = dataclasses.replace(
-        settings, server=dataclasses.replace(settings.server, security_profile=0)
-    )
-    async with running_csms(settings) as running:
+    async with running_csms(_open_settings(tmp_path)) as running:
         listener = running.csms.listener
         assert listener is not None
         counting = _CountingStations(listener._stations)
@@ -216,13 +221,7 @@ async def test_a_command_on_the_wire_when_the_process_stops_is_outcome_unknown(
 ) -> None:
     """A CALL the station has not answered when its session is closed by the stop fails as
     CallOutcomeUnknown (the API's 502 call-outcome-unknown), never silently."""
-    settings = settings_for(
-        tmp_path, registration_rate=0.0, unknown_stations=UnknownStationPolicy.ACCEPT
-    )
-    settings = dataclasses.replace(
-        settings, server=dataclasses.replace(settings.server, security_profile=0)
-    )
-    async with running_csms(settings) as running:
+    async with running_csms(_open_settings(tmp_path)) as running:
         listener = running.csms.listener
         assert listener is not None
         ws = await connect(
