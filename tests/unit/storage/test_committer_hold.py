@@ -5,7 +5,6 @@ retried attempt; the connection goes back to the pool when idle and at close."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -20,15 +19,11 @@ from tests.unit.storage.db import fetch
 
 
 @pytest.fixture
-async def pg_store(migrated_database_url: str) -> AsyncIterator[Store]:
+def pg_store(store: Store, migrated_database_url: str) -> Store:
+    """The storage tests' store (conftest.py), on PostgreSQL only."""
     if migrated_database_url.startswith("sqlite"):
         pytest.skip("PostgreSQL only: SQLite batches run on the writer thread's own connection")
-    store = await open_store(migrated_database_url)
-    try:
-        await store.stations.add(a_station("CS1"))
-        yield store
-    finally:
-        await store.aclose()
+    return store
 
 
 def _count_checkouts(engine: AsyncEngine) -> list[int]:
